@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Makes sure a Docker engine answers on this machine: installs docker.io when dockerd is missing,
+# starts dockerd in the background when `docker info` does not answer, and waits for it.
+# Idempotent: a machine that already runs Docker is left alone.
+set -euo pipefail
+
+need_pkgs=()
+command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
+[ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need_pkgs+=(busybox-static)
+command -v ssh >/dev/null 2>&1 || need_pkgs+=(openssh-client)
+command -v git >/dev/null 2>&1 || need_pkgs+=(git)
+command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "-----> Installing ${need_pkgs[*]}"
+  apt-get update -qq
+  # docker.io's postinst tries to start the service; "policy-rc.d denied execution of start" is expected.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null 2>&1 || \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${need_pkgs[@]}"
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  echo "-----> Starting dockerd"
+  log=/var/log/berth-dockerd.log
+  nohup dockerd >"$log" 2>&1 &
+  for _ in $(seq 1 120); do
+    docker info >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  docker info >/dev/null 2>&1 || { echo " !     dockerd did not start; see $log" >&2; tail -n 20 "$log" >&2; exit 1; }
+fi
+echo "-----> Docker engine $(docker version --format '{{.Server.Version}}') is running"

@@ -1,0 +1,26 @@
+//! `apps:create <app>`: registers an app; its default domain answers 502 until the first deploy.
+
+use super::argv::Argv;
+use super::{CommandError, Io};
+use crate::context::Ctx;
+use crate::names::AppName;
+
+#[derive(Debug)]
+pub struct Args {
+    pub app: AppName,
+}
+
+impl Args {
+    pub fn parse(words: &[String]) -> Result<Args, CommandError> {
+        let mut argv = Argv::new("apps:create", words);
+        let app = AppName::parse(&argv.required("app name")?)?;
+        argv.finish()?;
+        Ok(Args { app })
+    }
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    io.step(&format!("Creating {}...", args.app)).await;
+    ctx.create_app(&args.app)?;
+    Ok(())
+}

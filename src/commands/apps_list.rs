@@ -1,0 +1,50 @@
+//! `apps:list [--format stdout|json]`: `=====> My Apps` and one name per line.
+
+use super::argv::Argv;
+use super::{CommandError, Io};
+use crate::context::Ctx;
+
+#[derive(Debug)]
+pub struct Args {
+    pub json: bool,
+}
+
+impl Args {
+    pub fn parse(words: &[String]) -> Result<Args, CommandError> {
+        let mut argv = Argv::new("apps:list", words);
+        let json = match argv.option("--format")?.as_deref() {
+            None | Some("stdout") => false,
+            Some("json") => true,
+            Some(other) => {
+                return Err(CommandError::Usage(format!(
+                    "Invalid format {other:?}: use stdout or json"
+                )))
+            }
+        };
+        argv.finish()?;
+        Ok(Args { json })
+    }
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let names: Vec<String> = ctx
+        .store
+        .app_names()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    if args.json {
+        let text =
+            serde_json::to_string(&names).map_err(|err| CommandError::Internal(err.to_string()))?;
+        io.line(&text).await;
+        return Ok(());
+    }
+    io.header("My Apps").await;
+    if names.is_empty() {
+        io.warn("You haven't deployed any applications yet").await;
+    }
+    for name in names {
+        io.line(&name).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! A small parser for one command's words: named flags, then positional arguments.
+
+use super::CommandError;
+
+/// The words after the command name, consumed as flags and positionals.
+pub struct Argv {
+    command: &'static str,
+    words: Vec<String>,
+}
+
+impl Argv {
+    pub fn new(command: &'static str, words: &[String]) -> Argv {
+        Argv {
+            command,
+            words: words.to_vec(),
+        }
+    }
+
+    /// Removes `flag` wherever it stands; true when it was there.
+    pub fn flag(&mut self, flag: &str) -> bool {
+        let before = self.words.len();
+        self.words.retain(|w| w != flag);
+        self.words.len() != before
+    }
+
+    /// Removes `--name VALUE` or `--name=VALUE`.
+    pub fn option(&mut self, name: &str) -> Result<Option<String>, CommandError> {
+        let prefix = format!("{name}=");
+        if let Some(pos) = self.words.iter().position(|w| w.starts_with(&prefix)) {
+            let word = self.words.remove(pos);
+            return Ok(Some(word[prefix.len()..].to_string()));
+        }
+        if let Some(pos) = self.words.iter().position(|w| w == name) {
+            if pos + 1 >= self.words.len() {
+                return Err(CommandError::Usage(format!("{name} needs a value")));
+            }
+            self.words.remove(pos);
+            return Ok(Some(self.words.remove(pos)));
+        }
+        Ok(None)
+    }
+
+    /// The next positional argument, or a usage error naming what is missing.
+    pub fn required(&mut self, what: &str) -> Result<String, CommandError> {
+        self.refuse_flags()?;
+        if self.words.is_empty() {
+            return Err(CommandError::Usage(format!(
+                "{what} required; usage: {}",
+                super::usage(self.command)
+            )));
+        }
+        Ok(self.words.remove(0))
+    }
+
+    /// Fails when words are left over.
+    pub fn finish(self) -> Result<(), CommandError> {
+        self.refuse_flags()?;
+        match self.words.first() {
+            None => Ok(()),
+            Some(extra) => Err(CommandError::Usage(format!(
+                "unexpected argument {extra:?}; usage: {}",
+                super::usage(self.command)
+            ))),
+        }
+    }
+
+    fn refuse_flags(&self) -> Result<(), CommandError> {
+        match self.words.iter().find(|w| w.starts_with("--")) {
+            Some(flag) => Err(CommandError::Usage(format!(
+                "unknown flag {flag}; usage: {}",
+                super::usage(self.command)
+            ))),
+            None => Ok(()),
+        }
+    }
+}

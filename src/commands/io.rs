@@ -1,0 +1,97 @@
+//! The streams a command talks to, whichever front end (SSH channel or control socket) carries them.
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+pub type Reader = Box<dyn AsyncRead + Send + Unpin>;
+pub type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// A command's stdin, stdout and stderr, and whether the user sits at a terminal.
+///
+/// Writes never fail a command: when the client has gone, output is dropped and the work
+/// (a deploy, say) still finishes or rolls back cleanly.
+pub struct Io {
+    pub stdin: Reader,
+    pub stdout: Writer,
+    pub stderr: Writer,
+    pub tty: bool,
+}
+
+impl Io {
+    pub async fn out(&mut self, text: &str) {
+        let _ = self.stdout.write_all(text.as_bytes()).await;
+        let _ = self.stdout.flush().await;
+    }
+
+    pub async fn line(&mut self, line: &str) {
+        self.out(&format!("{line}\n")).await;
+    }
+
+    /// `-----> text`: a step of long work, as Heroku and Dokku print it.
+    pub async fn step(&mut self, text: &str) {
+        self.line(&format!("-----> {text}")).await;
+    }
+
+    /// `=====> text`: a section header.
+    pub async fn header(&mut self, text: &str) {
+        self.line(&format!("=====> {text}")).await;
+    }
+
+    /// Seven spaces, then text: detail under a step.
+    pub async fn detail(&mut self, text: &str) {
+        self.line(&format!("       {text}")).await;
+    }
+
+    /// ` !     text` on stderr: a warning or the reason a command failed.
+    pub async fn warn(&mut self, text: &str) {
+        let _ = self
+            .stderr
+            .write_all(format!(" !     {text}\n").as_bytes())
+            .await;
+        let _ = self.stderr.flush().await;
+    }
+
+    /// Reads one line typed by the user; with a terminal, echoes what is typed (raw-mode SSH
+    /// clients do not echo for us).
+    pub async fn read_line(&mut self, limit: usize) -> Option<String> {
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        loop {
+            match self.stdin.read(&mut byte).await {
+                Ok(0) | Err(_) if line.is_empty() => return None,
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            if byte[0] == b'\n' || byte[0] == b'\r' {
+                break;
+            }
+            if byte[0] == 3 || byte[0] == 4 {
+                return None;
+            }
+            if line.len() < limit {
+                line.push(byte[0]);
+            }
+            if self.tty {
+                let _ = self.stdout.write_all(&byte).await;
+                let _ = self.stdout.flush().await;
+            }
+        }
+        if self.tty {
+            self.out("\r\n").await;
+        }
+        Some(String::from_utf8_lossy(&line).trim().to_string())
+    }
+
+    /// Reads all of stdin, up to `limit` bytes.
+    pub async fn read_all(&mut self, limit: u64) -> std::io::Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        (&mut self.stdin).take(limit).read_to_end(&mut buf).await?;
+        Ok(buf)
+    }
+
+    /// Flushes both outputs. (Closing them is the front end's business: an SSH channel sends
+    /// its exit status after the output, and only then EOF.)
+    pub async fn flush(&mut self) {
+        let _ = self.stdout.flush().await;
+        let _ = self.stderr.flush().await;
+    }
+}

@@ -1,0 +1,265 @@
+//! The command router: one parser and one dispatcher shared by the SSH front end and the local
+//! CLI's control socket. One command per file, each with typed `Args` and `run(ctx, ..)`.
+
+mod apps_create;
+mod apps_destroy;
+mod apps_exists;
+mod apps_list;
+mod argv;
+mod help;
+mod io;
+mod ssh_keys_add;
+mod ssh_keys_list;
+mod ssh_keys_remove;
+mod version;
+
+pub use io::{Io, Reader, Writer};
+
+use tracing::Instrument;
+
+use crate::context::{Caller, Ctx};
+use crate::deploy::DeployError;
+use crate::names::{AppName, NameError};
+use crate::state::StateError;
+
+/// Why a command failed, classified by who must act.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("`{0}` is not a berth command.")]
+    Unknown(String),
+    #[error("App {0} does not exist")]
+    AppMissing(AppName),
+    /// The user asked for something that cannot be done; the message says why.
+    #[error("{0}")]
+    User(String),
+    /// Berth or the host failed (Docker down, disk full); logged for the operator.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl CommandError {
+    /// Dokku's exit codes: 20 for a missing app, 1 for everything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CommandError::AppMissing(_) => 20,
+            _ => 1,
+        }
+    }
+}
+
+impl From<StateError> for CommandError {
+    fn from(err: StateError) -> Self {
+        match err {
+            StateError::AppMissing(app) => CommandError::AppMissing(app),
+            StateError::Io { .. } | StateError::Corrupt { .. } => {
+                CommandError::Internal(err.to_string())
+            }
+            _ => CommandError::User(err.to_string()),
+        }
+    }
+}
+
+impl From<NameError> for CommandError {
+    fn from(err: NameError) -> Self {
+        CommandError::User(err.to_string())
+    }
+}
+
+impl From<DeployError> for CommandError {
+    fn from(err: DeployError) -> Self {
+        if err.is_internal() {
+            CommandError::Internal(err.to_string())
+        } else {
+            CommandError::User(err.to_string())
+        }
+    }
+}
+
+/// A parsed command line, ready to run.
+#[derive(Debug)]
+pub enum Command {
+    AppsCreate(apps_create::Args),
+    AppsDestroy(apps_destroy::Args),
+    AppsExists(apps_exists::Args),
+    AppsList(apps_list::Args),
+    SshKeysAdd(ssh_keys_add::Args),
+    SshKeysList(ssh_keys_list::Args),
+    SshKeysRemove(ssh_keys_remove::Args),
+    Help,
+    Version,
+}
+
+/// Every command: name, arguments, one-line description. `help` prints this table.
+pub const COMMANDS: &[(&str, &str, &str)] = &[
+    ("apps:create", "<app>", "Create a new app"),
+    (
+        "apps:destroy",
+        "<app> [--force]",
+        "Destroy an app: its containers, images, repository and state",
+    ),
+    (
+        "apps:exists",
+        "<app>",
+        "Exit 0 if the app exists, 20 if not",
+    ),
+    ("apps:list", "[--format stdout|json]", "List your apps"),
+    (
+        "ssh-keys:add",
+        "<name> < key.pub",
+        "Allow a public key to push and run commands (local CLI only)",
+    ),
+    (
+        "ssh-keys:list",
+        "[--format text|json]",
+        "List the allowed keys",
+    ),
+    (
+        "ssh-keys:remove",
+        "<name>",
+        "Remove a key by name (local CLI only)",
+    ),
+    ("help", "", "Print this list"),
+    ("version", "", "Print Berth's version"),
+];
+
+pub fn usage(command: &str) -> String {
+    COMMANDS
+        .iter()
+        .find(|(name, _, _)| *name == command)
+        .map(|(name, args, _)| format!("{name} {args}").trim_end().to_string())
+        .unwrap_or_else(|| command.to_string())
+}
+
+impl Command {
+    /// Turns a command line (already split into words) into a typed command.
+    pub fn parse(words: &[String]) -> Result<Command, CommandError> {
+        let Some((name, rest)) = words.split_first() else {
+            return Ok(Command::Help);
+        };
+        Ok(match name.as_str() {
+            "apps:create" => Command::AppsCreate(apps_create::Args::parse(rest)?),
+            "apps:destroy" => Command::AppsDestroy(apps_destroy::Args::parse(rest)?),
+            "apps:exists" => Command::AppsExists(apps_exists::Args::parse(rest)?),
+            "apps:list" | "apps" => Command::AppsList(apps_list::Args::parse(rest)?),
+            "ssh-keys:add" => Command::SshKeysAdd(ssh_keys_add::Args::parse(rest)?),
+            "ssh-keys:list" => Command::SshKeysList(ssh_keys_list::Args::parse(rest)?),
+            "ssh-keys:remove" => Command::SshKeysRemove(ssh_keys_remove::Args::parse(rest)?),
+            "help" | "--help" | "-h" => Command::Help,
+            "version" | "--version" => Command::Version,
+            other => return Err(CommandError::Unknown(other.to_string())),
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::AppsCreate(_) => "apps:create",
+            Command::AppsDestroy(_) => "apps:destroy",
+            Command::AppsExists(_) => "apps:exists",
+            Command::AppsList(_) => "apps:list",
+            Command::SshKeysAdd(_) => "ssh-keys:add",
+            Command::SshKeysList(_) => "ssh-keys:list",
+            Command::SshKeysRemove(_) => "ssh-keys:remove",
+            Command::Help => "help",
+            Command::Version => "version",
+        }
+    }
+
+    async fn run(self, ctx: &Ctx, caller: &Caller, io: &mut Io) -> Result<(), CommandError> {
+        match self {
+            Command::AppsCreate(args) => apps_create::run(ctx, io, args).await,
+            Command::AppsDestroy(args) => apps_destroy::run(ctx, io, args).await,
+            Command::AppsExists(args) => apps_exists::run(ctx, args).await,
+            Command::AppsList(args) => apps_list::run(ctx, io, args).await,
+            Command::SshKeysAdd(args) => ssh_keys_add::run(ctx, caller, io, args).await,
+            Command::SshKeysList(args) => ssh_keys_list::run(ctx, io, args).await,
+            Command::SshKeysRemove(args) => ssh_keys_remove::run(ctx, caller, io, args).await,
+            Command::Help => help::run(io).await,
+            Command::Version => version::run(io).await,
+        }
+    }
+}
+
+/// Parses and runs one command line, printing failures Dokku-style; returns the exit status.
+pub async fn execute(ctx: &Ctx, caller: &Caller, words: &[String], io: &mut Io) -> i32 {
+    let result = match Command::parse(words) {
+        Ok(command) => {
+            let span = tracing::info_span!("command", command = command.name(), caller = %caller);
+            command.run(ctx, caller, io).instrument(span).await
+        }
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(err) => {
+            report(&err, io).await;
+            err.exit_code()
+        }
+    }
+}
+
+async fn report(err: &CommandError, io: &mut Io) {
+    match err {
+        CommandError::Unknown(_) => {
+            io.warn(&err.to_string()).await;
+            io.warn("See `berth help` for a list of available commands.")
+                .await;
+        }
+        CommandError::Internal(message) => {
+            tracing::error!(error = %message, "command failed");
+            io.warn(message).await;
+        }
+        _ => io.warn(&err.to_string()).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        shell_words::split(line).unwrap()
+    }
+
+    #[test]
+    fn parses_known_commands() {
+        assert!(matches!(
+            Command::parse(&words("apps:create shop")),
+            Ok(Command::AppsCreate(_))
+        ));
+        assert!(matches!(
+            Command::parse(&words("apps:destroy shop --force")),
+            Ok(Command::AppsDestroy(apps_destroy::Args { force: true, .. }))
+        ));
+        assert!(matches!(Command::parse(&[]), Ok(Command::Help)));
+        assert!(matches!(
+            Command::parse(&words("apps")),
+            Ok(Command::AppsList(_))
+        ));
+    }
+
+    #[test]
+    fn unknown_commands_and_bad_arguments_are_refused() {
+        let err = Command::parse(&words("apps:fly shop")).unwrap_err();
+        assert_eq!(err.to_string(), "`apps:fly` is not a berth command.");
+        let err = Command::parse(&words("apps:create")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "app name required; usage: apps:create <app>"
+        );
+        let err = Command::parse(&words("apps:create shop extra")).unwrap_err();
+        assert!(err.to_string().starts_with("unexpected argument \"extra\""));
+        let err = Command::parse(&words("apps:create Shop")).unwrap_err();
+        assert!(err.to_string().starts_with("App name Shop is invalid"));
+        let err = Command::parse(&words("apps:list --frmat json")).unwrap_err();
+        assert!(err.to_string().starts_with("unknown flag --frmat"));
+    }
+
+    #[test]
+    fn a_missing_app_exits_20() {
+        let err = CommandError::from(StateError::AppMissing(AppName::parse("shop").unwrap()));
+        assert_eq!(err.exit_code(), 20);
+        assert_eq!(err.to_string(), "App shop does not exist");
+    }
+}

@@ -1,0 +1,49 @@
+//! `ssh-keys:list [--format text|json]`: `SHA256:... NAME="alice"` per key, as Dokku prints.
+
+use super::argv::Argv;
+use super::{CommandError, Io};
+use crate::context::Ctx;
+
+#[derive(Debug)]
+pub struct Args {
+    pub json: bool,
+}
+
+impl Args {
+    pub fn parse(words: &[String]) -> Result<Args, CommandError> {
+        let mut argv = Argv::new("ssh-keys:list", words);
+        let json = match argv.option("--format")?.as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => {
+                return Err(CommandError::Usage(format!(
+                    "Invalid format {other:?}: use text or json"
+                )))
+            }
+        };
+        argv.finish()?;
+        Ok(Args { json })
+    }
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let keys = ctx.store.keys();
+    if args.json {
+        let rows: Vec<_> = keys
+            .iter()
+            .map(|k| serde_json::json!({"name": k.name.as_str(), "fingerprint": k.fingerprint}))
+            .collect();
+        let text =
+            serde_json::to_string(&rows).map_err(|err| CommandError::Internal(err.to_string()))?;
+        io.line(&text).await;
+        return Ok(());
+    }
+    if keys.is_empty() {
+        io.warn("No public keys found.").await;
+    }
+    for key in keys {
+        io.line(&format!("{} NAME=\"{}\"", key.fingerprint, key.name))
+            .await;
+    }
+    Ok(())
+}

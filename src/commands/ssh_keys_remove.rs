@@ -1,0 +1,27 @@
+//! `ssh-keys:remove <name>`: that key can no longer log in. Local CLI only.
+
+use super::argv::Argv;
+use super::{CommandError, Io};
+use crate::context::{Caller, Ctx};
+use crate::names::KeyName;
+
+#[derive(Debug)]
+pub struct Args {
+    pub name: KeyName,
+}
+
+impl Args {
+    pub fn parse(words: &[String]) -> Result<Args, CommandError> {
+        let mut argv = Argv::new("ssh-keys:remove", words);
+        let name = KeyName::parse(&argv.required("key name")?)?;
+        argv.finish()?;
+        Ok(Args { name })
+    }
+}
+
+pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    caller.require_local("ssh-keys:remove")?;
+    ctx.store.remove_key(&args.name)?;
+    io.step(&format!("Removed key {}", args.name)).await;
+    Ok(())
+}

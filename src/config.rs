@@ -1,0 +1,193 @@
+//! The daemon's configuration file (TOML), with a default for every key.
+//!
+//! Config is read once at start and passed explicitly to whoever needs it; nothing reads it globally.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+}
+
+/// Everything `berth daemon` and the local CLI need to know about this host.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where state, repositories, the host key and the control socket live.
+    pub data_dir: PathBuf,
+    /// Apps answer at `<app>.<global_domain>`.
+    pub global_domain: String,
+    /// The unix socket the local CLI talks to; `<data_dir>/berth.sock` when unset.
+    pub control_socket: Option<PathBuf>,
+    /// Where the Docker engine listens (`unix:///var/run/docker.sock` or `tcp://host:port`).
+    pub docker_host: String,
+    pub ssh: SshConfig,
+    pub proxy: ProxyConfig,
+    pub deploy: DeployConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SshConfig {
+    pub listen: SocketAddr,
+    /// The server's private host key (OpenSSH format); generated on first start if missing.
+    /// `<data_dir>/ssh_host_ed25519_key` when unset.
+    pub host_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxyConfig {
+    pub http_listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeployConfig {
+    /// How long a new container may take to answer on its port before the deploy fails.
+    pub start_timeout_secs: u64,
+    /// Seconds between SIGTERM and SIGKILL when an old container is stopped.
+    pub stop_timeout_secs: u64,
+    /// The Docker network Berth creates and attaches every app container to.
+    pub network: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("/var/lib/berth"),
+            global_domain: "berth.localhost".to_string(),
+            control_socket: None,
+            docker_host: "unix:///var/run/docker.sock".to_string(),
+            ssh: SshConfig::default(),
+            proxy: ProxyConfig::default(),
+            deploy: DeployConfig::default(),
+        }
+    }
+}
+
+impl Default for SshConfig {
+    fn default() -> Self {
+        SshConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 2222)),
+            host_key: None,
+        }
+    }
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            http_listen: SocketAddr::from(([0, 0, 0, 0], 80)),
+        }
+    }
+}
+
+impl Default for DeployConfig {
+    fn default() -> Self {
+        DeployConfig {
+            start_timeout_secs: 60,
+            stop_timeout_secs: 10,
+            network: "berth".to_string(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path`; a missing file at the default location means "all defaults".
+    pub fn load(path: &Path, must_exist: bool) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+                return Ok(Config::default())
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        Config::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|err| err.message().to_string())
+    }
+
+    pub fn control_socket(&self) -> PathBuf {
+        self.control_socket
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("berth.sock"))
+    }
+
+    pub fn host_key(&self) -> PathBuf {
+        self.ssh
+            .host_key
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("ssh_host_ed25519_key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let config = Config::parse("").unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(
+            config.control_socket(),
+            PathBuf::from("/var/lib/berth/berth.sock")
+        );
+        assert_eq!(config.ssh.listen.port(), 2222);
+        assert_eq!(config.proxy.http_listen.port(), 80);
+    }
+
+    #[test]
+    fn every_key_can_be_overridden() {
+        let config = Config::parse(
+            r#"
+            data_dir = "/tmp/b"
+            global_domain = "apps.example"
+            control_socket = "/tmp/b.sock"
+            docker_host = "tcp://127.0.0.1:2375"
+            [ssh]
+            listen = "127.0.0.1:0"
+            host_key = "/tmp/key"
+            [proxy]
+            http_listen = "127.0.0.1:8080"
+            [deploy]
+            start_timeout_secs = 5
+            stop_timeout_secs = 1
+            network = "berth-test"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/b"));
+        assert_eq!(config.global_domain, "apps.example");
+        assert_eq!(config.control_socket(), PathBuf::from("/tmp/b.sock"));
+        assert_eq!(config.host_key(), PathBuf::from("/tmp/key"));
+        assert_eq!(config.proxy.http_listen.port(), 8080);
+        assert_eq!(config.deploy.network, "berth-test");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = Config::parse("data_dri = \"/x\"").unwrap_err();
+        assert!(err.contains("unknown field"), "{err}");
+    }
+}

@@ -1,0 +1,66 @@
+//! What every command and front end shares: config, state, the scheduler, routes, pushes.
+//! Built once by the daemon and passed explicitly (`Arc<Ctx>`); there are no globals.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::commands::CommandError;
+use crate::config::Config;
+use crate::deploy::DeployLocks;
+use crate::git::PushRegistry;
+use crate::names::{AppName, KeyName};
+use crate::proxy::Routes;
+use crate::scheduler::{ImageBuilder, Scheduler};
+use crate::state::{AppRecord, StateError, Store};
+
+/// Who runs a command: the server's own CLI (root, over the control socket) or an SSH key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Local,
+    Key(KeyName),
+}
+
+impl fmt::Display for Caller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Caller::Local => f.write_str("local"),
+            Caller::Key(name) => f.write_str(name.as_str()),
+        }
+    }
+}
+
+impl Caller {
+    /// Refuses commands that only the server's administrator may run.
+    pub fn require_local(&self, command: &str) -> Result<(), CommandError> {
+        match self {
+            Caller::Local => Ok(()),
+            Caller::Key(_) => Err(CommandError::User(format!(
+                "{command} can only be run on the server itself (berth {command} ...)"
+            ))),
+        }
+    }
+}
+
+pub struct Ctx {
+    pub config: Config,
+    pub store: Store,
+    pub scheduler: Arc<dyn Scheduler>,
+    pub builder: Arc<dyn ImageBuilder>,
+    pub routes: Arc<Routes>,
+    pub pushes: Arc<PushRegistry>,
+    pub deploy_locks: DeployLocks,
+}
+
+impl Ctx {
+    /// The hosts an app answers to: `<app>.<global_domain>`.
+    pub fn app_hosts(&self, app: &AppName) -> Vec<String> {
+        vec![format!("{app}.{}", self.config.global_domain)]
+    }
+
+    /// Registers a new app; its host routes (to a 502) until the first deploy.
+    pub fn create_app(&self, app: &AppName) -> Result<AppRecord, StateError> {
+        let record = self.store.create_app(app)?;
+        self.routes.set_app(app, &self.app_hosts(app), Vec::new());
+        Ok(record)
+    }
+}

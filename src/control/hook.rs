@@ -1,0 +1,64 @@
+//! A push's pre-receive hook, daemon side: find the push, export the commit, deploy it.
+//! A non-zero status makes git refuse the push, so a failed deploy also leaves the ref unchanged.
+
+use std::path::PathBuf;
+
+use crate::commands::Io;
+use crate::context::Ctx;
+use crate::deploy::deploy_checkout;
+use crate::git::{deploy_target, export_commit, RefUpdate};
+
+pub async fn run(
+    ctx: &Ctx,
+    push_id: &str,
+    updates: &[RefUpdate],
+    object_dirs: Vec<PathBuf>,
+    io: &mut Io,
+) -> i32 {
+    let Some(push) = ctx.pushes.get(push_id) else {
+        io.warn("This push is not known to the Berth daemon; push through Berth's SSH server")
+            .await;
+        return 1;
+    };
+    let Some(target) = deploy_target(updates) else {
+        for update in updates {
+            io.warn(&format!(
+                "Pushed {}: Berth deploys pushes to main or master only",
+                update.refname
+            ))
+            .await;
+        }
+        return 0;
+    };
+    let repo = ctx.store.layout().repo_dir(&push.app);
+    let rev = target.new.clone();
+    let exported =
+        tokio::task::spawn_blocking(move || export_commit(&repo, &rev, &object_dirs)).await;
+    let checkout = match exported {
+        Ok(Ok(checkout)) => checkout,
+        Ok(Err(err)) => {
+            io.warn(&err.to_string()).await;
+            return 1;
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "export task failed");
+            io.warn("Berth could not read the pushed commit").await;
+            return 1;
+        }
+    };
+    match deploy_checkout(ctx, &push.app, &push.caller, checkout, io).await {
+        Ok(_) => 0,
+        Err(err) => {
+            if err.is_internal() {
+                tracing::error!(app = %push.app, error = %err, "deploy failed");
+            }
+            io.warn(&err.to_string()).await;
+            io.warn(&format!(
+                "Deploy of {} failed; the running release keeps serving",
+                push.app
+            ))
+            .await;
+            1
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The daemon side of the control socket.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::hook;
+use super::protocol::{
+    read_frame, write_frame, Request, EXIT, REQUEST, STDERR, STDIN, STDIN_EOF, STDOUT,
+};
+use crate::commands::{self, Io};
+use crate::context::{Caller, Ctx};
+
+/// Binds the socket, refusing to steal it from a daemon that still answers.
+pub async fn bind(path: &Path) -> std::io::Result<UnixListener> {
+    if path.exists() {
+        if UnixStream::connect(path).await.is_ok() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                format!("another berth daemon answers on {}", path.display()),
+            ));
+        }
+        std::fs::remove_file(path)?;
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+pub async fn serve(
+    listener: UnixListener,
+    ctx: Arc<Ctx>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let stream = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    tracing::warn!(error = %err, "control accept failed");
+                    continue;
+                }
+            },
+        };
+        let ctx = ctx.clone();
+        let inner = tracker.clone();
+        tracker.spawn(async move {
+            if let Err(err) = connection(stream, ctx, inner).await {
+                tracing::debug!(error = %err, "control connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn connection(
+    stream: UnixStream,
+    ctx: Arc<Ctx>,
+    tracker: TaskTracker,
+) -> std::io::Result<()> {
+    let (mut read, mut write) = stream.into_split();
+    let Some((REQUEST, payload)) = read_frame(&mut read).await? else {
+        return Ok(());
+    };
+    let request: Request = serde_json::from_slice(&payload)
+        .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))?;
+
+    let (frames, mut outgoing) = mpsc::channel::<(u8, Vec<u8>)>(64);
+    let writer = tracker.spawn(async move {
+        while let Some((kind, payload)) = outgoing.recv().await {
+            if write_frame(&mut write, kind, &payload).await.is_err() {
+                break;
+            }
+        }
+    });
+    let (mut stdin_tx, stdin_rx) = tokio::io::duplex(64 * 1024);
+    tracker.spawn(async move {
+        while let Ok(Some((kind, payload))) = read_frame(&mut read).await {
+            match kind {
+                STDIN if stdin_tx.write_all(&payload).await.is_ok() => {}
+                STDIN_EOF => break,
+                _ => break,
+            }
+        }
+        let _ = stdin_tx.shutdown().await;
+    });
+    let (stdout, stdout_pump) = tokio::io::duplex(64 * 1024);
+    let (stderr, stderr_pump) = tokio::io::duplex(64 * 1024);
+    let pumps = [
+        tracker.spawn(pump(stdout_pump, STDOUT, frames.clone())),
+        tracker.spawn(pump(stderr_pump, STDERR, frames.clone())),
+    ];
+    let tty = matches!(request, Request::Command { tty: true, .. });
+    let mut io = Io {
+        stdin: Box::new(stdin_rx),
+        stdout: Box::new(stdout),
+        stderr: Box::new(stderr),
+        tty,
+    };
+    let code = match request {
+        Request::Command { argv, .. } => {
+            commands::execute(&ctx, &Caller::Local, &argv, &mut io).await
+        }
+        Request::Hook {
+            push_id,
+            updates,
+            object_dirs,
+        } => hook::run(&ctx, &push_id, &updates, object_dirs, &mut io).await,
+    };
+    io.flush().await;
+    drop(io);
+    for pump in pumps {
+        let _ = pump.await;
+    }
+    let _ = frames.send((EXIT, code.to_be_bytes().to_vec())).await;
+    drop(frames);
+    let _ = writer.await;
+    Ok(())
+}
+
+/// Forwards everything written to one of the command's outputs as frames of `kind`.
+async fn pump<R: AsyncRead + Unpin>(mut reader: R, kind: u8, frames: mpsc::Sender<(u8, Vec<u8>)>) {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if frames.send((kind, buf[..n].to_vec())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! `Scheduler` for Docker on this host: one container per instance, found again by its labels.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummaryStateEnum, HostConfig,
+    RestartPolicy, RestartPolicyNameEnum,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+
+use super::{engine_err, is_not_found, DockerEngine};
+use crate::names::AppName;
+use crate::scheduler::{
+    Instance, InstanceSpec, Scheduler, SchedulerError, LABEL_APP, LABEL_PROCESS, LABEL_RELEASE,
+};
+
+impl DockerEngine {
+    fn instance_from_labels(
+        &self,
+        id: String,
+        labels: &HashMap<String, String>,
+        running: bool,
+        address: Option<String>,
+    ) -> Option<Instance> {
+        Some(Instance {
+            id,
+            app: AppName::parse(labels.get(LABEL_APP)?).ok()?,
+            process: labels.get(LABEL_PROCESS)?.clone(),
+            release: labels.get(LABEL_RELEASE)?.parse().ok()?,
+            running,
+            address: address.and_then(|a| a.parse().ok()),
+        })
+    }
+
+    fn address_of(&self, inspect: &ContainerInspectResponse) -> Option<String> {
+        inspect
+            .network_settings
+            .as_ref()?
+            .networks
+            .as_ref()?
+            .get(&self.network)?
+            .ip_address
+            .clone()
+            .filter(|ip| !ip.is_empty())
+    }
+
+    async fn remove_force(&self, id: &str) -> Result<(), SchedulerError> {
+        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        match self.docker.remove_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(err) if is_not_found(&err) => Ok(()),
+            Err(err) => Err(engine_err(err)),
+        }
+    }
+}
+
+#[async_trait]
+impl Scheduler for DockerEngine {
+    async fn start(&self, spec: &InstanceSpec) -> Result<Instance, SchedulerError> {
+        let name = spec.container_name();
+        // A container of this name can only be a leftover of an earlier attempt at this release.
+        self.remove_force(&name).await?;
+        let labels: HashMap<String, String> = [
+            (LABEL_APP.to_string(), spec.app.to_string()),
+            (LABEL_PROCESS.to_string(), spec.process.clone()),
+            (LABEL_RELEASE.to_string(), spec.release.to_string()),
+        ]
+        .into();
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            labels: Some(labels),
+            host_config: Some(HostConfig {
+                network_mode: Some(self.network.clone()),
+                init: Some(true),
+                restart_policy: Some(RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::ON_FAILURE),
+                    maximum_retry_count: Some(10),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(engine_err)?;
+        if let Err(err) = self.docker.start_container(&created.id, None).await {
+            let _ = self.remove_force(&created.id).await;
+            return Err(engine_err(err));
+        }
+        let inspect = self
+            .docker
+            .inspect_container(&created.id, None)
+            .await
+            .map_err(engine_err)?;
+        let running = inspect.state.as_ref().and_then(|s| s.running) == Some(true);
+        Ok(Instance {
+            id: created.id,
+            app: spec.app.clone(),
+            process: spec.process.clone(),
+            release: spec.release,
+            running,
+            address: self.address_of(&inspect).and_then(|a| a.parse().ok()),
+        })
+    }
+
+    async fn instances(&self, app: Option<&AppName>) -> Result<Vec<Instance>, SchedulerError> {
+        let label = match app {
+            Some(app) => format!("{LABEL_APP}={app}"),
+            None => LABEL_APP.to_string(),
+        };
+        let filters = [("label", vec![label])].into();
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let summaries = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(engine_err)?;
+        let mut instances = Vec::new();
+        for summary in summaries {
+            let (Some(id), Some(labels)) = (summary.id, summary.labels) else {
+                continue;
+            };
+            let running = summary.state == Some(ContainerSummaryStateEnum::RUNNING);
+            let address = summary
+                .network_settings
+                .and_then(|n| n.networks)
+                .and_then(|mut n| n.remove(&self.network))
+                .and_then(|endpoint| endpoint.ip_address)
+                .filter(|ip| !ip.is_empty());
+            if let Some(instance) = self.instance_from_labels(id, &labels, running, address) {
+                instances.push(instance);
+            }
+        }
+        Ok(instances)
+    }
+
+    async fn is_running(&self, id: &str) -> Result<bool, SchedulerError> {
+        match self.docker.inspect_container(id, None).await {
+            Ok(inspect) => Ok(inspect.state.and_then(|s| s.running) == Some(true)),
+            Err(err) if is_not_found(&err) => Ok(false),
+            Err(err) => Err(engine_err(err)),
+        }
+    }
+
+    async fn log_tail(&self, id: &str, lines: usize) -> Result<String, SchedulerError> {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(&lines.to_string())
+            .build();
+        let mut stream = self.docker.logs(id, Some(options));
+        let mut text = String::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(output) => text.push_str(&String::from_utf8_lossy(&output.into_bytes())),
+                Err(err) if is_not_found(&err) => break,
+                Err(err) => return Err(engine_err(err)),
+            }
+        }
+        Ok(text)
+    }
+
+    async fn retire(&self, id: &str, grace: Duration) -> Result<(), SchedulerError> {
+        let seconds = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+        let options = StopContainerOptionsBuilder::default().t(seconds).build();
+        match self.docker.stop_container(id, Some(options)).await {
+            Ok(()) => {}
+            Err(err) if is_not_found(&err) => return Ok(()),
+            // 304: already stopped.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304, ..
+            }) => {}
+            Err(err) => return Err(engine_err(err)),
+        }
+        self.remove_force(id).await
+    }
+}

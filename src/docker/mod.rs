@@ -1,0 +1,73 @@
+//! Docker on this host, through bollard: image builds and the local scheduler.
+//!
+//! This is the only module that imports bollard. It implements `scheduler::ImageBuilder` and
+//! `scheduler::Scheduler`; everything above talks to those traits. Every container it creates
+//! carries Berth's labels and sits on Berth's own bridge network, with no published ports.
+
+mod build;
+mod containers;
+
+use bollard::models::NetworkCreateRequest;
+use bollard::Docker;
+
+use crate::scheduler::SchedulerError;
+
+/// A connection to the Docker engine plus the network Berth attaches containers to.
+#[derive(Clone)]
+pub struct DockerEngine {
+    docker: Docker,
+    network: String,
+}
+
+pub(crate) fn engine_err(err: bollard::errors::Error) -> SchedulerError {
+    SchedulerError::Engine(err.to_string())
+}
+
+fn is_not_found(err: &bollard::errors::Error) -> bool {
+    matches!(
+        err,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+impl DockerEngine {
+    /// Connects to `host` (`unix://…` or `tcp://…`), agrees an API version with the engine and
+    /// makes sure Berth's network exists.
+    pub async fn connect(host: &str, network: &str) -> Result<DockerEngine, SchedulerError> {
+        let docker = Docker::connect_with_host(host).map_err(engine_err)?;
+        let docker = docker.negotiate_version().await.map_err(|err| {
+            SchedulerError::Engine(format!("cannot reach the Docker engine at {host}: {err}"))
+        })?;
+        let engine = DockerEngine {
+            docker,
+            network: network.to_string(),
+        };
+        engine.ensure_network().await?;
+        Ok(engine)
+    }
+
+    async fn ensure_network(&self) -> Result<(), SchedulerError> {
+        match self.docker.inspect_network(&self.network, None).await {
+            Ok(_) => return Ok(()),
+            Err(err) if is_not_found(&err) => {}
+            Err(err) => return Err(engine_err(err)),
+        }
+        let request = NetworkCreateRequest {
+            name: self.network.clone(),
+            driver: Some("bridge".to_string()),
+            labels: Some([("berth.network".to_string(), "true".to_string())].into()),
+            ..Default::default()
+        };
+        match self.docker.create_network(request).await {
+            Ok(_) => Ok(()),
+            // Another daemon (a test running beside us) may have created it in the meantime.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Ok(()),
+            Err(err) => Err(engine_err(err)),
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Reads a pushed commit with git2 and writes its tree as a tar build context.
+
+use std::path::PathBuf;
+
+use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+
+use super::GitError;
+
+/// A pushed commit, ready to build.
+#[derive(Debug)]
+pub struct Checkout {
+    pub rev: String,
+    /// The commit's tree as an uncompressed tar.
+    pub context: Vec<u8>,
+}
+
+/// Exports `rev` from `repo`. During a pre-receive hook the new objects still sit in a
+/// quarantine directory; `extra_object_dirs` makes them visible.
+pub fn export_commit(
+    repo: &std::path::Path,
+    rev: &str,
+    extra_object_dirs: &[PathBuf],
+) -> Result<Checkout, GitError> {
+    let repository = Repository::open_bare(repo)?;
+    let odb = repository.odb()?;
+    for dir in extra_object_dirs {
+        odb.add_disk_alternate(&dir.to_string_lossy())?;
+    }
+    let commit = repository.find_commit(Oid::from_str(rev)?)?;
+    let tree = commit.tree()?;
+    if tree.get_name("Dockerfile").is_none() {
+        return Err(GitError::NoDockerfile(short(rev)));
+    }
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut failure: Option<GitError> = None;
+    tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+        let Ok(name) = entry.name() else {
+            return TreeWalkResult::Skip;
+        };
+        let path = format!("{dir}{name}");
+        let result = match entry.kind() {
+            Some(ObjectType::Blob) => append_blob(&repository, &mut builder, &path, entry),
+            _ => Ok(()),
+        };
+        match result {
+            Ok(()) => TreeWalkResult::Ok,
+            Err(err) => {
+                failure = Some(err);
+                TreeWalkResult::Abort
+            }
+        }
+    })?;
+    if let Some(err) = failure {
+        return Err(err);
+    }
+    let context = builder.into_inner().map_err(|source| GitError::Io {
+        path: repo.to_path_buf(),
+        source,
+    })?;
+    Ok(Checkout {
+        rev: rev.to_string(),
+        context,
+    })
+}
+
+fn append_blob(
+    repository: &Repository,
+    builder: &mut tar::Builder<Vec<u8>>,
+    path: &str,
+    entry: &git2::TreeEntry<'_>,
+) -> Result<(), GitError> {
+    let blob = repository.find_blob(entry.id())?;
+    let mut header = tar::Header::new_gnu();
+    let io_err = |source| GitError::Io {
+        path: PathBuf::from(path),
+        source,
+    };
+    match entry.filemode() {
+        0o120000 => {
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            header.set_mode(0o777);
+            let target = String::from_utf8_lossy(blob.content()).to_string();
+            builder
+                .append_link(&mut header, path, target)
+                .map_err(io_err)
+        }
+        mode => {
+            header.set_size(blob.content().len() as u64);
+            header.set_mode(if mode == 0o100755 { 0o755 } else { 0o644 });
+            header.set_cksum();
+            builder
+                .append_data(&mut header, path, blob.content())
+                .map_err(io_err)
+        }
+    }
+}
+
+pub fn short(rev: &str) -> String {
+    rev.chars().take(7).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn commit_files(repo: &Repository, files: &[(&str, &[u8], i32)]) -> Oid {
+        let mut index = repo.index().unwrap();
+        for (path, content, mode) in files {
+            let oid = repo.blob(content).unwrap();
+            let entry = git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: *mode as u32,
+                uid: 0,
+                gid: 0,
+                file_size: content.len() as u32,
+                id: oid,
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            index.add(&entry).unwrap();
+        }
+        let tree = repo.find_tree(index.write_tree_to(repo).unwrap()).unwrap();
+        let sig = git2::Signature::now("t", "t@example.com").unwrap();
+        repo.commit(None, &sig, &sig, "c", &tree, &[]).unwrap()
+    }
+
+    fn names(context: &[u8]) -> Vec<(String, u32)> {
+        let mut archive = tar::Archive::new(context);
+        archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.header().mode().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn exports_the_tree_with_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let oid = commit_files(
+            &repo,
+            &[
+                ("Dockerfile", b"FROM scratch\n", 0o100644),
+                ("bin/start", b"#!/bin/sh\n", 0o100755),
+            ],
+        );
+        let checkout = export_commit(dir.path(), &oid.to_string(), &[]).unwrap();
+        let entries = names(&checkout.context);
+        assert!(entries.contains(&("Dockerfile".to_string(), 0o644)));
+        assert!(entries.contains(&("bin/start".to_string(), 0o755)));
+    }
+
+    #[test]
+    fn a_commit_without_dockerfile_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let oid = commit_files(&repo, &[("index.html", b"hi", 0o100644)]);
+        let err = export_commit(Path::new(dir.path()), &oid.to_string(), &[]).unwrap_err();
+        assert!(matches!(err, GitError::NoDockerfile(_)));
+    }
+}

@@ -1,0 +1,57 @@
+//! The app repositories: bare repos a user pushes to, the pre-receive hook that turns a push into
+//! a deploy, and exporting a pushed commit as a build context.
+//!
+//! `git receive-pack` (the real git) speaks the wire protocol; Berth never builds a shell string
+//! for it. The hook is this same binary, reached through a symlink, so no script is involved.
+
+mod export;
+mod push;
+
+pub use export::{export_commit, Checkout};
+pub use push::{
+    deploy_target, hook_env, receive_pack_command, PushContext, PushRegistry, RefUpdate,
+    ENV_CONTROL_SOCKET, ENV_PUSH_ID,
+};
+
+use std::path::{Path, PathBuf};
+
+use crate::names::AppName;
+use crate::state::Layout;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("git: {0}")]
+    Repo(#[from] git2::Error),
+    #[error("cannot prepare {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("No Dockerfile found in the pushed commit {0}; add one at the top of the repository (buildpacks are not supported yet)")]
+    NoDockerfile(String),
+}
+
+/// Makes sure the app's bare repository exists.
+pub fn ensure_repo(layout: &Layout, app: &AppName) -> Result<PathBuf, GitError> {
+    let path = layout.repo_dir(app);
+    if !path.join("HEAD").exists() {
+        git2::Repository::init_bare(&path)?;
+    }
+    Ok(path)
+}
+
+/// Points `<hooks_dir>/pre-receive` at this binary (replacing a stale link after an upgrade).
+pub fn install_hook(layout: &Layout, exe: &Path) -> Result<(), GitError> {
+    let hook = layout.hooks_dir().join("pre-receive");
+    let io_err = |source| GitError::Io {
+        path: hook.clone(),
+        source,
+    };
+    if std::fs::read_link(&hook).ok().as_deref() == Some(exe) {
+        return Ok(());
+    }
+    let tmp = layout.hooks_dir().join(".pre-receive.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(exe, &tmp).map_err(io_err)?;
+    std::fs::rename(&tmp, &hook).map_err(io_err)
+}

@@ -1,0 +1,165 @@
+//! A push in flight: the `git receive-pack` process the SSH front end runs, and the registry that
+//! lets the pre-receive hook (a separate process) find out which app and which key it serves.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use crate::context::Caller;
+use crate::names::AppName;
+use crate::state::Layout;
+
+/// Set on `git receive-pack`, inherited by the hook: which registered push this is.
+pub const ENV_PUSH_ID: &str = "BERTH_PUSH_ID";
+/// Set on `git receive-pack`, inherited by the hook: where the daemon listens.
+pub const ENV_CONTROL_SOCKET: &str = "BERTH_CONTROL_SOCKET";
+
+/// One line of pre-receive input: `old new refname`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefUpdate {
+    pub old: String,
+    pub new: String,
+    pub refname: String,
+}
+
+impl RefUpdate {
+    pub fn parse_lines(text: &str) -> Vec<RefUpdate> {
+        text.lines()
+            .filter_map(|line| {
+                let mut parts = line.split_whitespace();
+                Some(RefUpdate {
+                    old: parts.next()?.to_string(),
+                    new: parts.next()?.to_string(),
+                    refname: parts.next()?.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    fn is_deletion(&self) -> bool {
+        self.new.chars().all(|c| c == '0')
+    }
+}
+
+/// The update Berth deploys: a push to `main` or `master` (not a deletion).
+pub fn deploy_target(updates: &[RefUpdate]) -> Option<&RefUpdate> {
+    updates.iter().find(|u| {
+        !u.is_deletion() && matches!(u.refname.as_str(), "refs/heads/main" | "refs/heads/master")
+    })
+}
+
+/// Who pushed to which app.
+#[derive(Debug, Clone)]
+pub struct PushContext {
+    pub app: AppName,
+    pub caller: Caller,
+}
+
+/// Pushes under way, by the random id handed to their hook.
+#[derive(Default)]
+pub struct PushRegistry {
+    pushes: Mutex<HashMap<String, PushContext>>,
+}
+
+/// Unregisters its push when dropped.
+pub struct PushTicket {
+    registry: Arc<PushRegistry>,
+    pub id: String,
+}
+
+impl Drop for PushTicket {
+    fn drop(&mut self) {
+        self.registry.lock().remove(&self.id);
+    }
+}
+
+impl PushRegistry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, PushContext>> {
+        self.pushes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn register(self: &Arc<Self>, context: PushContext) -> PushTicket {
+        let bytes: [u8; 16] = rand::rng().random();
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        self.lock().insert(id.clone(), context);
+        PushTicket {
+            registry: self.clone(),
+            id,
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<PushContext> {
+        self.lock().get(id).cloned()
+    }
+}
+
+/// `git -c core.hooksPath=<hooks> receive-pack <repo>`, with the hook's environment. No shell.
+pub fn receive_pack_command(
+    layout: &Layout,
+    repo: &Path,
+    push_id: &str,
+    control_socket: &Path,
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new("git");
+    command
+        .arg("-c")
+        .arg(format!("core.hooksPath={}", layout.hooks_dir().display()))
+        .arg("receive-pack")
+        .arg(repo)
+        .env(ENV_PUSH_ID, push_id)
+        .env(ENV_CONTROL_SOCKET, control_socket)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+/// What the hook reads from its environment: its push id and git's quarantine directories.
+pub fn hook_env() -> (Option<String>, Vec<PathBuf>) {
+    let push_id = std::env::var(ENV_PUSH_ID).ok();
+    let mut dirs = Vec::new();
+    if let Ok(dir) = std::env::var("GIT_OBJECT_DIRECTORY") {
+        dirs.push(PathBuf::from(dir));
+    }
+    if let Ok(list) = std::env::var("GIT_ALTERNATE_OBJECT_DIRECTORIES") {
+        dirs.extend(std::env::split_paths(&list));
+    }
+    (push_id, dirs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_main_or_master_deploys() {
+        let zero = "0".repeat(40);
+        let a = "a".repeat(40);
+        let text = format!("{zero} {a} refs/heads/feature\n{zero} {a} refs/heads/main\n");
+        let updates = RefUpdate::parse_lines(&text);
+        assert_eq!(updates.len(), 2);
+        assert_eq!(deploy_target(&updates).unwrap().refname, "refs/heads/main");
+        let deletion = RefUpdate::parse_lines(&format!("{a} {zero} refs/heads/master\n"));
+        assert!(deploy_target(&deletion).is_none());
+    }
+
+    #[test]
+    fn tickets_unregister_on_drop() {
+        let registry = Arc::new(PushRegistry::default());
+        let ticket = registry.register(PushContext {
+            app: AppName::parse("shop").unwrap(),
+            caller: Caller::Local,
+        });
+        let id = ticket.id.clone();
+        assert!(registry.get(&id).is_some());
+        drop(ticket);
+        assert!(registry.get(&id).is_none());
+    }
+}

@@ -1,0 +1,36 @@
+//! # Berth
+//!
+//! A single-host, Heroku-style PaaS daemon: `git push` over SSH builds the app with Docker,
+//! starts it, checks it answers, and only then switches the embedded proxy to it.
+//!
+//! # Layout
+//!
+//! - `daemon`: wires everything together and owns the shutdown tree.
+//! - `ssh/`: the SSH front end (russh); exec requests become commands or pushes.
+//! - `control/`: the unix control socket used by the local CLI and the git hook.
+//! - `commands/`: the command router, one file per command, shared by both front ends.
+//! - `git/`: bare repositories, `git receive-pack`, the pre-receive hook, commit export.
+//! - `deploy/`: the pipeline build → release → start → check → switch → retire; start-up adoption.
+//! - `scheduler`: the traits deploy logic uses to build images and run instances.
+//! - `docker/`: the only module that talks to Docker (bollard); implements `scheduler`.
+//! - `health/`: is a new instance alive?
+//! - `proxy/`: the HTTP reverse proxy and its atomically swapped route table.
+//! - `state/`: the only module that writes the data dir's state files.
+//! - `config`, `names`, `context`: configuration, validated names, shared context.
+//!
+//! See `docs/architecture.md` for the invariants.
+
+pub mod commands;
+pub mod config;
+pub mod context;
+pub mod control;
+pub mod daemon;
+pub mod deploy;
+pub mod docker;
+pub mod git;
+pub mod health;
+pub mod names;
+pub mod proxy;
+pub mod scheduler;
+pub mod ssh;
+pub mod state;

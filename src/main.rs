@@ -1,0 +1,146 @@
+//! The `berth` binary: `berth daemon`, `berth <command>` (through the control socket), and the
+//! git pre-receive hook (when invoked through the `pre-receive` symlink).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use berth::config::Config;
+use berth::control::{client, Request};
+use berth::git::{hook_env, RefUpdate, ENV_CONTROL_SOCKET};
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+const DEFAULT_CONFIG: &str = "/etc/berth/berth.toml";
+
+#[derive(Parser)]
+#[command(
+    name = "berth",
+    version,
+    about = "A single-host, Heroku-style PaaS: git push to deploy"
+)]
+#[command(disable_help_subcommand = true)]
+struct Cli {
+    /// The daemon's configuration file.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Sub>,
+}
+
+#[derive(Subcommand)]
+enum Sub {
+    /// Run the daemon: SSH server, HTTP proxy and control socket.
+    Daemon,
+    /// Any Berth command (apps:create, ssh-keys:add, help, ...), run by the daemon.
+    #[command(external_subcommand)]
+    Command(Vec<String>),
+}
+
+fn main() -> ExitCode {
+    let invoked_as = std::env::args().next().unwrap_or_default();
+    let result = if Path::new(&invoked_as).file_name() == Some("pre-receive".as_ref()) {
+        hook()
+    } else {
+        run(Cli::parse())
+    };
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(err) => {
+            eprintln!(" !     {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let (path, must_exist) = match &cli.config {
+        Some(path) => (path.clone(), true),
+        None => (PathBuf::from(DEFAULT_CONFIG), false),
+    };
+    Ok(Config::load(&path, must_exist)?)
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    let config = load_config(&cli)?;
+    match cli.command {
+        Some(Sub::Daemon) => daemon(config),
+        Some(Sub::Command(argv)) => {
+            let socket = config.control_socket();
+            Ok(runtime()?.block_on(client::run_command(&socket, argv))?)
+        }
+        None => {
+            let socket = config.control_socket();
+            Ok(runtime()?.block_on(client::run_command(&socket, vec!["help".into()]))?)
+        }
+    }
+}
+
+fn daemon(config: Config) -> anyhow::Result<i32> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    runtime()?.block_on(async {
+        let shutdown = CancellationToken::new();
+        let signals = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            signals.cancel();
+        });
+        berth::daemon::run(config, shutdown, |bound| {
+            println!(
+                "berth daemon ready: ssh={} http={} control={}",
+                bound.ssh,
+                bound.http,
+                bound.control.display()
+            );
+        })
+        .await
+    })?;
+    Ok(0)
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// The pre-receive hook: git gives the ref updates on stdin and the quarantine in the env.
+fn hook() -> anyhow::Result<i32> {
+    let socket = std::env::var_os(ENV_CONTROL_SOCKET)
+        .map(PathBuf::from)
+        .context("this hook only runs inside a push to Berth")?;
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("cannot read the pushed refs")?;
+    let (push_id, object_dirs) = hook_env();
+    let request = Request::Hook {
+        push_id: push_id.context("this hook only runs inside a push to Berth")?,
+        updates: RefUpdate::parse_lines(&input),
+        object_dirs,
+    };
+    Ok(runtime()?.block_on(client::run_hook(&socket, request))?)
+}

@@ -1,0 +1,158 @@
+//! Validated names that cross module boundaries: app names and SSH key names.
+//!
+//! Everything a user types becomes one of these types at the edge (the command parser or the SSH
+//! front end), so the rest of Berth never sees an unchecked name.
+
+use std::fmt;
+
+/// Why a name was refused; the message is the line the user sees after ` !     `.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("Please specify an app to run the command on")]
+    EmptyApp,
+    #[error("App name {0} is too long: an app name is one DNS label of at most 63 characters")]
+    AppTooLong(String),
+    #[error("App name {0} contains a dot: Berth app names are one DNS label; use dashes instead (e.g. {1})")]
+    AppHasDot(String, String),
+    #[error("App name {0} is invalid: it must begin with a lowercase letter or digit and may only contain lowercase letters, digits and dashes")]
+    AppInvalid(String),
+    #[error("Key name {0} is invalid: use letters, digits, dots, dashes, underscores and @ (at most 64 characters)")]
+    KeyInvalid(String),
+}
+
+/// An application name: one DNS label (`[a-z0-9][a-z0-9-]*`, at most 63 characters).
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct AppName(String);
+
+impl AppName {
+    pub fn parse(raw: &str) -> Result<AppName, NameError> {
+        if raw.is_empty() {
+            return Err(NameError::EmptyApp);
+        }
+        if raw.len() > 63 {
+            return Err(NameError::AppTooLong(raw.to_string()));
+        }
+        let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+        let first_ok = raw.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if raw.contains('.') && first_ok && raw.chars().all(|c| valid_char(c) || c == '.') {
+            return Err(NameError::AppHasDot(raw.to_string(), raw.replace('.', "-")));
+        }
+        if !first_ok || !raw.chars().all(valid_char) {
+            return Err(NameError::AppInvalid(raw.to_string()));
+        }
+        Ok(AppName(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for AppName {
+    type Error = NameError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        AppName::parse(&raw)
+    }
+}
+
+impl From<AppName> for String {
+    fn from(name: AppName) -> String {
+        name.0
+    }
+}
+
+impl fmt::Display for AppName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The name an SSH key was added under; it names who caused a deploy.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct KeyName(String);
+
+impl KeyName {
+    pub fn parse(raw: &str) -> Result<KeyName, NameError> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 64
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
+        if ok {
+            Ok(KeyName(raw.to_string()))
+        } else {
+            Err(NameError::KeyInvalid(raw.to_string()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for KeyName {
+    type Error = NameError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        KeyName::parse(&raw)
+    }
+}
+
+impl From<KeyName> for String {
+    fn from(name: KeyName) -> String {
+        name.0
+    }
+}
+
+impl fmt::Display for KeyName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_names_are_one_dns_label() {
+        for ok in ["shop", "a", "9lives", "my-shop-2", &"a".repeat(63)] {
+            assert_eq!(AppName::parse(ok).unwrap().as_str(), ok);
+        }
+        assert_eq!(AppName::parse(""), Err(NameError::EmptyApp));
+        assert!(matches!(
+            AppName::parse(&"a".repeat(64)),
+            Err(NameError::AppTooLong(_))
+        ));
+        for bad in [
+            "Shop", "-shop", "shop_1", "sh op", "shop/..", "ü", "shop;rm",
+        ] {
+            assert!(
+                matches!(AppName::parse(bad), Err(NameError::AppInvalid(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn dotted_app_names_get_a_hint() {
+        let err = AppName::parse("shop.example").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "App name shop.example contains a dot: Berth app names are one DNS label; use dashes instead (e.g. shop-example)"
+        );
+    }
+
+    #[test]
+    fn key_names() {
+        assert!(KeyName::parse("alice@laptop").is_ok());
+        assert!(KeyName::parse("").is_err());
+        assert!(KeyName::parse("a b").is_err());
+        assert!(KeyName::parse("x\"y").is_err());
+    }
+}

@@ -1,0 +1,173 @@
+//! The route table: which app a Host belongs to, and which instances serve that app.
+//!
+//! Readers (every proxied request) load the current table without locking; writers build a new
+//! table and swap it in whole, so a request sees either the old routes or the new ones.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+
+use crate::names::AppName;
+
+/// One app's live upstreams.
+#[derive(Debug)]
+pub struct AppRoute {
+    pub app: AppName,
+    pub upstreams: Vec<SocketAddr>,
+    next: AtomicUsize,
+}
+
+impl AppRoute {
+    fn new(app: AppName, upstreams: Vec<SocketAddr>) -> AppRoute {
+        AppRoute {
+            app,
+            upstreams,
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Round robin over the live upstreams.
+    pub fn pick(&self) -> Option<SocketAddr> {
+        if self.upstreams.is_empty() {
+            return None;
+        }
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        Some(self.upstreams[n % self.upstreams.len()])
+    }
+}
+
+#[derive(Debug, Default)]
+struct RouteTable {
+    hosts: HashMap<String, AppName>,
+    apps: HashMap<AppName, Arc<AppRoute>>,
+}
+
+/// What the proxy should do with a Host.
+pub enum Lookup {
+    UnknownHost,
+    App(Arc<AppRoute>),
+}
+
+pub struct Routes {
+    table: ArcSwap<RouteTable>,
+    writer: Mutex<()>,
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Routes {
+            table: ArcSwap::from_pointee(RouteTable::default()),
+            writer: Mutex::new(()),
+        }
+    }
+}
+
+/// `Shop.Example:8080.` → `shop.example`.
+pub fn normalize_host(raw: &str) -> String {
+    let host = match raw.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => raw,
+    };
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+impl Routes {
+    pub fn lookup(&self, host: &str) -> Lookup {
+        let table = self.table.load();
+        let host = normalize_host(host);
+        match table.hosts.get(&host).and_then(|app| table.apps.get(app)) {
+            Some(route) => Lookup::App(route.clone()),
+            None => Lookup::UnknownHost,
+        }
+    }
+
+    /// Points `hosts` at `app` and replaces its upstreams, in one swap.
+    pub fn set_app(&self, app: &AppName, hosts: &[String], upstreams: Vec<SocketAddr>) {
+        self.update(|table| {
+            table.hosts.retain(|_, owner| owner != app);
+            for host in hosts {
+                table.hosts.insert(normalize_host(host), app.clone());
+            }
+            table
+                .apps
+                .insert(app.clone(), Arc::new(AppRoute::new(app.clone(), upstreams)));
+        });
+    }
+
+    pub fn remove_app(&self, app: &AppName) {
+        self.update(|table| {
+            table.hosts.retain(|_, owner| owner != app);
+            table.apps.remove(app);
+        });
+    }
+
+    /// The upstreams the app is routed to now.
+    pub fn upstreams(&self, app: &AppName) -> Vec<SocketAddr> {
+        self.table
+            .load()
+            .apps
+            .get(app)
+            .map(|r| r.upstreams.clone())
+            .unwrap_or_default()
+    }
+
+    fn update(&self, change: impl FnOnce(&mut RouteTable)) {
+        let _writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let current = self.table.load();
+        let mut next = RouteTable {
+            hosts: current.hosts.clone(),
+            apps: current.apps.clone(),
+        };
+        change(&mut next);
+        self.table.store(Arc::new(next));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(name: &str) -> AppName {
+        AppName::parse(name).unwrap()
+    }
+
+    #[test]
+    fn hosts_are_normalized() {
+        assert_eq!(normalize_host("Shop.Example:8080"), "shop.example");
+        assert_eq!(normalize_host("shop.example."), "shop.example");
+        assert_eq!(normalize_host("shop"), "shop");
+    }
+
+    #[test]
+    fn swapping_an_app_replaces_hosts_and_upstreams() {
+        let routes = Routes::default();
+        let a: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        let b: SocketAddr = "10.0.0.3:5000".parse().unwrap();
+        routes.set_app(&app("shop"), &["shop.test".into()], vec![a]);
+        let Lookup::App(route) = routes.lookup("SHOP.test:80") else {
+            panic!("shop.test should route");
+        };
+        assert_eq!(route.pick(), Some(a));
+        routes.set_app(&app("shop"), &["shop.example".into()], vec![b]);
+        assert!(matches!(routes.lookup("shop.test"), Lookup::UnknownHost));
+        assert_eq!(routes.upstreams(&app("shop")), vec![b]);
+        routes.remove_app(&app("shop"));
+        assert!(matches!(routes.lookup("shop.example"), Lookup::UnknownHost));
+    }
+
+    #[test]
+    fn an_app_without_instances_still_owns_its_host() {
+        let routes = Routes::default();
+        routes.set_app(&app("shop"), &["shop.test".into()], vec![]);
+        let Lookup::App(route) = routes.lookup("shop.test") else {
+            panic!("shop.test should route");
+        };
+        assert_eq!(route.pick(), None);
+    }
+}

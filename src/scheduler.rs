@@ -1,0 +1,104 @@
+//! The seam between deploy logic and whatever runs containers.
+//!
+//! `Scheduler` starts, finds and retires app instances; `ImageBuilder` turns a build context into
+//! an image. Docker on this host implements both (`docker::DockerEngine`); a Swarm scheduler will
+//! implement `Scheduler` too, and unit tests can put a fake behind them.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::names::AppName;
+
+/// Labels on every container and image Berth owns.
+pub const LABEL_APP: &str = "berth.app";
+pub const LABEL_PROCESS: &str = "berth.process";
+pub const LABEL_RELEASE: &str = "berth.release";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    /// The engine itself failed or is unreachable: the operator must act.
+    #[error("docker: {0}")]
+    Engine(String),
+    /// The build failed because of what was pushed (a bad Dockerfile, a failing RUN step).
+    #[error("{0}")]
+    BuildFailed(String),
+}
+
+/// What to run: one process of one release.
+#[derive(Debug, Clone)]
+pub struct InstanceSpec {
+    pub app: AppName,
+    pub process: String,
+    pub release: u32,
+    pub image: String,
+    pub env: BTreeMap<String, String>,
+}
+
+impl InstanceSpec {
+    /// `shop.web.1.v3`: readable in `docker ps`, unique per release.
+    pub fn container_name(&self) -> String {
+        format!("{}.{}.1.v{}", self.app, self.process, self.release)
+    }
+}
+
+/// A running (or exited) container Berth owns, as found by its labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    pub id: String,
+    pub app: AppName,
+    pub process: String,
+    pub release: u32,
+    pub running: bool,
+    /// Its address on Berth's network, when running.
+    pub address: Option<IpAddr>,
+}
+
+/// What a finished build tells the deploy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuiltImage {
+    pub tag: String,
+    /// Ports the image EXPOSEs (tcp only).
+    pub exposed_ports: Vec<u16>,
+}
+
+/// Receives build output as it happens.
+#[async_trait]
+pub trait BuildOutput: Send {
+    async fn line(&mut self, text: &str);
+}
+
+#[async_trait]
+pub trait ImageBuilder: Send + Sync {
+    /// Builds `context` (a tar stream holding a Dockerfile) into `tag`, streaming output.
+    async fn build(
+        &self,
+        app: &AppName,
+        context: Vec<u8>,
+        tag: &str,
+        output: &mut dyn BuildOutput,
+    ) -> Result<BuiltImage, SchedulerError>;
+
+    /// Removes every image of the app.
+    async fn remove_images(&self, app: &AppName) -> Result<(), SchedulerError>;
+}
+
+#[async_trait]
+pub trait Scheduler: Send + Sync {
+    /// Creates and starts the instance; a leftover container of the same name is replaced.
+    async fn start(&self, spec: &InstanceSpec) -> Result<Instance, SchedulerError>;
+
+    /// The app's instances (all apps' with `None`), running or not.
+    async fn instances(&self, app: Option<&AppName>) -> Result<Vec<Instance>, SchedulerError>;
+
+    /// Whether the instance is still running.
+    async fn is_running(&self, id: &str) -> Result<bool, SchedulerError>;
+
+    /// The last `lines` lines of the instance's output, for failure reports.
+    async fn log_tail(&self, id: &str, lines: usize) -> Result<String, SchedulerError>;
+
+    /// Stops gracefully (SIGTERM, then SIGKILL after `grace`) and removes the instance.
+    async fn retire(&self, id: &str, grace: Duration) -> Result<(), SchedulerError>;
+}

@@ -1,0 +1,61 @@
+//! The SSH front end (russh): authenticates users by the keys in state, then turns each exec
+//! request into a typed `ExecRequest` — a command for the shared router, or a push.
+
+mod exec;
+mod keys;
+mod receive;
+mod session;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use keys::{load_or_create_host_key, parse_public_key, KeyError};
+
+use crate::context::Ctx;
+
+/// Accepts SSH connections until `shutdown` fires.
+pub async fn serve(
+    listener: TcpListener,
+    host_key: russh::keys::PrivateKey,
+    ctx: Arc<Ctx>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+) {
+    let config = Arc::new(russh::server::Config {
+        keys: vec![host_key],
+        methods: russh::MethodSet::from(&[russh::MethodKind::PublicKey][..]),
+        auth_rejection_time: Duration::from_millis(300),
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        inactivity_timeout: Some(Duration::from_secs(3600)),
+        nodelay: true,
+        ..Default::default()
+    });
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    tracing::warn!(error = %err, "ssh accept failed");
+                    continue;
+                }
+            },
+        };
+        let handler = session::SshSession::new(ctx.clone(), tracker.clone(), Some(peer));
+        let config = config.clone();
+        tracker.spawn(async move {
+            match russh::server::run_stream(config, stream, handler).await {
+                Ok(session) => {
+                    if let Err(err) = session.await {
+                        tracing::debug!(%peer, error = ?err, "ssh session ended with an error");
+                    }
+                }
+                Err(err) => tracing::debug!(%peer, error = ?err, "ssh handshake failed"),
+            }
+        });
+    }
+}

@@ -1,0 +1,96 @@
+//! A push over SSH: relays the channel to the real `git receive-pack`, whose pre-receive hook
+//! (this binary again) asks the daemon to deploy. The app is created on its first push.
+
+use std::process::Stdio;
+
+use russh::{ChannelMsg, ChannelReadHalf};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio_util::task::TaskTracker;
+
+use crate::context::{Caller, Ctx};
+use crate::git::{ensure_repo, receive_pack_command, PushContext};
+use crate::names::AppName;
+
+pub async fn run<O, E>(
+    ctx: &Ctx,
+    tracker: &TaskTracker,
+    caller: Caller,
+    app: AppName,
+    mut read_half: ChannelReadHalf,
+    mut stdout: O,
+    mut stderr: E,
+) -> i32
+where
+    O: AsyncWrite + Unpin + Send + 'static,
+    E: AsyncWrite + Unpin + Send + 'static,
+{
+    let fail = |message: String| format!(" !     {message}\n");
+    if !ctx.store.app_exists(&app) {
+        let _ = stderr
+            .write_all(format!("-----> Creating {app}...\n").as_bytes())
+            .await;
+        if let Err(err) = ctx.create_app(&app) {
+            let _ = stderr.write_all(fail(err.to_string()).as_bytes()).await;
+            return 1;
+        }
+    }
+    let layout = ctx.store.layout();
+    let repo = match ensure_repo(layout, &app) {
+        Ok(repo) => repo,
+        Err(err) => {
+            tracing::error!(app = %app, error = %err, "cannot prepare repository");
+            let _ = stderr
+                .write_all(fail(format!("cannot prepare the repository of {app}")).as_bytes())
+                .await;
+            return 1;
+        }
+    };
+    let ticket = ctx.pushes.register(PushContext {
+        app: app.clone(),
+        caller,
+    });
+    let mut command = receive_pack_command(layout, &repo, &ticket.id, &ctx.config.control_socket());
+    command.stdin(Stdio::piped());
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot start git receive-pack");
+            let _ = stderr
+                .write_all(fail("cannot start git on the server".into()).as_bytes())
+                .await;
+            return 1;
+        }
+    };
+    let (Some(mut child_in), Some(mut child_out), Some(mut child_err)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return 1;
+    };
+    let stdin_pump = tracker.spawn(async move {
+        while let Some(message) = read_half.wait().await {
+            match message {
+                ChannelMsg::Data { data } => {
+                    if child_in.write_all(&data).await.is_err() {
+                        break;
+                    }
+                }
+                ChannelMsg::Eof | ChannelMsg::Close => break,
+                _ => {}
+            }
+        }
+    });
+    let out_pump = tracker.spawn(async move { tokio::io::copy(&mut child_out, &mut stdout).await });
+    let err_pump = tracker.spawn(async move { tokio::io::copy(&mut child_err, &mut stderr).await });
+    let status = child.wait().await;
+    let _ = out_pump.await;
+    let _ = err_pump.await;
+    stdin_pump.abort();
+    drop(ticket);
+    match status {
+        Ok(status) => status.code().unwrap_or(1),
+        Err(err) => {
+            tracing::error!(error = %err, "git receive-pack failed");
+            1
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Where everything lives under `data_dir`. Only `state/` decides these paths; other modules ask.
+
+use std::path::{Path, PathBuf};
+
+use crate::names::AppName;
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    root: PathBuf,
+}
+
+impl Layout {
+    pub fn new(root: &Path) -> Layout {
+        Layout {
+            root: root.to_path_buf(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn apps_dir(&self) -> PathBuf {
+        self.root.join("apps")
+    }
+
+    pub fn app_dir(&self, app: &AppName) -> PathBuf {
+        self.apps_dir().join(app.as_str())
+    }
+
+    pub fn app_file(&self, app: &AppName) -> PathBuf {
+        self.app_dir(app).join("app.toml")
+    }
+
+    pub fn keys_file(&self) -> PathBuf {
+        self.root.join("keys.toml")
+    }
+
+    pub fn repos_dir(&self) -> PathBuf {
+        self.root.join("repos")
+    }
+
+    /// The bare repository a user pushes to.
+    pub fn repo_dir(&self, app: &AppName) -> PathBuf {
+        self.repos_dir().join(format!("{app}.git"))
+    }
+
+    /// Git hooks shared by every repository (`core.hooksPath`).
+    pub fn hooks_dir(&self) -> PathBuf {
+        self.root.join("hooks")
+    }
+}

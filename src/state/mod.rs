@@ -1,0 +1,328 @@
+//! Berth's durable state: apps, releases and SSH keys, kept as TOML files under `data_dir`.
+//!
+//! The store keeps an in-memory copy for fast reads. Every mutation is applied to a copy, written
+//! atomically (see `atomic`), and only then made visible, so a failed write changes nothing.
+//! This module is the only one that touches the data dir's files directly (repositories excepted:
+//! `git/` owns their contents, at the paths `Layout` gives).
+
+mod atomic;
+mod layout;
+mod records;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use atomic::write_atomic;
+pub use layout::Layout;
+pub use records::{AppRecord, KeyRing, Release, SshKey};
+
+use crate::names::{AppName, KeyName};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot access {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state file {path} is unreadable: {message}")]
+    Corrupt { path: PathBuf, message: String },
+    #[error("Name is already taken")]
+    AppExists(AppName),
+    #[error("App {0} does not exist")]
+    AppMissing(AppName),
+    #[error("A key named {0} already exists")]
+    KeyNameTaken(KeyName),
+    #[error("This key is already added as {0}")]
+    KeyAlreadyAdded(KeyName),
+    #[error("No key named {0}")]
+    KeyMissing(KeyName),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
+    move |source| StateError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+pub fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+struct Snapshot {
+    apps: BTreeMap<AppName, AppRecord>,
+    keys: KeyRing,
+}
+
+/// The one owner of on-disk state.
+pub struct Store {
+    layout: Layout,
+    snapshot: Mutex<Snapshot>,
+}
+
+impl Store {
+    /// Creates the data dir layout if needed and loads every state file.
+    pub fn open(data_dir: &Path) -> Result<Store, StateError> {
+        let layout = Layout::new(data_dir);
+        for dir in [
+            layout.root().to_path_buf(),
+            layout.apps_dir(),
+            layout.repos_dir(),
+            layout.hooks_dir(),
+        ] {
+            fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        }
+        let keys_file = layout.keys_file();
+        let keys = match fs::read_to_string(&keys_file) {
+            Ok(text) => parse(&keys_file, &text)?,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => KeyRing::default(),
+            Err(err) => return Err(io_err(&keys_file)(err)),
+        };
+        let mut apps = BTreeMap::new();
+        let apps_dir = layout.apps_dir();
+        for entry in fs::read_dir(&apps_dir).map_err(io_err(&apps_dir))? {
+            let entry = entry.map_err(io_err(&apps_dir))?;
+            let Some(name) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| AppName::parse(n).ok())
+            else {
+                continue;
+            };
+            let file = layout.app_file(&name);
+            let text = match fs::read_to_string(&file) {
+                Ok(text) => text,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(io_err(&file)(err)),
+            };
+            let record: AppRecord = parse(&file, &text)?;
+            apps.insert(name, record);
+        }
+        Ok(Store {
+            layout,
+            snapshot: Mutex::new(Snapshot { apps, keys }),
+        })
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Snapshot> {
+        // A panic while holding the lock cannot leave a half-applied mutation: mutations are
+        // applied to copies, so the data behind a poisoned lock is still consistent.
+        self.snapshot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    // === apps ===
+
+    pub fn app_names(&self) -> Vec<AppName> {
+        self.lock().apps.keys().cloned().collect()
+    }
+
+    pub fn apps(&self) -> Vec<AppRecord> {
+        self.lock().apps.values().cloned().collect()
+    }
+
+    pub fn app(&self, name: &AppName) -> Result<AppRecord, StateError> {
+        self.lock()
+            .apps
+            .get(name)
+            .cloned()
+            .ok_or_else(|| StateError::AppMissing(name.clone()))
+    }
+
+    pub fn app_exists(&self, name: &AppName) -> bool {
+        self.lock().apps.contains_key(name)
+    }
+
+    pub fn create_app(&self, name: &AppName) -> Result<AppRecord, StateError> {
+        let mut snapshot = self.lock();
+        if snapshot.apps.contains_key(name) {
+            return Err(StateError::AppExists(name.clone()));
+        }
+        let record = AppRecord::new(name.clone(), now_unix());
+        let dir = self.layout.app_dir(name);
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        self.write(&self.layout.app_file(name), &record)?;
+        snapshot.apps.insert(name.clone(), record.clone());
+        Ok(record)
+    }
+
+    /// Applies `change` to a copy of the app's record, saves it, then makes it current.
+    pub fn update_app<T>(
+        &self,
+        name: &AppName,
+        change: impl FnOnce(&mut AppRecord) -> T,
+    ) -> Result<(AppRecord, T), StateError> {
+        let mut snapshot = self.lock();
+        let mut record = snapshot
+            .apps
+            .get(name)
+            .cloned()
+            .ok_or_else(|| StateError::AppMissing(name.clone()))?;
+        let out = change(&mut record);
+        self.write(&self.layout.app_file(name), &record)?;
+        snapshot.apps.insert(name.clone(), record.clone());
+        Ok((record, out))
+    }
+
+    /// Forgets the app: its state directory and its repository.
+    pub fn destroy_app(&self, name: &AppName) -> Result<(), StateError> {
+        let mut snapshot = self.lock();
+        if !snapshot.apps.contains_key(name) {
+            return Err(StateError::AppMissing(name.clone()));
+        }
+        for dir in [self.layout.repo_dir(name), self.layout.app_dir(name)] {
+            match fs::remove_dir_all(&dir) {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(io_err(&dir)(err)),
+            }
+        }
+        snapshot.apps.remove(name);
+        Ok(())
+    }
+
+    // === keys ===
+
+    pub fn keys(&self) -> Vec<SshKey> {
+        self.lock().keys.keys.clone()
+    }
+
+    /// The name of the key whose OpenSSH text (`type base64`) is `public_key`.
+    pub fn key_name_for(&self, public_key: &str) -> Option<KeyName> {
+        self.lock()
+            .keys
+            .keys
+            .iter()
+            .find(|k| k.public_key == public_key)
+            .map(|k| k.name.clone())
+    }
+
+    pub fn add_key(&self, key: SshKey) -> Result<(), StateError> {
+        let mut snapshot = self.lock();
+        if snapshot.keys.keys.iter().any(|k| k.name == key.name) {
+            return Err(StateError::KeyNameTaken(key.name));
+        }
+        if let Some(existing) = snapshot
+            .keys
+            .keys
+            .iter()
+            .find(|k| k.public_key == key.public_key)
+        {
+            return Err(StateError::KeyAlreadyAdded(existing.name.clone()));
+        }
+        let mut ring = snapshot.keys.clone();
+        ring.keys.push(key);
+        self.write(&self.layout.keys_file(), &ring)?;
+        snapshot.keys = ring;
+        Ok(())
+    }
+
+    pub fn remove_key(&self, name: &KeyName) -> Result<(), StateError> {
+        let mut snapshot = self.lock();
+        let mut ring = snapshot.keys.clone();
+        let before = ring.keys.len();
+        ring.keys.retain(|k| &k.name != name);
+        if ring.keys.len() == before {
+            return Err(StateError::KeyMissing(name.clone()));
+        }
+        self.write(&self.layout.keys_file(), &ring)?;
+        snapshot.keys = ring;
+        Ok(())
+    }
+
+    fn write<T: serde::Serialize>(&self, path: &Path, value: &T) -> Result<(), StateError> {
+        let text = toml::to_string_pretty(value).map_err(|err| StateError::Corrupt {
+            path: path.to_path_buf(),
+            message: err.to_string(),
+        })?;
+        write_atomic(path, text.as_bytes(), 0o600).map_err(io_err(path))
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, StateError> {
+    toml::from_str(text).map_err(|err| StateError::Corrupt {
+        path: path.to_path_buf(),
+        message: err.message().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(name: &str) -> AppName {
+        AppName::parse(name).unwrap()
+    }
+
+    #[test]
+    fn apps_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.create_app(&app("shop")).unwrap();
+        assert!(matches!(
+            store.create_app(&app("shop")),
+            Err(StateError::AppExists(_))
+        ));
+        store
+            .update_app(&app("shop"), |r| r.current_release = Some(1))
+            .unwrap();
+        let reopened = Store::open(dir.path()).unwrap();
+        assert_eq!(reopened.app_names(), vec![app("shop")]);
+        assert_eq!(reopened.app(&app("shop")).unwrap().current_release, Some(1));
+        reopened.destroy_app(&app("shop")).unwrap();
+        assert!(Store::open(dir.path()).unwrap().app_names().is_empty());
+    }
+
+    #[test]
+    fn a_failed_write_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.create_app(&app("shop")).unwrap();
+        let file = store.layout().app_file(&app("shop"));
+        let before = fs::read(&file).unwrap();
+        fs::remove_dir_all(store.layout().app_dir(&app("shop"))).unwrap();
+        let result = store.update_app(&app("shop"), |r| r.current_release = Some(7));
+        assert!(matches!(result, Err(StateError::Io { .. })));
+        assert_eq!(store.app(&app("shop")).unwrap().current_release, None);
+        assert!(!before.is_empty());
+    }
+
+    #[test]
+    fn keys_are_unique_by_name_and_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let key = |name: &str, text: &str| SshKey {
+            name: KeyName::parse(name).unwrap(),
+            public_key: text.to_string(),
+            fingerprint: "SHA256:x".to_string(),
+            added_at: 0,
+        };
+        store.add_key(key("alice", "ssh-ed25519 AAAA1")).unwrap();
+        assert!(matches!(
+            store.add_key(key("alice", "ssh-ed25519 AAAA2")),
+            Err(StateError::KeyNameTaken(_))
+        ));
+        assert!(matches!(
+            store.add_key(key("bob", "ssh-ed25519 AAAA1")),
+            Err(StateError::KeyAlreadyAdded(_))
+        ));
+        assert_eq!(
+            store.key_name_for("ssh-ed25519 AAAA1").unwrap().as_str(),
+            "alice"
+        );
+        store.remove_key(&KeyName::parse("alice").unwrap()).unwrap();
+        assert!(Store::open(dir.path()).unwrap().keys().is_empty());
+    }
+}
