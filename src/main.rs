@@ -1,7 +1,7 @@
 //! The `berth` binary: `berth daemon`, `berth <command>` (through the control socket), and the
 //! git pre-receive hook (when invoked through the `pre-receive` symlink).
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -91,6 +91,7 @@ fn daemon(config: Config) -> anyhow::Result<i32> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     runtime()?.block_on(async {
         let shutdown = CancellationToken::new();

@@ -4,6 +4,7 @@ use super::argv::Argv;
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::AppName;
+use crate::state::StateError;
 
 #[derive(Debug)]
 pub struct Args {
@@ -20,6 +21,9 @@ impl Args {
 }
 
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    if ctx.store.app_exists(&args.app) {
+        return Err(StateError::AppExists(args.app).into());
+    }
     io.step(&format!("Creating {}...", args.app)).await;
     ctx.create_app(&args.app)?;
     Ok(())

@@ -9,6 +9,8 @@ mod session;
 use std::sync::Arc;
 use std::time::Duration;
 
+use russh::{ChannelMsg, ChannelReadHalf};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -58,4 +60,16 @@ pub async fn serve(
             }
         });
     }
+}
+
+/// Copies what the client sends on a channel into `writer` until EOF, then closes `writer`.
+async fn channel_to_writer<W: AsyncWrite + Unpin>(mut read_half: ChannelReadHalf, mut writer: W) {
+    while let Some(message) = read_half.wait().await {
+        match message {
+            ChannelMsg::Data { data } if writer.write_all(&data).await.is_err() => break,
+            ChannelMsg::Eof | ChannelMsg::Close => break,
+            _ => {}
+        }
+    }
+    let _ = writer.shutdown().await;
 }

@@ -3,7 +3,7 @@
 
 use std::process::Stdio;
 
-use russh::{ChannelMsg, ChannelReadHalf};
+use russh::ChannelReadHalf;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio_util::task::TaskTracker;
 
@@ -16,7 +16,7 @@ pub async fn run<O, E>(
     tracker: &TaskTracker,
     caller: Caller,
     app: AppName,
-    mut read_half: ChannelReadHalf,
+    read_half: ChannelReadHalf,
     mut stdout: O,
     mut stderr: E,
 ) -> i32
@@ -61,24 +61,12 @@ where
             return 1;
         }
     };
-    let (Some(mut child_in), Some(mut child_out), Some(mut child_err)) =
+    let (Some(child_in), Some(mut child_out), Some(mut child_err)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
         return 1;
     };
-    let stdin_pump = tracker.spawn(async move {
-        while let Some(message) = read_half.wait().await {
-            match message {
-                ChannelMsg::Data { data } => {
-                    if child_in.write_all(&data).await.is_err() {
-                        break;
-                    }
-                }
-                ChannelMsg::Eof | ChannelMsg::Close => break,
-                _ => {}
-            }
-        }
-    });
+    let stdin_pump = tracker.spawn(super::channel_to_writer(read_half, child_in));
     let out_pump = tracker.spawn(async move { tokio::io::copy(&mut child_out, &mut stdout).await });
     let err_pump = tracker.spawn(async move { tokio::io::copy(&mut child_err, &mut stderr).await });
     let status = child.wait().await;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use russh::server::{
     Auth, ChannelOpenHandle, Handler, Msg, PublicKeyOffer, Session, VerifiedPublicKey,
 };
-use russh::{Channel, ChannelId, ChannelMsg};
+use russh::{Channel, ChannelId};
 use tokio::io::AsyncWriteExt;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
@@ -155,7 +155,7 @@ async fn run_exec(
     raw: Vec<u8>,
     tty: bool,
 ) {
-    let (mut read_half, write_half) = channel.split();
+    let (read_half, write_half) = channel.split();
     let stdout = write_half.make_writer();
     let mut stderr = write_half.make_writer_ext(Some(1));
     let code = match parse_exec(&raw) {
@@ -167,21 +167,8 @@ async fn run_exec(
             receive::run(&ctx, &tracker, caller, app, read_half, stdout, stderr).await
         }
         Ok(ExecRequest::Command(words)) => {
-            let (mut stdin_tx, stdin_rx) = tokio::io::duplex(64 * 1024);
-            let stdin_pump = tracker.spawn(async move {
-                while let Some(message) = read_half.wait().await {
-                    match message {
-                        ChannelMsg::Data { data } => {
-                            if stdin_tx.write_all(&data).await.is_err() {
-                                break;
-                            }
-                        }
-                        ChannelMsg::Eof | ChannelMsg::Close => break,
-                        _ => {}
-                    }
-                }
-                let _ = stdin_tx.shutdown().await;
-            });
+            let (stdin_tx, stdin_rx) = tokio::io::duplex(64 * 1024);
+            let stdin_pump = tracker.spawn(super::channel_to_writer(read_half, stdin_tx));
             let mut io = Io {
                 stdin: Box::new(stdin_rx),
                 stdout: Box::new(stdout),

@@ -1,0 +1,204 @@
+//! End to end: commands over SSH and the local CLI — authentication, validation, errors,
+//! and the proxy's answers for hosts without a live container.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+
+use support::{make_key, Berth};
+
+#[test]
+fn an_unknown_key_is_refused() {
+    let berth = Berth::start();
+    let stranger = make_key(berth.dir.path(), "mallory");
+    let run = berth.ssh_as(&stranger, "apps:list");
+    assert_eq!(run.code, 255, "{run:#?}");
+    assert!(run.stderr.contains("Permission denied"), "{run:#?}");
+}
+
+#[test]
+fn any_ssh_user_name_works_for_a_known_key() {
+    let berth = Berth::start();
+    let output = std::process::Command::new("ssh")
+        .args(["-p", &berth.ssh_port.to_string(), "-i"])
+        .arg(&berth.key)
+        .args([
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "BatchMode=yes",
+            "dokku@127.0.0.1",
+            "version",
+        ])
+        .output()
+        .expect("ssh");
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("berth "));
+}
+
+#[test]
+fn apps_create_list_exists_over_ssh() {
+    let berth = Berth::start();
+    let app = berth.app("listed");
+    let created = berth.ssh(&format!("apps:create {app}")).ok();
+    assert_eq!(created.stdout, format!("-----> Creating {app}...\n"));
+    let again = berth.ssh(&format!("apps:create {app}"));
+    assert_eq!(again.code, 1);
+    assert_eq!(again.stderr, " !     Name is already taken\n");
+
+    let list = berth.ssh("apps:list").ok();
+    assert_eq!(list.stdout, format!("=====> My Apps\n{app}\n"));
+    let json = berth.cli(&["apps:list", "--format", "json"], b"").ok();
+    assert_eq!(json.stdout, format!("[\"{app}\"]\n"));
+
+    assert_eq!(berth.ssh(&format!("apps:exists {app}")).code, 0);
+    let missing = berth.ssh("apps:exists nothing-here");
+    assert_eq!(missing.code, 20);
+    assert_eq!(missing.stderr, " !     App nothing-here does not exist\n");
+}
+
+#[test]
+fn invalid_app_names_are_rejected_at_the_edge() {
+    let berth = Berth::start();
+    for (line, message) in [
+        ("apps:create Shop", "App name Shop is invalid"),
+        ("apps:create 'two words'", "App name two words is invalid"),
+        (
+            "apps:create shop.example",
+            "use dashes instead (e.g. shop-example)",
+        ),
+        ("apps:create -x", "App name -x is invalid"),
+        (
+            "apps:create 'shop;reboot'",
+            "App name shop;reboot is invalid",
+        ),
+    ] {
+        let run = berth.ssh(line);
+        assert_eq!(run.code, 1, "{line}: {run:#?}");
+        assert!(run.stderr.starts_with(" !     "), "{line}: {run:#?}");
+        assert!(run.stderr.contains(message), "{line}: {run:#?}");
+        assert_eq!(run.stderr.lines().count(), 1, "one line: {run:#?}");
+    }
+    let long = "a".repeat(64);
+    assert!(berth
+        .ssh(&format!("apps:create {long}"))
+        .stderr
+        .contains("too long"));
+    let source = support::repo::create(&[("Dockerfile", "FROM scratch\n")]);
+    let push = berth.push(source.path(), "Bad_Name", "main");
+    assert_ne!(push.code, 0);
+    assert!(
+        push.stderr.contains("App name Bad_Name is invalid"),
+        "{push:#?}"
+    );
+    assert_eq!(berth.ssh("apps:list").stdout, "=====> My Apps\n");
+}
+
+#[test]
+fn unknown_commands_help_and_version() {
+    let berth = Berth::start();
+    let run = berth.ssh("apps:fly");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .starts_with(" !     `apps:fly` is not a berth command.\n"),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("berth help"));
+
+    let help = berth.ssh("help").ok();
+    for command in [
+        "apps:create",
+        "apps:destroy",
+        "apps:list",
+        "apps:exists",
+        "ssh-keys:add",
+        "version",
+    ] {
+        assert!(
+            help.stdout.contains(command),
+            "{command} in {}",
+            help.stdout
+        );
+    }
+    let version = berth.cli(&["version"], b"").ok();
+    assert_eq!(
+        version.stdout,
+        format!("berth {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let quoting = berth.ssh("apps:create 'unclosed");
+    assert_eq!(quoting.code, 1);
+    assert!(
+        quoting.stderr.contains("Cannot parse the command line"),
+        "{quoting:#?}"
+    );
+}
+
+#[test]
+fn ssh_keys_are_managed_from_the_server_only() {
+    let berth = Berth::start();
+    let bob = make_key(berth.dir.path(), "bob");
+    assert_eq!(berth.ssh_as(&bob, "apps:list").code, 255);
+
+    let public = std::fs::read(bob.with_extension("pub")).expect("bob.pub");
+    let added = berth.cli(&["ssh-keys:add", "bob"], &public).ok();
+    assert!(added.stdout.starts_with("SHA256:"), "{added:#?}");
+    berth.ssh_as(&bob, "apps:list").ok();
+    let list = berth.ssh("ssh-keys:list").ok();
+    assert!(list.stdout.contains("NAME=\"alice\"") && list.stdout.contains("NAME=\"bob\""));
+
+    let duplicate = berth.cli(&["ssh-keys:add", "bob2"], &public);
+    assert_eq!(duplicate.code, 1);
+    assert!(
+        duplicate.stderr.contains("already added as bob"),
+        "{duplicate:#?}"
+    );
+    let garbage = berth.cli(&["ssh-keys:add", "eve"], b"ssh-ed25519 nonsense\n");
+    assert_eq!(garbage.code, 1);
+    assert!(
+        garbage.stderr.contains("Invalid public key"),
+        "{garbage:#?}"
+    );
+
+    let over_ssh = berth.ssh("ssh-keys:remove bob");
+    assert_eq!(over_ssh.code, 1);
+    assert!(
+        over_ssh.stderr.contains("can only be run on the server"),
+        "{over_ssh:#?}"
+    );
+    berth.cli(&["ssh-keys:remove", "bob"], b"").ok();
+    assert_eq!(berth.ssh_as(&bob, "apps:list").code, 255);
+}
+
+#[test]
+fn the_proxy_answers_404_for_unknown_hosts_and_502_without_a_container() {
+    let berth = Berth::start();
+    let unknown = berth.get("nobody.example", "/");
+    assert_eq!(unknown.status, 404);
+    assert_eq!(
+        unknown.body,
+        "No app is configured for host nobody.example\n"
+    );
+
+    let app = berth.app("empty");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    let empty = berth.get(&Berth::host(&app), "/");
+    assert_eq!(empty.status, 502);
+    assert_eq!(empty.body, format!("App {app} has no running container\n"));
+}
+
+#[test]
+fn the_control_socket_is_private() {
+    let berth = Berth::start();
+    let mode = std::fs::metadata(&berth.control)
+        .expect("socket")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

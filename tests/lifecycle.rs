@@ -1,0 +1,76 @@
+//! End to end: the daemon re-adopts running containers after a restart, and `apps:destroy`
+//! removes everything an app had.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{eventually, repo, Berth};
+
+#[test]
+fn a_daemon_restart_keeps_routes_and_containers() {
+    let mut berth = Berth::start();
+    let app = berth.app("restart");
+    let source = repo::create(&repo::as_refs(&repo::web_app("still here")));
+    berth.push(source.path(), &app, "main").ok();
+    let before = Berth::containers(&app);
+
+    berth.restart();
+    let response = berth.get(&Berth::host(&app), "/");
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.body, "still here\n");
+    assert_eq!(Berth::containers(&app), before, "adopted, not recreated");
+
+    repo::commit(
+        source.path(),
+        &[("www/index.html", "after restart\n")],
+        "v2",
+    );
+    berth.push(source.path(), &app, "main").ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "after restart\n");
+}
+
+#[test]
+fn destroy_removes_containers_images_repo_and_state() {
+    let berth = Berth::start();
+    let app = berth.app("doomed");
+    let source = repo::create(&repo::as_refs(&repo::web_app("bye")));
+    berth.push(source.path(), &app, "main").ok();
+    assert!(!Berth::images(&app).is_empty());
+
+    let refused = berth.ssh(&format!("apps:destroy {app}"));
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("needs a terminal"), "{refused:#?}");
+    assert_eq!(berth.get(&Berth::host(&app), "/").status, 200);
+
+    berth.ssh(&format!("apps:destroy {app} --force")).ok();
+    assert!(Berth::containers(&app).is_empty());
+    assert!(Berth::images(&app).is_empty());
+    assert!(!berth.data_dir().join(format!("repos/{app}.git")).exists());
+    assert!(!berth.data_dir().join(format!("apps/{app}")).exists());
+    assert_eq!(berth.get(&Berth::host(&app), "/").status, 404);
+    assert_eq!(berth.ssh(&format!("apps:exists {app}")).code, 20);
+}
+
+#[test]
+fn destroy_with_a_terminal_asks_for_the_name() {
+    let berth = Berth::start();
+    let app = berth.app("confirm");
+    berth.ssh(&format!("apps:create {app}")).ok();
+
+    let wrong = berth.ssh_tty(&format!("apps:destroy {app}"), b"nope\r");
+    assert_ne!(wrong.code, 0, "{wrong:#?}");
+    assert_eq!(berth.ssh(&format!("apps:exists {app}")).code, 0);
+
+    let typed = format!("{app}\r");
+    let run = berth.ssh_tty(&format!("apps:destroy {app}"), typed.as_bytes());
+    assert_eq!(run.code, 0, "{run:#?}");
+    let shown = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        shown.contains(&format!("To proceed, type \"{app}\"")),
+        "{run:#?}"
+    );
+    assert!(eventually(Duration::from_secs(5), || {
+        berth.ssh(&format!("apps:exists {app}")).code == 20
+    }));
+}

@@ -1,0 +1,381 @@
+//! The end-to-end harness: the real `berth` binary on ephemeral ports with a temp data dir,
+//! driven only as a user drives it — `ssh`, `git push`, the local CLI and plain HTTP.
+//! Every test uses its own daemon and unique app names, and removes its containers and images.
+
+#![allow(dead_code)]
+
+pub mod http;
+pub mod repo;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
+
+pub use http::HttpResponse;
+
+/// What a finished command printed and how it exited.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: std::process::Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "command failed: {self:#?}");
+        self
+    }
+}
+
+/// Polls `check` until it holds or `limit` passes.
+pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn project_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The base images the test apps build FROM, made locally once per test binary.
+fn ensure_base_images() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let status = Command::new("bash")
+            .arg(project_dir().join("scripts/base-images.sh"))
+            .status()
+            .expect("run scripts/base-images.sh");
+        assert!(status.success(), "scripts/base-images.sh failed");
+    });
+}
+
+pub fn unique(base: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{base}-{:x}{:x}{n}",
+        std::process::id() & 0xfff,
+        nanos & 0xfffff
+    )
+}
+
+/// Makes an Ed25519 key pair with the real `ssh-keygen`; returns the private key's path.
+pub fn make_key(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+        .arg(&path)
+        .status()
+        .expect("run ssh-keygen");
+    assert!(status.success());
+    path
+}
+
+pub struct Berth {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub key: PathBuf,
+    pub ssh_port: u16,
+    pub http: SocketAddr,
+    pub control: PathBuf,
+    child: Option<Child>,
+    apps: Mutex<Vec<String>>,
+}
+
+pub const DOMAIN: &str = "berth.test";
+
+impl Berth {
+    /// Starts a daemon and authorizes one key, `alice`.
+    pub fn start() -> Berth {
+        ensure_base_images();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("berth.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "data_dir = \"{data}\"\nglobal_domain = \"{DOMAIN}\"\n\
+                 [ssh]\nlisten = \"127.0.0.1:0\"\n\
+                 [proxy]\nhttp_listen = \"127.0.0.1:0\"\n\
+                 [deploy]\nstart_timeout_secs = 20\nstop_timeout_secs = 2\n",
+                data = dir.path().join("data").display()
+            ),
+        )
+        .expect("write config");
+        let key = make_key(dir.path(), "alice");
+        let mut berth = Berth {
+            dir,
+            config,
+            key,
+            ssh_port: 0,
+            http: "127.0.0.1:0".parse().expect("addr"),
+            control: PathBuf::new(),
+            child: None,
+            apps: Mutex::new(Vec::new()),
+        };
+        berth.spawn();
+        let public = std::fs::read(berth.key.with_extension("pub")).expect("public key");
+        berth.cli(&["ssh-keys:add", "alice"], &public).ok();
+        berth
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("daemon.log"))
+            .expect("daemon log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["daemon", "--config"])
+            .arg(&self.config)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start berth daemon");
+        let stdout = child.stdout.take().expect("daemon stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("daemon never became ready: {}", self.log()));
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("no {name}= in {line:?}"))
+                .to_string()
+        };
+        let ssh: SocketAddr = field("ssh").parse().expect("ssh addr");
+        self.ssh_port = ssh.port();
+        self.http = field("http").parse().expect("http addr");
+        self.control = PathBuf::from(field("control"));
+        self.child = Some(child);
+    }
+
+    /// Stops the daemon with SIGTERM and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let exited = eventually(Duration::from_secs(30), || {
+                matches!(child.try_wait(), Ok(Some(_)))
+            });
+            if !exited {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// A unique app name, cleaned up when the daemon is dropped.
+    pub fn app(&self, base: &str) -> String {
+        let name = unique(base);
+        self.apps.lock().expect("apps").push(name.clone());
+        name
+    }
+
+    pub fn host(app: &str) -> String {
+        format!("{app}.{DOMAIN}")
+    }
+
+    /// `berth --config … ARGS` on the server, with `stdin`.
+    pub fn cli(&self, args: &[&str], stdin: &[u8]) -> Run {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run berth");
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(stdin).expect("write stdin");
+        drop(input);
+        Run::from(child.wait_with_output().expect("berth output"))
+    }
+
+    fn ssh_command(&self, key: &Path) -> Command {
+        let mut command = Command::new("ssh");
+        command
+            .args(["-p", &self.ssh_port.to_string(), "-i"])
+            .arg(key)
+            .args([
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "LogLevel=ERROR",
+                "-o",
+                "BatchMode=yes",
+            ]);
+        command
+    }
+
+    /// `ssh -p PORT berth@127.0.0.1 LINE` with alice's key; LINE is sent as typed.
+    pub fn ssh(&self, line: &str) -> Run {
+        self.ssh_as(&self.key, line)
+    }
+
+    pub fn ssh_as(&self, key: &Path, line: &str) -> Run {
+        let output = self
+            .ssh_command(key)
+            .arg("berth@127.0.0.1")
+            .arg(line)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ssh");
+        Run::from(output)
+    }
+
+    /// `ssh -tt … LINE` with `typed` sent to the remote terminal.
+    pub fn ssh_tty(&self, line: &str, typed: &[u8]) -> Run {
+        let mut child = self
+            .ssh_command(&self.key)
+            .arg("-tt")
+            .arg("berth@127.0.0.1")
+            .arg(line)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run ssh -tt");
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(typed).expect("type");
+        let output = child.wait_with_output().expect("ssh output");
+        drop(input);
+        Run::from(output)
+    }
+
+    /// `git push ssh://berth@127.0.0.1:PORT/APP BRANCH` from `repo`, with alice's key.
+    pub fn push(&self, repo: &Path, app: &str, branch: &str) -> Run {
+        let remote = format!("ssh://berth@127.0.0.1:{}/{app}", self.ssh_port);
+        let ssh = format!(
+            "ssh -i {} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes",
+            self.key.display()
+        );
+        let output = Command::new("git")
+            .current_dir(repo)
+            .env("GIT_SSH_COMMAND", ssh)
+            .args(["push", &remote, &format!("HEAD:refs/heads/{branch}")])
+            .output()
+            .expect("run git push");
+        Run::from(output)
+    }
+
+    /// GET / through the proxy with `Host: host`.
+    pub fn get(&self, host: &str, path: &str) -> HttpResponse {
+        http::get(self.http, host, path)
+    }
+
+    /// The app's containers as (id, release label, running).
+    pub fn containers(app: &str) -> Vec<(String, String, bool)> {
+        let output = Command::new("docker")
+            .args([
+                "ps",
+                "-a",
+                "--filter",
+                &format!("label=berth.app={app}"),
+                "--format",
+                "{{.ID}} {{.Label \"berth.release\"}} {{.State}}",
+            ])
+            .output()
+            .expect("docker ps");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| {
+                let mut parts = line.split_whitespace();
+                Some((
+                    parts.next()?.to_string(),
+                    parts.next()?.to_string(),
+                    parts.next()? == "running",
+                ))
+            })
+            .collect()
+    }
+
+    pub fn images(app: &str) -> Vec<String> {
+        let output = Command::new("docker")
+            .args([
+                "images",
+                "-q",
+                "--filter",
+                &format!("label=berth.app={app}"),
+            ])
+            .output()
+            .expect("docker images");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Berth {
+    fn drop(&mut self) {
+        self.stop();
+        for app in self.apps.lock().map(|a| a.clone()).unwrap_or_default() {
+            let ids: Vec<String> = Berth::containers(&app).into_iter().map(|c| c.0).collect();
+            if !ids.is_empty() {
+                let _ = Command::new("docker")
+                    .args(["rm", "-f"])
+                    .args(&ids)
+                    .output();
+            }
+            let images = Berth::images(&app);
+            if !images.is_empty() {
+                let _ = Command::new("docker")
+                    .args(["rmi", "-f"])
+                    .args(&images)
+                    .output();
+            }
+        }
+    }
+}

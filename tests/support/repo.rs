@@ -1,0 +1,71 @@
+//! App sources for tests: real git repositories committed with the real `git`.
+
+use std::path::Path;
+use std::process::Command;
+
+fn git(dir: &Path, args: &[&str]) {
+    let output = Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=Berth Tests",
+            "-c",
+            "user.email=tests@berth.invalid",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .expect("run git");
+    assert!(
+        output.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A repository on `main` holding `files`, committed.
+pub fn create(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("repo dir");
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    commit(dir.path(), files, "initial");
+    dir
+}
+
+/// Writes `files` (path, content) and commits them.
+pub fn commit(dir: &Path, files: &[(&str, &str)], message: &str) {
+    for (path, content) in files {
+        let full = dir.join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&full, content).expect("write file");
+        if path.starts_with("www/cgi-bin/") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&full, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+    }
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "--allow-empty", "-m", message]);
+}
+
+/// A busybox httpd app serving `www/` on $PORT; `index.html` holds `marker`.
+pub fn web_app(marker: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "Dockerfile",
+            "FROM berth-base/busybox:latest\nCOPY www /www\n\
+             CMD [\"/bin/sh\", \"-c\", \"exec httpd -f -p \\\"$PORT\\\" -h /www\"]\n"
+                .to_string(),
+        ),
+        ("www/index.html", format!("{marker}\n")),
+        (
+            "www/cgi-bin/env",
+            "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\nenv\n".to_string(),
+        ),
+    ]
+}
+
+pub fn as_refs<'a>(files: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    files.iter().map(|(p, c)| (*p, c.as_str())).collect()
+}
