@@ -265,9 +265,14 @@ impl Berth {
     }
 
     pub fn ssh_as(&self, key: &Path, line: &str) -> Run {
+        self.ssh_login(key, "berth", line)
+    }
+
+    /// `ssh USER@127.0.0.1 LINE` with `key`.
+    pub fn ssh_login(&self, key: &Path, user: &str, line: &str) -> Run {
         let output = self
             .ssh_command(key)
-            .arg("berth@127.0.0.1")
+            .arg(format!("{user}@127.0.0.1"))
             .arg(line)
             .stdin(Stdio::null())
             .output()
