@@ -85,3 +85,6 @@ pub async fn serve(
         tracing::warn!("proxy connections still open after 30s; closing them");
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Makes sure a Docker engine answers on this machine: installs docker.io when dockerd is missing,
-# starts dockerd in the background when `docker info` does not answer, and waits for it.
-# Idempotent: a machine that already runs Docker is left alone.
+# Makes this machine ready to run Berth and its tests: installs what is missing from Debian's
+# packages (docker.io, busybox-static, git, the OpenSSH client, curl), starts dockerd in the
+# background when `docker info` does not answer, and waits for it.
+# Idempotent: what is already there is left alone.
 set -euo pipefail
 
 need_pkgs=()
 command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need_pkgs+=(busybox-static)
-command -v ssh >/dev/null 2>&1 || need_pkgs+=(openssh-client)
+command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
 command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
