@@ -48,6 +48,8 @@ pub struct SshConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ProxyConfig {
     pub http_listen: SocketAddr,
+    /// How long a request waits for an app in a stop-first swap before it gets a 503.
+    pub hold_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -59,6 +61,12 @@ pub struct DeployConfig {
     pub stop_timeout_secs: u64,
     /// The Docker network Berth creates and attaches every app container to.
     pub network: String,
+    /// With no declared checks: how long a new container must stay up after it first answers.
+    pub check_wait_secs: u64,
+    /// How long old instances keep running after the switch (`checks:set` overrides it).
+    pub wait_to_retire_secs: u64,
+    /// How many releases keep their images for `releases:rollback`.
+    pub keep_releases: usize,
 }
 
 impl Default for Config {
@@ -88,6 +96,7 @@ impl Default for ProxyConfig {
     fn default() -> Self {
         ProxyConfig {
             http_listen: SocketAddr::from(([0, 0, 0, 0], 80)),
+            hold_timeout_secs: 30,
         }
     }
 }
@@ -98,6 +107,9 @@ impl Default for DeployConfig {
             start_timeout_secs: 60,
             stop_timeout_secs: 10,
             network: "berth".to_string(),
+            check_wait_secs: 2,
+            wait_to_retire_secs: 60,
+            keep_releases: 5,
         }
     }
 }
@@ -170,10 +182,14 @@ mod tests {
             host_key = "/tmp/key"
             [proxy]
             http_listen = "127.0.0.1:8080"
+            hold_timeout_secs = 3
             [deploy]
             start_timeout_secs = 5
             stop_timeout_secs = 1
             network = "berth-test"
+            check_wait_secs = 0
+            wait_to_retire_secs = 1
+            keep_releases = 2
             "#,
         )
         .unwrap();
@@ -183,6 +199,15 @@ mod tests {
         assert_eq!(config.host_key(), PathBuf::from("/tmp/key"));
         assert_eq!(config.proxy.http_listen.port(), 8080);
         assert_eq!(config.deploy.network, "berth-test");
+        assert_eq!(config.proxy.hold_timeout_secs, 3);
+        assert_eq!(
+            (
+                config.deploy.check_wait_secs,
+                config.deploy.wait_to_retire_secs,
+                config.deploy.keep_releases
+            ),
+            (0, 1, 2)
+        );
     }
 
     #[test]

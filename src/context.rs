@@ -4,6 +4,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
 use crate::commands::CommandError;
 use crate::config::Config;
 use crate::deploy::DeployLocks;
@@ -49,12 +52,23 @@ pub struct Ctx {
     pub routes: Arc<Routes>,
     pub pushes: Arc<PushRegistry>,
     pub deploy_locks: DeployLocks,
+    /// Background work (retiring old instances) runs here and ends with `shutdown`.
+    pub tracker: TaskTracker,
+    pub shutdown: CancellationToken,
 }
 
 impl Ctx {
     /// The hosts an app answers to: `<app>.<global_domain>`.
     pub fn app_hosts(&self, app: &AppName) -> Vec<String> {
         vec![format!("{app}.{}", self.config.global_domain)]
+    }
+
+    /// The seconds old instances of `app` keep running after a switch.
+    pub fn wait_to_retire(&self, app: &AppRecord) -> u64 {
+        app.checks
+            .wait_to_retire
+            .or(self.store.global().wait_to_retire)
+            .unwrap_or(self.config.deploy.wait_to_retire_secs)
     }
 
     /// Registers a new app; its host routes (to a 502) until the first deploy.

@@ -88,6 +88,7 @@ pub async fn run(
         control: control_path.clone(),
     };
 
+    let tracker = TaskTracker::new();
     let ctx = Arc::new(Ctx {
         config,
         store,
@@ -96,10 +97,11 @@ pub async fn run(
         routes: Arc::new(Routes::default()),
         pushes: Arc::new(PushRegistry::default()),
         deploy_locks: DeployLocks::default(),
+        tracker: tracker.clone(),
+        shutdown: shutdown.clone(),
     });
     adopt_running(&ctx).await?;
 
-    let tracker = TaskTracker::new();
     tracker.spawn(crate::ssh::serve(
         ssh_listener,
         host_key,
@@ -110,6 +112,7 @@ pub async fn run(
     tracker.spawn(crate::proxy::serve(
         http_listener,
         ctx.routes.clone(),
+        Duration::from_secs(ctx.config.proxy.hold_timeout_secs),
         shutdown.clone(),
         tracker.clone(),
     ));

@@ -81,8 +81,30 @@ pub trait ImageBuilder: Send + Sync {
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError>;
 
-    /// Removes every image of the app.
-    async fn remove_images(&self, app: &AppName) -> Result<(), SchedulerError>;
+    /// Makes `image` (pulled if it is not on this host) available as `tag`.
+    async fn adopt_image(
+        &self,
+        image: &str,
+        tag: &str,
+        output: &mut dyn BuildOutput,
+    ) -> Result<BuiltImage, SchedulerError>;
+
+    async fn image_exists(&self, tag: &str) -> Result<bool, SchedulerError>;
+
+    /// The app's image tags (`berth/<app>:<n>`).
+    async fn app_images(&self, app: &AppName) -> Result<Vec<String>, SchedulerError>;
+
+    /// Removes one tag (and the image, once nothing else uses it).
+    async fn remove_image(&self, tag: &str) -> Result<(), SchedulerError>;
+}
+
+/// The tag of release `number`'s image.
+pub fn image_tag(app: &AppName, number: u32) -> String {
+    format!("{}:{number}", image_repository(app))
+}
+
+pub fn image_repository(app: &AppName) -> String {
+    format!("berth/{app}")
 }
 
 #[async_trait]
@@ -98,6 +120,14 @@ pub trait Scheduler: Send + Sync {
 
     /// The last `lines` lines of the instance's output, for failure reports.
     async fn log_tail(&self, id: &str, lines: usize) -> Result<String, SchedulerError>;
+
+    /// Runs `command` inside the instance; returns its exit status.
+    async fn exec(
+        &self,
+        id: &str,
+        command: &[String],
+        limit: Duration,
+    ) -> Result<i64, SchedulerError>;
 
     /// Stops gracefully (SIGTERM, then SIGKILL after `grace`) and removes the instance.
     async fn retire(&self, id: &str, grace: Duration) -> Result<(), SchedulerError>;

@@ -84,8 +84,13 @@ fn a_redeploy_replaces_the_container() {
     repo::commit(source.path(), &[("www/index.html", "v2\n")], "v2");
     berth.push(source.path(), &app, "main").ok();
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "v2\n");
+    assert!(
+        eventually(Duration::from_secs(20), || Berth::containers(&app).len()
+            == 1),
+        "the old container is retired: {:?}",
+        Berth::containers(&app)
+    );
     let second = Berth::containers(&app);
-    assert_eq!(second.len(), 1, "the old container is removed: {second:?}");
     assert_eq!(second[0].1, "2");
     assert_ne!(first[0].0, second[0].0);
 }

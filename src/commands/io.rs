@@ -1,6 +1,7 @@
 //! The streams a command talks to, whichever front end (SSH channel or control socket) carries them.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
 
 pub type Reader = Box<dyn AsyncRead + Send + Unpin>;
 pub type Writer = Box<dyn AsyncWrite + Send + Unpin>;
@@ -14,6 +15,8 @@ pub struct Io {
     pub stdout: Writer,
     pub stderr: Writer,
     pub tty: bool,
+    /// Cancelled when the client disconnects; long work that has not committed yet stops.
+    pub hangup: CancellationToken,
 }
 
 impl Io {

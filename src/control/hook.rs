@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::commands::Io;
 use crate::context::Ctx;
-use crate::deploy::deploy_checkout;
+use crate::deploy::{deploy, DeployRequest, Source, Wait};
 use crate::git::{deploy_target, export_commit, RefUpdate};
 
 pub async fn run(
@@ -46,7 +46,13 @@ pub async fn run(
             return 1;
         }
     };
-    match deploy_checkout(ctx, &push.app, &push.caller, checkout, io).await {
+    let request = DeployRequest {
+        app: push.app.clone(),
+        caller: push.caller.clone(),
+        source: Source::Push(checkout),
+        wait: Wait::Wait,
+    };
+    match deploy(ctx, request, io).await {
         Ok(_) => 0,
         Err(err) => {
             if err.is_internal() {

@@ -84,15 +84,25 @@ async fn connection(
         }
     });
     let (mut stdin_tx, stdin_rx) = tokio::io::duplex(64 * 1024);
-    tracker.spawn(async move {
+    let hangup = CancellationToken::new();
+    let hung_up = hangup.clone();
+    let reader = tracker.spawn(async move {
+        let mut stdin_open = true;
         while let Ok(Some((kind, payload))) = read_frame(&mut read).await {
             match kind {
-                STDIN if stdin_tx.write_all(&payload).await.is_ok() => {}
-                STDIN_EOF => break,
-                _ => break,
+                STDIN if stdin_open => {
+                    stdin_open = stdin_tx.write_all(&payload).await.is_ok();
+                }
+                STDIN_EOF if stdin_open => {
+                    let _ = stdin_tx.shutdown().await;
+                    stdin_open = false;
+                }
+                _ => {}
             }
         }
         let _ = stdin_tx.shutdown().await;
+        // The client closed its end before the exit status: it went away.
+        hung_up.cancel();
     });
     let (stdout, stdout_pump) = tokio::io::duplex(64 * 1024);
     let (stderr, stderr_pump) = tokio::io::duplex(64 * 1024);
@@ -106,6 +116,7 @@ async fn connection(
         stdout: Box::new(stdout),
         stderr: Box::new(stderr),
         tty,
+        hangup,
     };
     let code = match request {
         Request::Command { argv, .. } => {
@@ -125,6 +136,7 @@ async fn connection(
     let _ = frames.send((EXIT, code.to_be_bytes().to_vec())).await;
     drop(frames);
     let _ = writer.await;
+    reader.abort();
     Ok(())
 }
 

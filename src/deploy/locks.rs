@@ -5,8 +5,18 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OwnedMutexGuard;
 
+use super::DeployError;
 use crate::commands::Io;
 use crate::names::AppName;
+
+/// What to do when another deploy of the same app is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Wait for it, saying so.
+    Wait,
+    /// Refuse at once (`--no-wait`).
+    NoWait,
+}
 
 #[derive(Default)]
 pub struct DeployLocks {
@@ -14,8 +24,13 @@ pub struct DeployLocks {
 }
 
 impl DeployLocks {
-    /// Takes the app's deploy lock, telling the user when it has to wait for another deploy.
-    pub async fn acquire(&self, app: &AppName, io: &mut Io) -> OwnedMutexGuard<()> {
+    /// Takes the app's deploy lock.
+    pub async fn acquire(
+        &self,
+        app: &AppName,
+        io: &mut Io,
+        wait: Wait,
+    ) -> Result<OwnedMutexGuard<()>, DeployError> {
         let lock = self
             .locks
             .lock()
@@ -23,15 +38,16 @@ impl DeployLocks {
             .entry(app.clone())
             .or_default()
             .clone();
-        match lock.clone().try_lock_owned() {
-            Ok(guard) => guard,
-            Err(_) => {
-                io.step(&format!(
-                    "Waiting for the deploy of {app} already in progress..."
-                ))
-                .await;
-                lock.lock_owned().await
-            }
+        if let Ok(guard) = lock.clone().try_lock_owned() {
+            return Ok(guard);
         }
+        if wait == Wait::NoWait {
+            return Err(DeployError::Locked(app.clone()));
+        }
+        io.step(&format!(
+            "Waiting for the deploy of {app} already in progress..."
+        ))
+        .await;
+        Ok(lock.lock_owned().await)
     }
 }

@@ -1,19 +1,29 @@
-//! The deploy pipeline: build → release → start → check → switch → retire.
+//! The deploy pipeline: prepare (build or find the image) → release → start → check → switch →
+//! retire, for every kind of deploy: a push, a rebuild, a prebuilt image, a rollback.
 //!
 //! Invariant: a deploy that fails at any stage changes neither routes nor state; the release that
-//! was serving keeps serving. State is saved only once the new instance answers, and the proxy
-//! is switched only after that save. Each stage is announced through `stage()`, the point where
-//! plugin triggers will attach.
+//! was serving keeps serving. State is saved only once the new instance passed its checks, and
+//! the proxy is switched only after that save. Each stage is announced through `stage()`, the
+//! point where plugin triggers will attach.
 
+mod checks;
+mod destroy;
 mod locks;
 mod pipeline;
+mod prepare;
 mod restore;
+mod retire;
 
-pub use locks::DeployLocks;
-pub use pipeline::{deploy_checkout, destroy_app};
+pub use checks::run_app_checks;
+pub use destroy::destroy_app;
+pub use locks::{DeployLocks, Wait};
+pub use pipeline::{deploy, DeployRequest};
+pub use prepare::Source;
 pub use restore::adopt_running;
 
 use crate::git::GitError;
+use crate::health::SpecError;
+use crate::names::AppName;
 use crate::scheduler::SchedulerError;
 use crate::state::StateError;
 
@@ -23,8 +33,17 @@ pub enum DeployError {
     Git(#[from] GitError),
     #[error("App build failed: {0}")]
     Build(String),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
     #[error("Could not start {process}: {reason}")]
     Check { process: String, reason: String },
+    #[error("App {0} is being deployed right now; try again when it finishes (or leave out --no-wait to wait)")]
+    Locked(AppName),
+    #[error("The client went away; the deploy was cancelled before the switch")]
+    Abandoned,
+    /// A rollback or rebuild that cannot happen; the message says why.
+    #[error("{0}")]
+    Refused(String),
     #[error("{0}")]
     Engine(String),
     #[error(transparent)]
@@ -32,14 +51,19 @@ pub enum DeployError {
 }
 
 impl DeployError {
-    /// True when Berth or the host failed rather than the pushed code.
+    /// True when Berth or the host failed rather than the user or the pushed code.
     pub fn is_internal(&self) -> bool {
         match self {
             DeployError::Git(GitError::NoDockerfile(_)) => false,
             DeployError::Git(_) | DeployError::Engine(_) => true,
             DeployError::State(StateError::AppMissing(_)) => false,
             DeployError::State(_) => true,
-            DeployError::Build(_) | DeployError::Check { .. } => false,
+            DeployError::Build(_)
+            | DeployError::Spec(_)
+            | DeployError::Check { .. }
+            | DeployError::Locked(_)
+            | DeployError::Abandoned
+            | DeployError::Refused(_) => false,
         }
     }
 }
@@ -56,7 +80,7 @@ impl From<SchedulerError> for DeployError {
 /// The stages of a deploy, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    Build,
+    Prepare,
     Release,
     Start,
     Check,

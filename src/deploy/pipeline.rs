@@ -1,174 +1,178 @@
-//! One deploy of a pushed commit, and the removal of a whole app.
+//! One deploy from start to switch, for any `Source`.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{stage, DeployError, Stage};
+use super::checks::check_instance;
+use super::prepare::{prepare, Source};
+use super::retire::{prune_images, retire_later, retire_now};
+use super::{stage, DeployError, Stage, Wait};
 use crate::commands::Io;
 use crate::context::{Caller, Ctx};
-use crate::git::Checkout;
-use crate::health::wait_until_answers;
 use crate::names::AppName;
-use crate::scheduler::{BuildOutput, Instance, InstanceSpec};
-use crate::state::{now_unix, Release};
+use crate::scheduler::{Instance, InstanceSpec};
+use crate::state::Release;
 
-/// The port a web process listens on when its image EXPOSEs none (or several): Dokku's default.
-const DEFAULT_PORT: u16 = 5000;
-
-struct IoOutput<'a>(&'a mut Io);
-
-#[async_trait]
-impl BuildOutput for IoOutput<'_> {
-    async fn line(&mut self, text: &str) {
-        self.0.detail(text).await;
-    }
+/// Who deploys what to which app, and whether to wait for a deploy already running.
+#[derive(Debug)]
+pub struct DeployRequest {
+    pub app: AppName,
+    pub caller: Caller,
+    pub source: Source,
+    pub wait: Wait,
 }
 
-/// Builds `checkout` and, once the new container answers, routes the app to it.
-/// Returns the new release number.
-pub async fn deploy_checkout(
-    ctx: &Ctx,
-    app: &AppName,
-    caller: &Caller,
-    checkout: Checkout,
-    io: &mut Io,
-) -> Result<u32, DeployError> {
-    let _lock = ctx.deploy_locks.acquire(app, io).await;
-    let number = ctx.store.app(app)?.next_release_number();
-    let span = tracing::info_span!("deploy", app = %app, release = number, by = %caller);
-    run(ctx, app, caller, checkout, number, io)
-        .instrument(span)
+/// Runs the whole pipeline under the app's deploy lock; returns the new release number.
+pub async fn deploy(ctx: &Ctx, request: DeployRequest, io: &mut Io) -> Result<u32, DeployError> {
+    let _lock = ctx
+        .deploy_locks
+        .acquire(&request.app, io, request.wait)
         .await?;
+    let number = ctx.store.app(&request.app)?.next_release_number();
+    let span =
+        tracing::info_span!("deploy", app = %request.app, release = number, by = %request.caller);
+    run(ctx, request, number, io).instrument(span).await?;
     Ok(number)
+}
+
+/// Fails with `Abandoned` if the client hangs up before `work` is done.
+async fn unless_hung_up<T>(
+    hangup: &CancellationToken,
+    work: impl Future<Output = Result<T, DeployError>>,
+) -> Result<T, DeployError> {
+    tokio::select! {
+        _ = hangup.cancelled() => Err(DeployError::Abandoned),
+        result = work => result,
+    }
 }
 
 async fn run(
     ctx: &Ctx,
-    app: &AppName,
-    caller: &Caller,
-    checkout: Checkout,
+    request: DeployRequest,
     number: u32,
     io: &mut Io,
 ) -> Result<(), DeployError> {
-    stage(Stage::Build);
-    io.step(&format!("Building {app} from Dockerfile")).await;
-    let tag = format!("berth/{app}:{number}");
-    let image = ctx
-        .builder
-        .build(app, checkout.context, &tag, &mut IoOutput(io))
-        .await?;
-    let port = match image.exposed_ports.as_slice() {
-        [single] => *single,
-        _ => DEFAULT_PORT,
-    };
+    let app = request.app;
+    let record = ctx.store.app(&app)?;
+    let hangup = io.hangup.clone();
+
+    stage(Stage::Prepare);
+    let release = unless_hung_up(
+        &hangup,
+        prepare(ctx, &record, number, &request.caller, request.source, io),
+    )
+    .await?;
 
     stage(Stage::Release);
     io.step(&format!("Releasing {app} (v{number})...")).await;
-    let release = Release {
-        number,
-        image: tag.clone(),
-        git_rev: Some(checkout.rev.clone()),
-        created_at: now_unix(),
-        created_by: caller.to_string(),
-        port,
-    };
+    let old: Vec<Instance> = ctx
+        .scheduler
+        .instances(Some(&app))
+        .await?
+        .into_iter()
+        .filter(|i| i.release != number)
+        .collect();
+    let stop_first = record.checks.is_disabled("web");
+    if stop_first {
+        io.step("Checks are disabled: stopping the running release first (requests are held)")
+            .await;
+        ctx.routes.hold(&app, &ctx.app_hosts(&app));
+        retire_now(ctx, &old).await;
+    }
 
     stage(Stage::Start);
     io.step(&format!("Deploying {app} (v{number})...")).await;
-    let spec = InstanceSpec {
-        app: app.clone(),
-        process: "web".to_string(),
-        release: number,
-        image: tag,
-        env: BTreeMap::from([
-            ("PORT".to_string(), port.to_string()),
-            ("GIT_REV".to_string(), checkout.rev),
-            ("DYNO".to_string(), "web.1".to_string()),
-        ]),
+    let started = unless_hung_up(&hangup, async {
+        Ok(ctx.scheduler.start(&instance_spec(&app, &release)).await?)
+    })
+    .await;
+    let checked = match started {
+        Ok(instance) => {
+            let checked = if record.checks.is_skipped("web") {
+                io.detail("Zero downtime checks have been skipped").await;
+                instance
+                    .address
+                    .map(|ip| SocketAddr::new(ip, release.port))
+                    .ok_or_else(|| DeployError::Check {
+                        process: "web.1".into(),
+                        reason: "the container has no address".into(),
+                    })
+            } else {
+                unless_hung_up(&hangup, check_instance(ctx, &app, &release, &instance, io)).await
+            };
+            checked
+                .map(|upstream| (instance.clone(), upstream))
+                .map_err(|err| (Some(instance), err))
+        }
+        Err(err) => Err((None, err)),
     };
-    let instance = ctx.scheduler.start(&spec).await?;
-    let upstream = match check(ctx, app, &instance, port, io).await {
-        Ok(upstream) => upstream,
-        Err(err) => {
-            discard(ctx, &instance).await;
+    let (instance, upstream) = match checked {
+        Ok(pair) => pair,
+        Err((instance, err)) => {
+            if let Some(instance) = instance {
+                discard(ctx, &instance).await;
+            }
+            if stop_first {
+                restore_previous(ctx, &app, io).await;
+            }
             return Err(err);
         }
     };
 
     stage(Stage::Switch);
-    if let Err(err) = ctx.store.update_app(app, |record| {
-        record.releases.push(release);
+    let saved = ctx.store.update_app(&app, |record| {
+        record.releases.push(release.clone());
         record.current_release = Some(number);
-    }) {
-        discard(ctx, &instance).await;
-        return Err(err.into());
-    }
-    ctx.routes.set_app(app, &ctx.app_hosts(app), vec![upstream]);
+    });
+    let record = match saved {
+        Ok((record, ())) => record,
+        Err(err) => {
+            discard(ctx, &instance).await;
+            if stop_first {
+                restore_previous(ctx, &app, io).await;
+            }
+            return Err(err.into());
+        }
+    };
+    ctx.routes
+        .set_app(&app, &ctx.app_hosts(&app), vec![upstream]);
     tracing::info!(%upstream, "proxy switched");
 
     stage(Stage::Retire);
-    retire_others(ctx, app, number, io).await;
+    if !old.is_empty() {
+        let delay = ctx.wait_to_retire(&record);
+        io.detail(&format!(
+            "Old instances keep serving in-flight requests for {delay}s, then stop"
+        ))
+        .await;
+        retire_later(ctx, old, Duration::from_secs(delay));
+    }
+    prune_images(ctx, &record).await;
     io.header("Application deployed:").await;
-    for host in ctx.app_hosts(app) {
+    for host in ctx.app_hosts(&app) {
         io.detail(&format!("http://{host}")).await;
     }
     Ok(())
 }
 
-/// Waits until the new instance answers HTTP on its port; on failure shows its log tail.
-async fn check(
-    ctx: &Ctx,
-    app: &AppName,
-    instance: &Instance,
-    port: u16,
-    io: &mut Io,
-) -> Result<SocketAddr, DeployError> {
-    stage(Stage::Check);
-    let fail = |reason: String| DeployError::Check {
-        process: "web.1".to_string(),
-        reason,
-    };
-    let Some(ip) = instance.address else {
-        return Err(fail(
-            "the container has no address on Berth's network".into(),
-        ));
-    };
-    let upstream = SocketAddr::new(ip, port);
-    io.detail(&format!("Waiting for web.1 to answer on port {port}"))
-        .await;
-    let deadline = Instant::now() + Duration::from_secs(ctx.config.deploy.start_timeout_secs);
-    let host = ctx.app_hosts(app).remove(0);
-    let scheduler = ctx.scheduler.clone();
-    let id = instance.id.clone();
-    let answered = wait_until_answers(upstream, &host, deadline, || {
-        let scheduler = scheduler.clone();
-        let id = id.clone();
-        async move { scheduler.is_running(&id).await.unwrap_or(false) }
-    })
-    .await;
-    match answered {
-        Ok(status) => {
-            io.detail(&format!("web.1 answered HTTP {status}")).await;
-            Ok(upstream)
-        }
-        Err(reason) => {
-            let logs = ctx
-                .scheduler
-                .log_tail(&instance.id, 20)
-                .await
-                .unwrap_or_default();
-            io.header(&format!("Start of {app} container output")).await;
-            for line in logs.lines() {
-                io.detail(line).await;
-            }
-            io.header(&format!("End of {app} container output")).await;
-            Err(fail(reason))
-        }
+pub fn instance_spec(app: &AppName, release: &Release) -> InstanceSpec {
+    let mut env: BTreeMap<String, String> = release.env.clone();
+    env.insert("PORT".into(), release.port.to_string());
+    env.insert("DYNO".into(), "web.1".into());
+    if let Some(rev) = &release.git_rev {
+        env.insert("GIT_REV".into(), rev.clone());
+    }
+    InstanceSpec {
+        app: app.clone(),
+        process: "web".to_string(),
+        release: release.number,
+        image: release.image.clone(),
+        env,
     }
 }
 
@@ -179,36 +183,25 @@ async fn discard(ctx: &Ctx, instance: &Instance) {
     }
 }
 
-/// Stops and removes every instance of the app that is not part of release `keep`.
-async fn retire_others(ctx: &Ctx, app: &AppName, keep: u32, io: &mut Io) {
-    let grace = Duration::from_secs(ctx.config.deploy.stop_timeout_secs);
-    let instances = match ctx.scheduler.instances(Some(app)).await {
-        Ok(instances) => instances,
+/// After a failed stop-first deploy: start the release that was serving again and route to it.
+async fn restore_previous(ctx: &Ctx, app: &AppName, io: &mut Io) {
+    let hosts = ctx.app_hosts(app);
+    let Some(current) = ctx.store.app(app).ok().and_then(|r| r.current().cloned()) else {
+        ctx.routes.set_app(app, &hosts, Vec::new());
+        return;
+    };
+    io.step(&format!("Starting v{} again", current.number))
+        .await;
+    let started = ctx.scheduler.start(&instance_spec(app, &current)).await;
+    let upstreams = match started {
+        Ok(instance) => instance
+            .address
+            .map(|ip| vec![SocketAddr::new(ip, current.port)])
+            .unwrap_or_default(),
         Err(err) => {
-            tracing::warn!(error = %err, "could not list old instances");
-            return;
+            tracing::error!(app = %app, error = %err, "could not restart the previous release");
+            Vec::new()
         }
     };
-    for old in instances.into_iter().filter(|i| i.release != keep) {
-        io.detail(&format!(
-            "Retiring {}.{} of v{}",
-            old.app, old.process, old.release
-        ))
-        .await;
-        if let Err(err) = ctx.scheduler.retire(&old.id, grace).await {
-            tracing::warn!(id = %old.id, error = %err, "could not retire an old instance");
-        }
-    }
-}
-
-/// Removes the app's containers, images, routes, repository and state.
-pub async fn destroy_app(ctx: &Ctx, app: &AppName, io: &mut Io) -> Result<(), DeployError> {
-    let _lock = ctx.deploy_locks.acquire(app, io).await;
-    ctx.routes.remove_app(app);
-    for instance in ctx.scheduler.instances(Some(app)).await? {
-        ctx.scheduler.retire(&instance.id, Duration::ZERO).await?;
-    }
-    ctx.builder.remove_images(app).await?;
-    ctx.store.destroy_app(app)?;
-    Ok(())
+    ctx.routes.set_app(app, &hosts, upstreams);
 }

@@ -8,9 +8,11 @@ use crate::context::Ctx;
 use crate::scheduler::SchedulerError;
 
 /// Rebuilds the route table from state and running containers. Leftovers of a deploy that never
-/// committed (a release newer than the current one) are removed.
+/// committed (a release newer than the current one) are removed; instances of older releases,
+/// which a stopped daemon did not get to retire, are retired now.
 pub async fn adopt_running(ctx: &Ctx) -> Result<(), SchedulerError> {
     let instances = ctx.scheduler.instances(None).await?;
+    let grace = Duration::from_secs(ctx.config.deploy.stop_timeout_secs);
     for record in ctx.store.apps() {
         let app = &record.name;
         let current = record.current();
@@ -22,7 +24,10 @@ pub async fn adopt_running(ctx: &Ctx) -> Result<(), SchedulerError> {
                         upstreams.push(SocketAddr::new(ip, release.port));
                     }
                 }
-                Some(release) if instance.release < release.number => {}
+                Some(release) if instance.release < release.number => {
+                    tracing::info!(app = %app, release = instance.release, "retiring an old instance");
+                    ctx.scheduler.retire(&instance.id, grace).await?;
+                }
                 _ => {
                     tracing::info!(app = %app, release = instance.release, "removing an instance of an unfinished deploy");
                     ctx.scheduler.retire(&instance.id, Duration::ZERO).await?;

@@ -2,13 +2,16 @@
 
 use async_trait::async_trait;
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptionsBuilder,
+    BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder,
+    RemoveImageOptionsBuilder, TagImageOptionsBuilder,
 };
 use futures_util::StreamExt;
 
 use super::{engine_err, DockerEngine};
 use crate::names::AppName;
-use crate::scheduler::{BuildOutput, BuiltImage, ImageBuilder, SchedulerError, LABEL_APP};
+use crate::scheduler::{
+    image_repository, BuildOutput, BuiltImage, ImageBuilder, SchedulerError, LABEL_APP,
+};
 
 #[async_trait]
 impl ImageBuilder for DockerEngine {
@@ -57,6 +60,84 @@ impl ImageBuilder for DockerEngine {
         if !partial.trim().is_empty() {
             output.line(partial.trim_end()).await;
         }
+        self.inspect_built(tag).await
+    }
+
+    async fn adopt_image(
+        &self,
+        image: &str,
+        tag: &str,
+        output: &mut dyn BuildOutput,
+    ) -> Result<BuiltImage, SchedulerError> {
+        if !self.image_exists(image).await? {
+            output.line(&format!("Pulling {image}")).await;
+            let options = CreateImageOptionsBuilder::default()
+                .from_image(image)
+                .build();
+            let mut stream = self.docker.create_image(Some(options), None, None);
+            while let Some(item) = stream.next().await {
+                let info = item.map_err(|err| {
+                    SchedulerError::BuildFailed(format!("cannot pull {image}: {err}"))
+                })?;
+                if let Some(detail) = info.error_detail {
+                    return Err(SchedulerError::BuildFailed(format!(
+                        "cannot pull {image}: {}",
+                        detail.message.unwrap_or_default()
+                    )));
+                }
+            }
+        }
+        let (repo, version) = tag.rsplit_once(':').unwrap_or((tag, "latest"));
+        let options = TagImageOptionsBuilder::default()
+            .repo(repo)
+            .tag(version)
+            .build();
+        self.docker
+            .tag_image(image, Some(options))
+            .await
+            .map_err(engine_err)?;
+        self.inspect_built(tag).await
+    }
+
+    async fn image_exists(&self, tag: &str) -> Result<bool, SchedulerError> {
+        match self.docker.inspect_image(tag).await {
+            Ok(_) => Ok(true),
+            Err(err) if super::is_not_found(&err) => Ok(false),
+            Err(err) => Err(engine_err(err)),
+        }
+    }
+
+    async fn app_images(&self, app: &AppName) -> Result<Vec<String>, SchedulerError> {
+        let repository = image_repository(app);
+        let filters = [("reference", vec![format!("{repository}:*")])].into();
+        let options = ListImagesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let images = self
+            .docker
+            .list_images(Some(options))
+            .await
+            .map_err(engine_err)?;
+        let prefix = format!("{repository}:");
+        Ok(images
+            .into_iter()
+            .flat_map(|image| image.repo_tags)
+            .filter(|tag| tag.starts_with(&prefix))
+            .collect())
+    }
+
+    async fn remove_image(&self, tag: &str) -> Result<(), SchedulerError> {
+        let options = RemoveImageOptionsBuilder::default().build();
+        match self.docker.remove_image(tag, Some(options), None).await {
+            Ok(_) => Ok(()),
+            Err(err) if super::is_not_found(&err) => Ok(()),
+            Err(err) => Err(engine_err(err)),
+        }
+    }
+}
+
+impl DockerEngine {
+    async fn inspect_built(&self, tag: &str) -> Result<BuiltImage, SchedulerError> {
         let inspect = self.docker.inspect_image(tag).await.map_err(engine_err)?;
         let exposed_ports = inspect
             .config
@@ -69,30 +150,5 @@ impl ImageBuilder for DockerEngine {
             tag: tag.to_string(),
             exposed_ports,
         })
-    }
-
-    async fn remove_images(&self, app: &AppName) -> Result<(), SchedulerError> {
-        let filters = [("label", vec![format!("{LABEL_APP}={app}")])].into();
-        let options = ListImagesOptionsBuilder::default()
-            .filters(&filters)
-            .build();
-        let images = self
-            .docker
-            .list_images(Some(options))
-            .await
-            .map_err(engine_err)?;
-        for image in images {
-            let options = RemoveImageOptionsBuilder::default().force(true).build();
-            match self
-                .docker
-                .remove_image(&image.id, Some(options), None)
-                .await
-            {
-                Ok(_) => {}
-                Err(err) if super::is_not_found(&err) => {}
-                Err(err) => return Err(engine_err(err)),
-            }
-        }
-        Ok(())
     }
 }

@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bollard::exec::StartExecResults;
+use bollard::models::ExecConfig;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummaryStateEnum, HostConfig,
     RestartPolicy, RestartPolicyNameEnum,
@@ -171,6 +173,47 @@ impl Scheduler for DockerEngine {
             }
         }
         Ok(text)
+    }
+
+    async fn exec(
+        &self,
+        id: &str,
+        command: &[String],
+        limit: Duration,
+    ) -> Result<i64, SchedulerError> {
+        let config = ExecConfig {
+            cmd: Some(command.to_vec()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_exec(id, config)
+            .await
+            .map_err(engine_err)?;
+        let run = async {
+            if let StartExecResults::Attached { mut output, .. } = self
+                .docker
+                .start_exec(&created.id, None)
+                .await
+                .map_err(engine_err)?
+            {
+                while let Some(item) = output.next().await {
+                    item.map_err(engine_err)?;
+                }
+            }
+            let inspect = self
+                .docker
+                .inspect_exec(&created.id)
+                .await
+                .map_err(engine_err)?;
+            Ok(inspect.exit_code.unwrap_or(-1))
+        };
+        match tokio::time::timeout(limit, run).await {
+            Ok(result) => result,
+            Err(_) => Ok(-1),
+        }
     }
 
     async fn retire(&self, id: &str, grace: Duration) -> Result<(), SchedulerError> {

@@ -12,6 +12,10 @@ pub struct Checkout {
     pub rev: String,
     /// The commit's tree as an uncompressed tar.
     pub context: Vec<u8>,
+    /// `app.json` at the top of the tree, if any.
+    pub app_json: Option<String>,
+    /// The legacy `CHECKS` file at the top of the tree, if any.
+    pub checks_file: Option<String>,
 }
 
 /// Exports `rev` from `repo`. During a pre-receive hook the new objects still sit in a
@@ -57,9 +61,20 @@ pub fn export_commit(
         path: repo.to_path_buf(),
         source,
     })?;
+    let top_file = |name: &str| -> Result<Option<String>, GitError> {
+        match tree.get_name(name) {
+            Some(entry) => {
+                let blob = repository.find_blob(entry.id())?;
+                Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+            }
+            None => Ok(None),
+        }
+    };
     Ok(Checkout {
         rev: rev.to_string(),
         context,
+        app_json: top_file("app.json")?,
+        checks_file: top_file("CHECKS")?,
     })
 }
 
@@ -94,6 +109,22 @@ fn append_blob(
                 .map_err(io_err)
         }
     }
+}
+
+/// The commit `main` (or else `master`) points to: what `ps:rebuild` builds.
+pub fn deploy_branch_head(repo: &std::path::Path) -> Result<Option<String>, GitError> {
+    if !repo.join("HEAD").exists() {
+        return Ok(None);
+    }
+    let repository = Repository::open_bare(repo)?;
+    for branch in ["refs/heads/main", "refs/heads/master"] {
+        if let Ok(reference) = repository.find_reference(branch) {
+            if let Some(oid) = reference.target() {
+                return Ok(Some(oid.to_string()));
+            }
+        }
+    }
+    Ok(None)
 }
 
 pub fn short(rev: &str) -> String {
@@ -157,6 +188,7 @@ mod tests {
             ],
         );
         let checkout = export_commit(dir.path(), &oid.to_string(), &[]).unwrap();
+        assert_eq!(checkout.app_json, None);
         let entries = names(&checkout.context);
         assert!(entries.contains(&("Dockerfile".to_string(), 0o644)));
         assert!(entries.contains(&("bin/start".to_string(), 0o755)));

@@ -7,7 +7,7 @@
 mod export;
 mod push;
 
-pub use export::{export_commit, Checkout};
+pub use export::{deploy_branch_head, export_commit, short, Checkout};
 pub use push::{
     deploy_target, hook_env, receive_pack_command, PushContext, PushRegistry, RefUpdate,
     ENV_CONTROL_SOCKET, ENV_PUSH_ID,

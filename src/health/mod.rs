@@ -1,7 +1,14 @@
 //! Is a new instance alive? The default check: the port accepts a connection and answers an HTTP
 //! request to `/` with any HTTP response (a 404 is alive; a refused or reset connection is not).
 //!
-//! Checks are polled with a deadline, never by sleeping a fixed time and hoping.
+//! Declared checks (app.json `healthchecks`, the legacy `CHECKS` file) are read by `spec` and run
+//! by `run`. Checks are polled with a deadline, never by sleeping a fixed time and hoping.
+
+mod run;
+mod spec;
+
+pub use run::{http_get, run_check, Answer, Target};
+pub use spec::{from_app_json, from_checks_file, SpecError};
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! One proxied request: find the app by Host, pick an upstream, add forwarding headers, relay.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -11,7 +13,7 @@ use hyper::{Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 
-use super::routes::{Lookup, Routes};
+use super::routes::{AppRoute, Lookup, Routes};
 
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
 pub type UpstreamClient = Client<HttpConnector, Incoming>;
@@ -62,22 +64,24 @@ pub async fn forward(
     routes: &Routes,
     client: &UpstreamClient,
     inbound: Inbound,
+    hold: Duration,
     mut request: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let Some(host) = request_host(&request) else {
         return text_response(StatusCode::BAD_REQUEST, "Missing Host header\n".into());
     };
     let route = match routes.lookup(&host) {
+        Lookup::App(route) if route.held => match wait_until_released(routes, &host, hold).await {
+            Ok(route) => route,
+            Err(app) => {
+                return text_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("App {app} is restarting; try again shortly\n"),
+                )
+            }
+        },
         Lookup::App(route) => route,
-        Lookup::UnknownHost => {
-            return text_response(
-                StatusCode::NOT_FOUND,
-                format!(
-                    "No app is configured for host {}\n",
-                    super::routes::normalize_host(&host)
-                ),
-            )
-        }
+        Lookup::UnknownHost => return unknown_host(&host),
     };
     let Some(upstream) = route.pick() else {
         return text_response(
@@ -109,6 +113,40 @@ pub async fn forward(
                 StatusCode::BAD_GATEWAY,
                 format!("App {} is not answering\n", route.app),
             )
+        }
+    }
+}
+
+fn unknown_host(host: &str) -> Response<ProxyBody> {
+    text_response(
+        StatusCode::NOT_FOUND,
+        format!(
+            "No app is configured for host {}\n",
+            super::routes::normalize_host(host)
+        ),
+    )
+}
+
+/// Waits (at most `limit`) for a held app to be routed again; the error names the app.
+async fn wait_until_released(
+    routes: &Routes,
+    host: &str,
+    limit: Duration,
+) -> Result<Arc<AppRoute>, String> {
+    let mut changes = routes.subscribe();
+    let _waiting = routes.start_waiting();
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let route = match routes.lookup(host) {
+            Lookup::App(route) => route,
+            Lookup::UnknownHost => return Err(super::routes::normalize_host(host)),
+        };
+        if !route.held {
+            return Ok(route);
+        }
+        match tokio::time::timeout_at(deadline, changes.changed()).await {
+            Ok(Ok(())) => {}
+            _ => return Err(route.app.to_string()),
         }
     }
 }

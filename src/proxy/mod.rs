@@ -27,6 +27,7 @@ pub use routes::{normalize_host, Routes};
 pub async fn serve(
     listener: TcpListener,
     routes: Arc<Routes>,
+    hold: Duration,
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
@@ -62,7 +63,7 @@ pub async fn serve(
                 tracing::debug_span!("request", peer = %inbound.peer, app = tracing::field::Empty);
             async move {
                 Ok::<_, std::convert::Infallible>(
-                    forward::forward(&routes, &client, inbound, request).await,
+                    forward::forward(&routes, &client, inbound, hold, request).await,
                 )
             }
             .instrument(span)

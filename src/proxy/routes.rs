@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
+use tokio::sync::watch;
 
 use crate::names::AppName;
 
@@ -17,14 +18,17 @@ use crate::names::AppName;
 pub struct AppRoute {
     pub app: AppName,
     pub upstreams: Vec<SocketAddr>,
+    /// During a stop-first swap: requests wait for the next table instead of failing.
+    pub held: bool,
     next: AtomicUsize,
 }
 
 impl AppRoute {
-    fn new(app: AppName, upstreams: Vec<SocketAddr>) -> AppRoute {
+    fn new(app: AppName, upstreams: Vec<SocketAddr>, held: bool) -> AppRoute {
         AppRoute {
             app,
             upstreams,
+            held,
             next: AtomicUsize::new(0),
         }
     }
@@ -54,6 +58,19 @@ pub enum Lookup {
 pub struct Routes {
     table: ArcSwap<RouteTable>,
     writer: Mutex<()>,
+    /// Bumped after every swap, so held requests wake up and look again.
+    version: watch::Sender<u64>,
+    /// Requests waiting on a held app right now.
+    waiting: AtomicUsize,
+}
+
+/// Counts one waiting request for as long as it lives.
+pub struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Default for Routes {
@@ -61,6 +78,8 @@ impl Default for Routes {
         Routes {
             table: ArcSwap::from_pointee(RouteTable::default()),
             writer: Mutex::new(()),
+            version: watch::Sender::new(0),
+            waiting: AtomicUsize::new(0),
         }
     }
 }
@@ -86,15 +105,39 @@ impl Routes {
 
     /// Points `hosts` at `app` and replaces its upstreams, in one swap.
     pub fn set_app(&self, app: &AppName, hosts: &[String], upstreams: Vec<SocketAddr>) {
+        self.install(app, hosts, upstreams, false);
+    }
+
+    /// Makes the app's requests wait (bounded by the proxy) until the next `set_app`.
+    pub fn hold(&self, app: &AppName, hosts: &[String]) {
+        self.install(app, hosts, Vec::new(), true);
+    }
+
+    fn install(&self, app: &AppName, hosts: &[String], upstreams: Vec<SocketAddr>, held: bool) {
         self.update(|table| {
             table.hosts.retain(|_, owner| owner != app);
             for host in hosts {
                 table.hosts.insert(normalize_host(host), app.clone());
             }
-            table
-                .apps
-                .insert(app.clone(), Arc::new(AppRoute::new(app.clone(), upstreams)));
+            let route = AppRoute::new(app.clone(), upstreams, held);
+            table.apps.insert(app.clone(), Arc::new(route));
         });
+    }
+
+    /// Marks a request as waiting on a held app until the guard drops.
+    pub fn start_waiting(&self) -> Waiting<'_> {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting(&self.waiting)
+    }
+
+    /// How many requests wait on held apps now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Notifies on every swap.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
     }
 
     pub fn remove_app(&self, app: &AppName) {
@@ -126,6 +169,7 @@ impl Routes {
         };
         change(&mut next);
         self.table.store(Arc::new(next));
+        self.version.send_modify(|v| *v += 1);
     }
 }
 
@@ -159,6 +203,21 @@ mod tests {
         assert_eq!(routes.upstreams(&app("shop")), vec![b]);
         routes.remove_app(&app("shop"));
         assert!(matches!(routes.lookup("shop.example"), Lookup::UnknownHost));
+    }
+
+    #[test]
+    fn holding_an_app_keeps_its_host_and_notifies() {
+        let routes = Routes::default();
+        let mut changes = routes.subscribe();
+        routes.hold(&app("shop"), &["shop.test".into()]);
+        assert!(changes.has_changed().unwrap());
+        changes.mark_unchanged();
+        let Lookup::App(route) = routes.lookup("shop.test") else {
+            panic!("a held app still owns its host");
+        };
+        assert!(route.held);
+        routes.set_app(&app("shop"), &["shop.test".into()], vec![]);
+        assert!(changes.has_changed().unwrap());
     }
 
     #[test]

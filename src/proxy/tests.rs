@@ -45,7 +45,13 @@ async fn start_proxy(routes: Arc<Routes>) -> (SocketAddr, CancellationToken) {
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
-    tokio::spawn(serve(listener, routes, shutdown.clone(), tracker.clone()));
+    tokio::spawn(serve(
+        listener,
+        routes,
+        std::time::Duration::from_secs(5),
+        shutdown.clone(),
+        tracker.clone(),
+    ));
     (addr, shutdown)
 }
 
@@ -107,6 +113,41 @@ async fn an_unreachable_upstream_is_a_502_naming_the_app() {
     assert!(response.starts_with("HTTP/1.1 502"), "{response}");
     assert!(
         response.ends_with("App shop is not answering\n"),
+        "{response}"
+    );
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn held_requests_wait_for_the_new_upstream() {
+    let (new, _) = backend("new").await;
+    let routes = Arc::new(Routes::default());
+    routes.hold(&app("shop"), &["shop.test".into()]);
+    let (proxy, shutdown) = start_proxy(routes.clone()).await;
+    let waiting = tokio::spawn(async move { get(proxy, "shop.test").await });
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while routes.waiting() == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the request is held");
+    routes.set_app(&app("shop"), &["shop.test".into()], vec![new]);
+    let response = waiting.await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with("new"), "{response}");
+    shutdown.cancel();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hold_that_outlasts_its_limit_is_a_503() {
+    let routes = Arc::new(Routes::default());
+    routes.hold(&app("shop"), &["shop.test".into()]);
+    let (proxy, shutdown) = start_proxy(routes).await;
+    let response = get(proxy, "shop.test").await;
+    assert!(response.starts_with("HTTP/1.1 503"), "{response}");
+    assert!(
+        response.ends_with("App shop is restarting; try again shortly\n"),
         "{response}"
     );
     shutdown.cancel();

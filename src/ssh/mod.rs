@@ -63,13 +63,26 @@ pub async fn serve(
 }
 
 /// Copies what the client sends on a channel into `writer` until EOF, then closes `writer`.
-async fn channel_to_writer<W: AsyncWrite + Unpin>(mut read_half: ChannelReadHalf, mut writer: W) {
+/// Keeps watching the channel after that: when it closes, `hangup` is cancelled.
+async fn channel_to_writer<W: AsyncWrite + Unpin>(
+    mut read_half: ChannelReadHalf,
+    mut writer: W,
+    hangup: CancellationToken,
+) {
+    let mut open = true;
     while let Some(message) = read_half.wait().await {
         match message {
-            ChannelMsg::Data { data } if writer.write_all(&data).await.is_err() => break,
-            ChannelMsg::Eof | ChannelMsg::Close => break,
+            ChannelMsg::Data { data } if open => {
+                open = writer.write_all(&data).await.is_ok();
+            }
+            ChannelMsg::Eof if open => {
+                let _ = writer.shutdown().await;
+                open = false;
+            }
+            ChannelMsg::Close => break,
             _ => {}
         }
     }
     let _ = writer.shutdown().await;
+    hangup.cancel();
 }

@@ -5,6 +5,7 @@ use std::process::Stdio;
 
 use russh::ChannelReadHalf;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::context::{Caller, Ctx};
@@ -66,10 +67,22 @@ where
     else {
         return 1;
     };
-    let stdin_pump = tracker.spawn(super::channel_to_writer(read_half, child_in));
+    let hangup = CancellationToken::new();
+    let stdin_pump = tracker.spawn(super::channel_to_writer(
+        read_half,
+        child_in,
+        hangup.clone(),
+    ));
     let out_pump = tracker.spawn(async move { tokio::io::copy(&mut child_out, &mut stdout).await });
     let err_pump = tracker.spawn(async move { tokio::io::copy(&mut child_err, &mut stderr).await });
-    let status = child.wait().await;
+    // A client that hangs up mid-push takes git (and so the hook and its deploy) down with it.
+    let status = tokio::select! {
+        status = child.wait() => status,
+        _ = hangup.cancelled() => {
+            let _ = child.kill().await;
+            child.wait().await
+        }
+    };
     let _ = out_pump.await;
     let _ = err_pump.await;
     stdin_pump.abort();

@@ -10,6 +10,7 @@ use russh::server::{
 };
 use russh::{Channel, ChannelId};
 use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
@@ -168,12 +169,18 @@ async fn run_exec(
         }
         Ok(ExecRequest::Command(words)) => {
             let (stdin_tx, stdin_rx) = tokio::io::duplex(64 * 1024);
-            let stdin_pump = tracker.spawn(super::channel_to_writer(read_half, stdin_tx));
+            let hangup = CancellationToken::new();
+            let stdin_pump = tracker.spawn(super::channel_to_writer(
+                read_half,
+                stdin_tx,
+                hangup.clone(),
+            ));
             let mut io = Io {
                 stdin: Box::new(stdin_rx),
                 stdout: Box::new(stdout),
                 stderr: Box::new(stderr),
                 tty,
+                hangup,
             };
             let code = commands::execute(&ctx, &caller, &words, &mut io).await;
             io.flush().await;

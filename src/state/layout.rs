@@ -36,6 +36,10 @@ impl Layout {
         self.root.join("keys.toml")
     }
 
+    pub fn global_file(&self) -> PathBuf {
+        self.root.join("global.toml")
+    }
+
     pub fn repos_dir(&self) -> PathBuf {
         self.root.join("repos")
     }

@@ -17,7 +17,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use atomic::write_atomic;
 pub use layout::Layout;
-pub use records::{AppRecord, KeyRing, Release, SshKey};
+pub use records::{
+    web_only_formation, AppRecord, CheckKind, ChecksSettings, GlobalSettings, HealthCheck, KeyRing,
+    Release, SshKey,
+};
 
 use crate::names::{AppName, KeyName};
 
@@ -59,6 +62,7 @@ pub fn now_unix() -> u64 {
 struct Snapshot {
     apps: BTreeMap<AppName, AppRecord>,
     keys: KeyRing,
+    global: GlobalSettings,
 }
 
 /// The one owner of on-disk state.
@@ -79,12 +83,8 @@ impl Store {
         ] {
             fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         }
-        let keys_file = layout.keys_file();
-        let keys = match fs::read_to_string(&keys_file) {
-            Ok(text) => parse(&keys_file, &text)?,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => KeyRing::default(),
-            Err(err) => return Err(io_err(&keys_file)(err)),
-        };
+        let keys = read_or_default(&layout.keys_file())?;
+        let global = read_or_default(&layout.global_file())?;
         let mut apps = BTreeMap::new();
         let apps_dir = layout.apps_dir();
         for entry in fs::read_dir(&apps_dir).map_err(io_err(&apps_dir))? {
@@ -107,7 +107,7 @@ impl Store {
         }
         Ok(Store {
             layout,
-            snapshot: Mutex::new(Snapshot { apps, keys }),
+            snapshot: Mutex::new(Snapshot { apps, keys, global }),
         })
     }
 
@@ -193,6 +193,24 @@ impl Store {
         Ok(())
     }
 
+    // === global settings ===
+
+    pub fn global(&self) -> GlobalSettings {
+        self.lock().global.clone()
+    }
+
+    pub fn update_global(
+        &self,
+        change: impl FnOnce(&mut GlobalSettings),
+    ) -> Result<(), StateError> {
+        let mut snapshot = self.lock();
+        let mut global = snapshot.global.clone();
+        change(&mut global);
+        self.write(&self.layout.global_file(), &global)?;
+        snapshot.global = global;
+        Ok(())
+    }
+
     // === keys ===
 
     pub fn keys(&self) -> Vec<SshKey> {
@@ -248,6 +266,14 @@ impl Store {
             message: err.to_string(),
         })?;
         write_atomic(path, text.as_bytes(), 0o600).map_err(io_err(path))
+    }
+}
+
+fn read_or_default<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T, StateError> {
+    match fs::read_to_string(path) {
+        Ok(text) => parse(path, &text),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(err) => Err(io_err(path)(err)),
     }
 }
 

@@ -1,11 +1,14 @@
 //! The serde types stored on disk. Each file carries a `version` so later releases can migrate it.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::names::{AppName, KeyName};
 
 pub const APP_FILE_VERSION: u32 = 1;
 pub const KEYS_FILE_VERSION: u32 = 1;
+pub const GLOBAL_FILE_VERSION: u32 = 1;
 
 /// `apps/<app>/app.toml`: one app and its release history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,6 +21,49 @@ pub struct AppRecord {
     pub current_release: Option<u32>,
     #[serde(default)]
     pub releases: Vec<Release>,
+    #[serde(default)]
+    pub checks: ChecksSettings,
+}
+
+/// `checks:*` settings of one app. Process lists hold names, or `_all_` for every process.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChecksSettings {
+    /// Stop-first deploys: old instances stop before new ones start, requests are held.
+    #[serde(default)]
+    pub disabled: Vec<String>,
+    /// No checks at all: traffic switches as soon as the new instance runs.
+    #[serde(default)]
+    pub skipped: Vec<String>,
+    /// Seconds old instances keep running after the switch; the global default when unset.
+    pub wait_to_retire: Option<u64>,
+}
+
+impl ChecksSettings {
+    pub const ALL: &'static str = "_all_";
+
+    pub fn is_disabled(&self, process: &str) -> bool {
+        self.disabled.iter().any(|p| p == process || p == Self::ALL)
+    }
+
+    pub fn is_skipped(&self, process: &str) -> bool {
+        self.skipped.iter().any(|p| p == process || p == Self::ALL)
+    }
+}
+
+/// `global.toml`: settings that apply to every app unless the app overrides them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GlobalSettings {
+    pub version: u32,
+    pub wait_to_retire: Option<u64>,
+}
+
+impl Default for GlobalSettings {
+    fn default() -> Self {
+        GlobalSettings {
+            version: GLOBAL_FILE_VERSION,
+            wait_to_retire: None,
+        }
+    }
 }
 
 /// One successful deploy: `vN`.
@@ -32,6 +78,61 @@ pub struct Release {
     pub created_by: String,
     /// The port the app listens on inside its container (`PORT`).
     pub port: u16,
+    /// What made it: `Deploy 1a2b3c4`, `Rollback to v2`, `Deploy image nginx:1`.
+    #[serde(default)]
+    pub description: String,
+    /// The app's config (environment) as it was for this release.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// How many instances of each process type run.
+    #[serde(default = "default_formation")]
+    pub formation: BTreeMap<String, u32>,
+    /// Health checks declared by the app (app.json or CHECKS); empty means the default check.
+    #[serde(default)]
+    pub checks: Vec<HealthCheck>,
+}
+
+fn default_formation() -> BTreeMap<String, u32> {
+    BTreeMap::from([("web".to_string(), 1)])
+}
+
+pub fn web_only_formation() -> BTreeMap<String, u32> {
+    default_formation()
+}
+
+/// When a check runs, as in Dokku's app.json `healthchecks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    Startup,
+    Readiness,
+    Liveness,
+}
+
+/// One declared health check of a process type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthCheck {
+    pub process: String,
+    pub kind: CheckKind,
+    pub name: String,
+    /// An HTTP check's path (with query); `None` for command and uptime checks.
+    pub path: Option<String>,
+    /// The port to probe; the process's `PORT` when unset.
+    pub port: Option<u16>,
+    /// Text the response body must contain.
+    pub content: Option<String>,
+    /// A command run inside the container; exit status 0 passes.
+    pub command: Option<Vec<String>>,
+    /// Seconds the container must have been running.
+    pub uptime: Option<u64>,
+    /// Host header for HTTP checks; the app's first domain when unset.
+    pub host: Option<String>,
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    pub attempts: u32,
+    pub timeout_secs: u64,
+    pub wait_secs: u64,
+    pub initial_delay_secs: u64,
 }
 
 impl AppRecord {
@@ -42,6 +143,7 @@ impl AppRecord {
             created_at,
             current_release: None,
             releases: Vec::new(),
+            checks: ChecksSettings::default(),
         }
     }
 
@@ -52,7 +154,20 @@ impl AppRecord {
 
     pub fn current(&self) -> Option<&Release> {
         let number = self.current_release?;
+        self.release(number)
+    }
+
+    pub fn release(&self, number: u32) -> Option<&Release> {
         self.releases.iter().find(|r| r.number == number)
+    }
+
+    /// The release before the current one, the default target of a rollback.
+    pub fn previous(&self) -> Option<&Release> {
+        let current = self.current_release?;
+        self.releases
+            .iter()
+            .filter(|r| r.number < current)
+            .max_by_key(|r| r.number)
     }
 }
 

@@ -122,7 +122,8 @@ impl Berth {
                 "data_dir = \"{data}\"\nglobal_domain = \"{DOMAIN}\"\n\
                  [ssh]\nlisten = \"127.0.0.1:0\"\n\
                  [proxy]\nhttp_listen = \"127.0.0.1:0\"\n\
-                 [deploy]\nstart_timeout_secs = 20\nstop_timeout_secs = 2\n",
+                 [deploy]\nstart_timeout_secs = 20\nstop_timeout_secs = 2\n\
+                 check_wait_secs = 1\nwait_to_retire_secs = 1\n",
                 data = dir.path().join("data").display()
             ),
         )

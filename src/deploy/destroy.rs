@@ -1,0 +1,21 @@
+//! `apps:destroy`: containers, images, routes, repository and state, under the deploy lock.
+
+use std::time::Duration;
+
+use super::{DeployError, Wait};
+use crate::commands::Io;
+use crate::context::Ctx;
+use crate::names::AppName;
+
+pub async fn destroy_app(ctx: &Ctx, app: &AppName, io: &mut Io) -> Result<(), DeployError> {
+    let _lock = ctx.deploy_locks.acquire(app, io, Wait::Wait).await?;
+    ctx.routes.remove_app(app);
+    for instance in ctx.scheduler.instances(Some(app)).await? {
+        ctx.scheduler.retire(&instance.id, Duration::ZERO).await?;
+    }
+    for tag in ctx.builder.app_images(app).await? {
+        ctx.builder.remove_image(&tag).await?;
+    }
+    ctx.store.destroy_app(app)?;
+    Ok(())
+}

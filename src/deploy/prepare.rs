@@ -1,0 +1,152 @@
+//! The first stage: turn what the user asked to deploy into a release record with an image.
+
+use async_trait::async_trait;
+
+use super::DeployError;
+use crate::commands::Io;
+use crate::context::{Caller, Ctx};
+use crate::git::{short, Checkout};
+use crate::health::{from_app_json, from_checks_file};
+use crate::scheduler::{image_tag, BuildOutput};
+use crate::state::{now_unix, web_only_formation, AppRecord, HealthCheck, Release};
+
+/// The port a web process listens on when its image EXPOSEs none (or several): Dokku's default.
+const DEFAULT_PORT: u16 = 5000;
+
+/// What a deploy deploys.
+#[derive(Debug)]
+pub enum Source {
+    /// A pushed commit (`git push`).
+    Push(Checkout),
+    /// The deploy branch again (`ps:rebuild`).
+    Rebuild(Checkout),
+    /// A prebuilt image (`git:from-image`).
+    Image(String),
+    /// An earlier release's image and config (`releases:rollback`, or the watch window).
+    Rollback { target: u32, reason: Option<String> },
+}
+
+struct IoOutput<'a>(&'a mut Io);
+
+#[async_trait]
+impl BuildOutput for IoOutput<'_> {
+    async fn line(&mut self, text: &str) {
+        self.0.detail(text).await;
+    }
+}
+
+/// Builds or finds the image and assembles release `number` (not saved yet).
+pub async fn prepare(
+    ctx: &Ctx,
+    record: &AppRecord,
+    number: u32,
+    caller: &Caller,
+    source: Source,
+    io: &mut Io,
+) -> Result<Release, DeployError> {
+    let app = &record.name;
+    let current = record.current();
+    let mut release = Release {
+        number,
+        image: image_tag(app, number),
+        git_rev: None,
+        created_at: now_unix(),
+        created_by: caller.to_string(),
+        port: DEFAULT_PORT,
+        description: String::new(),
+        env: current.map(|r| r.env.clone()).unwrap_or_default(),
+        formation: current
+            .map(|r| r.formation.clone())
+            .unwrap_or_else(web_only_formation),
+        checks: Vec::new(),
+    };
+    match source {
+        Source::Push(checkout) => build(ctx, record, checkout, "Deploy", &mut release, io).await?,
+        Source::Rebuild(checkout) => {
+            build(ctx, record, checkout, "Rebuild", &mut release, io).await?
+        }
+        Source::Image(image) => {
+            io.step(&format!("Deploying image {image} to {app}")).await;
+            let built = ctx
+                .builder
+                .adopt_image(&image, &release.image, &mut IoOutput(io))
+                .await?;
+            release.port = port_of(&built.exposed_ports);
+            release.description = format!("Deploy image {image}");
+        }
+        Source::Rollback { target, reason } => {
+            let Some(old) = record.release(target) else {
+                return Err(DeployError::Refused(format!(
+                    "{app} has no release v{target}"
+                )));
+            };
+            if !ctx.builder.image_exists(&old.image).await? {
+                return Err(DeployError::Refused(format!(
+                    "The image of v{target} ({}) is gone: only the last {} releases keep theirs",
+                    old.image, ctx.config.deploy.keep_releases
+                )));
+            }
+            io.step(&format!("Rolling back {app} to v{target}")).await;
+            release.image = old.image.clone();
+            release.git_rev = old.git_rev.clone();
+            release.port = old.port;
+            release.env = old.env.clone();
+            release.formation = old.formation.clone();
+            release.checks = old.checks.clone();
+            release.description = match reason {
+                Some(reason) => format!("Automatic rollback to v{target}: {reason}"),
+                None => format!("Rollback to v{target}"),
+            };
+        }
+    }
+    Ok(release)
+}
+
+async fn build(
+    ctx: &Ctx,
+    record: &AppRecord,
+    checkout: Checkout,
+    verb: &str,
+    release: &mut Release,
+    io: &mut Io,
+) -> Result<(), DeployError> {
+    let app = &record.name;
+    release.description = format!("{verb} {}", short(&checkout.rev));
+    release.checks = declared_checks(&checkout, io).await?;
+    io.step(&format!("Building {app} from Dockerfile")).await;
+    let built = ctx
+        .builder
+        .build(app, checkout.context, &release.image, &mut IoOutput(io))
+        .await?;
+    release.port = port_of(&built.exposed_ports);
+    release.git_rev = Some(checkout.rev);
+    Ok(())
+}
+
+/// app.json `healthchecks` win; the legacy CHECKS file is read when app.json declares none.
+async fn declared_checks(
+    checkout: &Checkout,
+    io: &mut Io,
+) -> Result<Vec<HealthCheck>, DeployError> {
+    if let Some(text) = &checkout.app_json {
+        let checks = from_app_json(text)?;
+        if !checks.is_empty() {
+            return Ok(checks);
+        }
+    }
+    match &checkout.checks_file {
+        Some(text) => {
+            io.warn("The CHECKS file is deprecated; declare healthchecks in app.json instead")
+                .await;
+            Ok(from_checks_file(text)?)
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
+fn port_of(exposed: &[u16]) -> u16 {
+    match exposed {
+        [single] => *single,
+        _ => DEFAULT_PORT,
+    }
+}

@@ -1,0 +1,68 @@
+//! After a switch: old instances keep serving in-flight requests for `wait-to-retire` seconds,
+//! then stop gracefully; images of releases beyond the kept ones are removed.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::context::Ctx;
+use crate::scheduler::Instance;
+use crate::state::AppRecord;
+
+/// Retires `instances` after `delay`, in the background. If the daemon stops first, the next
+/// start retires them (`adopt_running`), so none is left behind.
+pub fn retire_later(ctx: &Ctx, instances: Vec<Instance>, delay: Duration) {
+    if instances.is_empty() {
+        return;
+    }
+    let scheduler = ctx.scheduler.clone();
+    let grace = Duration::from_secs(ctx.config.deploy.stop_timeout_secs);
+    let shutdown = ctx.shutdown.clone();
+    ctx.tracker.spawn(async move {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        for old in instances {
+            tracing::info!(app = %old.app, release = old.release, "retiring");
+            if let Err(err) = scheduler.retire(&old.id, grace).await {
+                tracing::warn!(id = %old.id, error = %err, "could not retire an old instance");
+            }
+        }
+    });
+}
+
+/// Stops `instances` now (stop-first deploys, destroy).
+pub async fn retire_now(ctx: &Ctx, instances: &[Instance]) {
+    let grace = Duration::from_secs(ctx.config.deploy.stop_timeout_secs);
+    for old in instances {
+        if let Err(err) = ctx.scheduler.retire(&old.id, grace).await {
+            tracing::warn!(id = %old.id, error = %err, "could not retire an old instance");
+        }
+    }
+}
+
+/// Removes image tags that no kept release uses (the newest `keep_releases`, and the current).
+pub async fn prune_images(ctx: &Ctx, record: &AppRecord) {
+    let mut newest: Vec<_> = record.releases.iter().collect();
+    newest.sort_by_key(|r| std::cmp::Reverse(r.number));
+    let mut keep: HashSet<&str> = newest
+        .iter()
+        .take(ctx.config.deploy.keep_releases.max(1))
+        .map(|r| r.image.as_str())
+        .collect();
+    if let Some(current) = record.current() {
+        keep.insert(current.image.as_str());
+    }
+    let tags = match ctx.builder.app_images(&record.name).await {
+        Ok(tags) => tags,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot list images to prune");
+            return;
+        }
+    };
+    for tag in tags.iter().filter(|t| !keep.contains(t.as_str())) {
+        if let Err(err) = ctx.builder.remove_image(tag).await {
+            tracing::info!(%tag, error = %err, "image not pruned yet");
+        }
+    }
+}
