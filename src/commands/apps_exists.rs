@@ -12,10 +12,9 @@ pub struct Args {
 
 impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
-        let mut argv = Argv::new("apps:exists", words);
-        let app = AppName::parse(&argv.required("app name")?)?;
-        argv.finish()?;
-        Ok(Args { app })
+        Ok(Args {
+            app: Argv::only_app("apps:exists", words)?,
+        })
     }
 }
 

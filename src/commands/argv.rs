@@ -1,6 +1,7 @@
 //! A small parser for one command's words: named flags, then positional arguments.
 
 use super::CommandError;
+use crate::names::AppName;
 
 /// The words after the command name, consumed as flags and positionals.
 pub struct Argv {
@@ -14,6 +15,14 @@ impl Argv {
             command,
             words: words.to_vec(),
         }
+    }
+
+    /// Parses the words of a command that takes exactly one app name.
+    pub fn only_app(command: &'static str, words: &[String]) -> Result<AppName, CommandError> {
+        let mut argv = Argv::new(command, words);
+        let app = AppName::parse(&argv.required("app name")?)?;
+        argv.finish()?;
+        Ok(app)
     }
 
     /// Removes `flag` wherever it stands; true when it was there.
@@ -50,6 +59,12 @@ impl Argv {
             )));
         }
         Ok(self.words.remove(0))
+    }
+
+    /// The next positional argument, if any.
+    pub fn optional(&mut self) -> Result<Option<String>, CommandError> {
+        self.refuse_flags()?;
+        Ok((!self.words.is_empty()).then(|| self.words.remove(0)))
     }
 
     /// Fails when words are left over.

@@ -6,13 +6,25 @@ mod apps_destroy;
 mod apps_exists;
 mod apps_list;
 mod argv;
+mod checks_report;
+mod checks_run;
+mod checks_set;
+mod checks_toggle;
+mod deploying;
+mod git_from_image;
 mod help;
 mod io;
+mod output;
+mod ps_rebuild;
+mod releases;
+mod releases_info;
+mod releases_rollback;
 mod ssh_keys_add;
 mod ssh_keys_list;
 mod ssh_keys_remove;
 mod version;
 
+pub use deploying::run_deploy;
 pub use io::{Io, Reader, Writer};
 
 use tracing::Instrument;
@@ -84,6 +96,15 @@ pub enum Command {
     AppsDestroy(apps_destroy::Args),
     AppsExists(apps_exists::Args),
     AppsList(apps_list::Args),
+    ChecksReport(checks_report::Args),
+    ChecksRun(checks_run::Args),
+    ChecksSet(checks_set::Args),
+    ChecksToggle(checks_toggle::Args),
+    GitFromImage(git_from_image::Args),
+    PsRebuild(ps_rebuild::Args),
+    Releases(releases::Args),
+    ReleasesInfo(releases_info::Args),
+    ReleasesRollback(releases_rollback::Args),
     SshKeysAdd(ssh_keys_add::Args),
     SshKeysList(ssh_keys_list::Args),
     SshKeysRemove(ssh_keys_remove::Args),
@@ -105,6 +126,49 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "Exit 0 if the app exists, 20 if not",
     ),
     ("apps:list", "[--format stdout|json]", "List your apps"),
+    (
+        "checks:disable",
+        "<app> [process,...]",
+        "Stop-first deploys: stop the old release first, hold requests meanwhile",
+    ),
+    (
+        "checks:enable",
+        "<app> [process,...]",
+        "Checked, zero-downtime deploys (the default)",
+    ),
+    ("checks:report", "<app>", "Show the app's check settings"),
+    (
+        "checks:run",
+        "<app> [process]",
+        "Run the current release's checks now",
+    ),
+    (
+        "checks:set",
+        "(<app>|--global) wait-to-retire [seconds]",
+        "How long old instances keep serving after a switch",
+    ),
+    (
+        "checks:skip",
+        "<app> [process,...]",
+        "Switch without checks",
+    ),
+    (
+        "git:from-image",
+        "<app> <image> [--no-wait]",
+        "Deploy a prebuilt image",
+    ),
+    (
+        "ps:rebuild",
+        "<app> [--no-wait]",
+        "Build the deploy branch again and deploy it",
+    ),
+    ("releases", "<app>", "List the app's releases, newest first"),
+    ("releases:info", "<app> <vN>", "Show one release"),
+    (
+        "releases:rollback",
+        "<app> [vN] [--no-wait]",
+        "Deploy an earlier release's image and config again (default: the previous one)",
+    ),
     (
         "ssh-keys:add",
         "<name> < key.pub",
@@ -143,6 +207,17 @@ impl Command {
             "apps:destroy" => Command::AppsDestroy(apps_destroy::Args::parse(rest)?),
             "apps:exists" => Command::AppsExists(apps_exists::Args::parse(rest)?),
             "apps:list" | "apps" => Command::AppsList(apps_list::Args::parse(rest)?),
+            "checks:disable" | "checks:enable" | "checks:skip" => {
+                Command::ChecksToggle(checks_toggle::Args::parse(name, rest)?)
+            }
+            "checks:report" => Command::ChecksReport(checks_report::Args::parse(rest)?),
+            "checks:run" => Command::ChecksRun(checks_run::Args::parse(rest)?),
+            "checks:set" => Command::ChecksSet(checks_set::Args::parse(rest)?),
+            "git:from-image" => Command::GitFromImage(git_from_image::Args::parse(rest)?),
+            "ps:rebuild" => Command::PsRebuild(ps_rebuild::Args::parse(rest)?),
+            "releases" => Command::Releases(releases::Args::parse(rest)?),
+            "releases:info" => Command::ReleasesInfo(releases_info::Args::parse(rest)?),
+            "releases:rollback" => Command::ReleasesRollback(releases_rollback::Args::parse(rest)?),
             "ssh-keys:add" => Command::SshKeysAdd(ssh_keys_add::Args::parse(rest)?),
             "ssh-keys:list" => Command::SshKeysList(ssh_keys_list::Args::parse(rest)?),
             "ssh-keys:remove" => Command::SshKeysRemove(ssh_keys_remove::Args::parse(rest)?),
@@ -158,6 +233,15 @@ impl Command {
             Command::AppsDestroy(_) => "apps:destroy",
             Command::AppsExists(_) => "apps:exists",
             Command::AppsList(_) => "apps:list",
+            Command::ChecksReport(_) => "checks:report",
+            Command::ChecksRun(_) => "checks:run",
+            Command::ChecksSet(_) => "checks:set",
+            Command::ChecksToggle(args) => args.toggle.command(),
+            Command::GitFromImage(_) => "git:from-image",
+            Command::PsRebuild(_) => "ps:rebuild",
+            Command::Releases(_) => "releases",
+            Command::ReleasesInfo(_) => "releases:info",
+            Command::ReleasesRollback(_) => "releases:rollback",
             Command::SshKeysAdd(_) => "ssh-keys:add",
             Command::SshKeysList(_) => "ssh-keys:list",
             Command::SshKeysRemove(_) => "ssh-keys:remove",
@@ -172,6 +256,15 @@ impl Command {
             Command::AppsDestroy(args) => apps_destroy::run(ctx, io, args).await,
             Command::AppsExists(args) => apps_exists::run(ctx, args).await,
             Command::AppsList(args) => apps_list::run(ctx, io, args).await,
+            Command::ChecksReport(args) => checks_report::run(ctx, io, args).await,
+            Command::ChecksRun(args) => checks_run::run(ctx, io, args).await,
+            Command::ChecksSet(args) => checks_set::run(ctx, io, args).await,
+            Command::ChecksToggle(args) => checks_toggle::run(ctx, io, args).await,
+            Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
+            Command::PsRebuild(args) => ps_rebuild::run(ctx, caller, io, args).await,
+            Command::Releases(args) => releases::run(ctx, io, args).await,
+            Command::ReleasesInfo(args) => releases_info::run(ctx, io, args).await,
+            Command::ReleasesRollback(args) => releases_rollback::run(ctx, caller, io, args).await,
             Command::SshKeysAdd(args) => ssh_keys_add::run(ctx, caller, io, args).await,
             Command::SshKeysList(args) => ssh_keys_list::run(ctx, io, args).await,
             Command::SshKeysRemove(args) => ssh_keys_remove::run(ctx, caller, io, args).await,

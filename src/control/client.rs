@@ -3,7 +3,6 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 
-use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
@@ -50,6 +49,9 @@ pub async fn run_command(socket: &Path, argv: Vec<String>) -> Result<i32, Client
             }
         }
     });
+    // The write half stays open until the exit status arrives: closing it early would tell the
+    // daemon that the client went away.
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         while let Some(chunk) = rx.recv().await {
             let sent = match chunk {
@@ -63,9 +65,11 @@ pub async fn run_command(socket: &Path, argv: Vec<String>) -> Result<i32, Client
                 break;
             }
         }
-        let _ = write.shutdown().await;
+        let _ = done_rx.await;
     });
-    relay_output(read).await
+    let result = relay_output(read).await;
+    drop(done_tx);
+    result
 }
 
 /// The pre-receive hook: hands the ref updates to the daemon and relays the deploy's output

@@ -3,9 +3,12 @@
 
 use std::path::PathBuf;
 
+use tokio_util::sync::CancellationToken;
+
+use crate::commands::run_deploy;
 use crate::commands::Io;
 use crate::context::Ctx;
-use crate::deploy::{deploy, DeployRequest, Source, Wait};
+use crate::deploy::{DeployRequest, Source, Wait};
 use crate::git::{deploy_target, export_commit, RefUpdate};
 
 pub async fn run(
@@ -46,25 +49,29 @@ pub async fn run(
             return 1;
         }
     };
+    // The deploy stops (before its switch) if either the pusher or the hook process goes away.
+    // The push's token ends when the push does, so this task never outlives it.
+    let either = CancellationToken::new();
+    let (hook_gone, pusher_gone, gone) = (io.hangup.clone(), push.hangup.clone(), either.clone());
+    ctx.tracker.spawn(async move {
+        tokio::select! {
+            _ = hook_gone.cancelled() => {}
+            _ = pusher_gone.cancelled() => {}
+        }
+        gone.cancel();
+    });
+    io.hangup = either;
     let request = DeployRequest {
         app: push.app.clone(),
         caller: push.caller.clone(),
         source: Source::Push(checkout),
         wait: Wait::Wait,
     };
-    match deploy(ctx, request, io).await {
+    match run_deploy(ctx, request, io).await {
         Ok(_) => 0,
         Err(err) => {
-            if err.is_internal() {
-                tracing::error!(app = %push.app, error = %err, "deploy failed");
-            }
             io.warn(&err.to_string()).await;
-            io.warn(&format!(
-                "Deploy of {} failed; the running release keeps serving",
-                push.app
-            ))
-            .await;
-            1
+            err.exit_code()
         }
     }
 }

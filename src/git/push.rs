@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 
 use crate::context::Caller;
 use crate::names::AppName;
@@ -57,6 +58,8 @@ pub fn deploy_target(updates: &[RefUpdate]) -> Option<&RefUpdate> {
 pub struct PushContext {
     pub app: AppName,
     pub caller: Caller,
+    /// Cancelled when the pusher disconnects: the deploy stops if it has not switched yet.
+    pub hangup: CancellationToken,
 }
 
 /// Pushes under way, by the random id handed to their hook.
@@ -73,7 +76,9 @@ pub struct PushTicket {
 
 impl Drop for PushTicket {
     fn drop(&mut self) {
-        self.registry.lock().remove(&self.id);
+        if let Some(push) = self.registry.lock().remove(&self.id) {
+            push.hangup.cancel();
+        }
     }
 }
 
@@ -153,13 +158,16 @@ mod tests {
     #[test]
     fn tickets_unregister_on_drop() {
         let registry = Arc::new(PushRegistry::default());
+        let hangup = CancellationToken::new();
         let ticket = registry.register(PushContext {
             app: AppName::parse("shop").unwrap(),
             caller: Caller::Local,
+            hangup: hangup.clone(),
         });
         let id = ticket.id.clone();
         assert!(registry.get(&id).is_some());
         drop(ticket);
         assert!(registry.get(&id).is_none());
+        assert!(hangup.is_cancelled());
     }
 }

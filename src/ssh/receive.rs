@@ -46,9 +46,11 @@ where
             return 1;
         }
     };
+    let hangup = CancellationToken::new();
     let ticket = ctx.pushes.register(PushContext {
         app: app.clone(),
         caller,
+        hangup: hangup.clone(),
     });
     let mut command = receive_pack_command(layout, &repo, &ticket.id, &ctx.config.control_socket());
     command.stdin(Stdio::piped());
@@ -67,7 +69,6 @@ where
     else {
         return 1;
     };
-    let hangup = CancellationToken::new();
     let stdin_pump = tracker.spawn(super::channel_to_writer(
         read_half,
         child_in,

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod load;
 pub mod repo;
 
 use std::io::{BufRead, BufReader, Write};
@@ -39,6 +40,26 @@ impl Run {
         assert_eq!(self.code, 0, "command failed: {self:#?}");
         self
     }
+}
+
+/// Kills a process group started by `Berth::push_spawn` (git and its ssh), as Ctrl-C would.
+pub fn interrupt(child: &mut Child) {
+    let group = format!("-{}", child.id());
+    let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    let _ = child.wait();
+}
+
+/// Reads a spawned push's stderr until a line contains `text`; returns the rest of the lines.
+pub fn wait_for_line(child: &mut Child, text: &str) -> impl Iterator<Item = String> {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().expect("spawned with stderr piped");
+    let mut lines = BufReader::new(stderr).lines().map_while(Result::ok);
+    for line in lines.by_ref() {
+        if line.contains(text) {
+            break;
+        }
+    }
+    lines
 }
 
 /// Polls `check` until it holds or `limit` passes.
@@ -113,6 +134,11 @@ pub const DOMAIN: &str = "berth.test";
 impl Berth {
     /// Starts a daemon and authorizes one key, `alice`.
     pub fn start() -> Berth {
+        Berth::start_with("")
+    }
+
+    /// Like `start`, with extra `[deploy]` settings (TOML lines).
+    pub fn start_with(deploy: &str) -> Berth {
         ensure_base_images();
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("berth.toml");
@@ -123,7 +149,7 @@ impl Berth {
                  [ssh]\nlisten = \"127.0.0.1:0\"\n\
                  [proxy]\nhttp_listen = \"127.0.0.1:0\"\n\
                  [deploy]\nstart_timeout_secs = 20\nstop_timeout_secs = 2\n\
-                 check_wait_secs = 1\nwait_to_retire_secs = 1\n",
+                 check_wait_secs = 1\nwait_to_retire_secs = 1\n{deploy}\n",
                 data = dir.path().join("data").display()
             ),
         )
@@ -302,18 +328,39 @@ impl Berth {
 
     /// `git push ssh://berth@127.0.0.1:PORT/APP BRANCH` from `repo`, with alice's key.
     pub fn push(&self, repo: &Path, app: &str, branch: &str) -> Run {
+        let output = self
+            .push_command(repo, app, branch)
+            .output()
+            .expect("run git push");
+        Run::from(output)
+    }
+
+    fn push_command(&self, repo: &Path, app: &str, branch: &str) -> Command {
         let remote = format!("ssh://berth@127.0.0.1:{}/{app}", self.ssh_port);
         let ssh = format!(
             "ssh -i {} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes",
             self.key.display()
         );
-        let output = Command::new("git")
-            .current_dir(repo)
-            .env("GIT_SSH_COMMAND", ssh)
-            .args(["push", &remote, &format!("HEAD:refs/heads/{branch}")])
-            .output()
-            .expect("run git push");
-        Run::from(output)
+        let mut command = Command::new("git");
+        command.current_dir(repo).env("GIT_SSH_COMMAND", ssh).args([
+            "push",
+            "--force",
+            &remote,
+            &format!("HEAD:refs/heads/{branch}"),
+        ]);
+        command
+    }
+
+    /// Starts `git push` in the background, in its own process group (so a test can interrupt
+    /// it as Ctrl-C would: `interrupt`), its stderr piped.
+    pub fn push_spawn(&self, repo: &Path, app: &str, branch: &str) -> Child {
+        use std::os::unix::process::CommandExt;
+        self.push_command(repo, app, branch)
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start git push")
     }
 
     /// GET / through the proxy with `Host: host`.
@@ -347,13 +394,15 @@ impl Berth {
             .collect()
     }
 
+    /// The app's image tags (`berth/<app>:<n>`).
     pub fn images(app: &str) -> Vec<String> {
         let output = Command::new("docker")
             .args([
                 "images",
-                "-q",
                 "--filter",
-                &format!("label=berth.app={app}"),
+                &format!("reference=berth/{app}"),
+                "--format",
+                "{{.Repository}}:{{.Tag}}",
             ])
             .output()
             .expect("docker images");
@@ -367,6 +416,9 @@ impl Berth {
 impl Drop for Berth {
     fn drop(&mut self) {
         self.stop();
+        if std::thread::panicking() {
+            eprintln!("---- daemon log ----\n{}", self.log());
+        }
         for app in self.apps.lock().map(|a| a.clone()).unwrap_or_default() {
             let ids: Vec<String> = Berth::containers(&app).into_iter().map(|c| c.0).collect();
             if !ids.is_empty() {

@@ -1,0 +1,59 @@
+//! `checks:report <app>`: the app's check settings, Dokku's report shape.
+
+use super::argv::Argv;
+use super::output::report;
+use super::{CommandError, Io};
+use crate::context::Ctx;
+use crate::names::AppName;
+
+#[derive(Debug)]
+pub struct Args {
+    pub app: AppName,
+}
+
+impl Args {
+    pub fn parse(words: &[String]) -> Result<Args, CommandError> {
+        Ok(Args {
+            app: Argv::only_app("checks:report", words)?,
+        })
+    }
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let record = ctx.store.app(&args.app)?;
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "none".to_string()
+        } else {
+            items.join(",")
+        }
+    };
+    let global = ctx
+        .store
+        .global()
+        .wait_to_retire
+        .unwrap_or(ctx.config.deploy.wait_to_retire_secs);
+    report(
+        io,
+        &format!("{} checks information", args.app),
+        &[
+            ("Checks disabled list", list(&record.checks.disabled)),
+            ("Checks skipped list", list(&record.checks.skipped)),
+            (
+                "Checks computed wait to retire",
+                ctx.wait_to_retire(&record).to_string(),
+            ),
+            ("Checks global wait to retire", global.to_string()),
+            (
+                "Checks wait to retire",
+                record
+                    .checks
+                    .wait_to_retire
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+            ),
+        ],
+    )
+    .await;
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! `ps:rebuild <app> [--no-wait]`: builds the deploy branch (main, else master) again and deploys it.
+
+use super::argv::Argv;
+use super::deploying::{run_deploy, wait_flag};
+use super::{CommandError, Io};
+use crate::context::{Caller, Ctx};
+use crate::deploy::{DeployRequest, Source};
+use crate::git::{deploy_branch_head, export_commit};
+use crate::names::AppName;
+
+#[derive(Debug)]
+pub struct Args {
+    pub app: AppName,
+    pub no_wait: bool,
+}
+
+impl Args {
+    pub fn parse(words: &[String]) -> Result<Args, CommandError> {
+        let mut argv = Argv::new("ps:rebuild", words);
+        let no_wait = argv.flag("--no-wait");
+        let app = AppName::parse(&argv.required("app name")?)?;
+        argv.finish()?;
+        Ok(Args { app, no_wait })
+    }
+}
+
+pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    ctx.store.app(&args.app)?;
+    let repo = ctx.store.layout().repo_dir(&args.app);
+    let app = args.app.clone();
+    let checkout = tokio::task::spawn_blocking(move || {
+        let Some(rev) = deploy_branch_head(&repo)? else {
+            return Ok(None);
+        };
+        export_commit(&repo, &rev, &[]).map(Some)
+    })
+    .await
+    .map_err(|err| CommandError::Internal(format!("rebuild task failed: {err}")))?
+    .map_err(|err: crate::git::GitError| CommandError::User(err.to_string()))?;
+    let Some(checkout) = checkout else {
+        return Err(CommandError::User(format!(
+            "{app} has never been pushed to main or master; nothing to rebuild"
+        )));
+    };
+    let request = DeployRequest {
+        app: args.app,
+        caller: caller.clone(),
+        source: Source::Rebuild(checkout),
+        wait: wait_flag(args.no_wait),
+    };
+    run_deploy(ctx, request, io).await.map(|_| ())
+}

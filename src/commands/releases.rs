@@ -1,0 +1,67 @@
+//! `releases <app>`: every release, newest first, as Heroku lists them.
+
+use super::argv::Argv;
+use super::output::utc;
+use super::{CommandError, Io};
+use crate::context::Ctx;
+use crate::names::AppName;
+
+#[derive(Debug)]
+pub struct Args {
+    pub app: AppName,
+}
+
+impl Args {
+    pub fn parse(words: &[String]) -> Result<Args, CommandError> {
+        Ok(Args {
+            app: Argv::only_app("releases", words)?,
+        })
+    }
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let record = ctx.store.app(&args.app)?;
+    let Some(current) = record.current_release else {
+        io.warn(&format!("{} has no releases yet", args.app)).await;
+        return Ok(());
+    };
+    io.header(&format!("{} releases (current: v{current})", args.app))
+        .await;
+    let mut releases = record.releases.clone();
+    releases.sort_by_key(|r| std::cmp::Reverse(r.number));
+    let rows: Vec<[String; 4]> = releases
+        .iter()
+        .map(|r| {
+            let marker = if r.number == current { "*" } else { "" };
+            [
+                format!("v{}{marker}", r.number),
+                r.description.clone(),
+                r.created_by.clone(),
+                utc(r.created_at),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..3)
+        .map(|i| rows.iter().map(|row| row[i].len()).max().unwrap_or(0))
+        .collect();
+    for [version, description, by, when] in rows {
+        io.line(&format!(
+            "{version:<w0$}  {description:<w1$}  {by:<w2$}  {when}",
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        ))
+        .await;
+    }
+    Ok(())
+}
+
+/// `v3` or `3` → 3.
+pub fn parse_version(raw: &str) -> Result<u32, CommandError> {
+    raw.strip_prefix('v')
+        .unwrap_or(raw)
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| CommandError::User(format!("Invalid release {raw:?}: use vN, e.g. v3")))
+}

@@ -1,0 +1,156 @@
+//! End to end: releases, rollback, image deploys, rebuilds, deploy locks, image retention.
+
+mod support;
+
+use std::process::Command;
+
+use support::{repo, Berth};
+
+fn web_repo(marker: &str) -> tempfile::TempDir {
+    repo::create(&repo::as_refs(&repo::web_app(marker)))
+}
+
+#[test]
+fn releases_list_and_rollback() {
+    let berth = Berth::start();
+    let app = berth.app("rollback");
+    let source = web_repo("one");
+    berth.push(source.path(), &app, "main").ok();
+    repo::commit(source.path(), &[("www/index.html", "two\n")], "two");
+    berth.push(source.path(), &app, "main").ok();
+
+    let list = berth.ssh(&format!("releases {app}")).ok().stdout;
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines[0], format!("=====> {app} releases (current: v2)"));
+    assert!(
+        lines[1].starts_with("v2*") && lines[1].contains("Deploy ") && lines[1].contains("alice"),
+        "{list}"
+    );
+    assert!(
+        lines[2].starts_with("v1 ") && lines[2].contains(" UTC"),
+        "{list}"
+    );
+
+    let rollback = berth.ssh(&format!("releases:rollback {app}")).ok();
+    assert!(rollback.stdout.contains("Rolling back"), "{rollback:#?}");
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "one\n");
+    let info = berth.ssh(&format!("releases:info {app} v3")).ok().stdout;
+    assert!(info.contains("Rollback to v1"), "{info}");
+    assert!(info.contains("current"), "{info}");
+    assert!(info.contains(&format!("berth/{app}:1")), "{info}");
+
+    berth.cli(&["releases:rollback", &app, "v2"], b"").ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "two\n");
+    let missing = berth.ssh(&format!("releases:rollback {app} v9"));
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("has no release v9"), "{missing:#?}");
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "two\n");
+}
+
+#[test]
+fn only_the_newest_releases_keep_their_images() {
+    let berth = Berth::start_with("keep_releases = 2");
+    let app = berth.app("prune");
+    let source = web_repo("r1");
+    berth.push(source.path(), &app, "main").ok();
+    for n in 2..=3 {
+        repo::commit(
+            source.path(),
+            &[("www/index.html", &format!("r{n}\n"))],
+            "next",
+        );
+        berth.push(source.path(), &app, "main").ok();
+    }
+    let mut images = Berth::images(&app);
+    images.sort();
+    assert_eq!(
+        images,
+        vec![format!("berth/{app}:2"), format!("berth/{app}:3")]
+    );
+    let gone = berth.ssh(&format!("releases:rollback {app} v1"));
+    assert_eq!(gone.code, 1);
+    assert!(gone.stderr.contains("is gone"), "{gone:#?}");
+    berth.ssh(&format!("releases:rollback {app} v2")).ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "r2\n");
+}
+
+#[test]
+fn git_from_image_deploys_a_prebuilt_image() {
+    let berth = Berth::start();
+    let app = berth.app("image");
+    let image = format!("berth-test/{app}:1");
+    let context = web_repo("prebuilt");
+    let built = Command::new("docker")
+        .args(["build", "-q", "-t", &image])
+        .arg(context.path())
+        .output()
+        .expect("docker build");
+    assert!(built.status.success(), "{built:?}");
+
+    berth.ssh(&format!("apps:create {app}")).ok();
+    let run = berth.ssh(&format!("git:from-image {app} {image}")).ok();
+    assert!(
+        run.stdout.contains(&format!("Deploying image {image}")),
+        "{run:#?}"
+    );
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "prebuilt\n");
+    let list = berth.ssh(&format!("releases {app}")).ok().stdout;
+    assert!(list.contains(&format!("Deploy image {image}")), "{list}");
+
+    let bad = berth.ssh(&format!("git:from-image {app} 'x;reboot'"));
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("Invalid image reference"), "{bad:#?}");
+    let _ = Command::new("docker").args(["rmi", &image]).output();
+}
+
+#[test]
+fn ps_rebuild_builds_the_deploy_branch_again() {
+    let berth = Berth::start();
+    let app = berth.app("rebuild");
+    let never = berth.app("never");
+    berth.ssh(&format!("apps:create {never}")).ok();
+    let nothing = berth.ssh(&format!("ps:rebuild {never}"));
+    assert_eq!(nothing.code, 1);
+    assert!(
+        nothing.stderr.contains("nothing to rebuild"),
+        "{nothing:#?}"
+    );
+
+    berth.push(web_repo("same").path(), &app, "main").ok();
+    let run = berth.ssh(&format!("ps:rebuild {app}")).ok();
+    assert!(run.stdout.contains("Building"), "{run:#?}");
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "same\n");
+    let list = berth.ssh(&format!("releases {app}")).ok().stdout;
+    assert!(list.contains("v2*") && list.contains("Rebuild "), "{list}");
+}
+
+#[test]
+fn a_second_deploy_waits_or_is_refused_with_no_wait() {
+    let berth = Berth::start();
+    let app = berth.app("locked");
+    let source = web_repo("first");
+    berth.push(source.path(), &app, "main").ok();
+    let slow = format!("{}RUN sleep 4\n", repo::web_app("slow")[0].1);
+    repo::commit(
+        source.path(),
+        &[("Dockerfile", &slow), ("www/index.html", "slow\n")],
+        "slow",
+    );
+    let mut pushing = berth.push_spawn(source.path(), &app, "main");
+    let lines = support::wait_for_line(&mut pushing, "Building");
+    let refused = berth.ssh(&format!("ps:rebuild {app} --no-wait"));
+    assert_eq!(refused.code, 1, "{refused:#?}");
+    assert!(
+        refused.stderr.contains("is being deployed right now"),
+        "{refused:#?}"
+    );
+    let waited = berth.ssh(&format!("releases:rollback {app} v1"));
+    assert_eq!(waited.code, 0, "{waited:#?}");
+    assert!(
+        waited.stdout.contains("Waiting for the deploy"),
+        "{waited:#?}"
+    );
+    lines.for_each(drop);
+    assert!(pushing.wait().expect("push").success());
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "first\n");
+}
