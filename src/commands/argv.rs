@@ -3,6 +3,21 @@
 use super::CommandError;
 use crate::names::AppName;
 
+/// The arguments of a command that takes one app name and nothing else.
+#[derive(Debug)]
+pub struct AppArgs {
+    pub app: AppName,
+}
+
+impl AppArgs {
+    pub fn parse(command: &'static str, words: &[String]) -> Result<AppArgs, CommandError> {
+        let mut argv = Argv::new(command, words);
+        let app = AppName::parse(&argv.required("app name")?)?;
+        argv.finish()?;
+        Ok(AppArgs { app })
+    }
+}
+
 /// The words after the command name, consumed as flags and positionals.
 pub struct Argv {
     command: &'static str,
@@ -15,14 +30,6 @@ impl Argv {
             command,
             words: words.to_vec(),
         }
-    }
-
-    /// Parses the words of a command that takes exactly one app name.
-    pub fn only_app(command: &'static str, words: &[String]) -> Result<AppName, CommandError> {
-        let mut argv = Argv::new(command, words);
-        let app = AppName::parse(&argv.required("app name")?)?;
-        argv.finish()?;
-        Ok(app)
     }
 
     /// Removes `flag` wherever it stands; true when it was there.

@@ -1,25 +1,11 @@
 //! `checks:report <app>`: the app's check settings, Dokku's report shape.
 
-use super::argv::Argv;
+use super::argv::AppArgs;
 use super::output::report;
 use super::{CommandError, Io};
 use crate::context::Ctx;
-use crate::names::AppName;
 
-#[derive(Debug)]
-pub struct Args {
-    pub app: AppName,
-}
-
-impl Args {
-    pub fn parse(words: &[String]) -> Result<Args, CommandError> {
-        Ok(Args {
-            app: Argv::only_app("checks:report", words)?,
-        })
-    }
-}
-
-pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+pub async fn run(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandError> {
     let record = ctx.store.app(&args.app)?;
     let list = |items: &[String]| {
         if items.is_empty() {

@@ -92,17 +92,17 @@ impl From<DeployError> for CommandError {
 /// A parsed command line, ready to run.
 #[derive(Debug)]
 pub enum Command {
-    AppsCreate(apps_create::Args),
+    AppsCreate(argv::AppArgs),
     AppsDestroy(apps_destroy::Args),
-    AppsExists(apps_exists::Args),
+    AppsExists(argv::AppArgs),
     AppsList(apps_list::Args),
-    ChecksReport(checks_report::Args),
+    ChecksReport(argv::AppArgs),
     ChecksRun(checks_run::Args),
     ChecksSet(checks_set::Args),
     ChecksToggle(checks_toggle::Args),
     GitFromImage(git_from_image::Args),
     PsRebuild(ps_rebuild::Args),
-    Releases(releases::Args),
+    Releases(argv::AppArgs),
     ReleasesInfo(releases_info::Args),
     ReleasesRollback(releases_rollback::Args),
     SshKeysAdd(ssh_keys_add::Args),
@@ -203,19 +203,19 @@ impl Command {
             return Ok(Command::Help);
         };
         Ok(match name.as_str() {
-            "apps:create" => Command::AppsCreate(apps_create::Args::parse(rest)?),
+            "apps:create" => Command::AppsCreate(argv::AppArgs::parse("apps:create", rest)?),
             "apps:destroy" => Command::AppsDestroy(apps_destroy::Args::parse(rest)?),
-            "apps:exists" => Command::AppsExists(apps_exists::Args::parse(rest)?),
+            "apps:exists" => Command::AppsExists(argv::AppArgs::parse("apps:exists", rest)?),
             "apps:list" | "apps" => Command::AppsList(apps_list::Args::parse(rest)?),
             "checks:disable" | "checks:enable" | "checks:skip" => {
                 Command::ChecksToggle(checks_toggle::Args::parse(name, rest)?)
             }
-            "checks:report" => Command::ChecksReport(checks_report::Args::parse(rest)?),
+            "checks:report" => Command::ChecksReport(argv::AppArgs::parse("checks:report", rest)?),
             "checks:run" => Command::ChecksRun(checks_run::Args::parse(rest)?),
             "checks:set" => Command::ChecksSet(checks_set::Args::parse(rest)?),
             "git:from-image" => Command::GitFromImage(git_from_image::Args::parse(rest)?),
             "ps:rebuild" => Command::PsRebuild(ps_rebuild::Args::parse(rest)?),
-            "releases" => Command::Releases(releases::Args::parse(rest)?),
+            "releases" => Command::Releases(argv::AppArgs::parse("releases", rest)?),
             "releases:info" => Command::ReleasesInfo(releases_info::Args::parse(rest)?),
             "releases:rollback" => Command::ReleasesRollback(releases_rollback::Args::parse(rest)?),
             "ssh-keys:add" => Command::SshKeysAdd(ssh_keys_add::Args::parse(rest)?),

@@ -1,25 +1,11 @@
 //! `releases <app>`: every release, newest first, as Heroku lists them.
 
-use super::argv::Argv;
+use super::argv::AppArgs;
 use super::output::utc;
 use super::{CommandError, Io};
 use crate::context::Ctx;
-use crate::names::AppName;
 
-#[derive(Debug)]
-pub struct Args {
-    pub app: AppName,
-}
-
-impl Args {
-    pub fn parse(words: &[String]) -> Result<Args, CommandError> {
-        Ok(Args {
-            app: Argv::only_app("releases", words)?,
-        })
-    }
-}
-
-pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+pub async fn run(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandError> {
     let record = ctx.store.app(&args.app)?;
     let Some(current) = record.current_release else {
         io.warn(&format!("{} has no releases yet", args.app)).await;
