@@ -67,6 +67,12 @@ pub struct DeployConfig {
     pub wait_to_retire_secs: u64,
     /// How many releases keep their images for `releases:rollback`.
     pub keep_releases: usize,
+    /// Seconds after a switch during which Berth watches the new release (0: off).
+    pub watch_secs: u64,
+    /// The share of failed requests (5xx or unreachable) that rolls a watched release back.
+    pub watch_error_rate: f64,
+    /// Fewer requests than this in the window never trigger a rollback.
+    pub watch_min_requests: u64,
 }
 
 impl Default for Config {
@@ -110,6 +116,9 @@ impl Default for DeployConfig {
             check_wait_secs: 2,
             wait_to_retire_secs: 60,
             keep_releases: 5,
+            watch_secs: 30,
+            watch_error_rate: 0.5,
+            watch_min_requests: 10,
         }
     }
 }

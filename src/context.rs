@@ -2,7 +2,7 @@
 //! Built once by the daemon and passed explicitly (`Arc<Ctx>`); there are no globals.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,6 +21,8 @@ use crate::state::{AppRecord, StateError, Store};
 pub enum Caller {
     Local,
     Key(KeyName),
+    /// Berth itself: the watch window rolling back a bad release.
+    Watch,
 }
 
 impl fmt::Display for Caller {
@@ -28,6 +30,7 @@ impl fmt::Display for Caller {
         match self {
             Caller::Local => f.write_str("local"),
             Caller::Key(name) => f.write_str(name.as_str()),
+            Caller::Watch => f.write_str("berth-watch"),
         }
     }
 }
@@ -37,7 +40,7 @@ impl Caller {
     pub fn require_local(&self, command: &str) -> Result<(), CommandError> {
         match self {
             Caller::Local => Ok(()),
-            Caller::Key(_) => Err(CommandError::User(format!(
+            Caller::Key(_) | Caller::Watch => Err(CommandError::User(format!(
                 "{command} can only be run on the server itself (berth {command} ...)"
             ))),
         }
@@ -55,6 +58,8 @@ pub struct Ctx {
     /// Background work (retiring old instances) runs here and ends with `shutdown`.
     pub tracker: TaskTracker,
     pub shutdown: CancellationToken,
+    /// This context itself, for background work that must outlive a borrow (the watch window).
+    pub this: Weak<Ctx>,
 }
 
 impl Ctx {

@@ -89,7 +89,7 @@ pub async fn run(
     };
 
     let tracker = TaskTracker::new();
-    let ctx = Arc::new(Ctx {
+    let ctx = Arc::new_cyclic(|this| Ctx {
         config,
         store,
         scheduler: engine.clone(),
@@ -99,6 +99,7 @@ pub async fn run(
         deploy_locks: DeployLocks::default(),
         tracker: tracker.clone(),
         shutdown: shutdown.clone(),
+        this: this.clone(),
     });
     adopt_running(&ctx).await?;
 

@@ -258,3 +258,38 @@ fn a_push_killed_half_way_leaves_the_old_release_serving() {
         Berth::containers(&app)
     );
 }
+
+#[test]
+fn a_release_that_fails_requests_is_rolled_back_by_the_watch_window() {
+    let berth = Berth::start();
+    let app = berth.app("watched");
+    let source = repo::create(&repo::as_refs(&repo::web_app("good")));
+    berth.push(source.path(), &app, "main").ok();
+
+    let failing = "FROM berth-base/busybox:latest\nCOPY broken /www\n\
+                   CMD [\"/bin/sh\", \"-c\", \"exec httpd -f -p \\\"$PORT\\\" -h /www\"]\n";
+    let cgi = "#!/bin/sh\nprintf 'Status: 500 Internal Server Error\\r\\nContent-Type: text/plain\\r\\n\\r\\nbroken\\n'\n";
+    repo::commit(
+        source.path(),
+        &[("Dockerfile", failing), ("broken/cgi-bin/index.cgi", cgi)],
+        "serves 500s",
+    );
+    let push = berth.push(source.path(), &app, "main").ok();
+    assert!(
+        push.stderr.contains("rolls back to v1 by itself"),
+        "{push:#?}"
+    );
+    assert_eq!(berth.get(&Berth::host(&app), "/").status, 500);
+
+    assert!(
+        eventually(Duration::from_secs(30), || berth
+            .get(&Berth::host(&app), "/")
+            .body
+            == "good\n"),
+        "the watch window rolls back:\n{}",
+        berth.log()
+    );
+    let releases = berth.ssh(&format!("releases {app}")).ok().stdout;
+    assert!(releases.contains("Automatic rollback to v1"), "{releases}");
+    assert!(releases.contains("berth-watch"), "{releases}");
+}

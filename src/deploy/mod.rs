@@ -13,6 +13,7 @@ mod pipeline;
 mod prepare;
 mod restore;
 mod retire;
+mod watch;
 
 pub use checks::run_app_checks;
 pub use destroy::destroy_app;

@@ -11,6 +11,7 @@ use tracing::Instrument;
 use super::checks::check_instance;
 use super::prepare::{prepare, Source};
 use super::retire::{prune_images, retire_later, retire_now};
+use super::watch::watch;
 use super::{stage, DeployError, Stage, Wait};
 use crate::commands::Io;
 use crate::context::{Caller, Ctx};
@@ -58,13 +59,15 @@ async fn run(
     io: &mut Io,
 ) -> Result<(), DeployError> {
     let app = request.app;
+    let caller = request.caller;
     let record = ctx.store.app(&app)?;
+    let previous = record.current_release;
     let hangup = io.hangup.clone();
 
     stage(Stage::Prepare);
     let release = unless_hung_up(
         &hangup,
-        prepare(ctx, &record, number, &request.caller, request.source, io),
+        prepare(ctx, &record, number, &caller, request.source, io),
     )
     .await?;
 
@@ -153,6 +156,17 @@ async fn run(
         retire_later(ctx, old, Duration::from_secs(delay));
     }
     prune_images(ctx, &record).await;
+    // An automatic rollback is not watched itself: that could loop.
+    if let (Some(previous), false) = (previous, caller == Caller::Watch) {
+        if ctx.config.deploy.watch_secs > 0 {
+            watch(ctx, &app, number, previous);
+            io.detail(&format!(
+                "Watching v{number} for {}s: it rolls back to v{previous} by itself if requests fail",
+                ctx.config.deploy.watch_secs
+            ))
+            .await;
+        }
+    }
     io.header("Application deployed:").await;
     for host in ctx.app_hosts(&app) {
         io.detail(&format!("http://{host}")).await;

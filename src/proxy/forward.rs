@@ -103,11 +103,13 @@ pub async fn forward(
     prepare_headers(request.headers_mut(), inbound);
     match client.request(request).await {
         Ok(response) => {
+            route.stats.record(response.status().as_u16());
             let (mut parts, body) = response.into_parts();
             strip_hop_by_hop(&mut parts.headers);
             Response::from_parts(parts, body.boxed())
         }
         Err(err) => {
+            route.stats.record(StatusCode::BAD_GATEWAY.as_u16());
             tracing::warn!(app = %route.app, %upstream, error = %err, "upstream failed");
             text_response(
                 StatusCode::BAD_GATEWAY,

@@ -21,7 +21,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 pub use forward::Inbound;
-pub use routes::{normalize_host, Routes};
+pub use routes::{normalize_host, AppRoute, RouteStats, Routes};
 
 /// Serves `listener` until `shutdown` fires, then lets in-flight requests finish (bounded).
 pub async fn serve(

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -20,7 +20,34 @@ pub struct AppRoute {
     pub upstreams: Vec<SocketAddr>,
     /// During a stop-first swap: requests wait for the next table instead of failing.
     pub held: bool,
+    /// What this route (this generation of the app's upstreams) has served.
+    pub stats: RouteStats,
     next: AtomicUsize,
+}
+
+/// Request outcomes of one route generation; read by the watch window (and, later, metrics).
+#[derive(Debug, Default)]
+pub struct RouteStats {
+    requests: AtomicU64,
+    failures: AtomicU64,
+}
+
+impl RouteStats {
+    /// Counts a response; 5xx statuses count as failures.
+    pub fn record(&self, status: u16) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if status >= 500 {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// (requests, failed requests) so far.
+    pub fn snapshot(&self) -> (u64, u64) {
+        (
+            self.requests.load(Ordering::Relaxed),
+            self.failures.load(Ordering::Relaxed),
+        )
+    }
 }
 
 impl AppRoute {
@@ -29,6 +56,7 @@ impl AppRoute {
             app,
             upstreams,
             held,
+            stats: RouteStats::default(),
             next: AtomicUsize::new(0),
         }
     }
@@ -147,14 +175,9 @@ impl Routes {
         });
     }
 
-    /// The upstreams the app is routed to now.
-    pub fn upstreams(&self, app: &AppName) -> Vec<SocketAddr> {
-        self.table
-            .load()
-            .apps
-            .get(app)
-            .map(|r| r.upstreams.clone())
-            .unwrap_or_default()
+    /// The app's current route, if it has one.
+    pub fn route(&self, app: &AppName) -> Option<Arc<AppRoute>> {
+        self.table.load().apps.get(app).cloned()
     }
 
     fn update(&self, change: impl FnOnce(&mut RouteTable)) {
@@ -200,9 +223,18 @@ mod tests {
         assert_eq!(route.pick(), Some(a));
         routes.set_app(&app("shop"), &["shop.example".into()], vec![b]);
         assert!(matches!(routes.lookup("shop.test"), Lookup::UnknownHost));
-        assert_eq!(routes.upstreams(&app("shop")), vec![b]);
+        assert_eq!(routes.route(&app("shop")).unwrap().upstreams, vec![b]);
         routes.remove_app(&app("shop"));
         assert!(matches!(routes.lookup("shop.example"), Lookup::UnknownHost));
+    }
+
+    #[test]
+    fn route_stats_count_server_errors() {
+        let stats = RouteStats::default();
+        for status in [200, 404, 500, 502, 301] {
+            stats.record(status);
+        }
+        assert_eq!(stats.snapshot(), (5, 2));
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub fn commit(dir: &Path, files: &[(&str, &str)], message: &str) {
             std::fs::create_dir_all(parent).expect("mkdir");
         }
         std::fs::write(&full, content).expect("write file");
-        if path.starts_with("www/cgi-bin/") {
+        if path.contains("cgi-bin/") {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&full, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         }
