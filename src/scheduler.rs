@@ -115,8 +115,8 @@ pub trait Scheduler: Send + Sync {
     /// The app's instances (all apps' with `None`), running or not.
     async fn instances(&self, app: Option<&AppName>) -> Result<Vec<Instance>, SchedulerError>;
 
-    /// Whether the instance is still running.
-    async fn is_running(&self, id: &str) -> Result<bool, SchedulerError>;
+    /// Whether the instance runs and has not crashed (and been restarted) since it started.
+    async fn is_up_since_start(&self, id: &str) -> Result<bool, SchedulerError>;
 
     /// The last `lines` lines of the instance's output, for failure reports.
     async fn log_tail(&self, id: &str, lines: usize) -> Result<String, SchedulerError>;

@@ -75,7 +75,7 @@ async fn run_checks(
     let status = wait_until_answers(upstream, &host, deadline, || {
         let scheduler = scheduler.clone();
         let id = id.clone();
-        async move { scheduler.is_running(&id).await.unwrap_or(false) }
+        async move { scheduler.is_up_since_start(&id).await.unwrap_or(false) }
     })
     .await
     .map_err(failed)?;
@@ -88,7 +88,7 @@ async fn run_checks(
             io.detail(&format!("Making sure web.1 stays up for {wait}s"))
                 .await;
             tokio::time::sleep(Duration::from_secs(wait)).await;
-            if !ctx.scheduler.is_running(&instance.id).await? {
+            if !ctx.scheduler.is_up_since_start(&instance.id).await? {
                 return Err(failed(format!("the container exited within {wait}s")));
             }
         }

@@ -149,9 +149,12 @@ impl Scheduler for DockerEngine {
         Ok(instances)
     }
 
-    async fn is_running(&self, id: &str) -> Result<bool, SchedulerError> {
+    async fn is_up_since_start(&self, id: &str) -> Result<bool, SchedulerError> {
         match self.docker.inspect_container(id, None).await {
-            Ok(inspect) => Ok(inspect.state.and_then(|s| s.running) == Some(true)),
+            Ok(inspect) => {
+                let running = inspect.state.and_then(|s| s.running) == Some(true);
+                Ok(running && inspect.restart_count.unwrap_or(0) == 0)
+            }
             Err(err) if is_not_found(&err) => Ok(false),
             Err(err) => Err(engine_err(err)),
         }

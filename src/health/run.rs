@@ -90,7 +90,7 @@ pub async fn run_check(
             Err(reason) => last = format!("{reason} (attempt {attempt}/{})", check.attempts),
         }
         if !scheduler
-            .is_running(target.container)
+            .is_up_since_start(target.container)
             .await
             .unwrap_or(false)
         {
@@ -124,7 +124,7 @@ async fn attempt_once(
     }
     if let Some(uptime) = check.uptime {
         tokio::time::sleep(Duration::from_secs(uptime)).await;
-        return match scheduler.is_running(target.container).await {
+        return match scheduler.is_up_since_start(target.container).await {
             Ok(true) => Ok(()),
             _ => Err(format!("the container did not stay up for {uptime}s")),
         };
