@@ -14,7 +14,7 @@ bash scripts/setup-host.sh
 
 echo "-----> Building Berth"
 cargo build --release --quiet
-target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+target_dir=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
 install -m 0755 "$target_dir/release/berth" /usr/local/bin/berth
 
 bash scripts/base-images.sh

@@ -128,6 +128,7 @@ async fn run(
     };
 
     stage(Stage::Switch);
+    let checks_passed = std::time::Instant::now();
     let saved = ctx.store.update_app(&app, |record| {
         record.releases.push(release.clone());
         record.current_release = Some(number);
@@ -144,7 +145,9 @@ async fn run(
     };
     ctx.routes
         .set_app(&app, &ctx.app_hosts(&app), vec![upstream]);
-    tracing::info!(%upstream, "proxy switched");
+    let checks_to_switch_us =
+        u64::try_from(checks_passed.elapsed().as_micros()).unwrap_or(u64::MAX);
+    tracing::info!(%upstream, checks_to_switch_us, "proxy switched");
 
     stage(Stage::Retire);
     if !old.is_empty() {

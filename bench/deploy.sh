@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Deploy benchmark: push-to-live time of a cached Dockerfile build, and the time from "checks
+# passed" to "proxy switched", through the real daemon, Docker, git and ssh on this machine.
+# Prints a Markdown table; docs/benchmarks.md records the figures.
+#
+#   bash bench/deploy.sh [RUNS]        (default 5 runs; needs Docker: scripts/setup-host.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-5}
+
+bash scripts/setup-host.sh >/dev/null
+bash scripts/base-images.sh
+cargo build --release --quiet
+target_dir=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
+berth="$target_dir/release/berth"
+
+work=$(mktemp -d)
+app="bench-$$"
+cleanup() {
+  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  docker ps -aq --filter "label=berth.app=$app" | xargs -r docker rm -f >/dev/null
+  docker images --filter "reference=berth/$app" --format '{{.Repository}}:{{.Tag}}' | xargs -r docker rmi >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cat >"$work/berth.toml" <<TOML
+data_dir = "$work/data"
+global_domain = "bench.test"
+[ssh]
+listen = "127.0.0.1:0"
+[proxy]
+http_listen = "127.0.0.1:0"
+TOML
+"$berth" daemon --config "$work/berth.toml" >"$work/ready" 2>"$work/daemon.log" &
+daemon=$!
+for _ in $(seq 1 100); do grep -q ready "$work/ready" 2>/dev/null && break; sleep 0.1; done
+ssh_port=$(grep -o 'ssh=[0-9.:]*' "$work/ready" | cut -d: -f2)
+ssh-keygen -q -t ed25519 -N '' -f "$work/key"
+"$berth" --config "$work/berth.toml" ssh-keys:add bench <"$work/key.pub" >/dev/null
+
+mkdir "$work/app" && cp -r tests/apps/hello/. "$work/app/"
+cd "$work/app"
+git init -q -b main
+export GIT_SSH_COMMAND="ssh -i $work/key -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+remote="ssh://berth@127.0.0.1:$ssh_port/$app"
+commit() { git add -A && git -c user.name=bench -c user.email=bench@berth.invalid commit -q -m "$1"; }
+commit "first"
+git push -q "$remote" main 2>/dev/null   # the cold build, not measured
+
+times=()
+for i in $(seq 1 "$runs"); do
+  echo "run $i" >index.html
+  commit "run $i"
+  start=$(date +%s.%N)
+  git push -q "$remote" main 2>/dev/null
+  end=$(date +%s.%N)
+  times+=("$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}')")
+done
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+push_median=$(median "${times[@]}")
+switch_us=$(grep -o 'checks_to_switch_us=[0-9]*' "$work/daemon.log" | tail -n "$runs" | cut -d= -f2)
+switch_median_ms=$(median $(for us in $switch_us; do awk -v us="$us" 'BEGIN {print us / 1000}'; done))
+check_wait=2
+dokku_wait=10
+dokku_floor=$(awk -v p="$push_median" -v c="$check_wait" -v d="$dokku_wait" 'BEGIN {print p - c + d}')
+ratio=$(awk -v p="$push_median" -v d="$dokku_floor" 'BEGIN {print d / p}')
+
+printf '\n| measure (median of %s runs) | Berth | Dokku defaults | ratio |\n|---|---|---|---|\n' "$runs"
+printf '| push to live, cached Dockerfile build | %.2f s | ≥ %.2f s (same build, %s s default check wait instead of %s s) | %.2fx faster |\n' \
+  "$push_median" "$dokku_floor" "$dokku_wait" "$check_wait" "$ratio"
+printf '| checks passed → proxy switched | %.3f ms | an nginx config rebuild, `nginx -t` and reload per deploy | n/a |\n' "$switch_median_ms"
