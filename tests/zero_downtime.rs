@@ -293,3 +293,42 @@ fn a_release_that_fails_requests_is_rolled_back_by_the_watch_window() {
     assert!(releases.contains("Automatic rollback to v1"), "{releases}");
     assert!(releases.contains("berth-watch"), "{releases}");
 }
+
+#[test]
+fn command_and_uptime_checks_run_inside_the_container() {
+    let berth = Berth::start();
+    let app = berth.app("commandcheck");
+    let mut files = repo::web_app("checked by command");
+    files.push((
+        "app.json",
+        r#"{"healthchecks": {"web": [
+            {"type": "startup", "name": "marker file", "command": ["/bin/sh", "-c", "test -f /www/ready"],
+             "attempts": 1},
+            {"type": "readiness", "name": "stays up", "uptime": 1}
+        ]}}"#
+            .to_string(),
+    ));
+    let source = repo::create(&repo::as_refs(&files));
+    let push = berth.push(source.path(), &app, "main");
+    assert_ne!(push.code, 0);
+    assert!(
+        push.stderr.contains("check \"marker file\" failed"),
+        "{push:#?}"
+    );
+    assert!(push.stderr.contains("exited with 1"), "{push:#?}");
+
+    commit(source.path(), &[("www/ready", "yes".to_string())], "ready");
+    let push = berth.push(source.path(), &app, "main").ok();
+    assert!(
+        push.stderr.contains("Check \"marker file\" passed"),
+        "{push:#?}"
+    );
+    assert!(
+        push.stderr.contains("Check \"stays up\" passed"),
+        "{push:#?}"
+    );
+    assert_eq!(
+        berth.get(&Berth::host(&app), "/").body,
+        "checked by command\n"
+    );
+}
