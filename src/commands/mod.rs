@@ -10,6 +10,12 @@ mod checks_report;
 mod checks_run;
 mod checks_set;
 mod checks_toggle;
+mod config_common;
+mod config_export;
+mod config_get;
+mod config_set;
+mod config_show;
+mod config_unset;
 mod deploying;
 mod git_from_image;
 mod help;
@@ -100,6 +106,11 @@ pub enum Command {
     ChecksRun(checks_run::Args),
     ChecksSet(checks_set::Args),
     ChecksToggle(checks_toggle::Args),
+    ConfigExport(config_export::Args),
+    ConfigGet(config_get::Args),
+    ConfigSet(config_set::Args),
+    ConfigShow(config_show::Args),
+    ConfigUnset(config_unset::Args),
     GitFromImage(git_from_image::Args),
     PsRebuild(ps_rebuild::Args),
     Releases(argv::AppArgs),
@@ -210,6 +221,15 @@ impl Command {
             "checks:disable" | "checks:enable" | "checks:skip" => {
                 Command::ChecksToggle(checks_toggle::Args::parse(name, rest)?)
             }
+            "config:clear" => Command::ConfigUnset(config_unset::Args::parse_clear(rest)?),
+            "config:export" => Command::ConfigExport(config_export::Args::parse(rest)?),
+            "config:get" => Command::ConfigGet(config_get::Args::parse(rest)?),
+            "config:keys" => Command::ConfigShow(config_show::Args::parse("config:keys", rest)?),
+            "config:set" => Command::ConfigSet(config_set::Args::parse(rest)?),
+            "config:show" | "config" => {
+                Command::ConfigShow(config_show::Args::parse("config:show", rest)?)
+            }
+            "config:unset" => Command::ConfigUnset(config_unset::Args::parse_unset(rest)?),
             "checks:report" => Command::ChecksReport(argv::AppArgs::parse("checks:report", rest)?),
             "checks:run" => Command::ChecksRun(checks_run::Args::parse(rest)?),
             "checks:set" => Command::ChecksSet(checks_set::Args::parse(rest)?),
@@ -237,6 +257,13 @@ impl Command {
             Command::ChecksRun(_) => "checks:run",
             Command::ChecksSet(_) => "checks:set",
             Command::ChecksToggle(args) => args.toggle.command(),
+            Command::ConfigExport(_) => "config:export",
+            Command::ConfigGet(_) => "config:get",
+            Command::ConfigSet(_) => "config:set",
+            Command::ConfigShow(args) if args.keys_only => "config:keys",
+            Command::ConfigShow(_) => "config:show",
+            Command::ConfigUnset(args) if args.keys.is_none() => "config:clear",
+            Command::ConfigUnset(_) => "config:unset",
             Command::GitFromImage(_) => "git:from-image",
             Command::PsRebuild(_) => "ps:rebuild",
             Command::Releases(_) => "releases",
@@ -260,6 +287,11 @@ impl Command {
             Command::ChecksRun(args) => checks_run::run(ctx, io, args).await,
             Command::ChecksSet(args) => checks_set::run(ctx, io, args).await,
             Command::ChecksToggle(args) => checks_toggle::run(ctx, io, args).await,
+            Command::ConfigExport(args) => config_export::run(ctx, io, args).await,
+            Command::ConfigGet(args) => config_get::run(ctx, io, args).await,
+            Command::ConfigSet(args) => config_set::run(ctx, caller, io, args).await,
+            Command::ConfigShow(args) => config_show::run(ctx, io, args).await,
+            Command::ConfigUnset(args) => config_unset::run(ctx, caller, io, args).await,
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
             Command::PsRebuild(args) => ps_rebuild::run(ctx, caller, io, args).await,
             Command::Releases(args) => releases::run(ctx, io, args).await,

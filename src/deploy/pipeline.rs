@@ -91,7 +91,10 @@ async fn run(
     stage(Stage::Start);
     io.step(&format!("Deploying {app} (v{number})...")).await;
     let started = unless_hung_up(&hangup, async {
-        Ok(ctx.scheduler.start(&instance_spec(&app, &release)).await?)
+        Ok(ctx
+            .scheduler
+            .start(&instance_spec(&app, &release, &ctx.store.global().env))
+            .await?)
     })
     .await;
     let checked = match started {
@@ -132,6 +135,8 @@ async fn run(
     let saved = ctx.store.update_app(&app, |record| {
         record.releases.push(release.clone());
         record.current_release = Some(number);
+        // A rollback brings back that release's config too, as on Heroku.
+        record.env = release.env.clone();
     });
     let record = match saved {
         Ok((record, ())) => record,
@@ -177,8 +182,14 @@ async fn run(
     Ok(())
 }
 
-pub fn instance_spec(app: &AppName, release: &Release) -> InstanceSpec {
-    let mut env: BTreeMap<String, String> = release.env.clone();
+/// What to run for `release`: its image, global config overlaid by the app's, and Berth's vars.
+pub fn instance_spec(
+    app: &AppName,
+    release: &Release,
+    global_env: &BTreeMap<String, String>,
+) -> InstanceSpec {
+    let mut env = global_env.clone();
+    env.extend(release.env.clone());
     env.insert("PORT".into(), release.port.to_string());
     env.insert("DYNO".into(), "web.1".into());
     if let Some(rev) = &release.git_rev {
@@ -209,7 +220,10 @@ async fn restore_previous(ctx: &Ctx, app: &AppName, io: &mut Io) {
     };
     io.step(&format!("Starting v{} again", current.number))
         .await;
-    let started = ctx.scheduler.start(&instance_spec(app, &current)).await;
+    let started = ctx
+        .scheduler
+        .start(&instance_spec(app, &current, &ctx.store.global().env))
+        .await;
     let upstreams = match started {
         Ok(instance) => instance
             .address

@@ -24,6 +24,8 @@ pub enum Source {
     Image(String),
     /// An earlier release's image and config (`releases:rollback`, or the watch window).
     Rollback { target: u32, reason: Option<String> },
+    /// The current release's image with the app's changed config (`config:set` and friends).
+    Config { description: String },
 }
 
 struct IoOutput<'a>(&'a mut Io);
@@ -54,7 +56,7 @@ pub async fn prepare(
         created_by: caller.to_string(),
         port: DEFAULT_PORT,
         description: String::new(),
-        env: current.map(|r| r.env.clone()).unwrap_or_default(),
+        env: record.env.clone(),
         formation: current
             .map(|r| r.formation.clone())
             .unwrap_or_else(web_only_formation),
@@ -73,6 +75,18 @@ pub async fn prepare(
                 .await?;
             release.port = port_of(&built.exposed_ports);
             release.description = format!("Deploy image {image}");
+        }
+        Source::Config { description } => {
+            let Some(current) = current else {
+                return Err(DeployError::Refused(format!("{app} has not been deployed")));
+            };
+            io.step(&format!("Restarting {app} with the new config"))
+                .await;
+            release.image = current.image.clone();
+            release.git_rev = current.git_rev.clone();
+            release.port = current.port;
+            release.checks = current.checks.clone();
+            release.description = description;
         }
         Source::Rollback { target, reason } => {
             let Some(old) = record.release(target) else {

@@ -23,6 +23,9 @@ pub struct AppRecord {
     pub releases: Vec<Release>,
     #[serde(default)]
     pub checks: ChecksSettings,
+    /// The app's config vars (`config:set`); the next release starts with them.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
 }
 
 /// `checks:*` settings of one app. Process lists hold names, or `_all_` for every process.
@@ -55,6 +58,9 @@ impl ChecksSettings {
 pub struct GlobalSettings {
     pub version: u32,
     pub wait_to_retire: Option<u64>,
+    /// Config vars every app gets unless it sets the same key (`config:set --global`).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
 }
 
 impl Default for GlobalSettings {
@@ -62,6 +68,7 @@ impl Default for GlobalSettings {
         GlobalSettings {
             version: GLOBAL_FILE_VERSION,
             wait_to_retire: None,
+            env: BTreeMap::new(),
         }
     }
 }
@@ -81,7 +88,8 @@ pub struct Release {
     /// What made it: `Deploy 1a2b3c4`, `Rollback to v2`, `Deploy image nginx:1`.
     #[serde(default)]
     pub description: String,
-    /// The app's config (environment) as it was for this release.
+    /// The app's own config vars as they were for this release (global ones are merged in when
+    /// an instance starts).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// How many instances of each process type run.
@@ -144,6 +152,7 @@ impl AppRecord {
             current_release: None,
             releases: Vec::new(),
             checks: ChecksSettings::default(),
+            env: BTreeMap::new(),
         }
     }
 
