@@ -30,6 +30,7 @@ pub mod docker;
 pub mod git;
 pub mod health;
 pub mod names;
+pub mod procfile;
 pub mod proxy;
 pub mod scheduler;
 pub mod ssh;

@@ -16,6 +16,7 @@ use crate::names::AppName;
 pub const LABEL_APP: &str = "berth.app";
 pub const LABEL_PROCESS: &str = "berth.process";
 pub const LABEL_RELEASE: &str = "berth.release";
+pub const LABEL_INDEX: &str = "berth.index";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {
@@ -32,15 +33,24 @@ pub enum SchedulerError {
 pub struct InstanceSpec {
     pub app: AppName,
     pub process: String,
+    /// 1-based: `web.1`, `web.2`, …
+    pub index: u32,
     pub release: u32,
     pub image: String,
     pub env: BTreeMap<String, String>,
+    /// Replaces the image's command (a Procfile entry, run by `/bin/sh -c`).
+    pub command: Option<Vec<String>>,
 }
 
 impl InstanceSpec {
-    /// `shop.web.1.v3`: readable in `docker ps`, unique per release.
+    /// `shop.web.1.v3.5f2a`: readable in `docker ps`; the random tail lets a restart run a
+    /// second container of the same release beside the first.
     pub fn container_name(&self) -> String {
-        format!("{}.{}.1.v{}", self.app, self.process, self.release)
+        let tail: u16 = rand::random();
+        format!(
+            "{}.{}.{}.v{}.{tail:04x}",
+            self.app, self.process, self.index, self.release
+        )
     }
 }
 
@@ -50,10 +60,27 @@ pub struct Instance {
     pub id: String,
     pub app: AppName,
     pub process: String,
+    pub index: u32,
     pub release: u32,
     pub running: bool,
     /// Its address on Berth's network, when running.
     pub address: Option<IpAddr>,
+}
+
+impl Instance {
+    /// `web.1`
+    pub fn dyno(&self) -> String {
+        format!("{}.{}", self.process, self.index)
+    }
+}
+
+/// How an instance is doing, as `ps:report` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceStatus {
+    /// Docker's state: `running`, `restarting`, `exited`, …
+    pub state: String,
+    /// How often Docker restarted it after a crash.
+    pub restarts: i64,
 }
 
 /// What a finished build tells the deploy.
@@ -120,6 +147,8 @@ pub trait Scheduler: Send + Sync {
 
     /// The last `lines` lines of the instance's output, for failure reports.
     async fn log_tail(&self, id: &str, lines: usize) -> Result<String, SchedulerError>;
+
+    async fn status(&self, id: &str) -> Result<InstanceStatus, SchedulerError>;
 
     /// Runs `command` inside the instance; returns its exit status.
     async fn exec(

@@ -92,7 +92,7 @@ mod tests {
             ("K".into(), String::new())
         );
         assert_eq!(
-            parse_pair("K=aMOkCg==", true).unwrap(),
+            parse_pair("K=aMOpCg==", true).unwrap(),
             ("K".into(), "hé\n".into())
         );
         assert_eq!(

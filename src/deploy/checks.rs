@@ -1,8 +1,9 @@
-//! The check stage: is a new instance fit to take traffic?
+//! The check stage: are new instances fit to take traffic?
 //!
-//! Always: the port answers HTTP (any status) before the start deadline. Then either the app's
-//! declared startup/readiness checks, or, with none declared, the instance must still run
-//! `check_wait_secs` later (Dokku waits 10 s without probing; Berth probes, then waits 2 s).
+//! A web instance must answer HTTP on its port (any status) before the start deadline. Then each
+//! instance runs its process's declared startup/readiness checks; instances of processes with
+//! none must still run `check_wait_secs` later (Dokku waits 10 s without probing; Berth probes,
+//! then waits 2 s — once for all instances, not once each).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -17,97 +18,132 @@ use crate::names::AppName;
 use crate::scheduler::Instance;
 use crate::state::{CheckKind, HealthCheck, Release};
 
-fn failed(reason: String) -> DeployError {
+fn failed(instance: &Instance, reason: String) -> DeployError {
     DeployError::Check {
-        process: "web.1".to_string(),
+        process: instance.dyno(),
         reason,
     }
 }
 
-/// Runs the checks; on failure prints the instance's last log lines between Dokku's markers.
-pub async fn check_instance(
+/// Checks every instance; returns the web instances' upstream addresses.
+pub async fn check_instances(
     ctx: &Ctx,
     app: &AppName,
     release: &Release,
-    instance: &Instance,
+    instances: &[Instance],
     io: &mut Io,
-) -> Result<SocketAddr, DeployError> {
+) -> Result<Vec<SocketAddr>, DeployError> {
     stage(Stage::Check);
-    let Some(ip) = instance.address else {
-        return Err(failed(
-            "the container has no address on Berth's network".into(),
-        ));
-    };
-    let upstream = SocketAddr::new(ip, release.port);
-    let result = run_checks(ctx, app, release, instance, upstream, io).await;
-    if result.is_err() {
-        let logs = ctx
-            .scheduler
-            .log_tail(&instance.id, 20)
-            .await
-            .unwrap_or_default();
-        io.header(&format!("Start of {app} container output")).await;
-        for line in logs.lines() {
-            io.detail(line).await;
-        }
-        io.header(&format!("End of {app} container output")).await;
-    }
-    result.map(|()| upstream)
-}
-
-async fn run_checks(
-    ctx: &Ctx,
-    app: &AppName,
-    release: &Release,
-    instance: &Instance,
-    upstream: SocketAddr,
-    io: &mut Io,
-) -> Result<(), DeployError> {
-    let host = ctx.app_hosts(app).remove(0);
-    io.detail(&format!(
-        "Waiting for web.1 to answer on port {}",
-        release.port
-    ))
-    .await;
-    let deadline = Instant::now() + Duration::from_secs(ctx.config.deploy.start_timeout_secs);
-    let scheduler = ctx.scheduler.clone();
-    let id = instance.id.clone();
-    let status = wait_until_answers(upstream, &host, deadline, || {
-        let scheduler = scheduler.clone();
-        let id = id.clone();
-        async move { scheduler.is_up_since_start(&id).await.unwrap_or(false) }
-    })
-    .await
-    .map_err(failed)?;
-    io.detail(&format!("web.1 answered HTTP {status}")).await;
-
-    let declared: Vec<&HealthCheck> = deploy_time_checks(&release.checks, "web").collect();
-    if declared.is_empty() {
-        let wait = ctx.config.deploy.check_wait_secs;
-        if wait > 0 {
-            io.detail(&format!("Making sure web.1 stays up for {wait}s"))
-                .await;
-            tokio::time::sleep(Duration::from_secs(wait)).await;
-            if !ctx.scheduler.is_up_since_start(&instance.id).await? {
-                return Err(failed(format!("the container exited within {wait}s")));
+    let mut upstreams = Vec::new();
+    for instance in instances {
+        match check_one(ctx, app, release, instance, io).await {
+            Ok(Some(upstream)) => upstreams.push(upstream),
+            Ok(None) => {}
+            Err(err) => {
+                show_logs(ctx, app, instance, io).await;
+                return Err(err);
             }
         }
-        return Ok(());
     }
+    let undeclared: Vec<&Instance> = instances
+        .iter()
+        .filter(|i| {
+            deploy_time_checks(&release.checks, &i.process)
+                .next()
+                .is_none()
+        })
+        .collect();
+    let wait = ctx.config.deploy.check_wait_secs;
+    if !undeclared.is_empty() && wait > 0 {
+        let names: Vec<String> = undeclared.iter().map(|i| i.dyno()).collect();
+        io.detail(&format!(
+            "Making sure {} stay up for {wait}s",
+            names.join(", ")
+        ))
+        .await;
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+        for instance in undeclared {
+            if !ctx.scheduler.is_up_since_start(&instance.id).await? {
+                show_logs(ctx, app, instance, io).await;
+                return Err(failed(
+                    instance,
+                    format!("the container exited within {wait}s"),
+                ));
+            }
+        }
+    }
+    Ok(upstreams)
+}
+
+async fn show_logs(ctx: &Ctx, app: &AppName, instance: &Instance, io: &mut Io) {
+    let logs = ctx
+        .scheduler
+        .log_tail(&instance.id, 20)
+        .await
+        .unwrap_or_default();
+    io.header(&format!(
+        "Start of {app} container output ({})",
+        instance.dyno()
+    ))
+    .await;
+    for line in logs.lines() {
+        io.detail(line).await;
+    }
+    io.header(&format!("End of {app} container output")).await;
+}
+
+/// The port probe (web only) and the process's declared checks.
+async fn check_one(
+    ctx: &Ctx,
+    app: &AppName,
+    release: &Release,
+    instance: &Instance,
+    io: &mut Io,
+) -> Result<Option<SocketAddr>, DeployError> {
+    let host = ctx.app_hosts(app).remove(0);
+    let dyno = instance.dyno();
+    let address = instance.address.map(|ip| SocketAddr::new(ip, release.port));
+    let upstream = if instance.process == "web" {
+        let Some(upstream) = address else {
+            return Err(failed(
+                instance,
+                "the container has no address on Berth's network".into(),
+            ));
+        };
+        io.detail(&format!(
+            "Waiting for {dyno} to answer on port {}",
+            release.port
+        ))
+        .await;
+        let deadline = Instant::now() + Duration::from_secs(ctx.config.deploy.start_timeout_secs);
+        let scheduler = ctx.scheduler.clone();
+        let id = instance.id.clone();
+        let status = wait_until_answers(upstream, &host, deadline, || {
+            let scheduler = scheduler.clone();
+            let id = id.clone();
+            async move { scheduler.is_up_since_start(&id).await.unwrap_or(false) }
+        })
+        .await
+        .map_err(|reason| failed(instance, reason))?;
+        io.detail(&format!("{dyno} answered HTTP {status}")).await;
+        Some(upstream)
+    } else {
+        None
+    };
     let target = Target {
         container: &instance.id,
-        address: upstream,
+        address: address.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], release.port))),
         host: &host,
     };
-    for check in declared {
-        io.detail(&format!("Running check \"{}\"", check.name))
+    for check in deploy_time_checks(&release.checks, &instance.process) {
+        io.detail(&format!("Running check \"{}\" on {dyno}", check.name))
             .await;
         run_check(check, &target, ctx.scheduler.as_ref())
             .await
-            .map_err(failed)?;
+            .map_err(|reason| failed(instance, reason))?;
         io.detail(&format!("Check \"{}\" passed", check.name)).await;
     }
-    Ok(())
+    Ok(upstream)
 }
 
 /// Startup and readiness checks gate a deploy; liveness checks are for continuous health.
@@ -138,11 +174,7 @@ pub async fn run_app_checks(ctx: &Ctx, app: &AppName, io: &mut Io) -> Result<(),
             "{app} has no running instance"
         )));
     }
-    for instance in &instances {
-        let Some(ip) = instance.address else { continue };
-        let upstream = SocketAddr::new(ip, release.port);
-        run_checks(ctx, app, release, instance, upstream, io).await?;
-    }
+    check_instances(ctx, app, release, &instances, io).await?;
     io.step(&format!(
         "All checks passed for {app} (v{})",
         release.number

@@ -36,6 +36,8 @@ pub enum DeployError {
     Build(String),
     #[error(transparent)]
     Spec(#[from] SpecError),
+    #[error(transparent)]
+    Procfile(#[from] crate::procfile::ProcfileError),
     #[error("Could not start {process}: {reason}")]
     Check { process: String, reason: String },
     #[error("App {0} is being deployed right now; try again when it finishes (or leave out --no-wait to wait)")]
@@ -61,6 +63,7 @@ impl DeployError {
             DeployError::State(_) => true,
             DeployError::Build(_)
             | DeployError::Spec(_)
+            | DeployError::Procfile(_)
             | DeployError::Check { .. }
             | DeployError::Locked(_)
             | DeployError::Abandoned

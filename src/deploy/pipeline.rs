@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::checks::check_instance;
+use super::checks::check_instances;
 use super::prepare::{prepare, Source};
 use super::retire::{prune_images, retire_later, retire_now};
 use super::watch::watch;
@@ -28,7 +28,7 @@ pub struct DeployRequest {
     pub wait: Wait,
 }
 
-/// Runs the whole pipeline under the app's deploy lock; returns the new release number.
+/// Runs the whole pipeline under the app's deploy lock; returns the release now running.
 pub async fn deploy(ctx: &Ctx, request: DeployRequest, io: &mut Io) -> Result<u32, DeployError> {
     let _lock = ctx
         .deploy_locks
@@ -37,8 +37,7 @@ pub async fn deploy(ctx: &Ctx, request: DeployRequest, io: &mut Io) -> Result<u3
     let number = ctx.store.app(&request.app)?.next_release_number();
     let span =
         tracing::info_span!("deploy", app = %request.app, release = number, by = %request.caller);
-    run(ctx, request, number, io).instrument(span).await?;
-    Ok(number)
+    run(ctx, request, number, io).instrument(span).await
 }
 
 /// Fails with `Abandoned` if the client hangs up before `work` is done.
@@ -57,7 +56,7 @@ async fn run(
     request: DeployRequest,
     number: u32,
     io: &mut Io,
-) -> Result<(), DeployError> {
+) -> Result<u32, DeployError> {
     let app = request.app;
     let caller = request.caller;
     let record = ctx.store.app(&app)?;
@@ -65,23 +64,22 @@ async fn run(
     let hangup = io.hangup.clone();
 
     stage(Stage::Prepare);
-    let release = unless_hung_up(
+    let prepared = unless_hung_up(
         &hangup,
         prepare(ctx, &record, number, &caller, request.source, io),
     )
     .await?;
+    let release = prepared.release;
+    let formation = record.formation_for(&release);
 
     stage(Stage::Release);
-    io.step(&format!("Releasing {app} (v{number})...")).await;
-    let old: Vec<Instance> = ctx
-        .scheduler
-        .instances(Some(&app))
-        .await?
-        .into_iter()
-        .filter(|i| i.release != number)
-        .collect();
+    if prepared.is_new {
+        io.step(&format!("Releasing {app} (v{})...", release.number))
+            .await;
+    }
+    let old = ctx.scheduler.instances(Some(&app)).await?;
     let stop_first = record.checks.is_disabled("web");
-    if stop_first {
+    if stop_first && !old.is_empty() {
         io.step("Checks are disabled: stopping the running release first (requests are held)")
             .await;
         ctx.routes.hold(&app, &ctx.app_hosts(&app));
@@ -89,41 +87,25 @@ async fn run(
     }
 
     stage(Stage::Start);
-    io.step(&format!("Deploying {app} (v{number})...")).await;
-    let started = unless_hung_up(&hangup, async {
-        Ok(ctx
-            .scheduler
-            .start(&instance_spec(&app, &release, &ctx.store.global().env))
-            .await?)
-    })
-    .await;
-    let checked = match started {
-        Ok(instance) => {
-            let checked = if record.checks.is_skipped("web") {
-                io.detail("Zero downtime checks have been skipped").await;
-                instance
-                    .address
-                    .map(|ip| SocketAddr::new(ip, release.port))
-                    .ok_or_else(|| DeployError::Check {
-                        process: "web.1".into(),
-                        reason: "the container has no address".into(),
-                    })
-            } else {
-                unless_hung_up(&hangup, check_instance(ctx, &app, &release, &instance, io)).await
-            };
-            checked
-                .map(|upstream| (instance.clone(), upstream))
-                .map_err(|err| (Some(instance), err))
-        }
-        Err(err) => Err((None, err)),
-    };
-    let (instance, upstream) = match checked {
-        Ok(pair) => pair,
-        Err((instance, err)) => {
-            if let Some(instance) = instance {
-                discard(ctx, &instance).await;
-            }
-            if stop_first {
+    io.step(&format!("Deploying {app} (v{})...", release.number))
+        .await;
+    let mut started = Vec::new();
+    let upstreams = match start_and_check(
+        ctx,
+        &app,
+        &release,
+        &formation,
+        !record.checks.is_skipped("web"),
+        &hangup,
+        &mut started,
+        io,
+    )
+    .await
+    {
+        Ok(upstreams) => upstreams,
+        Err(err) => {
+            discard(ctx, &started).await;
+            if stop_first && !old.is_empty() {
                 restore_previous(ctx, &app, io).await;
             }
             return Err(err);
@@ -133,29 +115,31 @@ async fn run(
     stage(Stage::Switch);
     let checks_passed = std::time::Instant::now();
     let saved = ctx.store.update_app(&app, |record| {
-        record.releases.push(release.clone());
-        record.current_release = Some(number);
-        // A rollback brings back that release's config too, as on Heroku.
-        record.env = release.env.clone();
+        if prepared.is_new {
+            record.releases.push(release.clone());
+            record.current_release = Some(release.number);
+            // A rollback brings back that release's config too, as on Heroku.
+            record.env = release.env.clone();
+        }
+        record.stopped = false;
     });
     let record = match saved {
         Ok((record, ())) => record,
         Err(err) => {
-            discard(ctx, &instance).await;
-            if stop_first {
+            discard(ctx, &started).await;
+            if stop_first && !old.is_empty() {
                 restore_previous(ctx, &app, io).await;
             }
             return Err(err.into());
         }
     };
-    ctx.routes
-        .set_app(&app, &ctx.app_hosts(&app), vec![upstream]);
+    ctx.routes.set_app(&app, &ctx.app_hosts(&app), upstreams);
     let checks_to_switch_us =
         u64::try_from(checks_passed.elapsed().as_micros()).unwrap_or(u64::MAX);
-    tracing::info!(%upstream, checks_to_switch_us, "proxy switched");
+    tracing::info!(checks_to_switch_us, "proxy switched");
 
     stage(Stage::Retire);
-    if !old.is_empty() {
+    if !old.is_empty() && !stop_first {
         let delay = ctx.wait_to_retire(&record);
         io.detail(&format!(
             "Old instances keep serving in-flight requests for {delay}s, then stop"
@@ -165,12 +149,12 @@ async fn run(
     }
     prune_images(ctx, &record).await;
     // An automatic rollback is not watched itself: that could loop.
-    if let (Some(previous), false) = (previous, caller == Caller::Watch) {
+    if let (Some(previous), true, false) = (previous, prepared.is_new, caller == Caller::Watch) {
         if ctx.config.deploy.watch_secs > 0 {
-            watch(ctx, &app, number, previous);
+            watch(ctx, &app, release.number, previous);
             io.detail(&format!(
-                "Watching v{number} for {}s: it rolls back to v{previous} by itself if requests fail",
-                ctx.config.deploy.watch_secs
+                "Watching v{} for {}s: it rolls back to v{previous} by itself if requests fail",
+                release.number, ctx.config.deploy.watch_secs
             ))
             .await;
         }
@@ -179,60 +163,111 @@ async fn run(
     for host in ctx.app_hosts(&app) {
         io.detail(&format!("http://{host}")).await;
     }
-    Ok(())
+    Ok(release.number)
 }
 
-/// What to run for `release`: its image, global config overlaid by the app's, and Berth's vars.
+/// Starts every instance the formation asks for, then checks them (unless `checked` is false).
+/// Started instances are pushed to `started` as they come up, so a failure can remove them.
+/// Returns the web instances' upstreams.
+#[allow(clippy::too_many_arguments)]
+async fn start_and_check(
+    ctx: &Ctx,
+    app: &AppName,
+    release: &Release,
+    formation: &BTreeMap<String, u32>,
+    checked: bool,
+    hangup: &CancellationToken,
+    started: &mut Vec<Instance>,
+    io: &mut Io,
+) -> Result<Vec<SocketAddr>, DeployError> {
+    let global_env = ctx.store.global().env;
+    for (process, count) in formation {
+        for index in 1..=*count {
+            let spec = instance_spec(app, release, process, index, &global_env);
+            let instance =
+                unless_hung_up(hangup, async { Ok(ctx.scheduler.start(&spec).await?) }).await?;
+            started.push(instance);
+        }
+    }
+    if checked {
+        return unless_hung_up(hangup, check_instances(ctx, app, release, started, io)).await;
+    }
+    io.detail("Zero downtime checks have been skipped").await;
+    Ok(started
+        .iter()
+        .filter(|i| i.process == "web")
+        .filter_map(|i| i.address.map(|ip| SocketAddr::new(ip, release.port)))
+        .collect())
+}
+
+/// What to run for one instance of `release`: its image, the global config overlaid by the
+/// app's, Berth's own vars, and the Procfile command (through `/bin/sh -c`, as Heroku's bash).
 pub fn instance_spec(
     app: &AppName,
     release: &Release,
+    process: &str,
+    index: u32,
     global_env: &BTreeMap<String, String>,
 ) -> InstanceSpec {
     let mut env = global_env.clone();
     env.extend(release.env.clone());
     env.insert("PORT".into(), release.port.to_string());
-    env.insert("DYNO".into(), "web.1".into());
+    env.insert("DYNO".into(), format!("{process}.{index}"));
     if let Some(rev) = &release.git_rev {
         env.insert("GIT_REV".into(), rev.clone());
     }
+    let command = release
+        .processes
+        .get(process)
+        .map(|command| vec!["/bin/sh".to_string(), "-c".to_string(), command.clone()]);
     InstanceSpec {
         app: app.clone(),
-        process: "web".to_string(),
+        process: process.to_string(),
+        index,
         release: release.number,
         image: release.image.clone(),
         env,
+        command,
     }
 }
 
-/// Removes an instance that never took traffic.
-async fn discard(ctx: &Ctx, instance: &Instance) {
-    if let Err(err) = ctx.scheduler.retire(&instance.id, Duration::ZERO).await {
-        tracing::warn!(id = %instance.id, error = %err, "could not remove a failed instance");
+/// Removes instances that never took traffic.
+async fn discard(ctx: &Ctx, instances: &[Instance]) {
+    for instance in instances {
+        if let Err(err) = ctx.scheduler.retire(&instance.id, Duration::ZERO).await {
+            tracing::warn!(id = %instance.id, error = %err, "could not remove a failed instance");
+        }
     }
 }
 
 /// After a failed stop-first deploy: start the release that was serving again and route to it.
 async fn restore_previous(ctx: &Ctx, app: &AppName, io: &mut Io) {
     let hosts = ctx.app_hosts(app);
-    let Some(current) = ctx.store.app(app).ok().and_then(|r| r.current().cloned()) else {
+    let Ok(record) = ctx.store.app(app) else {
+        ctx.routes.set_app(app, &hosts, Vec::new());
+        return;
+    };
+    let Some(current) = record.current() else {
         ctx.routes.set_app(app, &hosts, Vec::new());
         return;
     };
     io.step(&format!("Starting v{} again", current.number))
         .await;
-    let started = ctx
-        .scheduler
-        .start(&instance_spec(app, &current, &ctx.store.global().env))
-        .await;
-    let upstreams = match started {
-        Ok(instance) => instance
-            .address
-            .map(|ip| vec![SocketAddr::new(ip, current.port)])
-            .unwrap_or_default(),
-        Err(err) => {
-            tracing::error!(app = %app, error = %err, "could not restart the previous release");
-            Vec::new()
+    let global_env = ctx.store.global().env;
+    let mut upstreams = Vec::new();
+    for (process, count) in record.formation_for(current) {
+        for index in 1..=count {
+            let spec = instance_spec(app, current, &process, index, &global_env);
+            match ctx.scheduler.start(&spec).await {
+                Ok(instance) if process == "web" => {
+                    upstreams.extend(instance.address.map(|ip| SocketAddr::new(ip, current.port)))
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::error!(app = %app, error = %err, "could not restart the previous release")
+                }
+            }
         }
-    };
+    }
     ctx.routes.set_app(app, &hosts, upstreams);
 }

@@ -8,7 +8,7 @@ use crate::context::{Caller, Ctx};
 use crate::git::{short, Checkout};
 use crate::health::{from_app_json, from_checks_file};
 use crate::scheduler::{image_tag, BuildOutput};
-use crate::state::{now_unix, web_only_formation, AppRecord, HealthCheck, Release};
+use crate::state::{now_unix, AppRecord, HealthCheck, Release};
 
 /// The port a web process listens on when its image EXPOSEs none (or several): Dokku's default.
 const DEFAULT_PORT: u16 = 5000;
@@ -26,6 +26,15 @@ pub enum Source {
     Rollback { target: u32, reason: Option<String> },
     /// The current release's image with the app's changed config (`config:set` and friends).
     Config { description: String },
+    /// The current release again, in fresh containers, without a new release (`ps:restart`,
+    /// `ps:start`).
+    Restart,
+}
+
+/// What the prepare stage hands on: the release to run, and whether it is a new one.
+pub struct Prepared {
+    pub release: Release,
+    pub is_new: bool,
 }
 
 struct IoOutput<'a>(&'a mut Io);
@@ -45,9 +54,10 @@ pub async fn prepare(
     caller: &Caller,
     source: Source,
     io: &mut Io,
-) -> Result<Release, DeployError> {
+) -> Result<Prepared, DeployError> {
     let app = &record.name;
     let current = record.current();
+
     let mut release = Release {
         number,
         image: image_tag(app, number),
@@ -57,10 +67,9 @@ pub async fn prepare(
         port: DEFAULT_PORT,
         description: String::new(),
         env: record.env.clone(),
-        formation: current
-            .map(|r| r.formation.clone())
-            .unwrap_or_else(web_only_formation),
+        formation: Default::default(),
         checks: Vec::new(),
+        processes: current.map(|r| r.processes.clone()).unwrap_or_default(),
     };
     match source {
         Source::Push(checkout) => build(ctx, record, checkout, "Deploy", &mut release, io).await?,
@@ -76,6 +85,17 @@ pub async fn prepare(
             release.port = port_of(&built.exposed_ports);
             release.description = format!("Deploy image {image}");
         }
+        Source::Restart => {
+            let Some(current) = current else {
+                return Err(DeployError::Refused(format!("{app} has not been deployed")));
+            };
+            io.step(&format!("Restarting {app} (v{})", current.number))
+                .await;
+            return Ok(Prepared {
+                release: current.clone(),
+                is_new: false,
+            });
+        }
         Source::Config { description } => {
             let Some(current) = current else {
                 return Err(DeployError::Refused(format!("{app} has not been deployed")));
@@ -86,6 +106,7 @@ pub async fn prepare(
             release.git_rev = current.git_rev.clone();
             release.port = current.port;
             release.checks = current.checks.clone();
+            release.processes = current.processes.clone();
             release.description = description;
         }
         Source::Rollback { target, reason } => {
@@ -107,13 +128,18 @@ pub async fn prepare(
             release.env = old.env.clone();
             release.formation = old.formation.clone();
             release.checks = old.checks.clone();
+            release.processes = old.processes.clone();
             release.description = match reason {
                 Some(reason) => format!("Automatic rollback to v{target}: {reason}"),
                 None => format!("Rollback to v{target}"),
             };
         }
     }
-    Ok(release)
+    release.formation = record.formation_for(&release);
+    Ok(Prepared {
+        release,
+        is_new: true,
+    })
 }
 
 async fn build(
@@ -127,6 +153,10 @@ async fn build(
     let app = &record.name;
     release.description = format!("{verb} {}", short(&checkout.rev));
     release.checks = declared_checks(&checkout, io).await?;
+    release.processes = match &checkout.procfile {
+        Some(text) => crate::procfile::parse(text)?,
+        None => Default::default(),
+    };
     io.step(&format!("Building {app} from Dockerfile")).await;
     let built = ctx
         .builder

@@ -20,7 +20,11 @@ pub async fn adopt_running(ctx: &Ctx) -> Result<(), SchedulerError> {
         for instance in instances.iter().filter(|i| &i.app == app) {
             match current {
                 Some(release) if instance.release == release.number => {
-                    if let (true, Some(ip)) = (instance.running, instance.address) {
+                    if let (true, "web", Some(ip)) = (
+                        instance.running,
+                        instance.process.as_str(),
+                        instance.address,
+                    ) {
                         upstreams.push(SocketAddr::new(ip, release.port));
                     }
                 }

@@ -19,7 +19,8 @@ use futures_util::StreamExt;
 use super::{engine_err, is_not_found, DockerEngine};
 use crate::names::AppName;
 use crate::scheduler::{
-    Instance, InstanceSpec, Scheduler, SchedulerError, LABEL_APP, LABEL_PROCESS, LABEL_RELEASE,
+    Instance, InstanceSpec, InstanceStatus, Scheduler, SchedulerError, LABEL_APP, LABEL_INDEX,
+    LABEL_PROCESS, LABEL_RELEASE,
 };
 
 impl DockerEngine {
@@ -34,6 +35,10 @@ impl DockerEngine {
             id,
             app: AppName::parse(labels.get(LABEL_APP)?).ok()?,
             process: labels.get(LABEL_PROCESS)?.clone(),
+            index: labels
+                .get(LABEL_INDEX)
+                .and_then(|i| i.parse().ok())
+                .unwrap_or(1),
             release: labels.get(LABEL_RELEASE)?.parse().ok()?,
             running,
             address: address.and_then(|a| a.parse().ok()),
@@ -66,16 +71,16 @@ impl DockerEngine {
 impl Scheduler for DockerEngine {
     async fn start(&self, spec: &InstanceSpec) -> Result<Instance, SchedulerError> {
         let name = spec.container_name();
-        // A container of this name can only be a leftover of an earlier attempt at this release.
-        self.remove_force(&name).await?;
         let labels: HashMap<String, String> = [
             (LABEL_APP.to_string(), spec.app.to_string()),
             (LABEL_PROCESS.to_string(), spec.process.clone()),
             (LABEL_RELEASE.to_string(), spec.release.to_string()),
+            (LABEL_INDEX.to_string(), spec.index.to_string()),
         ]
         .into();
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
+            cmd: spec.command.clone(),
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             labels: Some(labels),
             host_config: Some(HostConfig {
@@ -109,6 +114,7 @@ impl Scheduler for DockerEngine {
             id: created.id,
             app: spec.app.clone(),
             process: spec.process.clone(),
+            index: spec.index,
             release: spec.release,
             running,
             address: self.address_of(&inspect).and_then(|a| a.parse().ok()),
@@ -158,6 +164,23 @@ impl Scheduler for DockerEngine {
             Err(err) if is_not_found(&err) => Ok(false),
             Err(err) => Err(engine_err(err)),
         }
+    }
+
+    async fn status(&self, id: &str) -> Result<InstanceStatus, SchedulerError> {
+        let inspect = self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(engine_err)?;
+        let state = inspect
+            .state
+            .and_then(|s| s.status)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "unknown".to_string());
+        Ok(InstanceStatus {
+            state,
+            restarts: inspect.restart_count.unwrap_or(0),
+        })
     }
 
     async fn log_tail(&self, id: &str, lines: usize) -> Result<String, SchedulerError> {

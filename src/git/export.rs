@@ -16,6 +16,8 @@ pub struct Checkout {
     pub app_json: Option<String>,
     /// The legacy `CHECKS` file at the top of the tree, if any.
     pub checks_file: Option<String>,
+    /// The `Procfile` at the top of the tree, if any.
+    pub procfile: Option<String>,
 }
 
 /// Exports `rev` from `repo`. During a pre-receive hook the new objects still sit in a
@@ -75,6 +77,7 @@ pub fn export_commit(
         context,
         app_json: top_file("app.json")?,
         checks_file: top_file("CHECKS")?,
+        procfile: top_file("Procfile")?,
     })
 }
 

@@ -18,8 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use atomic::write_atomic;
 pub use layout::Layout;
 pub use records::{
-    web_only_formation, AppRecord, CheckKind, ChecksSettings, GlobalSettings, HealthCheck, KeyRing,
-    Release, SshKey,
+    AppRecord, CheckKind, ChecksSettings, GlobalSettings, HealthCheck, KeyRing, Release, SshKey,
 };
 
 use crate::names::{AppName, KeyName};

@@ -26,6 +26,12 @@ pub struct AppRecord {
     /// The app's config vars (`config:set`); the next release starts with them.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Desired instances per process type (`ps:scale`); unset types get the default.
+    #[serde(default)]
+    pub formation: BTreeMap<String, u32>,
+    /// `ps:stop` stopped the app; nothing runs until `ps:start`.
+    #[serde(default)]
+    pub stopped: bool,
 }
 
 /// `checks:*` settings of one app. Process lists hold names, or `_all_` for every process.
@@ -98,14 +104,25 @@ pub struct Release {
     /// Health checks declared by the app (app.json or CHECKS); empty means the default check.
     #[serde(default)]
     pub checks: Vec<HealthCheck>,
+    /// Process types and their commands from the Procfile; empty: one `web` running the image's
+    /// own command.
+    #[serde(default)]
+    pub processes: BTreeMap<String, String>,
+}
+
+impl Release {
+    /// The process types this release can run.
+    pub fn process_types(&self) -> Vec<String> {
+        if self.processes.is_empty() {
+            vec!["web".to_string()]
+        } else {
+            self.processes.keys().cloned().collect()
+        }
+    }
 }
 
 fn default_formation() -> BTreeMap<String, u32> {
     BTreeMap::from([("web".to_string(), 1)])
-}
-
-pub fn web_only_formation() -> BTreeMap<String, u32> {
-    default_formation()
 }
 
 /// When a check runs, as in Dokku's app.json `healthchecks`.
@@ -153,6 +170,8 @@ impl AppRecord {
             releases: Vec::new(),
             checks: ChecksSettings::default(),
             env: BTreeMap::new(),
+            formation: BTreeMap::new(),
+            stopped: false,
         }
     }
 
@@ -168,6 +187,20 @@ impl AppRecord {
 
     pub fn release(&self, number: u32) -> Option<&Release> {
         self.releases.iter().find(|r| r.number == number)
+    }
+
+    /// How many instances of each of `release`'s process types should run: the `ps:scale`
+    /// setting, else 1 `web` and 0 of everything else (Dokku's and Heroku's default).
+    pub fn formation_for(&self, release: &Release) -> BTreeMap<String, u32> {
+        release
+            .process_types()
+            .into_iter()
+            .map(|process| {
+                let default = u32::from(process == "web");
+                let count = self.formation.get(&process).copied().unwrap_or(default);
+                (process, count)
+            })
+            .collect()
     }
 
     /// The release before the current one, the default target of a rollback.
