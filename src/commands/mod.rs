@@ -21,7 +21,10 @@ mod git_from_image;
 mod help;
 mod io;
 mod output;
+mod ps_lifecycle;
 mod ps_rebuild;
+mod ps_report;
+mod ps_scale;
 mod releases;
 mod releases_info;
 mod releases_rollback;
@@ -112,7 +115,10 @@ pub enum Command {
     ConfigShow(config_show::Args),
     ConfigUnset(config_unset::Args),
     GitFromImage(git_from_image::Args),
+    PsLifecycle(ps_lifecycle::Args),
     PsRebuild(ps_rebuild::Args),
+    PsReport(ps_report::Args),
+    PsScale(ps_scale::Args),
     Releases(argv::AppArgs),
     ReleasesInfo(releases_info::Args),
     ReleasesRollback(releases_rollback::Args),
@@ -235,6 +241,11 @@ impl Command {
             "checks:set" => Command::ChecksSet(checks_set::Args::parse(rest)?),
             "git:from-image" => Command::GitFromImage(git_from_image::Args::parse(rest)?),
             "ps:rebuild" => Command::PsRebuild(ps_rebuild::Args::parse(rest)?),
+            "ps:report" => Command::PsReport(ps_report::Args::parse(rest)?),
+            "ps:restart" | "ps:stop" | "ps:start" => {
+                Command::PsLifecycle(ps_lifecycle::Args::parse(name, rest)?)
+            }
+            "ps:scale" => Command::PsScale(ps_scale::Args::parse(rest)?),
             "releases" => Command::Releases(argv::AppArgs::parse("releases", rest)?),
             "releases:info" => Command::ReleasesInfo(releases_info::Args::parse(rest)?),
             "releases:rollback" => Command::ReleasesRollback(releases_rollback::Args::parse(rest)?),
@@ -265,7 +276,10 @@ impl Command {
             Command::ConfigUnset(args) if args.keys.is_none() => "config:clear",
             Command::ConfigUnset(_) => "config:unset",
             Command::GitFromImage(_) => "git:from-image",
+            Command::PsLifecycle(args) => args.action.command(),
             Command::PsRebuild(_) => "ps:rebuild",
+            Command::PsReport(_) => "ps:report",
+            Command::PsScale(_) => "ps:scale",
             Command::Releases(_) => "releases",
             Command::ReleasesInfo(_) => "releases:info",
             Command::ReleasesRollback(_) => "releases:rollback",
@@ -293,7 +307,10 @@ impl Command {
             Command::ConfigShow(args) => config_show::run(ctx, io, args).await,
             Command::ConfigUnset(args) => config_unset::run(ctx, caller, io, args).await,
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
+            Command::PsLifecycle(args) => ps_lifecycle::run(ctx, caller, io, args).await,
             Command::PsRebuild(args) => ps_rebuild::run(ctx, caller, io, args).await,
+            Command::PsReport(args) => ps_report::run(ctx, io, args).await,
+            Command::PsScale(args) => ps_scale::run(ctx, io, args).await,
             Command::Releases(args) => releases::run(ctx, io, args).await,
             Command::ReleasesInfo(args) => releases_info::run(ctx, io, args).await,
             Command::ReleasesRollback(args) => releases_rollback::run(ctx, caller, io, args).await,

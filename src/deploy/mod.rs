@@ -13,6 +13,7 @@ mod pipeline;
 mod prepare;
 mod restore;
 mod retire;
+mod scale;
 mod watch;
 
 pub use checks::run_app_checks;
@@ -21,6 +22,7 @@ pub use locks::{DeployLocks, Wait};
 pub use pipeline::{deploy, DeployRequest};
 pub use prepare::Source;
 pub use restore::adopt_running;
+pub use scale::{scale, stop};
 
 use crate::git::GitError;
 use crate::health::SpecError;

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use hyper::header::{HeaderName, HeaderValue, HOST};
 use hyper::{Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -16,7 +16,7 @@ use hyper_util::client::legacy::Client;
 use super::routes::{AppRoute, Lookup, Routes};
 
 pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
-pub type UpstreamClient = Client<HttpConnector, Incoming>;
+pub type UpstreamClient = Client<HttpConnector, ProxyBody>;
 
 /// Headers that describe one hop and must not be forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [&str; 8] = [
@@ -83,40 +83,65 @@ pub async fn forward(
         Lookup::App(route) => route,
         Lookup::UnknownHost => return unknown_host(&host),
     };
-    let Some(upstream) = route.pick() else {
+    if route.upstreams.is_empty() {
         return text_response(
             StatusCode::BAD_GATEWAY,
             format!("App {} has no running container\n", route.app),
         );
-    };
+    }
     tracing::Span::current().record("app", route.app.as_str());
     let path = request
         .uri()
         .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let uri: Uri = match format!("http://{upstream}{path}").parse() {
-        Ok(uri) => uri,
-        Err(_) => return text_response(StatusCode::BAD_REQUEST, "Invalid request target\n".into()),
-    };
-    *request.uri_mut() = uri;
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".to_string());
     prepare_headers(request.headers_mut(), inbound);
-    match client.request(request).await {
-        Ok(response) => {
-            route.stats.record(response.status().as_u16());
-            let (mut parts, body) = response.into_parts();
-            strip_hop_by_hop(&mut parts.headers);
-            Response::from_parts(parts, body.boxed())
-        }
-        Err(err) => {
-            route.stats.record(StatusCode::BAD_GATEWAY.as_u16());
-            tracing::warn!(app = %route.app, %upstream, error = %err, "upstream failed");
-            text_response(
-                StatusCode::BAD_GATEWAY,
-                format!("App {} is not answering\n", route.app),
-            )
+    // A request without a body can be sent again, to another instance, if the first one could
+    // not even be connected to; one with a body is streamed once.
+    let replayable = request.body().is_end_stream();
+    let (parts, body) = request.into_parts();
+    let mut body = Some(body.boxed());
+    let attempts = if replayable { route.upstreams.len() } else { 1 };
+    for (attempt, upstream) in route.rotation().take(attempts).enumerate() {
+        let attempt = attempt + 1;
+        let uri: Uri = match format!("http://{upstream}{path}").parse() {
+            Ok(uri) => uri,
+            Err(_) => {
+                return text_response(StatusCode::BAD_REQUEST, "Invalid request target\n".into())
+            }
+        };
+        let mut outgoing = Request::new(body.take().unwrap_or_else(empty_body));
+        *outgoing.method_mut() = parts.method.clone();
+        *outgoing.uri_mut() = uri;
+        *outgoing.version_mut() = parts.version;
+        *outgoing.headers_mut() = parts.headers.clone();
+        match client.request(outgoing).await {
+            Ok(response) => {
+                route.stats.record(response.status().as_u16());
+                let (mut head, body) = response.into_parts();
+                strip_hop_by_hop(&mut head.headers);
+                return Response::from_parts(head, body.boxed());
+            }
+            Err(err) if err.is_connect() && attempt < attempts => {
+                tracing::info!(app = %route.app, %upstream, error = %err, "upstream unreachable; trying another instance");
+            }
+            Err(err) => {
+                tracing::warn!(app = %route.app, %upstream, error = %err, "upstream failed");
+                break;
+            }
         }
     }
+    route.stats.record(StatusCode::BAD_GATEWAY.as_u16());
+    text_response(
+        StatusCode::BAD_GATEWAY,
+        format!("App {} is not answering\n", route.app),
+    )
+}
+
+fn empty_body() -> ProxyBody {
+    http_body_util::Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 fn unknown_host(host: &str) -> Response<ProxyBody> {

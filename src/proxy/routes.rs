@@ -61,13 +61,12 @@ impl AppRoute {
         }
     }
 
-    /// Round robin over the live upstreams.
-    pub fn pick(&self) -> Option<SocketAddr> {
-        if self.upstreams.is_empty() {
-            return None;
-        }
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        Some(self.upstreams[n % self.upstreams.len()])
+    /// Every upstream once, starting at the next in round-robin order: the first is where a
+    /// request goes, the others where it may be retried.
+    pub fn rotation(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let len = self.upstreams.len();
+        (0..len).map(move |k| self.upstreams[(start + k) % len])
     }
 }
 
@@ -220,12 +219,23 @@ mod tests {
         let Lookup::App(route) = routes.lookup("SHOP.test:80") else {
             panic!("shop.test should route");
         };
-        assert_eq!(route.pick(), Some(a));
+        assert_eq!(route.rotation().collect::<Vec<_>>(), vec![a]);
         routes.set_app(&app("shop"), &["shop.example".into()], vec![b]);
         assert!(matches!(routes.lookup("shop.test"), Lookup::UnknownHost));
         assert_eq!(routes.route(&app("shop")).unwrap().upstreams, vec![b]);
         routes.remove_app(&app("shop"));
         assert!(matches!(routes.lookup("shop.example"), Lookup::UnknownHost));
+    }
+
+    #[test]
+    fn rotations_take_turns_and_cover_every_upstream() {
+        let routes = Routes::default();
+        let a: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        let b: SocketAddr = "10.0.0.3:5000".parse().unwrap();
+        routes.set_app(&app("shop"), &["shop.test".into()], vec![a, b]);
+        let route = routes.route(&app("shop")).unwrap();
+        assert_eq!(route.rotation().collect::<Vec<_>>(), vec![a, b]);
+        assert_eq!(route.rotation().collect::<Vec<_>>(), vec![b, a]);
     }
 
     #[test]
@@ -259,6 +269,6 @@ mod tests {
         let Lookup::App(route) = routes.lookup("shop.test") else {
             panic!("shop.test should route");
         };
-        assert_eq!(route.pick(), None);
+        assert_eq!(route.rotation().next(), None);
     }
 }

@@ -152,3 +152,20 @@ async fn a_hold_that_outlasts_its_limit_is_a_503() {
     );
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn a_request_that_cannot_connect_is_retried_on_another_instance() {
+    let (alive, _) = backend("alive").await;
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = closed.local_addr().unwrap();
+    drop(closed);
+    let routes = Arc::new(Routes::default());
+    routes.set_app(&app("shop"), &["shop.test".into()], vec![dead, alive]);
+    let (proxy, shutdown) = start_proxy(routes).await;
+    for _ in 0..6 {
+        let response = get(proxy, "shop.test").await;
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(response.ends_with("alive"), "{response}");
+    }
+    shutdown.cancel();
+}

@@ -1,0 +1,86 @@
+//! `ps:restart`, `ps:stop` and `ps:start <app> [--no-wait]`: the app's instances as a whole.
+//!
+//! - restart: fresh containers of the current release through the checked cutover (no new
+//!   release, zero downtime);
+//! - stop: every container stops and the app answers 502 until started; survives restarts of
+//!   Berth;
+//! - start: a stopped app comes back, through the same cutover.
+
+use super::argv::Argv;
+use super::deploying::{run_deploy, wait_flag};
+use super::{CommandError, Io};
+use crate::context::{Caller, Ctx};
+use crate::deploy::{stop, DeployRequest, Source};
+use crate::names::AppName;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Restart,
+    Stop,
+    Start,
+}
+
+impl Action {
+    pub fn command(self) -> &'static str {
+        match self {
+            Action::Restart => "ps:restart",
+            Action::Stop => "ps:stop",
+            Action::Start => "ps:start",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Args {
+    pub action: Action,
+    pub app: AppName,
+    pub no_wait: bool,
+}
+
+impl Args {
+    pub fn parse(command: &str, words: &[String]) -> Result<Args, CommandError> {
+        let action = [Action::Restart, Action::Stop, Action::Start]
+            .into_iter()
+            .find(|a| a.command() == command)
+            .ok_or_else(|| CommandError::Unknown(command.to_string()))?;
+        let mut argv = Argv::new(action.command(), words);
+        let no_wait = argv.flag("--no-wait");
+        let app = AppName::parse(&argv.required("app name")?)?;
+        argv.finish()?;
+        Ok(Args {
+            action,
+            app,
+            no_wait,
+        })
+    }
+}
+
+pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let record = ctx.store.app(&args.app)?;
+    if record.current_release.is_none() {
+        return Err(CommandError::User(format!(
+            "{} has not been deployed",
+            args.app
+        )));
+    }
+    match args.action {
+        Action::Stop => {
+            io.step(&format!("Stopping {}", args.app)).await;
+            stop(ctx, &args.app, io, wait_flag(args.no_wait)).await?;
+            Ok(())
+        }
+        Action::Start if !record.stopped => {
+            io.step(&format!("{} is already running", args.app)).await;
+            Ok(())
+        }
+        Action::Start | Action::Restart => {
+            let request = DeployRequest {
+                app: args.app,
+                caller: caller.clone(),
+                source: Source::Restart,
+                wait: wait_flag(args.no_wait),
+            };
+            run_deploy(ctx, request, io).await.map(|_| ())
+        }
+    }
+}

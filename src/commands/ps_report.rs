@@ -1,0 +1,99 @@
+//! `ps:report [<app>] [--format stdout|json]`: what runs, per instance, Dokku's report shape.
+
+use super::argv::Argv;
+use super::output::report;
+use super::{CommandError, Io};
+use crate::context::Ctx;
+use crate::names::AppName;
+use crate::state::AppRecord;
+
+#[derive(Debug)]
+pub struct Args {
+    pub app: Option<AppName>,
+    pub json: bool,
+}
+
+impl Args {
+    pub fn parse(words: &[String]) -> Result<Args, CommandError> {
+        let mut argv = Argv::new("ps:report", words);
+        let json = match argv.option("--format")?.as_deref() {
+            None | Some("stdout") => false,
+            Some("json") => true,
+            Some(other) => {
+                return Err(CommandError::Usage(format!(
+                    "Invalid format {other:?}: use stdout or json"
+                )))
+            }
+        };
+        let app = argv.optional()?.map(|a| AppName::parse(&a)).transpose()?;
+        argv.finish()?;
+        Ok(Args { app, json })
+    }
+}
+
+async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, CommandError> {
+    let mut instances = ctx
+        .scheduler
+        .instances(Some(&record.name))
+        .await
+        .map_err(|err| CommandError::Internal(err.to_string()))?;
+    instances
+        .sort_by(|a, b| (&a.process, a.index, a.release).cmp(&(&b.process, b.index, b.release)));
+    let running = instances.iter().filter(|i| i.running).count();
+    let mut rows = vec![
+        (
+            "Deployed".to_string(),
+            record.current_release.is_some().to_string(),
+        ),
+        ("Processes".to_string(), instances.len().to_string()),
+        ("Running".to_string(), (running > 0).to_string()),
+        ("Restore".to_string(), (!record.stopped).to_string()),
+    ];
+    for instance in &instances {
+        let status = ctx
+            .scheduler
+            .status(&instance.id)
+            .await
+            .map_err(|err| CommandError::Internal(err.to_string()))?;
+        let cid: String = instance.id.chars().take(11).collect();
+        let mut value = format!("{} (CID: {cid}, v{})", status.state, instance.release);
+        if status.restarts > 0 {
+            value.push_str(&format!(", restarted {} times", status.restarts));
+        }
+        rows.push((
+            format!("Status {} {}", instance.process, instance.index),
+            value,
+        ));
+    }
+    Ok(rows)
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let records = match &args.app {
+        Some(app) => vec![ctx.store.app(app)?],
+        None => ctx.store.apps(),
+    };
+    let mut json = serde_json::Map::new();
+    for record in records {
+        let rows = rows(ctx, &record).await?;
+        if args.json {
+            let fields: serde_json::Map<String, serde_json::Value> = rows
+                .into_iter()
+                .map(|(label, value)| (label.to_lowercase().replace(' ', "-"), value.into()))
+                .collect();
+            json.insert(record.name.to_string(), fields.into());
+        } else {
+            let rows: Vec<(&str, String)> =
+                rows.iter().map(|(l, v)| (l.as_str(), v.clone())).collect();
+            report(io, &format!("{} ps information", record.name), &rows).await;
+        }
+    }
+    if args.json {
+        let value = match &args.app {
+            Some(app) => json.remove(app.as_str()).unwrap_or_default(),
+            None => json.into(),
+        };
+        io.line(&value.to_string()).await;
+    }
+    Ok(())
+}

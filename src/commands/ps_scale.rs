@@ -1,0 +1,134 @@
+//! `ps:scale [--no-wait] <app> [process=N ...]`: shows or sets how many instances of each
+//! process type run. Scaling starts or stops instances of the current release; it makes no
+//! new release, and no request is dropped.
+
+use std::collections::BTreeMap;
+
+use super::argv::Argv;
+use super::deploying::wait_flag;
+use super::{CommandError, Io};
+use crate::context::Ctx;
+use crate::deploy::scale;
+use crate::names::AppName;
+use crate::procfile::valid_process_name;
+
+/// More instances than this per process type are refused: one host runs them all.
+const MAX_INSTANCES: u32 = 100;
+
+#[derive(Debug)]
+pub struct Args {
+    pub app: AppName,
+    pub changes: Vec<(String, u32)>,
+    pub no_wait: bool,
+}
+
+impl Args {
+    pub fn parse(words: &[String]) -> Result<Args, CommandError> {
+        let mut argv = Argv::new("ps:scale", words);
+        let no_wait = argv.flag("--no-wait");
+        let app = AppName::parse(&argv.required("app name")?)?;
+        let mut changes: Vec<(String, u32)> = Vec::new();
+        while let Some(tuple) = argv.optional()? {
+            let change = parse_tuple(&tuple)?;
+            if !changes.iter().any(|(p, _)| *p == change.0) {
+                changes.push(change);
+            }
+        }
+        argv.finish()?;
+        Ok(Args {
+            app,
+            changes,
+            no_wait,
+        })
+    }
+}
+
+fn parse_tuple(tuple: &str) -> Result<(String, u32), CommandError> {
+    let Some((process, count)) = tuple.split_once('=') else {
+        return Err(CommandError::User(format!("Missing count for {tuple}")));
+    };
+    if !valid_process_name(process) {
+        return Err(CommandError::User(format!(
+            "Invalid process type {process:?}"
+        )));
+    }
+    match count.parse::<u32>() {
+        Ok(n) if n <= MAX_INSTANCES => Ok((process.to_string(), n)),
+        _ => Err(CommandError::User(format!(
+            "Invalid count for {process}: {count:?} (a whole number from 0 to {MAX_INSTANCES})"
+        ))),
+    }
+}
+
+async fn show(io: &mut Io, app: &AppName, formation: &BTreeMap<String, u32>) {
+    io.step(&format!("Scaling for {app}")).await;
+    io.line("proctype: qty").await;
+    io.line("--------: ---").await;
+    for (process, count) in formation {
+        io.line(&format!("{:<5} {count}", format!("{process}:")))
+            .await;
+    }
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let record = ctx.store.app(&args.app)?;
+    let current = record.current().cloned();
+    if args.changes.is_empty() {
+        let formation = match &current {
+            Some(release) => record.formation_for(release),
+            None => record.formation.clone(),
+        };
+        show(io, &args.app, &formation).await;
+        return Ok(());
+    }
+    if let Some(release) = &current {
+        let types = release.process_types();
+        if let Some((process, _)) = args
+            .changes
+            .iter()
+            .find(|(p, n)| *n > 0 && !types.contains(p))
+        {
+            return Err(CommandError::User(format!(
+                "{process} is not a valid process name to scale up (the Procfile has {})",
+                types.join(", ")
+            )));
+        }
+    }
+    let changes = args.changes.clone();
+    ctx.store
+        .update_app(&args.app, |record| record.formation.extend(changes))?;
+    let summary: Vec<String> = args
+        .changes
+        .iter()
+        .map(|(p, n)| format!("{p}={n}"))
+        .collect();
+    io.step(&format!(
+        "Scaling {} processes: {}",
+        args.app,
+        summary.join(", ")
+    ))
+    .await;
+    scale(ctx, &args.app, io, wait_flag(args.no_wait)).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tuples() {
+        assert_eq!(parse_tuple("web=3").unwrap(), ("web".into(), 3));
+        assert_eq!(parse_tuple("worker=0").unwrap(), ("worker".into(), 0));
+        assert_eq!(
+            parse_tuple("web").unwrap_err().to_string(),
+            "Missing count for web"
+        );
+        assert!(parse_tuple("web=-1")
+            .unwrap_err()
+            .to_string()
+            .starts_with("Invalid count for web"));
+        assert!(parse_tuple("web=101").is_err());
+        assert!(parse_tuple("w b=1").is_err());
+    }
+}

@@ -1,0 +1,117 @@
+//! `ps:scale` and `ps:stop`: bring the current release's instances to the app's formation (or
+//! to none) without a new release. New instances take traffic only once checked; surplus ones
+//! leave the route table first and stop after `wait-to-retire`, so scaling drops no request.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::checks::check_instances;
+use super::pipeline::instance_spec;
+use super::retire::{retire_later, retire_now};
+use super::{DeployError, Wait};
+use crate::commands::Io;
+use crate::context::Ctx;
+use crate::names::AppName;
+use crate::scheduler::Instance;
+
+/// Starts or retires instances of the current release until they match the formation.
+pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<(), DeployError> {
+    let _lock = ctx.deploy_locks.acquire(app, io, wait).await?;
+    let record = ctx.store.app(app)?;
+    let Some(release) = record.current() else {
+        return Ok(());
+    };
+    if record.stopped {
+        io.detail("The app is stopped; the new scale applies at ps:start")
+            .await;
+        return Ok(());
+    }
+    let formation = record.formation_for(release);
+    let running: Vec<Instance> = ctx
+        .scheduler
+        .instances(Some(app))
+        .await?
+        .into_iter()
+        .filter(|i| i.release == release.number && i.running)
+        .collect();
+    let mut by_process: BTreeMap<&str, Vec<&Instance>> = BTreeMap::new();
+    for instance in &running {
+        by_process
+            .entry(&instance.process)
+            .or_default()
+            .push(instance);
+    }
+    let global_env = ctx.store.global().env;
+    let mut surplus: Vec<Instance> = Vec::new();
+    let mut started: Vec<Instance> = Vec::new();
+    for (process, have) in &mut by_process {
+        let want = formation.get(*process).copied().unwrap_or(0) as usize;
+        have.sort_by_key(|i| i.index);
+        if have.len() > want {
+            surplus.extend(have.drain(want..).cloned());
+        }
+    }
+    for (process, want) in &formation {
+        let have = by_process
+            .get(process.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let used: BTreeSet<u32> = have.iter().map(|i| i.index).collect();
+        let missing = (*want as usize).saturating_sub(have.len());
+        for index in (1..).filter(|i| !used.contains(i)).take(missing) {
+            let spec = instance_spec(app, release, process, index, &global_env);
+            io.detail(&format!("Starting {process}.{index}")).await;
+            match ctx.scheduler.start(&spec).await {
+                Ok(instance) => started.push(instance),
+                Err(err) => {
+                    retire_now(ctx, &started).await;
+                    return Err(err.into());
+                }
+            }
+        }
+    }
+    let new_upstreams = if started.is_empty() {
+        Vec::new()
+    } else {
+        match check_instances(ctx, app, release, &started, io).await {
+            Ok(upstreams) => upstreams,
+            Err(err) => {
+                retire_now(ctx, &started).await;
+                return Err(err);
+            }
+        }
+    };
+    let mut upstreams: Vec<SocketAddr> = by_process
+        .get("web")
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.address.map(|ip| SocketAddr::new(ip, release.port)))
+        .collect();
+    upstreams.extend(new_upstreams);
+    ctx.routes.set_app(app, &ctx.app_hosts(app), upstreams);
+    if !surplus.is_empty() {
+        let names: Vec<String> = surplus.iter().map(Instance::dyno).collect();
+        let delay = ctx.wait_to_retire(&record);
+        io.detail(&format!(
+            "Stopping {} after {delay}s (in-flight requests finish first)",
+            names.join(", ")
+        ))
+        .await;
+        retire_later(ctx, surplus, Duration::from_secs(delay));
+    }
+    Ok(())
+}
+
+/// Stops every instance; the app answers 502 until `ps:start`.
+pub async fn stop(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<(), DeployError> {
+    let _lock = ctx.deploy_locks.acquire(app, io, wait).await?;
+    ctx.store.update_app(app, |record| record.stopped = true)?;
+    ctx.routes.set_app(app, &ctx.app_hosts(app), Vec::new());
+    let instances = ctx.scheduler.instances(Some(app)).await?;
+    for instance in &instances {
+        io.detail(&format!("Stopping {}", instance.dyno())).await;
+    }
+    retire_now(ctx, &instances).await;
+    Ok(())
+}

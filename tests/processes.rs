@@ -1,0 +1,199 @@
+//! End to end: Procfile process types, scaling (under load), ps:report, stop/start/restart,
+//! and Docker's restart policy for a crashed instance.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::load::Load;
+use support::{eventually, repo, Berth};
+
+/// A web process serving www/ and a worker that logs a line a second.
+fn procfile_app(marker: &str) -> Vec<(&'static str, String)> {
+    let mut files = repo::web_app(marker);
+    files.push((
+        "Procfile",
+        "web: exec httpd -f -p \"$PORT\" -h /www\nworker: while true; do echo \"working as $DYNO\"; sleep 1; done\n"
+            .to_string(),
+    ));
+    files
+}
+
+fn processes(app: &str) -> Vec<String> {
+    let output = Command::new("docker")
+        .args([
+            "ps",
+            "--filter",
+            &format!("label=berth.app={app}"),
+            "--format",
+            "{{.Label \"berth.process\"}}.{{.Label \"berth.index\"}}",
+        ])
+        .output()
+        .expect("docker ps");
+    let mut list: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    list.sort();
+    list
+}
+
+#[test]
+fn procfile_types_scale_and_balance() {
+    let berth = Berth::start();
+    let app = berth.app("procs");
+    let source = repo::create(&repo::as_refs(&procfile_app("procs")));
+    berth.push(source.path(), &app, "main").ok();
+    assert_eq!(processes(&app), vec!["web.1"]);
+
+    let shown = berth.ssh(&format!("ps:scale {app}")).ok().stdout;
+    assert_eq!(
+        shown,
+        format!("-----> Scaling for {app}\nproctype: qty\n--------: ---\nweb:  1\nworker: 0\n")
+    );
+    berth.ssh(&format!("ps:scale {app} web=3 worker=1")).ok();
+    assert_eq!(processes(&app), vec!["web.1", "web.2", "web.3", "worker.1"]);
+
+    let dynos: BTreeSet<String> = (0..9)
+        .filter_map(|_| {
+            let env = berth.get(&Berth::host(&app), "/cgi-bin/env").body;
+            env.lines()
+                .find_map(|l| l.strip_prefix("DYNO=").map(str::to_string))
+        })
+        .collect();
+    assert_eq!(
+        dynos,
+        BTreeSet::from(["web.1".into(), "web.2".into(), "web.3".into()])
+    );
+
+    let bad = berth.ssh(&format!("ps:scale {app} clock=1"));
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr
+            .contains("clock is not a valid process name to scale up"),
+        "{bad:#?}"
+    );
+    let bad = berth.ssh(&format!("ps:scale {app} web=lots"));
+    assert!(bad.stderr.contains("Invalid count for web"), "{bad:#?}");
+
+    let report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
+    assert!(
+        report.starts_with(&format!("=====> {app} ps information\n")),
+        "{report}"
+    );
+    assert!(report.contains("Status worker 1:"), "{report}");
+    assert!(report.contains("running (CID: "), "{report}");
+    let json = berth
+        .ssh(&format!("ps:report {app} --format json"))
+        .ok()
+        .stdout;
+    let parsed: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(parsed["deployed"], "true");
+    assert!(parsed["status-web-3"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("running"));
+
+    berth.ssh(&format!("ps:scale {app} web=1 worker=0")).ok();
+    assert!(
+        eventually(Duration::from_secs(20), || processes(&app) == vec!["web.1"]),
+        "{:?}",
+        processes(&app)
+    );
+}
+
+#[test]
+fn scaling_and_restarting_under_load_drop_nothing() {
+    let berth = Berth::start();
+    let app = berth.app("scaleload");
+    let source = repo::create(&repo::as_refs(&procfile_app("steady")));
+    berth.push(source.path(), &app, "main").ok();
+    let before = Berth::containers(&app);
+
+    let load = Load::start(berth.http, &Berth::host(&app), 16);
+    load.wait_for_more(200);
+    berth.ssh(&format!("ps:scale {app} web=3")).ok();
+    load.wait_for_more(200);
+    berth.ssh(&format!("ps:scale {app} web=1")).ok();
+    load.wait_for_more(200);
+    berth.ssh(&format!("ps:restart {app}")).ok();
+    load.wait_for_more(200);
+    let samples = load.stop();
+
+    let failures: Vec<_> = samples.iter().filter(|s| s.outcome.is_err()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} failed, e.g. {:?}",
+        failures.len(),
+        failures.first()
+    );
+    assert!(samples
+        .iter()
+        .all(|s| s.outcome.as_deref() == Ok("steady\n")));
+    let releases = berth.ssh(&format!("releases {app}")).ok().stdout;
+    assert!(
+        !releases.contains("v2"),
+        "scale and restart make no release: {releases}"
+    );
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let now = Berth::containers(&app);
+            now.len() == 1 && now[0].0 != before[0].0
+        }),
+        "restart replaced the container: {:?}",
+        Berth::containers(&app)
+    );
+}
+
+#[test]
+fn stop_and_start() {
+    let berth = Berth::start();
+    let app = berth.app("stopstart");
+    let source = repo::create(&repo::as_refs(&repo::web_app("back")));
+    berth.push(source.path(), &app, "main").ok();
+
+    berth.ssh(&format!("ps:stop {app}")).ok();
+    assert!(Berth::containers(&app).is_empty());
+    assert_eq!(berth.get(&Berth::host(&app), "/").status, 502);
+    let report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
+    assert!(
+        report.contains("Restore:") && report.contains("false"),
+        "{report}"
+    );
+
+    berth.ssh(&format!("ps:start {app}")).ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "back\n");
+    let again = berth.ssh(&format!("ps:start {app}")).ok();
+    assert!(again.stdout.contains("already running"), "{again:#?}");
+}
+
+#[test]
+fn a_crashed_instance_is_restarted_by_its_policy() {
+    let berth = Berth::start();
+    let app = berth.app("crash");
+    let source = repo::create(&repo::as_refs(&repo::web_app("resilient")));
+    berth.push(source.path(), &app, "main").ok();
+    let id = Berth::containers(&app)[0].0.clone();
+
+    // The container dies with its process, taking this exec session with it: its status says
+    // nothing about the kill.
+    let _ = Command::new("docker")
+        .args(["exec", &id, "killall", "-9", "httpd"])
+        .status();
+    let started = Instant::now();
+    assert!(
+        eventually(Duration::from_secs(30), || berth
+            .ssh(&format!("ps:report {app}"))
+            .stdout
+            .contains("running (CID: ")
+            && berth
+                .ssh(&format!("ps:report {app}"))
+                .stdout
+                .contains("restarted 1 times")),
+        "ps:report after {:?}: {}",
+        started.elapsed(),
+        berth.ssh(&format!("ps:report {app}")).stdout
+    );
+}
