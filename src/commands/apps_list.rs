@@ -12,15 +12,7 @@ pub struct Args {
 impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
         let mut argv = Argv::new("apps:list", words);
-        let json = match argv.option("--format")?.as_deref() {
-            None | Some("stdout") => false,
-            Some("json") => true,
-            Some(other) => {
-                return Err(CommandError::Usage(format!(
-                    "Invalid format {other:?}: use stdout or json"
-                )))
-            }
-        };
+        let json = argv.json_format("stdout")?;
         argv.finish()?;
         Ok(Args { json })
     }

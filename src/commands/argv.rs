@@ -68,6 +68,18 @@ impl Argv {
         Ok(self.words.remove(0))
     }
 
+    /// `--format TEXT|json` (TEXT being this command's name for plain output): true for json.
+    pub fn json_format(&mut self, text: &str) -> Result<bool, CommandError> {
+        match self.option("--format")?.as_deref() {
+            None => Ok(false),
+            Some("json") => Ok(true),
+            Some(format) if format == text => Ok(false),
+            Some(other) => Err(CommandError::Usage(format!(
+                "Invalid format {other:?}: use {text} or json"
+            ))),
+        }
+    }
+
     /// The next positional argument, if any.
     pub fn optional(&mut self) -> Result<Option<String>, CommandError> {
         self.refuse_flags()?;

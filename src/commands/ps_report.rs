@@ -16,15 +16,7 @@ pub struct Args {
 impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
         let mut argv = Argv::new("ps:report", words);
-        let json = match argv.option("--format")?.as_deref() {
-            None | Some("stdout") => false,
-            Some("json") => true,
-            Some(other) => {
-                return Err(CommandError::Usage(format!(
-                    "Invalid format {other:?}: use stdout or json"
-                )))
-            }
-        };
+        let json = argv.json_format("stdout")?;
         let app = argv.optional()?.map(|a| AppName::parse(&a)).transpose()?;
         argv.finish()?;
         Ok(Args { app, json })

@@ -12,15 +12,7 @@ pub struct Args {
 impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
         let mut argv = Argv::new("ssh-keys:list", words);
-        let json = match argv.option("--format")?.as_deref() {
-            None | Some("text") => false,
-            Some("json") => true,
-            Some(other) => {
-                return Err(CommandError::Usage(format!(
-                    "Invalid format {other:?}: use text or json"
-                )))
-            }
-        };
+        let json = argv.json_format("text")?;
         argv.finish()?;
         Ok(Args { json })
     }

@@ -162,13 +162,7 @@ pub async fn run_app_checks(ctx: &Ctx, app: &AppName, io: &mut Io) -> Result<(),
     let Some(release) = record.current() else {
         return Err(DeployError::Refused(format!("{app} has not been deployed")));
     };
-    let instances: Vec<Instance> = ctx
-        .scheduler
-        .instances(Some(app))
-        .await?
-        .into_iter()
-        .filter(|i| i.release == release.number && i.running)
-        .collect();
+    let instances = running_instances(ctx, app, release.number).await?;
     if instances.is_empty() {
         return Err(DeployError::Refused(format!(
             "{app} has no running instance"
@@ -181,4 +175,19 @@ pub async fn run_app_checks(ctx: &Ctx, app: &AppName, io: &mut Io) -> Result<(),
     ))
     .await;
     Ok(())
+}
+
+/// The app's running instances of release `number`.
+pub async fn running_instances(
+    ctx: &Ctx,
+    app: &AppName,
+    number: u32,
+) -> Result<Vec<Instance>, DeployError> {
+    Ok(ctx
+        .scheduler
+        .instances(Some(app))
+        .await?
+        .into_iter()
+        .filter(|i| i.release == number && i.running)
+        .collect())
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::checks::check_instances;
+use super::checks::{check_instances, running_instances};
 use super::pipeline::instance_spec;
 use super::retire::{retire_later, retire_now};
 use super::{DeployError, Wait};
@@ -28,13 +28,7 @@ pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<
         return Ok(());
     }
     let formation = record.formation_for(release);
-    let running: Vec<Instance> = ctx
-        .scheduler
-        .instances(Some(app))
-        .await?
-        .into_iter()
-        .filter(|i| i.release == release.number && i.running)
-        .collect();
+    let running = running_instances(ctx, app, release.number).await?;
     let mut by_process: BTreeMap<&str, Vec<&Instance>> = BTreeMap::new();
     for instance in &running {
         by_process
