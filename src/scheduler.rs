@@ -91,6 +91,17 @@ pub struct BuiltImage {
     pub exposed_ports: Vec<u16>,
 }
 
+/// `2026-11-22T01:02:03.000000000Z text` → (timestamp, text).
+pub fn split_timestamp(line: &str) -> (&str, &str) {
+    match line.split_once(' ') {
+        Some((stamp, text)) if stamp.ends_with('Z') && stamp.contains('T') => (stamp, text),
+        _ => ("", line),
+    }
+}
+
+/// Lines of container output, as they come.
+pub type LogStream = futures_util::stream::BoxStream<'static, Result<String, SchedulerError>>;
+
 /// Receives build output as it happens.
 #[async_trait]
 pub trait BuildOutput: Send {
@@ -145,8 +156,20 @@ pub trait Scheduler: Send + Sync {
     /// Whether the instance runs and has not crashed (and been restarted) since it started.
     async fn is_up_since_start(&self, id: &str) -> Result<bool, SchedulerError>;
 
-    /// The last `lines` lines of the instance's output, for failure reports.
-    async fn log_tail(&self, id: &str, lines: usize) -> Result<String, SchedulerError>;
+    /// The instance's output as timestamped lines (`2026-11-22T01:02:03.000000000Z text`):
+    /// the last `tail` lines (all with `None`), then, with `follow`, new lines as they come.
+    fn log_lines(&self, id: &str, tail: Option<usize>, follow: bool) -> LogStream;
+
+    /// The last `lines` lines of the instance's output without timestamps, for failure reports.
+    async fn log_tail(&self, id: &str, lines: usize) -> Result<String, SchedulerError> {
+        use futures_util::TryStreamExt;
+        let lines: Vec<String> = self.log_lines(id, Some(lines), false).try_collect().await?;
+        Ok(lines
+            .iter()
+            .map(|line| split_timestamp(line).1)
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
 
     async fn status(&self, id: &str) -> Result<InstanceStatus, SchedulerError>;
 

@@ -197,3 +197,52 @@ fn a_crashed_instance_is_restarted_by_its_policy() {
         berth.ssh(&format!("ps:report {app}")).stdout
     );
 }
+
+#[test]
+fn logs_merge_instances_and_follow() {
+    let berth = Berth::start();
+    let app = berth.app("logs");
+    let source = repo::create(&repo::as_refs(&procfile_app("logged")));
+    berth.push(source.path(), &app, "main").ok();
+    berth.ssh(&format!("ps:scale {app} worker=1")).ok();
+    assert!(
+        eventually(Duration::from_secs(20), || berth
+            .ssh(&format!("logs {app} -p worker -n 3"))
+            .stdout
+            .lines()
+            .count()
+            == 3),
+        "three worker lines"
+    );
+    let worker = berth.ssh(&format!("logs {app} -p worker -n 3")).ok().stdout;
+    for line in worker.lines() {
+        assert!(
+            line.ends_with(&format!(" {app}[worker.1]: working as worker.1")),
+            "{line}"
+        );
+        assert!(
+            line.starts_with("20") && line.contains('T'),
+            "timestamped: {line}"
+        );
+    }
+    let quiet = berth
+        .ssh(&format!("logs {app} -p worker -n 2 -q"))
+        .ok()
+        .stdout;
+    assert_eq!(quiet, "working as worker.1\nworking as worker.1\n");
+
+    let mut follow = berth.ssh_spawn(&format!("logs {app} -t -n 0 -p worker"));
+    let stdout = follow.stdout.take().expect("stdout");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    for _ in 0..2 {
+        let line = lines.next().expect("a live line").expect("read");
+        assert!(
+            line.contains(&format!("{app}[worker.1]: working")),
+            "{line}"
+        );
+    }
+    let _ = follow.kill();
+    let _ = follow.wait();
+    let bad = berth.ssh(&format!("logs {app} -n lots"));
+    assert_eq!(bad.code, 1);
+}

@@ -20,6 +20,7 @@ mod deploying;
 mod git_from_image;
 mod help;
 mod io;
+mod logs;
 mod output;
 mod ps_lifecycle;
 mod ps_rebuild;
@@ -115,6 +116,7 @@ pub enum Command {
     ConfigShow(config_show::Args),
     ConfigUnset(config_unset::Args),
     GitFromImage(git_from_image::Args),
+    Logs(logs::Args),
     PsLifecycle(ps_lifecycle::Args),
     PsRebuild(ps_rebuild::Args),
     PsReport(ps_report::Args),
@@ -240,6 +242,7 @@ impl Command {
             "checks:run" => Command::ChecksRun(checks_run::Args::parse(rest)?),
             "checks:set" => Command::ChecksSet(checks_set::Args::parse(rest)?),
             "git:from-image" => Command::GitFromImage(git_from_image::Args::parse(rest)?),
+            "logs" => Command::Logs(logs::Args::parse(rest)?),
             "ps:rebuild" => Command::PsRebuild(ps_rebuild::Args::parse(rest)?),
             "ps:report" => Command::PsReport(ps_report::Args::parse(rest)?),
             "ps:restart" | "ps:stop" | "ps:start" => {
@@ -276,6 +279,7 @@ impl Command {
             Command::ConfigUnset(args) if args.keys.is_none() => "config:clear",
             Command::ConfigUnset(_) => "config:unset",
             Command::GitFromImage(_) => "git:from-image",
+            Command::Logs(_) => "logs",
             Command::PsLifecycle(args) => args.action.command(),
             Command::PsRebuild(_) => "ps:rebuild",
             Command::PsReport(_) => "ps:report",
@@ -307,6 +311,7 @@ impl Command {
             Command::ConfigShow(args) => config_show::run(ctx, io, args).await,
             Command::ConfigUnset(args) => config_unset::run(ctx, caller, io, args).await,
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
+            Command::Logs(args) => logs::run(ctx, io, args).await,
             Command::PsLifecycle(args) => ps_lifecycle::run(ctx, caller, io, args).await,
             Command::PsRebuild(args) => ps_rebuild::run(ctx, caller, io, args).await,
             Command::PsReport(args) => ps_report::run(ctx, io, args).await,

@@ -19,8 +19,8 @@ use futures_util::StreamExt;
 use super::{engine_err, is_not_found, DockerEngine};
 use crate::names::AppName;
 use crate::scheduler::{
-    Instance, InstanceSpec, InstanceStatus, Scheduler, SchedulerError, LABEL_APP, LABEL_INDEX,
-    LABEL_PROCESS, LABEL_RELEASE,
+    Instance, InstanceSpec, InstanceStatus, LogStream, Scheduler, SchedulerError, LABEL_APP,
+    LABEL_INDEX, LABEL_PROCESS, LABEL_RELEASE,
 };
 
 impl DockerEngine {
@@ -183,22 +183,38 @@ impl Scheduler for DockerEngine {
         })
     }
 
-    async fn log_tail(&self, id: &str, lines: usize) -> Result<String, SchedulerError> {
+    fn log_lines(&self, id: &str, tail: Option<usize>, follow: bool) -> LogStream {
+        let tail = tail
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "all".to_string());
         let options = LogsOptionsBuilder::default()
             .stdout(true)
             .stderr(true)
-            .tail(&lines.to_string())
+            .timestamps(true)
+            .follow(follow)
+            .tail(&tail)
             .build();
-        let mut stream = self.docker.logs(id, Some(options));
-        let mut text = String::new();
-        while let Some(item) = stream.next().await {
-            match item {
-                Ok(output) => text.push_str(&String::from_utf8_lossy(&output.into_bytes())),
-                Err(err) if is_not_found(&err) => break,
-                Err(err) => return Err(engine_err(err)),
-            }
-        }
-        Ok(text)
+        let chunks = self.docker.logs(id, Some(options));
+        // Docker frames output in chunks that need not end at a newline: reassemble lines.
+        let lines = chunks
+            .scan(String::new(), |partial, item| {
+                let out: Vec<Result<String, SchedulerError>> = match item {
+                    Ok(output) => {
+                        partial.push_str(&String::from_utf8_lossy(&output.into_bytes()));
+                        let mut complete = Vec::new();
+                        while let Some(end) = partial.find('\n') {
+                            let line: String = partial.drain(..=end).collect();
+                            complete.push(Ok(line.trim_end_matches(['\n', '\r']).to_string()));
+                        }
+                        complete
+                    }
+                    Err(err) if is_not_found(&err) => Vec::new(),
+                    Err(err) => vec![Err(engine_err(err))],
+                };
+                futures_util::future::ready(Some(futures_util::stream::iter(out)))
+            })
+            .flatten();
+        Box::pin(lines)
     }
 
     async fn exec(

@@ -307,6 +307,17 @@ impl Berth {
         Run::from(output)
     }
 
+    /// `ssh … LINE` left running, its stdout piped (for `logs -t`).
+    pub fn ssh_spawn(&self, line: &str) -> Child {
+        self.ssh_command(&self.key)
+            .arg("berth@127.0.0.1")
+            .arg(line)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run ssh")
+    }
+
     /// `ssh -tt … LINE` with `typed` sent to the remote terminal.
     pub fn ssh_tty(&self, line: &str, typed: &[u8]) -> Run {
         let mut child = self
