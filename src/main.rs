@@ -61,6 +61,14 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// The CLI and the hook only relay bytes: one thread is faster to start than a pool.
+fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     let (path, must_exist) = match &cli.config {
         Some(path) => (path.clone(), true),
@@ -75,11 +83,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Sub::Daemon) => daemon(config),
         Some(Sub::Command(argv)) => {
             let socket = config.control_socket();
-            Ok(runtime()?.block_on(client::run_command(&socket, argv))?)
+            Ok(client_runtime()?.block_on(client::run_command(&socket, argv))?)
         }
         None => {
             let socket = config.control_socket();
-            Ok(runtime()?.block_on(client::run_command(&socket, vec!["help".into()]))?)
+            Ok(client_runtime()?.block_on(client::run_command(&socket, vec!["help".into()]))?)
         }
     }
 }
@@ -143,5 +151,5 @@ fn hook() -> anyhow::Result<i32> {
         updates: RefUpdate::parse_lines(&input),
         object_dirs,
     };
-    Ok(runtime()?.block_on(client::run_hook(&socket, request))?)
+    Ok(client_runtime()?.block_on(client::run_hook(&socket, request))?)
 }

@@ -33,7 +33,6 @@ pub async fn serve(
         auth_rejection_time: Duration::from_millis(300),
         auth_rejection_time_initial: Some(Duration::ZERO),
         inactivity_timeout: Some(Duration::from_secs(3600)),
-        nodelay: true,
         ..Default::default()
     });
     loop {
@@ -47,6 +46,9 @@ pub async fn serve(
                 }
             },
         };
+        // Small packets (prompts, exit statuses) must not wait for Nagle's algorithm: with
+        // delayed ACKs that costs ~40 ms per command.
+        let _ = stream.set_nodelay(true);
         let handler = session::SshSession::new(ctx.clone(), tracker.clone(), Some(peer));
         let config = config.clone();
         tracker.spawn(async move {

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Command round-trip benchmark: `apps:list` with 50 apps, over SSH (a fresh ssh connection per
+# call, as a user types it) and through the local CLI (control socket), each timed end to end.
+# Prints a Markdown table; docs/benchmarks.md records the figures.
+#
+#   bash bench/commands.sh [CALLS]      (default 50 calls each; needs scripts/setup-host.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+calls=${1:-50}
+
+bash scripts/setup-host.sh >/dev/null
+cargo build --release --quiet
+target_dir=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
+berth="$target_dir/release/berth"
+
+work=$(mktemp -d)
+cleanup() {
+  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cat >"$work/berth.toml" <<TOML
+data_dir = "$work/data"
+[ssh]
+listen = "127.0.0.1:0"
+[proxy]
+http_listen = "127.0.0.1:0"
+TOML
+"$berth" daemon --config "$work/berth.toml" >"$work/ready" 2>"$work/daemon.log" &
+daemon=$!
+for _ in $(seq 1 100); do grep -q ready "$work/ready" 2>/dev/null && break; sleep 0.1; done
+ssh_port=$(grep -o 'ssh=[0-9.:]*' "$work/ready" | cut -d: -f2)
+ssh-keygen -q -t ed25519 -N '' -f "$work/key"
+cli=("$berth" --config "$work/berth.toml")
+"${cli[@]}" ssh-keys:add bench <"$work/key.pub" >/dev/null
+for i in $(seq 1 50); do "${cli[@]}" apps:create "app-$i" >/dev/null; done
+ssh_cmd=(ssh -p "$ssh_port" -i "$work/key" -o IdentitiesOnly=yes -o StrictHostKeyChecking=no
+  -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes berth@127.0.0.1)
+
+time_calls() {
+  local out=()
+  for _ in $(seq 1 "$calls"); do
+    local start end
+    start=$(date +%s%N)
+    "$@" apps:list >/dev/null
+    end=$(date +%s%N)
+    out+=("$(( (end - start) / 1000 ))")
+  done
+  printf '%s\n' "${out[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f %.2f", a[int((NR+1)/2)]/1000, a[int(NR*0.9)]/1000}'
+}
+read -r ssh_p50 ssh_p90 <<<"$(time_calls "${ssh_cmd[@]}")"
+mux=(-o ControlMaster=auto -o "ControlPath=$work/mux-%p" -o ControlPersist=60)
+"${ssh_cmd[@]:0:1}" "${mux[@]}" "${ssh_cmd[@]:1}" version >/dev/null
+read -r mux_p50 mux_p90 <<<"$(time_calls "${ssh_cmd[@]:0:1}" "${mux[@]}" "${ssh_cmd[@]:1}")"
+read -r cli_p50 cli_p90 <<<"$(time_calls "${cli[@]}")"
+ssh "${mux[@]}" -O exit -p "$ssh_port" berth@127.0.0.1 2>/dev/null || true
+
+printf '\n| apps:list with 50 apps (%s calls) | p50 | p90 |\n|---|---|---|\n' "$calls"
+printf '| over SSH (new connection each call) | %s ms | %s ms |\n' "$ssh_p50" "$ssh_p90"
+printf '| over SSH, multiplexed (ControlMaster) | %s ms | %s ms |\n' "$mux_p50" "$mux_p90"
+printf '| local CLI (control socket) | %s ms | %s ms |\n' "$cli_p50" "$cli_p90"
