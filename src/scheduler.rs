@@ -40,6 +40,19 @@ pub struct InstanceSpec {
     pub env: BTreeMap<String, String>,
     /// Replaces the image's command (a Procfile entry, run by `/bin/sh -c`).
     pub command: Option<Vec<String>>,
+    /// Bind mounts, `host:container` (`host` may be a named volume).
+    pub binds: Vec<String>,
+    pub limits: Limits,
+}
+
+/// Resource limits and reservations of one instance, in Docker's units.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Limits {
+    pub memory_bytes: Option<i64>,
+    pub nano_cpus: Option<i64>,
+    pub memory_reservation_bytes: Option<i64>,
+    /// Relative CPU weight (1024 = one CPU's worth).
+    pub cpu_shares: Option<i64>,
 }
 
 impl InstanceSpec {

@@ -5,6 +5,8 @@ mod apps_create;
 mod apps_destroy;
 mod apps_exists;
 mod apps_list;
+mod apps_lock;
+mod apps_report;
 mod argv;
 mod checks_report;
 mod checks_run;
@@ -29,9 +31,13 @@ mod ps_scale;
 mod releases;
 mod releases_info;
 mod releases_rollback;
+mod resource;
 mod ssh_keys_add;
 mod ssh_keys_list;
 mod ssh_keys_remove;
+mod storage_ensure;
+mod storage_list;
+mod storage_mount;
 mod version;
 
 pub use deploying::run_deploy;
@@ -106,6 +112,8 @@ pub enum Command {
     AppsDestroy(apps_destroy::Args),
     AppsExists(argv::AppArgs),
     AppsList(apps_list::Args),
+    AppsLock(argv::AppArgs, bool),
+    AppsReport(argv::AppArgs),
     ChecksReport(argv::AppArgs),
     ChecksRun(checks_run::Args),
     ChecksSet(checks_set::Args),
@@ -124,6 +132,11 @@ pub enum Command {
     Releases(argv::AppArgs),
     ReleasesInfo(releases_info::Args),
     ReleasesRollback(releases_rollback::Args),
+    Resource(resource::Args),
+    ResourceReport(argv::AppArgs),
+    StorageEnsure(storage_ensure::Args),
+    StorageList(storage_list::Args),
+    StorageMount(storage_mount::Args),
     SshKeysAdd(ssh_keys_add::Args),
     SshKeysList(ssh_keys_list::Args),
     SshKeysRemove(ssh_keys_remove::Args),
@@ -145,6 +158,17 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "Exit 0 if the app exists, 20 if not",
     ),
     ("apps:list", "[--format stdout|json]", "List your apps"),
+    (
+        "apps:lock",
+        "<app>",
+        "Refuse every deploy of the app until unlocked",
+    ),
+    (
+        "apps:report",
+        "<app>",
+        "Show the app's creation time, source and lock",
+    ),
+    ("apps:unlock", "<app>", "Allow deploys again"),
     (
         "checks:disable",
         "<app> [process,...]",
@@ -189,6 +213,41 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "Deploy an earlier release's image and config again (default: the previous one)",
     ),
     (
+        "resource:limit",
+        "[--memory SIZE] [--cpu N] [--process-type P] <app>",
+        "Cap memory and CPU (from the next deploy)",
+    ),
+    (
+        "resource:report",
+        "<app>",
+        "Show resource limits and reservations",
+    ),
+    (
+        "resource:reserve",
+        "[--memory SIZE] [--cpu N] [--process-type P] <app>",
+        "Reserve memory and CPU weight (from the next deploy)",
+    ),
+    (
+        "storage:ensure-directory",
+        "<name>",
+        "Create <data_dir>/storage/<name> for apps to mount",
+    ),
+    (
+        "storage:list",
+        "<app> [--format text|json]",
+        "List the app's mounts",
+    ),
+    (
+        "storage:mount",
+        "<app> <host-dir|volume>:<container-dir>",
+        "Mount a directory into every instance (from the next deploy)",
+    ),
+    (
+        "storage:unmount",
+        "<app> <host-dir|volume>:<container-dir>",
+        "Remove a mount (from the next deploy)",
+    ),
+    (
         "ssh-keys:add",
         "<name> < key.pub",
         "Allow a public key to push and run commands (local CLI only)",
@@ -226,6 +285,9 @@ impl Command {
             "apps:destroy" => Command::AppsDestroy(apps_destroy::Args::parse(rest)?),
             "apps:exists" => Command::AppsExists(argv::AppArgs::parse("apps:exists", rest)?),
             "apps:list" | "apps" => Command::AppsList(apps_list::Args::parse(rest)?),
+            "apps:lock" => Command::AppsLock(argv::AppArgs::parse("apps:lock", rest)?, true),
+            "apps:unlock" => Command::AppsLock(argv::AppArgs::parse("apps:unlock", rest)?, false),
+            "apps:report" => Command::AppsReport(argv::AppArgs::parse("apps:report", rest)?),
             "checks:disable" | "checks:enable" | "checks:skip" => {
                 Command::ChecksToggle(checks_toggle::Args::parse(name, rest)?)
             }
@@ -252,6 +314,17 @@ impl Command {
             "releases" => Command::Releases(argv::AppArgs::parse("releases", rest)?),
             "releases:info" => Command::ReleasesInfo(releases_info::Args::parse(rest)?),
             "releases:rollback" => Command::ReleasesRollback(releases_rollback::Args::parse(rest)?),
+            "resource:limit" => Command::Resource(resource::Args::parse(false, rest)?),
+            "resource:reserve" => Command::Resource(resource::Args::parse(true, rest)?),
+            "resource:report" => {
+                Command::ResourceReport(argv::AppArgs::parse("resource:report", rest)?)
+            }
+            "storage:ensure-directory" => {
+                Command::StorageEnsure(storage_ensure::Args::parse(rest)?)
+            }
+            "storage:list" => Command::StorageList(storage_list::Args::parse(rest)?),
+            "storage:mount" => Command::StorageMount(storage_mount::Args::parse(true, rest)?),
+            "storage:unmount" => Command::StorageMount(storage_mount::Args::parse(false, rest)?),
             "ssh-keys:add" => Command::SshKeysAdd(ssh_keys_add::Args::parse(rest)?),
             "ssh-keys:list" => Command::SshKeysList(ssh_keys_list::Args::parse(rest)?),
             "ssh-keys:remove" => Command::SshKeysRemove(ssh_keys_remove::Args::parse(rest)?),
@@ -267,6 +340,9 @@ impl Command {
             Command::AppsDestroy(_) => "apps:destroy",
             Command::AppsExists(_) => "apps:exists",
             Command::AppsList(_) => "apps:list",
+            Command::AppsLock(_, true) => "apps:lock",
+            Command::AppsLock(_, false) => "apps:unlock",
+            Command::AppsReport(_) => "apps:report",
             Command::ChecksReport(_) => "checks:report",
             Command::ChecksRun(_) => "checks:run",
             Command::ChecksSet(_) => "checks:set",
@@ -287,6 +363,13 @@ impl Command {
             Command::Releases(_) => "releases",
             Command::ReleasesInfo(_) => "releases:info",
             Command::ReleasesRollback(_) => "releases:rollback",
+            Command::Resource(args) if args.reserve => "resource:reserve",
+            Command::Resource(_) => "resource:limit",
+            Command::ResourceReport(_) => "resource:report",
+            Command::StorageEnsure(_) => "storage:ensure-directory",
+            Command::StorageList(_) => "storage:list",
+            Command::StorageMount(args) if args.add => "storage:mount",
+            Command::StorageMount(_) => "storage:unmount",
             Command::SshKeysAdd(_) => "ssh-keys:add",
             Command::SshKeysList(_) => "ssh-keys:list",
             Command::SshKeysRemove(_) => "ssh-keys:remove",
@@ -301,6 +384,8 @@ impl Command {
             Command::AppsDestroy(args) => apps_destroy::run(ctx, io, args).await,
             Command::AppsExists(args) => apps_exists::run(ctx, args).await,
             Command::AppsList(args) => apps_list::run(ctx, io, args).await,
+            Command::AppsLock(args, lock) => apps_lock::run(ctx, io, args, lock).await,
+            Command::AppsReport(args) => apps_report::run(ctx, io, args).await,
             Command::ChecksReport(args) => checks_report::run(ctx, io, args).await,
             Command::ChecksRun(args) => checks_run::run(ctx, io, args).await,
             Command::ChecksSet(args) => checks_set::run(ctx, io, args).await,
@@ -319,6 +404,11 @@ impl Command {
             Command::Releases(args) => releases::run(ctx, io, args).await,
             Command::ReleasesInfo(args) => releases_info::run(ctx, io, args).await,
             Command::ReleasesRollback(args) => releases_rollback::run(ctx, caller, io, args).await,
+            Command::Resource(args) => resource::run(ctx, io, args).await,
+            Command::ResourceReport(args) => resource::report_app(ctx, io, args).await,
+            Command::StorageEnsure(args) => storage_ensure::run(ctx, io, args).await,
+            Command::StorageList(args) => storage_list::run(ctx, io, args).await,
+            Command::StorageMount(args) => storage_mount::run(ctx, caller, io, args).await,
             Command::SshKeysAdd(args) => ssh_keys_add::run(ctx, caller, io, args).await,
             Command::SshKeysList(args) => ssh_keys_list::run(ctx, io, args).await,
             Command::SshKeysRemove(args) => ssh_keys_remove::run(ctx, caller, io, args).await,

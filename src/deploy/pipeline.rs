@@ -16,8 +16,8 @@ use super::{stage, DeployError, Stage, Wait};
 use crate::commands::Io;
 use crate::context::{Caller, Ctx};
 use crate::names::AppName;
-use crate::scheduler::{Instance, InstanceSpec};
-use crate::state::Release;
+use crate::scheduler::{Instance, InstanceSpec, Limits};
+use crate::state::{AppRecord, Release};
 
 /// Who deploys what to which app, and whether to wait for a deploy already running.
 #[derive(Debug)]
@@ -34,7 +34,14 @@ pub async fn deploy(ctx: &Ctx, request: DeployRequest, io: &mut Io) -> Result<u3
         .deploy_locks
         .acquire(&request.app, io, request.wait)
         .await?;
-    let number = ctx.store.app(&request.app)?.next_release_number();
+    let record = ctx.store.app(&request.app)?;
+    if record.locked && request.caller != Caller::Watch {
+        return Err(DeployError::Refused(format!(
+            "App {} is locked; unlock it first: apps:unlock {}",
+            request.app, request.app
+        )));
+    }
+    let number = record.next_release_number();
     let span =
         tracing::info_span!("deploy", app = %request.app, release = number, by = %request.caller);
     run(ctx, request, number, io).instrument(span).await
@@ -180,10 +187,10 @@ async fn start_and_check(
     started: &mut Vec<Instance>,
     io: &mut Io,
 ) -> Result<Vec<SocketAddr>, DeployError> {
-    let global_env = ctx.store.global().env;
+    let settings = RunSettings::new(ctx, &ctx.store.app(app)?);
     for (process, count) in formation {
         for index in 1..=*count {
-            let spec = instance_spec(app, release, process, index, &global_env);
+            let spec = instance_spec(app, release, process, index, &settings);
             let instance =
                 unless_hung_up(hangup, async { Ok(ctx.scheduler.start(&spec).await?) }).await?;
             started.push(instance);
@@ -200,16 +207,43 @@ async fn start_and_check(
         .collect())
 }
 
+/// What every instance of an app shares beyond its release: global config, mounts, resources.
+pub struct RunSettings {
+    pub global_env: BTreeMap<String, String>,
+    pub record: AppRecord,
+}
+
+impl RunSettings {
+    pub fn new(ctx: &Ctx, record: &AppRecord) -> RunSettings {
+        RunSettings {
+            global_env: ctx.store.global().env,
+            record: record.clone(),
+        }
+    }
+
+    fn limits(&self, process: &str) -> Limits {
+        let resources = self.record.resources_for(process);
+        let bytes = |b: Option<u64>| b.and_then(|b| i64::try_from(b).ok());
+        Limits {
+            memory_bytes: bytes(resources.memory_limit),
+            nano_cpus: resources.cpu_limit.map(|c| (c * 1e9) as i64),
+            memory_reservation_bytes: bytes(resources.memory_reservation),
+            cpu_shares: resources.cpu_reservation.map(|c| (c * 1024.0) as i64),
+        }
+    }
+}
+
 /// What to run for one instance of `release`: its image, the global config overlaid by the
-/// app's, Berth's own vars, and the Procfile command (through `/bin/sh -c`, as Heroku's bash).
+/// app's, Berth's own vars, the Procfile command (through `/bin/sh -c`, as Heroku's bash), the
+/// app's mounts and the process's resources.
 pub fn instance_spec(
     app: &AppName,
     release: &Release,
     process: &str,
     index: u32,
-    global_env: &BTreeMap<String, String>,
+    settings: &RunSettings,
 ) -> InstanceSpec {
-    let mut env = global_env.clone();
+    let mut env = settings.global_env.clone();
     env.extend(release.env.clone());
     env.insert("PORT".into(), release.port.to_string());
     env.insert("DYNO".into(), format!("{process}.{index}"));
@@ -228,6 +262,13 @@ pub fn instance_spec(
         image: release.image.clone(),
         env,
         command,
+        binds: settings
+            .record
+            .mounts
+            .iter()
+            .map(|m| format!("{}:{}", m.host, m.container))
+            .collect(),
+        limits: settings.limits(process),
     }
 }
 
@@ -253,11 +294,11 @@ async fn restore_previous(ctx: &Ctx, app: &AppName, io: &mut Io) {
     };
     io.step(&format!("Starting v{} again", current.number))
         .await;
-    let global_env = ctx.store.global().env;
+    let settings = RunSettings::new(ctx, &record);
     let mut upstreams = Vec::new();
     for (process, count) in record.formation_for(current) {
         for index in 1..=count {
-            let spec = instance_spec(app, current, &process, index, &global_env);
+            let spec = instance_spec(app, current, &process, index, &settings);
             match ctx.scheduler.start(&spec).await {
                 Ok(instance) if process == "web" => {
                     upstreams.extend(instance.address.map(|ip| SocketAddr::new(ip, current.port)))

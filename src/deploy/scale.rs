@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::checks::{check_instances, running_instances};
-use super::pipeline::instance_spec;
+use super::pipeline::{instance_spec, RunSettings};
 use super::retire::{retire_later, retire_now};
 use super::{DeployError, Wait};
 use crate::commands::Io;
@@ -36,7 +36,7 @@ pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<
             .or_default()
             .push(instance);
     }
-    let global_env = ctx.store.global().env;
+    let settings = RunSettings::new(ctx, &record);
     let mut surplus: Vec<Instance> = Vec::new();
     let mut started: Vec<Instance> = Vec::new();
     for (process, have) in &mut by_process {
@@ -54,7 +54,7 @@ pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<
         let used: BTreeSet<u32> = have.iter().map(|i| i.index).collect();
         let missing = (*want as usize).saturating_sub(have.len());
         for index in (1..).filter(|i| !used.contains(i)).take(missing) {
-            let spec = instance_spec(app, release, process, index, &global_env);
+            let spec = instance_spec(app, release, process, index, &settings);
             io.detail(&format!("Starting {process}.{index}")).await;
             match ctx.scheduler.start(&spec).await {
                 Ok(instance) => started.push(instance),

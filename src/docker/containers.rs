@@ -86,6 +86,11 @@ impl Scheduler for DockerEngine {
             host_config: Some(HostConfig {
                 network_mode: Some(self.network.clone()),
                 init: Some(true),
+                binds: (!spec.binds.is_empty()).then(|| spec.binds.clone()),
+                memory: spec.limits.memory_bytes,
+                nano_cpus: spec.limits.nano_cpus,
+                memory_reservation: spec.limits.memory_reservation_bytes,
+                cpu_shares: spec.limits.cpu_shares,
                 restart_policy: Some(RestartPolicy {
                     name: Some(RestartPolicyNameEnum::ON_FAILURE),
                     maximum_retry_count: Some(10),

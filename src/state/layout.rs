@@ -40,6 +40,11 @@ impl Layout {
         self.root.join("global.toml")
     }
 
+    /// Directories apps may mount (`storage:ensure-directory`).
+    pub fn storage_dir(&self) -> PathBuf {
+        self.root.join("storage")
+    }
+
     pub fn repos_dir(&self) -> PathBuf {
         self.root.join("repos")
     }

@@ -18,7 +18,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use atomic::write_atomic;
 pub use layout::Layout;
 pub use records::{
-    AppRecord, CheckKind, ChecksSettings, GlobalSettings, HealthCheck, KeyRing, Release, SshKey,
+    AppRecord, CheckKind, ChecksSettings, GlobalSettings, HealthCheck, KeyRing, Mount, Release,
+    Resources, SshKey, ALL_PROCESSES,
 };
 
 use crate::names::{AppName, KeyName};
@@ -208,6 +209,15 @@ impl Store {
         self.write(&self.layout.global_file(), &global)?;
         snapshot.global = global;
         Ok(())
+    }
+
+    // === storage ===
+
+    /// Creates `<data_dir>/storage/<name>` (a directory apps may mount) and returns its path.
+    pub fn ensure_storage_dir(&self, name: &str) -> Result<PathBuf, StateError> {
+        let dir = self.layout.storage_dir().join(name);
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        Ok(dir)
     }
 
     // === keys ===

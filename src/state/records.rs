@@ -32,7 +32,39 @@ pub struct AppRecord {
     /// `ps:stop` stopped the app; nothing runs until `ps:start`.
     #[serde(default)]
     pub stopped: bool,
+    /// `apps:lock`: deploys are refused until `apps:unlock`.
+    #[serde(default)]
+    pub locked: bool,
+    /// `storage:mount`: bind mounts every instance gets, from the next deploy or restart.
+    #[serde(default)]
+    pub mounts: Vec<Mount>,
+    /// `resource:limit|reserve`, per process type (`_default` for all).
+    #[serde(default)]
+    pub resources: BTreeMap<String, Resources>,
 }
+
+/// One `storage:mount`: a host directory (or named volume) and where it appears inside.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mount {
+    pub host: String,
+    pub container: String,
+}
+
+/// Resource limits and reservations of one process type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    /// Bytes.
+    pub memory_limit: Option<u64>,
+    /// CPUs (fractions allowed).
+    pub cpu_limit: Option<f64>,
+    /// Bytes the instance is guaranteed under memory pressure.
+    pub memory_reservation: Option<u64>,
+    /// CPUs' worth of weight under contention.
+    pub cpu_reservation: Option<f64>,
+}
+
+/// The key of `AppRecord::resources` that applies to every process type.
+pub const ALL_PROCESSES: &str = "_default";
 
 /// `checks:*` settings of one app. Process lists hold names, or `_all_` for every process.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -172,6 +204,9 @@ impl AppRecord {
             env: BTreeMap::new(),
             formation: BTreeMap::new(),
             stopped: false,
+            locked: false,
+            mounts: Vec::new(),
+            resources: BTreeMap::new(),
         }
     }
 
@@ -201,6 +236,24 @@ impl AppRecord {
                 (process, count)
             })
             .collect()
+    }
+
+    /// The resources of `process`: its own settings over the `_default` ones.
+    pub fn resources_for(&self, process: &str) -> Resources {
+        let base = self
+            .resources
+            .get(ALL_PROCESSES)
+            .cloned()
+            .unwrap_or_default();
+        let Some(own) = self.resources.get(process) else {
+            return base;
+        };
+        Resources {
+            memory_limit: own.memory_limit.or(base.memory_limit),
+            cpu_limit: own.cpu_limit.or(base.cpu_limit),
+            memory_reservation: own.memory_reservation.or(base.memory_reservation),
+            cpu_reservation: own.cpu_reservation.or(base.cpu_reservation),
+        }
     }
 
     /// The release before the current one, the default target of a rollback.

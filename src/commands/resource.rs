@@ -1,0 +1,193 @@
+//! `resource:limit|reserve [--memory SIZE] [--cpu N] [--process-type P] <app>` and
+//! `resource:report <app>`: per process type (or all), applied at the next deploy or restart.
+//! A limit caps (Docker's `--memory`, `--cpus`); a reservation is Docker's
+//! `--memory-reservation` and a CPU weight (`--cpu-shares`, 1024 per CPU).
+
+use super::argv::{AppArgs, Argv};
+use super::output::report;
+use super::{CommandError, Io};
+use crate::context::Ctx;
+use crate::names::AppName;
+use crate::procfile::valid_process_name;
+use crate::state::ALL_PROCESSES;
+
+#[derive(Debug)]
+pub struct Args {
+    pub app: AppName,
+    pub reserve: bool,
+    pub process: String,
+    pub memory: Option<u64>,
+    pub cpu: Option<f64>,
+}
+
+impl Args {
+    pub fn parse(reserve: bool, words: &[String]) -> Result<Args, CommandError> {
+        let command = if reserve {
+            "resource:reserve"
+        } else {
+            "resource:limit"
+        };
+        let mut argv = Argv::new(command, words);
+        let memory = argv
+            .option("--memory")?
+            .map(|m| parse_memory(&m))
+            .transpose()?;
+        let cpu = argv.option("--cpu")?.map(|c| parse_cpu(&c)).transpose()?;
+        let process = argv
+            .option("--process-type")?
+            .unwrap_or_else(|| ALL_PROCESSES.to_string());
+        if process != ALL_PROCESSES && !valid_process_name(&process) {
+            return Err(CommandError::User(format!(
+                "Invalid process type {process:?}"
+            )));
+        }
+        let app = AppName::parse(&argv.required("app name")?)?;
+        argv.finish()?;
+        if memory.is_none() && cpu.is_none() {
+            return Err(CommandError::Usage(format!(
+                "{command} needs --memory and/or --cpu"
+            )));
+        }
+        Ok(Args {
+            app,
+            reserve,
+            process,
+            memory,
+            cpu,
+        })
+    }
+}
+
+/// `512m`, `1g`, `256k`, `1048576` → bytes (at least 6 MiB, Docker's floor).
+pub fn parse_memory(raw: &str) -> Result<u64, CommandError> {
+    let lower = raw.to_ascii_lowercase();
+    let (digits, unit) = match lower.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => lower.split_at(at),
+        None => (lower.as_str(), ""),
+    };
+    let factor: u64 = match unit.trim_end_matches('b') {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        _ => 0,
+    };
+    let bytes = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor));
+    match bytes {
+        Some(bytes) if factor > 0 && bytes >= 6 << 20 => Ok(bytes),
+        _ => Err(CommandError::User(format!(
+            "Invalid memory size {raw:?}: use e.g. 512m or 1g (at least 6m)"
+        ))),
+    }
+}
+
+fn parse_cpu(raw: &str) -> Result<f64, CommandError> {
+    match raw.parse::<f64>() {
+        Ok(cpu) if cpu > 0.0 && cpu <= 1024.0 => Ok(cpu),
+        _ => Err(CommandError::User(format!(
+            "Invalid CPU count {raw:?}: use e.g. 0.5 or 2"
+        ))),
+    }
+}
+
+fn show_memory(bytes: Option<u64>) -> String {
+    bytes.map(|b| format!("{}m", b >> 20)).unwrap_or_default()
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    ctx.store.update_app(&args.app, |record| {
+        let entry = record.resources.entry(args.process.clone()).or_default();
+        if args.reserve {
+            entry.memory_reservation = args.memory.or(entry.memory_reservation);
+            entry.cpu_reservation = args.cpu.or(entry.cpu_reservation);
+        } else {
+            entry.memory_limit = args.memory.or(entry.memory_limit);
+            entry.cpu_limit = args.cpu.or(entry.cpu_limit);
+        }
+    })?;
+    let what = if args.reserve {
+        "reservations"
+    } else {
+        "limits"
+    };
+    let scope = if args.process == ALL_PROCESSES {
+        "all processes".to_string()
+    } else {
+        args.process.clone()
+    };
+    io.step(&format!(
+        "Setting resource {what} for {} ({scope})",
+        args.app
+    ))
+    .await;
+    io.detail(&format!(
+        "They apply from the next deploy: ps:restart {}",
+        args.app
+    ))
+    .await;
+    Ok(())
+}
+
+pub async fn report_app(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandError> {
+    let record = ctx.store.app(&args.app)?;
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for (process, resources) in &record.resources {
+        let name = if process == ALL_PROCESSES {
+            "Default"
+        } else {
+            process.as_str()
+        };
+        rows.push((
+            format!("{name} limit memory"),
+            show_memory(resources.memory_limit),
+        ));
+        rows.push((
+            format!("{name} limit cpu"),
+            resources
+                .cpu_limit
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+        ));
+        rows.push((
+            format!("{name} reserve memory"),
+            show_memory(resources.memory_reservation),
+        ));
+        rows.push((
+            format!("{name} reserve cpu"),
+            resources
+                .cpu_reservation
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+        ));
+    }
+    let rows: Vec<(&str, String)> = rows.iter().map(|(l, v)| (l.as_str(), v.clone())).collect();
+    report(io, &format!("{} resource information", args.app), &rows).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("512m").unwrap(), 512 << 20);
+        assert_eq!(parse_memory("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_memory("8192k").unwrap(), 8 << 20);
+        assert_eq!(parse_memory("10485760").unwrap(), 10 << 20);
+        assert_eq!(parse_memory("64mb").unwrap(), 64 << 20);
+        for bad in ["", "m", "5m", "12x", "-1g", "99999999999999g"] {
+            assert!(parse_memory(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cpus() {
+        assert_eq!(parse_cpu("0.5").unwrap(), 0.5);
+        assert!(parse_cpu("0").is_err());
+        assert!(parse_cpu("lots").is_err());
+    }
+}

@@ -1,0 +1,41 @@
+//! `storage:ensure-directory <name>`: creates `<data_dir>/storage/<name>` for apps to mount.
+
+use super::argv::Argv;
+use super::{CommandError, Io};
+use crate::context::Ctx;
+
+#[derive(Debug)]
+pub struct Args {
+    pub name: String,
+}
+
+impl Args {
+    pub fn parse(words: &[String]) -> Result<Args, CommandError> {
+        let mut argv = Argv::new("storage:ensure-directory", words);
+        let name = argv.required("directory name")?;
+        argv.finish()?;
+        let valid = !name.is_empty()
+            && name.len() <= 45
+            && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid {
+            return Err(CommandError::User(format!(
+                "Invalid directory name {name:?}: lowercase letters, digits and dashes, at most 45"
+            )));
+        }
+        Ok(Args { name })
+    }
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let dir = ctx.store.ensure_storage_dir(&args.name)?;
+    io.step(&format!("Ensuring {} exists", dir.display())).await;
+    io.detail(&format!(
+        "Mount it with: storage:mount <app> {}:/container/path",
+        dir.display()
+    ))
+    .await;
+    Ok(())
+}

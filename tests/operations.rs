@@ -1,0 +1,135 @@
+//! End to end: apps:lock/unlock/report, storage mounts kept across deploys, resource limits.
+
+mod support;
+
+use std::process::Command;
+
+use support::{repo, Berth};
+
+fn inspect(id: &str, format: &str) -> String {
+    let output = Command::new("docker")
+        .args(["inspect", "-f", format, id])
+        .output()
+        .expect("docker inspect");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+#[test]
+fn a_locked_app_refuses_deploys() {
+    let berth = Berth::start();
+    let app = berth.app("locked");
+    let source = repo::create(&repo::as_refs(&repo::web_app("v1")));
+    berth.push(source.path(), &app, "main").ok();
+    berth.ssh(&format!("apps:lock {app}")).ok();
+    let report = berth.ssh(&format!("apps:report {app}")).ok().stdout;
+    assert!(
+        report.contains("App locked:") && report.contains("true"),
+        "{report}"
+    );
+    assert!(
+        report.contains("App current release:") && report.contains("v1"),
+        "{report}"
+    );
+
+    repo::commit(source.path(), &[("www/index.html", "v2\n")], "v2");
+    let push = berth.push(source.path(), &app, "main");
+    assert_ne!(push.code, 0);
+    assert!(push.stderr.contains("is locked"), "{push:#?}");
+    let restart = berth.ssh(&format!("ps:restart {app}"));
+    assert_eq!(restart.code, 1);
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "v1\n");
+
+    berth.ssh(&format!("apps:unlock {app}")).ok();
+    berth.push(source.path(), &app, "main").ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "v2\n");
+}
+
+#[test]
+fn storage_mounts_survive_deploys() {
+    let berth = Berth::start();
+    let app = berth.app("storage");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    let made = berth
+        .ssh(&format!("storage:ensure-directory {app}"))
+        .ok()
+        .stdout;
+    let dir = berth.data_dir().join("storage").join(&app);
+    assert!(made.contains(&dir.display().to_string()), "{made}");
+    std::fs::write(dir.join("greeting.html"), "from the host\n").expect("write host file");
+
+    let mount = format!("{}:/www/shared", dir.display());
+    berth.ssh(&format!("storage:mount {app} {mount}")).ok();
+    let again = berth.ssh(&format!("storage:mount {app} {mount}"));
+    assert!(again.stderr.contains("already exists"), "{again:#?}");
+    let outside = berth.ssh(&format!("storage:mount {app} /etc:/host-etc"));
+    assert_eq!(outside.code, 1);
+    assert!(
+        outside.stderr.contains("can only be run on the server"),
+        "{outside:#?}"
+    );
+    let bad = berth.ssh(&format!("storage:mount {app} /a/../etc:/x"));
+    assert!(bad.stderr.contains("Invalid mount"), "{bad:#?}");
+
+    let source = repo::create(&repo::as_refs(&repo::web_app("v1")));
+    berth.push(source.path(), &app, "main").ok();
+    assert_eq!(
+        berth.get(&Berth::host(&app), "/shared/greeting.html").body,
+        "from the host\n"
+    );
+    repo::commit(source.path(), &[("www/index.html", "v2\n")], "v2");
+    berth.push(source.path(), &app, "main").ok();
+    assert_eq!(
+        berth.get(&Berth::host(&app), "/shared/greeting.html").body,
+        "from the host\n"
+    );
+
+    let list = berth.ssh(&format!("storage:list {app}")).ok().stdout;
+    assert!(list.contains(&mount), "{list}");
+    berth.ssh(&format!("storage:unmount {app} {mount}")).ok();
+    berth.ssh(&format!("ps:restart {app}")).ok();
+    assert_eq!(
+        berth
+            .get(&Berth::host(&app), "/shared/greeting.html")
+            .status,
+        404
+    );
+}
+
+#[test]
+fn resource_limits_reach_the_containers() {
+    let berth = Berth::start();
+    let app = berth.app("limits");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    berth
+        .ssh(&format!("resource:limit --memory 256m --cpu 0.5 {app}"))
+        .ok();
+    berth
+        .ssh(&format!(
+            "resource:reserve --memory 64m --process-type web {app}"
+        ))
+        .ok();
+    let bad = berth.ssh(&format!("resource:limit --memory 3 {app}"));
+    assert!(bad.stderr.contains("Invalid memory size"), "{bad:#?}");
+    let report = berth.ssh(&format!("resource:report {app}")).ok().stdout;
+    assert!(
+        report.contains("Default limit memory:") && report.contains("256m"),
+        "{report}"
+    );
+    assert!(
+        report.contains("web reserve memory:") && report.contains("64m"),
+        "{report}"
+    );
+
+    let source = repo::create(&repo::as_refs(&repo::web_app("limited")));
+    berth.push(source.path(), &app, "main").ok();
+    let id = Berth::containers(&app)[0].0.clone();
+    assert_eq!(
+        inspect(&id, "{{.HostConfig.Memory}}"),
+        (256u64 << 20).to_string()
+    );
+    assert_eq!(inspect(&id, "{{.HostConfig.NanoCpus}}"), "500000000");
+    assert_eq!(
+        inspect(&id, "{{.HostConfig.MemoryReservation}}"),
+        (64u64 << 20).to_string()
+    );
+}
