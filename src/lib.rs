@@ -20,6 +20,7 @@
 //!
 //! See `docs/architecture.md` for the invariants.
 
+pub mod appjson;
 pub mod commands;
 pub mod config;
 pub mod context;

@@ -17,6 +17,8 @@ pub const LABEL_APP: &str = "berth.app";
 pub const LABEL_PROCESS: &str = "berth.process";
 pub const LABEL_RELEASE: &str = "berth.release";
 pub const LABEL_INDEX: &str = "berth.index";
+/// Marks one-off containers (`run`, release scripts); `Scheduler::instances` never lists them.
+pub const LABEL_ONEOFF: &str = "berth.oneoff";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {
@@ -185,6 +187,15 @@ pub trait Scheduler: Send + Sync {
     }
 
     async fn status(&self, id: &str) -> Result<InstanceStatus, SchedulerError>;
+
+    /// Runs a one-off container of `spec` to completion, streaming its output lines, and removes
+    /// it; returns its exit status. Cancelling `stop` kills it.
+    async fn run_once(
+        &self,
+        spec: &InstanceSpec,
+        output: &mut dyn BuildOutput,
+        stop: &tokio_util::sync::CancellationToken,
+    ) -> Result<i64, SchedulerError>;
 
     /// Runs `command` inside the instance; returns its exit status.
     async fn exec(

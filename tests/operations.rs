@@ -133,3 +133,84 @@ fn resource_limits_reach_the_containers() {
         (64u64 << 20).to_string()
     );
 }
+
+#[test]
+fn run_passes_output_and_exit_status_back() {
+    let berth = Berth::start();
+    let app = berth.app("oneoff");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    berth
+        .ssh(&format!("config:set --no-restart {app} 'WHO=the app'"))
+        .ok();
+    let mut files = repo::web_app("runs");
+    files.push((
+        "Procfile",
+        "web: exec httpd -f -p \"$PORT\" -h /www\ngreet: echo \"hello from $DYNO\"\n".to_string(),
+    ));
+    let source = repo::create(&repo::as_refs(&files));
+    berth.push(source.path(), &app, "main").ok();
+
+    let run = berth
+        .ssh(&format!("run {app} sh -c 'echo \"I am $WHO\"; ls /www'"))
+        .ok();
+    assert_eq!(run.stdout, "I am the app\ncgi-bin\nindex.html\n");
+    let greet = berth.ssh(&format!("run {app} greet")).ok();
+    assert_eq!(greet.stdout, "hello from run.1\n");
+    let failed = berth.ssh(&format!("run {app} sh -c 'echo bye; exit 7'"));
+    assert_eq!(
+        (failed.code, failed.stdout.as_str(), failed.stderr.as_str()),
+        (7, "bye\n", "")
+    );
+    assert_eq!(
+        Berth::containers(&app).len(),
+        1,
+        "one-off containers are removed"
+    );
+    let report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
+    assert!(!report.contains("Status run"), "{report}");
+}
+
+#[test]
+fn predeploy_and_postdeploy_scripts() {
+    let berth = Berth::start();
+    let app = berth.app("scripts");
+    let app_json = |pre: &str| {
+        format!(
+            r#"{{"scripts": {{"dokku": {{"predeploy": "{pre}", "postdeploy": "echo post ran for $DYNO"}}}}}}"#
+        )
+    };
+    let mut files = repo::web_app("scripted");
+    files.push(("app.json", app_json("echo migrating")));
+    let source = repo::create(&repo::as_refs(&files));
+    let push = berth.push(source.path(), &app, "main").ok();
+    assert!(
+        push.stderr
+            .contains("Running predeploy script: echo migrating"),
+        "{push:#?}"
+    );
+    assert!(
+        push.stderr.contains("remote:        migrating"),
+        "{push:#?}"
+    );
+    assert!(
+        push.stderr.contains("post ran for postdeploy.1"),
+        "{push:#?}"
+    );
+
+    repo::commit(
+        source.path(),
+        &[
+            ("app.json", &app_json("echo cannot migrate; exit 3")),
+            ("www/index.html", "never\n"),
+        ],
+        "bad migration",
+    );
+    let push = berth.push(source.path(), &app, "main");
+    assert_ne!(push.code, 0);
+    assert!(
+        push.stderr
+            .contains("The predeploy script failed with exit status 3"),
+        "{push:#?}"
+    );
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "scripted\n");
+}

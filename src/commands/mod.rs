@@ -32,6 +32,7 @@ mod releases;
 mod releases_info;
 mod releases_rollback;
 mod resource;
+mod run;
 mod ssh_keys_add;
 mod ssh_keys_list;
 mod ssh_keys_remove;
@@ -65,6 +66,9 @@ pub enum CommandError {
     /// Berth or the host failed (Docker down, disk full); logged for the operator.
     #[error("{0}")]
     Internal(String),
+    /// A one-off command's own exit status, passed back without a message.
+    #[error("exit status {0}")]
+    Status(i32),
 }
 
 impl CommandError {
@@ -72,6 +76,7 @@ impl CommandError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CommandError::AppMissing(_) => 20,
+            CommandError::Status(status) => *status,
             _ => 1,
         }
     }
@@ -132,6 +137,7 @@ pub enum Command {
     Releases(argv::AppArgs),
     ReleasesInfo(releases_info::Args),
     ReleasesRollback(releases_rollback::Args),
+    Run(run::Args),
     Resource(resource::Args),
     ResourceReport(argv::AppArgs),
     StorageEnsure(storage_ensure::Args),
@@ -248,6 +254,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "Remove a mount (from the next deploy)",
     ),
     (
+        "run",
+        "<app> <command...>",
+        "Run a one-off command in a new container of the app; its exit status comes back",
+    ),
+    (
         "ssh-keys:add",
         "<name> < key.pub",
         "Allow a public key to push and run commands (local CLI only)",
@@ -325,6 +336,7 @@ impl Command {
             "storage:list" => Command::StorageList(storage_list::Args::parse(rest)?),
             "storage:mount" => Command::StorageMount(storage_mount::Args::parse(true, rest)?),
             "storage:unmount" => Command::StorageMount(storage_mount::Args::parse(false, rest)?),
+            "run" => Command::Run(run::Args::parse(rest)?),
             "ssh-keys:add" => Command::SshKeysAdd(ssh_keys_add::Args::parse(rest)?),
             "ssh-keys:list" => Command::SshKeysList(ssh_keys_list::Args::parse(rest)?),
             "ssh-keys:remove" => Command::SshKeysRemove(ssh_keys_remove::Args::parse(rest)?),
@@ -370,6 +382,7 @@ impl Command {
             Command::StorageList(_) => "storage:list",
             Command::StorageMount(args) if args.add => "storage:mount",
             Command::StorageMount(_) => "storage:unmount",
+            Command::Run(_) => "run",
             Command::SshKeysAdd(_) => "ssh-keys:add",
             Command::SshKeysList(_) => "ssh-keys:list",
             Command::SshKeysRemove(_) => "ssh-keys:remove",
@@ -409,6 +422,7 @@ impl Command {
             Command::StorageEnsure(args) => storage_ensure::run(ctx, io, args).await,
             Command::StorageList(args) => storage_list::run(ctx, io, args).await,
             Command::StorageMount(args) => storage_mount::run(ctx, caller, io, args).await,
+            Command::Run(args) => run::run(ctx, io, args).await,
             Command::SshKeysAdd(args) => ssh_keys_add::run(ctx, caller, io, args).await,
             Command::SshKeysList(args) => ssh_keys_list::run(ctx, io, args).await,
             Command::SshKeysRemove(args) => ssh_keys_remove::run(ctx, caller, io, args).await,
@@ -447,6 +461,7 @@ async fn report(err: &CommandError, io: &mut Io) {
             tracing::error!(error = %message, "command failed");
             io.warn(message).await;
         }
+        CommandError::Status(_) => {}
         _ => io.warn(&err.to_string()).await,
     }
 }

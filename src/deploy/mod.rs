@@ -19,7 +19,7 @@ mod watch;
 pub use checks::run_app_checks;
 pub use destroy::destroy_app;
 pub use locks::{DeployLocks, Wait};
-pub use pipeline::{deploy, DeployRequest};
+pub use pipeline::{deploy, instance_spec, DeployRequest, RunSettings};
 pub use prepare::Source;
 pub use restore::adopt_running;
 pub use scale::{scale, stop};
@@ -40,6 +40,10 @@ pub enum DeployError {
     Spec(#[from] SpecError),
     #[error(transparent)]
     Procfile(#[from] crate::procfile::ProcfileError),
+    #[error(transparent)]
+    AppJson(#[from] crate::appjson::AppJsonError),
+    #[error("The {phase} script failed with exit status {status}")]
+    Script { phase: &'static str, status: i64 },
     #[error("Could not start {process}: {reason}")]
     Check { process: String, reason: String },
     #[error("App {0} is being deployed right now; try again when it finishes (or leave out --no-wait to wait)")]
@@ -66,6 +70,8 @@ impl DeployError {
             DeployError::Build(_)
             | DeployError::Spec(_)
             | DeployError::Procfile(_)
+            | DeployError::AppJson(_)
+            | DeployError::Script { .. }
             | DeployError::Check { .. }
             | DeployError::Locked(_)
             | DeployError::Abandoned

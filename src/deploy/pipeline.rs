@@ -84,6 +84,19 @@ async fn run(
         io.step(&format!("Releasing {app} (v{})...", release.number))
             .await;
     }
+    if let Some(script) = &release.predeploy {
+        let status = unless_hung_up(
+            &hangup,
+            run_script(ctx, &record, &release, "predeploy", script, &hangup, io),
+        )
+        .await?;
+        if status != 0 {
+            return Err(DeployError::Script {
+                phase: "predeploy",
+                status,
+            });
+        }
+    }
     let old = ctx.scheduler.instances(Some(&app)).await?;
     let stop_first = record.checks.is_disabled("web");
     if stop_first && !old.is_empty() {
@@ -155,6 +168,16 @@ async fn run(
         retire_later(ctx, old, Duration::from_secs(delay));
     }
     prune_images(ctx, &record).await;
+    if let Some(script) = &release.postdeploy {
+        let status = run_script(ctx, &record, &release, "postdeploy", script, &hangup, io).await?;
+        if status != 0 {
+            io.warn(&format!(
+                "The postdeploy script failed with exit status {status}; v{} is live",
+                release.number
+            ))
+            .await;
+        }
+    }
     // An automatic rollback is not watched itself: that could loop.
     if let (Some(previous), true, false) = (previous, prepared.is_new, caller == Caller::Watch) {
         if ctx.config.deploy.watch_secs > 0 {
@@ -269,6 +292,41 @@ pub fn instance_spec(
             .map(|m| format!("{}:{}", m.host, m.container))
             .collect(),
         limits: settings.limits(process),
+    }
+}
+
+/// Runs an app.json script in a one-off container of `release`, its output indented.
+async fn run_script(
+    ctx: &Ctx,
+    record: &AppRecord,
+    release: &Release,
+    phase: &str,
+    script: &str,
+    stop: &CancellationToken,
+    io: &mut Io,
+) -> Result<i64, DeployError> {
+    io.step(&format!("Running {phase} script: {script}")).await;
+    let mut spec = instance_spec(
+        &record.name,
+        release,
+        phase,
+        1,
+        &RunSettings::new(ctx, record),
+    );
+    spec.command = Some(vec!["/bin/sh".into(), "-c".into(), script.to_string()]);
+    Ok(ctx
+        .scheduler
+        .run_once(&spec, &mut IndentedOutput(io), stop)
+        .await?)
+}
+
+/// Shows a script's or build's lines under the current step.
+pub struct IndentedOutput<'a>(pub &'a mut Io);
+
+#[async_trait::async_trait]
+impl crate::scheduler::BuildOutput for IndentedOutput<'_> {
+    async fn line(&mut self, text: &str) {
+        self.0.detail(text).await;
     }
 }
 

@@ -1,13 +1,12 @@
 //! The first stage: turn what the user asked to deploy into a release record with an image.
 
-use async_trait::async_trait;
-
+use super::pipeline::IndentedOutput;
 use super::DeployError;
 use crate::commands::Io;
 use crate::context::{Caller, Ctx};
 use crate::git::{short, Checkout};
 use crate::health::{from_app_json, from_checks_file};
-use crate::scheduler::{image_tag, BuildOutput};
+use crate::scheduler::image_tag;
 use crate::state::{now_unix, AppRecord, HealthCheck, Release};
 
 /// The port a web process listens on when its image EXPOSEs none (or several): Dokku's default.
@@ -37,15 +36,6 @@ pub struct Prepared {
     pub is_new: bool,
 }
 
-struct IoOutput<'a>(&'a mut Io);
-
-#[async_trait]
-impl BuildOutput for IoOutput<'_> {
-    async fn line(&mut self, text: &str) {
-        self.0.detail(text).await;
-    }
-}
-
 /// Builds or finds the image and assembles release `number` (not saved yet).
 pub async fn prepare(
     ctx: &Ctx,
@@ -70,6 +60,8 @@ pub async fn prepare(
         formation: Default::default(),
         checks: Vec::new(),
         processes: current.map(|r| r.processes.clone()).unwrap_or_default(),
+        predeploy: None,
+        postdeploy: None,
     };
     match source {
         Source::Push(checkout) => build(ctx, record, checkout, "Deploy", &mut release, io).await?,
@@ -80,7 +72,7 @@ pub async fn prepare(
             io.step(&format!("Deploying image {image} to {app}")).await;
             let built = ctx
                 .builder
-                .adopt_image(&image, &release.image, &mut IoOutput(io))
+                .adopt_image(&image, &release.image, &mut IndentedOutput(io))
                 .await?;
             release.port = port_of(&built.exposed_ports);
             release.description = format!("Deploy image {image}");
@@ -153,6 +145,11 @@ async fn build(
     let app = &record.name;
     release.description = format!("{verb} {}", short(&checkout.rev));
     release.checks = declared_checks(&checkout, io).await?;
+    if let Some(text) = &checkout.app_json {
+        let scripts = crate::appjson::scripts(text)?;
+        release.predeploy = scripts.predeploy;
+        release.postdeploy = scripts.postdeploy;
+    }
     release.processes = match &checkout.procfile {
         Some(text) => crate::procfile::parse(text)?,
         None => Default::default(),
@@ -160,7 +157,12 @@ async fn build(
     io.step(&format!("Building {app} from Dockerfile")).await;
     let built = ctx
         .builder
-        .build(app, checkout.context, &release.image, &mut IoOutput(io))
+        .build(
+            app,
+            checkout.context,
+            &release.image,
+            &mut IndentedOutput(io),
+        )
         .await?;
     release.port = port_of(&built.exposed_ports);
     release.git_rev = Some(checkout.rev);

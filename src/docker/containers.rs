@@ -19,9 +19,10 @@ use futures_util::StreamExt;
 use super::{engine_err, is_not_found, DockerEngine};
 use crate::names::AppName;
 use crate::scheduler::{
-    Instance, InstanceSpec, InstanceStatus, LogStream, Scheduler, SchedulerError, LABEL_APP,
-    LABEL_INDEX, LABEL_PROCESS, LABEL_RELEASE,
+    split_timestamp, BuildOutput, Instance, InstanceSpec, InstanceStatus, LogStream, Scheduler,
+    SchedulerError, LABEL_APP, LABEL_INDEX, LABEL_ONEOFF, LABEL_PROCESS, LABEL_RELEASE,
 };
+use tokio_util::sync::CancellationToken;
 
 impl DockerEngine {
     fn instance_from_labels(
@@ -57,6 +58,43 @@ impl DockerEngine {
             .filter(|ip| !ip.is_empty())
     }
 
+    /// The container Berth creates for `spec`: its labels, config, network, mounts and limits.
+    /// One-off containers get the one-off label and no restart policy.
+    fn create_body(&self, spec: &InstanceSpec, oneoff: bool) -> ContainerCreateBody {
+        let mut labels: HashMap<String, String> = [
+            (LABEL_APP.to_string(), spec.app.to_string()),
+            (LABEL_PROCESS.to_string(), spec.process.clone()),
+            (LABEL_RELEASE.to_string(), spec.release.to_string()),
+            (LABEL_INDEX.to_string(), spec.index.to_string()),
+        ]
+        .into();
+        if oneoff {
+            labels.insert(LABEL_ONEOFF.to_string(), "true".to_string());
+        }
+        let restart_policy = (!oneoff).then_some(RestartPolicy {
+            name: Some(RestartPolicyNameEnum::ON_FAILURE),
+            maximum_retry_count: Some(10),
+        });
+        ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            cmd: spec.command.clone(),
+            env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            labels: Some(labels),
+            host_config: Some(HostConfig {
+                network_mode: Some(self.network.clone()),
+                init: Some(true),
+                binds: (!spec.binds.is_empty()).then(|| spec.binds.clone()),
+                memory: spec.limits.memory_bytes,
+                nano_cpus: spec.limits.nano_cpus,
+                memory_reservation: spec.limits.memory_reservation_bytes,
+                cpu_shares: spec.limits.cpu_shares,
+                restart_policy,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
     async fn remove_force(&self, id: &str) -> Result<(), SchedulerError> {
         let options = RemoveContainerOptionsBuilder::default().force(true).build();
         match self.docker.remove_container(id, Some(options)).await {
@@ -71,34 +109,7 @@ impl DockerEngine {
 impl Scheduler for DockerEngine {
     async fn start(&self, spec: &InstanceSpec) -> Result<Instance, SchedulerError> {
         let name = spec.container_name();
-        let labels: HashMap<String, String> = [
-            (LABEL_APP.to_string(), spec.app.to_string()),
-            (LABEL_PROCESS.to_string(), spec.process.clone()),
-            (LABEL_RELEASE.to_string(), spec.release.to_string()),
-            (LABEL_INDEX.to_string(), spec.index.to_string()),
-        ]
-        .into();
-        let body = ContainerCreateBody {
-            image: Some(spec.image.clone()),
-            cmd: spec.command.clone(),
-            env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-            labels: Some(labels),
-            host_config: Some(HostConfig {
-                network_mode: Some(self.network.clone()),
-                init: Some(true),
-                binds: (!spec.binds.is_empty()).then(|| spec.binds.clone()),
-                memory: spec.limits.memory_bytes,
-                nano_cpus: spec.limits.nano_cpus,
-                memory_reservation: spec.limits.memory_reservation_bytes,
-                cpu_shares: spec.limits.cpu_shares,
-                restart_policy: Some(RestartPolicy {
-                    name: Some(RestartPolicyNameEnum::ON_FAILURE),
-                    maximum_retry_count: Some(10),
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
+        let body = self.create_body(spec, false);
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
         let created = self
             .docker
@@ -126,6 +137,51 @@ impl Scheduler for DockerEngine {
         })
     }
 
+    async fn run_once(
+        &self,
+        spec: &InstanceSpec,
+        output: &mut dyn BuildOutput,
+        stop: &CancellationToken,
+    ) -> Result<i64, SchedulerError> {
+        let name = spec.container_name();
+        let body = self.create_body(spec, true);
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(engine_err)?;
+        let id = created.id;
+        let result = async {
+            self.docker
+                .start_container(&id, None)
+                .await
+                .map_err(engine_err)?;
+            let mut lines = self.log_lines(&id, None, true);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return Ok(-1),
+                    line = lines.next() => match line {
+                        Some(line) => output.line(split_timestamp(&line?).1).await,
+                        None => break,
+                    },
+                }
+            }
+            let mut waited = self.docker.wait_container(&id, None);
+            match waited.next().await {
+                Some(Ok(response)) => Ok(response.status_code),
+                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => {
+                    Ok(code)
+                }
+                Some(Err(err)) => Err(engine_err(err)),
+                None => Ok(-1),
+            }
+        }
+        .await;
+        let _ = self.remove_force(&id).await;
+        result
+    }
+
     async fn instances(&self, app: Option<&AppName>) -> Result<Vec<Instance>, SchedulerError> {
         let label = match app {
             Some(app) => format!("{LABEL_APP}={app}"),
@@ -146,6 +202,9 @@ impl Scheduler for DockerEngine {
             let (Some(id), Some(labels)) = (summary.id, summary.labels) else {
                 continue;
             };
+            if labels.contains_key(LABEL_ONEOFF) {
+                continue;
+            }
             let running = summary.state == Some(ContainerSummaryStateEnum::RUNNING);
             let address = summary
                 .network_settings

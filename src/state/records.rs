@@ -140,6 +140,10 @@ pub struct Release {
     /// own command.
     #[serde(default)]
     pub processes: BTreeMap<String, String>,
+    /// app.json `scripts.dokku.predeploy`: run before the release starts; failing aborts.
+    pub predeploy: Option<String>,
+    /// app.json `scripts.dokku.postdeploy`: run after the switch.
+    pub postdeploy: Option<String>,
 }
 
 impl Release {

@@ -1,0 +1,61 @@
+//! The parts of app.json outside health checks: `scripts.dokku.predeploy|postdeploy`.
+//! (Health checks are read by `health::spec`.)
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("app.json is not valid: {0}")]
+pub struct AppJsonError(String);
+
+/// Commands run in a one-off container of the new release, around its switch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scripts {
+    /// Before any instance starts; failing it aborts the deploy.
+    pub predeploy: Option<String>,
+    /// After the switch; failing it is reported, the release stays live.
+    pub postdeploy: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Document {
+    #[serde(default)]
+    scripts: ScriptsSection,
+}
+
+#[derive(Deserialize, Default)]
+struct ScriptsSection {
+    #[serde(default)]
+    dokku: DokkuScripts,
+}
+
+#[derive(Deserialize, Default)]
+struct DokkuScripts {
+    predeploy: Option<String>,
+    postdeploy: Option<String>,
+}
+
+pub fn scripts(text: &str) -> Result<Scripts, AppJsonError> {
+    let document: Document =
+        serde_json::from_str(text).map_err(|err| AppJsonError(err.to_string()))?;
+    let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+    Ok(Scripts {
+        predeploy: nonempty(document.scripts.dokku.predeploy),
+        postdeploy: nonempty(document.scripts.dokku.postdeploy),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dokku_scripts() {
+        let parsed =
+            scripts(r#"{"scripts": {"dokku": {"predeploy": "bin/migrate", "postdeploy": " "}}}"#)
+                .unwrap();
+        assert_eq!(parsed.predeploy.as_deref(), Some("bin/migrate"));
+        assert_eq!(parsed.postdeploy, None);
+        assert_eq!(scripts("{}").unwrap(), Scripts::default());
+        assert!(scripts(r#"{"scripts": {"dokku": {"predeploy": 3}}}"#).is_err());
+    }
+}

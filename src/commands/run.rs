@@ -1,0 +1,100 @@
+//! `run <app> <command...>`: a one-off container of the current release, with the app's config
+//! and mounts; its output streams back and its exit status becomes the command's.
+//! If the first word names a Procfile process type, that process's command runs (Dokku).
+//! The container gets no stdin (interactive `ssh -t … run app bash` is not supported yet).
+
+use async_trait::async_trait;
+
+use super::{CommandError, Io};
+use crate::context::Ctx;
+use crate::deploy::{instance_spec, RunSettings};
+use crate::names::AppName;
+use crate::scheduler::BuildOutput;
+
+#[derive(Debug)]
+pub struct Args {
+    pub app: AppName,
+    pub command: Vec<String>,
+}
+
+impl Args {
+    /// Everything after the app name is the command, flags included, untouched.
+    pub fn parse(words: &[String]) -> Result<Args, CommandError> {
+        let words: Vec<&String> = words.iter().filter(|w| *w != "--no-tty").collect();
+        let Some((app, command)) = words.split_first() else {
+            return Err(CommandError::Usage(
+                "app name required; usage: run <app> <command...>".into(),
+            ));
+        };
+        if command.is_empty() {
+            return Err(CommandError::Usage(
+                "a command is required; usage: run <app> <command...>".into(),
+            ));
+        }
+        Ok(Args {
+            app: AppName::parse(app)?,
+            command: command.iter().map(|w| w.to_string()).collect(),
+        })
+    }
+}
+
+struct Lines<'a>(&'a mut Io);
+
+#[async_trait]
+impl BuildOutput for Lines<'_> {
+    async fn line(&mut self, text: &str) {
+        self.0.line(text).await;
+    }
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let record = ctx.store.app(&args.app)?;
+    let Some(release) = record.current() else {
+        return Err(CommandError::User(format!(
+            "{} has not been deployed",
+            args.app
+        )));
+    };
+    let mut spec = instance_spec(
+        &args.app,
+        release,
+        "run",
+        1,
+        &RunSettings::new(ctx, &record),
+    );
+    spec.command = Some(match release.processes.get(&args.command[0]) {
+        Some(procfile_command) => vec!["/bin/sh".into(), "-c".into(), procfile_command.clone()],
+        None => args.command.clone(),
+    });
+    let hangup = io.hangup.clone();
+    let status = ctx
+        .scheduler
+        .run_once(&spec, &mut Lines(io), &hangup)
+        .await
+        .map_err(|err| CommandError::Internal(err.to_string()))?;
+    match status {
+        0 => Ok(()),
+        status => Err(CommandError::Status(
+            i32::try_from(status)
+                .ok()
+                .filter(|s| (1..=255).contains(s))
+                .unwrap_or(1),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_keeps_its_flags() {
+        let words: Vec<String> = ["shop", "ls", "-la", "--color=never"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let args = Args::parse(&words).unwrap();
+        assert_eq!(args.command, vec!["ls", "-la", "--color=never"]);
+        assert!(Args::parse(&words[..1]).is_err());
+    }
+}
