@@ -58,6 +58,19 @@ impl DockerEngine {
             .filter(|ip| !ip.is_empty())
     }
 
+    /// Creates (does not start) the container for `spec`; returns its id.
+    async fn create(&self, spec: &InstanceSpec, oneoff: bool) -> Result<String, SchedulerError> {
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&spec.container_name())
+            .build();
+        let created = self
+            .docker
+            .create_container(Some(options), self.create_body(spec, oneoff))
+            .await
+            .map_err(engine_err)?;
+        Ok(created.id)
+    }
+
     /// The container Berth creates for `spec`: its labels, config, network, mounts and limits.
     /// One-off containers get the one-off label and no restart policy.
     fn create_body(&self, spec: &InstanceSpec, oneoff: bool) -> ContainerCreateBody {
@@ -108,26 +121,19 @@ impl DockerEngine {
 #[async_trait]
 impl Scheduler for DockerEngine {
     async fn start(&self, spec: &InstanceSpec) -> Result<Instance, SchedulerError> {
-        let name = spec.container_name();
-        let body = self.create_body(spec, false);
-        let options = CreateContainerOptionsBuilder::default().name(&name).build();
-        let created = self
-            .docker
-            .create_container(Some(options), body)
-            .await
-            .map_err(engine_err)?;
-        if let Err(err) = self.docker.start_container(&created.id, None).await {
-            let _ = self.remove_force(&created.id).await;
+        let id = self.create(spec, false).await?;
+        if let Err(err) = self.docker.start_container(&id, None).await {
+            let _ = self.remove_force(&id).await;
             return Err(engine_err(err));
         }
         let inspect = self
             .docker
-            .inspect_container(&created.id, None)
+            .inspect_container(&id, None)
             .await
             .map_err(engine_err)?;
         let running = inspect.state.as_ref().and_then(|s| s.running) == Some(true);
         Ok(Instance {
-            id: created.id,
+            id,
             app: spec.app.clone(),
             process: spec.process.clone(),
             index: spec.index,
@@ -143,15 +149,7 @@ impl Scheduler for DockerEngine {
         output: &mut dyn BuildOutput,
         stop: &CancellationToken,
     ) -> Result<i64, SchedulerError> {
-        let name = spec.container_name();
-        let body = self.create_body(spec, true);
-        let options = CreateContainerOptionsBuilder::default().name(&name).build();
-        let created = self
-            .docker
-            .create_container(Some(options), body)
-            .await
-            .map_err(engine_err)?;
-        let id = created.id;
+        let id = self.create(spec, true).await?;
         let result = async {
             self.docker
                 .start_container(&id, None)
