@@ -10,9 +10,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::commands::Io;
 use crate::config::Config;
+use crate::context::Caller;
 use crate::context::Ctx;
-use crate::deploy::{adopt_running, DeployLocks};
+use crate::deploy::{adopt_running, restore_apps, DeployLocks};
 use crate::docker::DockerEngine;
 use crate::git::{install_hook, GitError, PushRegistry};
 use crate::proxy::Routes;
@@ -102,6 +104,17 @@ pub async fn run(
         this: this.clone(),
     });
     adopt_running(&ctx).await?;
+    let restoring = ctx.clone();
+    tracker.spawn(async move {
+        let mut io = Io::detached(restoring.shutdown.child_token());
+        match restore_apps(&restoring, &Caller::Local, None, &mut io).await {
+            Ok(apps) if !apps.is_empty() => {
+                tracing::info!(?apps, "restored apps that had no running instance")
+            }
+            Ok(_) => {}
+            Err(err) => tracing::error!(error = %err, "could not restore every app"),
+        }
+    });
 
     tracker.spawn(crate::ssh::serve(
         ssh_listener,

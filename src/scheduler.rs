@@ -45,6 +45,44 @@ pub struct InstanceSpec {
     /// Bind mounts, `host:container` (`host` may be a named volume).
     pub binds: Vec<String>,
     pub limits: Limits,
+    pub restart: RestartPolicy,
+}
+
+/// What Docker does when an instance's process exits (`ps:set restart-policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartPolicy {
+    No,
+    Always,
+    UnlessStopped,
+    /// Restart after a non-zero exit, at most this many times (Dokku's default: 10).
+    OnFailure(u32),
+}
+
+impl RestartPolicy {
+    /// `no`, `always`, `unless-stopped`, `on-failure` or `on-failure:N`.
+    pub fn parse(raw: &str) -> Option<RestartPolicy> {
+        match raw {
+            "no" => Some(RestartPolicy::No),
+            "always" => Some(RestartPolicy::Always),
+            "unless-stopped" => Some(RestartPolicy::UnlessStopped),
+            "on-failure" => Some(RestartPolicy::OnFailure(10)),
+            other => other
+                .strip_prefix("on-failure:")
+                .and_then(|n| n.parse().ok())
+                .map(RestartPolicy::OnFailure),
+        }
+    }
+}
+
+impl std::fmt::Display for RestartPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RestartPolicy::No => f.write_str("no"),
+            RestartPolicy::Always => f.write_str("always"),
+            RestartPolicy::UnlessStopped => f.write_str("unless-stopped"),
+            RestartPolicy::OnFailure(n) => write!(f, "on-failure:{n}"),
+        }
+    }
 }
 
 /// Resource limits and reservations of one instance, in Docker's units.
@@ -188,6 +226,9 @@ pub trait Scheduler: Send + Sync {
 
     async fn status(&self, id: &str) -> Result<InstanceStatus, SchedulerError>;
 
+    /// The engine's full description of the instance (`docker inspect`), as JSON.
+    async fn inspect(&self, id: &str) -> Result<serde_json::Value, SchedulerError>;
+
     /// Runs a one-off container of `spec` to completion, streaming its output lines, and removes
     /// it; returns its exit status. Cancelling `stop` kills it.
     async fn run_once(
@@ -207,4 +248,23 @@ pub trait Scheduler: Send + Sync {
 
     /// Stops gracefully (SIGTERM, then SIGKILL after `grace`) and removes the instance.
     async fn retire(&self, id: &str, grace: Duration) -> Result<(), SchedulerError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_policies() {
+        for raw in ["no", "always", "unless-stopped", "on-failure:3"] {
+            assert_eq!(RestartPolicy::parse(raw).unwrap().to_string(), raw);
+        }
+        assert_eq!(
+            RestartPolicy::parse("on-failure"),
+            Some(RestartPolicy::OnFailure(10))
+        );
+        for bad in ["", "sometimes", "on-failure:x", "on-failure:-1"] {
+            assert_eq!(RestartPolicy::parse(bad), None, "{bad}");
+        }
+    }
 }

@@ -74,3 +74,72 @@ fn destroy_with_a_terminal_asks_for_the_name() {
         berth.ssh(&format!("apps:exists {app}")).code == 20
     }));
 }
+
+fn remove_behind_berths_back(app: &str) {
+    let ids: Vec<String> = Berth::containers(app).into_iter().map(|c| c.0).collect();
+    let removed = std::process::Command::new("docker")
+        .args(["rm", "-f"])
+        .args(&ids)
+        .output()
+        .expect("docker rm");
+    assert!(removed.status.success());
+}
+
+#[test]
+fn apps_whose_containers_vanished_are_restored() {
+    let mut berth = Berth::start();
+    let app = berth.app("restore");
+    let source = repo::create(&repo::as_refs(&repo::web_app("restored")));
+    berth.push(source.path(), &app, "main").ok();
+
+    remove_behind_berths_back(&app);
+    // The stale route answers 502, or another test's new container that reused the address.
+    assert_ne!(berth.get(&Berth::host(&app), "/").body, "restored\n");
+    let run = berth.ssh(&format!("ps:restore {app}")).ok();
+    assert!(run.stdout.contains(&format!("Restoring {app}")), "{run:#?}");
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "restored\n");
+    let nothing = berth.ssh("ps:restore").ok();
+    assert!(
+        nothing.stdout.contains("Nothing to restore"),
+        "{nothing:#?}"
+    );
+
+    remove_behind_berths_back(&app);
+    berth.restart();
+    assert!(
+        eventually(Duration::from_secs(30), || berth
+            .get(&Berth::host(&app), "/")
+            .body
+            == "restored\n"),
+        "the daemon restores it at start:\n{}",
+        berth.log()
+    );
+}
+
+#[test]
+fn restart_policy_and_inspect() {
+    let berth = Berth::start();
+    let app = berth.app("policy");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    berth
+        .ssh(&format!("ps:set {app} restart-policy always"))
+        .ok();
+    let bad = berth.ssh(&format!("ps:set {app} restart-policy sometimes"));
+    assert!(
+        bad.stderr.contains("Invalid restart-policy specified"),
+        "{bad:#?}"
+    );
+    berth
+        .ssh(&format!("config:set --no-restart {app} SECRET=hunter2"))
+        .ok();
+    let source = repo::create(&repo::as_refs(&repo::web_app("policy")));
+    berth.push(source.path(), &app, "main").ok();
+
+    let inspect = berth.ssh(&format!("ps:inspect {app}")).ok().stdout;
+    let parsed: serde_json::Value = serde_json::from_str(&inspect).expect("json");
+    assert_eq!(parsed[0]["HostConfig"]["RestartPolicy"]["Name"], "always");
+    assert!(
+        inspect.contains("SECRET=<hidden>") && !inspect.contains("hunter2"),
+        "{inspect}"
+    );
+}

@@ -20,6 +20,18 @@ pub struct Io {
 }
 
 impl Io {
+    /// For work nobody watches (the watch window, start-up restores): no input, output dropped
+    /// (progress still reaches the daemon log through tracing), cancelled by `hangup`.
+    pub fn detached(hangup: CancellationToken) -> Io {
+        Io {
+            stdin: Box::new(tokio::io::empty()),
+            stdout: Box::new(tokio::io::sink()),
+            stderr: Box::new(tokio::io::sink()),
+            tty: false,
+            hangup,
+        }
+    }
+
     pub async fn out(&mut self, text: &str) {
         let _ = self.stdout.write_all(text.as_bytes()).await;
         let _ = self.stdout.flush().await;

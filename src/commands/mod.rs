@@ -24,10 +24,13 @@ mod help;
 mod io;
 mod logs;
 mod output;
+mod ps_inspect;
 mod ps_lifecycle;
 mod ps_rebuild;
 mod ps_report;
+mod ps_restore;
 mod ps_scale;
+mod ps_set;
 mod releases;
 mod releases_info;
 mod releases_rollback;
@@ -130,10 +133,13 @@ pub enum Command {
     ConfigUnset(config_unset::Args),
     GitFromImage(git_from_image::Args),
     Logs(logs::Args),
+    PsInspect(argv::AppArgs),
     PsLifecycle(ps_lifecycle::Args),
     PsRebuild(ps_rebuild::Args),
     PsReport(ps_report::Args),
+    PsRestore(ps_restore::Args),
     PsScale(ps_scale::Args),
+    PsSet(ps_set::Args),
     Releases(argv::AppArgs),
     ReleasesInfo(releases_info::Args),
     ReleasesRollback(releases_rollback::Args),
@@ -316,7 +322,10 @@ impl Command {
             "checks:set" => Command::ChecksSet(checks_set::Args::parse(rest)?),
             "git:from-image" => Command::GitFromImage(git_from_image::Args::parse(rest)?),
             "logs" => Command::Logs(logs::Args::parse(rest)?),
+            "ps:inspect" => Command::PsInspect(argv::AppArgs::parse("ps:inspect", rest)?),
             "ps:rebuild" => Command::PsRebuild(ps_rebuild::Args::parse(rest)?),
+            "ps:restore" => Command::PsRestore(ps_restore::Args::parse(rest)?),
+            "ps:set" => Command::PsSet(ps_set::Args::parse(rest)?),
             "ps:report" => Command::PsReport(ps_report::Args::parse(rest)?),
             "ps:restart" | "ps:stop" | "ps:start" => {
                 Command::PsLifecycle(ps_lifecycle::Args::parse(name, rest)?)
@@ -368,7 +377,10 @@ impl Command {
             Command::ConfigUnset(_) => "config:unset",
             Command::GitFromImage(_) => "git:from-image",
             Command::Logs(_) => "logs",
+            Command::PsInspect(_) => "ps:inspect",
             Command::PsLifecycle(args) => args.action.command(),
+            Command::PsRestore(_) => "ps:restore",
+            Command::PsSet(_) => "ps:set",
             Command::PsRebuild(_) => "ps:rebuild",
             Command::PsReport(_) => "ps:report",
             Command::PsScale(_) => "ps:scale",
@@ -410,7 +422,10 @@ impl Command {
             Command::ConfigUnset(args) => config_unset::run(ctx, caller, io, args).await,
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
             Command::Logs(args) => logs::run(ctx, io, args).await,
+            Command::PsInspect(args) => ps_inspect::run(ctx, io, args).await,
             Command::PsLifecycle(args) => ps_lifecycle::run(ctx, caller, io, args).await,
+            Command::PsRestore(args) => ps_restore::run(ctx, caller, io, args).await,
+            Command::PsSet(args) => ps_set::run(ctx, io, args).await,
             Command::PsRebuild(args) => ps_rebuild::run(ctx, caller, io, args).await,
             Command::PsReport(args) => ps_report::run(ctx, io, args).await,
             Command::PsScale(args) => ps_scale::run(ctx, io, args).await,

@@ -21,7 +21,7 @@ pub use destroy::destroy_app;
 pub use locks::{DeployLocks, Wait};
 pub use pipeline::{deploy, instance_spec, DeployRequest, RunSettings};
 pub use prepare::Source;
-pub use restore::adopt_running;
+pub use restore::{adopt_running, restore_apps};
 pub use scale::{scale, stop};
 
 use crate::git::GitError;

@@ -16,7 +16,7 @@ use super::{stage, DeployError, Stage, Wait};
 use crate::commands::Io;
 use crate::context::{Caller, Ctx};
 use crate::names::AppName;
-use crate::scheduler::{Instance, InstanceSpec, Limits};
+use crate::scheduler::{Instance, InstanceSpec, Limits, RestartPolicy};
 use crate::state::{AppRecord, Release};
 
 /// Who deploys what to which app, and whether to wait for a deploy already running.
@@ -292,6 +292,12 @@ pub fn instance_spec(
             .map(|m| format!("{}:{}", m.host, m.container))
             .collect(),
         limits: settings.limits(process),
+        restart: settings
+            .record
+            .restart_policy
+            .as_deref()
+            .and_then(RestartPolicy::parse)
+            .unwrap_or(RestartPolicy::OnFailure(10)),
     }
 }
 

@@ -4,7 +4,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::context::Ctx;
+use super::{deploy, DeployError, DeployRequest, Source, Wait};
+use crate::commands::Io;
+use crate::context::{Caller, Ctx};
+use crate::names::AppName;
 use crate::scheduler::SchedulerError;
 
 /// Rebuilds the route table from state and running containers. Leftovers of a deploy that never
@@ -42,4 +45,33 @@ pub async fn adopt_running(ctx: &Ctx) -> Result<(), SchedulerError> {
         ctx.routes.set_app(app, &ctx.app_hosts(app), upstreams);
     }
     Ok(())
+}
+
+/// Starts (through the checked cutover) every app — or just `only` — that has a release, is not
+/// stopped, and has no running instance. Returns the apps it started.
+pub async fn restore_apps(
+    ctx: &Ctx,
+    caller: &Caller,
+    only: Option<&AppName>,
+    io: &mut Io,
+) -> Result<Vec<AppName>, DeployError> {
+    let running = ctx.scheduler.instances(None).await?;
+    let mut restored = Vec::new();
+    for record in ctx.store.apps() {
+        let wanted = only.is_none_or(|app| *app == record.name);
+        let idle = !running.iter().any(|i| i.app == record.name && i.running);
+        if !wanted || record.stopped || record.current_release.is_none() || !idle {
+            continue;
+        }
+        io.step(&format!("Restoring {}", record.name)).await;
+        let request = DeployRequest {
+            app: record.name.clone(),
+            caller: caller.clone(),
+            source: Source::Restart,
+            wait: Wait::Wait,
+        };
+        deploy(ctx, request, io).await?;
+        restored.push(record.name);
+    }
+    Ok(restored)
 }

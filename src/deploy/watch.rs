@@ -56,13 +56,7 @@ pub fn watch(ctx: &Ctx, app: &AppName, release: u32, previous: u32) {
 }
 
 async fn roll_back(ctx: &Ctx, app: &AppName, target: u32, reason: String) {
-    let mut io = Io {
-        stdin: Box::new(tokio::io::empty()),
-        stdout: Box::new(tokio::io::sink()),
-        stderr: Box::new(tokio::io::sink()),
-        tty: false,
-        hangup: ctx.shutdown.child_token(),
-    };
+    let mut io = Io::detached(ctx.shutdown.child_token());
     let request = DeployRequest {
         app: app.clone(),
         caller: Caller::Watch,

@@ -84,9 +84,19 @@ impl DockerEngine {
         if oneoff {
             labels.insert(LABEL_ONEOFF.to_string(), "true".to_string());
         }
+        let (name, retries) = match spec.restart {
+            crate::scheduler::RestartPolicy::No => (RestartPolicyNameEnum::NO, None),
+            crate::scheduler::RestartPolicy::Always => (RestartPolicyNameEnum::ALWAYS, None),
+            crate::scheduler::RestartPolicy::UnlessStopped => {
+                (RestartPolicyNameEnum::UNLESS_STOPPED, None)
+            }
+            crate::scheduler::RestartPolicy::OnFailure(n) => {
+                (RestartPolicyNameEnum::ON_FAILURE, Some(i64::from(n)))
+            }
+        };
         let restart_policy = (!oneoff).then_some(RestartPolicy {
-            name: Some(RestartPolicyNameEnum::ON_FAILURE),
-            maximum_retry_count: Some(10),
+            name: Some(name),
+            maximum_retry_count: retries,
         });
         ContainerCreateBody {
             image: Some(spec.image.clone()),
@@ -243,6 +253,15 @@ impl Scheduler for DockerEngine {
             state,
             restarts: inspect.restart_count.unwrap_or(0),
         })
+    }
+
+    async fn inspect(&self, id: &str) -> Result<serde_json::Value, SchedulerError> {
+        let inspect = self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(engine_err)?;
+        serde_json::to_value(inspect).map_err(|err| SchedulerError::Engine(err.to_string()))
     }
 
     fn log_lines(&self, id: &str, tail: Option<usize>, follow: bool) -> LogStream {

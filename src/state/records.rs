@@ -41,6 +41,8 @@ pub struct AppRecord {
     /// `resource:limit|reserve`, per process type (`_default` for all).
     #[serde(default)]
     pub resources: BTreeMap<String, Resources>,
+    /// `ps:set restart-policy`, as typed (`on-failure:10` when unset).
+    pub restart_policy: Option<String>,
 }
 
 /// One `storage:mount`: a host directory (or named volume) and where it appears inside.
@@ -211,6 +213,7 @@ impl AppRecord {
             locked: false,
             mounts: Vec::new(),
             resources: BTreeMap::new(),
+            restart_policy: None,
         }
     }
 
