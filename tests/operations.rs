@@ -214,3 +214,45 @@ fn predeploy_and_postdeploy_scripts() {
     );
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "scripted\n");
 }
+
+#[test]
+fn clone_and_rename() {
+    let berth = Berth::start();
+    let app = berth.app("original");
+    let copy = berth.app("copy");
+    let renamed = berth.app("renamed");
+    let source = repo::create(&repo::as_refs(&repo::web_app("cloned code")));
+    berth.push(source.path(), &app, "main").ok();
+    berth.ssh(&format!("config:set {app} FROM=original")).ok();
+
+    berth.ssh(&format!("apps:clone {app} {copy}")).ok();
+    assert_eq!(berth.get(&Berth::host(&copy), "/").body, "cloned code\n");
+    assert_eq!(
+        berth.ssh(&format!("config:get {copy} FROM")).ok().stdout,
+        "original\n"
+    );
+    let exists = berth.ssh(&format!("apps:clone {app} {copy}"));
+    assert!(
+        exists.stderr.contains("Name is already taken"),
+        "{exists:#?}"
+    );
+    berth
+        .ssh(&format!("apps:clone --ignore-existing {app} {copy}"))
+        .ok();
+
+    berth.ssh(&format!("apps:rename {app} {renamed}")).ok();
+    assert_eq!(berth.get(&Berth::host(&renamed), "/").body, "cloned code\n");
+    assert_eq!(berth.get(&Berth::host(&app), "/").status, 404);
+    assert_eq!(berth.ssh(&format!("apps:exists {app}")).code, 20);
+    assert!(Berth::containers(&app).is_empty());
+    repo::commit(
+        source.path(),
+        &[("www/index.html", "pushed to the new name\n")],
+        "v2",
+    );
+    berth.push(source.path(), &renamed, "main").ok();
+    assert_eq!(
+        berth.get(&Berth::host(&renamed), "/").body,
+        "pushed to the new name\n"
+    );
+}

@@ -1,6 +1,7 @@
 //! The command router: one parser and one dispatcher shared by the SSH front end and the local
 //! CLI's control socket. One command per file, each with typed `Args` and `run(ctx, ..)`.
 
+mod apps_clone;
 mod apps_create;
 mod apps_destroy;
 mod apps_exists;
@@ -116,6 +117,7 @@ impl From<DeployError> for CommandError {
 /// A parsed command line, ready to run.
 #[derive(Debug)]
 pub enum Command {
+    AppsClone(apps_clone::Args),
     AppsCreate(argv::AppArgs),
     AppsDestroy(apps_destroy::Args),
     AppsExists(argv::AppArgs),
@@ -158,6 +160,11 @@ pub enum Command {
 
 /// Every command: name, arguments, one-line description. `help` prints this table.
 pub const COMMANDS: &[(&str, &str, &str)] = &[
+    (
+        "apps:clone",
+        "[--skip-deploy] [--ignore-existing] <old> <new>",
+        "Copy an app's settings and code to a new app, and deploy it",
+    ),
     ("apps:create", "<app>", "Create a new app"),
     (
         "apps:destroy",
@@ -298,6 +305,8 @@ impl Command {
             return Ok(Command::Help);
         };
         Ok(match name.as_str() {
+            "apps:clone" => Command::AppsClone(apps_clone::Args::parse(false, rest)?),
+            "apps:rename" => Command::AppsClone(apps_clone::Args::parse(true, rest)?),
             "apps:create" => Command::AppsCreate(argv::AppArgs::parse("apps:create", rest)?),
             "apps:destroy" => Command::AppsDestroy(apps_destroy::Args::parse(rest)?),
             "apps:exists" => Command::AppsExists(argv::AppArgs::parse("apps:exists", rest)?),
@@ -357,6 +366,8 @@ impl Command {
 
     pub fn name(&self) -> &'static str {
         match self {
+            Command::AppsClone(args) if args.rename => "apps:rename",
+            Command::AppsClone(_) => "apps:clone",
             Command::AppsCreate(_) => "apps:create",
             Command::AppsDestroy(_) => "apps:destroy",
             Command::AppsExists(_) => "apps:exists",
@@ -405,6 +416,7 @@ impl Command {
 
     async fn run(self, ctx: &Ctx, caller: &Caller, io: &mut Io) -> Result<(), CommandError> {
         match self {
+            Command::AppsClone(args) => apps_clone::run(ctx, caller, io, args).await,
             Command::AppsCreate(args) => apps_create::run(ctx, io, args).await,
             Command::AppsDestroy(args) => apps_destroy::run(ctx, io, args).await,
             Command::AppsExists(args) => apps_exists::run(ctx, args).await,

@@ -176,6 +176,36 @@ impl Store {
         Ok((record, out))
     }
 
+    /// Creates `to` with `from`'s settings (config, checks, scale, mounts, resources, restart
+    /// policy) and a copy of its repository; no releases, unlocked, not stopped.
+    pub fn clone_app(&self, from: &AppName, to: &AppName) -> Result<AppRecord, StateError> {
+        let mut snapshot = self.lock();
+        let source = snapshot
+            .apps
+            .get(from)
+            .cloned()
+            .ok_or_else(|| StateError::AppMissing(from.clone()))?;
+        if snapshot.apps.contains_key(to) {
+            return Err(StateError::AppExists(to.clone()));
+        }
+        let mut record = AppRecord::new(to.clone(), now_unix());
+        record.env = source.env;
+        record.checks = source.checks;
+        record.formation = source.formation;
+        record.mounts = source.mounts;
+        record.resources = source.resources;
+        record.restart_policy = source.restart_policy;
+        let repo = self.layout.repo_dir(from);
+        if repo.exists() {
+            copy_dir(&repo, &self.layout.repo_dir(to))?;
+        }
+        let dir = self.layout.app_dir(to);
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        self.write(&self.layout.app_file(to), &record)?;
+        snapshot.apps.insert(to.clone(), record.clone());
+        Ok(record)
+    }
+
     /// Forgets the app: its state directory and its repository.
     pub fn destroy_app(&self, name: &AppName) -> Result<(), StateError> {
         let mut snapshot = self.lock();
@@ -276,6 +306,22 @@ impl Store {
         })?;
         write_atomic(path, text.as_bytes(), 0o600).map_err(io_err(path))
     }
+}
+
+/// Copies a directory tree (a bare repository: plain files and directories).
+fn copy_dir(from: &Path, to: &Path) -> Result<(), StateError> {
+    fs::create_dir_all(to).map_err(io_err(to))?;
+    for entry in fs::read_dir(from).map_err(io_err(from))? {
+        let entry = entry.map_err(io_err(from))?;
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().map_err(io_err(&entry.path()))?;
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            fs::copy(entry.path(), &target).map_err(io_err(&target))?;
+        }
+    }
+    Ok(())
 }
 
 fn read_or_default<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T, StateError> {
