@@ -1,5 +1,5 @@
-//! The parts of app.json outside health checks: `scripts.dokku.predeploy|postdeploy`.
-//! (Health checks are read by `health::spec`.)
+//! The parts of app.json outside health checks: `scripts.dokku.predeploy|postdeploy` and
+//! `formation`. (Health checks are read by `health::spec`.)
 
 use serde::Deserialize;
 
@@ -20,6 +20,24 @@ pub struct Scripts {
 struct Document {
     #[serde(default)]
     scripts: ScriptsSection,
+    #[serde(default)]
+    formation: std::collections::BTreeMap<String, Quantity>,
+}
+
+#[derive(Deserialize)]
+struct Quantity {
+    quantity: u32,
+}
+
+/// app.json `formation`: instances per process type. When present it wins over `ps:scale`.
+pub fn formation(text: &str) -> Result<std::collections::BTreeMap<String, u32>, AppJsonError> {
+    let document: Document =
+        serde_json::from_str(text).map_err(|err| AppJsonError(err.to_string()))?;
+    Ok(document
+        .formation
+        .into_iter()
+        .map(|(process, q)| (process, q.quantity))
+        .collect())
 }
 
 #[derive(Deserialize, Default)]
@@ -57,5 +75,16 @@ mod tests {
         assert_eq!(parsed.postdeploy, None);
         assert_eq!(scripts("{}").unwrap(), Scripts::default());
         assert!(scripts(r#"{"scripts": {"dokku": {"predeploy": 3}}}"#).is_err());
+    }
+
+    #[test]
+    fn formation_quantities() {
+        let parsed =
+            formation(r#"{"formation": {"web": {"quantity": 2}, "worker": {"quantity": 0}}}"#)
+                .unwrap();
+        assert_eq!(parsed["web"], 2);
+        assert_eq!(parsed["worker"], 0);
+        assert!(formation("{}").unwrap().is_empty());
+        assert!(formation(r#"{"formation": {"web": {"quantity": -1}}}"#).is_err());
     }
 }

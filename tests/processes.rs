@@ -246,3 +246,25 @@ fn logs_merge_instances_and_follow() {
     let bad = berth.ssh(&format!("logs {app} -n lots"));
     assert_eq!(bad.code, 1);
 }
+
+#[test]
+fn an_app_json_formation_wins_over_ps_scale() {
+    let berth = Berth::start();
+    let app = berth.app("formation");
+    let mut files = procfile_app("formed");
+    files.push((
+        "app.json",
+        r#"{"formation": {"web": {"quantity": 2}, "worker": {"quantity": 1}}}"#.to_string(),
+    ));
+    let source = repo::create(&repo::as_refs(&files));
+    berth.push(source.path(), &app, "main").ok();
+    assert_eq!(processes(&app), vec!["web.1", "web.2", "worker.1"]);
+    let refused = berth.ssh(&format!("ps:scale {app} web=5"));
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused
+            .stderr
+            .contains("formation key and cannot be manually scaled"),
+        "{refused:#?}"
+    );
+}

@@ -82,6 +82,12 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         return Ok(());
     }
     if let Some(release) = &current {
+        if !release.declared_formation.is_empty() {
+            return Err(CommandError::User(format!(
+                "App {} contains an app.json file with a formation key and cannot be manually scaled",
+                args.app
+            )));
+        }
         let types = release.process_types();
         if let Some((process, _)) = args
             .changes

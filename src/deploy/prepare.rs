@@ -62,6 +62,9 @@ pub async fn prepare(
         processes: current.map(|r| r.processes.clone()).unwrap_or_default(),
         predeploy: None,
         postdeploy: None,
+        declared_formation: current
+            .map(|r| r.declared_formation.clone())
+            .unwrap_or_default(),
     };
     match source {
         Source::Push(checkout) => build(ctx, record, checkout, "Deploy", &mut release, io).await?,
@@ -99,6 +102,7 @@ pub async fn prepare(
             release.port = current.port;
             release.checks = current.checks.clone();
             release.processes = current.processes.clone();
+            release.declared_formation = current.declared_formation.clone();
             release.description = description;
         }
         Source::Rollback { target, reason } => {
@@ -121,6 +125,7 @@ pub async fn prepare(
             release.formation = old.formation.clone();
             release.checks = old.checks.clone();
             release.processes = old.processes.clone();
+            release.declared_formation = old.declared_formation.clone();
             release.description = match reason {
                 Some(reason) => format!("Automatic rollback to v{target}: {reason}"),
                 None => format!("Rollback to v{target}"),
@@ -149,6 +154,9 @@ async fn build(
         let scripts = crate::appjson::scripts(text)?;
         release.predeploy = scripts.predeploy;
         release.postdeploy = scripts.postdeploy;
+        release.declared_formation = crate::appjson::formation(text)?;
+    } else {
+        release.declared_formation.clear();
     }
     release.processes = match &checkout.procfile {
         Some(text) => crate::procfile::parse(text)?,

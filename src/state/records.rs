@@ -146,6 +146,9 @@ pub struct Release {
     pub predeploy: Option<String>,
     /// app.json `scripts.dokku.postdeploy`: run after the switch.
     pub postdeploy: Option<String>,
+    /// app.json `formation`, when the app declares one: it wins over `ps:scale`.
+    #[serde(default)]
+    pub declared_formation: BTreeMap<String, u32>,
 }
 
 impl Release {
@@ -239,7 +242,12 @@ impl AppRecord {
             .into_iter()
             .map(|process| {
                 let default = u32::from(process == "web");
-                let count = self.formation.get(&process).copied().unwrap_or(default);
+                let count = release
+                    .declared_formation
+                    .get(&process)
+                    .or_else(|| self.formation.get(&process))
+                    .copied()
+                    .unwrap_or(default);
                 (process, count)
             })
             .collect()
