@@ -31,6 +31,7 @@ pub mod docker;
 pub mod git;
 pub mod health;
 pub mod names;
+pub mod options;
 pub mod procfile;
 pub mod proxy;
 pub mod scheduler;

@@ -46,6 +46,8 @@ pub struct InstanceSpec {
     pub binds: Vec<String>,
     pub limits: Limits,
     pub restart: RestartPolicy,
+    /// `docker-options` of the deploy (or, for one-off containers, run) phase.
+    pub options: crate::options::ContainerOptions,
 }
 
 /// What Docker does when an instance's process exits (`ps:set restart-policy`).
@@ -169,6 +171,7 @@ pub trait ImageBuilder: Send + Sync {
         app: &AppName,
         context: Vec<u8>,
         tag: &str,
+        build_args: &BTreeMap<String, String>,
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError>;
 

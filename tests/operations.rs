@@ -256,3 +256,77 @@ fn clone_and_rename() {
         "pushed to the new name\n"
     );
 }
+
+#[test]
+fn docker_options_reach_builds_and_containers() {
+    let berth = Berth::start();
+    let app = berth.app("dockeropts");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    berth
+        .ssh(&format!("docker-options:add {app} deploy,run --add-host db.internal:10.9.8.7 --label team=checkout"))
+        .ok();
+    berth
+        .ssh(&format!(
+            "docker-options:add {app} build --build-arg GREETING=built-with-arg"
+        ))
+        .ok();
+    for (line, message) in [
+        (
+            format!("docker-options:add {app} deploy --privileged"),
+            "power over the host",
+        ),
+        (
+            format!("docker-options:add {app} deploy -v /:/host"),
+            "use storage:mount",
+        ),
+        (
+            format!("docker-options:add {app} build --shm-size 1g"),
+            "only applies to the deploy and run phase",
+        ),
+        (
+            format!("docker-options:add {app} launch --dns 1.1.1.1"),
+            "Invalid phase",
+        ),
+    ] {
+        let run = berth.ssh(&line);
+        assert_eq!(run.code, 1, "{line}");
+        assert!(run.stderr.contains(message), "{line}: {run:#?}");
+    }
+    let report = berth
+        .ssh(&format!("docker-options:report {app}"))
+        .ok()
+        .stdout;
+    assert!(
+        report.contains("--add-host=db.internal:10.9.8.7 --label=team=checkout"),
+        "{report}"
+    );
+
+    let mut files = repo::web_app("placeholder");
+    files[0].1 = "FROM berth-base/busybox:latest\nARG GREETING\nCOPY www /www\nRUN echo \"$GREETING\" > /www/index.html\n\
+                  CMD [\"/bin/sh\", \"-c\", \"exec httpd -f -p \\\"$PORT\\\" -h /www\"]\n"
+        .to_string();
+    let source = repo::create(&repo::as_refs(&files));
+    berth.push(source.path(), &app, "main").ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "built-with-arg\n");
+    let id = Berth::containers(&app)[0].0.clone();
+    assert_eq!(
+        inspect(&id, "{{.HostConfig.ExtraHosts}}"),
+        "[db.internal:10.9.8.7]"
+    );
+    assert_eq!(
+        inspect(&id, "{{index .Config.Labels \"team\"}}"),
+        "checkout"
+    );
+    let hosts = berth.ssh(&format!("run {app} cat /etc/hosts")).ok().stdout;
+    assert!(
+        hosts.contains("10.9.8.7") && hosts.contains("db.internal"),
+        "{hosts}"
+    );
+
+    berth.ssh(&format!("docker-options:clear {app}")).ok();
+    assert!(!berth
+        .ssh(&format!("docker-options:report {app}"))
+        .ok()
+        .stdout
+        .contains("--"));
+}

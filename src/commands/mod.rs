@@ -20,6 +20,7 @@ mod config_set;
 mod config_show;
 mod config_unset;
 mod deploying;
+mod docker_options;
 mod git_from_image;
 mod help;
 mod io;
@@ -133,6 +134,7 @@ pub enum Command {
     ConfigSet(config_set::Args),
     ConfigShow(config_show::Args),
     ConfigUnset(config_unset::Args),
+    DockerOptions(docker_options::Args),
     GitFromImage(git_from_image::Args),
     Logs(logs::Args),
     PsInspect(argv::AppArgs),
@@ -213,6 +215,26 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "checks:skip",
         "<app> [process,...]",
         "Switch without checks",
+    ),
+    (
+        "docker-options:add",
+        "<app> <build,deploy,run> OPTION...",
+        "Add docker options (a safe subset) to phases, from the next deploy",
+    ),
+    (
+        "docker-options:clear",
+        "<app> [phases]",
+        "Remove all docker options",
+    ),
+    (
+        "docker-options:remove",
+        "<app> <build,deploy,run> OPTION...",
+        "Remove docker options",
+    ),
+    (
+        "docker-options:report",
+        "<app>",
+        "Show docker options per phase",
     ),
     (
         "git:from-image",
@@ -329,6 +351,12 @@ impl Command {
             "checks:report" => Command::ChecksReport(argv::AppArgs::parse("checks:report", rest)?),
             "checks:run" => Command::ChecksRun(checks_run::Args::parse(rest)?),
             "checks:set" => Command::ChecksSet(checks_set::Args::parse(rest)?),
+            "docker-options:add"
+            | "docker-options:remove"
+            | "docker-options:clear"
+            | "docker-options:report" => {
+                Command::DockerOptions(docker_options::Args::parse(name, rest)?)
+            }
             "git:from-image" => Command::GitFromImage(git_from_image::Args::parse(rest)?),
             "logs" => Command::Logs(logs::Args::parse(rest)?),
             "ps:inspect" => Command::PsInspect(argv::AppArgs::parse("ps:inspect", rest)?),
@@ -386,6 +414,7 @@ impl Command {
             Command::ConfigShow(_) => "config:show",
             Command::ConfigUnset(args) if args.keys.is_none() => "config:clear",
             Command::ConfigUnset(_) => "config:unset",
+            Command::DockerOptions(args) => args.action.command(),
             Command::GitFromImage(_) => "git:from-image",
             Command::Logs(_) => "logs",
             Command::PsInspect(_) => "ps:inspect",
@@ -432,6 +461,7 @@ impl Command {
             Command::ConfigSet(args) => config_set::run(ctx, caller, io, args).await,
             Command::ConfigShow(args) => config_show::run(ctx, io, args).await,
             Command::ConfigUnset(args) => config_unset::run(ctx, caller, io, args).await,
+            Command::DockerOptions(args) => docker_options::run(ctx, io, args).await,
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
             Command::Logs(args) => logs::run(ctx, io, args).await,
             Command::PsInspect(args) => ps_inspect::run(ctx, io, args).await,

@@ -244,6 +244,17 @@ impl RunSettings {
         }
     }
 
+    /// The `docker-options` of `phase` (`deploy` for instances, `run` for one-off containers).
+    pub fn options(&self, phase: &str) -> crate::options::ContainerOptions {
+        crate::options::container_options(
+            self.record
+                .docker_options
+                .get(phase)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+        )
+    }
+
     fn limits(&self, process: &str) -> Limits {
         let resources = self.record.resources_for(process);
         let bytes = |b: Option<u64>| b.and_then(|b| i64::try_from(b).ok());
@@ -298,6 +309,7 @@ pub fn instance_spec(
             .as_deref()
             .and_then(RestartPolicy::parse)
             .unwrap_or(RestartPolicy::OnFailure(10)),
+        options: settings.options("deploy"),
     }
 }
 

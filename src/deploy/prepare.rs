@@ -163,12 +163,15 @@ async fn build(
         None => Default::default(),
     };
     io.step(&format!("Building {app} from Dockerfile")).await;
+    let build_options = record.docker_options.get("build").map(Vec::as_slice);
+    let build_args = crate::options::build_args(build_options.unwrap_or(&[]));
     let built = ctx
         .builder
         .build(
             app,
             checkout.context,
             &release.image,
+            &build_args,
             &mut IndentedOutput(io),
         )
         .await?;

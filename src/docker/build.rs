@@ -1,5 +1,7 @@
 //! `ImageBuilder` for Docker: the classic builder, fed a tar stream, its output streamed back.
 
+use std::collections::{BTreeMap, HashMap};
+
 use async_trait::async_trait;
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder,
@@ -20,14 +22,20 @@ impl ImageBuilder for DockerEngine {
         app: &AppName,
         context: Vec<u8>,
         tag: &str,
+        build_args: &BTreeMap<String, String>,
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError> {
+        let build_args: HashMap<&str, &str> = build_args
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let options = BuildImageOptionsBuilder::default()
             .dockerfile("Dockerfile")
             .t(tag)
             .rm(true)
             .forcerm(true)
             .labels(&[(LABEL_APP, app.as_str())].into())
+            .buildargs(&build_args)
             .build();
         let mut stream =
             self.docker

@@ -8,7 +8,7 @@ use bollard::exec::StartExecResults;
 use bollard::models::ExecConfig;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummaryStateEnum, HostConfig,
-    RestartPolicy, RestartPolicyNameEnum,
+    HostConfigLogConfig, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
@@ -81,9 +81,14 @@ impl DockerEngine {
             (LABEL_INDEX.to_string(), spec.index.to_string()),
         ]
         .into();
+        for (key, value) in &spec.options.labels {
+            labels.insert(key.clone(), value.clone());
+        }
         if oneoff {
             labels.insert(LABEL_ONEOFF.to_string(), "true".to_string());
         }
+        let options = &spec.options;
+        let some_vec = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
         let (name, retries) = match spec.restart {
             crate::scheduler::RestartPolicy::No => (RestartPolicyNameEnum::NO, None),
             crate::scheduler::RestartPolicy::Always => (RestartPolicyNameEnum::ALWAYS, None),
@@ -103,7 +108,27 @@ impl DockerEngine {
             cmd: spec.command.clone(),
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             labels: Some(labels),
+            user: options.user.clone(),
+            working_dir: options.workdir.clone(),
             host_config: Some(HostConfig {
+                extra_hosts: some_vec(&options.extra_hosts),
+                dns: some_vec(&options.dns),
+                shm_size: options.shm_size,
+                log_config: (!options.log_opts.is_empty()).then(|| HostConfigLogConfig {
+                    typ: Some("json-file".to_string()),
+                    config: Some(options.log_opts.clone().into_iter().collect()),
+                }),
+                ulimits: (!options.ulimits.is_empty()).then(|| {
+                    options
+                        .ulimits
+                        .iter()
+                        .map(|(name, (soft, hard))| ResourcesUlimits {
+                            name: Some(name.clone()),
+                            soft: Some(*soft),
+                            hard: Some(*hard),
+                        })
+                        .collect()
+                }),
                 network_mode: Some(self.network.clone()),
                 init: Some(true),
                 binds: (!spec.binds.is_empty()).then(|| spec.binds.clone()),

@@ -195,6 +195,7 @@ impl Store {
         record.mounts = source.mounts;
         record.resources = source.resources;
         record.restart_policy = source.restart_policy;
+        record.docker_options = source.docker_options;
         let repo = self.layout.repo_dir(from);
         if repo.exists() {
             copy_dir(&repo, &self.layout.repo_dir(to))?;

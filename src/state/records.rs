@@ -43,6 +43,9 @@ pub struct AppRecord {
     pub resources: BTreeMap<String, Resources>,
     /// `ps:set restart-policy`, as typed (`on-failure:10` when unset).
     pub restart_policy: Option<String>,
+    /// `docker-options`, per phase (`build`, `deploy`, `run`), normalized `--flag=value`.
+    #[serde(default)]
+    pub docker_options: BTreeMap<String, Vec<String>>,
 }
 
 /// One `storage:mount`: a host directory (or named volume) and where it appears inside.
@@ -217,6 +220,7 @@ impl AppRecord {
             mounts: Vec::new(),
             resources: BTreeMap::new(),
             restart_policy: None,
+            docker_options: BTreeMap::new(),
         }
     }
 

@@ -1,0 +1,314 @@
+//! `docker-options`: the safe subset of `docker run`/`docker build` flags Berth accepts, parsed
+//! into types. Options are stored as the user typed them (normalized) and parsed again when
+//! used; anything outside the subset is refused with the reason.
+
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionError {
+    #[error("{0} is not supported: {1}")]
+    Refused(String, &'static str),
+    #[error("{0} is not a docker option Berth supports (supported: {SUPPORTED})")]
+    Unknown(String),
+    #[error("{0} needs a value")]
+    MissingValue(String),
+    #[error("invalid value for {0}: {1:?}")]
+    BadValue(&'static str, String),
+    #[error("{0} only applies to the {1} phase")]
+    WrongPhase(String, &'static str),
+}
+
+const SUPPORTED: &str = "--add-host, --dns, --label, --log-opt, --shm-size, --ulimit, --user, --workdir for deploy/run; --build-arg for build";
+
+/// The parts of a container's settings docker-options can change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerOptions {
+    pub extra_hosts: Vec<String>,
+    pub dns: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub log_opts: BTreeMap<String, String>,
+    pub shm_size: Option<i64>,
+    /// name → (soft, hard)
+    pub ulimits: BTreeMap<String, (i64, i64)>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+}
+
+/// One parsed option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Parsed {
+    AddHost(String),
+    Dns(String),
+    Label(String, String),
+    LogOpt(String, String),
+    ShmSize(i64),
+    Ulimit(String, i64, i64),
+    User(String),
+    Workdir(String),
+    BuildArg(String, String),
+}
+
+fn plain(value: &str) -> bool {
+    !value.is_empty() && !value.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+fn key_value(flag: &'static str, value: &str) -> Result<(String, String), OptionError> {
+    match value.split_once('=') {
+        Some((k, v)) if plain(k) && !v.chars().any(char::is_control) => {
+            Ok((k.to_string(), v.to_string()))
+        }
+        _ => Err(OptionError::BadValue(flag, value.to_string())),
+    }
+}
+
+fn parse_one(flag: &str, value: &str) -> Result<Parsed, OptionError> {
+    let bad = |name: &'static str| OptionError::BadValue(name, value.to_string());
+    Ok(match flag {
+        "--add-host" => match value.split_once(':') {
+            Some((host, ip)) if plain(host) && ip.parse::<std::net::IpAddr>().is_ok() => {
+                Parsed::AddHost(value.to_string())
+            }
+            _ => return Err(bad("--add-host")),
+        },
+        "--dns" => {
+            value
+                .parse::<std::net::IpAddr>()
+                .map_err(|_| bad("--dns"))?;
+            Parsed::Dns(value.to_string())
+        }
+        "--label" | "-l" => {
+            let (k, v) = key_value("--label", value)?;
+            if k.starts_with("berth.") {
+                return Err(OptionError::Refused(
+                    format!("--label {k}"),
+                    "berth.* labels are Berth's own",
+                ));
+            }
+            Parsed::Label(k, v)
+        }
+        "--log-opt" => {
+            let (k, v) = key_value("--log-opt", value)?;
+            Parsed::LogOpt(k, v)
+        }
+        "--shm-size" => {
+            let bytes = parse_size(value).ok_or_else(|| bad("--shm-size"))?;
+            Parsed::ShmSize(bytes)
+        }
+        "--ulimit" => {
+            let (name, limits) = value.split_once('=').ok_or_else(|| bad("--ulimit"))?;
+            let (soft, hard) = limits.split_once(':').unwrap_or((limits, limits));
+            match (soft.parse(), hard.parse()) {
+                (Ok(soft), Ok(hard)) if plain(name) => Parsed::Ulimit(name.to_string(), soft, hard),
+                _ => return Err(bad("--ulimit")),
+            }
+        }
+        "--user" | "-u" if plain(value) => Parsed::User(value.to_string()),
+        "--workdir" | "-w" if value.starts_with('/') && plain(value) => {
+            Parsed::Workdir(value.to_string())
+        }
+        "--build-arg" => {
+            let (k, v) = key_value("--build-arg", value)?;
+            Parsed::BuildArg(k, v)
+        }
+        "--user" | "-u" => return Err(bad("--user")),
+        "--workdir" | "-w" => return Err(bad("--workdir")),
+        "--privileged" | "--cap-add" | "--security-opt" | "--device" | "--pid" | "--ipc"
+        | "--userns" | "--uts" | "--cgroupns" => {
+            return Err(OptionError::Refused(
+                flag.to_string(),
+                "it would give the app power over the host",
+            ))
+        }
+        "-v" | "--volume" | "--mount" => {
+            return Err(OptionError::Refused(flag.to_string(), "use storage:mount"))
+        }
+        "-p" | "--publish" | "--network" | "--net" => {
+            return Err(OptionError::Refused(
+                flag.to_string(),
+                "Berth's proxy and network own routing",
+            ))
+        }
+        "-m" | "--memory" | "--cpus" | "--memory-reservation" | "--cpu-shares" => {
+            return Err(OptionError::Refused(flag.to_string(), "use resource:limit"))
+        }
+        "--restart" => {
+            return Err(OptionError::Refused(
+                flag.to_string(),
+                "use ps:set restart-policy",
+            ))
+        }
+        "-e" | "--env" | "--env-file" => {
+            return Err(OptionError::Refused(flag.to_string(), "use config:set"))
+        }
+        other => return Err(OptionError::Unknown(other.to_string())),
+    })
+}
+
+/// `64m`, `1g`, bytes → bytes.
+fn parse_size(raw: &str) -> Option<i64> {
+    let lower = raw.to_ascii_lowercase();
+    let at = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(at);
+    let factor: i64 = match unit.trim_end_matches('b') {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        _ => return None,
+    };
+    digits
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(factor)
+        .filter(|b| *b > 0)
+}
+
+/// Splits an option line (`--add-host a:1.2.3.4`, `--shm-size=64m`) into parsed options,
+/// normalized to `--flag=value` strings for storage.
+pub fn normalize(words: &[String]) -> Result<Vec<String>, OptionError> {
+    let mut out = Vec::new();
+    let mut iter = words.iter();
+    while let Some(word) = iter.next() {
+        let (flag, value) = match word.split_once('=') {
+            Some((flag, value)) if flag.starts_with('-') => (flag.to_string(), value.to_string()),
+            _ if word.starts_with('-') => {
+                let needs_value = !matches!(word.as_str(), "--privileged");
+                let value = if needs_value {
+                    iter.next()
+                        .cloned()
+                        .ok_or_else(|| OptionError::MissingValue(word.clone()))?
+                } else {
+                    String::new()
+                };
+                (word.clone(), value)
+            }
+            _ => return Err(OptionError::Unknown(word.clone())),
+        };
+        parse_one(&flag, &value)?;
+        out.push(format!("{flag}={value}"));
+    }
+    Ok(out)
+}
+
+fn parse_stored(stored: &str) -> Option<Parsed> {
+    let (flag, value) = stored.split_once('=')?;
+    parse_one(flag, value).ok()
+}
+
+/// The container settings from stored deploy/run options (invalid entries are skipped: they
+/// were validated when added).
+pub fn container_options(stored: &[String]) -> ContainerOptions {
+    let mut options = ContainerOptions::default();
+    for parsed in stored.iter().filter_map(|s| parse_stored(s)) {
+        match parsed {
+            Parsed::AddHost(h) => options.extra_hosts.push(h),
+            Parsed::Dns(d) => options.dns.push(d),
+            Parsed::Label(k, v) => {
+                options.labels.insert(k, v);
+            }
+            Parsed::LogOpt(k, v) => {
+                options.log_opts.insert(k, v);
+            }
+            Parsed::ShmSize(b) => options.shm_size = Some(b),
+            Parsed::Ulimit(n, s, h) => {
+                options.ulimits.insert(n, (s, h));
+            }
+            Parsed::User(u) => options.user = Some(u),
+            Parsed::Workdir(w) => options.workdir = Some(w),
+            Parsed::BuildArg(..) => {}
+        }
+    }
+    options
+}
+
+/// The build args from stored build options.
+pub fn build_args(stored: &[String]) -> BTreeMap<String, String> {
+    stored
+        .iter()
+        .filter_map(|s| match parse_stored(s) {
+            Some(Parsed::BuildArg(k, v)) => Some((k, v)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Checks each option fits the phase: `--build-arg` only for build, the rest not for build.
+pub fn check_phase(options: &[String], phase: &str) -> Result<(), OptionError> {
+    for option in options {
+        let is_build_arg = option.starts_with("--build-arg=");
+        match (phase, is_build_arg) {
+            ("build", false) => {
+                return Err(OptionError::WrongPhase(option.clone(), "deploy and run"))
+            }
+            ("deploy" | "run", true) => {
+                return Err(OptionError::WrongPhase(option.clone(), "build"))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        shell_words::split(line).unwrap()
+    }
+
+    #[test]
+    fn normalizes_the_supported_subset() {
+        let stored = normalize(&words(
+            "--add-host db:10.0.0.5 --shm-size=64m --label team=web --ulimit nofile=1024:2048 -w /app --log-opt max-size=10m",
+        ))
+        .unwrap();
+        assert_eq!(
+            stored,
+            [
+                "--add-host=db:10.0.0.5",
+                "--shm-size=64m",
+                "--label=team=web",
+                "--ulimit=nofile=1024:2048",
+                "-w=/app",
+                "--log-opt=max-size=10m"
+            ]
+        );
+        let options = container_options(&stored);
+        assert_eq!(options.extra_hosts, ["db:10.0.0.5"]);
+        assert_eq!(options.shm_size, Some(64 << 20));
+        assert_eq!(options.labels["team"], "web");
+        assert_eq!(options.ulimits["nofile"], (1024, 2048));
+        assert_eq!(options.workdir.as_deref(), Some("/app"));
+        assert_eq!(options.log_opts["max-size"], "10m");
+    }
+
+    #[test]
+    fn refuses_what_is_unsafe_or_unknown() {
+        for (line, message) in [
+            ("--privileged", "power over the host"),
+            ("-v /:/host", "use storage:mount"),
+            ("-p 80:80", "proxy and network own routing"),
+            ("--memory 1g", "use resource:limit"),
+            ("--label berth.app=x", "Berth's own"),
+            ("--frobnicate 1", "not a docker option"),
+            ("--add-host nonsense", "invalid value"),
+            ("--dns", "needs a value"),
+        ] {
+            let err = normalize(&words(line)).unwrap_err().to_string();
+            assert!(err.contains(message), "{line}: {err}");
+        }
+    }
+
+    #[test]
+    fn phases() {
+        let build = normalize(&words("--build-arg VERSION=1.2")).unwrap();
+        assert!(check_phase(&build, "build").is_ok());
+        assert!(check_phase(&build, "deploy").is_err());
+        assert_eq!(build_args(&build)["VERSION"], "1.2");
+        let deploy = normalize(&words("--shm-size 1g")).unwrap();
+        assert!(check_phase(&deploy, "build").is_err());
+    }
+}
