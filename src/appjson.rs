@@ -1,5 +1,5 @@
-//! The parts of app.json outside health checks: `scripts.dokku.predeploy|postdeploy` and
-//! `formation`. (Health checks are read by `health::spec`.)
+//! The parts of app.json outside health checks: `scripts.dokku.predeploy|postdeploy`,
+//! `formation` and `cron`. (Health checks are read by `health::spec`.)
 
 use serde::Deserialize;
 
@@ -22,6 +22,35 @@ struct Document {
     scripts: ScriptsSection,
     #[serde(default)]
     formation: std::collections::BTreeMap<String, Quantity>,
+    #[serde(default)]
+    cron: Vec<CronEntry>,
+}
+
+#[derive(Deserialize)]
+struct CronEntry {
+    command: String,
+    schedule: String,
+}
+
+/// app.json `cron` entries, their schedules checked.
+pub fn cron(text: &str) -> Result<Vec<crate::state::CronTask>, AppJsonError> {
+    let document: Document =
+        serde_json::from_str(text).map_err(|err| AppJsonError(err.to_string()))?;
+    document
+        .cron
+        .into_iter()
+        .map(|entry| {
+            crate::cron::Schedule::parse(&entry.schedule)
+                .map_err(|err| AppJsonError(err.to_string()))?;
+            if entry.command.trim().is_empty() {
+                return Err(AppJsonError("a cron entry has an empty command".into()));
+            }
+            Ok(crate::state::CronTask {
+                schedule: entry.schedule,
+                command: entry.command,
+            })
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -75,6 +104,15 @@ mod tests {
         assert_eq!(parsed.postdeploy, None);
         assert_eq!(scripts("{}").unwrap(), Scripts::default());
         assert!(scripts(r#"{"scripts": {"dokku": {"predeploy": 3}}}"#).is_err());
+    }
+
+    #[test]
+    fn cron_entries() {
+        let tasks = cron(r#"{"cron": [{"command": "bin/report", "schedule": "@daily"}]}"#).unwrap();
+        assert_eq!(tasks[0].command, "bin/report");
+        assert_eq!(tasks[0].id().len(), 8);
+        let err = cron(r#"{"cron": [{"command": "x", "schedule": "often"}]}"#).unwrap_err();
+        assert!(err.to_string().contains("invalid cron schedule"), "{err}");
     }
 
     #[test]

@@ -116,6 +116,7 @@ pub async fn run(
         }
     });
 
+    tracker.spawn(crate::cron::run_loop(ctx.clone()));
     tracker.spawn(crate::ssh::serve(
         ssh_listener,
         host_key,

@@ -21,10 +21,12 @@
 //! See `docs/architecture.md` for the invariants.
 
 pub mod appjson;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod context;
 pub mod control;
+pub mod cron;
 pub mod daemon;
 pub mod deploy;
 pub mod docker;

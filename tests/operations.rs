@@ -4,7 +4,7 @@ mod support;
 
 use std::process::Command;
 
-use support::{repo, Berth};
+use support::{eventually, repo, Berth};
 
 fn inspect(id: &str, format: &str) -> String {
     let output = Command::new("docker")
@@ -329,4 +329,55 @@ fn docker_options_reach_builds_and_containers() {
         .ok()
         .stdout
         .contains("--"));
+}
+
+#[test]
+fn cron_tasks_are_listed_run_and_scheduled() {
+    let berth = Berth::start();
+    let app = berth.app("cron");
+    let mut files = repo::web_app("cron");
+    files.push((
+        "app.json",
+        r#"{"cron": [{"command": "echo tick from $DYNO", "schedule": "* * * * *"},
+                     {"command": "exit 4", "schedule": "@daily"}]}"#
+            .to_string(),
+    ));
+    let source = repo::create(&repo::as_refs(&files));
+    berth.push(source.path(), &app, "main").ok();
+
+    let list = berth.ssh(&format!("cron:list {app}")).ok().stdout;
+    let lines: Vec<&str> = list.lines().collect();
+    assert!(
+        lines[0].starts_with("ID") && lines[0].ends_with("Command"),
+        "{list}"
+    );
+    assert!(
+        lines[1].contains("* * * * *") && lines[1].ends_with("echo tick from $DYNO"),
+        "{list}"
+    );
+    let json = berth
+        .ssh(&format!("cron:list {app} --format json"))
+        .ok()
+        .stdout;
+    let tasks: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let tick = tasks[0]["id"].as_str().expect("id").to_string();
+    let fail = tasks[1]["id"].as_str().expect("id").to_string();
+
+    assert_eq!(
+        berth.ssh(&format!("cron:run {app} {tick}")).ok().stdout,
+        "tick from cron.1\n"
+    );
+    assert_eq!(berth.ssh(&format!("cron:run {app} {fail}")).code, 4);
+    assert!(berth
+        .ssh(&format!("cron:run {app} nope"))
+        .stderr
+        .contains("no cron task nope"));
+
+    assert!(
+        eventually(std::time::Duration::from_secs(75), || berth
+            .log()
+            .contains("cron: tick from cron.1")),
+        "the minute loop runs the task:\n{}",
+        berth.log()
+    );
 }

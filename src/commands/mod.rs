@@ -19,6 +19,7 @@ mod config_get;
 mod config_set;
 mod config_show;
 mod config_unset;
+mod cron;
 mod deploying;
 mod docker_options;
 mod git_from_image;
@@ -134,6 +135,7 @@ pub enum Command {
     ConfigSet(config_set::Args),
     ConfigShow(config_show::Args),
     ConfigUnset(config_unset::Args),
+    Cron(cron::Args),
     DockerOptions(docker_options::Args),
     GitFromImage(git_from_image::Args),
     Logs(logs::Args),
@@ -216,6 +218,12 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "<app> [process,...]",
         "Switch without checks",
     ),
+    (
+        "cron:list",
+        "<app> [--format stdout|json]",
+        "List the app.json cron tasks",
+    ),
+    ("cron:run", "<app> <id>", "Run a cron task now"),
     (
         "docker-options:add",
         "<app> <build,deploy,run> OPTION...",
@@ -351,6 +359,8 @@ impl Command {
             "checks:report" => Command::ChecksReport(argv::AppArgs::parse("checks:report", rest)?),
             "checks:run" => Command::ChecksRun(checks_run::Args::parse(rest)?),
             "checks:set" => Command::ChecksSet(checks_set::Args::parse(rest)?),
+            "cron:list" => Command::Cron(cron::Args::parse(false, rest)?),
+            "cron:run" => Command::Cron(cron::Args::parse(true, rest)?),
             "docker-options:add"
             | "docker-options:remove"
             | "docker-options:clear"
@@ -414,6 +424,8 @@ impl Command {
             Command::ConfigShow(_) => "config:show",
             Command::ConfigUnset(args) if args.keys.is_none() => "config:clear",
             Command::ConfigUnset(_) => "config:unset",
+            Command::Cron(args) if args.run.is_some() => "cron:run",
+            Command::Cron(_) => "cron:list",
             Command::DockerOptions(args) => args.action.command(),
             Command::GitFromImage(_) => "git:from-image",
             Command::Logs(_) => "logs",
@@ -461,6 +473,7 @@ impl Command {
             Command::ConfigSet(args) => config_set::run(ctx, caller, io, args).await,
             Command::ConfigShow(args) => config_show::run(ctx, io, args).await,
             Command::ConfigUnset(args) => config_unset::run(ctx, caller, io, args).await,
+            Command::Cron(args) => cron::run(ctx, io, args).await,
             Command::DockerOptions(args) => docker_options::run(ctx, io, args).await,
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
             Command::Logs(args) => logs::run(ctx, io, args).await,

@@ -65,6 +65,7 @@ pub async fn prepare(
         declared_formation: current
             .map(|r| r.declared_formation.clone())
             .unwrap_or_default(),
+        cron: current.map(|r| r.cron.clone()).unwrap_or_default(),
     };
     match source {
         Source::Push(checkout) => build(ctx, record, checkout, "Deploy", &mut release, io).await?,
@@ -103,6 +104,7 @@ pub async fn prepare(
             release.checks = current.checks.clone();
             release.processes = current.processes.clone();
             release.declared_formation = current.declared_formation.clone();
+            release.cron = current.cron.clone();
             release.description = description;
         }
         Source::Rollback { target, reason } => {
@@ -126,6 +128,7 @@ pub async fn prepare(
             release.checks = old.checks.clone();
             release.processes = old.processes.clone();
             release.declared_formation = old.declared_formation.clone();
+            release.cron = old.cron.clone();
             release.description = match reason {
                 Some(reason) => format!("Automatic rollback to v{target}: {reason}"),
                 None => format!("Rollback to v{target}"),
@@ -155,8 +158,10 @@ async fn build(
         release.predeploy = scripts.predeploy;
         release.postdeploy = scripts.postdeploy;
         release.declared_formation = crate::appjson::formation(text)?;
+        release.cron = crate::appjson::cron(text)?;
     } else {
         release.declared_formation.clear();
+        release.cron.clear();
     }
     release.processes = match &checkout.procfile {
         Some(text) => crate::procfile::parse(text)?,

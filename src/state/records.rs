@@ -152,6 +152,28 @@ pub struct Release {
     /// app.json `formation`, when the app declares one: it wins over `ps:scale`.
     #[serde(default)]
     pub declared_formation: BTreeMap<String, u32>,
+    /// app.json `cron`: commands run on a schedule in one-off containers of this release.
+    #[serde(default)]
+    pub cron: Vec<CronTask>,
+}
+
+/// One app.json `cron` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CronTask {
+    pub schedule: String,
+    pub command: String,
+}
+
+impl CronTask {
+    /// A stable short id (FNV-1a of schedule and command), as `cron:list` shows it.
+    pub fn id(&self) -> String {
+        let mut hash: u32 = 0x811c_9dc5;
+        for byte in self.schedule.bytes().chain([0]).chain(self.command.bytes()) {
+            hash ^= u32::from(byte);
+            hash = hash.wrapping_mul(0x0100_0193);
+        }
+        format!("{hash:08x}")
+    }
 }
 
 impl Release {
