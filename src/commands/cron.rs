@@ -1,14 +1,11 @@
 //! `cron:list <app> [--format stdout|json]` and `cron:run <app> <id>`: the app.json `cron` tasks
 //! of the current release, and running one now (output and exit status come back).
 
-use async_trait::async_trait;
-
 use super::argv::Argv;
-use super::{CommandError, Io};
+use super::{CommandError, Io, Lines};
 use crate::context::Ctx;
 use crate::cron::run_task;
 use crate::names::AppName;
-use crate::scheduler::BuildOutput;
 
 #[derive(Debug)]
 pub struct Args {
@@ -33,15 +30,6 @@ impl Args {
     }
 }
 
-struct Lines<'a>(&'a mut Io);
-
-#[async_trait]
-impl BuildOutput for Lines<'_> {
-    async fn line(&mut self, text: &str) {
-        self.0.line(text).await;
-    }
-}
-
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
     let record = ctx.store.app(&args.app)?;
     let tasks = record.current().map(|r| r.cron.clone()).unwrap_or_default();
@@ -55,11 +43,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         let status = run_task(ctx, &args.app, task, &mut Lines(io))
             .await
             .map_err(|err| CommandError::Internal(err.to_string()))?;
-        return match i32::try_from(status) {
-            Ok(0) => Ok(()),
-            Ok(status) if (1..=255).contains(&status) => Err(CommandError::Status(status)),
-            _ => Err(CommandError::Status(1)),
-        };
+        return CommandError::from_status(status);
     }
     if args.json {
         let rows: Vec<_> = tasks

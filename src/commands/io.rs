@@ -110,3 +110,13 @@ impl Io {
         let _ = self.stderr.flush().await;
     }
 }
+
+/// Hands a one-off container's output lines to the user unchanged.
+pub struct Lines<'a>(pub &'a mut Io);
+
+#[async_trait::async_trait]
+impl crate::scheduler::BuildOutput for Lines<'_> {
+    async fn line(&mut self, text: &str) {
+        self.0.line(text).await;
+    }
+}

@@ -48,7 +48,7 @@ mod storage_mount;
 mod version;
 
 pub use deploying::run_deploy;
-pub use io::{Io, Reader, Writer};
+pub use io::{Io, Lines, Reader, Writer};
 
 use tracing::Instrument;
 
@@ -78,6 +78,15 @@ pub enum CommandError {
 }
 
 impl CommandError {
+    /// A one-off command's exit status as the command's result (out-of-range statuses → 1).
+    pub fn from_status(status: i64) -> Result<(), CommandError> {
+        match i32::try_from(status) {
+            Ok(0) => Ok(()),
+            Ok(status) if (1..=255).contains(&status) => Err(CommandError::Status(status)),
+            _ => Err(CommandError::Status(1)),
+        }
+    }
+
     /// Dokku's exit codes: 20 for a missing app, 1 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {

@@ -3,13 +3,10 @@
 //! If the first word names a Procfile process type, that process's command runs (Dokku).
 //! The container gets no stdin (interactive `ssh -t … run app bash` is not supported yet).
 
-use async_trait::async_trait;
-
-use super::{CommandError, Io};
+use super::{CommandError, Io, Lines};
 use crate::context::Ctx;
 use crate::deploy::{instance_spec, RunSettings};
 use crate::names::AppName;
-use crate::scheduler::BuildOutput;
 
 #[derive(Debug)]
 pub struct Args {
@@ -38,15 +35,6 @@ impl Args {
     }
 }
 
-struct Lines<'a>(&'a mut Io);
-
-#[async_trait]
-impl BuildOutput for Lines<'_> {
-    async fn line(&mut self, text: &str) {
-        self.0.line(text).await;
-    }
-}
-
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
     let record = ctx.store.app(&args.app)?;
     let Some(release) = record.current() else {
@@ -72,15 +60,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         .run_once(&spec, &mut Lines(io), &hangup)
         .await
         .map_err(|err| CommandError::Internal(err.to_string()))?;
-    match status {
-        0 => Ok(()),
-        status => Err(CommandError::Status(
-            i32::try_from(status)
-                .ok()
-                .filter(|s| (1..=255).contains(s))
-                .unwrap_or(1),
-        )),
-    }
+    CommandError::from_status(status)
 }
 
 #[cfg(test)]
