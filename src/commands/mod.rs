@@ -22,6 +22,7 @@ mod config_unset;
 mod cron;
 mod deploying;
 mod docker_options;
+mod enter;
 mod git_from_image;
 mod help;
 mod io;
@@ -146,6 +147,7 @@ pub enum Command {
     ConfigUnset(config_unset::Args),
     Cron(cron::Args),
     DockerOptions(docker_options::Args),
+    Enter(enter::Args),
     GitFromImage(git_from_image::Args),
     Logs(logs::Args),
     PsInspect(argv::AppArgs),
@@ -252,6 +254,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "docker-options:report",
         "<app>",
         "Show docker options per phase",
+    ),
+    (
+        "enter",
+        "<app> [process[.N]] [command...]",
+        "Run a command (a shell by default) in a running container; use ssh -t",
     ),
     (
         "git:from-image",
@@ -376,6 +383,7 @@ impl Command {
             | "docker-options:report" => {
                 Command::DockerOptions(docker_options::Args::parse(name, rest)?)
             }
+            "enter" => Command::Enter(enter::Args::parse(rest)?),
             "git:from-image" => Command::GitFromImage(git_from_image::Args::parse(rest)?),
             "logs" => Command::Logs(logs::Args::parse(rest)?),
             "ps:inspect" => Command::PsInspect(argv::AppArgs::parse("ps:inspect", rest)?),
@@ -436,6 +444,7 @@ impl Command {
             Command::Cron(args) if args.run.is_some() => "cron:run",
             Command::Cron(_) => "cron:list",
             Command::DockerOptions(args) => args.action.command(),
+            Command::Enter(_) => "enter",
             Command::GitFromImage(_) => "git:from-image",
             Command::Logs(_) => "logs",
             Command::PsInspect(_) => "ps:inspect",
@@ -484,6 +493,7 @@ impl Command {
             Command::ConfigUnset(args) => config_unset::run(ctx, caller, io, args).await,
             Command::Cron(args) => cron::run(ctx, io, args).await,
             Command::DockerOptions(args) => docker_options::run(ctx, io, args).await,
+            Command::Enter(args) => enter::run(ctx, io, args).await,
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
             Command::Logs(args) => logs::run(ctx, io, args).await,
             Command::PsInspect(args) => ps_inspect::run(ctx, io, args).await,

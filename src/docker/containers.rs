@@ -364,6 +364,74 @@ impl Scheduler for DockerEngine {
         }
     }
 
+    async fn exec_attached(
+        &self,
+        id: &str,
+        command: &[String],
+        tty: bool,
+        stdin: &mut (dyn tokio::io::AsyncRead + Send + Unpin),
+        output: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+        stop: &CancellationToken,
+    ) -> Result<i64, SchedulerError> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let config = ExecConfig {
+            cmd: Some(command.to_vec()),
+            attach_stdin: Some(true),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: Some(tty),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_exec(id, config)
+            .await
+            .map_err(engine_err)?;
+        let StartExecResults::Attached {
+            output: mut from_exec,
+            input: mut to_exec,
+        } = self
+            .docker
+            .start_exec(&created.id, None)
+            .await
+            .map_err(engine_err)?
+        else {
+            return Err(SchedulerError::Engine("exec did not attach".into()));
+        };
+        let mut buf = vec![0u8; 8192];
+        let mut stdin_open = true;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                read = stdin.read(&mut buf), if stdin_open => match read {
+                    Ok(0) | Err(_) => {
+                        stdin_open = false;
+                        let _ = to_exec.shutdown().await;
+                    }
+                    Ok(n) => {
+                        if to_exec.write_all(&buf[..n]).await.is_err() {
+                            stdin_open = false;
+                        }
+                    }
+                },
+                chunk = from_exec.next() => match chunk {
+                    Some(Ok(chunk)) => {
+                        let _ = output.write_all(&chunk.into_bytes()).await;
+                        let _ = output.flush().await;
+                    }
+                    Some(Err(err)) => return Err(engine_err(err)),
+                    None => break,
+                },
+            }
+        }
+        let inspect = self
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(engine_err)?;
+        Ok(inspect.exit_code.unwrap_or(-1))
+    }
+
     async fn retire(&self, id: &str, grace: Duration) -> Result<(), SchedulerError> {
         let seconds = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
         let options = StopContainerOptionsBuilder::default().t(seconds).build();
