@@ -241,6 +241,16 @@ pub trait Scheduler: Send + Sync {
         stop: &tokio_util::sync::CancellationToken,
     ) -> Result<i64, SchedulerError>;
 
+    /// Like `run_once`, with `stdin` attached and raw output (a terminal when `tty`): `run`.
+    async fn run_attached(
+        &self,
+        spec: &InstanceSpec,
+        tty: bool,
+        stdin: &mut (dyn tokio::io::AsyncRead + Send + Unpin),
+        output: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+        stop: &tokio_util::sync::CancellationToken,
+    ) -> Result<i64, SchedulerError>;
+
     /// Runs `command` inside the instance with `stdin` attached and its output written to
     /// `output` (a terminal when `tty`); returns its exit status. Cancelling `stop` ends it.
     async fn exec_attached(

@@ -151,12 +151,17 @@ fn enter_runs_commands_in_a_running_container() {
     let source = repo::create(&repo::as_refs(&repo::web_app("entered")));
     berth.push(source.path(), &app, "main").ok();
 
-    let run = berth.ssh(&format!("enter {app} web cat /www/index.html")).ok();
+    let run = berth
+        .ssh(&format!("enter {app} web cat /www/index.html"))
+        .ok();
     assert_eq!(run.stdout, "entered\n");
     let failed = berth.ssh(&format!("enter {app} web.1 sh -c 'exit 5'"));
     assert_eq!(failed.code, 5);
     let missing = berth.ssh(&format!("enter {app} worker"));
-    assert!(missing.stderr.contains("has no running worker.1"), "{missing:#?}");
+    assert!(
+        missing.stderr.contains("has no running worker.1"),
+        "{missing:#?}"
+    );
 
     let session = berth.ssh_tty(&format!("enter {app}"), b"echo inside-$((6*7))\nexit 3\n");
     assert_eq!(session.code, 3, "{session:#?}");

@@ -161,6 +161,13 @@ fn run_passes_output_and_exit_status_back() {
         (failed.code, failed.stdout.as_str(), failed.stderr.as_str()),
         (7, "bye\n", "")
     );
+    let interactive = berth.ssh_tty(&format!("run {app} sh"), b"echo hi-$((2+3))\nexit 6\n");
+    assert_eq!(interactive.code, 6, "{interactive:#?}");
+    assert!(interactive.stdout.contains("hi-5"), "{interactive:#?}");
+    let piped = berth
+        .ssh_input(&format!("run {app} cat"), b"from stdin\n")
+        .ok();
+    assert_eq!(piped.stdout, "from stdin\n");
     assert_eq!(
         Berth::containers(&app).len(),
         1,

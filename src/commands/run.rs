@@ -1,9 +1,9 @@
 //! `run <app> <command...>`: a one-off container of the current release, with the app's config
 //! and mounts; its output streams back and its exit status becomes the command's.
 //! If the first word names a Procfile process type, that process's command runs (Dokku).
-//! The container gets no stdin (interactive `ssh -t … run app bash` is not supported yet).
+//! Standard input is attached; with `ssh -t` the container gets a terminal (`run app sh`).
 
-use super::{CommandError, Io, Lines};
+use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::deploy::{instance_spec, RunSettings};
 use crate::names::AppName;
@@ -57,7 +57,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     let hangup = io.hangup.clone();
     let status = ctx
         .scheduler
-        .run_once(&spec, &mut Lines(io), &hangup)
+        .run_attached(&spec, io.tty, &mut io.stdin, &mut io.stdout, &hangup)
         .await
         .map_err(|err| CommandError::Internal(err.to_string()))?;
     CommandError::from_status(status)

@@ -11,8 +11,8 @@ use bollard::models::{
     HostConfigLogConfig, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
@@ -23,6 +23,59 @@ use crate::scheduler::{
     SchedulerError, LABEL_APP, LABEL_INDEX, LABEL_ONEOFF, LABEL_PROCESS, LABEL_RELEASE,
 };
 use tokio_util::sync::CancellationToken;
+
+/// What kind of container `create` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Instance,
+    OneOff,
+    /// A one-off whose stdin and output are attached (a terminal when `tty`).
+    Attached {
+        tty: bool,
+    },
+}
+
+type Output = std::pin::Pin<
+    Box<
+        dyn futures_util::Stream<
+                Item = Result<bollard::container::LogOutput, bollard::errors::Error>,
+            > + Send,
+    >,
+>;
+type Input = std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>;
+
+/// Copies `stdin` to the container and its output to `output` until the output ends.
+async fn relay(
+    stdin: &mut (dyn tokio::io::AsyncRead + Send + Unpin),
+    mut to_container: Input,
+    mut from_container: Output,
+    output: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+    stop: &CancellationToken,
+) -> Result<(), SchedulerError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 8192];
+    let mut stdin_open = true;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return Ok(()),
+            read = stdin.read(&mut buf), if stdin_open => match read {
+                Ok(0) | Err(_) => {
+                    stdin_open = false;
+                    let _ = to_container.shutdown().await;
+                }
+                Ok(n) => stdin_open = to_container.write_all(&buf[..n]).await.is_ok(),
+            },
+            chunk = from_container.next() => match chunk {
+                Some(Ok(chunk)) => {
+                    let _ = output.write_all(&chunk.into_bytes()).await;
+                    let _ = output.flush().await;
+                }
+                Some(Err(err)) => return Err(engine_err(err)),
+                None => return Ok(()),
+            },
+        }
+    }
+}
 
 impl DockerEngine {
     fn instance_from_labels(
@@ -58,14 +111,25 @@ impl DockerEngine {
             .filter(|ip| !ip.is_empty())
     }
 
+    /// Waits for the container to exit; returns its exit status.
+    async fn exit_status(&self, id: &str) -> Result<i64, SchedulerError> {
+        let mut waited = self.docker.wait_container(id, None);
+        match waited.next().await {
+            Some(Ok(response)) => Ok(response.status_code),
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+            Some(Err(err)) => Err(engine_err(err)),
+            None => Ok(-1),
+        }
+    }
+
     /// Creates (does not start) the container for `spec`; returns its id.
-    async fn create(&self, spec: &InstanceSpec, oneoff: bool) -> Result<String, SchedulerError> {
+    async fn create(&self, spec: &InstanceSpec, kind: Kind) -> Result<String, SchedulerError> {
         let options = CreateContainerOptionsBuilder::default()
             .name(&spec.container_name())
             .build();
         let created = self
             .docker
-            .create_container(Some(options), self.create_body(spec, oneoff))
+            .create_container(Some(options), self.create_body(spec, kind))
             .await
             .map_err(engine_err)?;
         Ok(created.id)
@@ -73,7 +137,12 @@ impl DockerEngine {
 
     /// The container Berth creates for `spec`: its labels, config, network, mounts and limits.
     /// One-off containers get the one-off label and no restart policy.
-    fn create_body(&self, spec: &InstanceSpec, oneoff: bool) -> ContainerCreateBody {
+    fn create_body(&self, spec: &InstanceSpec, kind: Kind) -> ContainerCreateBody {
+        let oneoff = kind != Kind::Instance;
+        let attached = match kind {
+            Kind::Attached { tty } => Some(tty),
+            _ => None,
+        };
         let mut labels: HashMap<String, String> = [
             (LABEL_APP.to_string(), spec.app.to_string()),
             (LABEL_PROCESS.to_string(), spec.process.clone()),
@@ -108,6 +177,12 @@ impl DockerEngine {
             cmd: spec.command.clone(),
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             labels: Some(labels),
+            open_stdin: attached.map(|_| true),
+            stdin_once: attached.map(|_| true),
+            attach_stdin: attached.map(|_| true),
+            attach_stdout: attached.map(|_| true),
+            attach_stderr: attached.map(|_| true),
+            tty: attached,
             user: options.user.clone(),
             working_dir: options.workdir.clone(),
             host_config: Some(HostConfig {
@@ -156,7 +231,7 @@ impl DockerEngine {
 #[async_trait]
 impl Scheduler for DockerEngine {
     async fn start(&self, spec: &InstanceSpec) -> Result<Instance, SchedulerError> {
-        let id = self.create(spec, false).await?;
+        let id = self.create(spec, Kind::Instance).await?;
         if let Err(err) = self.docker.start_container(&id, None).await {
             let _ = self.remove_force(&id).await;
             return Err(engine_err(err));
@@ -184,7 +259,7 @@ impl Scheduler for DockerEngine {
         output: &mut dyn BuildOutput,
         stop: &CancellationToken,
     ) -> Result<i64, SchedulerError> {
-        let id = self.create(spec, true).await?;
+        let id = self.create(spec, Kind::OneOff).await?;
         let result = async {
             self.docker
                 .start_container(&id, None)
@@ -364,6 +439,39 @@ impl Scheduler for DockerEngine {
         }
     }
 
+    async fn run_attached(
+        &self,
+        spec: &InstanceSpec,
+        tty: bool,
+        stdin: &mut (dyn tokio::io::AsyncRead + Send + Unpin),
+        output: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+        stop: &CancellationToken,
+    ) -> Result<i64, SchedulerError> {
+        let id = self.create(spec, Kind::Attached { tty }).await?;
+        let result = async {
+            let options = AttachContainerOptionsBuilder::default()
+                .stdin(true)
+                .stdout(true)
+                .stderr(true)
+                .stream(true)
+                .build();
+            let attached = self
+                .docker
+                .attach_container(&id, Some(options))
+                .await
+                .map_err(engine_err)?;
+            self.docker
+                .start_container(&id, None)
+                .await
+                .map_err(engine_err)?;
+            relay(stdin, attached.input, attached.output, output, stop).await?;
+            self.exit_status(&id).await
+        }
+        .await;
+        let _ = self.remove_force(&id).await;
+        result
+    }
+
     async fn exec_attached(
         &self,
         id: &str,
@@ -373,7 +481,6 @@ impl Scheduler for DockerEngine {
         output: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
         stop: &CancellationToken,
     ) -> Result<i64, SchedulerError> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let config = ExecConfig {
             cmd: Some(command.to_vec()),
             attach_stdin: Some(true),
@@ -388,8 +495,8 @@ impl Scheduler for DockerEngine {
             .await
             .map_err(engine_err)?;
         let StartExecResults::Attached {
-            output: mut from_exec,
-            input: mut to_exec,
+            output: from_exec,
+            input: to_exec,
         } = self
             .docker
             .start_exec(&created.id, None)
@@ -398,32 +505,7 @@ impl Scheduler for DockerEngine {
         else {
             return Err(SchedulerError::Engine("exec did not attach".into()));
         };
-        let mut buf = vec![0u8; 8192];
-        let mut stdin_open = true;
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                read = stdin.read(&mut buf), if stdin_open => match read {
-                    Ok(0) | Err(_) => {
-                        stdin_open = false;
-                        let _ = to_exec.shutdown().await;
-                    }
-                    Ok(n) => {
-                        if to_exec.write_all(&buf[..n]).await.is_err() {
-                            stdin_open = false;
-                        }
-                    }
-                },
-                chunk = from_exec.next() => match chunk {
-                    Some(Ok(chunk)) => {
-                        let _ = output.write_all(&chunk.into_bytes()).await;
-                        let _ = output.flush().await;
-                    }
-                    Some(Err(err)) => return Err(engine_err(err)),
-                    None => break,
-                },
-            }
-        }
+        relay(stdin, to_exec, from_exec, output, stop).await?;
         let inspect = self
             .docker
             .inspect_exec(&created.id)

@@ -307,6 +307,23 @@ impl Berth {
         Run::from(output)
     }
 
+    /// `ssh … LINE` with `input` on its standard input (no terminal).
+    pub fn ssh_input(&self, line: &str, input: &[u8]) -> Run {
+        let mut child = self
+            .ssh_command(&self.key)
+            .arg("berth@127.0.0.1")
+            .arg(line)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run ssh");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input).expect("write stdin");
+        drop(stdin);
+        Run::from(child.wait_with_output().expect("ssh output"))
+    }
+
     /// `ssh … LINE` left running, its stdout piped (for `logs -t`).
     pub fn ssh_spawn(&self, line: &str) -> Child {
         self.ssh_command(&self.key)
