@@ -8,31 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 calls=${1:-50}
 
-bash scripts/setup-host.sh >/dev/null
-cargo build --release --quiet
-target_dir=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
-berth="$target_dir/release/berth"
-
-work=$(mktemp -d)
-cleanup() {
-  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cat >"$work/berth.toml" <<TOML
-data_dir = "$work/data"
-[ssh]
-listen = "127.0.0.1:0"
-[proxy]
-http_listen = "127.0.0.1:0"
-TOML
-"$berth" daemon --config "$work/berth.toml" >"$work/ready" 2>"$work/daemon.log" &
-daemon=$!
-for _ in $(seq 1 100); do grep -q ready "$work/ready" 2>/dev/null && break; sleep 0.1; done
-ssh_port=$(grep -o 'ssh=[0-9.:]*' "$work/ready" | cut -d: -f2)
-ssh-keygen -q -t ed25519 -N '' -f "$work/key"
-cli=("$berth" --config "$work/berth.toml")
-"${cli[@]}" ssh-keys:add bench <"$work/key.pub" >/dev/null
+source bench/lib.sh
+trap stop_daemon EXIT
+bench_setup
 for i in $(seq 1 50); do "${cli[@]}" apps:create "app-$i" >/dev/null; done
 ssh_cmd=(ssh -p "$ssh_port" -i "$work/key" -o IdentitiesOnly=yes -o StrictHostKeyChecking=no
   -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes berth@127.0.0.1)

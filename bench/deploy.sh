@@ -8,36 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 
-bash scripts/setup-host.sh >/dev/null
-bash scripts/base-images.sh
-cargo build --release --quiet
-target_dir=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
-berth="$target_dir/release/berth"
-
-work=$(mktemp -d)
+source bench/lib.sh
 app="bench-$$"
 cleanup() {
-  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
   docker ps -aq --filter "label=berth.app=$app" | xargs -r docker rm -f >/dev/null
   docker images --filter "reference=berth/$app" --format '{{.Repository}}:{{.Tag}}' | xargs -r docker rmi >/dev/null 2>&1 || true
-  rm -rf "$work"
+  stop_daemon
 }
 trap cleanup EXIT
-
-cat >"$work/berth.toml" <<TOML
-data_dir = "$work/data"
-global_domain = "bench.test"
-[ssh]
-listen = "127.0.0.1:0"
-[proxy]
-http_listen = "127.0.0.1:0"
-TOML
-"$berth" daemon --config "$work/berth.toml" >"$work/ready" 2>"$work/daemon.log" &
-daemon=$!
-for _ in $(seq 1 100); do grep -q ready "$work/ready" 2>/dev/null && break; sleep 0.1; done
-ssh_port=$(grep -o 'ssh=[0-9.:]*' "$work/ready" | cut -d: -f2)
-ssh-keygen -q -t ed25519 -N '' -f "$work/key"
-"$berth" --config "$work/berth.toml" ssh-keys:add bench <"$work/key.pub" >/dev/null
+bench_setup
 
 mkdir "$work/app" && cp -r tests/apps/hello/. "$work/app/"
 cd "$work/app"

@@ -163,7 +163,10 @@ fn enter_runs_commands_in_a_running_container() {
         "{missing:#?}"
     );
 
-    let session = berth.ssh_tty(&format!("enter {app}"), b"echo inside-$((6*7))\nexit 3\n");
+    let session = berth.ssh_tty(
+        &format!("enter {app} web sh -c 'test -t 0 && read line && echo inside-$line; exit 3'"),
+        b"42\n",
+    );
     assert_eq!(session.code, 3, "{session:#?}");
     assert!(session.stdout.contains("inside-42"), "{session:#?}");
 }

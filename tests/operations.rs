@@ -161,9 +161,14 @@ fn run_passes_output_and_exit_status_back() {
         (failed.code, failed.stdout.as_str(), failed.stderr.as_str()),
         (7, "bye\n", "")
     );
-    let interactive = berth.ssh_tty(&format!("run {app} sh"), b"echo hi-$((2+3))\nexit 6\n");
+    // A terminal: the shell reads a line typed at it. (Not an interactive ash: its line editor
+    // queries the cursor position and would eat the typed line as the terminal's answer.)
+    let interactive = berth.ssh_tty(
+        &format!("run {app} sh -c 'test -t 0 && read line && echo got-$line; exit 6'"),
+        b"typed\n",
+    );
     assert_eq!(interactive.code, 6, "{interactive:#?}");
-    assert!(interactive.stdout.contains("hi-5"), "{interactive:#?}");
+    assert!(interactive.stdout.contains("got-typed"), "{interactive:#?}");
     let piped = berth
         .ssh_input(&format!("run {app} cat"), b"from stdin\n")
         .ok();

@@ -98,13 +98,7 @@ pub async fn prepare(
             };
             io.step(&format!("Restarting {app} with the new config"))
                 .await;
-            release.image = current.image.clone();
-            release.git_rev = current.git_rev.clone();
-            release.port = current.port;
-            release.checks = current.checks.clone();
-            release.processes = current.processes.clone();
-            release.declared_formation = current.declared_formation.clone();
-            release.cron = current.cron.clone();
+            release.take_code_from(current);
             release.description = description;
         }
         Source::Rollback { target, reason } => {
@@ -120,15 +114,8 @@ pub async fn prepare(
                 )));
             }
             io.step(&format!("Rolling back {app} to v{target}")).await;
-            release.image = old.image.clone();
-            release.git_rev = old.git_rev.clone();
-            release.port = old.port;
+            release.take_code_from(old);
             release.env = old.env.clone();
-            release.formation = old.formation.clone();
-            release.checks = old.checks.clone();
-            release.processes = old.processes.clone();
-            release.declared_formation = old.declared_formation.clone();
-            release.cron = old.cron.clone();
             release.description = match reason {
                 Some(reason) => format!("Automatic rollback to v{target}: {reason}"),
                 None => format!("Rollback to v{target}"),

@@ -404,36 +404,10 @@ impl Scheduler for DockerEngine {
         command: &[String],
         limit: Duration,
     ) -> Result<i64, SchedulerError> {
-        let config = ExecConfig {
-            cmd: Some(command.to_vec()),
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            ..Default::default()
-        };
-        let created = self
-            .docker
-            .create_exec(id, config)
-            .await
-            .map_err(engine_err)?;
-        let run = async {
-            if let StartExecResults::Attached { mut output, .. } = self
-                .docker
-                .start_exec(&created.id, None)
-                .await
-                .map_err(engine_err)?
-            {
-                while let Some(item) = output.next().await {
-                    item.map_err(engine_err)?;
-                }
-            }
-            let inspect = self
-                .docker
-                .inspect_exec(&created.id)
-                .await
-                .map_err(engine_err)?;
-            Ok(inspect.exit_code.unwrap_or(-1))
-        };
-        match tokio::time::timeout(limit, run).await {
+        let stop = CancellationToken::new();
+        let (mut stdin, mut output) = (tokio::io::empty(), tokio::io::sink());
+        let attached = self.exec_attached(id, command, false, &mut stdin, &mut output, &stop);
+        match tokio::time::timeout(limit, attached).await {
             Ok(result) => result,
             Err(_) => Ok(-1),
         }

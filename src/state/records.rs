@@ -177,6 +177,18 @@ impl CronTask {
 }
 
 impl Release {
+    /// Runs `other`'s code: its image, revision, port, checks, process types, declared
+    /// formation and cron (not its scripts, which ran when it was built).
+    pub fn take_code_from(&mut self, other: &Release) {
+        self.image = other.image.clone();
+        self.git_rev = other.git_rev.clone();
+        self.port = other.port;
+        self.checks = other.checks.clone();
+        self.processes = other.processes.clone();
+        self.declared_formation = other.declared_formation.clone();
+        self.cron = other.cron.clone();
+    }
+
     /// The process types this release can run.
     pub fn process_types(&self) -> Vec<String> {
         if self.processes.is_empty() {

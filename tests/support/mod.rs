@@ -309,8 +309,13 @@ impl Berth {
 
     /// `ssh … LINE` with `input` on its standard input (no terminal).
     pub fn ssh_input(&self, line: &str, input: &[u8]) -> Run {
+        self.ssh_feeding(&[], line, input)
+    }
+
+    fn ssh_feeding(&self, extra: &[&str], line: &str, input: &[u8]) -> Run {
         let mut child = self
             .ssh_command(&self.key)
+            .args(extra)
             .arg("berth@127.0.0.1")
             .arg(line)
             .stdin(Stdio::piped())
@@ -320,8 +325,12 @@ impl Berth {
             .expect("run ssh");
         let mut stdin = child.stdin.take().expect("stdin");
         stdin.write_all(input).expect("write stdin");
-        drop(stdin);
-        Run::from(child.wait_with_output().expect("ssh output"))
+        // A terminal session ends by what is typed, as a person's does; closing its input early
+        // would hang up the remote terminal before it has read the line.
+        let keep_open = extra.contains(&"-tt").then_some(stdin);
+        let output = child.wait_with_output().expect("ssh output");
+        drop(keep_open);
+        Run::from(output)
     }
 
     /// `ssh … LINE` left running, its stdout piped (for `logs -t`).
@@ -337,21 +346,7 @@ impl Berth {
 
     /// `ssh -tt … LINE` with `typed` sent to the remote terminal.
     pub fn ssh_tty(&self, line: &str, typed: &[u8]) -> Run {
-        let mut child = self
-            .ssh_command(&self.key)
-            .arg("-tt")
-            .arg("berth@127.0.0.1")
-            .arg(line)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run ssh -tt");
-        let mut input = child.stdin.take().expect("stdin");
-        input.write_all(typed).expect("type");
-        let output = child.wait_with_output().expect("ssh output");
-        drop(input);
-        Run::from(output)
+        self.ssh_feeding(&["-tt"], line, typed)
     }
 
     /// `git push ssh://berth@127.0.0.1:PORT/APP BRANCH` from `repo`, with alice's key.

@@ -1,0 +1,36 @@
+# Shared by the benchmark scripts (sourced, not run): builds Berth in release mode and starts a
+# daemon on ephemeral ports with a temp data dir and one key, `bench`.
+# Sets: berth, work, daemon, ssh_port, cli (array). The caller's EXIT trap should call
+# stop_daemon.
+
+bench_setup() {
+  bash scripts/setup-host.sh >/dev/null
+  bash scripts/base-images.sh
+  cargo build --release --quiet
+  local target_dir
+  target_dir=$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)
+  berth="$target_dir/release/berth"
+  work=$(mktemp -d)
+  cat >"$work/berth.toml" <<TOML
+data_dir = "$work/data"
+global_domain = "bench.test"
+[ssh]
+listen = "127.0.0.1:0"
+[proxy]
+http_listen = "127.0.0.1:0"
+TOML
+  "$berth" daemon --config "$work/berth.toml" >"$work/ready" 2>"$work/daemon.log" &
+  daemon=$!
+  for _ in $(seq 1 100); do grep -q ready "$work/ready" 2>/dev/null && break; sleep 0.1; done
+  ssh_port=$(grep -o 'ssh=[0-9.:]*' "$work/ready" | cut -d: -f2)
+  ssh-keygen -q -t ed25519 -N '' -f "$work/key"
+  cli=("$berth" --config "$work/berth.toml")
+  "${cli[@]}" ssh-keys:add bench <"$work/key.pub" >/dev/null
+}
+
+stop_daemon() {
+  if [ -n "${daemon:-}" ]; then
+    kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  fi
+  rm -rf "$work"
+}
