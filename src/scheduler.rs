@@ -154,6 +154,11 @@ pub fn split_timestamp(line: &str) -> (&str, &str) {
     }
 }
 
+/// What a user types into an attached one-off container or exec.
+pub type Stdin<'a> = &'a mut (dyn tokio::io::AsyncRead + Send + Unpin);
+/// Where an attached container's raw output goes.
+pub type Stdout<'a> = &'a mut (dyn tokio::io::AsyncWrite + Send + Unpin);
+
 /// Lines of container output, as they come.
 pub type LogStream = futures_util::stream::BoxStream<'static, Result<String, SchedulerError>>;
 
@@ -246,8 +251,8 @@ pub trait Scheduler: Send + Sync {
         &self,
         spec: &InstanceSpec,
         tty: bool,
-        stdin: &mut (dyn tokio::io::AsyncRead + Send + Unpin),
-        output: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+        stdin: Stdin<'_>,
+        output: Stdout<'_>,
         stop: &tokio_util::sync::CancellationToken,
     ) -> Result<i64, SchedulerError>;
 
@@ -258,8 +263,8 @@ pub trait Scheduler: Send + Sync {
         id: &str,
         command: &[String],
         tty: bool,
-        stdin: &mut (dyn tokio::io::AsyncRead + Send + Unpin),
-        output: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+        stdin: Stdin<'_>,
+        output: Stdout<'_>,
         stop: &tokio_util::sync::CancellationToken,
     ) -> Result<i64, SchedulerError>;
 

@@ -20,7 +20,8 @@ use super::{engine_err, is_not_found, DockerEngine};
 use crate::names::AppName;
 use crate::scheduler::{
     split_timestamp, BuildOutput, Instance, InstanceSpec, InstanceStatus, LogStream, Scheduler,
-    SchedulerError, LABEL_APP, LABEL_INDEX, LABEL_ONEOFF, LABEL_PROCESS, LABEL_RELEASE,
+    SchedulerError, Stdin, Stdout, LABEL_APP, LABEL_INDEX, LABEL_ONEOFF, LABEL_PROCESS,
+    LABEL_RELEASE,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -46,10 +47,10 @@ type Input = std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>;
 
 /// Copies `stdin` to the container and its output to `output` until the output ends.
 async fn relay(
-    stdin: &mut (dyn tokio::io::AsyncRead + Send + Unpin),
+    stdin: Stdin<'_>,
     mut to_container: Input,
     mut from_container: Output,
-    output: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+    output: Stdout<'_>,
     stop: &CancellationToken,
 ) -> Result<(), SchedulerError> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -417,8 +418,8 @@ impl Scheduler for DockerEngine {
         &self,
         spec: &InstanceSpec,
         tty: bool,
-        stdin: &mut (dyn tokio::io::AsyncRead + Send + Unpin),
-        output: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+        stdin: Stdin<'_>,
+        output: Stdout<'_>,
         stop: &CancellationToken,
     ) -> Result<i64, SchedulerError> {
         let id = self.create(spec, Kind::Attached { tty }).await?;
@@ -451,8 +452,8 @@ impl Scheduler for DockerEngine {
         id: &str,
         command: &[String],
         tty: bool,
-        stdin: &mut (dyn tokio::io::AsyncRead + Send + Unpin),
-        output: &mut (dyn tokio::io::AsyncWrite + Send + Unpin),
+        stdin: Stdin<'_>,
+        output: Stdout<'_>,
         stop: &CancellationToken,
     ) -> Result<i64, SchedulerError> {
         let config = ExecConfig {

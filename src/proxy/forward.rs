@@ -99,7 +99,7 @@ pub async fn forward(
     // A request without a body can be sent again, to another instance, if the first one could
     // not even be connected to; one with a body is streamed once.
     let replayable = request.body().is_end_stream();
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let mut body = Some(body.boxed());
     let attempts = if replayable { route.upstreams.len() } else { 1 };
     for (attempt, upstream) in route.rotation().take(attempts).enumerate() {
@@ -114,7 +114,13 @@ pub async fn forward(
         *outgoing.method_mut() = parts.method.clone();
         *outgoing.uri_mut() = uri;
         *outgoing.version_mut() = parts.version;
-        *outgoing.headers_mut() = parts.headers.clone();
+        // Only a request that may be retried keeps a copy of its headers; the common case
+        // (one attempt, or the last one) moves them.
+        *outgoing.headers_mut() = if attempt < attempts {
+            parts.headers.clone()
+        } else {
+            std::mem::take(&mut parts.headers)
+        };
         match client.request(outgoing).await {
             Ok(response) => {
                 route.stats.record(response.status().as_u16());
