@@ -33,6 +33,25 @@ pub struct Config {
     pub ssh: SshConfig,
     pub proxy: ProxyConfig,
     pub deploy: DeployConfig,
+    pub build: BuildConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BuildConfig {
+    /// The image buildpacks compile in (`buildpacks:set-property` overrides it per app).
+    pub stack_image: String,
+    /// The image a buildpack-built app runs on; the stack image when unset.
+    pub run_image: Option<String>,
+}
+
+impl Default for BuildConfig {
+    fn default() -> Self {
+        BuildConfig {
+            stack_image: "berth/stack:bookworm".to_string(),
+            run_image: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -85,6 +104,7 @@ impl Default for Config {
             ssh: SshConfig::default(),
             proxy: ProxyConfig::default(),
             deploy: DeployConfig::default(),
+            build: BuildConfig::default(),
         }
     }
 }
@@ -199,6 +219,9 @@ mod tests {
             check_wait_secs = 0
             wait_to_retire_secs = 1
             keep_releases = 2
+            [build]
+            stack_image = "heroku/heroku:24-build"
+            run_image = "heroku/heroku:24"
             "#,
         )
         .unwrap();
@@ -217,6 +240,8 @@ mod tests {
             ),
             (0, 1, 2)
         );
+        assert_eq!(config.build.stack_image, "heroku/heroku:24-build");
+        assert_eq!(config.build.run_image.as_deref(), Some("heroku/heroku:24"));
     }
 
     #[test]

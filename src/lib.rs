@@ -10,6 +10,7 @@
 //! - `control/`: the unix control socket used by the local CLI and the git hook.
 //! - `commands/`: the command router, one file per command, shared by both front ends.
 //! - `git/`: bare repositories, `git receive-pack`, the pre-receive hook, commit export.
+//! - `build/`: choosing a builder; buildpack builds in a container of the stack image.
 //! - `deploy/`: the pipeline build → release → start → check → switch → retire; start-up adoption.
 //! - `scheduler`: the traits deploy logic uses to build images and run instances.
 //! - `docker/`: the only module that talks to Docker (bollard); implements `scheduler`.
@@ -21,6 +22,7 @@
 //! See `docs/architecture.md` for the invariants.
 
 pub mod appjson;
+pub mod build;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -146,6 +146,41 @@ pub struct BuiltImage {
     pub exposed_ports: Vec<u16>,
 }
 
+/// A build that runs in a container (buildpacks): what to run, on which files, with which cache.
+#[derive(Debug, Clone)]
+pub struct CompileJob {
+    pub app: AppName,
+    /// The stack image the build runs in (pulled when missing).
+    pub image: String,
+    /// A tar unpacked at `/` before the container starts.
+    pub files: Vec<u8>,
+    pub command: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// A named volume kept between builds, mounted at `cache_path`.
+    pub cache_volume: String,
+    pub cache_path: String,
+    /// Paths copied out (each as a tar) when the command succeeds.
+    pub collect: Vec<String>,
+}
+
+/// How a `CompileJob` ended: its exit status and, on success, the collected paths' tars.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub status: i64,
+    pub collected: Vec<Vec<u8>>,
+}
+
+/// An image made from `base` plus tars unpacked at `/`, with Dockerfile-style `changes`
+/// (`ENTRYPOINT`, `WORKDIR`, `ENV`, `LABEL`) applied.
+#[derive(Debug, Clone)]
+pub struct Assembly {
+    pub app: AppName,
+    pub base: String,
+    pub layers: Vec<Vec<u8>>,
+    pub changes: Vec<String>,
+    pub tag: String,
+}
+
 /// `2026-11-22T01:02:03.000000000Z text` → (timestamp, text).
 pub fn split_timestamp(line: &str) -> (&str, &str) {
     match line.split_once(' ') {
@@ -195,6 +230,20 @@ pub trait ImageBuilder: Send + Sync {
 
     /// Removes one tag (and the image, once nothing else uses it).
     async fn remove_image(&self, tag: &str) -> Result<(), SchedulerError>;
+
+    /// Runs `job` in a throwaway container, streaming its output; a cancelled or failed build
+    /// leaves no container behind.
+    async fn compile(
+        &self,
+        job: &CompileJob,
+        output: &mut dyn BuildOutput,
+    ) -> Result<Compiled, SchedulerError>;
+
+    /// Makes the image `assembly.tag` (see `Assembly`).
+    async fn assemble(&self, assembly: &Assembly) -> Result<BuiltImage, SchedulerError>;
+
+    /// Removes a named volume (a build cache); false when there was none.
+    async fn remove_volume(&self, name: &str) -> Result<bool, SchedulerError>;
 }
 
 /// The tag of release `number`'s image.

@@ -9,6 +9,8 @@ mod apps_list;
 mod apps_lock;
 mod apps_report;
 mod argv;
+mod builder;
+mod buildpacks;
 mod checks_report;
 mod checks_run;
 mod checks_set;
@@ -38,6 +40,7 @@ mod ps_set;
 mod releases;
 mod releases_info;
 mod releases_rollback;
+mod repo_purge_cache;
 mod resource;
 mod run;
 mod ssh_keys_add;
@@ -116,6 +119,18 @@ impl From<NameError> for CommandError {
     }
 }
 
+impl From<crate::build::BuildError> for CommandError {
+    fn from(err: crate::build::BuildError) -> Self {
+        use crate::build::BuildError;
+        match err {
+            BuildError::Refused(_) | BuildError::Failed(_) => CommandError::User(err.to_string()),
+            BuildError::Internal(_) | BuildError::Engine(_) => {
+                CommandError::Internal(err.to_string())
+            }
+        }
+    }
+}
+
 impl From<DeployError> for CommandError {
     fn from(err: DeployError) -> Self {
         if err.is_internal() {
@@ -136,6 +151,9 @@ pub enum Command {
     AppsList(apps_list::Args),
     AppsLock(argv::AppArgs, bool),
     AppsReport(argv::AppArgs),
+    BuilderReport(argv::AppArgs),
+    BuilderSet(builder::Args),
+    Buildpacks(buildpacks::Args),
     ChecksReport(argv::AppArgs),
     ChecksRun(checks_run::Args),
     ChecksSet(checks_set::Args),
@@ -160,6 +178,7 @@ pub enum Command {
     Releases(argv::AppArgs),
     ReleasesInfo(releases_info::Args),
     ReleasesRollback(releases_rollback::Args),
+    RepoPurgeCache(argv::AppArgs),
     Run(run::Args),
     Resource(resource::Args),
     ResourceReport(argv::AppArgs),
@@ -203,6 +222,47 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "Show the app's creation time, source and lock",
     ),
     ("apps:unlock", "<app>", "Allow deploys again"),
+    (
+        "builder:report",
+        "<app>",
+        "Show which builder builds the app, and from which directory",
+    ),
+    (
+        "builder:set",
+        "(<app>|--global) selected [dockerfile|buildpacks] | <app> build-dir [subdir]",
+        "Choose the builder (empty: auto) or the repository subdirectory to build",
+    ),
+    (
+        "buildpacks:add",
+        "[--index N] <app> <name|dir|git-url[#ref]>",
+        "Add a buildpack (bundled: python, nodejs, static, procfile)",
+    ),
+    (
+        "buildpacks:clear",
+        "<app>",
+        "Remove all buildpacks: detect again",
+    ),
+    ("buildpacks:list", "<app>", "List the app's buildpacks"),
+    (
+        "buildpacks:remove",
+        "<app> (<buildpack>|--index N)",
+        "Remove a buildpack",
+    ),
+    (
+        "buildpacks:report",
+        "<app>",
+        "Show the app's buildpacks and stack image",
+    ),
+    (
+        "buildpacks:set",
+        "[--index N] <app> <buildpack>",
+        "Replace the buildpack at a position (default 1)",
+    ),
+    (
+        "buildpacks:set-property",
+        "(<app>|--global) stack [image]",
+        "Set the stack image builds run in (empty: the default)",
+    ),
     (
         "checks:disable",
         "<app> [process,...]",
@@ -276,6 +336,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "releases:rollback",
         "<app> [vN] [--no-wait]",
         "Deploy an earlier release's image and config again (default: the previous one)",
+    ),
+    (
+        "repo:purge-cache",
+        "<app>",
+        "Empty the app's build cache; the next build starts cold",
     ),
     (
         "resource:limit",
@@ -360,6 +425,13 @@ impl Command {
             "apps:lock" => Command::AppsLock(argv::AppArgs::parse("apps:lock", rest)?, true),
             "apps:unlock" => Command::AppsLock(argv::AppArgs::parse("apps:unlock", rest)?, false),
             "apps:report" => Command::AppsReport(argv::AppArgs::parse("apps:report", rest)?),
+            "builder:report" => {
+                Command::BuilderReport(argv::AppArgs::parse("builder:report", rest)?)
+            }
+            "builder:set" => Command::BuilderSet(builder::Args::parse(rest)?),
+            name if name.starts_with("buildpacks:") => {
+                Command::Buildpacks(buildpacks::Args::parse(name, rest)?)
+            }
             "checks:disable" | "checks:enable" | "checks:skip" => {
                 Command::ChecksToggle(checks_toggle::Args::parse(name, rest)?)
             }
@@ -398,6 +470,9 @@ impl Command {
             "releases" => Command::Releases(argv::AppArgs::parse("releases", rest)?),
             "releases:info" => Command::ReleasesInfo(releases_info::Args::parse(rest)?),
             "releases:rollback" => Command::ReleasesRollback(releases_rollback::Args::parse(rest)?),
+            "repo:purge-cache" => {
+                Command::RepoPurgeCache(argv::AppArgs::parse("repo:purge-cache", rest)?)
+            }
             "resource:limit" => Command::Resource(resource::Args::parse(false, rest)?),
             "resource:reserve" => Command::Resource(resource::Args::parse(true, rest)?),
             "resource:report" => {
@@ -430,6 +505,9 @@ impl Command {
             Command::AppsLock(_, true) => "apps:lock",
             Command::AppsLock(_, false) => "apps:unlock",
             Command::AppsReport(_) => "apps:report",
+            Command::BuilderReport(_) => "builder:report",
+            Command::BuilderSet(_) => "builder:set",
+            Command::Buildpacks(args) => args.command,
             Command::ChecksReport(_) => "checks:report",
             Command::ChecksRun(_) => "checks:run",
             Command::ChecksSet(_) => "checks:set",
@@ -457,6 +535,7 @@ impl Command {
             Command::Releases(_) => "releases",
             Command::ReleasesInfo(_) => "releases:info",
             Command::ReleasesRollback(_) => "releases:rollback",
+            Command::RepoPurgeCache(_) => "repo:purge-cache",
             Command::Resource(args) if args.reserve => "resource:reserve",
             Command::Resource(_) => "resource:limit",
             Command::ResourceReport(_) => "resource:report",
@@ -482,6 +561,9 @@ impl Command {
             Command::AppsList(args) => apps_list::run(ctx, io, args).await,
             Command::AppsLock(args, lock) => apps_lock::run(ctx, io, args, lock).await,
             Command::AppsReport(args) => apps_report::run(ctx, io, args).await,
+            Command::BuilderReport(args) => builder::report_app(ctx, io, args).await,
+            Command::BuilderSet(args) => builder::run(ctx, io, args).await,
+            Command::Buildpacks(args) => buildpacks::run(ctx, caller, io, args).await,
             Command::ChecksReport(args) => checks_report::run(ctx, io, args).await,
             Command::ChecksRun(args) => checks_run::run(ctx, io, args).await,
             Command::ChecksSet(args) => checks_set::run(ctx, io, args).await,
@@ -506,6 +588,7 @@ impl Command {
             Command::Releases(args) => releases::run(ctx, io, args).await,
             Command::ReleasesInfo(args) => releases_info::run(ctx, io, args).await,
             Command::ReleasesRollback(args) => releases_rollback::run(ctx, caller, io, args).await,
+            Command::RepoPurgeCache(args) => repo_purge_cache::run(ctx, io, args).await,
             Command::Resource(args) => resource::run(ctx, io, args).await,
             Command::ResourceReport(args) => resource::report_app(ctx, io, args).await,
             Command::StorageEnsure(args) => storage_ensure::run(ctx, io, args).await,

@@ -25,14 +25,14 @@ impl Args {
 }
 
 pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
-    ctx.store.app(&args.app)?;
+    let build_dir = ctx.store.app(&args.app)?.builder.build_dir;
     let repo = ctx.store.layout().repo_dir(&args.app);
     let app = args.app.clone();
     let checkout = tokio::task::spawn_blocking(move || {
         let Some(rev) = deploy_branch_head(&repo)? else {
             return Ok(None);
         };
-        export_commit(&repo, &rev, &[]).map(Some)
+        export_commit(&repo, &rev, &[], build_dir.as_deref()).map(Some)
     })
     .await
     .map_err(|err| CommandError::Internal(format!("rebuild task failed: {err}")))?

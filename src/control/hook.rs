@@ -35,8 +35,17 @@ pub async fn run(
     };
     let repo = ctx.store.layout().repo_dir(&push.app);
     let rev = target.new.clone();
-    let exported =
-        tokio::task::spawn_blocking(move || export_commit(&repo, &rev, &object_dirs)).await;
+    let build_dir = match ctx.store.app(&push.app) {
+        Ok(record) => record.builder.build_dir,
+        Err(err) => {
+            io.warn(&err.to_string()).await;
+            return 1;
+        }
+    };
+    let exported = tokio::task::spawn_blocking(move || {
+        export_commit(&repo, &rev, &object_dirs, build_dir.as_deref())
+    })
+    .await;
     let checkout = match exported {
         Ok(Ok(checkout)) => checkout,
         Ok(Err(err)) => {

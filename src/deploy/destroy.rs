@@ -1,4 +1,5 @@
-//! `apps:destroy`: containers, images, routes, repository and state, under the deploy lock.
+//! `apps:destroy`: containers, images, build cache, routes, repository and state, under the
+//! deploy lock.
 
 use std::time::Duration;
 
@@ -16,6 +17,9 @@ pub async fn destroy_app(ctx: &Ctx, app: &AppName, io: &mut Io) -> Result<(), De
     for tag in ctx.builder.app_images(app).await? {
         ctx.builder.remove_image(&tag).await?;
     }
+    ctx.builder
+        .remove_volume(&crate::build::cache_volume(app))
+        .await?;
     ctx.store.destroy_app(app)?;
     Ok(())
 }

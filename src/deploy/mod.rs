@@ -37,6 +37,8 @@ pub enum DeployError {
     #[error("App build failed: {0}")]
     Build(String),
     #[error(transparent)]
+    Builder(crate::build::BuildError),
+    #[error(transparent)]
     Spec(#[from] SpecError),
     #[error(transparent)]
     Procfile(#[from] crate::procfile::ProcfileError),
@@ -63,7 +65,8 @@ impl DeployError {
     /// True when Berth or the host failed rather than the user or the pushed code.
     pub fn is_internal(&self) -> bool {
         match self {
-            DeployError::Git(GitError::NoDockerfile(_)) => false,
+            DeployError::Git(GitError::NoBuildDir(..)) => false,
+            DeployError::Builder(err) => matches!(err, crate::build::BuildError::Internal(_)),
             DeployError::Git(_) | DeployError::Engine(_) => true,
             DeployError::State(StateError::AppMissing(_)) => false,
             DeployError::State(_) => true,
@@ -85,6 +88,17 @@ impl From<SchedulerError> for DeployError {
         match err {
             SchedulerError::BuildFailed(message) => DeployError::Build(message),
             SchedulerError::Engine(message) => DeployError::Engine(message),
+        }
+    }
+}
+
+impl From<crate::build::BuildError> for DeployError {
+    fn from(err: crate::build::BuildError) -> Self {
+        use crate::build::BuildError;
+        match err {
+            BuildError::Engine(err) => err.into(),
+            BuildError::Failed(message) => DeployError::Build(message),
+            other => DeployError::Builder(other),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use super::pipeline::IndentedOutput;
 use super::DeployError;
+use crate::build::{build_with_buildpacks, buildpack_list, choose, BuilderKind, BuildpackBuild};
 use crate::commands::Io;
 use crate::context::{Caller, Ctx};
 use crate::git::{short, Checkout};
@@ -150,23 +151,83 @@ async fn build(
         release.declared_formation.clear();
         release.cron.clear();
     }
-    release.processes = match &checkout.procfile {
+    let procfile = match &checkout.procfile {
         Some(text) => crate::procfile::parse(text)?,
         None => Default::default(),
     };
-    io.step(&format!("Building {app} from Dockerfile")).await;
-    let build_options = record.docker_options.get("build").map(Vec::as_slice);
-    let build_args = crate::options::build_args(build_options.unwrap_or(&[]));
-    let built = ctx
+    let global = ctx.store.global();
+    let mut env = global.env.clone();
+    env.extend(record.env.clone());
+    let list = buildpack_list(
+        &record.buildpacks.list,
+        &env,
+        checkout.buildpacks_file.as_deref(),
+    )?;
+    let selected = match record
         .builder
-        .build(
-            app,
-            checkout.context,
-            &release.image,
-            &build_args,
-            &mut IndentedOutput(io),
-        )
-        .await?;
+        .selected
+        .as_ref()
+        .or(global.builder_selected.as_ref())
+    {
+        Some(raw) => Some(BuilderKind::parse(raw)?),
+        None => None,
+    };
+    let choice = choose(selected, checkout.has_dockerfile, list.as_ref())?;
+    let built = match choice.kind {
+        BuilderKind::Dockerfile => {
+            io.step(&format!(
+                "Building {app} from Dockerfile ({})",
+                choice.reason
+            ))
+            .await;
+            release.processes = procfile;
+            let build_options = record.docker_options.get("build").map(Vec::as_slice);
+            let build_args = crate::options::build_args(build_options.unwrap_or(&[]));
+            ctx.builder
+                .build(
+                    app,
+                    checkout.context,
+                    &release.image,
+                    &build_args,
+                    &mut IndentedOutput(io),
+                )
+                .await?
+        }
+        BuilderKind::Buildpacks => {
+            io.step(&format!(
+                "Building {app} with buildpacks ({})",
+                choice.reason
+            ))
+            .await;
+            let stack = record.buildpacks.stack.clone().or(global.stack.clone());
+            let run_image = match (&stack, &ctx.config.build.run_image) {
+                (None, Some(run_image)) => run_image.clone(),
+                _ => stack
+                    .clone()
+                    .unwrap_or(ctx.config.build.stack_image.clone()),
+            };
+            let job = BuildpackBuild {
+                app,
+                context: checkout.context,
+                buildpacks: list.map(|l| l.refs),
+                env: &env,
+                stack_image: stack.unwrap_or(ctx.config.build.stack_image.clone()),
+                run_image,
+                tag: release.image.clone(),
+                scratch: ctx.store.layout().scratch_dir(app),
+            };
+            let slug =
+                build_with_buildpacks(ctx.builder.as_ref(), job, &mut IndentedOutput(io)).await?;
+            release.processes = slug.default_process_types;
+            release.processes.extend(procfile);
+            if release.processes.is_empty() {
+                return Err(DeployError::Refused(
+                    "The build declares no process types: add a Procfile with a web process (web: <command>)".into(),
+                ));
+            }
+            slug.image
+        }
+    };
     release.port = port_of(&built.exposed_ports);
     release.git_rev = Some(checkout.rev);
     Ok(())

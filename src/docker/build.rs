@@ -12,7 +12,8 @@ use futures_util::StreamExt;
 use super::{engine_err, DockerEngine};
 use crate::names::AppName;
 use crate::scheduler::{
-    image_repository, BuildOutput, BuiltImage, ImageBuilder, SchedulerError, LABEL_APP,
+    image_repository, Assembly, BuildOutput, BuiltImage, CompileJob, Compiled, ImageBuilder,
+    SchedulerError, LABEL_APP,
 };
 
 #[async_trait]
@@ -77,24 +78,7 @@ impl ImageBuilder for DockerEngine {
         tag: &str,
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError> {
-        if !self.image_exists(image).await? {
-            output.line(&format!("Pulling {image}")).await;
-            let options = CreateImageOptionsBuilder::default()
-                .from_image(image)
-                .build();
-            let mut stream = self.docker.create_image(Some(options), None, None);
-            while let Some(item) = stream.next().await {
-                let info = item.map_err(|err| {
-                    SchedulerError::BuildFailed(format!("cannot pull {image}: {err}"))
-                })?;
-                if let Some(detail) = info.error_detail {
-                    return Err(SchedulerError::BuildFailed(format!(
-                        "cannot pull {image}: {}",
-                        detail.message.unwrap_or_default()
-                    )));
-                }
-            }
-        }
+        self.ensure_image(image, output).await?;
         let (repo, version) = tag.rsplit_once(':').unwrap_or((tag, "latest"));
         let options = TagImageOptionsBuilder::default()
             .repo(repo)
@@ -142,10 +126,54 @@ impl ImageBuilder for DockerEngine {
             Err(err) => Err(engine_err(err)),
         }
     }
+
+    async fn compile(
+        &self,
+        job: &CompileJob,
+        output: &mut dyn BuildOutput,
+    ) -> Result<Compiled, SchedulerError> {
+        self.compile_job(job, output).await
+    }
+
+    async fn assemble(&self, assembly: &Assembly) -> Result<BuiltImage, SchedulerError> {
+        self.assemble_image(assembly).await
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<bool, SchedulerError> {
+        self.remove_named_volume(name).await
+    }
 }
 
 impl DockerEngine {
-    async fn inspect_built(&self, tag: &str) -> Result<BuiltImage, SchedulerError> {
+    /// Pulls `image` unless this host has it.
+    pub(super) async fn ensure_image(
+        &self,
+        image: &str,
+        output: &mut dyn BuildOutput,
+    ) -> Result<(), SchedulerError> {
+        if self.image_exists(image).await? {
+            return Ok(());
+        }
+        output.line(&format!("Pulling {image}")).await;
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(image)
+            .build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|err| {
+                SchedulerError::BuildFailed(format!("cannot pull {image}: {err}"))
+            })?;
+            if let Some(detail) = info.error_detail {
+                return Err(SchedulerError::BuildFailed(format!(
+                    "cannot pull {image}: {}",
+                    detail.message.unwrap_or_default()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn inspect_built(&self, tag: &str) -> Result<BuiltImage, SchedulerError> {
         let inspect = self.docker.inspect_image(tag).await.map_err(engine_err)?;
         let exposed_ports = inspect
             .config

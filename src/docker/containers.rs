@@ -113,7 +113,7 @@ impl DockerEngine {
     }
 
     /// Waits for the container to exit; returns its exit status.
-    async fn exit_status(&self, id: &str) -> Result<i64, SchedulerError> {
+    pub(super) async fn exit_status(&self, id: &str) -> Result<i64, SchedulerError> {
         let mut waited = self.docker.wait_container(id, None);
         match waited.next().await {
             Some(Ok(response)) => Ok(response.status_code),
@@ -219,7 +219,7 @@ impl DockerEngine {
         }
     }
 
-    async fn remove_force(&self, id: &str) -> Result<(), SchedulerError> {
+    pub(super) async fn remove_force(&self, id: &str) -> Result<(), SchedulerError> {
         let options = RemoveContainerOptionsBuilder::default().force(true).build();
         match self.docker.remove_container(id, Some(options)).await {
             Ok(()) => Ok(()),

@@ -5,6 +5,7 @@
 //! carries Berth's labels and sits on Berth's own bridge network, with no published ports.
 
 mod build;
+mod compile;
 mod containers;
 
 use bollard::models::NetworkCreateRequest;

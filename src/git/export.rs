@@ -10,22 +10,28 @@ use super::GitError;
 #[derive(Debug)]
 pub struct Checkout {
     pub rev: String,
-    /// The commit's tree as an uncompressed tar.
+    /// The commit's tree (or its build directory) as an uncompressed tar.
     pub context: Vec<u8>,
-    /// `app.json` at the top of the tree, if any.
+    /// Whether a `Dockerfile` sits at the top of the build directory.
+    pub has_dockerfile: bool,
+    /// `app.json` at the top of the build directory, if any.
     pub app_json: Option<String>,
-    /// The legacy `CHECKS` file at the top of the tree, if any.
+    /// The legacy `CHECKS` file at the top of the build directory, if any.
     pub checks_file: Option<String>,
-    /// The `Procfile` at the top of the tree, if any.
+    /// The `Procfile` at the top of the build directory, if any.
     pub procfile: Option<String>,
+    /// The `.buildpacks` file at the top of the build directory, if any.
+    pub buildpacks_file: Option<String>,
 }
 
-/// Exports `rev` from `repo`. During a pre-receive hook the new objects still sit in a
-/// quarantine directory; `extra_object_dirs` makes them visible.
+/// Exports `rev` from `repo`: the whole tree, or only `build_dir` (`builder:set build-dir`) as
+/// if it were the top. During a pre-receive hook the new objects still sit in a quarantine
+/// directory; `extra_object_dirs` makes them visible.
 pub fn export_commit(
     repo: &std::path::Path,
     rev: &str,
     extra_object_dirs: &[PathBuf],
+    build_dir: Option<&str>,
 ) -> Result<Checkout, GitError> {
     let repository = Repository::open_bare(repo)?;
     let odb = repository.odb()?;
@@ -33,9 +39,13 @@ pub fn export_commit(
         odb.add_disk_alternate(&dir.to_string_lossy())?;
     }
     let commit = repository.find_commit(Oid::from_str(rev)?)?;
-    let tree = commit.tree()?;
-    if tree.get_name("Dockerfile").is_none() {
-        return Err(GitError::NoDockerfile(short(rev)));
+    let mut tree = commit.tree()?;
+    if let Some(dir) = build_dir {
+        let missing = || GitError::NoBuildDir(dir.to_string(), short(rev));
+        let entry = tree
+            .get_path(std::path::Path::new(dir))
+            .map_err(|_| missing())?;
+        tree = repository.find_tree(entry.id()).map_err(|_| missing())?;
     }
     let mut builder = tar::Builder::new(Vec::new());
     let mut failure: Option<GitError> = None;
@@ -63,6 +73,7 @@ pub fn export_commit(
         path: repo.to_path_buf(),
         source,
     })?;
+    let has_dockerfile = tree.get_name("Dockerfile").is_some();
     let top_file = |name: &str| -> Result<Option<String>, GitError> {
         match tree.get_name(name) {
             Some(entry) => {
@@ -75,9 +86,11 @@ pub fn export_commit(
     Ok(Checkout {
         rev: rev.to_string(),
         context,
+        has_dockerfile,
         app_json: top_file("app.json")?,
         checks_file: top_file("CHECKS")?,
         procfile: top_file("Procfile")?,
+        buildpacks_file: top_file(".buildpacks")?,
     })
 }
 
@@ -190,19 +203,33 @@ mod tests {
                 ("bin/start", b"#!/bin/sh\n", 0o100755),
             ],
         );
-        let checkout = export_commit(dir.path(), &oid.to_string(), &[]).unwrap();
+        let checkout = export_commit(dir.path(), &oid.to_string(), &[], None).unwrap();
         assert_eq!(checkout.app_json, None);
+        assert!(checkout.has_dockerfile);
         let entries = names(&checkout.context);
         assert!(entries.contains(&("Dockerfile".to_string(), 0o644)));
         assert!(entries.contains(&("bin/start".to_string(), 0o755)));
     }
 
     #[test]
-    fn a_commit_without_dockerfile_is_refused() {
+    fn a_build_dir_is_exported_as_the_top() {
         let dir = tempfile::tempdir().unwrap();
         let repo = Repository::init_bare(dir.path()).unwrap();
-        let oid = commit_files(&repo, &[("index.html", b"hi", 0o100644)]);
-        let err = export_commit(Path::new(dir.path()), &oid.to_string(), &[]).unwrap_err();
-        assert!(matches!(err, GitError::NoDockerfile(_)));
+        let oid = commit_files(
+            &repo,
+            &[
+                ("README", b"top", 0o100644),
+                ("web/Procfile", b"web: serve", 0o100644),
+                ("web/index.html", b"hi", 0o100644),
+            ],
+        );
+        let rev = oid.to_string();
+        let checkout = export_commit(dir.path(), &rev, &[], Some("web")).unwrap();
+        assert!(!checkout.has_dockerfile);
+        assert_eq!(checkout.procfile.as_deref(), Some("web: serve"));
+        let entries: Vec<String> = names(&checkout.context).into_iter().map(|e| e.0).collect();
+        assert_eq!(entries, ["Procfile", "index.html"]);
+        let err = export_commit(Path::new(dir.path()), &rev, &[], Some("api")).unwrap_err();
+        assert!(matches!(err, GitError::NoBuildDir(..)));
     }
 }

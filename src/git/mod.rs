@@ -27,8 +27,8 @@ pub enum GitError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("No Dockerfile found in the pushed commit {0}; add one at the top of the repository (buildpacks are not supported yet)")]
-    NoDockerfile(String),
+    #[error("The build directory {0} is not a directory in commit {1}; fix it: builder:set <app> build-dir")]
+    NoBuildDir(String, String),
 }
 
 /// Makes sure the app's bare repository exists.

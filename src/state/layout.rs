@@ -54,6 +54,11 @@ impl Layout {
         self.repos_dir().join(format!("{app}.git"))
     }
 
+    /// Scratch space for one app's build (git buildpacks are cloned here), emptied after it.
+    pub fn scratch_dir(&self, app: &AppName) -> PathBuf {
+        self.root.join("tmp").join(format!("build-{app}"))
+    }
+
     /// Git hooks shared by every repository (`core.hooksPath`).
     pub fn hooks_dir(&self) -> PathBuf {
         self.root.join("hooks")

@@ -18,8 +18,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use atomic::write_atomic;
 pub use layout::Layout;
 pub use records::{
-    AppRecord, CheckKind, ChecksSettings, CronTask, GlobalSettings, HealthCheck, KeyRing, Mount,
-    Release, Resources, SshKey, ALL_PROCESSES,
+    AppRecord, BuilderSettings, BuildpackSettings, CheckKind, ChecksSettings, CronTask,
+    GlobalSettings, HealthCheck, KeyRing, Mount, Release, Resources, SshKey, ALL_PROCESSES,
 };
 
 use crate::names::{AppName, KeyName};

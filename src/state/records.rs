@@ -46,6 +46,31 @@ pub struct AppRecord {
     /// `docker-options`, per phase (`build`, `deploy`, `run`), normalized `--flag=value`.
     #[serde(default)]
     pub docker_options: BTreeMap<String, Vec<String>>,
+    /// `builder:set`: which builder and which subdirectory of the repository.
+    #[serde(default)]
+    pub builder: BuilderSettings,
+    /// `buildpacks:*`: the app's buildpacks, in order, and its stack image.
+    #[serde(default)]
+    pub buildpacks: BuildpackSettings,
+}
+
+/// `builder:set <app> selected|build-dir`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuilderSettings {
+    /// `dockerfile` or `buildpacks`; unset: detected per push.
+    pub selected: Option<String>,
+    /// Build from this subdirectory of the repository (monorepos).
+    pub build_dir: Option<String>,
+}
+
+/// `buildpacks:add|set|remove|clear` and `buildpacks:set-property <app> stack`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildpackSettings {
+    /// Buildpack references (bundled names, local directories, git URLs), in run order.
+    #[serde(default)]
+    pub list: Vec<String>,
+    /// The stack image builds run in (and apps run on); unset: the global one.
+    pub stack: Option<String>,
 }
 
 /// One `storage:mount`: a host directory (or named volume) and where it appears inside.
@@ -104,6 +129,12 @@ pub struct GlobalSettings {
     /// Config vars every app gets unless it sets the same key (`config:set --global`).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// `builder:set --global selected`.
+    #[serde(default)]
+    pub builder_selected: Option<String>,
+    /// `buildpacks:set-property --global stack`: overrides the config file's stack image.
+    #[serde(default)]
+    pub stack: Option<String>,
 }
 
 impl Default for GlobalSettings {
@@ -112,6 +143,8 @@ impl Default for GlobalSettings {
             version: GLOBAL_FILE_VERSION,
             wait_to_retire: None,
             env: BTreeMap::new(),
+            builder_selected: None,
+            stack: None,
         }
     }
 }
@@ -255,6 +288,8 @@ impl AppRecord {
             resources: BTreeMap::new(),
             restart_policy: None,
             docker_options: BTreeMap::new(),
+            builder: BuilderSettings::default(),
+            buildpacks: BuildpackSettings::default(),
         }
     }
 

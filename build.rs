@@ -1,0 +1,40 @@
+//! Packs the bundled buildpacks (`buildpacks/<name>/`) into one tar the binary carries, so a
+//! single `berth` executable has them without an install step. Each buildpack's `test/`
+//! directory (its fixtures) stays out.
+
+use std::path::Path;
+
+fn pack(builder: &mut tar::Builder<std::fs::File>, dir: &Path, name: &Path) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("cannot read a bundled buildpack")
+        .map(|e| e.expect("cannot read a bundled buildpack"))
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let inside = name.join(entry.file_name());
+        if path.is_dir() {
+            if inside.components().count() == 2 && entry.file_name() == "test" {
+                continue;
+            }
+            pack(builder, &path, &inside);
+        } else {
+            builder
+                .append_path_with_name(&path, &inside)
+                .expect("cannot pack a bundled buildpack file");
+        }
+    }
+}
+
+fn main() {
+    println!("cargo:rerun-if-changed=buildpacks");
+    let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    let file = std::fs::File::create(Path::new(&out).join("buildpacks.tar"))
+        .expect("cannot create the bundled buildpacks tar");
+    let mut builder = tar::Builder::new(file);
+    builder.mode(tar::HeaderMode::Deterministic);
+    pack(&mut builder, Path::new("buildpacks"), Path::new(""));
+    builder
+        .finish()
+        .expect("cannot write the bundled buildpacks tar");
+}

@@ -1,0 +1,166 @@
+//! Builds that run in containers (buildpacks) and images assembled from tars: the Docker side of
+//! `ImageBuilder::compile`, `assemble` and `remove_volume`.
+
+use bollard::models::{ContainerConfig, ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CommitContainerOptionsBuilder, CreateContainerOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::{engine_err, is_not_found, DockerEngine};
+use crate::scheduler::{
+    split_timestamp, Assembly, BuildOutput, BuiltImage, CompileJob, Compiled, Scheduler,
+    SchedulerError, LABEL_APP,
+};
+
+/// Marks build and assembly containers, so nothing mistakes them for instances.
+const LABEL_BUILD: &str = "berth.build";
+
+/// Removes a build container when its build ends, including when the build's future is dropped
+/// (a client hung up): the removal then runs on its own task.
+struct Cleanup {
+    engine: DockerEngine,
+    id: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let engine = self.engine.clone();
+        let id = std::mem::take(&mut self.id);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = engine.remove_force(&id).await;
+            });
+        }
+    }
+}
+
+impl DockerEngine {
+    pub(super) async fn compile_job(
+        &self,
+        job: &CompileJob,
+        output: &mut dyn BuildOutput,
+    ) -> Result<Compiled, SchedulerError> {
+        self.ensure_image(&job.image, output).await?;
+        let labels = [
+            (LABEL_APP.to_string(), job.app.to_string()),
+            (LABEL_BUILD.to_string(), "true".to_string()),
+        ];
+        let body = ContainerCreateBody {
+            image: Some(job.image.clone()),
+            cmd: Some(job.command.clone()),
+            env: Some(job.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            labels: Some(labels.into()),
+            host_config: Some(HostConfig {
+                network_mode: Some(self.network.clone()),
+                binds: Some(vec![format!("{}:{}", job.cache_volume, job.cache_path)]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let cleanup = Cleanup {
+            engine: self.clone(),
+            id: self.create_plain(body).await?,
+        };
+        let id = cleanup.id.as_str();
+        self.upload(id, &job.files).await?;
+        self.docker
+            .start_container(id, None)
+            .await
+            .map_err(engine_err)?;
+        let mut lines = self.log_lines(id, None, true);
+        while let Some(line) = lines.next().await {
+            output.line(split_timestamp(&line?).1).await;
+        }
+        let status = self.exit_status(id).await?;
+        let mut collected = Vec::new();
+        if status == 0 {
+            for path in &job.collect {
+                collected.push(self.download(id, path).await?);
+            }
+        }
+        Ok(Compiled { status, collected })
+    }
+
+    pub(super) async fn assemble_image(
+        &self,
+        assembly: &Assembly,
+    ) -> Result<BuiltImage, SchedulerError> {
+        let labels = [
+            (LABEL_APP.to_string(), assembly.app.to_string()),
+            (LABEL_BUILD.to_string(), "true".to_string()),
+        ];
+        let body = ContainerCreateBody {
+            image: Some(assembly.base.clone()),
+            cmd: Some(vec!["true".to_string()]),
+            labels: Some(labels.into()),
+            ..Default::default()
+        };
+        let cleanup = Cleanup {
+            engine: self.clone(),
+            id: self.create_plain(body).await?,
+        };
+        for layer in &assembly.layers {
+            self.upload(&cleanup.id, layer).await?;
+        }
+        let (repo, version) = assembly
+            .tag
+            .rsplit_once(':')
+            .unwrap_or((&assembly.tag, "latest"));
+        let options = CommitContainerOptionsBuilder::default()
+            .container(&cleanup.id)
+            .repo(repo)
+            .tag(version)
+            .changes(&assembly.changes.join("\n"))
+            .build();
+        self.docker
+            .commit_container(options, ContainerConfig::default())
+            .await
+            .map_err(|err| SchedulerError::BuildFailed(format!("cannot make the image: {err}")))?;
+        self.inspect_built(&assembly.tag).await
+    }
+
+    pub(super) async fn remove_named_volume(&self, name: &str) -> Result<bool, SchedulerError> {
+        match self
+            .docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(err) if is_not_found(&err) => Ok(false),
+            Err(err) => Err(engine_err(err)),
+        }
+    }
+
+    async fn create_plain(&self, body: ContainerCreateBody) -> Result<String, SchedulerError> {
+        let options = CreateContainerOptionsBuilder::default().build();
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(engine_err)?;
+        Ok(created.id)
+    }
+
+    async fn upload(&self, id: &str, tar: &[u8]) -> Result<(), SchedulerError> {
+        let options = UploadToContainerOptionsBuilder::default().path("/").build();
+        self.docker
+            .upload_to_container(id, Some(options), bollard::body_full(tar.to_vec().into()))
+            .await
+            .map_err(engine_err)
+    }
+
+    async fn download(&self, id: &str, path: &str) -> Result<Vec<u8>, SchedulerError> {
+        let options = DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let chunks: Vec<bytes::Bytes> = self
+            .docker
+            .download_from_container(id, Some(options))
+            .try_collect()
+            .await
+            .map_err(engine_err)?;
+        Ok(chunks.concat())
+    }
+}
