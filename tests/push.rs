@@ -157,17 +157,6 @@ fn a_container_that_never_answers_fails_the_push() {
 }
 
 #[test]
-fn a_push_without_dockerfile_is_refused_clearly() {
-    let berth = Berth::start();
-    let app = berth.app("nodocker");
-    let source = repo::create(&[("index.html", "hi\n")]);
-    let push = berth.push(source.path(), &app, "main");
-    assert_ne!(push.code, 0);
-    assert!(push.stderr.contains("No Dockerfile found"), "{push:#?}");
-    assert_eq!(berth.get(&Berth::host(&app), "/").status, 502);
-}
-
-#[test]
 fn a_push_to_another_branch_is_accepted_without_deploying() {
     let berth = Berth::start();
     let app = berth.app("branch");

@@ -186,7 +186,7 @@ fn reroot(
         let path = Path::new(prefix).join(entry.path().map_err(io_err)?);
         let mut header = entry.header().clone();
         match entry.link_name().map_err(io_err)? {
-            Some(target) => files.append_link(&mut header, &path, target.into_owned()),
+            Some(target) => files.append_link(&mut header, &path, &target),
             None => files.append_data(&mut header, &path, &mut entry),
         }
         .map_err(io_err)?;

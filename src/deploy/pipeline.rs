@@ -339,12 +339,21 @@ async fn run_script(
 }
 
 /// Shows a script's or build's lines under the current step.
+/// Build output under the deploy's own steps: indented, except lines already in Heroku's shape
+/// (`-----> step`, `       detail`, ` !     warning`), as buildpacks print them.
 pub struct IndentedOutput<'a>(pub &'a mut Io);
 
 #[async_trait::async_trait]
 impl crate::scheduler::BuildOutput for IndentedOutput<'_> {
     async fn line(&mut self, text: &str) {
-        self.0.detail(text).await;
+        if ["-----> ", "       ", " !     "]
+            .iter()
+            .any(|shape| text.starts_with(shape))
+        {
+            self.0.line(text).await;
+        } else {
+            self.0.detail(text).await;
+        }
     }
 }
 

@@ -450,6 +450,9 @@ impl Drop for Berth {
                     .args(&ids)
                     .output();
             }
+            let _ = Command::new("docker")
+                .args(["volume", "rm", "-f", &format!("berth-cache-{app}")])
+                .output();
             let images = Berth::images(&app);
             if !images.is_empty() {
                 let _ = Command::new("docker")

@@ -69,3 +69,33 @@ pub fn web_app(marker: &str) -> Vec<(&'static str, String)> {
 pub fn as_refs<'a>(files: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     files.iter().map(|(p, c)| (*p, c.as_str())).collect()
 }
+
+/// A repository on `main` holding a copy of the fixture directory `source` (modes kept).
+pub fn from_dir(source: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("repo dir");
+    copy_dir(source, dir.path());
+    git(dir.path(), &["init", "-q", "-b", "main"]);
+    commit(dir.path(), &[], "initial");
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("fixture entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy fixture file");
+        }
+    }
+}
+
+/// Writes an executable script.
+pub fn script(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write script");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
