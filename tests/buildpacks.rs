@@ -269,3 +269,66 @@ fn builder_settings_pick_the_builder_and_the_directory() {
         "from the web dir\n"
     );
 }
+
+/// A buildpack that appends its name to `/app/site/order.txt` and declares a web process.
+fn ordered_buildpack(dir: &Path, name: &str) {
+    repo::script(
+        &dir.join("bin/detect"),
+        &format!("#!/bin/sh\necho {name}\n"),
+    );
+    repo::script(
+        &dir.join("bin/compile"),
+        &format!(
+            "#!/bin/sh\nset -eu\nmkdir -p \"$1/site\"\n\
+             echo \"{name} saw ${{FROM_EARLIER:-nothing}}\" >>\"$1/site/order.txt\"\n\
+             echo 'export FROM_EARLIER={name}' >\"$(dirname \"$0\")/../export\"\n"
+        ),
+    );
+    repo::script(
+        &dir.join("bin/release"),
+        &format!(
+            "#!/bin/sh\nprintf -- '---\\ndefault_process_types:\\n  web: exec python3 -m http.server \"$PORT\" --directory site # {name}\\n'\n"
+        ),
+    );
+}
+
+#[test]
+fn several_buildpacks_run_in_order_and_the_last_release_wins() {
+    let berth = Berth::start();
+    let app = berth.app("multi");
+    let packs = tempfile::tempdir().unwrap();
+    let (first, second) = (packs.path().join("first"), packs.path().join("second"));
+    ordered_buildpack(&first, "first");
+    ordered_buildpack(&second, "second");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    berth
+        .cli(&["buildpacks:add", &app, second.to_str().unwrap()], b"")
+        .ok();
+    berth
+        .cli(
+            &[
+                "buildpacks:add",
+                "--index",
+                "1",
+                &app,
+                first.to_str().unwrap(),
+            ],
+            b"",
+        )
+        .ok();
+
+    let source = repo::create(&[("README.txt", "no code\n")]);
+    let push = berth.push(source.path(), &app, "main").ok();
+    assert!(
+        push.stderr.contains("remote: -----> first app detected"),
+        "{push:#?}"
+    );
+    assert!(
+        push.stderr.contains("remote: -----> second app detected"),
+        "{push:#?}"
+    );
+    let order = berth.get(&Berth::host(&app), "/order.txt").body;
+    assert_eq!(order, "first saw nothing\nsecond saw first\n");
+    let info = berth.ssh(&format!("releases:info {app} v1")).ok();
+    assert!(info.stdout.contains("# second"), "{info:#?}");
+}

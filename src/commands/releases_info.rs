@@ -43,6 +43,11 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         .collect();
     let config: Vec<&str> = release.env.keys().map(String::as_str).collect();
     let checks: Vec<&str> = release.checks.iter().map(|c| c.name.as_str()).collect();
+    let processes: Vec<String> = release
+        .processes
+        .iter()
+        .map(|(process, command)| format!("{process}: {command}"))
+        .collect();
     let none = |list: Vec<&str>| {
         if list.is_empty() {
             "none".to_string()
@@ -65,6 +70,10 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             ),
             ("Port", release.port.to_string()),
             ("Formation", formation.join(" ")),
+            (
+                "Process types",
+                none(processes.iter().map(String::as_str).collect()),
+            ),
             ("Config keys", none(config)),
             ("Checks", none(checks)),
         ],

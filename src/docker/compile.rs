@@ -52,6 +52,9 @@ impl DockerEngine {
             cmd: Some(job.command.clone()),
             env: Some(job.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             labels: Some(labels.into()),
+            // Stack images may default to an unprivileged user (Heroku's do); the build needs
+            // to write the files it was given.
+            user: Some("root".to_string()),
             host_config: Some(HostConfig {
                 network_mode: Some(self.network.clone()),
                 binds: Some(vec![format!("{}:{}", job.cache_volume, job.cache_path)]),
