@@ -69,6 +69,45 @@ pub struct ProxyConfig {
     pub http_listen: SocketAddr,
     /// How long a request waits for an app in a stop-first swap before it gets a 503.
     pub hold_timeout_secs: u64,
+    /// How long an app may take to send response headers before the client gets a 504.
+    pub read_timeout_secs: u64,
+    /// Larger request bodies get a 413 (`1m`, `512k`, `0` for no limit), as nginx's.
+    pub client_max_body_size: Size,
+}
+
+/// A byte size written like nginx's: `1048576`, `512k`, `1m`, `2g`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size(u64);
+
+impl Size {
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+
+    pub fn parse(raw: &str) -> Option<Size> {
+        let raw = raw.trim().to_ascii_lowercase();
+        let (digits, unit) = match raw.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+            Some((at, _)) => raw.split_at(at),
+            None => (raw.as_str(), ""),
+        };
+        let scale = match unit {
+            "" | "b" => 1,
+            "k" | "kb" => 1 << 10,
+            "m" | "mb" => 1 << 20,
+            "g" | "gb" => 1 << 30,
+            _ => return None,
+        };
+        digits.parse::<u64>().ok()?.checked_mul(scale).map(Size)
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Size, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Size::parse(&raw).ok_or_else(|| {
+            serde::de::Error::custom(format!("invalid size {raw:?}: use bytes or a k/m/g suffix"))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -123,6 +162,8 @@ impl Default for ProxyConfig {
         ProxyConfig {
             http_listen: SocketAddr::from(([0, 0, 0, 0], 80)),
             hold_timeout_secs: 30,
+            read_timeout_secs: 60,
+            client_max_body_size: Size(1 << 20),
         }
     }
 }
@@ -212,6 +253,8 @@ mod tests {
             [proxy]
             http_listen = "127.0.0.1:8080"
             hold_timeout_secs = 3
+            read_timeout_secs = 9
+            client_max_body_size = "10m"
             [deploy]
             start_timeout_secs = 5
             stop_timeout_secs = 1
@@ -232,6 +275,8 @@ mod tests {
         assert_eq!(config.proxy.http_listen.port(), 8080);
         assert_eq!(config.deploy.network, "berth-test");
         assert_eq!(config.proxy.hold_timeout_secs, 3);
+        assert_eq!(config.proxy.read_timeout_secs, 9);
+        assert_eq!(config.proxy.client_max_body_size.bytes(), 10 << 20);
         assert_eq!(
             (
                 config.deploy.check_wait_secs,
@@ -242,6 +287,19 @@ mod tests {
         );
         assert_eq!(config.build.stack_image, "heroku/heroku:24-build");
         assert_eq!(config.build.run_image.as_deref(), Some("heroku/heroku:24"));
+    }
+
+    #[test]
+    fn sizes_read_like_nginx() {
+        assert_eq!(Size::parse("1048576"), Some(Size(1 << 20)));
+        assert_eq!(Size::parse("512k"), Some(Size(512 << 10)));
+        assert_eq!(Size::parse("1M"), Some(Size(1 << 20)));
+        assert_eq!(Size::parse("0"), Some(Size(0)));
+        for bad in ["", "m", "1t", "-1", "1.5m"] {
+            assert_eq!(Size::parse(bad), None, "{bad}");
+        }
+        let err = Config::parse("[proxy]\nclient_max_body_size = \"lots\"").unwrap_err();
+        assert!(err.contains("invalid size"), "{err}");
     }
 
     #[test]

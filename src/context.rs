@@ -64,8 +64,17 @@ pub struct Ctx {
 
 impl Ctx {
     /// The hosts an app answers to: `<app>.<global_domain>`.
+    /// The hosts the proxy routes to `app` now (see `domains`).
     pub fn app_hosts(&self, app: &AppName) -> Vec<String> {
-        vec![format!("{app}.{}", self.config.global_domain)]
+        let globals = self.global_domains();
+        match self.store.app(app) {
+            Ok(record) => crate::domains::routed_hosts(&record, &globals),
+            Err(_) => crate::domains::default_vhosts(app, &globals),
+        }
+    }
+
+    pub fn global_domains(&self) -> Vec<String> {
+        crate::domains::global_domains(&self.store.global(), &self.config)
     }
 
     /// The seconds old instances of `app` keep running after a switch.

@@ -124,13 +124,18 @@ pub async fn run(
         shutdown.clone(),
         tracker.clone(),
     ));
-    tracker.spawn(crate::proxy::serve(
-        http_listener,
+    let limits = crate::proxy::Limits {
+        hold: Duration::from_secs(ctx.config.proxy.hold_timeout_secs),
+        read_timeout: Duration::from_secs(ctx.config.proxy.read_timeout_secs),
+        max_body: ctx.config.proxy.client_max_body_size.bytes(),
+    };
+    let proxy = crate::proxy::shared(
         ctx.routes.clone(),
-        Duration::from_secs(ctx.config.proxy.hold_timeout_secs),
+        limits,
         shutdown.clone(),
         tracker.clone(),
-    ));
+    );
+    tracker.spawn(crate::proxy::serve(http_listener, proxy));
     tracker.spawn(crate::control::serve(
         control_listener,
         ctx.clone(),

@@ -24,6 +24,7 @@ mod config_unset;
 mod cron;
 mod deploying;
 mod docker_options;
+mod domains;
 mod enter;
 mod git_from_image;
 mod help;
@@ -165,6 +166,7 @@ pub enum Command {
     ConfigUnset(config_unset::Args),
     Cron(cron::Args),
     DockerOptions(docker_options::Args),
+    Domains(domains::Args),
     Enter(enter::Args),
     GitFromImage(git_from_image::Args),
     Logs(logs::Args),
@@ -316,6 +318,54 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "Show docker options per phase",
     ),
     (
+        "domains:add",
+        "<app> <domain>...",
+        "Answer on more domains (exact, or *.wildcard)",
+    ),
+    (
+        "domains:add-global",
+        "<domain>...",
+        "Add global domains: apps answer on <app>.<domain>",
+    ),
+    ("domains:clear", "<app>", "Answer on no domain"),
+    ("domains:clear-global", "", "Remove every global domain"),
+    (
+        "domains:disable",
+        "<app>",
+        "Stop routing the app's domains (they stay listed)",
+    ),
+    ("domains:enable", "<app>", "Route the app's domains again"),
+    (
+        "domains:remove",
+        "<app> <domain>...",
+        "Stop answering on domains",
+    ),
+    (
+        "domains:remove-global",
+        "<domain>...",
+        "Remove global domains",
+    ),
+    (
+        "domains:report",
+        "(<app>|--global)",
+        "Show the app's (or the global) domains",
+    ),
+    (
+        "domains:reset",
+        "<app>",
+        "Back to the default: <app>.<global domain>",
+    ),
+    (
+        "domains:set",
+        "<app> <domain>...",
+        "Replace the app's domains",
+    ),
+    (
+        "domains:set-global",
+        "<domain>...",
+        "Replace the global domains",
+    ),
+    (
         "enter",
         "<app> [process[.N]] [command...]",
         "Run a command (a shell by default) in a running container; use ssh -t",
@@ -455,6 +505,9 @@ impl Command {
             | "docker-options:report" => {
                 Command::DockerOptions(docker_options::Args::parse(name, rest)?)
             }
+            name if name.starts_with("domains:") => {
+                Command::Domains(domains::Args::parse(name, rest)?)
+            }
             "enter" => Command::Enter(enter::Args::parse(rest)?),
             "git:from-image" => Command::GitFromImage(git_from_image::Args::parse(rest)?),
             "logs" => Command::Logs(logs::Args::parse(rest)?),
@@ -522,6 +575,7 @@ impl Command {
             Command::Cron(args) if args.run.is_some() => "cron:run",
             Command::Cron(_) => "cron:list",
             Command::DockerOptions(args) => args.action.command(),
+            Command::Domains(args) => args.command,
             Command::Enter(_) => "enter",
             Command::GitFromImage(_) => "git:from-image",
             Command::Logs(_) => "logs",
@@ -575,6 +629,7 @@ impl Command {
             Command::ConfigUnset(args) => config_unset::run(ctx, caller, io, args).await,
             Command::Cron(args) => cron::run(ctx, io, args).await,
             Command::DockerOptions(args) => docker_options::run(ctx, io, args).await,
+            Command::Domains(args) => domains::run(ctx, io, args).await,
             Command::Enter(args) => enter::run(ctx, io, args).await,
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
             Command::Logs(args) => logs::run(ctx, io, args).await,

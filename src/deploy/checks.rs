@@ -100,7 +100,11 @@ async fn check_one(
     instance: &Instance,
     io: &mut Io,
 ) -> Result<Option<SocketAddr>, DeployError> {
-    let host = ctx.app_hosts(app).remove(0);
+    let host = ctx
+        .app_hosts(app)
+        .into_iter()
+        .find(|h| !h.starts_with("*."))
+        .unwrap_or_else(|| app.to_string());
     let dyno = instance.dyno();
     let address = instance.address.map(|ip| SocketAddr::new(ip, release.port));
     let upstream = if instance.process == "web" {

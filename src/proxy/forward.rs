@@ -1,54 +1,68 @@
-//! One proxied request: find the app by Host, pick an upstream, add forwarding headers, relay.
+//! One proxied request: find the app by Host, apply its policy, pick an upstream, add
+//! forwarding headers, relay (bodies stream both ways; Upgrade requests become tunnels).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use http_body_util::{combinators::BoxBody, BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Incoming};
-use hyper::header::{HeaderName, HeaderValue, HOST};
+use hyper::header::{HeaderValue, HOST};
 use hyper::{Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 
+use super::headers::{is_upgrade, prepare_headers, request_id, strip_hop_by_hop};
+use super::policy::Denied;
 use super::routes::{AppRoute, Lookup, Routes};
 
-pub type ProxyBody = BoxBody<Bytes, hyper::Error>;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type ProxyBody = BoxBody<Bytes, BoxError>;
 pub type UpstreamClient = Client<HttpConnector, ProxyBody>;
 
-/// Headers that describe one hop and must not be forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
-/// Where a request came in: the client's address and the listener's port.
+/// Where a request came in: the client's address, the listener's port, and whether over TLS.
 #[derive(Debug, Clone, Copy)]
 pub struct Inbound {
     pub peer: SocketAddr,
     pub port: u16,
+    pub tls: bool,
+}
+
+/// Limits every request gets (from `[proxy]` in the config file).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// How long a request waits for a held app (stop-first swap) before a 503.
+    pub hold: Duration,
+    /// How long an upstream may take to send response headers before a 504.
+    pub read_timeout: Duration,
+    /// Request bodies larger than this get a 413 (0: no limit).
+    pub max_body: u64,
+}
+
+/// What every connection's requests share.
+pub struct Shared {
+    pub routes: Arc<Routes>,
+    pub client: UpstreamClient,
+    pub limits: Limits,
+    pub shutdown: tokio_util::sync::CancellationToken,
+    pub tracker: tokio_util::task::TaskTracker,
 }
 
 pub fn text_response(status: StatusCode, body: String) -> Response<ProxyBody> {
-    let mut response = Response::new(
-        Full::new(Bytes::from(body))
-            .map_err(|never| match never {})
-            .boxed(),
-    );
+    let mut response = Response::new(full(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
+}
+
+fn full(body: String) -> ProxyBody {
+    Full::new(Bytes::from(body))
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 fn request_host(request: &Request<Incoming>) -> Option<String> {
@@ -60,88 +74,254 @@ fn request_host(request: &Request<Incoming>) -> Option<String> {
         .or_else(|| request.uri().host().map(str::to_string))
 }
 
-pub async fn forward(
+/// Finds the app for `host`, waiting while it is held; an error is the response to give.
+async fn resolve(
     routes: &Routes,
-    client: &UpstreamClient,
-    inbound: Inbound,
+    host: &str,
     hold: Duration,
+) -> Result<Arc<AppRoute>, Response<ProxyBody>> {
+    match routes.lookup(host) {
+        Lookup::App(route) if route.held => match wait_until_released(routes, host, hold).await {
+            Ok(route) => Ok(route),
+            Err(app) => Err(text_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("App {app} is restarting; try again shortly\n"),
+            )),
+        },
+        Lookup::App(route) => Ok(route),
+        Lookup::UnknownHost => Err(unknown_host(host)),
+    }
+}
+
+pub async fn forward(
+    shared: &Shared,
+    inbound: Inbound,
     mut request: Request<Incoming>,
 ) -> Response<ProxyBody> {
+    let started = Instant::now();
     let Some(host) = request_host(&request) else {
         return text_response(StatusCode::BAD_REQUEST, "Missing Host header\n".into());
     };
-    let route = match routes.lookup(&host) {
-        Lookup::App(route) if route.held => match wait_until_released(routes, &host, hold).await {
-            Ok(route) => route,
-            Err(app) => {
-                return text_response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("App {app} is restarting; try again shortly\n"),
-                )
-            }
-        },
-        Lookup::App(route) => route,
-        Lookup::UnknownHost => return unknown_host(&host),
+    let mut route = match resolve(&shared.routes, &host, shared.limits.hold).await {
+        Ok(route) => route,
+        Err(response) => return response,
     };
+    tracing::Span::current().record("app", route.app.as_str());
+    if let Some(response) = apply_policy(&route, inbound, &host, &request) {
+        return response;
+    }
     if route.upstreams.is_empty() {
         return text_response(
             StatusCode::BAD_GATEWAY,
             format!("App {} has no running container\n", route.app),
         );
     }
-    tracing::Span::current().record("app", route.app.as_str());
+    let max_body = shared.limits.max_body;
+    if max_body > 0 && request.body().size_hint().lower() > max_body {
+        return too_large(&route, started);
+    }
     let path = request
         .uri()
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".to_string());
-    prepare_headers(request.headers_mut(), inbound);
-    // A request without a body can be sent again, to another instance, if the first one could
-    // not even be connected to; one with a body is streamed once.
+    let upgrade = is_upgrade(request.headers());
+    let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
+    let id = request_id(request.headers());
+    prepare_headers(request.headers_mut(), inbound, &id, upgrade);
+    // A request without a body can be sent again, to another instance, if the first could not
+    // even be connected to, and again after a route swap (a stop-first deploy); one with a body
+    // is streamed once.
     let replayable = request.body().is_end_stream();
     let (mut parts, body) = request.into_parts();
-    let mut body = Some(body.boxed());
-    let attempts = if replayable { route.upstreams.len() } else { 1 };
-    for (attempt, upstream) in route.rotation().take(attempts).enumerate() {
-        let attempt = attempt + 1;
-        let uri: Uri = match format!("http://{upstream}{path}").parse() {
-            Ok(uri) => uri,
-            Err(_) => {
-                return text_response(StatusCode::BAD_REQUEST, "Invalid request target\n".into())
-            }
-        };
-        let mut outgoing = Request::new(body.take().unwrap_or_else(empty_body));
-        *outgoing.method_mut() = parts.method.clone();
-        *outgoing.uri_mut() = uri;
-        *outgoing.version_mut() = parts.version;
-        // Only a request that may be retried keeps a copy of its headers; the common case
-        // (one attempt, or the last one) moves them.
-        *outgoing.headers_mut() = if attempt < attempts {
-            parts.headers.clone()
-        } else {
-            std::mem::take(&mut parts.headers)
-        };
-        match client.request(outgoing).await {
-            Ok(response) => {
-                route.stats.record(response.status().as_u16());
-                let (mut head, body) = response.into_parts();
-                strip_hop_by_hop(&mut head.headers);
-                return Response::from_parts(head, body.boxed());
-            }
-            Err(err) if err.is_connect() && attempt < attempts => {
-                tracing::info!(app = %route.app, %upstream, error = %err, "upstream unreachable; trying another instance");
-            }
-            Err(err) => {
-                tracing::warn!(app = %route.app, %upstream, error = %err, "upstream failed");
-                break;
-            }
+    let mut body = Some(match max_body {
+        0 => body.map_err(BoxError::from).boxed(),
+        limit => Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).boxed(),
+    });
+    let mut swaps_left = 1;
+    let outcome = loop {
+        let attempts = if replayable { route.upstreams.len() } else { 1 };
+        let mut outcome = Outcome::Unreachable;
+        for (attempt, upstream) in route.rotation().take(attempts).enumerate() {
+            let last = attempt + 1 == attempts && (swaps_left == 0 || !replayable);
+            let uri: Uri = match format!("http://{upstream}{path}").parse() {
+                Ok(uri) => uri,
+                Err(_) => {
+                    return text_response(
+                        StatusCode::BAD_REQUEST,
+                        "Invalid request target\n".into(),
+                    )
+                }
+            };
+            let mut outgoing = Request::new(body.take().unwrap_or_else(empty_body));
+            *outgoing.method_mut() = parts.method.clone();
+            *outgoing.uri_mut() = uri;
+            *outgoing.version_mut() = hyper::Version::HTTP_11;
+            // Only a request that may be sent again keeps a copy of its headers.
+            *outgoing.headers_mut() = if last {
+                std::mem::take(&mut parts.headers)
+            } else {
+                parts.headers.clone()
+            };
+            let sent =
+                tokio::time::timeout(shared.limits.read_timeout, shared.client.request(outgoing));
+            outcome = match sent.await {
+                Ok(Ok(response)) => Outcome::Answered(response),
+                Ok(Err(err)) if err.is_connect() => {
+                    tracing::info!(app = %route.app, %upstream, error = %err, "upstream unreachable");
+                    continue;
+                }
+                Ok(Err(err)) if caused_by_limit(&err) => Outcome::TooLarge,
+                Ok(Err(err)) => {
+                    tracing::warn!(app = %route.app, %upstream, error = %err, "upstream failed");
+                    Outcome::Failed
+                }
+                Err(_) => Outcome::TimedOut,
+            };
+            break;
+        }
+        if !matches!(outcome, Outcome::Unreachable) || !replayable || swaps_left == 0 {
+            break outcome;
+        }
+        // Every instance refused the connection: if the route changed meanwhile (a deploy
+        // stopped the old instances), follow it once.
+        swaps_left -= 1;
+        match resolve(&shared.routes, &host, shared.limits.hold).await {
+            Ok(next) if !Arc::ptr_eq(&next, &route) && !next.upstreams.is_empty() => route = next,
+            _ => break outcome,
+        }
+    };
+    let mut response = match outcome {
+        Outcome::Answered(response) => response,
+        Outcome::TooLarge => return too_large(&route, started),
+        Outcome::TimedOut => {
+            return failed(
+                &route,
+                started,
+                StatusCode::GATEWAY_TIMEOUT,
+                "did not answer in time",
+            )
+        }
+        Outcome::Unreachable | Outcome::Failed => {
+            return failed(&route, started, StatusCode::BAD_GATEWAY, "is not answering")
+        }
+    };
+    let status = response.status();
+    route.stats.record(status.as_u16());
+    route.metrics.record(status.as_u16(), started.elapsed());
+    let tunnel = match (status == StatusCode::SWITCHING_PROTOCOLS, client_upgrade) {
+        (true, Some(client)) => Some((client, hyper::upgrade::on(&mut response))),
+        _ => None,
+    };
+    let (mut head, upstream_body) = response.into_parts();
+    match tunnel {
+        Some((client, upstream)) => {
+            super::upgrade::tunnel(shared, route.app.clone(), client, upstream)
+        }
+        None => strip_hop_by_hop(&mut head.headers),
+    }
+    if let (true, Some(hsts)) = (inbound.tls, &route.policy.hsts) {
+        if let Ok(value) = HeaderValue::from_str(hsts) {
+            head.headers.insert("strict-transport-security", value);
         }
     }
-    route.stats.record(StatusCode::BAD_GATEWAY.as_u16());
+    tracing::info!(
+        target: "berth::access",
+        app = %route.app,
+        id = %id,
+        method = %parts.method,
+        path = %path,
+        status = status.as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        peer = %inbound.peer.ip(),
+    );
+    Response::from_parts(head, upstream_body.map_err(BoxError::from).boxed())
+}
+
+enum Outcome {
+    Answered(Response<Incoming>),
+    /// No instance accepted a connection.
+    Unreachable,
+    Failed,
+    TimedOut,
+    TooLarge,
+}
+
+/// Runs the app's policy; `Some` is the answer instead of forwarding.
+fn apply_policy(
+    route: &AppRoute,
+    inbound: Inbound,
+    host: &str,
+    request: &Request<Incoming>,
+) -> Option<Response<ProxyBody>> {
+    let policy = &route.policy;
+    if policy.redirect_https && !inbound.tls {
+        let target = format!(
+            "https://{}{}",
+            super::routes::normalize_host(host),
+            request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/")
+        );
+        let mut response = text_response(StatusCode::MOVED_PERMANENTLY, String::new());
+        if let Ok(location) = HeaderValue::from_str(&target) {
+            response
+                .headers_mut()
+                .insert(hyper::header::LOCATION, location);
+        }
+        return Some(response);
+    }
+    let auth = policy.auth.as_ref()?;
+    let authorization = request
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match auth.check(authorization, inbound.peer.ip()) {
+        Ok(()) => None,
+        Err(Denied::Unauthorized(realm)) => {
+            let mut response =
+                text_response(StatusCode::UNAUTHORIZED, "Authentication required\n".into());
+            let challenge = format!("Basic realm=\"{realm}\", charset=\"UTF-8\"");
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response
+                    .headers_mut()
+                    .insert(hyper::header::WWW_AUTHENTICATE, value);
+            }
+            Some(response)
+        }
+    }
+}
+
+fn caused_by_limit(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(err);
+    while let Some(err) = source {
+        if err.is::<LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+fn too_large(route: &AppRoute, started: Instant) -> Response<ProxyBody> {
+    route.metrics.record(413, started.elapsed());
     text_response(
-        StatusCode::BAD_GATEWAY,
-        format!("App {} is not answering\n", route.app),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Request body too large\n".into(),
     )
+}
+
+fn failed(
+    route: &AppRoute,
+    started: Instant,
+    status: StatusCode,
+    what: &str,
+) -> Response<ProxyBody> {
+    route.stats.record(status.as_u16());
+    route.metrics.record(status.as_u16(), started.elapsed());
+    text_response(status, format!("App {} {what}\n", route.app))
 }
 
 fn empty_body() -> ProxyBody {
@@ -181,71 +361,5 @@ async fn wait_until_released(
             Ok(Ok(())) => {}
             _ => return Err(route.app.to_string()),
         }
-    }
-}
-
-fn strip_hop_by_hop(headers: &mut hyper::HeaderMap) {
-    let listed: Vec<HeaderName> = headers
-        .get_all(hyper::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in listed {
-        headers.remove(name);
-    }
-    for name in HOP_BY_HOP {
-        headers.remove(name);
-    }
-}
-
-/// Dokku's nginx sets X-Forwarded-For to the peer (not appended: a client cannot forge it).
-fn prepare_headers(headers: &mut hyper::HeaderMap, inbound: Inbound) {
-    strip_hop_by_hop(headers);
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    let set = |headers: &mut hyper::HeaderMap, name: &'static str, value: String| {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.insert(name, value);
-        }
-    };
-    set(headers, "x-forwarded-for", inbound.peer.ip().to_string());
-    set(headers, "x-forwarded-proto", "http".to_string());
-    set(headers, "x-forwarded-port", inbound.port.to_string());
-    set(headers, "x-request-start", format!("t={millis}"));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn forwarding_headers_replace_what_the_client_sent() {
-        let mut headers = hyper::HeaderMap::new();
-        headers.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
-        headers.insert(
-            "connection",
-            HeaderValue::from_static("keep-alive, x-secret"),
-        );
-        headers.insert("x-secret", HeaderValue::from_static("1"));
-        headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
-        let inbound = Inbound {
-            peer: "192.0.2.7:4242".parse().unwrap(),
-            port: 8080,
-        };
-        prepare_headers(&mut headers, inbound);
-        assert_eq!(headers["x-forwarded-for"], "192.0.2.7");
-        assert_eq!(headers["x-forwarded-proto"], "http");
-        assert_eq!(headers["x-forwarded-port"], "8080");
-        assert!(headers["x-request-start"]
-            .to_str()
-            .unwrap()
-            .starts_with("t="));
-        assert!(headers.get("connection").is_none());
-        assert!(headers.get("x-secret").is_none());
-        assert!(headers.get("keep-alive").is_none());
     }
 }

@@ -4,7 +4,11 @@
 //! This is the only module that knows hyper.
 
 mod forward;
+mod headers;
+mod metrics;
+mod policy;
 mod routes;
+mod upgrade;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,30 +24,42 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-pub use forward::Inbound;
+pub use forward::{Inbound, Limits, Shared};
+pub use metrics::{AppMetrics, Snapshot, LATENCY_BUCKETS};
+pub use policy::{BasicAuth, IpNet, Policy};
 pub use routes::{normalize_host, AppRoute, RouteStats, Routes};
 
-/// Serves `listener` until `shutdown` fires, then lets in-flight requests finish (bounded).
-pub async fn serve(
-    listener: TcpListener,
+/// What every listener shares: the routes, the pooled upstream client and the limits.
+pub fn shared(
     routes: Arc<Routes>,
-    hold: Duration,
+    limits: Limits,
     shutdown: CancellationToken,
     tracker: TaskTracker,
-) {
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+) -> Arc<Shared> {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    let client: forward::UpstreamClient = Client::builder(TokioExecutor::new())
+    let client = Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(256)
         .build(connector);
+    Arc::new(Shared {
+        routes,
+        client,
+        limits,
+        shutdown,
+        tracker,
+    })
+}
+
+/// Serves `listener` until shutdown, then lets in-flight requests finish (bounded).
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
     let graceful = GracefulShutdown::new();
     let builder = auto::Builder::new(TokioExecutor::new());
     loop {
         let (stream, peer) = tokio::select! {
-            _ = shutdown.cancelled() => break,
+            _ = shared.shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(err) => {
@@ -53,18 +69,18 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let routes = routes.clone();
-        let client = client.clone();
-        let inbound = Inbound { peer, port };
+        let inbound = Inbound {
+            peer,
+            port,
+            tls: false,
+        };
+        let for_requests = shared.clone();
         let service = service_fn(move |request| {
-            let routes = routes.clone();
-            let client = client.clone();
+            let shared = for_requests.clone();
             let span =
                 tracing::debug_span!("request", peer = %inbound.peer, app = tracing::field::Empty);
             async move {
-                Ok::<_, std::convert::Infallible>(
-                    forward::forward(&routes, &client, inbound, hold, request).await,
-                )
+                Ok::<_, std::convert::Infallible>(forward::forward(&shared, inbound, request).await)
             }
             .instrument(span)
         });
@@ -72,7 +88,7 @@ pub async fn serve(
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
         let connection = graceful.watch(connection);
-        tracker.spawn(async move {
+        shared.tracker.spawn(async move {
             if let Err(err) = connection.await {
                 tracing::debug!(error = %err, "proxy connection ended with an error");
             }

@@ -11,9 +11,11 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
+use super::metrics::AppMetrics;
+use super::policy::Policy;
 use crate::names::AppName;
 
-/// One app's live upstreams.
+/// One app's live upstreams and what the proxy applies to its requests.
 #[derive(Debug)]
 pub struct AppRoute {
     pub app: AppName,
@@ -21,7 +23,11 @@ pub struct AppRoute {
     /// During a stop-first swap: requests wait for the next table instead of failing.
     pub held: bool,
     /// What this route (this generation of the app's upstreams) has served.
-    pub stats: RouteStats,
+    pub stats: Arc<RouteStats>,
+    /// The app's request metrics, kept across generations.
+    pub metrics: Arc<AppMetrics>,
+    /// Authentication, TLS redirects and limits (`Routes::set_policy`), kept across generations.
+    pub policy: Arc<Policy>,
     next: AtomicUsize,
 }
 
@@ -51,12 +57,20 @@ impl RouteStats {
 }
 
 impl AppRoute {
-    fn new(app: AppName, upstreams: Vec<SocketAddr>, held: bool) -> AppRoute {
+    /// A new generation of `app`'s route; metrics and policy carry over from `previous`.
+    fn new(
+        app: AppName,
+        upstreams: Vec<SocketAddr>,
+        held: bool,
+        previous: Option<&AppRoute>,
+    ) -> AppRoute {
         AppRoute {
             app,
             upstreams,
             held,
-            stats: RouteStats::default(),
+            stats: Arc::default(),
+            metrics: previous.map(|p| p.metrics.clone()).unwrap_or_default(),
+            policy: previous.map(|p| p.policy.clone()).unwrap_or_default(),
             next: AtomicUsize::new(0),
         }
     }
@@ -121,13 +135,35 @@ pub fn normalize_host(raw: &str) -> String {
 }
 
 impl Routes {
+    /// The app `host` belongs to: an exact domain first, then the closest wildcard
+    /// (`a.b.shop.example` tries `*.b.shop.example`, then `*.shop.example`, …).
     pub fn lookup(&self, host: &str) -> Lookup {
         let table = self.table.load();
         let host = normalize_host(host);
-        match table.hosts.get(&host).and_then(|app| table.apps.get(app)) {
+        let owner = table.hosts.get(&host).or_else(|| {
+            let mut rest = host.as_str();
+            while let Some((_, parent)) = rest.split_once('.') {
+                if let Some(owner) = table.hosts.get(&format!("*.{parent}")) {
+                    return Some(owner);
+                }
+                rest = parent;
+            }
+            None
+        });
+        match owner.and_then(|app| table.apps.get(app)) {
             Some(route) => Lookup::App(route.clone()),
             None => Lookup::UnknownHost,
         }
+    }
+
+    /// Points `hosts` (and no others) at `app`, keeping its upstreams.
+    pub fn set_hosts(&self, app: &AppName, hosts: &[String]) {
+        self.update(|table| {
+            table.hosts.retain(|_, owner| owner != app);
+            for host in hosts {
+                table.hosts.insert(normalize_host(host), app.clone());
+            }
+        });
     }
 
     /// Points `hosts` at `app` and replaces its upstreams, in one swap.
@@ -146,7 +182,27 @@ impl Routes {
             for host in hosts {
                 table.hosts.insert(normalize_host(host), app.clone());
             }
-            let route = AppRoute::new(app.clone(), upstreams, held);
+            let previous = table.apps.get(app).cloned();
+            let route = AppRoute::new(app.clone(), upstreams, held, previous.as_deref());
+            table.apps.insert(app.clone(), Arc::new(route));
+        });
+    }
+
+    /// Replaces the app's policy, keeping its upstreams and this generation's counts.
+    pub fn set_policy(&self, app: &AppName, policy: Policy) {
+        self.update(|table| {
+            let Some(current) = table.apps.get(app).cloned() else {
+                return;
+            };
+            let route = AppRoute {
+                app: app.clone(),
+                upstreams: current.upstreams.clone(),
+                held: current.held,
+                stats: current.stats.clone(),
+                metrics: current.metrics.clone(),
+                policy: Arc::new(policy),
+                next: AtomicUsize::new(0),
+            };
             table.apps.insert(app.clone(), Arc::new(route));
         });
     }
@@ -225,6 +281,40 @@ mod tests {
         assert_eq!(routes.route(&app("shop")).unwrap().upstreams, vec![b]);
         routes.remove_app(&app("shop"));
         assert!(matches!(routes.lookup("shop.example"), Lookup::UnknownHost));
+    }
+
+    #[test]
+    fn exact_domains_win_over_wildcards_and_closer_wildcards_win() {
+        let routes = Routes::default();
+        let a: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        routes.set_app(&app("wild"), &["*.shop.test".into()], vec![a]);
+        routes.set_app(&app("deep"), &["*.eu.shop.test".into()], vec![a]);
+        routes.set_app(&app("exact"), &["www.shop.test".into()], vec![a]);
+        let owner = |host: &str| match routes.lookup(host) {
+            Lookup::App(route) => route.app.to_string(),
+            Lookup::UnknownHost => "none".to_string(),
+        };
+        assert_eq!(owner("www.shop.test"), "exact");
+        assert_eq!(owner("api.shop.test"), "wild");
+        assert_eq!(owner("a.b.shop.test"), "wild");
+        assert_eq!(owner("x.eu.shop.test"), "deep");
+        assert_eq!(owner("shop.test"), "none");
+        routes.set_hosts(&app("wild"), &["shop.test".into()]);
+        assert_eq!(owner("api.shop.test"), "none");
+        assert_eq!(owner("shop.test"), "wild");
+    }
+
+    #[test]
+    fn lookups_stay_direct_with_ten_thousand_domains() {
+        let routes = Routes::default();
+        let a: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        let hosts: Vec<String> = (0..10_000).map(|i| format!("app{i}.example")).collect();
+        routes.set_app(&app("many"), &hosts, vec![a]);
+        assert!(matches!(routes.lookup("app9999.example"), Lookup::App(_)));
+        assert!(matches!(
+            routes.lookup("a.b.c.d.app10000.example"),
+            Lookup::UnknownHost
+        ));
     }
 
     #[test]

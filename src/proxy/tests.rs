@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{serve, Routes};
+use super::{serve, shared, Limits, Routes};
 use crate::names::AppName;
 
 /// A keep-alive HTTP/1.1 backend that answers `body` and counts the connections it accepts.
@@ -44,14 +44,13 @@ async fn start_proxy(routes: Arc<Routes>) -> (SocketAddr, CancellationToken) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
-    let tracker = TaskTracker::new();
-    tokio::spawn(serve(
-        listener,
-        routes,
-        std::time::Duration::from_secs(5),
-        shutdown.clone(),
-        tracker.clone(),
-    ));
+    let limits = Limits {
+        hold: std::time::Duration::from_secs(5),
+        read_timeout: std::time::Duration::from_secs(5),
+        max_body: 1024,
+    };
+    let shared = shared(routes, limits, shutdown.clone(), TaskTracker::new());
+    tokio::spawn(serve(listener, shared));
     (addr, shutdown)
 }
 
@@ -166,6 +165,209 @@ async fn a_request_that_cannot_connect_is_retried_on_another_instance() {
         let response = get(proxy, "shop.test").await;
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
         assert!(response.ends_with("alive"), "{response}");
+    }
+    shutdown.cancel();
+}
+
+/// Sends `raw` (a whole HTTP/1.1 request) on a new connection; returns the raw response.
+async fn send(proxy: SocketAddr, raw: &[u8]) -> String {
+    let mut stream = TcpStream::connect(proxy).await.unwrap();
+    stream.write_all(raw).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+/// A backend that answers with the request's headers, one `name: value` per line.
+async fn echo_headers() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let service = service_fn(|req: Request<hyper::body::Incoming>| async move {
+                    let text: String = req
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {}\n", v.to_str().unwrap_or("?")))
+                        .collect();
+                    Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(text))))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn requests_carry_an_id_and_forwarding_headers() {
+    let routes = Arc::new(Routes::default());
+    routes.set_app(
+        &app("shop"),
+        &["shop.test".into()],
+        vec![echo_headers().await],
+    );
+    let (proxy, shutdown) = start_proxy(routes).await;
+    let response = send(
+        proxy,
+        b"GET / HTTP/1.1\r\nHost: shop.test\r\nX-Request-Id: given-1\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(response.contains("x-request-id: given-1\n"), "{response}");
+    assert!(response.contains("x-forwarded-proto: http\n"), "{response}");
+    let response = get(proxy, "shop.test").await;
+    let id = response
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .expect("an id is made");
+    assert_eq!(id.len(), 32, "{response}");
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_get_a_413() {
+    let (upstream, _) = backend("took it").await;
+    let routes = Arc::new(Routes::default());
+    routes.set_app(&app("shop"), &["shop.test".into()], vec![upstream]);
+    let (proxy, shutdown) = start_proxy(routes).await;
+    let big = "x".repeat(2000);
+    let declared = format!(
+        "POST / HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 2000\r\nConnection: close\r\n\r\n{big}"
+    );
+    let response = send(proxy, declared.as_bytes()).await;
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    let chunked = format!(
+        "POST / HTTP/1.1\r\nHost: shop.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n7d0\r\n{big}\r\n0\r\n\r\n"
+    );
+    let response = send(proxy, chunked.as_bytes()).await;
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    let small =
+        "POST / HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+    let response = send(proxy, small.as_bytes()).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    shutdown.cancel();
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_upstream_that_never_answers_is_a_504() {
+    let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap();
+    let routes = Arc::new(Routes::default());
+    routes.set_app(&app("shop"), &["shop.test".into()], vec![addr]);
+    let (proxy, shutdown) = start_proxy(routes).await;
+    let response = get(proxy, "shop.test").await;
+    assert!(response.starts_with("HTTP/1.1 504"), "{response}");
+    assert!(
+        response.ends_with("App shop did not answer in time\n"),
+        "{response}"
+    );
+    drop(silent);
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn basic_auth_guards_an_app() {
+    use base64::Engine;
+    let (upstream, _) = backend("secret").await;
+    let routes = Arc::new(Routes::default());
+    routes.set_app(&app("shop"), &["shop.test".into()], vec![upstream]);
+    let users = vec![("ann".to_string(), crate::password::hash("pw"))];
+    let policy = super::Policy {
+        auth: Some(super::BasicAuth::new("shop".into(), users, Vec::new())),
+        ..Default::default()
+    };
+    routes.set_policy(&app("shop"), policy);
+    let (proxy, shutdown) = start_proxy(routes).await;
+    let response = get(proxy, "shop.test").await;
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    assert!(
+        response.contains("www-authenticate: Basic realm=\"shop\""),
+        "{response}"
+    );
+    let token = base64::engine::general_purpose::STANDARD.encode("ann:pw");
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: shop.test\r\nAuthorization: Basic {token}\r\nConnection: close\r\n\r\n"
+    );
+    let response = send(proxy, request.as_bytes()).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    shutdown.cancel();
+}
+
+/// A backend that accepts any Upgrade and then echoes the bytes it gets, upper-cased.
+async fn upgrade_echo() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let service = service_fn(|mut req: Request<hyper::body::Incoming>| async move {
+                    let upgrade = hyper::upgrade::on(&mut req);
+                    tokio::spawn(async move {
+                        let mut io = TokioIo::new(upgrade.await.unwrap());
+                        let mut buf = [0u8; 64];
+                        loop {
+                            let n = io.read(&mut buf).await.unwrap_or(0);
+                            if n == 0 {
+                                break;
+                            }
+                            let upper = buf[..n].to_ascii_uppercase();
+                            io.write_all(&upper).await.unwrap();
+                        }
+                    });
+                    let mut response = Response::new(Full::new(Bytes::new()));
+                    *response.status_mut() = hyper::StatusCode::SWITCHING_PROTOCOLS;
+                    response
+                        .headers_mut()
+                        .insert("upgrade", "echo".parse().unwrap());
+                    response
+                        .headers_mut()
+                        .insert("connection", "upgrade".parse().unwrap());
+                    Ok::<_, std::convert::Infallible>(response)
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn upgrade_requests_become_two_way_tunnels() {
+    let routes = Arc::new(Routes::default());
+    routes.set_app(
+        &app("shop"),
+        &["shop.test".into()],
+        vec![upgrade_echo().await],
+    );
+    let (proxy, shutdown) = start_proxy(routes).await;
+    let mut stream = TcpStream::connect(proxy).await.unwrap();
+    stream
+        .write_all(
+            b"GET /ws HTTP/1.1\r\nHost: shop.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    for word in ["hello", "again"] {
+        stream.write_all(word.as_bytes()).await.unwrap();
+        let mut answer = [0u8; 5];
+        stream.read_exact(&mut answer).await.unwrap();
+        assert_eq!(&answer, word.to_ascii_uppercase().as_bytes());
     }
     shutdown.cancel();
 }

@@ -19,7 +19,8 @@ pub use atomic::write_atomic;
 pub use layout::Layout;
 pub use records::{
     AppRecord, BuilderSettings, BuildpackSettings, CheckKind, ChecksSettings, CronTask,
-    GlobalSettings, HealthCheck, KeyRing, Mount, Release, Resources, SshKey, ALL_PROCESSES,
+    DomainSettings, GlobalSettings, HealthCheck, KeyRing, Mount, Release, Resources, SshKey,
+    ALL_PROCESSES,
 };
 
 use crate::names::{AppName, KeyName};

@@ -52,6 +52,19 @@ pub struct AppRecord {
     /// `buildpacks:*`: the app's buildpacks, in order, and its stack image.
     #[serde(default)]
     pub buildpacks: BuildpackSettings,
+    /// `domains:*`: the hosts the app answers on.
+    #[serde(default)]
+    pub domains: DomainSettings,
+}
+
+/// `domains:add|remove|set|clear|reset|enable|disable <app>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainSettings {
+    /// The app's domains; unset means the default, `<app>.<global domain>` for each.
+    pub vhosts: Option<Vec<String>>,
+    /// `domains:disable`: the proxy routes no host to the app.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// `builder:set <app> selected|build-dir`.
@@ -135,6 +148,9 @@ pub struct GlobalSettings {
     /// `buildpacks:set-property --global stack`: overrides the config file's stack image.
     #[serde(default)]
     pub stack: Option<String>,
+    /// `domains:*-global`: overrides the config file's `global_domain` (empty: none).
+    #[serde(default)]
+    pub domains: Option<Vec<String>>,
 }
 
 impl Default for GlobalSettings {
@@ -145,6 +161,7 @@ impl Default for GlobalSettings {
             env: BTreeMap::new(),
             builder_selected: None,
             stack: None,
+            domains: None,
         }
     }
 }
@@ -290,6 +307,7 @@ impl AppRecord {
             docker_options: BTreeMap::new(),
             builder: BuilderSettings::default(),
             buildpacks: BuildpackSettings::default(),
+            domains: DomainSettings::default(),
         }
     }
 

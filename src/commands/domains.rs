@@ -1,0 +1,282 @@
+//! `domains:add|remove|set <app> DOMAIN...`, `domains:clear|reset|enable|disable|report <app>`,
+//! `domains:add-global|remove-global|set-global DOMAIN...`, `domains:clear-global` and
+//! `domains:report --global`. Routes change at once, in one swap, with no restart.
+
+use super::argv::Argv;
+use super::output::report;
+use super::{CommandError, Io};
+use crate::context::Ctx;
+use crate::domains::{app_vhosts, default_vhosts, matches, parse_domain};
+use crate::names::AppName;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Add,
+    Remove,
+    Set,
+    Clear,
+    Reset,
+    Enable,
+    Disable,
+    Report,
+}
+
+#[derive(Debug)]
+pub struct Args {
+    pub command: &'static str,
+    pub verb: Verb,
+    /// `None` for the `-global` commands and `domains:report --global`.
+    pub app: Option<AppName>,
+    pub domains: Vec<String>,
+}
+
+const COMMANDS: [(&str, Verb, bool); 12] = [
+    ("domains:add", Verb::Add, false),
+    ("domains:remove", Verb::Remove, false),
+    ("domains:set", Verb::Set, false),
+    ("domains:clear", Verb::Clear, false),
+    ("domains:reset", Verb::Reset, false),
+    ("domains:enable", Verb::Enable, false),
+    ("domains:disable", Verb::Disable, false),
+    ("domains:report", Verb::Report, false),
+    ("domains:add-global", Verb::Add, true),
+    ("domains:remove-global", Verb::Remove, true),
+    ("domains:set-global", Verb::Set, true),
+    ("domains:clear-global", Verb::Clear, true),
+];
+
+impl Args {
+    pub fn parse(name: &str, words: &[String]) -> Result<Args, CommandError> {
+        let (command, verb, global) = COMMANDS
+            .into_iter()
+            .find(|(c, _, _)| *c == name)
+            .ok_or_else(|| CommandError::Unknown(name.to_string()))?;
+        let mut argv = Argv::new(command, words);
+        let global = global || (verb == Verb::Report && argv.flag("--global"));
+        let app = match global {
+            true => None,
+            false => Some(AppName::parse(&argv.required("app name")?)?),
+        };
+        let mut domains = Vec::new();
+        if matches!(verb, Verb::Add | Verb::Remove | Verb::Set) {
+            while let Some(raw) = argv.optional()? {
+                let domain = parse_domain(&raw).map_err(|e| CommandError::User(e.to_string()))?;
+                if !domains.contains(&domain) {
+                    domains.push(domain);
+                }
+            }
+            if domains.is_empty() && verb != Verb::Set {
+                return Err(CommandError::Usage(format!(
+                    "at least one domain required; usage: {}",
+                    super::usage(command)
+                )));
+            }
+        }
+        argv.finish()?;
+        Ok(Args {
+            command,
+            verb,
+            app,
+            domains,
+        })
+    }
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let Some(app) = args.app.clone() else {
+        return run_global(ctx, io, args).await;
+    };
+    let record = ctx.store.app(&app)?;
+    let globals = ctx.global_domains();
+    let current = app_vhosts(&record, &globals);
+    let vhosts = match args.verb {
+        Verb::Report => return report_app(ctx, io, &app).await,
+        Verb::Enable | Verb::Disable => {
+            let disabled = args.verb == Verb::Disable;
+            ctx.store
+                .update_app(&app, |r| r.domains.disabled = disabled)?;
+            ctx.routes.set_hosts(&app, &ctx.app_hosts(&app));
+            let state = if disabled { "Disabling" } else { "Enabling" };
+            io.step(&format!("{state} domains for {app}")).await;
+            return Ok(());
+        }
+        Verb::Add => {
+            let mut list = current.clone();
+            for domain in &args.domains {
+                if list.contains(domain) {
+                    io.detail(&format!("Skipping: {domain} already added to {app}"))
+                        .await;
+                } else {
+                    list.push(domain.clone());
+                }
+            }
+            Some(list)
+        }
+        Verb::Remove => Some(
+            current
+                .iter()
+                .filter(|d| !args.domains.contains(d))
+                .cloned()
+                .collect(),
+        ),
+        Verb::Set => Some(args.domains.clone()),
+        Verb::Clear => Some(Vec::new()),
+        Verb::Reset => None,
+    };
+    let wanted = vhosts
+        .clone()
+        .unwrap_or_else(|| default_vhosts(&app, &globals));
+    check_unclaimed(ctx, &app, &wanted, &globals)?;
+    ctx.store
+        .update_app(&app, |r| r.domains.vhosts = vhosts.clone())?;
+    ctx.routes.set_hosts(&app, &ctx.app_hosts(&app));
+    let verb = match args.verb {
+        Verb::Add => "Added",
+        Verb::Remove => "Removed",
+        Verb::Reset => "Reset",
+        _ => "Set",
+    };
+    io.step(&format!("{verb} domains of {app}: {}", shown(&wanted)))
+        .await;
+    Ok(())
+}
+
+fn shown(domains: &[String]) -> String {
+    match domains.is_empty() {
+        true => "none".to_string(),
+        false => domains.join(" "),
+    }
+}
+
+/// A domain belongs to one app at a time: refuses domains (or wildcards covering them, or
+/// covered by them) that another app answers on.
+fn check_unclaimed(
+    ctx: &Ctx,
+    app: &AppName,
+    wanted: &[String],
+    globals: &[String],
+) -> Result<(), CommandError> {
+    for other in ctx.store.apps() {
+        if &other.name == app {
+            continue;
+        }
+        for theirs in app_vhosts(&other, globals) {
+            if let Some(ours) = wanted.iter().find(|d| **d == theirs) {
+                return Err(CommandError::User(format!(
+                    "Domain {ours} is already used by app {}; remove it there first: domains:remove {} {ours}",
+                    other.name, other.name
+                )));
+            }
+            let overlap = wanted
+                .iter()
+                .find(|d| !d.starts_with("*.") && matches(&theirs, d));
+            if let Some(ours) = overlap {
+                return Err(CommandError::User(format!(
+                    "Domain {ours} is covered by {theirs} of app {}",
+                    other.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn run_global(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    if args.verb == Verb::Report {
+        let globals = ctx.global_domains();
+        report(
+            io,
+            "global domains information",
+            &[("Domains global vhosts", globals.join(" "))],
+        )
+        .await;
+        return Ok(());
+    }
+    if args.domains.iter().any(|d| d.starts_with("*.")) {
+        return Err(CommandError::User(
+            "Global domains cannot be wildcards: apps get <app>.<domain> under each".into(),
+        ));
+    }
+    let current = ctx.global_domains();
+    let next: Vec<String> = match args.verb {
+        Verb::Add => {
+            let mut list = current;
+            for domain in &args.domains {
+                if !list.contains(domain) {
+                    list.push(domain.clone());
+                }
+            }
+            list
+        }
+        Verb::Remove => current
+            .into_iter()
+            .filter(|d| !args.domains.contains(d))
+            .collect(),
+        Verb::Set => args.domains.clone(),
+        _ => Vec::new(),
+    };
+    ctx.store
+        .update_global(|global| global.domains = Some(next.clone()))?;
+    for app in ctx.store.app_names() {
+        ctx.routes.set_hosts(&app, &ctx.app_hosts(&app));
+    }
+    io.step(&format!("Global domains: {}", shown(&next))).await;
+    Ok(())
+}
+
+async fn report_app(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), CommandError> {
+    let record = ctx.store.app(app)?;
+    let globals = ctx.global_domains();
+    report(
+        io,
+        &format!("{app} domains information"),
+        &[
+            (
+                "Domains app enabled",
+                (!record.domains.disabled).to_string(),
+            ),
+            (
+                "Domains app vhosts",
+                app_vhosts(&record, &globals).join(" "),
+            ),
+            ("Domains global enabled", (!globals.is_empty()).to_string()),
+            ("Domains global vhosts", globals.join(" ")),
+        ],
+    )
+    .await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(command: &str, line: &str) -> Result<Args, CommandError> {
+        let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        Args::parse(command, &words)
+    }
+
+    #[test]
+    fn parses_app_and_global_forms() {
+        let args = parse(
+            "domains:add",
+            "shop Shop.Example *.shop.example shop.example",
+        )
+        .unwrap();
+        assert_eq!(args.domains, ["shop.example", "*.shop.example"]);
+        let args = parse("domains:set-global", "apps.example").unwrap();
+        assert!(args.app.is_none());
+        assert_eq!(args.verb, Verb::Set);
+        let args = parse("domains:report", "--global").unwrap();
+        assert!(args.app.is_none());
+        assert!(parse("domains:set", "shop").unwrap().domains.is_empty());
+        for (command, line) in [
+            ("domains:add", "shop"),
+            ("domains:add", "shop bad_domain"),
+            ("domains:clear", "shop extra"),
+            ("domains:add-global", ""),
+        ] {
+            assert!(parse(command, line).is_err(), "{command} {line}");
+        }
+    }
+}

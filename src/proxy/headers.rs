@@ -1,0 +1,162 @@
+//! The headers the proxy changes on the way through: hop-by-hop ones removed (unless the
+//! request is an Upgrade), forwarding headers set, and a request id kept or made.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hyper::header::{HeaderName, HeaderValue, CONNECTION, UPGRADE};
+use hyper::HeaderMap;
+use rand::RngExt;
+
+use super::forward::Inbound;
+
+/// Headers that describe one hop and must not be forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// An HTTP/1.1 Upgrade request (`Connection: upgrade` with an `Upgrade` header): WebSocket and
+/// friends, relayed as a tunnel once the upstream agrees.
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(UPGRADE)
+        && connection_listed(headers)
+            .iter()
+            .any(|name| name.as_str() == "upgrade")
+}
+
+/// The client's `X-Request-Id` when it is a sane token, else a new random one.
+pub fn request_id(headers: &HeaderMap) -> String {
+    let given = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 200
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        });
+    match given {
+        Some(id) => id.to_string(),
+        None => {
+            let bytes: [u8; 16] = rand::rng().random();
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        }
+    }
+}
+
+fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes()).ok())
+        .collect()
+}
+
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    for name in connection_listed(headers) {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+/// Sets what the app is told about the request. Dokku's nginx sets X-Forwarded-For to the peer
+/// (not appended: a client cannot forge it); so does Berth. An Upgrade request keeps exactly
+/// `Connection: upgrade` and its `Upgrade` header.
+pub fn prepare_headers(headers: &mut HeaderMap, inbound: Inbound, id: &str, upgrade: bool) {
+    let protocol = headers.get(UPGRADE).cloned();
+    strip_hop_by_hop(headers);
+    if let (true, Some(protocol)) = (upgrade, protocol) {
+        headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(UPGRADE, protocol);
+    }
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let set = |headers: &mut HeaderMap, name: &'static str, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    };
+    let scheme = if inbound.tls { "https" } else { "http" };
+    set(headers, "x-forwarded-for", inbound.peer.ip().to_string());
+    set(headers, "x-forwarded-proto", scheme.to_string());
+    set(headers, "x-forwarded-port", inbound.port.to_string());
+    set(headers, "x-request-start", format!("t={millis}"));
+    set(headers, "x-request-id", id.to_string());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inbound() -> Inbound {
+        Inbound {
+            peer: "192.0.2.7:4242".parse().unwrap(),
+            port: 8080,
+            tls: false,
+        }
+    }
+
+    #[test]
+    fn forwarding_headers_replace_what_the_client_sent() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
+        headers.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, x-secret"),
+        );
+        headers.insert("x-secret", HeaderValue::from_static("1"));
+        headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        prepare_headers(&mut headers, inbound(), "abc", false);
+        assert_eq!(headers["x-forwarded-for"], "192.0.2.7");
+        assert_eq!(headers["x-forwarded-proto"], "http");
+        assert_eq!(headers["x-forwarded-port"], "8080");
+        assert_eq!(headers["x-request-id"], "abc");
+        assert!(headers["x-request-start"]
+            .to_str()
+            .unwrap()
+            .starts_with("t="));
+        assert!(headers.get("connection").is_none());
+        assert!(headers.get("x-secret").is_none());
+        assert!(headers.get("keep-alive").is_none());
+    }
+
+    #[test]
+    fn upgrades_keep_their_upgrade_headers() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
+        headers.insert("upgrade", HeaderValue::from_static("websocket"));
+        assert!(is_upgrade(&headers));
+        prepare_headers(&mut headers, inbound(), "abc", true);
+        assert_eq!(headers["connection"], "upgrade");
+        assert_eq!(headers["upgrade"], "websocket");
+        let mut plain = HeaderMap::new();
+        plain.insert("upgrade", HeaderValue::from_static("h2c"));
+        assert!(!is_upgrade(&plain));
+    }
+
+    #[test]
+    fn request_ids_are_kept_when_sane_and_made_otherwise() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-request-id", HeaderValue::from_static("req-42"));
+        assert_eq!(request_id(&headers), "req-42");
+        headers.insert("x-request-id", HeaderValue::from_static("bad id <script>"));
+        let made = request_id(&headers);
+        assert_eq!(made.len(), 32);
+        assert_ne!(made, request_id(&HeaderMap::new()));
+    }
+}

@@ -1,0 +1,190 @@
+//! What the proxy enforces per app before forwarding: HTTP basic auth (with an IP allow list
+//! that skips it), and for apps with a certificate the HTTP→HTTPS redirect and HSTS.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::sync::RwLock;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+
+/// How many verified credentials an app remembers, so PBKDF2 runs once per client, not per
+/// request.
+const VERIFIED_CACHE: usize = 256;
+
+#[derive(Debug, Default)]
+pub struct Policy {
+    pub auth: Option<BasicAuth>,
+    /// Requests over plain HTTP get a 301 to the same URL over HTTPS.
+    pub redirect_https: bool,
+    /// `Strict-Transport-Security` for HTTPS responses, when set.
+    pub hsts: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct BasicAuth {
+    pub realm: String,
+    /// (user, stored password hash; see `crate::password`).
+    pub users: Vec<(String, String)>,
+    pub allowed: Vec<IpNet>,
+    verified: RwLock<HashSet<String>>,
+}
+
+/// Why a request may not pass.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Denied {
+    /// No or wrong credentials: answer 401 with a challenge for this realm.
+    Unauthorized(String),
+}
+
+impl BasicAuth {
+    pub fn new(realm: String, users: Vec<(String, String)>, allowed: Vec<IpNet>) -> BasicAuth {
+        BasicAuth {
+            realm,
+            users,
+            allowed,
+            verified: RwLock::new(HashSet::new()),
+        }
+    }
+
+    /// Passes requests from allowed addresses, or with a user's password.
+    pub fn check(&self, authorization: Option<&str>, peer: IpAddr) -> Result<(), Denied> {
+        if self.allowed.iter().any(|net| net.contains(peer)) {
+            return Ok(());
+        }
+        let denied = || Denied::Unauthorized(self.realm.clone());
+        let encoded = authorization
+            .and_then(|value| value.strip_prefix("Basic "))
+            .map(str::trim)
+            .ok_or_else(denied)?;
+        if self.read_verified().contains(encoded) {
+            return Ok(());
+        }
+        let decoded = B64.decode(encoded).map_err(|_| denied())?;
+        let decoded = String::from_utf8(decoded).map_err(|_| denied())?;
+        let (user, password) = decoded.split_once(':').ok_or_else(denied)?;
+        let stored = self
+            .users
+            .iter()
+            .find(|(name, _)| name == user)
+            .map(|(_, hash)| hash)
+            .ok_or_else(denied)?;
+        if !crate::password::verify(password, stored) {
+            return Err(denied());
+        }
+        let mut verified = self
+            .verified
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if verified.len() >= VERIFIED_CACHE {
+            verified.clear();
+        }
+        verified.insert(encoded.to_string());
+        Ok(())
+    }
+
+    fn read_verified(&self) -> std::sync::RwLockReadGuard<'_, HashSet<String>> {
+        self.verified
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// An address or a network (`10.0.0.0/8`, `2001:db8::/32`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(raw: &str) -> Option<IpNet> {
+        let (addr, prefix) = match raw.split_once('/') {
+            Some((addr, prefix)) => (addr.parse().ok()?, Some(prefix.parse::<u8>().ok()?)),
+            None => (raw.parse().ok()?, None),
+        };
+        let max = match addr {
+            IpAddr::V4(_) => 32,
+            IpAddr::V6(_) => 128,
+        };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(IpNet { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for IpNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(user: &str, password: &str) -> String {
+        format!("Basic {}", B64.encode(format!("{user}:{password}")))
+    }
+
+    #[test]
+    fn users_pass_with_their_password_only() {
+        let auth = BasicAuth::new(
+            "shop".into(),
+            vec![("ann".into(), crate::password::hash("pw"))],
+            vec![IpNet::parse("10.1.0.0/16").unwrap()],
+        );
+        let outside: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(auth.check(Some(&basic("ann", "pw")), outside), Ok(()));
+        assert_eq!(
+            auth.check(Some(&basic("ann", "pw")), outside),
+            Ok(()),
+            "cached"
+        );
+        let denied = Err(Denied::Unauthorized("shop".into()));
+        assert_eq!(auth.check(Some(&basic("ann", "nope")), outside), denied);
+        assert_eq!(auth.check(Some(&basic("bob", "pw")), outside), denied);
+        assert_eq!(auth.check(Some("Basic !!!"), outside), denied);
+        assert_eq!(auth.check(None, outside), denied);
+        assert_eq!(auth.check(None, "10.1.2.3".parse().unwrap()), Ok(()));
+        assert_eq!(auth.check(None, "::ffff:10.1.2.3".parse().unwrap()), Ok(()));
+    }
+
+    #[test]
+    fn networks_parse_and_contain() {
+        let net = IpNet::parse("192.168.0.0/24").unwrap();
+        assert!(net.contains("192.168.0.77".parse().unwrap()));
+        assert!(!net.contains("192.168.1.1".parse().unwrap()));
+        assert!(IpNet::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
+        let v6 = IpNet::parse("2001:db8::/32").unwrap();
+        assert!(v6.contains("2001:db8::1".parse().unwrap()));
+        assert!(!v6.contains("2001:db9::1".parse().unwrap()));
+        assert_eq!(IpNet::parse("1.2.3.4").unwrap().to_string(), "1.2.3.4/32");
+        for bad in ["", "1.2.3", "1.2.3.4/33", "::/129", "x/8"] {
+            assert!(IpNet::parse(bad).is_none(), "{bad}");
+        }
+    }
+}
