@@ -73,6 +73,13 @@ impl Ctx {
         }
     }
 
+    /// Installs what the proxy enforces for `app` (basic auth, TLS redirects) from its record.
+    pub fn refresh_policy(&self, app: &AppName) {
+        if let Ok(record) = self.store.app(app) {
+            self.routes.set_policy(app, crate::routing::policy(&record));
+        }
+    }
+
     pub fn global_domains(&self) -> Vec<String> {
         crate::domains::global_domains(&self.store.global(), &self.config)
     }

@@ -104,6 +104,9 @@ pub async fn run(
         this: this.clone(),
     });
     adopt_running(&ctx).await?;
+    for app in ctx.store.app_names() {
+        ctx.refresh_policy(&app);
+    }
     let restoring = ctx.clone();
     tracker.spawn(async move {
         let mut io = Io::detached(restoring.shutdown.child_token());

@@ -40,6 +40,7 @@ pub mod options;
 pub mod password;
 pub mod procfile;
 pub mod proxy;
+pub mod routing;
 pub mod scheduler;
 pub mod ssh;
 pub mod state;

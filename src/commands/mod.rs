@@ -28,6 +28,7 @@ mod domains;
 mod enter;
 mod git_from_image;
 mod help;
+mod http_auth;
 mod io;
 mod logs;
 mod output;
@@ -169,6 +170,7 @@ pub enum Command {
     Domains(domains::Args),
     Enter(enter::Args),
     GitFromImage(git_from_image::Args),
+    HttpAuth(http_auth::Args),
     Logs(logs::Args),
     PsInspect(argv::AppArgs),
     PsLifecycle(ps_lifecycle::Args),
@@ -376,6 +378,33 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "Deploy a prebuilt image",
     ),
     (
+        "http-auth:add-allowed-ip",
+        "<app> <ip[/prefix]>",
+        "Let an address or network in without credentials",
+    ),
+    (
+        "http-auth:add-user",
+        "<app> <user> <password>",
+        "Add a basic auth user (the password is stored hashed)",
+    ),
+    ("http-auth:disable", "<app>", "Turn basic auth off"),
+    (
+        "http-auth:enable",
+        "<app> [<user> <password>]",
+        "Require basic auth for every request to the app",
+    ),
+    (
+        "http-auth:remove-allowed-ip",
+        "<app> <ip[/prefix]>",
+        "Remove an allowed address",
+    ),
+    (
+        "http-auth:remove-user",
+        "<app> <user>",
+        "Remove a basic auth user",
+    ),
+    ("http-auth:report", "<app>", "Show basic auth settings"),
+    (
         "ps:rebuild",
         "<app> [--no-wait]",
         "Build the deploy branch again and deploy it",
@@ -510,6 +539,9 @@ impl Command {
             }
             "enter" => Command::Enter(enter::Args::parse(rest)?),
             "git:from-image" => Command::GitFromImage(git_from_image::Args::parse(rest)?),
+            name if name.starts_with("http-auth:") => {
+                Command::HttpAuth(http_auth::Args::parse(name, rest)?)
+            }
             "logs" => Command::Logs(logs::Args::parse(rest)?),
             "ps:inspect" => Command::PsInspect(argv::AppArgs::parse("ps:inspect", rest)?),
             "ps:rebuild" => Command::PsRebuild(ps_rebuild::Args::parse(rest)?),
@@ -578,6 +610,7 @@ impl Command {
             Command::Domains(args) => args.command,
             Command::Enter(_) => "enter",
             Command::GitFromImage(_) => "git:from-image",
+            Command::HttpAuth(args) => args.command,
             Command::Logs(_) => "logs",
             Command::PsInspect(_) => "ps:inspect",
             Command::PsLifecycle(args) => args.action.command(),
@@ -632,6 +665,7 @@ impl Command {
             Command::Domains(args) => domains::run(ctx, io, args).await,
             Command::Enter(args) => enter::run(ctx, io, args).await,
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
+            Command::HttpAuth(args) => http_auth::run(ctx, io, args).await,
             Command::Logs(args) => logs::run(ctx, io, args).await,
             Command::PsInspect(args) => ps_inspect::run(ctx, io, args).await,
             Command::PsLifecycle(args) => ps_lifecycle::run(ctx, caller, io, args).await,

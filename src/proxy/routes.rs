@@ -188,21 +188,18 @@ impl Routes {
         });
     }
 
-    /// Replaces the app's policy, keeping its upstreams and this generation's counts.
+    /// Replaces the app's policy, keeping its upstreams and this generation's counts (an app
+    /// without a route yet gets one with no upstreams, so its next deploy inherits the policy).
     pub fn set_policy(&self, app: &AppName, policy: Policy) {
         self.update(|table| {
-            let Some(current) = table.apps.get(app).cloned() else {
-                return;
-            };
-            let route = AppRoute {
-                app: app.clone(),
-                upstreams: current.upstreams.clone(),
-                held: current.held,
-                stats: current.stats.clone(),
-                metrics: current.metrics.clone(),
-                policy: Arc::new(policy),
-                next: AtomicUsize::new(0),
-            };
+            let current = table.apps.get(app).cloned();
+            let mut route = AppRoute::new(app.clone(), Vec::new(), false, current.as_deref());
+            if let Some(current) = current {
+                route.upstreams = current.upstreams.clone();
+                route.held = current.held;
+                route.stats = current.stats.clone();
+            }
+            route.policy = Arc::new(policy);
             table.apps.insert(app.clone(), Arc::new(route));
         });
     }

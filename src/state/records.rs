@@ -55,6 +55,22 @@ pub struct AppRecord {
     /// `domains:*`: the hosts the app answers on.
     #[serde(default)]
     pub domains: DomainSettings,
+    /// `http-auth:*`: basic auth in front of the app.
+    #[serde(default)]
+    pub http_auth: HttpAuthSettings,
+}
+
+/// `http-auth:enable|disable|add-user|remove-user|add-allowed-ip|remove-allowed-ip`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpAuthSettings {
+    #[serde(default)]
+    pub enabled: bool,
+    /// User name → password hash (`crate::password`); never the password itself.
+    #[serde(default)]
+    pub users: BTreeMap<String, String>,
+    /// Addresses or networks that pass without credentials.
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
 }
 
 /// `domains:add|remove|set|clear|reset|enable|disable <app>`.
@@ -308,6 +324,7 @@ impl AppRecord {
             builder: BuilderSettings::default(),
             buildpacks: BuildpackSettings::default(),
             domains: DomainSettings::default(),
+            http_auth: HttpAuthSettings::default(),
         }
     }
 

@@ -21,13 +21,27 @@ impl HttpResponse {
 }
 
 pub fn get(addr: SocketAddr, host: &str, path: &str) -> HttpResponse {
+    get_with(addr, host, path, &[])
+}
+
+/// A GET with extra request headers.
+pub fn get_with(
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).expect("connect to the proxy");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("timeout");
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     write!(
         stream,
-        "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: berth-tests\r\n\r\n"
+        "GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: berth-tests\r\n{extra}\r\n"
     )
     .expect("send request");
     let mut raw = Vec::new();

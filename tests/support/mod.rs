@@ -391,6 +391,10 @@ impl Berth {
         http::get(self.http, host, path)
     }
 
+    pub fn get_with(&self, host: &str, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
+        http::get_with(self.http, host, path, headers)
+    }
+
     /// The app's containers as (id, release label, running).
     pub fn containers(app: &str) -> Vec<(String, String, bool)> {
         let output = Command::new("docker")
