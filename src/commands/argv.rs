@@ -108,3 +108,9 @@ impl Argv {
         }
     }
 }
+
+/// Splits a test command line on whitespace.
+#[cfg(test)]
+pub fn words(line: &str) -> Vec<String> {
+    line.split_whitespace().map(str::to_string).collect()
+}

@@ -265,8 +265,7 @@ mod tests {
     use super::*;
 
     fn parse(command: &str, line: &str) -> Result<Args, CommandError> {
-        let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
-        Args::parse(command, &words)
+        Args::parse(command, &crate::commands::argv::words(line))
     }
 
     #[test]
