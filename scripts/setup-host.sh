@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes this machine ready to run Berth and its tests: installs what is missing from Debian's
-# packages (docker.io, busybox-static, git, the OpenSSH client, curl), starts dockerd in the
-# background when `docker info` does not answer, and waits for it.
+# packages (docker.io, busybox-static, git, the OpenSSH client, curl, openssl, debootstrap),
+# starts dockerd in the background when `docker info` does not answer, and waits for it.
 # Idempotent: what is already there is left alone.
 set -euo pipefail
 
@@ -11,6 +11,8 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
 command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
+command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
+command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "-----> Installing ${need_pkgs[*]}"
   apt-get update -qq

@@ -67,6 +67,8 @@ pub struct SshConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ProxyConfig {
     pub http_listen: SocketAddr,
+    /// HTTPS for apps with a certificate (SNI picks it).
+    pub https_listen: SocketAddr,
     /// How long a request waits for an app in a stop-first swap before it gets a 503.
     pub hold_timeout_secs: u64,
     /// How long an app may take to send response headers before the client gets a 504.
@@ -161,6 +163,7 @@ impl Default for ProxyConfig {
     fn default() -> Self {
         ProxyConfig {
             http_listen: SocketAddr::from(([0, 0, 0, 0], 80)),
+            https_listen: SocketAddr::from(([0, 0, 0, 0], 443)),
             hold_timeout_secs: 30,
             read_timeout_secs: 60,
             client_max_body_size: Size(1 << 20),
@@ -252,6 +255,7 @@ mod tests {
             host_key = "/tmp/key"
             [proxy]
             http_listen = "127.0.0.1:8080"
+            https_listen = "127.0.0.1:8443"
             hold_timeout_secs = 3
             read_timeout_secs = 9
             client_max_body_size = "10m"
@@ -273,6 +277,7 @@ mod tests {
         assert_eq!(config.control_socket(), PathBuf::from("/tmp/b.sock"));
         assert_eq!(config.host_key(), PathBuf::from("/tmp/key"));
         assert_eq!(config.proxy.http_listen.port(), 8080);
+        assert_eq!(config.proxy.https_listen.port(), 8443);
         assert_eq!(config.deploy.network, "berth-test");
         assert_eq!(config.proxy.hold_timeout_secs, 3);
         assert_eq!(config.proxy.read_timeout_secs, 9);

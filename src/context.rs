@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::deploy::DeployLocks;
 use crate::git::PushRegistry;
 use crate::names::{AppName, KeyName};
-use crate::proxy::Routes;
+use crate::proxy::{CertStore, Routes};
 use crate::scheduler::{ImageBuilder, Scheduler};
 use crate::state::{AppRecord, StateError, Store};
 
@@ -53,6 +53,10 @@ pub struct Ctx {
     pub scheduler: Arc<dyn Scheduler>,
     pub builder: Arc<dyn ImageBuilder>,
     pub routes: Arc<Routes>,
+    /// Which certificate the HTTPS listener shows for which host.
+    pub certs: Arc<CertStore>,
+    /// The port the HTTPS listener is bound to (HTTP→HTTPS redirects name it unless 443).
+    pub https_port: u16,
     pub pushes: Arc<PushRegistry>,
     pub deploy_locks: DeployLocks,
     /// Background work (retiring old instances) runs here and ends with `shutdown`.
@@ -76,8 +80,38 @@ impl Ctx {
     /// Installs what the proxy enforces for `app` (basic auth, TLS redirects) from its record.
     pub fn refresh_policy(&self, app: &AppName) {
         if let Ok(record) = self.store.app(app) {
-            self.routes.set_policy(app, crate::routing::policy(&record));
+            let has_cert = matches!(self.store.cert(app), Ok(Some(_)));
+            let policy = crate::routing::policy(&record, has_cert, self.https_port);
+            self.routes.set_policy(app, policy);
         }
+    }
+
+    /// Points the app at its current hosts (after a domains change), with their certificates.
+    pub fn reroute_hosts(&self, app: &AppName) {
+        self.routes.set_hosts(app, &self.app_hosts(app));
+        self.refresh_certs();
+    }
+
+    /// Rebuilds the host → certificate table from every app's certificate and hosts.
+    pub fn refresh_certs(&self) {
+        let globals = self.global_domains();
+        let mut entries = std::collections::HashMap::new();
+        for record in self.store.apps() {
+            let Ok(Some((crt, key))) = self.store.cert(&record.name) else {
+                continue;
+            };
+            match crate::certs::load(&crt, &key) {
+                Ok(bundle) => {
+                    for host in crate::domains::routed_hosts(&record, &globals) {
+                        entries.insert(host, bundle.key.clone());
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(app = %record.name, error = %err, "unusable stored certificate")
+                }
+            }
+        }
+        self.certs.replace(entries);
     }
 
     pub fn global_domains(&self) -> Vec<String> {

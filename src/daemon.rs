@@ -17,7 +17,7 @@ use crate::context::Ctx;
 use crate::deploy::{adopt_running, restore_apps, DeployLocks};
 use crate::docker::DockerEngine;
 use crate::git::{install_hook, GitError, PushRegistry};
-use crate::proxy::Routes;
+use crate::proxy::{CertStore, Routes};
 use crate::scheduler::SchedulerError;
 use crate::ssh::KeyError;
 use crate::state::StateError;
@@ -47,6 +47,7 @@ pub enum DaemonError {
 pub struct Bound {
     pub ssh: SocketAddr,
     pub http: SocketAddr,
+    pub https: SocketAddr,
     pub control: PathBuf,
 }
 
@@ -76,6 +77,9 @@ pub async fn run(
     let http_listener = TcpListener::bind(config.proxy.http_listen)
         .await
         .map_err(listen("http", config.proxy.http_listen.to_string()))?;
+    let https_listener = TcpListener::bind(config.proxy.https_listen)
+        .await
+        .map_err(listen("https", config.proxy.https_listen.to_string()))?;
     let control_path = config.control_socket();
     let control_listener = crate::control::bind(&control_path)
         .await
@@ -87,6 +91,9 @@ pub async fn run(
         http: http_listener
             .local_addr()
             .map_err(listen("http", config.proxy.http_listen.to_string()))?,
+        https: https_listener
+            .local_addr()
+            .map_err(listen("https", config.proxy.https_listen.to_string()))?,
         control: control_path.clone(),
     };
 
@@ -97,6 +104,8 @@ pub async fn run(
         scheduler: engine.clone(),
         builder: engine,
         routes: Arc::new(Routes::default()),
+        certs: Arc::new(CertStore::default()),
+        https_port: bound.https.port(),
         pushes: Arc::new(PushRegistry::default()),
         deploy_locks: DeployLocks::default(),
         tracker: tracker.clone(),
@@ -107,6 +116,7 @@ pub async fn run(
     for app in ctx.store.app_names() {
         ctx.refresh_policy(&app);
     }
+    ctx.refresh_certs();
     let restoring = ctx.clone();
     tracker.spawn(async move {
         let mut io = Io::detached(restoring.shutdown.child_token());
@@ -138,7 +148,12 @@ pub async fn run(
         shutdown.clone(),
         tracker.clone(),
     );
-    tracker.spawn(crate::proxy::serve(http_listener, proxy));
+    tracker.spawn(crate::proxy::serve(http_listener, proxy.clone(), None));
+    tracker.spawn(crate::proxy::serve(
+        https_listener,
+        proxy,
+        Some(ctx.certs.clone()),
+    ));
     tracker.spawn(crate::control::serve(
         control_listener,
         ctx.clone(),

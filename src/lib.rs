@@ -23,6 +23,7 @@
 
 pub mod appjson;
 pub mod build;
+pub mod certs;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -110,9 +110,10 @@ fn daemon(config: Config) -> anyhow::Result<i32> {
         });
         berth::daemon::run(config, shutdown, |bound| {
             println!(
-                "berth daemon ready: ssh={} http={} control={}",
+                "berth daemon ready: ssh={} http={} https={} control={}",
                 bound.ssh,
                 bound.http,
+                bound.https,
                 bound.control.display()
             );
         })

@@ -70,7 +70,10 @@ fn domains_route_exact_and_wildcard_hosts_to_one_app_at_a_time() {
 
     berth.ssh("domains:set-global apps.test").ok();
     berth.ssh(&format!("domains:reset {shop}")).ok();
-    assert_eq!(berth.get(&format!("{shop}.apps.test"), "/").body, "the shop\n");
+    assert_eq!(
+        berth.get(&format!("{shop}.apps.test"), "/").body,
+        "the shop\n"
+    );
     assert_eq!(berth.get(&Berth::host(&shop), "/").status, 404);
     let global = berth.ssh("domains:report --global").ok();
     assert!(global.stdout.contains("apps.test"), "{global:#?}");
@@ -123,4 +126,114 @@ fn basic_auth_guards_an_app_and_survives_a_restart() {
     assert_eq!(berth.get(&host, "/").status, 401);
     berth.ssh(&format!("http-auth:disable {app}")).ok();
     assert_eq!(berth.get(&host, "/").status, 200);
+}
+
+/// A certificate for `host` made by the real openssl, as a tar of server.crt and server.key.
+fn openssl_cert_tar(dir: &std::path::Path, host: &str) -> Vec<u8> {
+    let status = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args([
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.crt",
+            "-days",
+            "30",
+        ])
+        .args([
+            "-subj",
+            &format!("/CN={host}"),
+            "-addext",
+            &format!("subjectAltName=DNS:{host}"),
+        ])
+        .output()
+        .expect("run openssl");
+    assert!(status.status.success(), "{status:?}");
+    let output = std::process::Command::new("tar")
+        .current_dir(dir)
+        .args(["-c", "server.crt", "server.key"])
+        .output()
+        .expect("run tar");
+    output.stdout
+}
+
+#[test]
+fn https_picks_each_apps_certificate_by_sni_and_redirects_plain_http() {
+    let berth = Berth::start();
+    let shop = deployed(&berth, "tlsshop", "secure shop");
+    let blog = deployed(&berth, "tlsblog", "secure blog");
+    let (shop_host, blog_host) = (Berth::host(&shop), Berth::host(&blog));
+
+    let generated = berth.ssh(&format!("certs:generate {shop}")).ok();
+    assert!(generated.stdout.contains("self-signed"), "{generated:#?}");
+    let dir = tempfile::tempdir().unwrap();
+    let tar = openssl_cert_tar(dir.path(), &blog_host);
+    berth.ssh_input(&format!("certs:add {blog}"), &tar).ok();
+
+    let shop_tls = berth.curl_https(&shop_host, "/", &["-v", "--http2"]);
+    assert_eq!(shop_tls.code, 0, "{shop_tls:#?}");
+    assert!(shop_tls.stdout.ends_with("secure shop\n"), "{shop_tls:#?}");
+    assert!(
+        shop_tls.stdout.starts_with("HTTP/2 200"),
+        "HTTP/2 by ALPN: {shop_tls:#?}"
+    );
+    assert!(
+        shop_tls.stderr.contains(&format!("CN={shop_host}")),
+        "{shop_tls:#?}"
+    );
+    assert!(
+        shop_tls
+            .stdout
+            .contains("strict-transport-security: max-age=15724800"),
+        "{shop_tls:#?}"
+    );
+    let blog_tls = berth.curl_https(&blog_host, "/", &["-v", "--http1.1"]);
+    assert!(blog_tls.stdout.ends_with("secure blog\n"), "{blog_tls:#?}");
+    assert!(
+        blog_tls.stderr.contains(&format!("CN={blog_host}")),
+        "{blog_tls:#?}"
+    );
+
+    let plain = berth.get(&shop_host, "/some/page?x=1");
+    assert_eq!(plain.status, 301);
+    assert_eq!(
+        plain.header("location"),
+        Some(format!("https://{shop_host}:{}/some/page?x=1", berth.https.port()).as_str())
+    );
+    berth.ssh(&format!("certs:set {shop} redirect false")).ok();
+    assert_eq!(berth.get(&shop_host, "/").body, "secure shop\n");
+
+    let report = berth.ssh(&format!("certs:report {blog}")).ok();
+    assert!(report.stdout.contains(&blog_host), "{report:#?}");
+    assert!(
+        report
+            .stdout
+            .contains("Ssl enabled:                   true"),
+        "{report:#?}"
+    );
+
+    let mismatched = berth.ssh_input(&format!("certs:add {shop}"), b"not a tar");
+    assert_ne!(mismatched.code, 0);
+    assert!(
+        mismatched.stderr.contains("server.crt and server.key"),
+        "{mismatched:#?}"
+    );
+
+    berth.ssh(&format!("certs:remove {blog}")).ok();
+    let gone = berth.curl_https(&blog_host, "/", &[]);
+    assert_ne!(gone.code, 0, "no certificate, no handshake: {gone:#?}");
+    assert_eq!(
+        berth.get(&blog_host, "/").body,
+        "secure blog\n",
+        "no redirect either"
+    );
 }

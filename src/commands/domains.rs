@@ -95,7 +95,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             let disabled = args.verb == Verb::Disable;
             ctx.store
                 .update_app(&app, |r| r.domains.disabled = disabled)?;
-            ctx.routes.set_hosts(&app, &ctx.app_hosts(&app));
+            ctx.reroute_hosts(&app);
             let state = if disabled { "Disabling" } else { "Enabling" };
             io.step(&format!("{state} domains for {app}")).await;
             return Ok(());
@@ -129,7 +129,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     check_unclaimed(ctx, &app, &wanted, &globals)?;
     ctx.store
         .update_app(&app, |r| r.domains.vhosts = vhosts.clone())?;
-    ctx.routes.set_hosts(&app, &ctx.app_hosts(&app));
+    ctx.reroute_hosts(&app);
     let verb = match args.verb {
         Verb::Add => "Added",
         Verb::Remove => "Removed",
@@ -218,7 +218,7 @@ async fn run_global(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandErr
     ctx.store
         .update_global(|global| global.domains = Some(next.clone()))?;
     for app in ctx.store.app_names() {
-        ctx.routes.set_hosts(&app, &ctx.app_hosts(&app));
+        ctx.reroute_hosts(&app);
     }
     io.step(&format!("Global domains: {}", shown(&next))).await;
     Ok(())

@@ -11,6 +11,7 @@ mod apps_report;
 mod argv;
 mod builder;
 mod buildpacks;
+mod certs;
 mod checks_report;
 mod checks_run;
 mod checks_set;
@@ -156,6 +157,7 @@ pub enum Command {
     BuilderReport(argv::AppArgs),
     BuilderSet(builder::Args),
     Buildpacks(buildpacks::Args),
+    Certs(certs::Args),
     ChecksReport(argv::AppArgs),
     ChecksRun(checks_run::Args),
     ChecksSet(checks_set::Args),
@@ -266,6 +268,32 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "buildpacks:set-property",
         "(<app>|--global) stack [image]",
         "Set the stack image builds run in (empty: the default)",
+    ),
+    (
+        "certs:add",
+        "<app> [server.crt server.key]",
+        "Add a TLS certificate (a tar of server.crt and server.key on stdin)",
+    ),
+    (
+        "certs:generate",
+        "<app> [domain...]",
+        "Add a self-signed certificate (default: the app's domains)",
+    ),
+    ("certs:remove", "<app>", "Remove the app's certificate"),
+    (
+        "certs:report",
+        "<app>",
+        "Show the app's certificate and HTTPS settings",
+    ),
+    (
+        "certs:set",
+        "<app> redirect|hsts true|false | hsts-max-age [seconds]",
+        "HTTP→HTTPS redirect and HSTS (both on with a certificate)",
+    ),
+    (
+        "certs:update",
+        "<app> [server.crt server.key]",
+        "Replace the app's certificate",
     ),
     (
         "checks:disable",
@@ -511,6 +539,7 @@ impl Command {
             name if name.starts_with("buildpacks:") => {
                 Command::Buildpacks(buildpacks::Args::parse(name, rest)?)
             }
+            name if name.starts_with("certs:") => Command::Certs(certs::Args::parse(name, rest)?),
             "checks:disable" | "checks:enable" | "checks:skip" => {
                 Command::ChecksToggle(checks_toggle::Args::parse(name, rest)?)
             }
@@ -593,6 +622,7 @@ impl Command {
             Command::BuilderReport(_) => "builder:report",
             Command::BuilderSet(_) => "builder:set",
             Command::Buildpacks(args) => args.command,
+            Command::Certs(args) => args.command,
             Command::ChecksReport(_) => "checks:report",
             Command::ChecksRun(_) => "checks:run",
             Command::ChecksSet(_) => "checks:set",
@@ -651,6 +681,7 @@ impl Command {
             Command::BuilderReport(args) => builder::report_app(ctx, io, args).await,
             Command::BuilderSet(args) => builder::run(ctx, io, args).await,
             Command::Buildpacks(args) => buildpacks::run(ctx, caller, io, args).await,
+            Command::Certs(args) => certs::run(ctx, caller, io, args).await,
             Command::ChecksReport(args) => checks_report::run(ctx, io, args).await,
             Command::ChecksRun(args) => checks_run::run(ctx, io, args).await,
             Command::ChecksSet(args) => checks_set::run(ctx, io, args).await,

@@ -255,23 +255,15 @@ fn apply_policy(
     request: &Request<Incoming>,
 ) -> Option<Response<ProxyBody>> {
     let policy = &route.policy;
-    if policy.redirect_https && !inbound.tls {
-        let target = format!(
-            "https://{}{}",
-            super::routes::normalize_host(host),
-            request
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/")
-        );
-        let mut response = text_response(StatusCode::MOVED_PERMANENTLY, String::new());
-        if let Ok(location) = HeaderValue::from_str(&target) {
-            response
-                .headers_mut()
-                .insert(hyper::header::LOCATION, location);
+    if let (Some(port), false) = (policy.redirect_https, inbound.tls) {
+        // ACME http-01 challenges must stay reachable over plain HTTP.
+        if !request
+            .uri()
+            .path()
+            .starts_with("/.well-known/acme-challenge/")
+        {
+            return Some(redirect_to_https(host, port, request));
         }
-        return Some(response);
     }
     let auth = policy.auth.as_ref()?;
     let authorization = request
@@ -292,6 +284,26 @@ fn apply_policy(
             Some(response)
         }
     }
+}
+
+fn redirect_to_https(host: &str, port: u16, request: &Request<Incoming>) -> Response<ProxyBody> {
+    let host = super::routes::normalize_host(host);
+    let authority = match port {
+        443 => host,
+        port => format!("{host}:{port}"),
+    };
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let mut response = text_response(StatusCode::MOVED_PERMANENTLY, String::new());
+    if let Ok(location) = HeaderValue::from_str(&format!("https://{authority}{path}")) {
+        response
+            .headers_mut()
+            .insert(hyper::header::LOCATION, location);
+    }
+    response
 }
 
 fn caused_by_limit(err: &(dyn std::error::Error + 'static)) -> bool {

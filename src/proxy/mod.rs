@@ -8,6 +8,7 @@ mod headers;
 mod metrics;
 mod policy;
 mod routes;
+mod tls;
 mod upgrade;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub use forward::{Inbound, Limits, Shared};
 pub use metrics::{AppMetrics, Snapshot, LATENCY_BUCKETS};
 pub use policy::{BasicAuth, IpNet, Policy};
 pub use routes::{normalize_host, AppRoute, RouteStats, Routes};
+pub use tls::CertStore;
 
 /// What every listener shares: the routes, the pooled upstream client and the limits.
 pub fn shared(
@@ -52,11 +54,15 @@ pub fn shared(
     })
 }
 
-/// Serves `listener` until shutdown, then lets in-flight requests finish (bounded).
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+/// How long a client may take to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `listener` until shutdown, then lets in-flight requests finish (bounded). With
+/// `certs`, connections are TLS with the certificate their SNI names.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, certs: Option<Arc<CertStore>>) {
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    let acceptor = certs.map(|store| tokio_rustls::TlsAcceptor::from(tls::server_config(store)));
     let graceful = GracefulShutdown::new();
-    let builder = auto::Builder::new(TokioExecutor::new());
     loop {
         let (stream, peer) = tokio::select! {
             _ = shared.shutdown.cancelled() => break,
@@ -72,25 +78,25 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         let inbound = Inbound {
             peer,
             port,
-            tls: false,
+            tls: acceptor.is_some(),
         };
-        let for_requests = shared.clone();
-        let service = service_fn(move |request| {
-            let shared = for_requests.clone();
-            let span =
-                tracing::debug_span!("request", peer = %inbound.peer, app = tracing::field::Empty);
-            async move {
-                Ok::<_, std::convert::Infallible>(forward::forward(&shared, inbound, request).await)
-            }
-            .instrument(span)
-        });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        let for_connection = shared.clone();
+        let acceptor = acceptor.clone();
         shared.tracker.spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, "proxy connection ended with an error");
+            match acceptor {
+                None => connection(stream, inbound, for_connection, watcher).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            connection(stream, inbound, for_connection, watcher).await
+                        }
+                        Ok(Err(err)) => {
+                            tracing::debug!(%peer, error = %err, "TLS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
             }
         });
     }
@@ -100,6 +106,31 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
         .is_err()
     {
         tracing::warn!("proxy connections still open after 30s; closing them");
+    }
+}
+
+/// Serves one client connection (HTTP/1.1 with upgrades, or HTTP/2) until it closes.
+async fn connection<I>(
+    io: I,
+    inbound: Inbound,
+    shared: Arc<Shared>,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| {
+        let shared = shared.clone();
+        let span =
+            tracing::debug_span!("request", peer = %inbound.peer, app = tracing::field::Empty);
+        async move {
+            Ok::<_, std::convert::Infallible>(forward::forward(&shared, inbound, request).await)
+        }
+        .instrument(span)
+    });
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    if let Err(err) = watcher.watch(connection.into_owned()).await {
+        tracing::debug!(error = %err, "proxy connection ended with an error");
     }
 }
 

@@ -15,8 +15,8 @@ const VERIFIED_CACHE: usize = 256;
 #[derive(Debug, Default)]
 pub struct Policy {
     pub auth: Option<BasicAuth>,
-    /// Requests over plain HTTP get a 301 to the same URL over HTTPS.
-    pub redirect_https: bool,
+    /// Requests over plain HTTP get a 301 to the same URL over HTTPS on this port.
+    pub redirect_https: Option<u16>,
     /// `Strict-Transport-Security` for HTTPS responses, when set.
     pub hsts: Option<String>,
 }

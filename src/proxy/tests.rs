@@ -50,7 +50,7 @@ async fn start_proxy(routes: Arc<Routes>) -> (SocketAddr, CancellationToken) {
         max_body: 1024,
     };
     let shared = shared(routes, limits, shutdown.clone(), TaskTracker::new());
-    tokio::spawn(serve(listener, shared));
+    tokio::spawn(serve(listener, shared, None));
     (addr, shutdown)
 }
 

@@ -28,6 +28,11 @@ impl Layout {
         self.apps_dir().join(app.as_str())
     }
 
+    /// The app's TLS certificate and key (`server.crt`, `server.key`).
+    pub fn tls_dir(&self, app: &AppName) -> PathBuf {
+        self.app_dir(app).join("tls")
+    }
+
     pub fn app_file(&self, app: &AppName) -> PathBuf {
         self.app_dir(app).join("app.toml")
     }

@@ -197,6 +197,9 @@ impl Store {
         record.resources = source.resources;
         record.restart_policy = source.restart_policy;
         record.docker_options = source.docker_options;
+        record.builder = source.builder;
+        record.buildpacks = source.buildpacks;
+        record.http_auth = source.http_auth;
         let repo = self.layout.repo_dir(from);
         if repo.exists() {
             copy_dir(&repo, &self.layout.repo_dir(to))?;
@@ -223,6 +226,49 @@ impl Store {
         }
         snapshot.apps.remove(name);
         Ok(())
+    }
+
+    // === TLS certificates (`apps/<app>/tls/`) ===
+
+    /// Saves the app's certificate chain and key (both 0600; the key first, so a crash never
+    /// leaves a new certificate beside an old key unnoticed: `certs` checks they match).
+    pub fn save_cert(&self, app: &AppName, crt: &[u8], key: &[u8]) -> Result<(), StateError> {
+        let _snapshot = self.lock();
+        let dir = self.layout.tls_dir(app);
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        for (name, bytes) in [("server.key", key), ("server.crt", crt)] {
+            let path = dir.join(name);
+            write_atomic(&path, bytes, 0o600).map_err(io_err(&path))?;
+        }
+        Ok(())
+    }
+
+    /// The app's (certificate, key) PEM, if it has them.
+    pub fn cert(&self, app: &AppName) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
+        let dir = self.layout.tls_dir(app);
+        let read = |name: &str| {
+            let path = dir.join(name);
+            match fs::read(&path) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(err) => Err(io_err(&path)(err)),
+            }
+        };
+        Ok(match (read("server.crt")?, read("server.key")?) {
+            (Some(crt), Some(key)) => Some((crt, key)),
+            _ => None,
+        })
+    }
+
+    /// Removes the app's certificate; false when it had none.
+    pub fn remove_cert(&self, app: &AppName) -> Result<bool, StateError> {
+        let _snapshot = self.lock();
+        let dir = self.layout.tls_dir(app);
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(err) => Err(io_err(&dir)(err)),
+        }
     }
 
     // === global settings ===

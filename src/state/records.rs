@@ -58,6 +58,22 @@ pub struct AppRecord {
     /// `http-auth:*`: basic auth in front of the app.
     #[serde(default)]
     pub http_auth: HttpAuthSettings,
+    /// `certs:set`: what HTTPS means for the app once it has a certificate.
+    #[serde(default)]
+    pub tls: TlsSettings,
+}
+
+/// `certs:set <app> redirect|hsts|hsts-max-age`; the defaults follow Dokku's nginx.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsSettings {
+    /// Plain HTTP requests are served rather than redirected to HTTPS.
+    #[serde(default)]
+    pub redirect_disabled: bool,
+    /// No `Strict-Transport-Security` header.
+    #[serde(default)]
+    pub hsts_disabled: bool,
+    /// HSTS max-age in seconds; Dokku's 15724800 when unset.
+    pub hsts_max_age: Option<u64>,
 }
 
 /// `http-auth:enable|disable|add-user|remove-user|add-allowed-ip|remove-allowed-ip`.
@@ -325,6 +341,7 @@ impl AppRecord {
             buildpacks: BuildpackSettings::default(),
             domains: DomainSettings::default(),
             http_auth: HttpAuthSettings::default(),
+            tls: TlsSettings::default(),
         }
     }
 

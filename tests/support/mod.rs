@@ -124,6 +124,7 @@ pub struct Berth {
     pub key: PathBuf,
     pub ssh_port: u16,
     pub http: SocketAddr,
+    pub https: SocketAddr,
     pub control: PathBuf,
     child: Option<Child>,
     apps: Mutex<Vec<String>>,
@@ -147,7 +148,7 @@ impl Berth {
             format!(
                 "data_dir = \"{data}\"\nglobal_domain = \"{DOMAIN}\"\n\
                  [ssh]\nlisten = \"127.0.0.1:0\"\n\
-                 [proxy]\nhttp_listen = \"127.0.0.1:0\"\n\
+                 [proxy]\nhttp_listen = \"127.0.0.1:0\"\nhttps_listen = \"127.0.0.1:0\"\n\
                  [deploy]\nstart_timeout_secs = 20\nstop_timeout_secs = 2\n\
                  check_wait_secs = 1\nwait_to_retire_secs = 1\n{deploy}\n",
                 data = dir.path().join("data").display()
@@ -161,6 +162,7 @@ impl Berth {
             key,
             ssh_port: 0,
             http: "127.0.0.1:0".parse().expect("addr"),
+            https: "127.0.0.1:0".parse().expect("addr"),
             control: PathBuf::new(),
             child: None,
             apps: Mutex::new(Vec::new()),
@@ -209,6 +211,7 @@ impl Berth {
         let ssh: SocketAddr = field("ssh").parse().expect("ssh addr");
         self.ssh_port = ssh.port();
         self.http = field("http").parse().expect("http addr");
+        self.https = field("https").parse().expect("https addr");
         self.control = PathBuf::from(field("control"));
         self.child = Some(child);
     }
@@ -389,6 +392,20 @@ impl Berth {
     /// GET / through the proxy with `Host: host`.
     pub fn get(&self, host: &str, path: &str) -> HttpResponse {
         http::get(self.http, host, path)
+    }
+
+    /// `curl` over HTTPS to the proxy with SNI `host` (certificates not verified), printing the
+    /// response headers before the body; `extra` are more curl arguments.
+    pub fn curl_https(&self, host: &str, path: &str, extra: &[&str]) -> Run {
+        let port = self.https.port();
+        let output = Command::new("curl")
+            .args(["-sS", "-k", "-D", "-", "--max-time", "30", "--resolve"])
+            .arg(format!("{host}:{port}:127.0.0.1"))
+            .args(extra)
+            .arg(format!("https://{host}:{port}{path}"))
+            .output()
+            .expect("run curl");
+        Run::from(output)
     }
 
     pub fn get_with(&self, host: &str, path: &str, headers: &[(&str, &str)]) -> HttpResponse {

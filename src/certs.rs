@@ -1,0 +1,161 @@
+//! TLS certificates: checking a PEM certificate chain and key before Berth accepts them,
+//! reading what `certs:report` shows, and making self-signed ones (`certs:generate`).
+
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::CertifiedKey;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertError {
+    #[error("server.crt holds no PEM certificate")]
+    NoCertificate,
+    #[error("server.key holds no PEM private key")]
+    NoKey,
+    #[error("the certificate cannot be read: {0}")]
+    BadCertificate(String),
+    #[error("the private key cannot be used: {0}")]
+    BadKey(String),
+    #[error("the private key does not belong to the certificate")]
+    Mismatch,
+    #[error("cannot make a certificate: {0}")]
+    Generate(String),
+}
+
+/// What a certificate says, for reports and renewal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertInfo {
+    pub subject: String,
+    pub issuer: String,
+    /// DNS names (subject alternative names, else the common name).
+    pub hostnames: Vec<String>,
+    /// Unix seconds.
+    pub starts_at: i64,
+    pub expires_at: i64,
+    pub self_signed: bool,
+}
+
+/// A certificate chain and key that parse and belong together, ready for rustls.
+pub struct Bundle {
+    pub key: Arc<CertifiedKey>,
+    pub info: CertInfo,
+}
+
+/// Parses and checks `crt` (the leaf first, then intermediates) and `key` (PEM).
+pub fn load(crt: &[u8], key: &[u8]) -> Result<Bundle, CertError> {
+    let chain = CertificateDer::pem_slice_iter(crt)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| CertError::BadCertificate(err.to_string()))?;
+    let leaf = chain.first().ok_or(CertError::NoCertificate)?;
+    let info = info(leaf)?;
+    let key = PrivateKeyDer::from_pem_slice(key).map_err(|err| match err {
+        rustls::pki_types::pem::Error::NoItemsFound => CertError::NoKey,
+        other => CertError::BadKey(other.to_string()),
+    })?;
+    let provider = rustls::crypto::ring::default_provider();
+    let signing = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(|err| CertError::BadKey(err.to_string()))?;
+    let certified = CertifiedKey::new(chain, signing);
+    certified.keys_match().map_err(|_| CertError::Mismatch)?;
+    Ok(Bundle {
+        key: Arc::new(certified),
+        info,
+    })
+}
+
+fn info(leaf: &CertificateDer<'_>) -> Result<CertInfo, CertError> {
+    use x509_parser::prelude::*;
+    let (_, cert) = X509Certificate::from_der(leaf.as_ref())
+        .map_err(|err| CertError::BadCertificate(err.to_string()))?;
+    let mut hostnames: Vec<String> = cert
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .map(|ext| {
+            ext.value
+                .general_names
+                .iter()
+                .filter_map(|name| match name {
+                    GeneralName::DNSName(dns) => Some(dns.to_ascii_lowercase()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if hostnames.is_empty() {
+        hostnames.extend(
+            cert.subject()
+                .iter_common_name()
+                .filter_map(|cn| cn.as_str().ok())
+                .map(str::to_ascii_lowercase),
+        );
+    }
+    Ok(CertInfo {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        hostnames,
+        starts_at: cert.validity().not_before.timestamp(),
+        expires_at: cert.validity().not_after.timestamp(),
+        self_signed: cert.subject() == cert.issuer(),
+    })
+}
+
+/// A self-signed certificate for `hostnames` (the first is the common name), valid a year:
+/// (certificate PEM, key PEM).
+pub fn self_signed(hostnames: &[String]) -> Result<(String, String), CertError> {
+    let generate = |err: rcgen::Error| CertError::Generate(err.to_string());
+    let key = rcgen::KeyPair::generate().map_err(generate)?;
+    let mut params = rcgen::CertificateParams::new(hostnames.to_vec()).map_err(generate)?;
+    let mut name = rcgen::DistinguishedName::new();
+    if let Some(first) = hostnames.first() {
+        name.push(rcgen::DnType::CommonName, first.clone());
+    }
+    params.distinguished_name = name;
+    let now = std::time::SystemTime::now();
+    params.not_before = now.into();
+    params.not_after = (now + std::time::Duration::from_secs(365 * 24 * 3600)).into();
+    let cert = params.self_signed(&key).map_err(generate)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// Whether `host` is one of `names`, directly or under a wildcard name.
+pub fn covers(names: &[String], host: &str) -> bool {
+    names.iter().any(|name| crate::domains::matches(name, host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_certificate_loads_and_reports_its_names() {
+        let names = vec!["shop.example".to_string(), "*.shop.example".to_string()];
+        let (crt, key) = self_signed(&names).unwrap();
+        let bundle = load(crt.as_bytes(), key.as_bytes()).unwrap();
+        assert_eq!(bundle.info.hostnames, names);
+        assert!(bundle.info.self_signed);
+        assert!(bundle.info.subject.contains("shop.example"));
+        let year = bundle.info.expires_at - bundle.info.starts_at;
+        assert!((364 * 86400..=366 * 86400).contains(&year), "{year}");
+        assert!(covers(&bundle.info.hostnames, "www.shop.example"));
+        assert!(!covers(&bundle.info.hostnames, "blog.example"));
+    }
+
+    #[test]
+    fn mismatched_or_missing_parts_are_refused() {
+        let (crt, _) = self_signed(&["a.example".to_string()]).unwrap();
+        let (_, other_key) = self_signed(&["b.example".to_string()]).unwrap();
+        assert_eq!(
+            load(crt.as_bytes(), other_key.as_bytes()).err(),
+            Some(CertError::Mismatch)
+        );
+        assert_eq!(
+            load(b"", other_key.as_bytes()).err(),
+            Some(CertError::NoCertificate)
+        );
+        assert_eq!(load(crt.as_bytes(), b"").err(), Some(CertError::NoKey));
+    }
+}

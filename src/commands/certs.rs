@@ -1,0 +1,306 @@
+//! `certs:add|update <app> [CRT KEY]` (a tar holding server.crt and server.key on stdin, or two
+//! files on the server), `certs:generate <app> [DOMAIN...]` (self-signed), `certs:remove <app>`,
+//! `certs:report <app>` and `certs:set <app> redirect|hsts true|false | hsts-max-age SECONDS`.
+//! HTTPS picks the certificate by SNI at once; no restart.
+
+use std::io::Read;
+
+use super::argv::Argv;
+use super::output::{report, utc};
+use super::{CommandError, Io};
+use crate::certs::{load, self_signed};
+use crate::context::{Caller, Ctx};
+use crate::names::AppName;
+
+/// The largest certificate tar `certs:add` reads from stdin.
+const MAX_TAR: u64 = 1 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Two files on the server, or (None) a tar on stdin.
+    Add(Option<(String, String)>),
+    Generate(Vec<String>),
+    Remove,
+    Report,
+    Set(Setting),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Setting {
+    Redirect(bool),
+    Hsts(bool),
+    HstsMaxAge(Option<u64>),
+}
+
+#[derive(Debug)]
+pub struct Args {
+    pub command: &'static str,
+    pub app: AppName,
+    pub action: Action,
+}
+
+const COMMANDS: [&str; 6] = [
+    "certs:add",
+    "certs:update",
+    "certs:generate",
+    "certs:remove",
+    "certs:report",
+    "certs:set",
+];
+
+fn flag(key: &str, raw: Option<String>) -> Result<bool, CommandError> {
+    match raw.as_deref() {
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        _ => Err(CommandError::User(format!("{key} takes true or false"))),
+    }
+}
+
+impl Args {
+    pub fn parse(name: &str, words: &[String]) -> Result<Args, CommandError> {
+        let command = COMMANDS
+            .into_iter()
+            .find(|c| *c == name)
+            .ok_or_else(|| CommandError::Unknown(name.to_string()))?;
+        let mut argv = Argv::new(command, words);
+        let app = AppName::parse(&argv.required("app name")?)?;
+        let action = match command {
+            "certs:add" | "certs:update" => match argv.optional()? {
+                Some(crt) => Action::Add(Some((crt, argv.required("key file")?))),
+                None => Action::Add(None),
+            },
+            "certs:generate" => {
+                let mut domains = Vec::new();
+                while let Some(raw) = argv.optional()? {
+                    domains.push(
+                        crate::domains::parse_domain(&raw)
+                            .map_err(|e| CommandError::User(e.to_string()))?,
+                    );
+                }
+                Action::Generate(domains)
+            }
+            "certs:remove" => Action::Remove,
+            "certs:report" => Action::Report,
+            _ => {
+                let key = argv.required("property")?;
+                let value = argv.optional()?;
+                Action::Set(match key.as_str() {
+                    "redirect" => Setting::Redirect(flag("redirect", value)?),
+                    "hsts" => Setting::Hsts(flag("hsts", value)?),
+                    "hsts-max-age" => Setting::HstsMaxAge(
+                        value
+                            .map(|v| {
+                                v.parse().map_err(|_| {
+                                    CommandError::User(format!("hsts-max-age takes seconds, not {v:?}"))
+                                })
+                            })
+                            .transpose()?,
+                    ),
+                    other => {
+                        return Err(CommandError::User(format!(
+                            "Invalid property {other:?}: certs:set knows redirect, hsts and hsts-max-age"
+                        )))
+                    }
+                })
+            }
+        };
+        argv.finish()?;
+        Ok(Args {
+            command,
+            app,
+            action,
+        })
+    }
+}
+
+pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let app = &args.app;
+    let record = ctx.store.app(app)?;
+    let (crt, key) = match args.action {
+        Action::Report => return report_app(ctx, io, app).await,
+        Action::Remove => {
+            if !ctx.store.remove_cert(app)? {
+                return Err(CommandError::User(format!("{app} has no certificate")));
+            }
+            refresh(ctx, app);
+            io.step(&format!("Removed the certificate of {app}")).await;
+            return Ok(());
+        }
+        Action::Set(setting) => {
+            ctx.store.update_app(app, |record| match setting {
+                Setting::Redirect(on) => record.tls.redirect_disabled = !on,
+                Setting::Hsts(on) => record.tls.hsts_disabled = !on,
+                Setting::HstsMaxAge(seconds) => record.tls.hsts_max_age = seconds,
+            })?;
+            refresh(ctx, app);
+            io.step(&format!("Updated the HTTPS settings of {app}"))
+                .await;
+            return Ok(());
+        }
+        Action::Add(Some((crt, key))) => {
+            caller.require_local("certs:add with files")?;
+            let read = |path: &str| {
+                std::fs::read(path)
+                    .map_err(|err| CommandError::User(format!("cannot read {path}: {err}")))
+            };
+            (read(&crt)?, read(&key)?)
+        }
+        Action::Add(None) => {
+            let tar = io
+                .read_all(MAX_TAR)
+                .await
+                .map_err(|err| CommandError::User(format!("cannot read stdin: {err}")))?;
+            from_tar(&tar)?
+        }
+        Action::Generate(mut domains) => {
+            if domains.is_empty() {
+                domains = crate::domains::app_vhosts(&record, &ctx.global_domains());
+            }
+            if domains.is_empty() {
+                return Err(CommandError::User(format!(
+                    "{app} has no domains; name them: certs:generate {app} DOMAIN"
+                )));
+            }
+            let (crt, key) =
+                self_signed(&domains).map_err(|err| CommandError::Internal(err.to_string()))?;
+            io.step(&format!(
+                "Generated a self-signed certificate for {}",
+                domains.join(" ")
+            ))
+            .await;
+            (crt.into_bytes(), key.into_bytes())
+        }
+    };
+    let bundle = load(&crt, &key).map_err(|err| CommandError::User(err.to_string()))?;
+    ctx.store.save_cert(app, &crt, &key)?;
+    refresh(ctx, app);
+    io.step(&format!(
+        "Added a certificate for {} to {app} (expires {})",
+        bundle.info.hostnames.join(" "),
+        utc(bundle.info.expires_at.max(0) as u64)
+    ))
+    .await;
+    Ok(())
+}
+
+fn refresh(ctx: &Ctx, app: &AppName) {
+    ctx.refresh_certs();
+    ctx.refresh_policy(app);
+}
+
+/// `server.crt` and `server.key` from a tar (in any directory of it).
+fn from_tar(tar: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CommandError> {
+    let bad = |why: String| {
+        CommandError::User(format!(
+            "Expected a tar with server.crt and server.key on stdin: {why}"
+        ))
+    };
+    let mut archive = tar::Archive::new(tar);
+    let (mut crt, mut key) = (None, None);
+    for entry in archive.entries().map_err(|e| bad(e.to_string()))? {
+        let mut entry = entry.map_err(|e| bad(e.to_string()))?;
+        let name = entry
+            .path()
+            .map_err(|e| bad(e.to_string()))?
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        let slot = match name.as_deref() {
+            Some("server.crt") => &mut crt,
+            Some("server.key") => &mut key,
+            _ => continue,
+        };
+        let mut bytes = Vec::new();
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(|e| bad(e.to_string()))?;
+        *slot = Some(bytes);
+    }
+    match (crt, key) {
+        (Some(crt), Some(key)) => Ok((crt, key)),
+        _ => Err(bad("one of them is missing".into())),
+    }
+}
+
+async fn report_app(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), CommandError> {
+    let record = ctx.store.app(app)?;
+    let info = match ctx.store.cert(app)? {
+        Some((crt, key)) => Some(
+            load(&crt, &key)
+                .map_err(|e| CommandError::Internal(e.to_string()))?
+                .info,
+        ),
+        None => None,
+    };
+    let field =
+        |f: &dyn Fn(&crate::certs::CertInfo) -> String| info.as_ref().map(f).unwrap_or_default();
+    let time = |seconds: i64| utc(seconds.max(0) as u64);
+    report(
+        io,
+        &format!("{app} ssl information"),
+        &[
+            ("Ssl enabled", info.is_some().to_string()),
+            ("Ssl expires at", field(&|i| time(i.expires_at))),
+            ("Ssl hostnames", field(&|i| i.hostnames.join(" "))),
+            ("Ssl hsts", (!record.tls.hsts_disabled).to_string()),
+            ("Ssl issuer", field(&|i| i.issuer.clone())),
+            ("Ssl redirect", (!record.tls.redirect_disabled).to_string()),
+            ("Ssl self signed", field(&|i| i.self_signed.to_string())),
+            ("Ssl starts at", field(&|i| time(i.starts_at))),
+            ("Ssl subject", field(&|i| i.subject.clone())),
+        ],
+    )
+    .await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(command: &str, line: &str) -> Result<Args, CommandError> {
+        Args::parse(command, &crate::commands::argv::words(line))
+    }
+
+    #[test]
+    fn parses_forms() {
+        assert_eq!(
+            parse("certs:add", "shop").unwrap().action,
+            Action::Add(None)
+        );
+        assert_eq!(
+            parse("certs:add", "shop a.crt a.key").unwrap().action,
+            Action::Add(Some(("a.crt".into(), "a.key".into())))
+        );
+        assert_eq!(
+            parse("certs:set", "shop redirect false").unwrap().action,
+            Action::Set(Setting::Redirect(false))
+        );
+        assert_eq!(
+            parse("certs:set", "shop hsts-max-age").unwrap().action,
+            Action::Set(Setting::HstsMaxAge(None))
+        );
+        for (command, line) in [
+            ("certs:add", "shop a.crt"),
+            ("certs:set", "shop hsts maybe"),
+            ("certs:generate", "shop bad_domain"),
+        ] {
+            assert!(parse(command, line).is_err(), "{command} {line}");
+        }
+    }
+
+    #[test]
+    fn reads_the_pair_from_a_tar() {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, body) in [("tls/server.crt", "C"), ("tls/server.key", "K"), ("x", "?")] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(body.len() as u64);
+            header.set_mode(0o600);
+            builder
+                .append_data(&mut header, name, body.as_bytes())
+                .unwrap();
+        }
+        let tar = builder.into_inner().unwrap();
+        assert_eq!(from_tar(&tar).unwrap(), (b"C".to_vec(), b"K".to_vec()));
+        assert!(from_tar(b"not a tar").is_err());
+    }
+}
