@@ -97,10 +97,10 @@ impl Ctx {
         let globals = self.global_domains();
         let mut entries = std::collections::HashMap::new();
         for record in self.store.apps() {
-            let Ok(Some((crt, key))) = self.store.cert(&record.name) else {
+            let Ok(Some(pem)) = self.store.cert(&record.name) else {
                 continue;
             };
-            match crate::certs::load(&crt, &key) {
+            match crate::certs::load(&pem.crt, &pem.key) {
                 Ok(bundle) => {
                     for host in crate::domains::routed_hosts(&record, &globals) {
                         entries.insert(host, bundle.key.clone());

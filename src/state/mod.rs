@@ -25,6 +25,12 @@ pub use records::{
 
 use crate::names::{AppName, KeyName};
 
+/// A stored certificate chain and its private key, as PEM.
+pub struct CertPem {
+    pub crt: Vec<u8>,
+    pub key: Vec<u8>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("cannot access {path}: {source}")]
@@ -243,8 +249,8 @@ impl Store {
         Ok(())
     }
 
-    /// The app's (certificate, key) PEM, if it has them.
-    pub fn cert(&self, app: &AppName) -> Result<Option<(Vec<u8>, Vec<u8>)>, StateError> {
+    /// The app's certificate chain and key, if it has them.
+    pub fn cert(&self, app: &AppName) -> Result<Option<CertPem>, StateError> {
         let dir = self.layout.tls_dir(app);
         let read = |name: &str| {
             let path = dir.join(name);
@@ -255,7 +261,7 @@ impl Store {
             }
         };
         Ok(match (read("server.crt")?, read("server.key")?) {
-            (Some(crt), Some(key)) => Some((crt, key)),
+            (Some(crt), Some(key)) => Some(CertPem { crt, key }),
             _ => None,
         })
     }
