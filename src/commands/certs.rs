@@ -224,8 +224,8 @@ fn from_tar(tar: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CommandError> {
 async fn report_app(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), CommandError> {
     let record = ctx.store.app(app)?;
     let info = match ctx.store.cert(app)? {
-        Some((crt, key)) => Some(
-            load(&crt, &key)
+        Some(pem) => Some(
+            load(&pem.crt, &pem.key)
                 .map_err(|e| CommandError::Internal(e.to_string()))?
                 .info,
         ),
