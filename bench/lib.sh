@@ -18,6 +18,7 @@ global_domain = "bench.test"
 listen = "127.0.0.1:0"
 [proxy]
 http_listen = "127.0.0.1:0"
+https_listen = "127.0.0.1:0"
 TOML
   "$berth" daemon --config "$work/berth.toml" >"$work/ready" 2>"$work/daemon.log" &
   daemon=$!

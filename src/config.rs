@@ -75,6 +75,18 @@ pub struct ProxyConfig {
     pub read_timeout_secs: u64,
     /// Larger request bodies get a 413 (`1m`, `512k`, `0` for no limit), as nginx's.
     pub client_max_body_size: Size,
+    /// Proxy worker threads (like nginx's `worker_processes`); unset: one per CPU.
+    pub workers: Option<usize>,
+}
+
+impl ProxyConfig {
+    pub fn workers(&self) -> usize {
+        self.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+    }
 }
 
 /// A byte size written like nginx's: `1048576`, `512k`, `1m`, `2g`.
@@ -167,6 +179,7 @@ impl Default for ProxyConfig {
             hold_timeout_secs: 30,
             read_timeout_secs: 60,
             client_max_body_size: Size(1 << 20),
+            workers: None,
         }
     }
 }

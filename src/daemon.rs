@@ -142,12 +142,19 @@ pub async fn run(
         read_timeout: Duration::from_secs(ctx.config.proxy.read_timeout_secs),
         max_body: ctx.config.proxy.client_max_body_size.bytes(),
     };
-    let proxy = crate::proxy::shared(
-        ctx.routes.clone(),
+    let proxy = crate::proxy::Proxy {
+        routes: ctx.routes.clone(),
         limits,
-        shutdown.clone(),
-        tracker.clone(),
-    );
+        shutdown: shutdown.clone(),
+        tracker: tracker.clone(),
+        workers: ctx.config.proxy.workers(),
+    };
+    let http_listener = http_listener
+        .into_std()
+        .map_err(listen("http", bound.http.to_string()))?;
+    let https_listener = https_listener
+        .into_std()
+        .map_err(listen("https", bound.https.to_string()))?;
     tracker.spawn(crate::proxy::serve(http_listener, proxy.clone(), None));
     tracker.spawn(crate::proxy::serve(
         https_listener,

@@ -134,10 +134,13 @@ pub async fn forward(
     // is streamed once.
     let replayable = request.body().is_end_stream();
     let (mut parts, body) = request.into_parts();
-    let mut body = Some(match max_body {
-        0 => body.map_err(BoxError::from).boxed(),
-        limit => Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).boxed(),
-    });
+    let mut body = match (replayable, max_body) {
+        (true, _) => None,
+        (false, 0) => Some(body.map_err(BoxError::from).boxed()),
+        (false, limit) => {
+            Some(Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).boxed())
+        }
+    };
     let mut swaps_left = 1;
     let outcome = loop {
         let attempts = if replayable { route.upstreams.len() } else { 1 };

@@ -44,8 +44,14 @@ pub fn request_id(headers: &HeaderMap) -> String {
     match given {
         Some(id) => id.to_string(),
         None => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
             let bytes: [u8; 16] = rand::rng().random();
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
+            let mut id = String::with_capacity(32);
+            for byte in bytes {
+                id.push(char::from(HEX[usize::from(byte >> 4)]));
+                id.push(char::from(HEX[usize::from(byte & 0xf)]));
+            }
+            id
         }
     }
 }
@@ -61,8 +67,10 @@ fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
 }
 
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    for name in connection_listed(headers) {
-        headers.remove(name);
+    if headers.contains_key(CONNECTION) {
+        for name in connection_listed(headers) {
+            headers.remove(name);
+        }
     }
     for name in HOP_BY_HOP {
         headers.remove(name);

@@ -31,37 +31,103 @@ pub use policy::{BasicAuth, IpNet, Policy};
 pub use routes::{normalize_host, AppRoute, RouteStats, Routes};
 pub use tls::CertStore;
 
-/// What every listener shares: the routes, the pooled upstream client and the limits.
-pub fn shared(
-    routes: Arc<Routes>,
-    limits: Limits,
-    shutdown: CancellationToken,
-    tracker: TaskTracker,
-) -> Arc<Shared> {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    let client = Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(256)
-        .build(connector);
-    Arc::new(Shared {
-        routes,
-        client,
-        limits,
-        shutdown,
-        tracker,
-    })
+/// What the proxy's listeners share; each worker thread makes its own upstream client from it.
+#[derive(Clone)]
+pub struct Proxy {
+    pub routes: Arc<Routes>,
+    pub limits: Limits,
+    pub shutdown: CancellationToken,
+    pub tracker: TaskTracker,
+    /// Worker threads per listener, each with its own runtime and upstream pool; 0 serves on
+    /// the caller's runtime.
+    pub workers: usize,
+}
+
+impl Proxy {
+    /// A new upstream client (pooled keep-alive connections, TCP_NODELAY) with the rest shared.
+    fn shared(&self) -> Arc<Shared> {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(256)
+            .build(connector);
+        Arc::new(Shared {
+            routes: self.routes.clone(),
+            client,
+            limits: self.limits,
+            shutdown: self.shutdown.clone(),
+            tracker: self.tracker.clone(),
+        })
+    }
+}
+
+/// Serves `listener` until shutdown. Like nginx's workers, each worker thread runs its own
+/// single-threaded runtime that accepts from the same socket and keeps every connection (and
+/// its upstream connections) on that thread, so a request never waits for another thread.
+pub async fn serve(listener: std::net::TcpListener, proxy: Proxy, certs: Option<Arc<CertStore>>) {
+    let acceptor = certs.map(|store| tokio_rustls::TlsAcceptor::from(tls::server_config(store)));
+    if let Err(err) = listener.set_nonblocking(true) {
+        tracing::error!(error = %err, "proxy listener unusable");
+        return;
+    }
+    if proxy.workers == 0 {
+        match TcpListener::from_std(listener) {
+            Ok(listener) => accept_loop(listener, proxy.shared(), acceptor).await,
+            Err(err) => tracing::error!(error = %err, "proxy listener unusable"),
+        }
+        return;
+    }
+    let mut finished = Vec::new();
+    for index in 0..proxy.workers {
+        let (done, finished_rx) = tokio::sync::oneshot::channel::<()>();
+        finished.push(finished_rx);
+        let socket = match listener.try_clone() {
+            Ok(socket) => socket,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot share the proxy listener");
+                break;
+            }
+        };
+        let (proxy, acceptor) = (proxy.clone(), acceptor.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("berth-proxy-{index}"))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                match runtime {
+                    Ok(runtime) => runtime.block_on(async move {
+                        match TcpListener::from_std(socket) {
+                            Ok(listener) => accept_loop(listener, proxy.shared(), acceptor).await,
+                            Err(err) => tracing::error!(error = %err, "proxy listener unusable"),
+                        }
+                    }),
+                    Err(err) => tracing::error!(error = %err, "cannot start a proxy worker"),
+                }
+                let _ = done.send(());
+            });
+        if let Err(err) = spawned {
+            tracing::error!(error = %err, "cannot start a proxy worker thread");
+        }
+    }
+    for worker in finished {
+        let _ = worker.await;
+    }
 }
 
 /// How long a client may take to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `listener` until shutdown, then lets in-flight requests finish (bounded). With
-/// `certs`, connections are TLS with the certificate their SNI names.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, certs: Option<Arc<CertStore>>) {
+/// Accepts until shutdown, then lets in-flight requests finish (bounded). With an acceptor,
+/// connections are TLS with the certificate their SNI names.
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) {
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    let acceptor = certs.map(|store| tokio_rustls::TlsAcceptor::from(tls::server_config(store)));
     let graceful = GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {

@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{serve, shared, Limits, Routes};
+use super::{serve, Limits, Proxy, Routes};
 use crate::names::AppName;
 
 /// A keep-alive HTTP/1.1 backend that answers `body` and counts the connections it accepts.
@@ -49,8 +49,14 @@ async fn start_proxy(routes: Arc<Routes>) -> (SocketAddr, CancellationToken) {
         read_timeout: std::time::Duration::from_secs(5),
         max_body: 1024,
     };
-    let shared = shared(routes, limits, shutdown.clone(), TaskTracker::new());
-    tokio::spawn(serve(listener, shared, None));
+    let proxy = Proxy {
+        routes,
+        limits,
+        shutdown: shutdown.clone(),
+        tracker: TaskTracker::new(),
+        workers: 0,
+    };
+    tokio::spawn(serve(listener.into_std().unwrap(), proxy, None));
     (addr, shutdown)
 }
 

@@ -1,0 +1,45 @@
+//! The benchmark's upstream: a tiny keep-alive HTTP/1.1 server with no dependencies, so the
+//! proxies, not the app, are what the benchmark measures. A thread per connection; every
+//! request gets the same 13-byte body. Built by `bench/proxy.sh` with
+//! `rustc -O -C target-feature=+crt-static` and run `FROM scratch`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+
+const RESPONSE: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world!";
+
+fn serve(stream: TcpStream) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    loop {
+        let mut close = false;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            if line.eq_ignore_ascii_case("connection: close\r\n") {
+                close = true;
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        writer.write_all(RESPONSE)?;
+        if close {
+            return Ok(());
+        }
+    }
+}
+
+fn main() {
+    let port = std::env::var("PORT").unwrap_or_else(|_| "5000".to_string());
+    let listener = TcpListener::bind(("0.0.0.0", port.parse().expect("PORT is a number")))
+        .expect("bind");
+    for stream in listener.incoming().flatten() {
+        std::thread::spawn(move || serve(stream));
+    }
+}
