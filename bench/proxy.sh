@@ -131,7 +131,6 @@ run direct "http://$ip:5000/" "$host"
 for _ in $(seq 1 "$rounds"); do
   run berth "http://127.0.0.1:$http_port/" "$host"
   run nginx-keepalive "http://127.0.0.1:$keepalive_port/" "$host"
-  run nginx-dokku "http://127.0.0.1:$dokku_port/" "$host"
 done
 loaded_rss=$(rss_kb)
 
@@ -143,6 +142,9 @@ for _ in $(seq 1 "$rounds"); do
   run berth-10k-domains "http://127.0.0.1:$http_port/" "d5000.$host"
 done
 domains_rss=$(rss_kb)
+# Last, once: without upstream keep-alive every request leaves a socket in TIME_WAIT, and the
+# pile-up (minutes to drain) would slow whatever ran after it.
+run nginx-dokku "http://127.0.0.1:$dokku_port/" "$host"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # shellcheck disable=SC2086 # the lists are space-separated numbers

@@ -10,16 +10,14 @@ use http_body_util::{combinators::BoxBody, BodyExt, Full, LengthLimitError, Limi
 use hyper::body::{Body, Incoming};
 use hyper::header::{HeaderValue, HOST};
 use hyper::{Request, Response, StatusCode, Uri};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
 
 use super::headers::{is_upgrade, prepare_headers, request_id, strip_hop_by_hop};
 use super::policy::Denied;
 use super::routes::{AppRoute, Lookup, Routes};
+use super::upstream::UpstreamError;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type ProxyBody = BoxBody<Bytes, BoxError>;
-pub type UpstreamClient = Client<HttpConnector, ProxyBody>;
 
 /// Where a request came in: the client's address, the listener's port, and whether over TLS.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +41,7 @@ pub struct Limits {
 /// What every connection's requests share.
 pub struct Shared {
     pub routes: Arc<Routes>,
-    pub client: UpstreamClient,
+    pub pool: super::upstream::Pool,
     pub limits: Limits,
     pub shutdown: tokio_util::sync::CancellationToken,
     pub tracker: tokio_util::task::TaskTracker,
@@ -147,7 +145,7 @@ pub async fn forward(
         let mut outcome = Outcome::Unreachable;
         for (attempt, upstream) in route.rotation().take(attempts).enumerate() {
             let last = attempt + 1 == attempts && (swaps_left == 0 || !replayable);
-            let uri: Uri = match format!("http://{upstream}{path}").parse() {
+            let uri: Uri = match path.parse() {
                 Ok(uri) => uri,
                 Err(_) => {
                     return text_response(
@@ -166,11 +164,10 @@ pub async fn forward(
             } else {
                 parts.headers.clone()
             };
-            let sent =
-                tokio::time::timeout(shared.limits.read_timeout, shared.client.request(outgoing));
-            outcome = match sent.await {
+            let sent = shared.pool.send(upstream, outgoing);
+            outcome = match tokio::time::timeout(shared.limits.read_timeout, sent).await {
                 Ok(Ok(response)) => Outcome::Answered(response),
-                Ok(Err(err)) if err.is_connect() => {
+                Ok(Err(UpstreamError::Connect(err))) => {
                     tracing::info!(app = %route.app, %upstream, error = %err, "upstream unreachable");
                     continue;
                 }
@@ -339,7 +336,7 @@ fn failed(
     text_response(status, format!("App {} {what}\n", route.app))
 }
 
-fn empty_body() -> ProxyBody {
+pub(super) fn empty_body() -> ProxyBody {
     http_body_util::Empty::<Bytes>::new()
         .map_err(|never| match never {})
         .boxed()

@@ -10,13 +10,12 @@ mod policy;
 mod routes;
 mod tls;
 mod upgrade;
+mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -44,18 +43,11 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// A new upstream client (pooled keep-alive connections, TCP_NODELAY) with the rest shared.
+    /// A new upstream pool (keep-alive connections, TCP_NODELAY) with the rest shared.
     fn shared(&self) -> Arc<Shared> {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(5)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(256)
-            .build(connector);
         Arc::new(Shared {
             routes: self.routes.clone(),
-            client,
+            pool: upstream::Pool::new(Duration::from_secs(5)),
             limits: self.limits,
             shutdown: self.shutdown.clone(),
             tracker: self.tracker.clone(),
