@@ -39,6 +39,7 @@ pub mod health;
 pub mod names;
 pub mod options;
 pub mod password;
+pub mod ports;
 pub mod procfile;
 pub mod proxy;
 pub mod routing;

@@ -237,3 +237,36 @@ fn https_picks_each_apps_certificate_by_sni_and_redirects_plain_http() {
         "no redirect either"
     );
 }
+
+#[test]
+fn port_mappings_pick_the_port_the_app_listens_on() {
+    let berth = Berth::start();
+    let app = berth.app("ports");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    berth.ssh(&format!("ports:set {app} http:80:3000")).ok();
+    let fixed = [
+        (
+            "Dockerfile",
+            "FROM berth-base/busybox:latest\nCOPY www /www\nCMD [\"httpd\", \"-f\", \"-p\", \"3000\", \"-h\", \"/www\"]\n",
+        ),
+        ("www/index.html", "on 3000\n"),
+    ];
+    berth.push(repo::create(&fixed).path(), &app, "main").ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "on 3000\n");
+    let list = berth.ssh(&format!("ports:list {app}")).ok();
+    assert!(list.stdout.contains("http    80         3000"), "{list:#?}");
+
+    let bad = berth.ssh(&format!("ports:add {app} http:8080:3000"));
+    assert!(bad.stderr.contains("Invalid port mapping"), "{bad:#?}");
+
+    let other = deployed(&berth, "ports2", "follows PORT");
+    let moved = berth.ssh(&format!("ports:set {other} http:80:4000")).ok();
+    assert!(
+        moved.stdout.contains("Deploying"),
+        "a change is a release: {moved:#?}"
+    );
+    let env = berth.get(&Berth::host(&other), "/cgi-bin/env").body;
+    assert!(env.contains("PORT=4000"), "{env}");
+    let report = berth.ssh(&format!("ports:report {other}")).ok();
+    assert!(report.stdout.contains("http:80:4000"), "{report:#?}");
+}

@@ -33,6 +33,7 @@ mod http_auth;
 mod io;
 mod logs;
 mod output;
+mod ports;
 mod ps_inspect;
 mod ps_lifecycle;
 mod ps_rebuild;
@@ -174,6 +175,7 @@ pub enum Command {
     GitFromImage(git_from_image::Args),
     HttpAuth(http_auth::Args),
     Logs(logs::Args),
+    Ports(ports::Args),
     PsInspect(argv::AppArgs),
     PsLifecycle(ps_lifecycle::Args),
     PsRebuild(ps_rebuild::Args),
@@ -433,6 +435,28 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     ("http-auth:report", "<app>", "Show basic auth settings"),
     (
+        "ports:add",
+        "<app> <scheme:host-port:container-port>...",
+        "Map http:80 or https:443 to the port the app listens on (restarts it)",
+    ),
+    (
+        "ports:clear",
+        "<app>",
+        "Back to the default mapping (restarts the app)",
+    ),
+    ("ports:list", "<app>", "List the app's port mappings"),
+    (
+        "ports:remove",
+        "<app> <scheme:host-port:container-port>...",
+        "Remove port mappings (restarts the app)",
+    ),
+    ("ports:report", "<app>", "Show the app's port mappings"),
+    (
+        "ports:set",
+        "<app> <scheme:host-port:container-port>...",
+        "Replace the app's port mappings (restarts the app)",
+    ),
+    (
         "ps:rebuild",
         "<app> [--no-wait]",
         "Build the deploy branch again and deploy it",
@@ -572,6 +596,7 @@ impl Command {
                 Command::HttpAuth(http_auth::Args::parse(name, rest)?)
             }
             "logs" => Command::Logs(logs::Args::parse(rest)?),
+            name if name.starts_with("ports:") => Command::Ports(ports::Args::parse(name, rest)?),
             "ps:inspect" => Command::PsInspect(argv::AppArgs::parse("ps:inspect", rest)?),
             "ps:rebuild" => Command::PsRebuild(ps_rebuild::Args::parse(rest)?),
             "ps:restore" => Command::PsRestore(ps_restore::Args::parse(rest)?),
@@ -642,6 +667,7 @@ impl Command {
             Command::GitFromImage(_) => "git:from-image",
             Command::HttpAuth(args) => args.command,
             Command::Logs(_) => "logs",
+            Command::Ports(args) => args.command,
             Command::PsInspect(_) => "ps:inspect",
             Command::PsLifecycle(args) => args.action.command(),
             Command::PsRestore(_) => "ps:restore",
@@ -698,6 +724,7 @@ impl Command {
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
             Command::HttpAuth(args) => http_auth::run(ctx, io, args).await,
             Command::Logs(args) => logs::run(ctx, io, args).await,
+            Command::Ports(args) => ports::run(ctx, caller, io, args).await,
             Command::PsInspect(args) => ps_inspect::run(ctx, io, args).await,
             Command::PsLifecycle(args) => ps_lifecycle::run(ctx, caller, io, args).await,
             Command::PsRestore(args) => ps_restore::run(ctx, caller, io, args).await,

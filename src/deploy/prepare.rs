@@ -123,6 +123,9 @@ pub async fn prepare(
             };
         }
     }
+    if let Some(port) = crate::ports::container_port(&record.ports) {
+        release.port = port;
+    }
     release.formation = record.formation_for(&release);
     Ok(Prepared {
         release,

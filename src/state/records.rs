@@ -61,6 +61,9 @@ pub struct AppRecord {
     /// `certs:set`: what HTTPS means for the app once it has a certificate.
     #[serde(default)]
     pub tls: TlsSettings,
+    /// `ports:*`: `scheme:host-port:container-port` mappings; empty means Dokku's default.
+    #[serde(default)]
+    pub ports: Vec<String>,
 }
 
 /// `certs:set <app> redirect|hsts|hsts-max-age`; the defaults follow Dokku's nginx.
@@ -342,6 +345,7 @@ impl AppRecord {
             domains: DomainSettings::default(),
             http_auth: HttpAuthSettings::default(),
             tls: TlsSettings::default(),
+            ports: Vec::new(),
         }
     }
 

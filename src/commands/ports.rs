@@ -1,0 +1,194 @@
+//! `ports:add|set|remove <app> scheme:host-port:container-port...`, `ports:clear|list|report
+//! <app>`. The proxy serves `http` on its HTTP listener (port 80) and `https` on its HTTPS
+//! listener (443); a mapping picks the port the app listens on inside its container. Without
+//! one, Dokku's default applies: http:80 to the port the image EXPOSEs (else 5000). A change is
+//! a release: the app restarts with `PORT` set to the new port, checked, without downtime.
+
+use super::argv::Argv;
+use super::deploying::run_deploy;
+use super::output::report;
+use super::{CommandError, Io};
+use crate::context::{Caller, Ctx};
+use crate::deploy::{DeployRequest, Source, Wait};
+use crate::names::AppName;
+use crate::ports::PortMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Add,
+    Set,
+    Remove,
+    Clear,
+    List,
+    Report,
+}
+
+#[derive(Debug)]
+pub struct Args {
+    pub command: &'static str,
+    pub verb: Verb,
+    pub app: AppName,
+    pub maps: Vec<PortMap>,
+}
+
+const COMMANDS: [(&str, Verb); 6] = [
+    ("ports:add", Verb::Add),
+    ("ports:set", Verb::Set),
+    ("ports:remove", Verb::Remove),
+    ("ports:clear", Verb::Clear),
+    ("ports:list", Verb::List),
+    ("ports:report", Verb::Report),
+];
+
+impl Args {
+    pub fn parse(name: &str, words: &[String]) -> Result<Args, CommandError> {
+        let (command, verb) = COMMANDS
+            .into_iter()
+            .find(|(c, _)| *c == name)
+            .ok_or_else(|| CommandError::Unknown(name.to_string()))?;
+        let mut argv = Argv::new(command, words);
+        let app = AppName::parse(&argv.required("app name")?)?;
+        let mut maps = Vec::new();
+        if matches!(verb, Verb::Add | Verb::Set | Verb::Remove) {
+            while let Some(raw) = argv.optional()? {
+                maps.push(PortMap::parse(&raw).map_err(|e| CommandError::User(e.to_string()))?);
+            }
+            if maps.is_empty() {
+                return Err(CommandError::Usage(format!(
+                    "a port mapping is required; usage: {}",
+                    super::usage(command)
+                )));
+            }
+        }
+        argv.finish()?;
+        Ok(Args {
+            command,
+            verb,
+            app,
+            maps,
+        })
+    }
+}
+
+pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let app = &args.app;
+    let record = ctx.store.app(app)?;
+    let current: Vec<PortMap> = record
+        .ports
+        .iter()
+        .filter_map(|m| PortMap::parse(m).ok())
+        .collect();
+    let next: Vec<PortMap> = match args.verb {
+        Verb::List | Verb::Report => return show(ctx, io, app, args.verb, &current).await,
+        Verb::Add => {
+            let mut list = current.clone();
+            for map in &args.maps {
+                if list.contains(map) {
+                    return Err(CommandError::User(format!(
+                        "{map} is already mapped for {app}"
+                    )));
+                }
+                list.push(*map);
+            }
+            list
+        }
+        Verb::Set => args.maps.clone(),
+        Verb::Remove => current
+            .iter()
+            .filter(|m| !args.maps.contains(m))
+            .copied()
+            .collect(),
+        Verb::Clear => Vec::new(),
+    };
+    for https in [false, true] {
+        if next.iter().filter(|m| m.https == https).count() > 1 {
+            return Err(CommandError::User(
+                "One host port can map to one container port only".into(),
+            ));
+        }
+    }
+    let mut containers = next.iter().map(|m| m.container);
+    if let Some(first) = containers.next() {
+        if containers.any(|c| c != first) {
+            return Err(CommandError::User(
+                "http and https must map to the same container port".into(),
+            ));
+        }
+    }
+    let stored: Vec<String> = next.iter().map(|m| m.to_string()).collect();
+    ctx.store.update_app(app, |r| r.ports = stored.clone())?;
+    io.step(&format!(
+        "Port mappings of {app}: {}",
+        if stored.is_empty() {
+            "the default".to_string()
+        } else {
+            stored.join(" ")
+        }
+    ))
+    .await;
+    if record.current_release.is_some() {
+        let request = DeployRequest {
+            app: app.clone(),
+            caller: caller.clone(),
+            source: Source::Config {
+                description: format!("Ports {}", stored.join(" ")),
+            },
+            wait: Wait::Wait,
+        };
+        run_deploy(ctx, request, io).await?;
+    }
+    Ok(())
+}
+
+async fn show(
+    ctx: &Ctx,
+    io: &mut Io,
+    app: &AppName,
+    verb: Verb,
+    maps: &[PortMap],
+) -> Result<(), CommandError> {
+    let record = ctx.store.app(app)?;
+    let detected = record.current().map(|r| r.port).unwrap_or(5000);
+    let has_cert = matches!(ctx.store.cert(app), Ok(Some(_)));
+    let mut effective: Vec<PortMap> = maps.to_vec();
+    if effective.is_empty() {
+        effective.push(PortMap {
+            https: false,
+            host: 80,
+            container: detected,
+        });
+        if has_cert {
+            effective.push(PortMap {
+                https: true,
+                host: 443,
+                container: detected,
+            });
+        }
+    }
+    if verb == Verb::List {
+        io.step(&format!("Port mappings for {app}")).await;
+        io.step("scheme  host port  container port").await;
+        for map in &effective {
+            let scheme = if map.https { "https" } else { "http" };
+            io.line(&format!("{scheme:<8}{:<11}{}", map.host, map.container))
+                .await;
+        }
+        return Ok(());
+    }
+    let joined = |list: &[PortMap]| {
+        list.iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    report(
+        io,
+        &format!("{app} ports information"),
+        &[
+            ("Ports map", joined(maps)),
+            ("Ports map detected", joined(&effective)),
+        ],
+    )
+    .await;
+    Ok(())
+}
