@@ -35,6 +35,7 @@ pub mod deploy;
 pub mod docker;
 pub mod domains;
 pub mod git;
+pub mod handoff;
 pub mod health;
 pub mod names;
 pub mod options;

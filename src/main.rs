@@ -98,6 +98,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
 }
 
 fn daemon(config: Config) -> anyhow::Result<i32> {
+    // Before any thread starts: this reads and clears the handoff environment.
+    let inherited = berth::handoff::Inherited::from_env();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -113,7 +115,7 @@ fn daemon(config: Config) -> anyhow::Result<i32> {
             wait_for_signal().await;
             signals.cancel();
         });
-        berth::daemon::run(config, shutdown, |bound| {
+        berth::daemon::run(config, inherited, shutdown, |bound| {
             println!(
                 "berth daemon ready: ssh={} http={} https={} control={}",
                 bound.ssh,

@@ -270,3 +270,31 @@ fn port_mappings_pick_the_port_the_app_listens_on() {
     let report = berth.ssh(&format!("ports:report {other}")).ok();
     assert!(report.stdout.contains("http:80:4000"), "{report:#?}");
 }
+
+#[test]
+fn a_restart_by_handoff_drops_no_request() {
+    let mut berth = Berth::start();
+    let app = deployed(&berth, "handoff", "steady");
+    let load = support::load::Load::start(berth.http, &Berth::host(&app), 16);
+    load.wait_for_more(200);
+    berth.hand_over();
+    load.wait_for_more(500);
+    let samples = load.stop();
+    let failures: Vec<_> = samples.iter().filter(|s| s.outcome.is_err()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} requests failed, e.g. {:?}",
+        failures.len(),
+        samples.len(),
+        &failures[..failures.len().min(3)]
+    );
+    assert!(samples
+        .iter()
+        .all(|s| s.outcome.as_deref() == Ok("steady\n")));
+    let listed = berth.ssh("apps:list").ok();
+    assert!(
+        listed.stdout.contains(&app),
+        "the new daemon answers commands: {listed:#?}"
+    );
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "steady\n");
+}

@@ -50,4 +50,13 @@ impl DeployLocks {
         .await;
         Ok(lock.lock_owned().await)
     }
+
+    /// Whether any app is being deployed right now.
+    pub fn any_held(&self) -> bool {
+        self.locks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .values()
+            .any(|lock| lock.try_lock().is_err())
+    }
 }

@@ -127,6 +127,8 @@ pub struct Berth {
     pub https: SocketAddr,
     pub control: PathBuf,
     child: Option<Child>,
+    /// The daemon that took over from `child` on SIGUSR2 (not this process's child).
+    successor: Option<u32>,
     apps: Mutex<Vec<String>>,
 }
 
@@ -165,6 +167,7 @@ impl Berth {
             https: "127.0.0.1:0".parse().expect("addr"),
             control: PathBuf::new(),
             child: None,
+            successor: None,
             apps: Mutex::new(Vec::new()),
         };
         berth.spawn();
@@ -217,7 +220,36 @@ impl Berth {
     }
 
     /// Stops the daemon with SIGTERM and waits for it to exit.
+    /// SIGUSR2: the daemon hands its sockets to a new process and exits once that serves.
+    /// Returns when the old process has exited; the new one is stopped with the rest.
+    pub fn hand_over(&mut self) {
+        let mut child = self.child.take().expect("a running daemon");
+        let old = child.id();
+        let _ = Command::new("kill")
+            .args(["-USR2", &old.to_string()])
+            .status();
+        let exited = eventually(Duration::from_secs(90), || {
+            matches!(child.try_wait(), Ok(Some(_)))
+        });
+        assert!(exited, "the old daemon did not exit: {}", self.log());
+        let pid = std::fs::read_to_string(self.data_dir().join("berth.pid"))
+            .expect("pid file")
+            .trim()
+            .parse::<u32>()
+            .expect("pid");
+        assert_ne!(pid, old, "a new daemon serves: {}", self.log());
+        self.successor = Some(pid);
+    }
+
     pub fn stop(&mut self) {
+        if let Some(pid) = self.successor.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+            eventually(Duration::from_secs(30), || {
+                !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            });
+        }
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -17,7 +16,11 @@ use crate::context::Ctx;
 use crate::deploy::{adopt_running, restore_apps, DeployLocks};
 use crate::docker::DockerEngine;
 use crate::git::{install_hook, GitError, PushRegistry};
+use crate::handoff::{Handoff, HandoffError, Inherited};
 use crate::proxy::{CertStore, Routes};
+use listeners::Listeners;
+
+mod listeners;
 use crate::scheduler::SchedulerError;
 use crate::ssh::KeyError;
 use crate::state::StateError;
@@ -51,9 +54,11 @@ pub struct Bound {
     pub control: PathBuf,
 }
 
-/// Runs until `shutdown` fires; `on_ready` is told the bound addresses once serving.
+/// Runs until `shutdown` fires (or a successor took over, on SIGUSR2); `on_ready` is told the
+/// bound addresses once serving. `inherited` holds listeners a predecessor handed over.
 pub async fn run(
     config: Config,
+    mut inherited: Inherited,
     shutdown: CancellationToken,
     on_ready: impl FnOnce(&Bound),
 ) -> Result<(), DaemonError> {
@@ -64,38 +69,14 @@ pub async fn run(
     let exe = std::env::current_exe().map_err(DaemonError::Exe)?;
     install_hook(store.layout(), &exe)?;
 
-    let listen = |what: &'static str, address: String| {
-        move |source| DaemonError::Listen {
-            what,
-            address,
-            source,
-        }
-    };
-    let ssh_listener = TcpListener::bind(config.ssh.listen)
-        .await
-        .map_err(listen("ssh", config.ssh.listen.to_string()))?;
-    let http_listener = TcpListener::bind(config.proxy.http_listen)
-        .await
-        .map_err(listen("http", config.proxy.http_listen.to_string()))?;
-    let https_listener = TcpListener::bind(config.proxy.https_listen)
-        .await
-        .map_err(listen("https", config.proxy.https_listen.to_string()))?;
     let control_path = config.control_socket();
-    let control_listener = crate::control::bind(&control_path)
-        .await
-        .map_err(listen("control socket", control_path.display().to_string()))?;
-    let bound = Bound {
-        ssh: ssh_listener
-            .local_addr()
-            .map_err(listen("ssh", config.ssh.listen.to_string()))?,
-        http: http_listener
-            .local_addr()
-            .map_err(listen("http", config.proxy.http_listen.to_string()))?,
-        https: https_listener
-            .local_addr()
-            .map_err(listen("https", config.proxy.https_listen.to_string()))?,
-        control: control_path.clone(),
-    };
+    let mut listeners = Listeners::open(&config, &mut inherited).await?;
+    let bound = listeners.bound(&control_path)?;
+    let handoff = Arc::new(Handoff {
+        exe: exe.clone(),
+        args: std::env::args_os().skip(1).collect(),
+        listeners: std::mem::take(&mut listeners.handoff),
+    });
 
     let tracker = TaskTracker::new();
     let ctx = Arc::new_cyclic(|this| Ctx {
@@ -131,7 +112,7 @@ pub async fn run(
 
     tracker.spawn(crate::cron::run_loop(ctx.clone()));
     tracker.spawn(crate::ssh::serve(
-        ssh_listener,
+        listeners.ssh,
         host_key,
         ctx.clone(),
         shutdown.clone(),
@@ -149,26 +130,28 @@ pub async fn run(
         tracker: tracker.clone(),
         workers: ctx.config.proxy.workers(),
     };
-    let http_listener = http_listener
-        .into_std()
-        .map_err(listen("http", bound.http.to_string()))?;
-    let https_listener = https_listener
-        .into_std()
-        .map_err(listen("https", bound.https.to_string()))?;
-    tracker.spawn(crate::proxy::serve(http_listener, proxy.clone(), None));
+    tracker.spawn(crate::proxy::serve(listeners.http, proxy.clone(), None));
     tracker.spawn(crate::proxy::serve(
-        https_listener,
+        listeners.https,
         proxy,
         Some(ctx.certs.clone()),
     ));
     tracker.spawn(crate::control::serve(
-        control_listener,
+        listeners.control,
         ctx.clone(),
         shutdown.clone(),
         tracker.clone(),
     ));
     tracing::info!(ssh = %bound.ssh, http = %bound.http, control = %bound.control.display(), "berth daemon ready");
     on_ready(&bound);
+    write_pid_file(&ctx);
+    inherited.notify_ready();
+    let handed_off = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    tracker.spawn(hand_over_on_signal(
+        ctx.clone(),
+        handoff,
+        handed_off.clone(),
+    ));
 
     shutdown.cancelled().await;
     tracing::info!("shutting down: finishing in-flight requests and deploys");
@@ -179,6 +162,69 @@ pub async fn run(
     {
         tracing::warn!("some sessions were still open after 60s; exiting anyway");
     }
-    let _ = std::fs::remove_file(&control_path);
+    if !handed_off.load(std::sync::atomic::Ordering::SeqCst) {
+        let _ = std::fs::remove_file(&control_path);
+        let _ = std::fs::remove_file(ctx.store.layout().root().join(PID_FILE));
+    }
     Ok(())
+}
+
+/// `<data_dir>/berth.pid`: the pid of the daemon serving now.
+const PID_FILE: &str = "berth.pid";
+
+fn write_pid_file(ctx: &Ctx) {
+    let path = ctx.store.layout().root().join(PID_FILE);
+    let pid = format!("{}\n", std::process::id());
+    if let Err(err) = crate::state::write_atomic(&path, pid.as_bytes(), 0o644) {
+        tracing::warn!(path = %path.display(), error = %err, "cannot write the pid file");
+    }
+}
+
+/// On SIGUSR2: start a successor with the listeners, and once it serves, shut down gracefully
+/// (the successor keeps the sockets, so no connection is refused meanwhile).
+async fn hand_over_on_signal(
+    ctx: Arc<Ctx>,
+    handoff: Arc<Handoff>,
+    handed_off: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let mut signals =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined2()) {
+            Ok(signals) => signals,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGUSR2; no graceful handoff");
+                return;
+            }
+        };
+    loop {
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => return,
+            _ = signals.recv() => {}
+        }
+        if ctx.deploy_locks.any_held() {
+            tracing::warn!(error = %HandoffError::Busy, "handoff refused");
+            continue;
+        }
+        tracing::info!(exe = %handoff.exe.display(), "SIGUSR2: handing the listeners to a new process");
+        let starting = handoff.clone();
+        let started =
+            tokio::task::spawn_blocking(move || starting.start_successor(Duration::from_secs(60)))
+                .await;
+        match started {
+            Ok(Ok(pid)) => {
+                tracing::info!(
+                    successor = pid,
+                    "the new process serves; finishing in-flight work"
+                );
+                handed_off.store(true, std::sync::atomic::Ordering::SeqCst);
+                ctx.shutdown.cancel();
+                return;
+            }
+            Ok(Err(err)) => {
+                tracing::error!(error = %err, "handoff failed; this process keeps serving")
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "handoff task failed; this process keeps serving")
+            }
+        }
+    }
 }
