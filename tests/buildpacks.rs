@@ -78,6 +78,41 @@ fn nothing_detected_names_every_buildpack_tried() {
         "{push:#?}"
     );
     assert_eq!(berth.get(&Berth::host(&app), "/").status, 502);
+
+    berth
+        .ssh(&format!(
+            "config:set --no-restart {app} BUILDPACK_URL=static"
+        ))
+        .ok();
+    let chosen = berth.push(source.path(), &app, "main");
+    assert!(
+        chosen.stderr.contains("buildpacks set by BUILDPACK_URL"),
+        "{chosen:#?}"
+    );
+    assert!(
+        chosen
+            .stderr
+            .contains("App not compatible with buildpack: static"),
+        "{chosen:#?}"
+    );
+
+    berth
+        .ssh(&format!(
+            "buildpacks:set-property {app} stack berth/stack:missing"
+        ))
+        .ok();
+    let report = berth.ssh(&format!("buildpacks:report {app}")).ok();
+    assert!(
+        report
+            .stdout
+            .contains("Buildpacks computed stack:     berth/stack:missing"),
+        "{report:#?}"
+    );
+    let missing = berth.push(source.path(), &app, "main");
+    assert!(
+        missing.stderr.contains("cannot pull berth/stack:missing"),
+        "{missing:#?}"
+    );
 }
 
 /// A buildpack that reports whether its cache marker survived from an earlier build.

@@ -78,7 +78,9 @@ pub async fn run_hook(socket: &Path, request: Request) -> Result<i32, ClientErro
     let stream = connect(socket).await?;
     let (read, mut write) = stream.into_split();
     send_request(&mut write, &request).await?;
-    write_frame(&mut write, STDIN_EOF, &[]).await?;
+    // The daemon may answer (and close) before this arrives, when there is nothing to deploy:
+    // a failed write here is not a lost answer, which `relay_output` reads either way.
+    let _ = write_frame(&mut write, STDIN_EOF, &[]).await;
     relay_output(read).await
 }
 
