@@ -109,6 +109,9 @@ pub async fn serve(listener: std::net::TcpListener, proxy: Proxy, certs: Option<
     }
 }
 
+/// How long connections accepted right before shutdown get to send their first request.
+const JUST_ACCEPTED_GRACE: Duration = Duration::from_millis(500);
+
 /// How long a client may take to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -159,6 +162,9 @@ async fn accept_loop(
         });
     }
     drop(listener);
+    // A connection accepted just now may not have sent its first request yet, and a graceful
+    // shutdown closes connections without a request in progress: give those a moment first.
+    tokio::time::sleep(JUST_ACCEPTED_GRACE).await;
     if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())
         .await
         .is_err()
