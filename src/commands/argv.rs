@@ -80,6 +80,26 @@ impl Argv {
         }
     }
 
+    /// Every remaining positional argument, parsed; at least one unless `may_be_empty`.
+    pub fn all<T, E: std::fmt::Display>(
+        &mut self,
+        what: &str,
+        may_be_empty: bool,
+        parse: impl Fn(&str) -> Result<T, E>,
+    ) -> Result<Vec<T>, CommandError> {
+        self.refuse_flags()?;
+        if self.words.is_empty() && !may_be_empty {
+            return Err(CommandError::Usage(format!(
+                "{what} required; usage: {}",
+                super::usage(self.command)
+            )));
+        }
+        self.words
+            .drain(..)
+            .map(|word| parse(&word).map_err(|e| CommandError::User(e.to_string())))
+            .collect()
+    }
+
     /// The next positional argument, if any.
     pub fn optional(&mut self) -> Result<Option<String>, CommandError> {
         self.refuse_flags()?;

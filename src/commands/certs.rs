@@ -70,14 +70,7 @@ impl Args {
                 None => Action::Add(None),
             },
             "certs:generate" => {
-                let mut domains = Vec::new();
-                while let Some(raw) = argv.optional()? {
-                    domains.push(
-                        crate::domains::parse_domain(&raw)
-                            .map_err(|e| CommandError::User(e.to_string()))?,
-                    );
-                }
-                Action::Generate(domains)
+                Action::Generate(argv.all("a domain", true, crate::domains::parse_domain)?)
             }
             "certs:remove" => Action::Remove,
             "certs:report" => Action::Report,

@@ -57,19 +57,12 @@ impl Args {
             true => None,
             false => Some(AppName::parse(&argv.required("app name")?)?),
         };
-        let mut domains = Vec::new();
+        let mut domains: Vec<String> = Vec::new();
         if matches!(verb, Verb::Add | Verb::Remove | Verb::Set) {
-            while let Some(raw) = argv.optional()? {
-                let domain = parse_domain(&raw).map_err(|e| CommandError::User(e.to_string()))?;
+            for domain in argv.all("a domain", verb == Verb::Set, parse_domain)? {
                 if !domains.contains(&domain) {
                     domains.push(domain);
                 }
-            }
-            if domains.is_empty() && verb != Verb::Set {
-                return Err(CommandError::Usage(format!(
-                    "at least one domain required; usage: {}",
-                    super::usage(command)
-                )));
             }
         }
         argv.finish()?;

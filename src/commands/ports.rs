@@ -48,18 +48,12 @@ impl Args {
             .ok_or_else(|| CommandError::Unknown(name.to_string()))?;
         let mut argv = Argv::new(command, words);
         let app = AppName::parse(&argv.required("app name")?)?;
-        let mut maps = Vec::new();
-        if matches!(verb, Verb::Add | Verb::Set | Verb::Remove) {
-            while let Some(raw) = argv.optional()? {
-                maps.push(PortMap::parse(&raw).map_err(|e| CommandError::User(e.to_string()))?);
+        let maps = match verb {
+            Verb::Add | Verb::Set | Verb::Remove => {
+                argv.all("a port mapping", false, PortMap::parse)?
             }
-            if maps.is_empty() {
-                return Err(CommandError::Usage(format!(
-                    "a port mapping is required; usage: {}",
-                    super::usage(command)
-                )));
-            }
-        }
+            _ => Vec::new(),
+        };
         argv.finish()?;
         Ok(Args {
             command,
