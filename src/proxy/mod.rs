@@ -17,8 +17,6 @@ use std::time::Duration;
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -123,7 +121,9 @@ async fn accept_loop(
     acceptor: Option<tokio_rustls::TlsAcceptor>,
 ) {
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    let graceful = GracefulShutdown::new();
+    // This worker's connections, and the signal that asks them to finish.
+    let connections = TaskTracker::new();
+    let closing = CancellationToken::new();
     loop {
         let (stream, peer) = tokio::select! {
             _ = shared.shutdown.cancelled() => break,
@@ -141,16 +141,17 @@ async fn accept_loop(
             port,
             tls: acceptor.is_some(),
         };
-        let watcher = graceful.watcher();
+        let closing = closing.clone();
         let for_connection = shared.clone();
         let acceptor = acceptor.clone();
-        shared.tracker.spawn(async move {
+        connections.spawn(async move {
             match acceptor {
-                None => connection(stream, inbound, for_connection, watcher).await,
+                None => connection(stream, inbound, for_connection, closing, false).await,
                 Some(acceptor) => {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(stream)) => {
-                            connection(stream, inbound, for_connection, watcher).await
+                            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                            connection(stream, inbound, for_connection, closing, h2).await
                         }
                         Ok(Err(err)) => {
                             tracing::debug!(%peer, error = %err, "TLS handshake failed")
@@ -165,7 +166,9 @@ async fn accept_loop(
     // A connection accepted just now may not have sent its first request yet, and a graceful
     // shutdown closes connections without a request in progress: give those a moment first.
     tokio::time::sleep(JUST_ACCEPTED_GRACE).await;
-    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())
+    closing.cancel();
+    connections.close();
+    if tokio::time::timeout(Duration::from_secs(30), connections.wait())
         .await
         .is_err()
     {
@@ -173,12 +176,14 @@ async fn accept_loop(
     }
 }
 
-/// Serves one client connection (HTTP/1.1 with upgrades, or HTTP/2) until it closes.
+/// Serves one client connection until it closes: HTTP/2 when TLS negotiated it, else
+/// HTTP/1.1 with upgrades (no protocol sniffing on plain connections).
 async fn connection<I>(
     io: I,
     inbound: Inbound,
     shared: Arc<Shared>,
-    watcher: hyper_util::server::graceful::Watcher,
+    closing: CancellationToken,
+    h2: bool,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -191,9 +196,33 @@ async fn connection<I>(
         }
         .instrument(span)
     });
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-    if let Err(err) = watcher.watch(connection.into_owned()).await {
+    let io = TokioIo::new(io);
+    // Serves until the connection ends; once `closing` fires, finishes what is in flight and
+    // closes (keep-alive off, HTTP/2 GOAWAY).
+    macro_rules! serve_gracefully {
+        ($connection:expr) => {{
+            let connection = $connection;
+            tokio::pin!(connection);
+            tokio::select! {
+                served = connection.as_mut() => served,
+                _ = closing.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            }
+        }};
+    }
+    let served = if h2 {
+        serve_gracefully!(
+            hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .serve_connection(io, service)
+        )
+    } else {
+        serve_gracefully!(hyper::server::conn::http1::Builder::new()
+            .serve_connection(io, service)
+            .with_upgrades())
+    };
+    if let Err(err) = served {
         tracing::debug!(error = %err, "proxy connection ended with an error");
     }
 }
