@@ -14,10 +14,6 @@ use tokio_util::sync::CancellationToken;
 
 const DEFAULT_CONFIG: &str = "/etc/berth/berth.toml";
 
-/// mimalloc: the proxy allocates a little per request, and glibc's malloc showed up as a tenth
-/// of its CPU time under load (`bench/proxy.sh`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
