@@ -119,7 +119,8 @@ run() {
   rps[$name]+=" $(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")"
   p50[$name]+=" $(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")"
   p99[$name]+=" $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
-  tw[$name]+=" $(($(time_wait) - before))"
+  local left=$(($(time_wait) - before))
+  tw[$name]+=" $((left > 0 ? left : 0))"
   local errors
   errors=$(grep -E 'Non-2xx|Socket errors' <<<"$out" || true)
   [ -z "$errors" ] || echo "$name: $errors" >&2
