@@ -14,7 +14,6 @@ use tokio_util::sync::CancellationToken;
 
 const DEFAULT_CONFIG: &str = "/etc/berth/berth.toml";
 
-
 #[derive(Parser)]
 #[command(
     name = "berth",
