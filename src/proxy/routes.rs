@@ -125,6 +125,21 @@ impl Default for Routes {
     }
 }
 
+/// The entry for `host` (normalized): an exact one first, then the closest wildcard
+/// (`a.b.shop.example` tries `*.b.shop.example`, then `*.shop.example`, …).
+pub fn by_host<'a, V>(entries: &'a HashMap<String, V>, host: &str) -> Option<&'a V> {
+    entries.get(host).or_else(|| {
+        let mut rest = host;
+        while let Some((_, parent)) = rest.split_once('.') {
+            if let Some(value) = entries.get(&format!("*.{parent}")) {
+                return Some(value);
+            }
+            rest = parent;
+        }
+        None
+    })
+}
+
 /// `Shop.Example:8080.` → `shop.example`.
 pub fn normalize_host(raw: &str) -> String {
     let host = match raw.rsplit_once(':') {
@@ -139,17 +154,7 @@ impl Routes {
     /// (`a.b.shop.example` tries `*.b.shop.example`, then `*.shop.example`, …).
     pub fn lookup(&self, host: &str) -> Lookup {
         let table = self.table.load();
-        let host = normalize_host(host);
-        let owner = table.hosts.get(&host).or_else(|| {
-            let mut rest = host.as_str();
-            while let Some((_, parent)) = rest.split_once('.') {
-                if let Some(owner) = table.hosts.get(&format!("*.{parent}")) {
-                    return Some(owner);
-                }
-                rest = parent;
-            }
-            None
-        });
+        let owner = by_host(&table.hosts, &normalize_host(host));
         match owner.and_then(|app| table.apps.get(app)) {
             Some(route) => Lookup::App(route.clone()),
             None => Lookup::UnknownHost,

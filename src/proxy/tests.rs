@@ -17,8 +17,13 @@ use tokio_util::task::TaskTracker;
 use super::{serve, Limits, Proxy, Routes};
 use crate::names::AppName;
 
-/// A keep-alive HTTP/1.1 backend that answers `body` and counts the connections it accepts.
-async fn backend(body: &'static str) -> (SocketAddr, Arc<AtomicUsize>) {
+/// A keep-alive HTTP/1.1 backend (upgrades allowed) on a new port that answers with `answer`;
+/// counts the connections it accepts.
+async fn serve_backend<F, Fut>(answer: F) -> (SocketAddr, Arc<AtomicUsize>)
+where
+    F: Fn(Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let accepted = Arc::new(AtomicUsize::new(0));
@@ -27,17 +32,25 @@ async fn backend(body: &'static str) -> (SocketAddr, Arc<AtomicUsize>) {
         loop {
             let (stream, _) = listener.accept().await.unwrap();
             counter.fetch_add(1, Ordering::SeqCst);
+            let answer = answer.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |_req: Request<hyper::body::Incoming>| async move {
-                    Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(body))))
+                let service = service_fn(move |req| {
+                    let answer = answer.clone();
+                    async move { Ok::<_, std::convert::Infallible>(answer(req).await) }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades()
                     .await;
             });
         }
     });
     (addr, accepted)
+}
+
+/// A backend that answers `body` to everything.
+async fn backend(body: &'static str) -> (SocketAddr, Arc<AtomicUsize>) {
+    serve_backend(move |_| async move { Response::new(Full::new(Bytes::from(body))) }).await
 }
 
 async fn start_proxy(routes: Arc<Routes>) -> (SocketAddr, CancellationToken) {
@@ -186,26 +199,15 @@ async fn send(proxy: SocketAddr, raw: &[u8]) -> String {
 
 /// A backend that answers with the request's headers, one `name: value` per line.
 async fn echo_headers() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            tokio::spawn(async move {
-                let service = service_fn(|req: Request<hyper::body::Incoming>| async move {
-                    let text: String = req
-                        .headers()
-                        .iter()
-                        .map(|(k, v)| format!("{k}: {}\n", v.to_str().unwrap_or("?")))
-                        .collect();
-                    Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(text))))
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
+    let (addr, _) = serve_backend(|req| async move {
+        let text: String = req
+            .headers()
+            .iter()
+            .map(|(k, v)| format!("{k}: {}\n", v.to_str().unwrap_or("?")))
+            .collect();
+        Response::new(Full::new(Bytes::from(text)))
+    })
+    .await;
     addr
 }
 
@@ -305,43 +307,27 @@ async fn basic_auth_guards_an_app() {
 
 /// A backend that accepts any Upgrade and then echoes the bytes it gets, upper-cased.
 async fn upgrade_echo() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            tokio::spawn(async move {
-                let service = service_fn(|mut req: Request<hyper::body::Incoming>| async move {
-                    let upgrade = hyper::upgrade::on(&mut req);
-                    tokio::spawn(async move {
-                        let mut io = TokioIo::new(upgrade.await.unwrap());
-                        let mut buf = [0u8; 64];
-                        loop {
-                            let n = io.read(&mut buf).await.unwrap_or(0);
-                            if n == 0 {
-                                break;
-                            }
-                            let upper = buf[..n].to_ascii_uppercase();
-                            io.write_all(&upper).await.unwrap();
-                        }
-                    });
-                    let mut response = Response::new(Full::new(Bytes::new()));
-                    *response.status_mut() = hyper::StatusCode::SWITCHING_PROTOCOLS;
-                    response
-                        .headers_mut()
-                        .insert("upgrade", "echo".parse().unwrap());
-                    response
-                        .headers_mut()
-                        .insert("connection", "upgrade".parse().unwrap());
-                    Ok::<_, std::convert::Infallible>(response)
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .with_upgrades()
-                    .await;
-            });
-        }
-    });
+    let (addr, _) = serve_backend(|mut req| async move {
+        let upgrade = hyper::upgrade::on(&mut req);
+        tokio::spawn(async move {
+            let mut io = TokioIo::new(upgrade.await.unwrap());
+            let mut buf = [0u8; 64];
+            loop {
+                let n = io.read(&mut buf).await.unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                io.write_all(&buf[..n].to_ascii_uppercase()).await.unwrap();
+            }
+        });
+        let mut response = Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = hyper::StatusCode::SWITCHING_PROTOCOLS;
+        let headers = response.headers_mut();
+        headers.insert("upgrade", "echo".parse().unwrap());
+        headers.insert("connection", "upgrade".parse().unwrap());
+        response
+    })
+    .await;
     addr
 }
 

@@ -23,18 +23,7 @@ impl CertStore {
     /// The certificate for `host`: an exact entry, else the closest `*.` entry above it.
     pub fn find(&self, host: &str) -> Option<Arc<CertifiedKey>> {
         let hosts = self.hosts.load();
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
-        if let Some(key) = hosts.get(&host) {
-            return Some(key.clone());
-        }
-        let mut rest = host.as_str();
-        while let Some((_, parent)) = rest.split_once('.') {
-            if let Some(key) = hosts.get(&format!("*.{parent}")) {
-                return Some(key.clone());
-            }
-            rest = parent;
-        }
-        None
+        super::routes::by_host(&hosts, &super::routes::normalize_host(host)).cloned()
     }
 }
 
