@@ -121,11 +121,6 @@ pub fn self_signed(hostnames: &[String]) -> Result<(String, String), CertError> 
     Ok((cert.pem(), key.serialize_pem()))
 }
 
-/// Whether `host` is one of `names`, directly or under a wildcard name.
-pub fn covers(names: &[String], host: &str) -> bool {
-    names.iter().any(|name| crate::domains::matches(name, host))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,8 +135,6 @@ mod tests {
         assert!(bundle.info.subject.contains("shop.example"));
         let year = bundle.info.expires_at - bundle.info.starts_at;
         assert!((364 * 86400..=366 * 86400).contains(&year), "{year}");
-        assert!(covers(&bundle.info.hostnames, "www.shop.example"));
-        assert!(!covers(&bundle.info.hostnames, "blog.example"));
     }
 
     #[test]

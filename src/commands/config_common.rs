@@ -54,17 +54,15 @@ pub fn read_env(
     scope: &Scope,
     merged: bool,
 ) -> Result<BTreeMap<String, String>, CommandError> {
-    let global = ctx.store.global().env;
+    let global = ctx.store.global();
     match scope {
-        Scope::Global => Ok(global),
+        Scope::Global => Ok(global.env),
         Scope::App(app) => {
             let own = ctx.store.app(app)?.env;
-            if !merged {
-                return Ok(own);
+            match merged {
+                true => Ok(global.env_with(&own)),
+                false => Ok(own),
             }
-            let mut env = global;
-            env.extend(own);
-            Ok(env)
         }
     }
 }

@@ -211,8 +211,9 @@ async fn run_global(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandErr
     ctx.store
         .update_global(|global| global.domains = Some(next.clone()))?;
     for app in ctx.store.app_names() {
-        ctx.reroute_hosts(&app);
+        ctx.routes.set_hosts(&app, &ctx.app_hosts(&app));
     }
+    ctx.refresh_certs();
     io.step(&format!("Global domains: {}", shown(&next))).await;
     Ok(())
 }

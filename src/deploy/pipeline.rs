@@ -17,7 +17,7 @@ use crate::commands::Io;
 use crate::context::{Caller, Ctx};
 use crate::names::AppName;
 use crate::scheduler::{Instance, InstanceSpec, Limits, RestartPolicy};
-use crate::state::{AppRecord, Release};
+use crate::state::{AppRecord, GlobalSettings, Release};
 
 /// Who deploys what to which app, and whether to wait for a deploy already running.
 #[derive(Debug)]
@@ -232,14 +232,14 @@ async fn start_and_check(
 
 /// What every instance of an app shares beyond its release: global config, mounts, resources.
 pub struct RunSettings {
-    pub global_env: BTreeMap<String, String>,
+    pub global: GlobalSettings,
     pub record: AppRecord,
 }
 
 impl RunSettings {
     pub fn new(ctx: &Ctx, record: &AppRecord) -> RunSettings {
         RunSettings {
-            global_env: ctx.store.global().env,
+            global: ctx.store.global(),
             record: record.clone(),
         }
     }
@@ -277,8 +277,7 @@ pub fn instance_spec(
     index: u32,
     settings: &RunSettings,
 ) -> InstanceSpec {
-    let mut env = settings.global_env.clone();
-    env.extend(release.env.clone());
+    let mut env = settings.global.env_with(&release.env);
     env.insert("PORT".into(), release.port.to_string());
     env.insert("DYNO".into(), format!("{process}.{index}"));
     if let Some(rev) = &release.git_rev {

@@ -159,8 +159,7 @@ async fn build(
         None => Default::default(),
     };
     let global = ctx.store.global();
-    let mut env = global.env.clone();
-    env.extend(record.env.clone());
+    let env = global.env_with(&record.env);
     let list = buildpack_list(
         &record.buildpacks.list,
         &env,

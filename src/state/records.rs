@@ -188,6 +188,15 @@ pub struct GlobalSettings {
     pub domains: Option<Vec<String>>,
 }
 
+impl GlobalSettings {
+    /// The config vars an app runs with: the global ones, overridden by the app's `own`.
+    pub fn env_with(&self, own: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut env = self.env.clone();
+        env.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+        env
+    }
+}
+
 impl Default for GlobalSettings {
     fn default() -> Self {
         GlobalSettings {
