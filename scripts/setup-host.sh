@@ -13,6 +13,7 @@ command -v git >/dev/null 2>&1 || need_pkgs+=(git)
 command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
 command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
+command -v pebble >/dev/null 2>&1 || need_pkgs+=(pebble)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "-----> Installing ${need_pkgs[*]}"
   apt-get update -qq

@@ -34,6 +34,41 @@ pub struct Config {
     pub proxy: ProxyConfig,
     pub deploy: DeployConfig,
     pub build: BuildConfig,
+    pub acme: AcmeConfig,
+}
+
+/// Automatic certificates (`letsencrypt:*`); `letsencrypt:set` overrides these per app or globally.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AcmeConfig {
+    /// The ACME directory (Let's Encrypt's production one by default).
+    pub directory_url: String,
+    /// The account's contact address, if any.
+    pub email: Option<String>,
+    /// A PEM root certificate to trust for the ACME server's own HTTPS (a private or test CA);
+    /// the system's roots when unset.
+    pub ca_file: Option<PathBuf>,
+    /// Renew a certificate when it expires within this many seconds.
+    pub graceperiod_secs: u64,
+    /// How often the daemon looks for certificates due for renewal.
+    pub renew_check_secs: u64,
+}
+
+/// Let's Encrypt's production directory.
+pub const LETSENCRYPT_PRODUCTION: &str = "https://acme-v02.api.letsencrypt.org/directory";
+/// Let's Encrypt's staging directory (untrusted certificates, generous rate limits).
+pub const LETSENCRYPT_STAGING: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
+
+impl Default for AcmeConfig {
+    fn default() -> Self {
+        AcmeConfig {
+            directory_url: LETSENCRYPT_PRODUCTION.to_string(),
+            email: None,
+            ca_file: None,
+            graceperiod_secs: 30 * 24 * 3600,
+            renew_check_secs: 3600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -158,6 +193,7 @@ impl Default for Config {
             proxy: ProxyConfig::default(),
             deploy: DeployConfig::default(),
             build: BuildConfig::default(),
+            acme: AcmeConfig::default(),
         }
     }
 }

@@ -55,6 +55,8 @@ pub struct Ctx {
     pub routes: Arc<Routes>,
     /// Which certificate the HTTPS listener shows for which host.
     pub certs: Arc<CertStore>,
+    /// Orders certificates by ACME (`letsencrypt:*` and the renewal loop).
+    pub acme: crate::acme::Issuer,
     /// The port the HTTPS listener is bound to (HTTP→HTTPS redirects name it unless 443).
     pub https_port: u16,
     pub pushes: Arc<PushRegistry>,
@@ -84,6 +86,12 @@ impl Ctx {
             let policy = crate::routing::policy(&record, has_cert, self.https_port);
             self.routes.set_policy(app, policy);
         }
+    }
+
+    /// Serves the app's stored certificate (or none) and the HTTPS policy that follows from it.
+    pub fn refresh_tls(&self, app: &AppName) {
+        self.refresh_certs();
+        self.refresh_policy(app);
     }
 
     /// Points the app at its current hosts (after a domains change), with their certificates.

@@ -16,11 +16,13 @@
 //! - `docker/`: the only module that talks to Docker (bollard); implements `scheduler`.
 //! - `health/`: is a new instance alive?
 //! - `proxy/`: the HTTP reverse proxy and its atomically swapped route table.
+//! - `acme/`: certificates by ACME (http-01 answered by the proxy) and their renewal.
 //! - `state/`: the only module that writes the data dir's state files.
 //! - `config`, `names`, `context`: configuration, validated names, shared context.
 //!
 //! See `docs/architecture.md` for the invariants.
 
+pub mod acme;
 pub mod appjson;
 pub mod build;
 pub mod certs;

@@ -18,6 +18,17 @@ impl AppArgs {
     }
 }
 
+/// A property's optional value in whole seconds (`None`: unset it).
+pub fn seconds(property: &str, value: Option<String>) -> Result<Option<u64>, CommandError> {
+    value
+        .map(|v| {
+            v.parse().map_err(|_| {
+                CommandError::User(format!("{property} takes whole seconds, not {v:?}"))
+            })
+        })
+        .transpose()
+}
+
 /// The words after the command name, consumed as flags and positionals.
 pub struct Argv {
     command: &'static str,

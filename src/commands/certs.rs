@@ -80,15 +80,9 @@ impl Args {
                 Action::Set(match key.as_str() {
                     "redirect" => Setting::Redirect(flag("redirect", value)?),
                     "hsts" => Setting::Hsts(flag("hsts", value)?),
-                    "hsts-max-age" => Setting::HstsMaxAge(
-                        value
-                            .map(|v| {
-                                v.parse().map_err(|_| {
-                                    CommandError::User(format!("hsts-max-age takes seconds, not {v:?}"))
-                                })
-                            })
-                            .transpose()?,
-                    ),
+                    "hsts-max-age" => {
+                        Setting::HstsMaxAge(super::argv::seconds("hsts-max-age", value)?)
+                    }
                     other => {
                         return Err(CommandError::User(format!(
                             "Invalid property {other:?}: certs:set knows redirect, hsts and hsts-max-age"
@@ -115,7 +109,7 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
             if !ctx.store.remove_cert(app)? {
                 return Err(CommandError::User(format!("{app} has no certificate")));
             }
-            refresh(ctx, app);
+            ctx.refresh_tls(app);
             io.step(&format!("Removed the certificate of {app}")).await;
             return Ok(());
         }
@@ -125,7 +119,7 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
                 Setting::Hsts(on) => record.tls.hsts_disabled = !on,
                 Setting::HstsMaxAge(seconds) => record.tls.hsts_max_age = seconds,
             })?;
-            refresh(ctx, app);
+            ctx.refresh_tls(app);
             io.step(&format!("Updated the HTTPS settings of {app}"))
                 .await;
             return Ok(());
@@ -166,7 +160,7 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     };
     let bundle = load(&crt, &key).map_err(|err| CommandError::User(err.to_string()))?;
     ctx.store.save_cert(app, &crt, &key)?;
-    refresh(ctx, app);
+    ctx.refresh_tls(app);
     io.step(&format!(
         "Added a certificate for {} to {app} (expires {})",
         bundle.info.hostnames.join(" "),
@@ -174,11 +168,6 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     ))
     .await;
     Ok(())
-}
-
-fn refresh(ctx: &Ctx, app: &AppName) {
-    ctx.refresh_certs();
-    ctx.refresh_policy(app);
 }
 
 /// `server.crt` and `server.key` from a tar (in any directory of it).

@@ -28,14 +28,7 @@ impl Args {
                 "Invalid property {key:?}: checks:set only knows wait-to-retire"
             )));
         }
-        let seconds = argv
-            .optional()?
-            .map(|value| {
-                value.parse::<u64>().map_err(|_| {
-                    CommandError::User(format!("wait-to-retire takes whole seconds, not {value:?}"))
-                })
-            })
-            .transpose()?;
+        let seconds = super::argv::seconds("wait-to-retire", argv.optional()?)?;
         argv.finish()?;
         Ok(Args { app, seconds })
     }

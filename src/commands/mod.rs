@@ -31,6 +31,7 @@ mod git_from_image;
 mod help;
 mod http_auth;
 mod io;
+mod letsencrypt;
 mod logs;
 mod output;
 mod ports;
@@ -173,6 +174,7 @@ pub enum Command {
     Domains(domains::Args),
     Enter(enter::Args),
     GitFromImage(git_from_image::Args),
+    Letsencrypt(letsencrypt::Args),
     HttpAuth(http_auth::Args),
     Logs(logs::Args),
     Ports(ports::Args),
@@ -435,6 +437,36 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     ("http-auth:report", "<app>", "Show basic auth settings"),
     (
+        "letsencrypt:active",
+        "<app>",
+        "Print true when the app has a certificate from Let's Encrypt",
+    ),
+    (
+        "letsencrypt:auto-renew",
+        "[<app>]",
+        "Renew certificates due for renewal now (the daemon also does it)",
+    ),
+    (
+        "letsencrypt:disable",
+        "<app>",
+        "Stop Let's Encrypt for the app and remove its certificate",
+    ),
+    (
+        "letsencrypt:enable",
+        "<app>",
+        "Get a certificate by ACME (HTTP-01 via Berth's proxy) and keep it renewed",
+    ),
+    (
+        "letsencrypt:list",
+        "",
+        "List apps with Let's Encrypt and when their certificates expire",
+    ),
+    (
+        "letsencrypt:set",
+        "(<app>|--global) email|server|graceperiod [value]",
+        "Set the ACME contact, directory (production, staging, URL) or renewal window",
+    ),
+    (
         "ports:add",
         "<app> <scheme:host-port:container-port>...",
         "Map http:80 or https:443 to the port the app listens on (restarts it)",
@@ -564,6 +596,9 @@ impl Command {
                 Command::Buildpacks(buildpacks::Args::parse(name, rest)?)
             }
             name if name.starts_with("certs:") => Command::Certs(certs::Args::parse(name, rest)?),
+            name if name.starts_with("letsencrypt:") => {
+                Command::Letsencrypt(letsencrypt::Args::parse(name, rest)?)
+            }
             "checks:disable" | "checks:enable" | "checks:skip" => {
                 Command::ChecksToggle(checks_toggle::Args::parse(name, rest)?)
             }
@@ -648,6 +683,7 @@ impl Command {
             Command::BuilderSet(_) => "builder:set",
             Command::Buildpacks(args) => args.command,
             Command::Certs(args) => args.command,
+            Command::Letsencrypt(args) => args.command,
             Command::ChecksReport(_) => "checks:report",
             Command::ChecksRun(_) => "checks:run",
             Command::ChecksSet(_) => "checks:set",
@@ -708,6 +744,7 @@ impl Command {
             Command::BuilderSet(args) => builder::run(ctx, io, args).await,
             Command::Buildpacks(args) => buildpacks::run(ctx, caller, io, args).await,
             Command::Certs(args) => certs::run(ctx, caller, io, args).await,
+            Command::Letsencrypt(args) => letsencrypt::run(ctx, io, args).await,
             Command::ChecksReport(args) => checks_report::run(ctx, io, args).await,
             Command::ChecksRun(args) => checks_run::run(ctx, io, args).await,
             Command::ChecksSet(args) => checks_set::run(ctx, io, args).await,

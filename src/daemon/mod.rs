@@ -79,6 +79,12 @@ pub async fn run(
     });
 
     let tracker = TaskTracker::new();
+    let challenges = Arc::new(crate::proxy::Challenges::default());
+    let acme = crate::acme::Issuer::new(
+        store.layout().acme_dir(),
+        config.acme.ca_file.clone(),
+        challenges.clone(),
+    );
     let ctx = Arc::new_cyclic(|this| Ctx {
         config,
         store,
@@ -86,6 +92,7 @@ pub async fn run(
         builder: engine,
         routes: Arc::new(Routes::default()),
         certs: Arc::new(CertStore::default()),
+        acme,
         https_port: bound.https.port(),
         pushes: Arc::new(PushRegistry::default()),
         deploy_locks: DeployLocks::default(),
@@ -111,6 +118,7 @@ pub async fn run(
     });
 
     tracker.spawn(crate::cron::run_loop(ctx.clone()));
+    tracker.spawn(crate::acme::run_loop(ctx.clone()));
     tracker.spawn(crate::ssh::serve(
         listeners.ssh,
         host_key,
@@ -125,6 +133,7 @@ pub async fn run(
     };
     let proxy = crate::proxy::Proxy {
         routes: ctx.routes.clone(),
+        challenges,
         limits,
         shutdown: shutdown.clone(),
         tracker: tracker.clone(),

@@ -11,6 +11,7 @@ use hyper::body::{Body, Incoming};
 use hyper::header::{HeaderValue, HOST};
 use hyper::{Request, Response, StatusCode, Uri};
 
+use super::challenges::{Challenges, PREFIX as CHALLENGE_PREFIX};
 use super::headers::{is_upgrade, prepare_headers, request_id, strip_hop_by_hop};
 use super::policy::Denied;
 use super::routes::{AppRoute, Lookup, Routes};
@@ -41,6 +42,7 @@ pub struct Limits {
 /// What every connection's requests share.
 pub struct Shared {
     pub routes: Arc<Routes>,
+    pub challenges: Arc<Challenges>,
     pub pool: super::upstream::Pool,
     pub limits: Limits,
     pub shutdown: tokio_util::sync::CancellationToken,
@@ -97,6 +99,11 @@ pub async fn forward(
     mut request: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let started = Instant::now();
+    if !inbound.tls && request.uri().path().starts_with(CHALLENGE_PREFIX) {
+        if let Some(answer) = shared.challenges.answer(request.uri().path()) {
+            return text_response(StatusCode::OK, answer);
+        }
+    }
     let Some(host) = request_host(&request) else {
         return text_response(StatusCode::BAD_REQUEST, "Missing Host header\n".into());
     };
@@ -257,11 +264,7 @@ fn apply_policy(
     let policy = &route.policy;
     if let (Some(port), false) = (policy.redirect_https, inbound.tls) {
         // ACME http-01 challenges must stay reachable over plain HTTP.
-        if !request
-            .uri()
-            .path()
-            .starts_with("/.well-known/acme-challenge/")
-        {
+        if !request.uri().path().starts_with(CHALLENGE_PREFIX) {
             return Some(redirect_to_https(host, port, request));
         }
     }

@@ -3,6 +3,7 @@
 //!
 //! This is the only module that knows hyper.
 
+mod challenges;
 mod forward;
 mod headers;
 mod metrics;
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+pub use challenges::Challenges;
 pub use forward::{Inbound, Limits, Shared};
 pub use metrics::{AppMetrics, Snapshot, LATENCY_BUCKETS};
 pub use policy::{BasicAuth, IpNet, Policy};
@@ -32,6 +34,8 @@ pub use tls::CertStore;
 #[derive(Clone)]
 pub struct Proxy {
     pub routes: Arc<Routes>,
+    /// ACME http-01 answers served on plain HTTP before routing.
+    pub challenges: Arc<Challenges>,
     pub limits: Limits,
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
@@ -45,6 +49,7 @@ impl Proxy {
     fn shared(&self) -> Arc<Shared> {
         Arc::new(Shared {
             routes: self.routes.clone(),
+            challenges: self.challenges.clone(),
             pool: upstream::Pool::new(Duration::from_secs(5)),
             limits: self.limits,
             shutdown: self.shutdown.clone(),

@@ -64,6 +64,7 @@ async fn start_proxy(routes: Arc<Routes>) -> (SocketAddr, CancellationToken) {
     };
     let proxy = Proxy {
         routes,
+        challenges: Arc::default(),
         limits,
         shutdown: shutdown.clone(),
         tracker: TaskTracker::new(),

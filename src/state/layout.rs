@@ -64,6 +64,11 @@ impl Layout {
         self.root.join("tmp").join(format!("build-{app}"))
     }
 
+    /// ACME account credentials, one file per directory and contact.
+    pub fn acme_dir(&self) -> PathBuf {
+        self.root.join("acme")
+    }
+
     /// Git hooks shared by every repository (`core.hooksPath`).
     pub fn hooks_dir(&self) -> PathBuf {
         self.root.join("hooks")

@@ -18,9 +18,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use atomic::write_atomic;
 pub use layout::Layout;
 pub use records::{
-    AppRecord, BuilderSettings, BuildpackSettings, CheckKind, ChecksSettings, CronTask,
-    DomainSettings, GlobalSettings, HealthCheck, KeyRing, Mount, Release, Resources, SshKey,
-    ALL_PROCESSES,
+    AcmeProps, AppRecord, BuilderSettings, BuildpackSettings, CheckKind, ChecksSettings, CronTask,
+    DomainSettings, GlobalSettings, HealthCheck, KeyRing, LetsencryptSettings, Mount, Release,
+    Resources, SshKey, ALL_PROCESSES,
 };
 
 use crate::names::{AppName, KeyName};

@@ -64,6 +64,30 @@ pub struct AppRecord {
     /// `ports:*`: `scheme:host-port:container-port` mappings; empty means Dokku's default.
     #[serde(default)]
     pub ports: Vec<String>,
+    /// `letsencrypt:*`: whether Berth obtains and renews the app's certificate by ACME.
+    #[serde(default)]
+    pub letsencrypt: LetsencryptSettings,
+}
+
+/// `letsencrypt:enable|disable` and the app's own `letsencrypt:set` properties.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LetsencryptSettings {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub props: AcmeProps,
+}
+
+/// `letsencrypt:set <app>|--global email|server|graceperiod`; an unset property comes from the
+/// global settings, then from the config file's `[acme]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcmeProps {
+    /// The ACME account's contact.
+    pub email: Option<String>,
+    /// The ACME directory URL.
+    pub server: Option<String>,
+    /// Renew when the certificate expires within this many seconds.
+    pub graceperiod: Option<u64>,
 }
 
 /// `certs:set <app> redirect|hsts|hsts-max-age`; the defaults follow Dokku's nginx.
@@ -186,6 +210,9 @@ pub struct GlobalSettings {
     /// `domains:*-global`: overrides the config file's `global_domain` (empty: none).
     #[serde(default)]
     pub domains: Option<Vec<String>>,
+    /// `letsencrypt:set --global`.
+    #[serde(default)]
+    pub letsencrypt: AcmeProps,
 }
 
 impl GlobalSettings {
@@ -206,6 +233,7 @@ impl Default for GlobalSettings {
             builder_selected: None,
             stack: None,
             domains: None,
+            letsencrypt: AcmeProps::default(),
         }
     }
 }
@@ -355,6 +383,7 @@ impl AppRecord {
             http_auth: HttpAuthSettings::default(),
             tls: TlsSettings::default(),
             ports: Vec::new(),
+            letsencrypt: LetsencryptSettings::default(),
         }
     }
 

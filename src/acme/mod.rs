@@ -1,0 +1,11 @@
+//! Automatic certificates by ACME (RFC 8555, Let's Encrypt): orders validated by http-01
+//! challenges the proxy answers itself (`proxy::Challenges`), and the renewal loop that
+//! replaces certificates before they expire, without a restart.
+
+mod client;
+mod renew;
+
+pub use client::{AcmeError, Issued, Issuer};
+pub use renew::{
+    current, directory_url, domains_of, is_due, obtain, renew_due, run_loop, RenewError, Settings,
+};

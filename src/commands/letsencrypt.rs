@@ -1,0 +1,328 @@
+//! `letsencrypt:enable|disable|active <app>`, `letsencrypt:auto-renew [<app>]`,
+//! `letsencrypt:list` and `letsencrypt:set (<app>|--global) email|server|graceperiod [value]`,
+//! as the dokku-letsencrypt plugin names them. Certificates come by ACME with http-01 answered
+//! by Berth's own proxy, and the daemon renews them (see `crate::acme`).
+
+use super::argv::Argv;
+use super::output::utc;
+use super::{CommandError, Io};
+use crate::acme::{current, obtain, renew_due, RenewError, Settings};
+use crate::context::Ctx;
+use crate::names::AppName;
+use crate::state::AcmeProps;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Enable(AppName),
+    Disable(AppName),
+    Active(AppName),
+    AutoRenew(Option<AppName>),
+    List,
+    /// `None` target: `--global`.
+    Set(Option<AppName>, Property),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Property {
+    Email(Option<String>),
+    Server(Option<String>),
+    Graceperiod(Option<u64>),
+}
+
+#[derive(Debug)]
+pub struct Args {
+    pub command: &'static str,
+    pub action: Action,
+}
+
+const COMMANDS: [&str; 6] = [
+    "letsencrypt:enable",
+    "letsencrypt:disable",
+    "letsencrypt:active",
+    "letsencrypt:auto-renew",
+    "letsencrypt:list",
+    "letsencrypt:set",
+];
+
+fn app(argv: &mut Argv) -> Result<AppName, CommandError> {
+    Ok(AppName::parse(&argv.required("app name")?)?)
+}
+
+fn email(raw: String) -> Result<String, CommandError> {
+    let fine = raw.len() <= 254
+        && raw.split_once('@').is_some_and(|(user, host)| {
+            !user.is_empty() && host.contains('.') && !host.contains('@')
+        })
+        && raw.chars().all(|c| c.is_ascii_graphic());
+    match fine {
+        true => Ok(raw),
+        false => Err(CommandError::User(format!(
+            "Invalid email {raw:?}: use an address like ops@example.com"
+        ))),
+    }
+}
+
+fn server(raw: String) -> Result<String, CommandError> {
+    let fine = matches!(raw.as_str(), "production" | "staging")
+        || (raw.starts_with("https://") && raw.chars().all(|c| c.is_ascii_graphic()));
+    match fine {
+        true => Ok(raw),
+        false => Err(CommandError::User(format!(
+            "Invalid server {raw:?}: use production, staging or an https:// ACME directory URL"
+        ))),
+    }
+}
+
+fn property(key: &str, value: Option<String>) -> Result<Property, CommandError> {
+    Ok(match key {
+        "email" => Property::Email(value.map(email).transpose()?),
+        "server" => Property::Server(value.map(server).transpose()?),
+        "graceperiod" => Property::Graceperiod(super::argv::seconds("graceperiod", value)?),
+        other => {
+            return Err(CommandError::User(format!(
+                "Invalid property {other:?}: letsencrypt:set knows email, server and graceperiod"
+            )))
+        }
+    })
+}
+
+impl Args {
+    pub fn parse(name: &str, words: &[String]) -> Result<Args, CommandError> {
+        let command = COMMANDS
+            .into_iter()
+            .find(|c| *c == name)
+            .ok_or_else(|| CommandError::Unknown(name.to_string()))?;
+        let mut argv = Argv::new(command, words);
+        let action = match command {
+            "letsencrypt:enable" => Action::Enable(app(&mut argv)?),
+            "letsencrypt:disable" => Action::Disable(app(&mut argv)?),
+            "letsencrypt:active" => Action::Active(app(&mut argv)?),
+            "letsencrypt:auto-renew" => Action::AutoRenew(
+                argv.optional()?
+                    .map(|raw| AppName::parse(&raw))
+                    .transpose()?,
+            ),
+            "letsencrypt:list" => Action::List,
+            _ => {
+                let target = match argv.flag("--global") {
+                    true => None,
+                    false => Some(app(&mut argv)?),
+                };
+                let key = argv.required("property")?;
+                Action::Set(target, property(&key, argv.optional()?)?)
+            }
+        };
+        argv.finish()?;
+        Ok(Args { command, action })
+    }
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    match args.action {
+        Action::Enable(app) => enable(ctx, io, &app).await,
+        Action::Disable(app) => {
+            let record = ctx.store.app(&app)?;
+            if !record.letsencrypt.enabled {
+                return Err(CommandError::User(format!(
+                    "Let's Encrypt is not enabled for {app}"
+                )));
+            }
+            ctx.store
+                .update_app(&app, |r| r.letsencrypt.enabled = false)?;
+            ctx.store.remove_cert(&app)?;
+            ctx.refresh_tls(&app);
+            io.step(&format!(
+                "Disabled Let's Encrypt for {app} and removed its certificate"
+            ))
+            .await;
+            Ok(())
+        }
+        Action::Active(app) => {
+            let record = ctx.store.app(&app)?;
+            let active = record.letsencrypt.enabled && current(ctx, &app).is_some();
+            io.line(&active.to_string()).await;
+            Ok(())
+        }
+        Action::AutoRenew(only) => auto_renew(ctx, io, only).await,
+        Action::List => list(ctx, io).await,
+        Action::Set(target, property) => set(ctx, io, target, property).await,
+    }
+}
+
+async fn enable(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), CommandError> {
+    let record = ctx.store.app(app)?;
+    let settings = Settings::of(ctx, &record);
+    io.header(&format!("Enabling Let's Encrypt for {app}"))
+        .await;
+    io.step(&format!(
+        "Getting a certificate for {app} via HTTP-01 from {}",
+        settings.directory
+    ))
+    .await;
+    for domain in crate::acme::domains_of(ctx, &record) {
+        io.detail(&format!("- Domain '{domain}'")).await;
+    }
+    let info = obtain(ctx, app).await.map_err(|err| refused(app, err))?;
+    ctx.store
+        .update_app(app, |r| r.letsencrypt.enabled = true)?;
+    io.step(&format!(
+        "Certificate retrieved (expires {}); renewed {} before expiry",
+        utc(info.expires_at.max(0) as u64),
+        span(settings.graceperiod)
+    ))
+    .await;
+    Ok(())
+}
+
+fn refused(app: &AppName, err: RenewError) -> CommandError {
+    match err {
+        RenewError::State(err) => err.into(),
+        other => CommandError::User(format!("No certificate for {app}: {other}")),
+    }
+}
+
+async fn auto_renew(ctx: &Ctx, io: &mut Io, only: Option<AppName>) -> Result<(), CommandError> {
+    if let Some(app) = &only {
+        if !ctx.store.app(app)?.letsencrypt.enabled {
+            return Err(CommandError::User(format!(
+                "Let's Encrypt is not enabled for {app}"
+            )));
+        }
+    }
+    let outcomes = renew_due(ctx, only.as_ref()).await;
+    if outcomes.is_empty() {
+        io.step("No certificate is due for renewal").await;
+        return Ok(());
+    }
+    let mut failed = 0;
+    for (app, outcome) in outcomes {
+        match outcome {
+            Ok(info) => {
+                io.step(&format!(
+                    "Renewed the certificate of {app} (expires {})",
+                    utc(info.expires_at.max(0) as u64)
+                ))
+                .await
+            }
+            Err(err) => {
+                failed += 1;
+                io.warn(&format!("{app}: {err}")).await;
+            }
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(CommandError::User(format!(
+            "{n} certificate(s) could not be renewed; the current ones keep serving"
+        ))),
+    }
+}
+
+async fn list(ctx: &Ctx, io: &mut Io) -> Result<(), CommandError> {
+    let now = crate::state::now_unix() as i64;
+    io.step(&format!(
+        "{:<26}{:<26}{:<26}{}",
+        "App name", "Certificate Expiry", "Time before expiry", "Time before renewal"
+    ))
+    .await;
+    for record in ctx.store.apps() {
+        if !record.letsencrypt.enabled {
+            continue;
+        }
+        let graceperiod = Settings::of(ctx, &record).graceperiod as i64;
+        let (expiry, left, renewal) = match current(ctx, &record.name) {
+            Some(info) => {
+                let left = info.expires_at - now;
+                (
+                    utc(info.expires_at.max(0) as u64),
+                    span(left.max(0) as u64),
+                    span((left - graceperiod).max(0) as u64),
+                )
+            }
+            None => ("none".into(), "-".into(), "due".into()),
+        };
+        io.line(&format!(
+            "{:<26}{expiry:<26}{left:<26}{renewal}",
+            record.name.as_str()
+        ))
+        .await;
+    }
+    Ok(())
+}
+
+async fn set(
+    ctx: &Ctx,
+    io: &mut Io,
+    target: Option<AppName>,
+    property: Property,
+) -> Result<(), CommandError> {
+    let change = |props: &mut AcmeProps| match property.clone() {
+        Property::Email(value) => props.email = value,
+        Property::Server(value) => props.server = value,
+        Property::Graceperiod(value) => props.graceperiod = value,
+    };
+    let name = match &target {
+        Some(app) => {
+            ctx.store
+                .update_app(app, |record| change(&mut record.letsencrypt.props))?;
+            app.to_string()
+        }
+        None => {
+            ctx.store
+                .update_global(|global| change(&mut global.letsencrypt))?;
+            "--global".to_string()
+        }
+    };
+    io.step(&format!("Updated the Let's Encrypt settings of {name}"))
+        .await;
+    Ok(())
+}
+
+/// `89d, 23h, 59m` like dokku-letsencrypt's list.
+fn span(seconds: u64) -> String {
+    let (days, hours, minutes) = (seconds / 86400, seconds % 86400 / 3600, seconds % 3600 / 60);
+    format!("{days}d, {hours}h, {minutes}m")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(command: &str, line: &str) -> Result<Args, CommandError> {
+        Args::parse(command, &crate::commands::argv::words(line))
+    }
+
+    #[test]
+    fn parses_forms() {
+        let shop = AppName::parse("shop").unwrap();
+        assert_eq!(
+            parse("letsencrypt:auto-renew", "").unwrap().action,
+            Action::AutoRenew(None)
+        );
+        assert_eq!(
+            parse("letsencrypt:set", "--global email ops@example.com")
+                .unwrap()
+                .action,
+            Action::Set(None, Property::Email(Some("ops@example.com".into())))
+        );
+        assert_eq!(
+            parse("letsencrypt:set", "shop graceperiod").unwrap().action,
+            Action::Set(Some(shop), Property::Graceperiod(None))
+        );
+        for (command, line) in [
+            ("letsencrypt:enable", ""),
+            ("letsencrypt:set", "shop email nobody"),
+            ("letsencrypt:set", "shop server http://plain.example/dir"),
+            ("letsencrypt:set", "shop graceperiod soon"),
+            ("letsencrypt:set", "shop colour blue"),
+            ("letsencrypt:list", "extra"),
+        ] {
+            assert!(parse(command, line).is_err(), "{command} {line}");
+        }
+    }
+
+    #[test]
+    fn spans_read_like_dokku_letsencrypt() {
+        assert_eq!(span(90 * 86400 + 3600 + 120), "90d, 1h, 2m");
+    }
+}
