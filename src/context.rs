@@ -55,6 +55,8 @@ pub struct Ctx {
     pub routes: Arc<Routes>,
     /// Which certificate the HTTPS listener shows for which host.
     pub certs: Arc<CertStore>,
+    /// Listeners for `ports:*` mappings beyond the main HTTP and HTTPS ones.
+    pub listeners: crate::proxy::ExtraListeners,
     /// Orders certificates by ACME (`letsencrypt:*` and the renewal loop).
     pub acme: crate::acme::Issuer,
     /// The port the HTTPS listener is bound to (HTTP→HTTPS redirects name it unless 443).
@@ -86,6 +88,24 @@ impl Ctx {
             let policy = crate::routing::policy(&record, has_cert, self.https_port);
             self.routes.set_policy(app, policy);
         }
+    }
+
+    /// Every app's port mappings.
+    pub fn port_maps(&self) -> Vec<(AppName, Vec<crate::ports::PortMap>)> {
+        self.store
+            .apps()
+            .into_iter()
+            .map(|record| (record.name, crate::ports::parse_all(&record.ports)))
+            .collect()
+    }
+
+    /// Opens the extra listeners `apps`' mappings need and closes the others; when one cannot
+    /// be opened, none changes.
+    pub fn open_ports(
+        &self,
+        apps: &[(AppName, Vec<crate::ports::PortMap>)],
+    ) -> Result<(), crate::proxy::ListenError> {
+        self.listeners.reconcile(&crate::proxy::wanted(apps))
     }
 
     /// Serves the app's stored certificate (or none) and the HTTPS policy that follows from it.

@@ -83,6 +83,20 @@ impl Inherited {
         self.fds.remove(name).map(std::net::TcpListener::from)
     }
 
+    /// Every inherited TCP listener whose name starts with `prefix`, by name.
+    pub fn tcp_named(&mut self, prefix: &str) -> Vec<(String, std::net::TcpListener)> {
+        let names: Vec<String> = self
+            .fds
+            .keys()
+            .filter(|name| name.starts_with(prefix))
+            .cloned()
+            .collect();
+        names
+            .into_iter()
+            .filter_map(|name| Some((name.clone(), self.tcp(&name)?)))
+            .collect()
+    }
+
     pub fn unix(&mut self, name: &str) -> Option<std::os::unix::net::UnixListener> {
         self.fds
             .remove(name)
@@ -116,17 +130,26 @@ pub struct Handoff {
 }
 
 impl Handoff {
-    /// Starts the successor and waits (blocking, at most `limit`) until it serves; returns its
-    /// pid. On failure this process keeps serving and the successor, if any, is stopped.
-    pub fn start_successor(&self, limit: Duration) -> Result<u32, HandoffError> {
+    /// Starts the successor with the listeners and `more` (opened since start) and waits
+    /// (blocking, at most `limit`) until it serves; returns its pid. On failure this process
+    /// keeps serving and the successor, if any, is stopped.
+    pub fn start_successor(
+        &self,
+        more: &[(String, OwnedFd)],
+        limit: Duration,
+    ) -> Result<u32, HandoffError> {
         let (mut ready, writer) = std::io::pipe().map_err(HandoffError::Spawn)?;
-        let spec: Vec<String> = self
+        let all: Vec<(&str, &OwnedFd)> = self
             .listeners
+            .iter()
+            .map(|(name, fd)| (*name, fd))
+            .chain(more.iter().map(|(name, fd)| (name.as_str(), fd)))
+            .collect();
+        let spec: Vec<String> = all
             .iter()
             .map(|(name, fd)| format!("{name}={}", fd.as_raw_fd()))
             .collect();
-        let passed: Vec<RawFd> = self
-            .listeners
+        let passed: Vec<RawFd> = all
             .iter()
             .map(|(_, fd)| fd.as_raw_fd())
             .chain([writer.as_raw_fd()])

@@ -1,6 +1,7 @@
 //! What the proxy should enforce for an app, computed from its record: the bridge between the
 //! settings commands store (`state`) and the proxy's `Policy`.
 
+use crate::ports::Scheme;
 use crate::proxy::{BasicAuth, IpNet, Policy};
 use crate::state::AppRecord;
 
@@ -29,6 +30,11 @@ pub fn policy(record: &AppRecord, has_cert: bool, https_port: u16) -> Policy {
         redirect_https: (has_cert && !tls.redirect_disabled).then_some(https_port),
         hsts: (has_cert && !tls.hsts_disabled)
             .then(|| format!("max-age={}", tls.hsts_max_age.unwrap_or(HSTS_MAX_AGE))),
+        ports: crate::ports::parse_all(&record.ports)
+            .into_iter()
+            .filter(|m| m.scheme != Scheme::Tcp && !m.is_main())
+            .map(|m| (m.host, m.container))
+            .collect(),
     }
 }
 

@@ -256,7 +256,7 @@ fn port_mappings_pick_the_port_the_app_listens_on() {
     let list = berth.ssh(&format!("ports:list {app}")).ok();
     assert!(list.stdout.contains("http    80         3000"), "{list:#?}");
 
-    let bad = berth.ssh(&format!("ports:add {app} http:8080:3000"));
+    let bad = berth.ssh(&format!("ports:add {app} http:443:3000"));
     assert!(bad.stderr.contains("Invalid port mapping"), "{bad:#?}");
 
     let other = deployed(&berth, "ports2", "follows PORT");
@@ -269,6 +269,97 @@ fn port_mappings_pick_the_port_the_app_listens_on() {
     assert!(env.contains("PORT=4000"), "{env}");
     let report = berth.ssh(&format!("ports:report {other}")).ok();
     assert!(report.stdout.contains("http:80:4000"), "{report:#?}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A plain HTTP/1.0 GET to `port` on loopback, with `host` (or none, for TCP passthrough).
+fn get_on(port: u16, host: Option<&str>) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return "refused".into();
+    };
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let host = host.map(|h| format!("Host: {h}\r\n")).unwrap_or_default();
+    let _ = stream.write_all(format!("GET / HTTP/1.0\r\n{host}\r\n").as_bytes());
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
+#[test]
+fn extra_http_https_and_tcp_ports_open_at_once_and_survive_a_handoff() {
+    let mut berth = Berth::start();
+    let app = deployed(&berth, "extra", "on many ports");
+    let other = deployed(&berth, "other", "not mapped");
+    let host = Berth::host(&app);
+    let (http, https, tcp) = (free_port(), free_port(), free_port());
+    let added = berth
+        .ssh(&format!(
+            "ports:add {app} http:{http}:5000 https:{https}:5000 tcp:{tcp}:5000"
+        ))
+        .ok();
+    assert!(
+        !added.stdout.contains("Deploying"),
+        "PORT did not change: {added:#?}"
+    );
+    assert!(get_on(http, Some(&host)).contains("on many ports"));
+    assert!(
+        get_on(http, Some(&Berth::host(&other))).starts_with("HTTP/1.0 404"),
+        "an app answers only on the ports it maps"
+    );
+    assert!(
+        get_on(tcp, None).contains("on many ports"),
+        "passthrough needs no Host"
+    );
+    berth.ssh(&format!("certs:generate {app}")).ok();
+    berth.ssh(&format!("certs:set {app} redirect false")).ok();
+    let secure = std::process::Command::new("curl")
+        .args(["-sSk", "--resolve", &format!("{host}:{https}:127.0.0.1")])
+        .arg(format!("https://{host}:{https}/"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&secure.stdout), "on many ports\n");
+
+    let taken = berth.ssh(&format!("ports:add {other} tcp:{tcp}:5000"));
+    assert!(taken.stderr.contains("already used by app"), "{taken:#?}");
+    let clash = berth.ssh(&format!("ports:add {other} https:{http}:5000"));
+    assert!(clash.stderr.contains("is already http"), "{clash:#?}");
+    let busy = berth.ssh(&format!("ports:add {other} tcp:{}:22", berth.ssh_port));
+    assert!(busy.stderr.contains("cannot listen on port"), "{busy:#?}");
+    assert!(
+        !berth
+            .ssh(&format!("ports:report {other}"))
+            .ok()
+            .stdout
+            .contains("tcp:"),
+        "a port that cannot open is not stored"
+    );
+
+    berth.hand_over();
+    let after = get_on(http, Some(&host));
+    assert!(
+        after.contains("on many ports"),
+        "{after:?}\n{}",
+        berth.log()
+    );
+    assert!(get_on(tcp, None).contains("on many ports"));
+
+    berth
+        .ssh(&format!("ports:remove {app} tcp:{tcp}:5000"))
+        .ok();
+    let closed = support::eventually(std::time::Duration::from_secs(10), || {
+        get_on(tcp, None) == "refused"
+    });
+    assert!(closed, "the TCP port closes");
+    assert!(get_on(http, Some(&host)).contains("on many ports"));
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! `ports:add|set|remove <app> scheme:host-port:container-port...`, `ports:clear|list|report
-//! <app>`. The proxy serves `http` on its HTTP listener (port 80) and `https` on its HTTPS
-//! listener (443); a mapping picks the port the app listens on inside its container. Without
-//! one, Dokku's default applies: http:80 to the port the image EXPOSEs (else 5000). A change is
-//! a release: the app restarts with `PORT` set to the new port, checked, without downtime.
+//! <app>`. `http:80` and `https:443` (the proxy's main listeners) pick the port the app listens
+//! on inside its container; without them, Dokku's default applies: http:80 to the port the
+//! image EXPOSEs (else 5000). Changing that port is a release: the app restarts with `PORT` set
+//! to it, checked, without downtime. Other host ports open (and close) listeners at once:
+//! `http`/`https` ones routed by Host, `tcp` ones passed through to the app.
 
 use super::argv::Argv;
 use super::deploying::run_deploy;
@@ -11,7 +12,7 @@ use super::{CommandError, Io};
 use crate::context::{Caller, Ctx};
 use crate::deploy::{DeployRequest, Source, Wait};
 use crate::names::AppName;
-use crate::ports::PortMap;
+use crate::ports::{PortMap, Scheme};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verb {
@@ -94,23 +95,19 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
             .collect(),
         Verb::Clear => Vec::new(),
     };
-    for https in [false, true] {
-        if next.iter().filter(|m| m.https == https).count() > 1 {
-            return Err(CommandError::User(
-                "One host port can map to one container port only".into(),
-            ));
-        }
-    }
-    let mut containers = next.iter().map(|m| m.container);
-    if let Some(first) = containers.next() {
-        if containers.any(|c| c != first) {
-            return Err(CommandError::User(
-                "http and https must map to the same container port".into(),
-            ));
-        }
-    }
+    let mut apps = ctx.port_maps();
+    crate::ports::check(app, &next, &apps).map_err(|err| CommandError::User(err.to_string()))?;
+    apps.retain(|(other, _)| other != app);
+    apps.push((app.clone(), next.clone()));
+    ctx.open_ports(&apps)
+        .map_err(|err| CommandError::User(err.to_string()))?;
+    // A release only when the port the app listens on changes.
+    let running = record.current().map(|r| r.port);
+    let port_changes = main_port(&current) != main_port(&next)
+        && main_port(&next).is_none_or(|port| Some(port) != running);
     let stored: Vec<String> = next.iter().map(|m| m.to_string()).collect();
     ctx.store.update_app(app, |r| r.ports = stored.clone())?;
+    ctx.refresh_policy(app);
     io.step(&format!(
         "Port mappings of {app}: {}",
         if stored.is_empty() {
@@ -120,7 +117,7 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         }
     ))
     .await;
-    if record.current_release.is_some() {
+    if record.current_release.is_some() && port_changes {
         let request = DeployRequest {
             app: app.clone(),
             caller: caller.clone(),
@@ -132,6 +129,12 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         run_deploy(ctx, request, io).await?;
     }
     Ok(())
+}
+
+/// What sets `PORT`: the container port of the `http:80`/`https:443` (else first HTTP) mapping.
+fn main_port(maps: &[PortMap]) -> Option<u16> {
+    let stored: Vec<String> = maps.iter().map(|m| m.to_string()).collect();
+    crate::ports::container_port(&stored)
 }
 
 async fn show(
@@ -147,13 +150,13 @@ async fn show(
     let mut effective: Vec<PortMap> = maps.to_vec();
     if effective.is_empty() {
         effective.push(PortMap {
-            https: false,
+            scheme: Scheme::Http,
             host: 80,
             container: detected,
         });
         if has_cert {
             effective.push(PortMap {
-                https: true,
+                scheme: Scheme::Https,
                 host: 443,
                 container: detected,
             });
@@ -163,7 +166,7 @@ async fn show(
         io.step(&format!("Port mappings for {app}")).await;
         io.step("scheme  host port  container port").await;
         for map in &effective {
-            let scheme = if map.https { "https" } else { "http" };
+            let scheme = map.scheme.to_string();
             io.line(&format!("{scheme:<8}{:<11}{}", map.host, map.container))
                 .await;
         }

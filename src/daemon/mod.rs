@@ -85,13 +85,35 @@ pub async fn run(
         config.acme.ca_file.clone(),
         challenges.clone(),
     );
+    let routes = Arc::new(Routes::default());
+    let certs = Arc::new(CertStore::default());
+    let proxy = crate::proxy::Proxy {
+        routes: routes.clone(),
+        challenges,
+        limits: crate::proxy::Limits {
+            hold: Duration::from_secs(config.proxy.hold_timeout_secs),
+            read_timeout: Duration::from_secs(config.proxy.read_timeout_secs),
+            max_body: config.proxy.client_max_body_size.bytes(),
+        },
+        extra: false,
+        shutdown: shutdown.clone(),
+        tracker: tracker.clone(),
+        workers: config.proxy.workers(),
+    };
+    let extra_listeners = crate::proxy::ExtraListeners::new(
+        bound.http.ip(),
+        proxy.clone(),
+        certs.clone(),
+        inherited.tcp_named("port-"),
+    );
     let ctx = Arc::new_cyclic(|this| Ctx {
         config,
         store,
         scheduler: engine.clone(),
         builder: engine,
-        routes: Arc::new(Routes::default()),
-        certs: Arc::new(CertStore::default()),
+        routes,
+        certs: certs.clone(),
+        listeners: extra_listeners,
         acme,
         https_port: bound.https.port(),
         pushes: Arc::new(PushRegistry::default()),
@@ -126,25 +148,11 @@ pub async fn run(
         shutdown.clone(),
         tracker.clone(),
     ));
-    let limits = crate::proxy::Limits {
-        hold: Duration::from_secs(ctx.config.proxy.hold_timeout_secs),
-        read_timeout: Duration::from_secs(ctx.config.proxy.read_timeout_secs),
-        max_body: ctx.config.proxy.client_max_body_size.bytes(),
-    };
-    let proxy = crate::proxy::Proxy {
-        routes: ctx.routes.clone(),
-        challenges,
-        limits,
-        shutdown: shutdown.clone(),
-        tracker: tracker.clone(),
-        workers: ctx.config.proxy.workers(),
-    };
     tracker.spawn(crate::proxy::serve(listeners.http, proxy.clone(), None));
-    tracker.spawn(crate::proxy::serve(
-        listeners.https,
-        proxy,
-        Some(ctx.certs.clone()),
-    ));
+    tracker.spawn(crate::proxy::serve(listeners.https, proxy, Some(certs)));
+    if let Err(err) = ctx.open_ports(&ctx.port_maps()) {
+        tracing::error!(error = %err, "cannot open every mapped port; the others serve");
+    }
     tracker.spawn(crate::control::serve(
         listeners.control,
         ctx.clone(),
@@ -215,9 +223,11 @@ async fn hand_over_on_signal(
         }
         tracing::info!(exe = %handoff.exe.display(), "SIGUSR2: handing the listeners to a new process");
         let starting = handoff.clone();
-        let started =
-            tokio::task::spawn_blocking(move || starting.start_successor(Duration::from_secs(60)))
-                .await;
+        let more = ctx.listeners.handoff();
+        let started = tokio::task::spawn_blocking(move || {
+            starting.start_successor(&more, Duration::from_secs(60))
+        })
+        .await;
         match started {
             Ok(Ok(pid)) => {
                 tracing::info!(

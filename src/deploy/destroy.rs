@@ -1,5 +1,5 @@
-//! `apps:destroy`: containers, images, build cache, routes, repository and state, under the
-//! deploy lock.
+//! `apps:destroy`: containers, images, build cache, routes, repository, state and the app's
+//! extra listeners, under the deploy lock.
 
 use std::time::Duration;
 
@@ -21,5 +21,8 @@ pub async fn destroy_app(ctx: &Ctx, app: &AppName, io: &mut Io) -> Result<(), De
         .remove_volume(&crate::build::cache_volume(app))
         .await?;
     ctx.store.destroy_app(app)?;
+    if let Err(err) = ctx.open_ports(&ctx.port_maps()) {
+        tracing::warn!(%app, error = %err, "cannot reconcile listeners after destroying an app");
+    }
     Ok(())
 }

@@ -45,6 +45,8 @@ pub struct Shared {
     pub challenges: Arc<Challenges>,
     pub pool: super::upstream::Pool,
     pub limits: Limits,
+    /// See `Proxy::extra`.
+    pub extra: bool,
     pub shutdown: tokio_util::sync::CancellationToken,
     pub tracker: tokio_util::task::TaskTracker,
 }
@@ -112,6 +114,14 @@ pub async fn forward(
         Err(response) => return response,
     };
     tracing::Span::current().record("app", route.app.as_str());
+    // On an extra listener, the container port the app maps this host port to.
+    let mapped_port = match shared.extra {
+        false => None,
+        true => match route.policy.port_for(inbound.port) {
+            Some(port) => Some(port),
+            None => return unknown_host(&host),
+        },
+    };
     if let Some(response) = apply_policy(&route, inbound, &host, &request) {
         return response;
     }
@@ -151,6 +161,8 @@ pub async fn forward(
         let attempts = if replayable { route.upstreams.len() } else { 1 };
         let mut outcome = Outcome::Unreachable;
         for (attempt, upstream) in route.rotation().take(attempts).enumerate() {
+            let upstream =
+                mapped_port.map_or(upstream, |port| SocketAddr::new(upstream.ip(), port));
             let last = attempt + 1 == attempts && (swaps_left == 0 || !replayable);
             let uri: Uri = match path.parse() {
                 Ok(uri) => uri,

@@ -4,11 +4,13 @@
 //! This is the only module that knows hyper.
 
 mod challenges;
+mod extra;
 mod forward;
 mod headers;
 mod metrics;
 mod policy;
 mod routes;
+mod tcp;
 mod tls;
 mod upgrade;
 mod upstream;
@@ -24,10 +26,12 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 pub use challenges::Challenges;
+pub use extra::{wanted, ExtraListeners, ListenError, Wanted};
 pub use forward::{Inbound, Limits, Shared};
 pub use metrics::{AppMetrics, Snapshot, LATENCY_BUCKETS};
 pub use policy::{BasicAuth, IpNet, Policy};
 pub use routes::{normalize_host, AppRoute, RouteStats, Routes};
+pub use tcp::TcpTarget;
 pub use tls::CertStore;
 
 /// What the proxy's listeners share; each worker thread makes its own upstream client from it.
@@ -39,6 +43,9 @@ pub struct Proxy {
     pub limits: Limits,
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
+    /// An extra listener (`ports:*`): serves only apps that map its port, at the container
+    /// port they map it to.
+    pub extra: bool,
     /// Worker threads per listener, each with its own runtime and upstream pool; 0 serves on
     /// the caller's runtime.
     pub workers: usize,
@@ -52,6 +59,7 @@ impl Proxy {
             challenges: self.challenges.clone(),
             pool: upstream::Pool::new(Duration::from_secs(5)),
             limits: self.limits,
+            extra: self.extra,
             shutdown: self.shutdown.clone(),
             tracker: self.tracker.clone(),
         })

@@ -19,6 +19,18 @@ pub struct Policy {
     pub redirect_https: Option<u16>,
     /// `Strict-Transport-Security` for HTTPS responses, when set.
     pub hsts: Option<String>,
+    /// Extra HTTP/HTTPS listeners the app answers on: (host port, container port).
+    pub ports: Vec<(u16, u16)>,
+}
+
+impl Policy {
+    /// The container port requests on the extra listener `host_port` go to, if the app maps it.
+    pub fn port_for(&self, host_port: u16) -> Option<u16> {
+        self.ports
+            .iter()
+            .find(|(host, _)| *host == host_port)
+            .map(|(_, container)| *container)
+    }
 }
 
 #[derive(Debug)]

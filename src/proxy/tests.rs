@@ -66,6 +66,7 @@ async fn start_proxy(routes: Arc<Routes>) -> (SocketAddr, CancellationToken) {
         routes,
         challenges: Arc::default(),
         limits,
+        extra: false,
         shutdown: shutdown.clone(),
         tracker: TaskTracker::new(),
         workers: 0,
