@@ -112,9 +112,20 @@ pub struct ProxyConfig {
     pub client_max_body_size: Size,
     /// Proxy worker threads (like nginx's `worker_processes`); unset: one per CPU.
     pub workers: Option<usize>,
+    /// Where access lines go: `stderr` (the daemon's log), `off`, or a file path.
+    pub access_log: String,
 }
 
 impl ProxyConfig {
+    pub fn access_log(&self) -> crate::proxy::AccessLogDestination {
+        use crate::proxy::AccessLogDestination as D;
+        match self.access_log.as_str() {
+            "off" => D::Off,
+            "stderr" | "" => D::Stderr,
+            path => D::File(PathBuf::from(path)),
+        }
+    }
+
     pub fn workers(&self) -> usize {
         self.workers.unwrap_or_else(|| {
             std::thread::available_parallelism()
@@ -216,6 +227,7 @@ impl Default for ProxyConfig {
             read_timeout_secs: 60,
             client_max_body_size: Size(1 << 20),
             workers: None,
+            access_log: "stderr".to_string(),
         }
     }
 }

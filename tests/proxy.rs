@@ -24,6 +24,12 @@ fn domains_route_exact_and_wildcard_hosts_to_one_app_at_a_time() {
         .ok();
     assert!(added.stdout.contains(&exact), "{added:#?}");
     assert_eq!(berth.get(&exact, "/").body, "the shop\n");
+    berth.get_with(&exact, "/?q=1", &[("X-Request-Id", "trace-42")]);
+    let line = format!("berth::access: app={shop} id=trace-42 method=GET path=/?q=1 status=200");
+    let logged = support::eventually(std::time::Duration::from_secs(10), || {
+        berth.log().contains(&line)
+    });
+    assert!(logged, "a structured access line: {}", berth.log());
     assert_eq!(
         berth.get(&format!("a.b.{shop}.example"), "/").body,
         "the shop\n"

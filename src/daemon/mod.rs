@@ -43,6 +43,11 @@ pub enum DaemonError {
     },
     #[error("cannot find Berth's own executable: {0}")]
     Exe(std::io::Error),
+    #[error("cannot open the access log {path}: {source}")]
+    AccessLog {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// Where the daemon ended up listening (ports may have been 0 in the config).
@@ -87,8 +92,16 @@ pub async fn run(
     );
     let routes = Arc::new(Routes::default());
     let certs = Arc::new(CertStore::default());
+    let access_log =
+        crate::proxy::AccessLogSink::open(&config.proxy.access_log()).map_err(|source| {
+            DaemonError::AccessLog {
+                path: config.proxy.access_log.clone(),
+                source,
+            }
+        })?;
     let proxy = crate::proxy::Proxy {
         routes: routes.clone(),
+        access_log,
         challenges,
         limits: crate::proxy::Limits {
             hold: Duration::from_secs(config.proxy.hold_timeout_secs),

@@ -12,7 +12,7 @@ use hyper::header::{HeaderValue, HOST};
 use hyper::{Request, Response, StatusCode, Uri};
 
 use super::challenges::{Challenges, PREFIX as CHALLENGE_PREFIX};
-use super::headers::{is_upgrade, prepare_headers, request_id, strip_hop_by_hop};
+use super::headers::{is_upgrade, prepare_headers, request_id, strip_hop_by_hop, Forwarded};
 use super::policy::Denied;
 use super::routes::{AppRoute, Lookup, Routes};
 use super::upstream::UpstreamError;
@@ -43,6 +43,8 @@ pub struct Limits {
 pub struct Shared {
     pub routes: Arc<Routes>,
     pub challenges: Arc<Challenges>,
+    /// This worker's access log buffer.
+    pub access: super::access::AccessLog,
     pub pool: super::upstream::Pool,
     pub limits: Limits,
     /// See `Proxy::extra`.
@@ -98,6 +100,7 @@ async fn resolve(
 pub async fn forward(
     shared: &Shared,
     inbound: Inbound,
+    forwarded: &Forwarded,
     mut request: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let started = Instant::now();
@@ -135,15 +138,16 @@ pub async fn forward(
     if max_body > 0 && request.body().size_hint().lower() > max_body {
         return too_large(&route, started);
     }
-    let path = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".to_string());
+    // What the upstream is asked for: the origin-form path and query (HTTP/2 requests carry
+    // the scheme and authority too).
+    let target = match request.uri().path_and_query() {
+        Some(path) => Uri::from(path.clone()),
+        None => Uri::from_static("/"),
+    };
     let upgrade = is_upgrade(request.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
     let id = request_id(request.headers());
-    prepare_headers(request.headers_mut(), inbound, &id, upgrade);
+    prepare_headers(request.headers_mut(), forwarded, &id, upgrade);
     // A request without a body can be sent again, to another instance, if the first could not
     // even be connected to, and again after a route swap (a stop-first deploy); one with a body
     // is streamed once.
@@ -164,18 +168,9 @@ pub async fn forward(
             let upstream =
                 mapped_port.map_or(upstream, |port| SocketAddr::new(upstream.ip(), port));
             let last = attempt + 1 == attempts && (swaps_left == 0 || !replayable);
-            let uri: Uri = match path.parse() {
-                Ok(uri) => uri,
-                Err(_) => {
-                    return text_response(
-                        StatusCode::BAD_REQUEST,
-                        "Invalid request target\n".into(),
-                    )
-                }
-            };
             let mut outgoing = Request::new(body.take().unwrap_or_else(empty_body));
             *outgoing.method_mut() = parts.method.clone();
-            *outgoing.uri_mut() = uri;
+            *outgoing.uri_mut() = target.clone();
             *outgoing.version_mut() = hyper::Version::HTTP_11;
             // Only a request that may be sent again keeps a copy of its headers.
             *outgoing.headers_mut() = if last {
@@ -244,16 +239,15 @@ pub async fn forward(
             head.headers.insert("strict-transport-security", value);
         }
     }
-    tracing::info!(
-        target: "berth::access",
-        app = %route.app,
-        id = %id,
-        method = %parts.method,
-        path = %path,
-        status = status.as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        peer = %inbound.peer.ip(),
-    );
+    shared.access.record(&super::access::Entry {
+        app: route.app.as_str(),
+        id: &id,
+        method: parts.method.as_str(),
+        path: target.path_and_query().map_or("/", |p| p.as_str()),
+        status: status.as_u16(),
+        micros: started.elapsed().as_micros() as u64,
+        peer: inbound.peer.ip(),
+    });
     Response::from_parts(head, upstream_body.map_err(BoxError::from).boxed())
 }
 

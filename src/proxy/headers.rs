@@ -3,23 +3,50 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hyper::header::{HeaderName, HeaderValue, CONNECTION, UPGRADE};
+use hyper::header::{
+    HeaderName, HeaderValue, CONNECTION, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER,
+    TRANSFER_ENCODING, UPGRADE,
+};
 use hyper::HeaderMap;
 use rand::RngExt;
 
 use super::forward::Inbound;
 
 /// Headers that describe one hop and must not be forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 8] = [
+    CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION,
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
 ];
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+const X_REQUEST_START: HeaderName = HeaderName::from_static("x-request-start");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What every request of one client connection tells the app about it, made once.
+pub struct Forwarded {
+    peer: HeaderValue,
+    proto: HeaderValue,
+    port: HeaderValue,
+}
+
+impl Forwarded {
+    pub fn new(inbound: Inbound) -> Forwarded {
+        Forwarded {
+            peer: HeaderValue::try_from(inbound.peer.ip().to_string())
+                .unwrap_or_else(|_| HeaderValue::from_static("")),
+            proto: HeaderValue::from_static(if inbound.tls { "https" } else { "http" }),
+            port: HeaderValue::from(inbound.port),
+        }
+    }
+}
 
 /// An HTTP/1.1 Upgrade request (`Connection: upgrade` with an `Upgrade` header): WebSocket and
 /// friends, relayed as a tunnel once the upstream agrees.
@@ -33,7 +60,7 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
 /// The client's `X-Request-Id` when it is a sane token, else a new random one.
 pub fn request_id(headers: &HeaderMap) -> String {
     let given = headers
-        .get("x-request-id")
+        .get(X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
             !v.is_empty()
@@ -72,7 +99,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
             headers.remove(name);
         }
     }
-    for name in HOP_BY_HOP {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
 }
@@ -80,7 +107,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 /// Sets what the app is told about the request. Dokku's nginx sets X-Forwarded-For to the peer
 /// (not appended: a client cannot forge it); so does Berth. An Upgrade request keeps exactly
 /// `Connection: upgrade` and its `Upgrade` header.
-pub fn prepare_headers(headers: &mut HeaderMap, inbound: Inbound, id: &str, upgrade: bool) {
+pub fn prepare_headers(headers: &mut HeaderMap, forwarded: &Forwarded, id: &str, upgrade: bool) {
     let protocol = headers.get(UPGRADE).cloned();
     strip_hop_by_hop(headers);
     if let (true, Some(protocol)) = (upgrade, protocol) {
@@ -91,17 +118,15 @@ pub fn prepare_headers(headers: &mut HeaderMap, inbound: Inbound, id: &str, upgr
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    let set = |headers: &mut HeaderMap, name: &'static str, value: String| {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.insert(name, value);
-        }
-    };
-    let scheme = if inbound.tls { "https" } else { "http" };
-    set(headers, "x-forwarded-for", inbound.peer.ip().to_string());
-    set(headers, "x-forwarded-proto", scheme.to_string());
-    set(headers, "x-forwarded-port", inbound.port.to_string());
-    set(headers, "x-request-start", format!("t={millis}"));
-    set(headers, "x-request-id", id.to_string());
+    headers.insert(X_FORWARDED_FOR, forwarded.peer.clone());
+    headers.insert(X_FORWARDED_PROTO, forwarded.proto.clone());
+    headers.insert(X_FORWARDED_PORT, forwarded.port.clone());
+    if let Ok(start) = HeaderValue::from_str(&format!("t={millis}")) {
+        headers.insert(X_REQUEST_START, start);
+    }
+    if let Ok(id) = HeaderValue::from_str(id) {
+        headers.insert(X_REQUEST_ID, id);
+    }
 }
 
 #[cfg(test)]
@@ -126,7 +151,7 @@ mod tests {
         );
         headers.insert("x-secret", HeaderValue::from_static("1"));
         headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
-        prepare_headers(&mut headers, inbound(), "abc", false);
+        prepare_headers(&mut headers, &Forwarded::new(inbound()), "abc", false);
         assert_eq!(headers["x-forwarded-for"], "192.0.2.7");
         assert_eq!(headers["x-forwarded-proto"], "http");
         assert_eq!(headers["x-forwarded-port"], "8080");
@@ -149,7 +174,7 @@ mod tests {
         );
         headers.insert("upgrade", HeaderValue::from_static("websocket"));
         assert!(is_upgrade(&headers));
-        prepare_headers(&mut headers, inbound(), "abc", true);
+        prepare_headers(&mut headers, &Forwarded::new(inbound()), "abc", true);
         assert_eq!(headers["connection"], "upgrade");
         assert_eq!(headers["upgrade"], "websocket");
         let mut plain = HeaderMap::new();

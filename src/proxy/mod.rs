@@ -3,6 +3,7 @@
 //!
 //! This is the only module that knows hyper.
 
+mod access;
 mod challenges;
 mod extra;
 mod forward;
@@ -25,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+pub use access::{Destination as AccessLogDestination, Sink as AccessLogSink};
 pub use challenges::Challenges;
 pub use extra::{wanted, ExtraListeners, ListenError, Wanted};
 pub use forward::{Inbound, Limits, Shared};
@@ -38,6 +40,8 @@ pub use tls::CertStore;
 #[derive(Clone)]
 pub struct Proxy {
     pub routes: Arc<Routes>,
+    /// Where access lines go; each worker buffers its own.
+    pub access_log: access::Sink,
     /// ACME http-01 answers served on plain HTTP before routing.
     pub challenges: Arc<Challenges>,
     pub limits: Limits,
@@ -57,6 +61,7 @@ impl Proxy {
         Arc::new(Shared {
             routes: self.routes.clone(),
             challenges: self.challenges.clone(),
+            access: access::AccessLog::new(self.access_log.clone()),
             pool: upstream::Pool::new(Duration::from_secs(5)),
             limits: self.limits,
             extra: self.extra,
@@ -137,9 +142,14 @@ async fn accept_loop(
     // This worker's connections, and the signal that asks them to finish.
     let connections = TaskTracker::new();
     let closing = CancellationToken::new();
+    let mut flush = tokio::time::interval(access::FLUSH_EVERY);
     loop {
         let (stream, peer) = tokio::select! {
             _ = shared.shutdown.cancelled() => break,
+            _ = flush.tick() => {
+                shared.access.flush();
+                continue;
+            }
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(err) => {
@@ -187,6 +197,7 @@ async fn accept_loop(
     {
         tracing::warn!("proxy connections still open after 30s; closing them");
     }
+    shared.access.flush();
 }
 
 /// Serves one client connection until it closes: HTTP/2 when TLS negotiated it, else
@@ -200,12 +211,14 @@ async fn connection<I>(
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let forwarded = Arc::new(headers::Forwarded::new(inbound));
     let service = service_fn(move |request| {
-        let shared = shared.clone();
+        let (shared, forwarded) = (shared.clone(), forwarded.clone());
         let span =
             tracing::debug_span!("request", peer = %inbound.peer, app = tracing::field::Empty);
         async move {
-            Ok::<_, std::convert::Infallible>(forward::forward(&shared, inbound, request).await)
+            let response = forward::forward(&shared, inbound, &forwarded, request).await;
+            Ok::<_, std::convert::Infallible>(response)
         }
         .instrument(span)
     });

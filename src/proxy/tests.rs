@@ -65,6 +65,7 @@ async fn start_proxy(routes: Arc<Routes>) -> (SocketAddr, CancellationToken) {
     let proxy = Proxy {
         routes,
         challenges: Arc::default(),
+        access_log: super::AccessLogSink::off(),
         limits,
         extra: false,
         shutdown: shutdown.clone(),

@@ -1,0 +1,192 @@
+//! The access log: one structured line per proxied request (`app=… id=… method=… path=…
+//! status=… micros=… peer=…`), in the daemon log's format. Each proxy worker collects its lines
+//! in its own buffer and writes them in one batch every second or at 32 KiB, so a request never
+//! waits on a lock another thread holds or on a write to the log.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A worker writes its lines once this much is buffered, even before the next tick.
+const FLUSH_AT: usize = 32 * 1024;
+/// How often each worker writes what it has buffered.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// Where the lines go (`[proxy] access_log`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Off,
+    /// The daemon's own log.
+    Stderr,
+    /// A file, appended to (created 0640 if missing).
+    File(PathBuf),
+}
+
+/// The destination, opened once and shared by every worker.
+#[derive(Clone)]
+pub struct Sink(Option<Arc<Mutex<Box<dyn std::io::Write + Send>>>>);
+
+impl Sink {
+    pub fn open(destination: &Destination) -> std::io::Result<Sink> {
+        let writer: Box<dyn std::io::Write + Send> = match destination {
+            Destination::Off => return Ok(Sink(None)),
+            Destination::Stderr if !tracing::enabled!(target: "berth::access", tracing::Level::INFO) => {
+                return Ok(Sink(None))
+            }
+            Destination::Stderr => Box::new(std::io::stderr()),
+            Destination::File(path) => Box::new(append(path)?),
+        };
+        Ok(Sink(Some(Arc::new(Mutex::new(writer)))))
+    }
+
+    pub fn off() -> Sink {
+        Sink(None)
+    }
+}
+
+fn append(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .open(path)
+}
+
+/// One request's line.
+pub struct Entry<'a> {
+    pub app: &'a str,
+    pub id: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub status: u16,
+    pub micros: u64,
+    pub peer: IpAddr,
+}
+
+/// One worker's buffer in front of the shared sink.
+pub struct AccessLog {
+    sink: Sink,
+    buffer: Mutex<Buffer>,
+}
+
+#[derive(Default)]
+struct Buffer {
+    lines: String,
+    /// The formatted timestamp of `second`, reused within it.
+    second: u64,
+    stamp: String,
+}
+
+impl AccessLog {
+    pub fn new(sink: Sink) -> AccessLog {
+        AccessLog {
+            sink,
+            buffer: Mutex::new(Buffer::default()),
+        }
+    }
+
+    pub fn record(&self, entry: &Entry<'_>) {
+        if self.sink.0.is_none() {
+            return;
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let full = {
+            let mut buffer = self.lock();
+            buffer.push(now, entry);
+            buffer.lines.len() >= FLUSH_AT
+        };
+        if full {
+            self.flush();
+        }
+    }
+
+    /// Writes the buffered lines, if any, in one write.
+    pub fn flush(&self) {
+        let Some(sink) = &self.sink.0 else {
+            return;
+        };
+        let lines = std::mem::take(&mut self.lock().lines);
+        if lines.is_empty() {
+            return;
+        }
+        let mut writer = sink.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(err) = writer
+            .write_all(lines.as_bytes())
+            .and_then(|_| writer.flush())
+        {
+            tracing::warn!(error = %err, "cannot write the access log");
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Buffer> {
+        self.buffer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Buffer {
+    fn push(&mut self, now: Duration, entry: &Entry<'_>) {
+        if self.stamp.is_empty() || now.as_secs() != self.second {
+            let civil = crate::clock::Civil::from_unix(now.as_secs());
+            self.second = now.as_secs();
+            self.stamp = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                civil.year, civil.month, civil.day, civil.hour, civil.minute, civil.second
+            );
+        }
+        let _ = writeln!(
+            self.lines,
+            "{}.{:06}Z  INFO berth::access: app={} id={} method={} path={} status={} micros={} peer={}",
+            self.stamp,
+            now.subsec_micros(),
+            entry.app,
+            entry.id,
+            entry.method,
+            entry.path,
+            entry.status,
+            entry.micros,
+            entry.peer
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_buffered_until_flushed_then_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let log = AccessLog::new(Sink::open(&Destination::File(path.clone())).unwrap());
+        let entry = Entry {
+            app: "shop",
+            id: "abc",
+            method: "GET",
+            path: "/cart?x=1",
+            status: 200,
+            micros: 812,
+            peer: "203.0.113.9".parse().unwrap(),
+        };
+        log.record(&entry);
+        log.record(&Entry {
+            status: 404,
+            ..entry
+        });
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        log.flush();
+        let written = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = written.lines().collect();
+        assert_eq!(lines.len(), 2, "{written}");
+        assert!(lines[0].ends_with(
+            "Z  INFO berth::access: app=shop id=abc method=GET path=/cart?x=1 status=200 micros=812 peer=203.0.113.9"
+        ), "{written}");
+        assert!(lines[1].contains("status=404"));
+        assert_eq!(lines[0].find('T'), Some(10), "an RFC 3339 timestamp first");
+    }
+}
