@@ -18,8 +18,8 @@ const ENV_READY: &str = "BERTH_READY_FD";
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandoffError {
-    #[error("a deploy is in progress; try again when it finishes")]
-    Busy,
+    #[error("deploys were still running after {0:?}; try again when they finish")]
+    Busy(Duration),
     #[error("cannot start the new process: {0}")]
     Spawn(std::io::Error),
     #[error("the new process exited before it served")]

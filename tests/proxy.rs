@@ -369,6 +369,26 @@ fn extra_http_https_and_tcp_ports_open_at_once_and_survive_a_handoff() {
 }
 
 #[test]
+fn a_handoff_waits_for_a_running_deploy_and_the_new_process_serves_its_release() {
+    let mut berth = Berth::start();
+    let app = berth.app("busy");
+    let source = repo::create(&repo::as_refs(&repo::web_app("first")));
+    berth.push(source.path(), &app, "main").ok();
+    repo::commit_slow(source.path(), "second", 3);
+    let mut pushing = berth.push_spawn(source.path(), &app, "main");
+    let lines = support::wait_for_line(&mut pushing, "Building");
+    berth.hand_over();
+    let output: Vec<String> = lines.collect();
+    assert!(pushing.wait().expect("push").success(), "{output:#?}");
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "second\n");
+    assert!(
+        berth.log().contains("waiting for the running deploys"),
+        "{}",
+        berth.log()
+    );
+}
+
+#[test]
 fn a_restart_by_handoff_drops_no_request() {
     let mut berth = Berth::start();
     let app = deployed(&berth, "handoff", "steady");

@@ -130,12 +130,7 @@ fn a_second_deploy_waits_or_is_refused_with_no_wait() {
     let app = berth.app("locked");
     let source = web_repo("first");
     berth.push(source.path(), &app, "main").ok();
-    let slow = format!("{}RUN sleep 4\n", repo::web_app("slow")[0].1);
-    repo::commit(
-        source.path(),
-        &[("Dockerfile", &slow), ("www/index.html", "slow\n")],
-        "slow",
-    );
+    repo::commit_slow(source.path(), "slow", 4);
     let mut pushing = berth.push_spawn(source.path(), &app, "main");
     let lines = support::wait_for_line(&mut pushing, "Building");
     let refused = berth.ssh(&format!("ps:rebuild {app} --no-wait"));

@@ -230,12 +230,7 @@ fn a_push_killed_half_way_leaves_the_old_release_serving() {
     let app = berth.app("killed");
     let source = repo::create(&repo::as_refs(&repo::web_app("old")));
     berth.push(source.path(), &app, "main").ok();
-    let slow = format!("{}RUN sleep 3\n", repo::web_app("x")[0].1);
-    repo::commit(
-        source.path(),
-        &[("Dockerfile", &slow), ("www/index.html", "new\n")],
-        "slow",
-    );
+    repo::commit_slow(source.path(), "new", 3);
 
     let mut pushing = berth.push_spawn(source.path(), &app, "main");
     drop(support::wait_for_line(&mut pushing, "Building"));

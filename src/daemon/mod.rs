@@ -210,6 +210,9 @@ fn write_pid_file(ctx: &Ctx) {
     }
 }
 
+/// How long a handoff waits for running deploys (new ones are refused meanwhile).
+const DEPLOYS_WAIT: Duration = Duration::from_secs(600);
+
 /// On SIGUSR2: start a successor with the listeners, and once it serves, shut down gracefully
 /// (the successor keeps the sockets, so no connection is refused meanwhile).
 async fn hand_over_on_signal(
@@ -231,7 +234,10 @@ async fn hand_over_on_signal(
             _ = signals.recv() => {}
         }
         if ctx.deploy_locks.any_held() {
-            tracing::warn!(error = %HandoffError::Busy, "handoff refused");
+            tracing::info!("SIGUSR2: waiting for the running deploys before handing over");
+        }
+        if !ctx.deploy_locks.pause(DEPLOYS_WAIT).await {
+            tracing::warn!(error = %HandoffError::Busy(DEPLOYS_WAIT), "handoff refused");
             continue;
         }
         tracing::info!(exe = %handoff.exe.display(), "SIGUSR2: handing the listeners to a new process");
@@ -258,5 +264,6 @@ async fn hand_over_on_signal(
                 tracing::error!(error = %err, "handoff task failed; this process keeps serving")
             }
         }
+        ctx.deploy_locks.resume();
     }
 }

@@ -1,7 +1,9 @@
 //! One deploy per app at a time; different apps deploy concurrently.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::OwnedMutexGuard;
 
@@ -21,6 +23,8 @@ pub enum Wait {
 #[derive(Default)]
 pub struct DeployLocks {
     locks: Mutex<HashMap<AppName, Arc<tokio::sync::Mutex<()>>>>,
+    /// A handoff to a new process is under way: no deploy may start here.
+    paused: AtomicBool,
 }
 
 impl DeployLocks {
@@ -31,6 +35,9 @@ impl DeployLocks {
         io: &mut Io,
         wait: Wait,
     ) -> Result<OwnedMutexGuard<()>, DeployError> {
+        if self.paused.load(Ordering::SeqCst) {
+            return Err(DeployError::HandingOver);
+        }
         let lock = self
             .locks
             .lock()
@@ -49,6 +56,26 @@ impl DeployLocks {
         ))
         .await;
         Ok(lock.lock_owned().await)
+    }
+
+    /// Stops new deploys and waits (at most `limit`) until the running ones end; false if they
+    /// did not (deploys are allowed again then).
+    pub async fn pause(&self, limit: Duration) -> bool {
+        self.paused.store(true, Ordering::SeqCst);
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.any_held() {
+            if tokio::time::Instant::now() >= deadline {
+                self.resume();
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        true
+    }
+
+    /// Allows deploys again (a handoff did not happen).
+    pub fn resume(&self) {
+        self.paused.store(false, Ordering::SeqCst);
     }
 
     /// Whether any app is being deployed right now.

@@ -50,6 +50,8 @@ pub enum DeployError {
     Check { process: String, reason: String },
     #[error("App {0} is being deployed right now; try again when it finishes (or leave out --no-wait to wait)")]
     Locked(AppName),
+    #[error("Berth is handing over to a new process; deploy again in a moment")]
+    HandingOver,
     #[error("The client went away; the deploy was cancelled before the switch")]
     Abandoned,
     /// A rollback or rebuild that cannot happen; the message says why.
@@ -77,6 +79,7 @@ impl DeployError {
             | DeployError::Script { .. }
             | DeployError::Check { .. }
             | DeployError::Locked(_)
+            | DeployError::HandingOver
             | DeployError::Abandoned
             | DeployError::Refused(_) => false,
         }

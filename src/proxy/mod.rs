@@ -125,8 +125,8 @@ pub async fn serve(listener: std::net::TcpListener, proxy: Proxy, certs: Option<
     }
 }
 
-/// How long connections accepted right before shutdown get to send their first request.
-const JUST_ACCEPTED_GRACE: Duration = Duration::from_millis(500);
+/// How long a connection accepted right before shutdown gets to send its first request.
+const FIRST_REQUEST_GRACE: Duration = Duration::from_millis(500);
 
 /// How long a client may take to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -186,9 +186,6 @@ async fn accept_loop(
         });
     }
     drop(listener);
-    // A connection accepted just now may not have sent its first request yet, and a graceful
-    // shutdown closes connections without a request in progress: give those a moment first.
-    tokio::time::sleep(JUST_ACCEPTED_GRACE).await;
     closing.cancel();
     connections.close();
     if tokio::time::timeout(Duration::from_secs(30), connections.wait())
@@ -212,7 +209,10 @@ async fn connection<I>(
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let forwarded = Arc::new(headers::Forwarded::new(inbound));
+    let first = Arc::new(FirstRequest::default());
+    let seen = first.clone();
     let service = service_fn(move |request| {
+        seen.arrived();
         let (shared, forwarded) = (shared.clone(), forwarded.clone());
         let span =
             tracing::debug_span!("request", peer = %inbound.peer, app = tracing::field::Empty);
@@ -224,7 +224,8 @@ async fn connection<I>(
     });
     let io = TokioIo::new(io);
     // Serves until the connection ends; once `closing` fires, finishes what is in flight and
-    // closes (keep-alive off, HTTP/2 GOAWAY).
+    // closes (keep-alive off, HTTP/2 GOAWAY). A graceful shutdown closes a connection with no
+    // request in progress, so one accepted just before it first gets to send its request.
     macro_rules! serve_gracefully {
         ($connection:expr) => {{
             let connection = $connection;
@@ -232,8 +233,20 @@ async fn connection<I>(
             tokio::select! {
                 served = connection.as_mut() => served,
                 _ = closing.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
+                    let ended = match first.seen() {
+                        true => None,
+                        false => tokio::select! {
+                            served = connection.as_mut() => Some(served),
+                            _ = tokio::time::timeout(FIRST_REQUEST_GRACE, first.wait()) => None,
+                        },
+                    };
+                    match ended {
+                        Some(served) => served,
+                        None => {
+                            connection.as_mut().graceful_shutdown();
+                            connection.await
+                        }
+                    }
                 }
             }
         }};
@@ -250,6 +263,29 @@ async fn connection<I>(
     };
     if let Err(err) = served {
         tracing::debug!(error = %err, "proxy connection ended with an error");
+    }
+}
+
+/// Whether a connection has received a request yet, and a way to wait for its first.
+#[derive(Default)]
+struct FirstRequest {
+    seen: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl FirstRequest {
+    fn arrived(&self) {
+        if !self.seen.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            self.notify.notify_one();
+        }
+    }
+
+    fn seen(&self) -> bool {
+        self.seen.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn wait(&self) {
+        self.notify.notified().await
     }
 }
 

@@ -66,6 +66,18 @@ pub fn web_app(marker: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Commits a new version of a `web_app` repository that serves `marker` and whose build takes
+/// `seconds` longer (a deploy to interrupt or overlap).
+pub fn commit_slow(dir: &Path, marker: &str, seconds: u32) {
+    let slow = format!("{}RUN sleep {seconds}\n", web_app("x")[0].1);
+    let index = format!("{marker}\n");
+    commit(
+        dir,
+        &[("Dockerfile", &slow), ("www/index.html", &index)],
+        "slow",
+    );
+}
+
 pub fn as_refs<'a>(files: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     files.iter().map(|(p, c)| (*p, c.as_str())).collect()
 }
