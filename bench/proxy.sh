@@ -107,15 +107,34 @@ start_nginx keepalive "$keepalive_port" yes
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'; }
 time_wait() { ss -Htan state time-wait | wc -l; }
 
-declare -A rps p50 p99 tw
+declare -A rps p50 p99 tw cpu
+# CPU time (user + system, clock ticks) of the given processes and all their threads.
+ticks() {
+  local total=0 task fields
+  for pid in "$@"; do
+    for task in /proc/"$pid"/task/*; do
+      read -r -a fields <"$task/stat"
+      total=$((total + fields[13] + fields[14]))
+    done
+  done
+  echo "$total"
+}
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # One wrk run; appends its figures to the target's lists. TIME_WAIT counts sockets the run
-# left behind (after minus before), on this machine as a whole.
+# left behind (after minus before), on this machine as a whole. With PIDS, also the CPU time
+# those processes spent per request: steadier than requests/s when the machine is shared.
 run() {
   local name=$1 url=$2 hostname=$3
-  local before out
+  shift 3
+  local before out cpu_before
   before=$(time_wait)
+  cpu_before=$(ticks "$@")
   out=$(wrk -t2 -c"$connections" -d"${duration}s" --latency -H "Host: $hostname" "$url")
+  if [ $# -gt 0 ]; then
+    local requests
+    requests=$(awk '/requests in/ {print $1}' <<<"$out")
+    cpu[$name]+=" $(awk -v t=$(($(ticks "$@") - cpu_before)) -v r="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t * 1e6 / hz / r }')"
+  fi
   rps[$name]+=" $(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")"
   p50[$name]+=" $(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")"
   p99[$name]+=" $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
@@ -130,8 +149,9 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$daemon/status"; }
 idle_rss=$(rss_kb)
 run direct "http://$ip:5000/" "$host"
 for _ in $(seq 1 "$rounds"); do
-  run berth "http://127.0.0.1:$http_port/" "$host"
-  run nginx-keepalive "http://127.0.0.1:$keepalive_port/" "$host"
+  run berth "http://127.0.0.1:$http_port/" "$host" "$daemon"
+  # shellcheck disable=SC2046 # one pid per word
+  run nginx-keepalive "http://127.0.0.1:$keepalive_port/" "$host" $(pgrep -P "${nginx_pids[1]}")
 done
 loaded_rss=$(rss_kb)
 
@@ -140,23 +160,27 @@ domains=()
 for i in $(seq 1 10000); do domains+=("d$i.$host"); done
 "${cli[@]}" domains:add "$app" "${domains[@]}" >/dev/null
 for _ in $(seq 1 "$rounds"); do
-  run berth-10k-domains "http://127.0.0.1:$http_port/" "d5000.$host"
+  run berth-10k-domains "http://127.0.0.1:$http_port/" "d5000.$host" "$daemon"
 done
 domains_rss=$(rss_kb)
 # Last, once: without upstream keep-alive every request leaves a socket in TIME_WAIT, and the
 # pile-up (minutes to drain) would slow whatever ran after it.
-run nginx-dokku "http://127.0.0.1:$dokku_port/" "$host"
+# shellcheck disable=SC2046
+run nginx-dokku "http://127.0.0.1:$dokku_port/" "$host" $(pgrep -P "${nginx_pids[0]}")
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # shellcheck disable=SC2086 # the lists are space-separated numbers
 base=$(median ${rps[nginx-keepalive]})
-echo "| target | requests/s | vs nginx keep-alive | p50 ms | p99 ms | TIME_WAIT left | runs (req/s) |"
-echo "|---|---|---|---|---|---|---|"
+echo "| target | requests/s | vs nginx keep-alive | p50 ms | p99 ms | proxy CPU µs/request | TIME_WAIT left | runs (req/s) |"
+echo "|---|---|---|---|---|---|---|---|"
 for name in direct berth nginx-keepalive nginx-dokku berth-10k-domains; do
   # shellcheck disable=SC2086
   r=$(median ${rps[$name]})
+  c="-"
   # shellcheck disable=SC2086
-  echo "| $name | $r | $(ratio "$r" "$base") | $(median ${p50[$name]}) | $(median ${p99[$name]}) | $(median ${tw[$name]}) |${rps[$name]} |"
+  [ -z "${cpu[$name]:-}" ] || c=$(median ${cpu[$name]})
+  # shellcheck disable=SC2086
+  echo "| $name | $r | $(ratio "$r" "$base") | $(median ${p50[$name]}) | $(median ${p99[$name]}) | $c | $(median ${tw[$name]}) |${rps[$name]} |"
 done
 echo
 echo "| Berth daemon memory | RSS |"
