@@ -301,7 +301,7 @@ fn get_on(port: u16, host: Option<&str>) -> String {
 }
 
 #[test]
-fn extra_http_https_and_tcp_ports_open_at_once_and_survive_a_handoff() {
+fn extra_http_https_and_tcp_ports_open_at_once_and_survive_restarts_and_handoffs() {
     let mut berth = Berth::start();
     let app = deployed(&berth, "extra", "on many ports");
     let other = deployed(&berth, "other", "not mapped");
@@ -349,6 +349,11 @@ fn extra_http_https_and_tcp_ports_open_at_once_and_survive_a_handoff() {
         "a port that cannot open is not stored"
     );
 
+    berth.restart();
+    assert!(
+        get_on(tcp, None).contains("on many ports"),
+        "opened again at start"
+    );
     berth.hand_over();
     let after = get_on(http, Some(&host));
     assert!(

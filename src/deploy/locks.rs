@@ -63,6 +63,7 @@ impl DeployLocks {
     pub async fn pause(&self, limit: Duration) -> bool {
         self.paused.store(true, Ordering::SeqCst);
         let deadline = tokio::time::Instant::now() + limit;
+        // A deploy guard has no release hook to await; a short poll is cheap and bounded.
         while self.any_held() {
             if tokio::time::Instant::now() >= deadline {
                 self.resume();
