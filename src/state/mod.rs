@@ -238,8 +238,13 @@ impl Store {
 
     /// Saves the app's certificate chain and key (both 0600; the key first, so a crash never
     /// leaves a new certificate beside an old key unnoticed: `certs` checks they match).
+    /// An app destroyed meanwhile (a renewal racing `apps:destroy`) gets none: a stray
+    /// certificate would show up for the next app of that name.
     pub fn save_cert(&self, app: &AppName, crt: &[u8], key: &[u8]) -> Result<(), StateError> {
-        let _snapshot = self.lock();
+        let snapshot = self.lock();
+        if !snapshot.apps.contains_key(app) {
+            return Err(StateError::AppMissing(app.clone()));
+        }
         let dir = self.layout.tls_dir(app);
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         for (name, bytes) in [("server.key", key), ("server.crt", crt)] {
@@ -418,6 +423,22 @@ mod tests {
         assert_eq!(reopened.app(&app("shop")).unwrap().current_release, Some(1));
         reopened.destroy_app(&app("shop")).unwrap();
         assert!(Store::open(dir.path()).unwrap().app_names().is_empty());
+    }
+
+    #[test]
+    fn certificates_belong_to_existing_apps_and_go_with_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(matches!(
+            store.save_cert(&app("gone"), b"crt", b"key"),
+            Err(StateError::AppMissing(_))
+        ));
+        store.create_app(&app("shop")).unwrap();
+        store.save_cert(&app("shop"), b"crt", b"key").unwrap();
+        assert_eq!(store.cert(&app("shop")).unwrap().unwrap().crt, b"crt");
+        store.destroy_app(&app("shop")).unwrap();
+        store.create_app(&app("shop")).unwrap();
+        assert!(store.cert(&app("shop")).unwrap().is_none());
     }
 
     #[test]
