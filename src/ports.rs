@@ -123,8 +123,7 @@ pub fn parse_all(stored: &[String]) -> Vec<PortMap> {
 
 /// The port the app listens on (`PORT`): its `http:80` or `https:443` mapping's container port,
 /// else its first other HTTP mapping's; none leaves the image's own.
-pub fn container_port(maps: &[String]) -> Option<u16> {
-    let maps = parse_all(maps);
+pub fn container_port(maps: &[PortMap]) -> Option<u16> {
     maps.iter()
         .find(|m| m.is_main())
         .or_else(|| maps.iter().find(|m| m.scheme != Scheme::Tcp))
@@ -207,12 +206,12 @@ mod tests {
         ] {
             assert!(PortMap::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(container_port(&["https:443:4000".into()]), Some(4000));
+        assert_eq!(container_port(&maps(&["https:443:4000"])), Some(4000));
         assert_eq!(
-            container_port(&["tcp:2222:22".into(), "http:8080:3000".into()]),
+            container_port(&maps(&["tcp:2222:22", "http:8080:3000"])),
             Some(3000)
         );
-        assert_eq!(container_port(&["tcp:2222:22".into()]), None);
+        assert_eq!(container_port(&maps(&["tcp:2222:22"])), None);
     }
 
     #[test]

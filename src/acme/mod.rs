@@ -5,7 +5,5 @@
 mod client;
 mod renew;
 
-pub use client::{AcmeError, Issued, Issuer};
-pub use renew::{
-    current, directory_url, domains_of, is_due, obtain, renew_due, run_loop, RenewError, Settings,
-};
+pub use client::Issuer;
+pub use renew::{current, domains_of, obtain, renew_due, run_loop, RenewError, Settings};

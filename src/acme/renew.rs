@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tracing::Instrument;
 
-use super::AcmeError;
+use super::client::AcmeError;
 use crate::certs::{CertError, CertInfo};
 use crate::config::{AcmeConfig, LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING};
 use crate::context::Ctx;
@@ -64,7 +64,7 @@ impl Settings {
 }
 
 /// `production` and `staging` name Let's Encrypt's directories; anything else is a URL.
-pub fn directory_url(server: &str) -> String {
+fn directory_url(server: &str) -> String {
     match server {
         "production" => LETSENCRYPT_PRODUCTION.to_string(),
         "staging" => LETSENCRYPT_STAGING.to_string(),
@@ -110,7 +110,7 @@ pub fn current(ctx: &Ctx, app: &AppName) -> Option<CertInfo> {
 
 /// Whether an enabled app needs a new certificate: none yet, expiring within the grace
 /// period, or not covering its domains any more.
-pub fn is_due(ctx: &Ctx, record: &AppRecord, now: i64) -> bool {
+fn is_due(ctx: &Ctx, record: &AppRecord, now: i64) -> bool {
     if !record.letsencrypt.enabled {
         return false;
     }

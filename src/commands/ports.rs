@@ -103,8 +103,9 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         .map_err(|err| CommandError::User(err.to_string()))?;
     // A release only when the port the app listens on changes.
     let running = record.current().map(|r| r.port);
-    let port_changes = main_port(&current) != main_port(&next)
-        && main_port(&next).is_none_or(|port| Some(port) != running);
+    let port = |maps: &[PortMap]| crate::ports::container_port(maps);
+    let port_changes =
+        port(&current) != port(&next) && port(&next).is_none_or(|port| Some(port) != running);
     let stored: Vec<String> = next.iter().map(|m| m.to_string()).collect();
     ctx.store.update_app(app, |r| r.ports = stored.clone())?;
     ctx.refresh_policy(app);
@@ -129,12 +130,6 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         run_deploy(ctx, request, io).await?;
     }
     Ok(())
-}
-
-/// What sets `PORT`: the container port of the `http:80`/`https:443` (else first HTTP) mapping.
-fn main_port(maps: &[PortMap]) -> Option<u16> {
-    let stored: Vec<String> = maps.iter().map(|m| m.to_string()).collect();
-    crate::ports::container_port(&stored)
 }
 
 async fn show(

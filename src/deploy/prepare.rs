@@ -123,7 +123,7 @@ pub async fn prepare(
             };
         }
     }
-    if let Some(port) = crate::ports::container_port(&record.ports) {
+    if let Some(port) = crate::ports::container_port(&crate::ports::parse_all(&record.ports)) {
         release.port = port;
     }
     release.formation = record.formation_for(&release);

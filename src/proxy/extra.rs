@@ -65,19 +65,12 @@ impl ExtraListeners {
         }
     }
 
-    /// Opens the wanted listeners that are not open and closes the open ones no longer
-    /// wanted. If one cannot be opened, nothing changes.
+    /// Opens the wanted listeners (each named once, as `wanted` lists them) that are not open
+    /// and closes the open ones no longer wanted. If one cannot be opened, nothing changes.
     pub fn reconcile(&self, wanted: &[Wanted]) -> Result<(), ListenError> {
         let mut open = lock(&self.open);
         let mut fresh = Vec::new();
-        for want in wanted {
-            if open.contains_key(&want.listener)
-                || fresh
-                    .iter()
-                    .any(|(w, _): &(&Wanted, _)| w.listener == want.listener)
-            {
-                continue;
-            }
+        for want in wanted.iter().filter(|w| !open.contains_key(&w.listener)) {
             fresh.push((want, self.socket(want.listener)?));
         }
         for (want, socket) in fresh {

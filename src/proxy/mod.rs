@@ -28,12 +28,11 @@ use tracing::Instrument;
 
 pub use access::{Destination as AccessLogDestination, Sink as AccessLogSink};
 pub use challenges::Challenges;
-pub use extra::{wanted, ExtraListeners, ListenError, Wanted};
+pub use extra::{wanted, ExtraListeners, ListenError};
 pub use forward::{Inbound, Limits, Shared};
 pub use metrics::{AppMetrics, Snapshot, LATENCY_BUCKETS};
 pub use policy::{BasicAuth, IpNet, Policy};
 pub use routes::{normalize_host, AppRoute, RouteStats, Routes};
-pub use tcp::TcpTarget;
 pub use tls::CertStore;
 
 /// What the proxy's listeners share; each worker thread makes its own upstream client from it.
