@@ -172,16 +172,24 @@ pub async fn run(
         shutdown.clone(),
         tracker.clone(),
     ));
+    // SIGUSR2's default action kills the process: listen for it before announcing readiness.
+    let usr2 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined2());
+    let handed_off = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    match usr2 {
+        Ok(signals) => {
+            tracker.spawn(hand_over_on_signal(
+                ctx.clone(),
+                signals,
+                handoff,
+                handed_off.clone(),
+            ));
+        }
+        Err(err) => tracing::warn!(error = %err, "cannot listen for SIGUSR2; no graceful handoff"),
+    }
+    write_pid_file(&ctx);
     tracing::info!(ssh = %bound.ssh, http = %bound.http, control = %bound.control.display(), "berth daemon ready");
     on_ready(&bound);
-    write_pid_file(&ctx);
     inherited.notify_ready();
-    let handed_off = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    tracker.spawn(hand_over_on_signal(
-        ctx.clone(),
-        handoff,
-        handed_off.clone(),
-    ));
 
     shutdown.cancelled().await;
     tracing::info!("shutting down: finishing in-flight requests and deploys");
@@ -217,17 +225,10 @@ const DEPLOYS_WAIT: Duration = Duration::from_secs(600);
 /// (the successor keeps the sockets, so no connection is refused meanwhile).
 async fn hand_over_on_signal(
     ctx: Arc<Ctx>,
+    mut signals: tokio::signal::unix::Signal,
     handoff: Arc<Handoff>,
     handed_off: Arc<std::sync::atomic::AtomicBool>,
 ) {
-    let mut signals =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined2()) {
-            Ok(signals) => signals,
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot listen for SIGUSR2; no graceful handoff");
-                return;
-            }
-        };
     loop {
         tokio::select! {
             _ = ctx.shutdown.cancelled() => return,
