@@ -3,6 +3,7 @@
 
 mod support;
 
+use support::http::{free_port, get_on};
 use support::{repo, Berth};
 
 fn deployed(berth: &Berth, base: &str, marker: &str) -> String {
@@ -277,29 +278,6 @@ fn port_mappings_pick_the_port_the_app_listens_on() {
     assert!(report.stdout.contains("http:80:4000"), "{report:#?}");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// A plain HTTP/1.0 GET to `port` on loopback, with `host` (or none, for TCP passthrough).
-fn get_on(port: u16, host: Option<&str>) -> String {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return "refused".into();
-    };
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
-    let host = host.map(|h| format!("Host: {h}\r\n")).unwrap_or_default();
-    let _ = stream.write_all(format!("GET / HTTP/1.0\r\n{host}\r\n").as_bytes());
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer
-}
-
 #[test]
 fn extra_http_https_and_tcp_ports_open_at_once_and_survive_restarts_and_handoffs() {
     let mut berth = Berth::start();
@@ -371,6 +349,22 @@ fn extra_http_https_and_tcp_ports_open_at_once_and_survive_restarts_and_handoffs
     });
     assert!(closed, "the TCP port closes");
     assert!(get_on(http, Some(&host)).contains("on many ports"));
+
+    berth
+        .ssh(&format!(
+            "ports:set {app} http:80:5000 https:{http}:5000 https:{https}:5000"
+        ))
+        .ok();
+    let switched = std::process::Command::new("curl")
+        .args(["-sSk", "--resolve", &format!("{host}:{http}:127.0.0.1")])
+        .arg(format!("https://{host}:{http}/"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&switched.stdout),
+        "on many ports\n",
+        "one ports:set turns an HTTP port into an HTTPS one: {switched:?}"
+    );
 }
 
 #[test]

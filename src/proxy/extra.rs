@@ -67,11 +67,20 @@ impl ExtraListeners {
 
     /// Opens the wanted listeners (each named once, as `wanted` lists them) that are not open
     /// and closes the open ones no longer wanted. If one cannot be opened, nothing changes.
+    /// A port that changes scheme keeps its socket: the new scheme serves on it as the old stops.
     pub fn reconcile(&self, wanted: &[Wanted]) -> Result<(), ListenError> {
         let mut open = lock(&self.open);
         let mut fresh = Vec::new();
         for want in wanted.iter().filter(|w| !open.contains_key(&w.listener)) {
-            fresh.push((want, self.socket(want.listener)?));
+            let changing = open.iter().find(|(listener, _)| {
+                listener.port == want.listener.port
+                    && !wanted.iter().any(|w| w.listener == **listener)
+            });
+            let socket = match changing {
+                Some((_, opened)) => reuse(&opened.socket, want.listener)?,
+                None => self.socket(want.listener)?,
+            };
+            fresh.push((want, socket));
         }
         for (want, socket) in fresh {
             let opened = self.start(want, socket)?;
@@ -152,6 +161,17 @@ impl ExtraListeners {
             tcp: tcp_target,
         })
     }
+}
+
+/// Another descriptor for an open listener's socket, for the scheme that takes it over.
+fn reuse(socket: &OwnedFd, listener: Listener) -> Result<std::net::TcpListener, ListenError> {
+    socket
+        .try_clone()
+        .map(std::net::TcpListener::from)
+        .map_err(|source| ListenError {
+            port: listener.port,
+            source,
+        })
 }
 
 /// What every app's mappings ask for (TCP ones relay to their app).
