@@ -4,6 +4,7 @@ mod support;
 
 use std::process::Command;
 
+use support::http::{free_port, get_on};
 use support::{eventually, repo, Berth};
 
 fn inspect(id: &str, format: &str) -> String {
@@ -236,12 +237,31 @@ fn clone_and_rename() {
     let source = repo::create(&repo::as_refs(&repo::web_app("cloned code")));
     berth.push(source.path(), &app, "main").ok();
     berth.ssh(&format!("config:set {app} FROM=original")).ok();
+    let custom = format!("www.{app}.example");
+    let tcp = free_port();
+    berth.ssh(&format!("domains:add {app} {custom}")).ok();
+    berth.ssh(&format!("certs:generate {app}")).ok();
+    berth.ssh(&format!("certs:set {app} redirect false")).ok();
+    berth
+        .ssh(&format!("certs:set {app} hsts-max-age 1234"))
+        .ok();
+    berth.ssh(&format!("ports:add {app} tcp:{tcp}:5000")).ok();
 
     berth.ssh(&format!("apps:clone {app} {copy}")).ok();
     assert_eq!(berth.get(&Berth::host(&copy), "/").body, "cloned code\n");
     assert_eq!(
         berth.ssh(&format!("config:get {copy} FROM")).ok().stdout,
         "original\n"
+    );
+    let copied = berth.ssh(&format!("domains:report {copy}")).ok().stdout
+        + &berth.ssh(&format!("ports:report {copy}")).ok().stdout
+        + &berth.ssh(&format!("certs:report {copy}")).ok().stdout;
+    let no_cert = copied
+        .lines()
+        .any(|l| l.contains("Ssl enabled") && l.ends_with("false"));
+    assert!(
+        !copied.contains(&custom) && !copied.contains("tcp:") && no_cert,
+        "a clone gets no custom domain, TCP port or certificate: {copied}"
     );
     let exists = berth.ssh(&format!("apps:clone {app} {copy}"));
     assert!(
@@ -255,6 +275,29 @@ fn clone_and_rename() {
     berth.ssh(&format!("apps:rename {app} {renamed}")).ok();
     assert_eq!(berth.get(&Berth::host(&renamed), "/").body, "cloned code\n");
     assert_eq!(berth.get(&Berth::host(&app), "/").status, 404);
+    assert_eq!(berth.get(&custom, "/").body, "cloned code\n");
+    assert!(
+        get_on(tcp, None).contains("cloned code"),
+        "the TCP port follows"
+    );
+    let domains = berth.ssh(&format!("domains:report {renamed}")).ok().stdout;
+    assert!(
+        domains.contains(&custom)
+            && domains.contains(&Berth::host(&renamed))
+            && !domains.contains(&Berth::host(&app)),
+        "custom domains move and the default one is renamed: {domains}"
+    );
+    let secure = Command::new("curl")
+        .args(["-sSk", "-D", "-", "--resolve"])
+        .arg(format!("{custom}:{}:127.0.0.1", berth.https.port()))
+        .arg(format!("https://{custom}:{}/", berth.https.port()))
+        .output()
+        .expect("curl");
+    let secure = String::from_utf8_lossy(&secure.stdout).to_lowercase();
+    assert!(
+        secure.contains("max-age=1234") && secure.contains("cloned code"),
+        "the certificate and HTTPS settings move: {secure}"
+    );
     assert_eq!(berth.ssh(&format!("apps:exists {app}")).code, 20);
     assert!(Berth::containers(&app).is_empty());
     repo::commit(

@@ -2,10 +2,13 @@
 //! `apps:rename [--skip-deploy] <old> <new>`.
 //!
 //! A clone gets the old app's settings (config, checks, scale, mounts, resources, restart
-//! policy) and a copy of its repository, but not its domains' history, releases or lock; it is
-//! then built from its deploy branch (or given the old app's current image when it was deployed
-//! from one). A rename is a clone that, once the new app serves, destroys the old one; if the new
-//! app fails to deploy, it is removed again and the old one keeps serving.
+//! policy, basic auth, HTTP and HTTPS port mappings) and a copy of its repository, but not its
+//! domains, certificate, TCP ports (a TCP port serves one app), releases or lock; it is then built
+//! from its deploy branch (or given the old app's current image when it was deployed from one).
+//! A rename is a clone that, once the new app serves, takes over the old app's domains (its
+//! default `<old>.<global>` ones renamed), certificate, HTTPS and Let's Encrypt settings and TCP
+//! ports, and then destroys the old app; if the new app fails to deploy, it is removed again and
+//! the old one keeps serving, settings and all.
 
 use super::argv::Argv;
 use super::deploying::run_deploy;
@@ -14,6 +17,8 @@ use crate::context::{Caller, Ctx};
 use crate::deploy::{destroy_app, DeployRequest, Source, Wait};
 use crate::git::{deploy_branch_head, export_commit};
 use crate::names::AppName;
+use crate::ports::{PortMap, Scheme};
+use crate::state::DomainSettings;
 
 #[derive(Debug)]
 pub struct Args {
@@ -77,7 +82,14 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     let verb = if args.rename { "Renaming" } else { "Cloning" };
     io.step(&format!("{verb} {} to {}", args.old, args.new))
         .await;
-    ctx.store.clone_app(&args.old, &args.new)?;
+    let shared_ports = ctx
+        .store
+        .app(&args.old)?
+        .ports
+        .into_iter()
+        .filter(|m| PortMap::parse(m).is_ok_and(|m| m.scheme != Scheme::Tcp))
+        .collect();
+    ctx.store.clone_app(&args.old, &args.new, shared_ports)?;
     ctx.routes
         .set_app(&args.new, &ctx.app_hosts(&args.new), Vec::new());
     if !args.skip_deploy {
@@ -99,9 +111,55 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         }
     }
     if args.rename {
+        move_identity(ctx, &args.old, &args.new)?;
         destroy_app(ctx, &args.old, io).await?;
         io.step(&format!("Renamed {} to {}", args.old, args.new))
             .await;
+    }
+    Ok(())
+}
+
+/// Hands what identifies the old app on the network to the new one: domains, certificate,
+/// HTTPS and Let's Encrypt settings, and every port mapping. The proxy routes the domains to the
+/// new app before the old one lets go of them, so no request finds neither.
+fn move_identity(ctx: &Ctx, old: &AppName, new: &AppName) -> Result<(), CommandError> {
+    let globals = ctx.global_domains();
+    let cert = ctx.store.cert(old)?;
+    if let Some(pem) = &cert {
+        ctx.store.save_cert(new, &pem.crt, &pem.key)?;
+    }
+    ctx.store.update_pair(old, new, |from, to| {
+        let vhosts = from.domains.vhosts.take().map(|hosts| {
+            let defaults = crate::domains::default_vhosts(old, &globals);
+            let renamed = crate::domains::default_vhosts(new, &globals);
+            hosts
+                .into_iter()
+                .map(|host| match defaults.iter().position(|d| *d == host) {
+                    Some(index) => renamed[index].clone(),
+                    None => host,
+                })
+                .collect()
+        });
+        to.domains = DomainSettings {
+            vhosts,
+            disabled: from.domains.disabled,
+        };
+        from.domains = DomainSettings {
+            vhosts: Some(Vec::new()),
+            disabled: true,
+        };
+        to.tls = from.tls.clone();
+        to.letsencrypt = std::mem::take(&mut from.letsencrypt);
+        to.ports = std::mem::take(&mut from.ports);
+    })?;
+    if cert.is_some() {
+        ctx.store.remove_cert(old)?;
+    }
+    ctx.reroute_hosts(new);
+    ctx.reroute_hosts(old);
+    ctx.refresh_tls(new);
+    if let Err(err) = ctx.open_ports(&ctx.port_maps()) {
+        tracing::warn!(app = %new, error = %err, "cannot reconcile listeners after a rename");
     }
     Ok(())
 }

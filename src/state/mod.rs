@@ -185,7 +185,12 @@ impl Store {
 
     /// Creates `to` with `from`'s settings (config, checks, scale, mounts, resources, restart
     /// policy) and a copy of its repository; no releases, unlocked, not stopped.
-    pub fn clone_app(&self, from: &AppName, to: &AppName) -> Result<AppRecord, StateError> {
+    pub fn clone_app(
+        &self,
+        from: &AppName,
+        to: &AppName,
+        ports: Vec<String>,
+    ) -> Result<AppRecord, StateError> {
         let mut snapshot = self.lock();
         let source = snapshot
             .apps
@@ -206,6 +211,7 @@ impl Store {
         record.builder = source.builder;
         record.buildpacks = source.buildpacks;
         record.http_auth = source.http_auth;
+        record.ports = ports;
         let repo = self.layout.repo_dir(from);
         if repo.exists() {
             copy_dir(&repo, &self.layout.repo_dir(to))?;
@@ -215,6 +221,31 @@ impl Store {
         self.write(&self.layout.app_file(to), &record)?;
         snapshot.apps.insert(to.clone(), record.clone());
         Ok(record)
+    }
+
+    /// Changes two apps together (`apps:rename` moving settings): `to` is written first, so a
+    /// crash in between leaves the settings on both rather than on neither.
+    pub fn update_pair(
+        &self,
+        from: &AppName,
+        to: &AppName,
+        change: impl FnOnce(&mut AppRecord, &mut AppRecord),
+    ) -> Result<(), StateError> {
+        let mut snapshot = self.lock();
+        let record = |name: &AppName| {
+            snapshot
+                .apps
+                .get(name)
+                .cloned()
+                .ok_or_else(|| StateError::AppMissing(name.clone()))
+        };
+        let (mut source, mut target) = (record(from)?, record(to)?);
+        change(&mut source, &mut target);
+        self.write(&self.layout.app_file(to), &target)?;
+        snapshot.apps.insert(to.clone(), target);
+        self.write(&self.layout.app_file(from), &source)?;
+        snapshot.apps.insert(from.clone(), source);
+        Ok(())
     }
 
     /// Forgets the app: its state directory and its repository.
