@@ -229,6 +229,11 @@ fn letsencrypt_obtains_serves_and_renews_certificates_from_pebble() {
         .ok()
         .stdout
         .contains("the shop"));
+    // Meanwhile the daemon's own checks fail too, and wait longer after each failure.
+    let backing_off = eventually(Duration::from_secs(60), || {
+        berth.log().contains("failures=3 retry_in_secs=4")
+    });
+    assert!(backing_off, "no back-off: {}", berth.log());
 
     berth.ssh(&format!("letsencrypt:disable {app}")).ok();
     let report = berth.ssh(&format!("certs:report {app}")).ok().stdout;

@@ -2,8 +2,9 @@
 //! a certificate due for renewal is replaced in the proxy's table at once, without a restart;
 //! a failed renewal keeps the current certificate serving and is tried again next round.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
@@ -125,15 +126,20 @@ fn is_due(ctx: &Ctx, record: &AppRecord, now: i64) -> bool {
     expiring || uncovered
 }
 
-/// Renews every due certificate (of `only`, or of every app): each app's outcome.
+/// Renews every due certificate (of `only`, or of every app but those `skip` names): each
+/// app's outcome.
 pub async fn renew_due(
     ctx: &Ctx,
     only: Option<&AppName>,
+    skip: &[AppName],
 ) -> Vec<(AppName, Result<CertInfo, RenewError>)> {
     let now = crate::state::now_unix() as i64;
     let mut outcomes = Vec::new();
     for record in ctx.store.apps() {
-        if only.is_some_and(|app| *app != record.name) || !is_due(ctx, &record, now) {
+        if only.is_some_and(|app| *app != record.name)
+            || skip.contains(&record.name)
+            || !is_due(ctx, &record, now)
+        {
             continue;
         }
         let outcome = obtain(ctx, &record.name).await;
@@ -142,30 +148,64 @@ pub async fn renew_due(
     outcomes
 }
 
-/// Looks for due certificates every `[acme] renew_check_secs`; ends with the daemon.
+/// Looks for due certificates every `[acme] renew_check_secs`; ends with the daemon. An app
+/// whose renewal failed waits twice as long after each further failure (see `retry_after`), so a
+/// broken domain does not spend the CA's failed-validation limit every round.
 pub async fn run_loop(ctx: Arc<Ctx>) {
     let every = Duration::from_secs(ctx.config.acme.renew_check_secs.max(1));
+    let mut failing: HashMap<AppName, (u32, Instant)> = HashMap::new();
     loop {
         tokio::select! {
             _ = ctx.shutdown.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        for (app, outcome) in renew_due(&ctx, None).await {
+        let now = Instant::now();
+        let waiting: Vec<AppName> = failing
+            .iter()
+            .filter(|(_, (_, next))| *next > now)
+            .map(|(app, _)| app.clone())
+            .collect();
+        for (app, outcome) in renew_due(&ctx, None, &waiting).await {
             match outcome {
                 Ok(info) => {
+                    failing.remove(&app);
                     tracing::info!(%app, expires_at = info.expires_at, "certificate renewed")
                 }
                 Err(err) => {
-                    tracing::error!(%app, error = %err, "certificate renewal failed; the current one keeps serving")
+                    let failures = failing.get(&app).map_or(1, |(n, _)| n + 1);
+                    let wait = retry_after(every, failures);
+                    failing.insert(app.clone(), (failures, Instant::now() + wait));
+                    tracing::error!(%app, error = %err, failures, retry_in_secs = wait.as_secs(), "certificate renewal failed; the current one keeps serving")
                 }
             }
         }
     }
 }
 
+/// How long the loop leaves an app alone after its `failures`-th failure in a row: one check
+/// interval, doubling each time, at most a day (or one interval, if that is longer).
+fn retry_after(every: Duration, failures: u32) -> Duration {
+    let cap = every.max(Duration::from_secs(24 * 3600));
+    every
+        .checked_mul(1u32 << failures.saturating_sub(1).min(16))
+        .map_or(cap, |wait| wait.min(cap))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failing_app_waits_twice_as_long_each_time_up_to_a_day() {
+        let hour = Duration::from_secs(3600);
+        let waits: Vec<u64> = (1..=7)
+            .map(|n| retry_after(hour, n).as_secs() / 3600)
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 24, 24]);
+        assert_eq!(retry_after(hour, u32::MAX), 24 * hour);
+        let weekly = 7 * 24 * hour;
+        assert_eq!(retry_after(weekly, 3), weekly, "never below one interval");
+    }
 
     #[test]
     fn the_app_then_global_then_config_settings_win() {

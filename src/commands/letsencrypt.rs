@@ -189,7 +189,7 @@ async fn auto_renew(ctx: &Ctx, io: &mut Io, only: Option<AppName>) -> Result<(),
             )));
         }
     }
-    let outcomes = renew_due(ctx, only.as_ref()).await;
+    let outcomes = renew_due(ctx, only.as_ref(), &[]).await;
     if outcomes.is_empty() {
         io.step("No certificate is due for renewal").await;
         return Ok(());
