@@ -52,8 +52,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # nginx as Dokku's nginx-vhosts plugin writes it (plugins/nginx-vhosts/templates/nginx.conf.sigil):
 # one upstream per app, proxy_http_version 1.1, the client's Connection header passed on, and
 # no keepalive directive, so every proxied request opens a new upstream connection.
+# With BUFFER (default Dokku's 4k), the size of nginx's proxy buffers.
 start_nginx() {
-  local name=$1 port=$2 keepalive=$3
+  local name=$1 port=$2 keepalive=$3 buffer=${4:-4k}
   local dir="$work/nginx-$name"
   mkdir -p "$dir"
   local upstream_extra="" connection='$http_connection'
@@ -77,10 +78,10 @@ http {
       proxy_pass http://$app-5000;
       proxy_http_version 1.1;
       proxy_read_timeout 60s;
-      proxy_buffer_size 4k;
+      proxy_buffer_size $buffer;
       proxy_buffering on;
-      proxy_buffers 8 4k;
-      proxy_busy_buffers_size 8k;
+      proxy_buffers 8 $buffer;
+      proxy_busy_buffers_size $((2 * ${buffer%k}))k;
       proxy_set_header Upgrade \$http_upgrade;
       proxy_set_header Connection $connection;
       proxy_set_header Host \$http_host;
@@ -102,6 +103,9 @@ dokku_port=$(free_port)
 start_nginx dokku "$dokku_port" no
 keepalive_port=$(free_port)
 start_nginx keepalive "$keepalive_port" yes
+# Tuned beyond Dokku's template for large responses: 64k buffers, so a 64 KiB body fits one.
+buffers_port=$(free_port)
+start_nginx buffers "$buffers_port" yes 64k
 
 # "1.23ms" → milliseconds.
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'; }
@@ -153,6 +157,19 @@ for _ in $(seq 1 "$rounds"); do
   # shellcheck disable=SC2046 # one pid per word
   run nginx-keepalive "http://127.0.0.1:$keepalive_port/" "$host" $(pgrep -P "${nginx_pids[1]}")
 done
+# The same pair on larger responses: 8 KiB (past nginx's 4k proxy_buffer_size) and 64 KiB
+# (past all of Dokku's 8 × 4k proxy buffers).
+for size in 8k 64k; do
+  for _ in $(seq 1 "$rounds"); do
+    run "berth-$size" "http://127.0.0.1:$http_port/$size" "$host" "$daemon"
+    # shellcheck disable=SC2046
+    run "nginx-keepalive-$size" "http://127.0.0.1:$keepalive_port/$size" "$host" $(pgrep -P "${nginx_pids[1]}")
+    if [ "$size" = 64k ]; then
+      # shellcheck disable=SC2046
+      run "nginx-64k-buffers-64k" "http://127.0.0.1:$buffers_port/$size" "$host" $(pgrep -P "${nginx_pids[2]}")
+    fi
+  done
+done
 loaded_rss=$(rss_kb)
 
 # 10,000 domains on the app, then the same load on one of them, taking turns with one domain.
@@ -173,9 +190,12 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 base=$(median ${rps[nginx-keepalive]})
 echo "| target | requests/s | vs nginx keep-alive | p50 ms | p99 ms | proxy CPU µs/request | TIME_WAIT left | runs (req/s) |"
 echo "|---|---|---|---|---|---|---|---|"
-for name in direct berth nginx-keepalive nginx-dokku berth-10k-domains; do
+for name in direct berth nginx-keepalive nginx-dokku berth-10k-domains berth-8k nginx-keepalive-8k berth-64k nginx-keepalive-64k nginx-64k-buffers-64k; do
   # shellcheck disable=SC2086
   r=$(median ${rps[$name]})
+  # Sized runs compare with nginx on the same size.
+  # shellcheck disable=SC2086
+  [[ $name != *-*k ]] || base=$(median ${rps[nginx-keepalive-${name##*-}]})
   c="-"
   # shellcheck disable=SC2086
   [ -z "${cpu[$name]:-}" ] || c=$(median ${cpu[$name]})

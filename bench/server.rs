@@ -1,6 +1,7 @@
 //! The benchmark's upstream: a tiny keep-alive HTTP/1.1 server with no dependencies, so the
 //! proxies, not the app, are what the benchmark measures. A thread per connection; every
-//! request gets the same 13-byte body. Built by `bench/proxy.sh` with
+//! request gets the same 13-byte body, or N KiB of it for `/Nk` (`/64k`: a typical page).
+//! Built by `bench/proxy.sh` with
 //! `rustc -O -C target-feature=+crt-static` and run `FROM scratch`.
 
 use std::io::{BufRead, BufReader, Write};
@@ -9,6 +10,18 @@ use std::net::{TcpListener, TcpStream};
 const RESPONSE: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world!";
 
+/// `/Nk`: a response with an N KiB body.
+fn sized(request_line: &str) -> Option<Vec<u8>> {
+    let path = request_line.strip_prefix("GET /")?.split(' ').next()?;
+    let size = path.strip_suffix('k')?.parse::<usize>().ok()? * 1024;
+    let mut response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {size}\r\n\r\n"
+    )
+    .into_bytes();
+    response.resize(response.len() + size, b'x');
+    Some(response)
+}
+
 fn serve(stream: TcpStream) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     let mut writer = stream.try_clone()?;
@@ -16,10 +29,16 @@ fn serve(stream: TcpStream) -> std::io::Result<()> {
     let mut line = String::new();
     loop {
         let mut close = false;
+        let mut first = true;
+        let mut sized_response = None;
         loop {
             line.clear();
             if reader.read_line(&mut line)? == 0 {
                 return Ok(());
+            }
+            if first {
+                sized_response = sized(&line);
+                first = false;
             }
             if line.eq_ignore_ascii_case("connection: close\r\n") {
                 close = true;
@@ -28,7 +47,7 @@ fn serve(stream: TcpStream) -> std::io::Result<()> {
                 break;
             }
         }
-        writer.write_all(RESPONSE)?;
+        writer.write_all(sized_response.as_deref().unwrap_or(RESPONSE))?;
         if close {
             return Ok(());
         }
