@@ -1,6 +1,376 @@
-//! `help`: every command with its arguments.
+//! `help`: every command with its arguments, and the usage line errors quote.
 
-use super::{CommandError, Io, COMMANDS};
+use super::{CommandError, Io};
+
+/// Every command: name, arguments, one-line description. `help` prints this table.
+const COMMANDS: &[(&str, &str, &str)] = &[
+    (
+        "apps:clone",
+        "[--skip-deploy] [--ignore-existing] <old> <new>",
+        "Copy an app's settings and code to a new app, and deploy it",
+    ),
+    ("apps:create", "<app>", "Create a new app"),
+    (
+        "apps:destroy",
+        "<app> [--force]",
+        "Destroy an app: its containers, images, repository and state",
+    ),
+    (
+        "apps:exists",
+        "<app>",
+        "Exit 0 if the app exists, 20 if not",
+    ),
+    ("apps:list", "[--format stdout|json]", "List your apps"),
+    (
+        "apps:lock",
+        "<app>",
+        "Refuse every deploy of the app until unlocked",
+    ),
+    (
+        "apps:report",
+        "<app>",
+        "Show the app's creation time, source and lock",
+    ),
+    ("apps:unlock", "<app>", "Allow deploys again"),
+    (
+        "builder:report",
+        "<app>",
+        "Show which builder builds the app, and from which directory",
+    ),
+    (
+        "builder:set",
+        "(<app>|--global) selected [dockerfile|buildpacks] | <app> build-dir [subdir]",
+        "Choose the builder (empty: auto) or the repository subdirectory to build",
+    ),
+    (
+        "buildpacks:add",
+        "[--index N] <app> <name|dir|git-url[#ref]>",
+        "Add a buildpack (bundled: python, nodejs, static, procfile)",
+    ),
+    (
+        "buildpacks:clear",
+        "<app>",
+        "Remove all buildpacks: detect again",
+    ),
+    ("buildpacks:list", "<app>", "List the app's buildpacks"),
+    (
+        "buildpacks:remove",
+        "<app> (<buildpack>|--index N)",
+        "Remove a buildpack",
+    ),
+    (
+        "buildpacks:report",
+        "<app>",
+        "Show the app's buildpacks and stack image",
+    ),
+    (
+        "buildpacks:set",
+        "[--index N] <app> <buildpack>",
+        "Replace the buildpack at a position (default 1)",
+    ),
+    (
+        "buildpacks:set-property",
+        "(<app>|--global) stack [image]",
+        "Set the stack image builds run in (empty: the default)",
+    ),
+    (
+        "certs:add",
+        "<app> [server.crt server.key]",
+        "Add a TLS certificate (a tar of server.crt and server.key on stdin)",
+    ),
+    (
+        "certs:generate",
+        "<app> [domain...]",
+        "Add a self-signed certificate (default: the app's domains)",
+    ),
+    ("certs:remove", "<app>", "Remove the app's certificate"),
+    (
+        "certs:report",
+        "<app>",
+        "Show the app's certificate and HTTPS settings",
+    ),
+    (
+        "certs:set",
+        "<app> redirect|hsts true|false | hsts-max-age [seconds]",
+        "HTTP→HTTPS redirect and HSTS (both on with a certificate)",
+    ),
+    (
+        "certs:update",
+        "<app> [server.crt server.key]",
+        "Replace the app's certificate",
+    ),
+    (
+        "checks:disable",
+        "<app> [process,...]",
+        "Stop-first deploys: stop the old release first, hold requests meanwhile",
+    ),
+    (
+        "checks:enable",
+        "<app> [process,...]",
+        "Checked, zero-downtime deploys (the default)",
+    ),
+    ("checks:report", "<app>", "Show the app's check settings"),
+    (
+        "checks:run",
+        "<app> [process]",
+        "Run the current release's checks now",
+    ),
+    (
+        "checks:set",
+        "(<app>|--global) wait-to-retire [seconds]",
+        "How long old instances keep serving after a switch",
+    ),
+    (
+        "checks:skip",
+        "<app> [process,...]",
+        "Switch without checks",
+    ),
+    (
+        "cron:list",
+        "<app> [--format stdout|json]",
+        "List the app.json cron tasks",
+    ),
+    ("cron:run", "<app> <id>", "Run a cron task now"),
+    (
+        "docker-options:add",
+        "<app> <build,deploy,run> OPTION...",
+        "Add docker options (a safe subset) to phases, from the next deploy",
+    ),
+    (
+        "docker-options:clear",
+        "<app> [phases]",
+        "Remove all docker options",
+    ),
+    (
+        "docker-options:remove",
+        "<app> <build,deploy,run> OPTION...",
+        "Remove docker options",
+    ),
+    (
+        "docker-options:report",
+        "<app>",
+        "Show docker options per phase",
+    ),
+    (
+        "domains:add",
+        "<app> <domain>...",
+        "Answer on more domains (exact, or *.wildcard)",
+    ),
+    (
+        "domains:add-global",
+        "<domain>...",
+        "Add global domains: apps answer on <app>.<domain>",
+    ),
+    ("domains:clear", "<app>", "Answer on no domain"),
+    ("domains:clear-global", "", "Remove every global domain"),
+    (
+        "domains:disable",
+        "<app>",
+        "Stop routing the app's domains (they stay listed)",
+    ),
+    ("domains:enable", "<app>", "Route the app's domains again"),
+    (
+        "domains:remove",
+        "<app> <domain>...",
+        "Stop answering on domains",
+    ),
+    (
+        "domains:remove-global",
+        "<domain>...",
+        "Remove global domains",
+    ),
+    (
+        "domains:report",
+        "(<app>|--global)",
+        "Show the app's (or the global) domains",
+    ),
+    (
+        "domains:reset",
+        "<app>",
+        "Back to the default: <app>.<global domain>",
+    ),
+    (
+        "domains:set",
+        "<app> <domain>...",
+        "Replace the app's domains",
+    ),
+    (
+        "domains:set-global",
+        "<domain>...",
+        "Replace the global domains",
+    ),
+    (
+        "enter",
+        "<app> [process[.N]] [command...]",
+        "Run a command (a shell by default) in a running container; use ssh -t",
+    ),
+    (
+        "git:from-image",
+        "<app> <image> [--no-wait]",
+        "Deploy a prebuilt image",
+    ),
+    (
+        "http-auth:add-allowed-ip",
+        "<app> <ip[/prefix]>",
+        "Let an address or network in without credentials",
+    ),
+    (
+        "http-auth:add-user",
+        "<app> <user> <password>",
+        "Add a basic auth user (the password is stored hashed)",
+    ),
+    ("http-auth:disable", "<app>", "Turn basic auth off"),
+    (
+        "http-auth:enable",
+        "<app> [<user> <password>]",
+        "Require basic auth for every request to the app",
+    ),
+    (
+        "http-auth:remove-allowed-ip",
+        "<app> <ip[/prefix]>",
+        "Remove an allowed address",
+    ),
+    (
+        "http-auth:remove-user",
+        "<app> <user>",
+        "Remove a basic auth user",
+    ),
+    ("http-auth:report", "<app>", "Show basic auth settings"),
+    (
+        "letsencrypt:active",
+        "<app>",
+        "Print true when the app has a certificate from Let's Encrypt",
+    ),
+    (
+        "letsencrypt:auto-renew",
+        "[<app>]",
+        "Renew certificates due for renewal now (the daemon also does it)",
+    ),
+    (
+        "letsencrypt:disable",
+        "<app>",
+        "Stop Let's Encrypt for the app and remove its certificate",
+    ),
+    (
+        "letsencrypt:enable",
+        "<app>",
+        "Get a certificate by ACME (HTTP-01 via Berth's proxy) and keep it renewed",
+    ),
+    (
+        "letsencrypt:list",
+        "",
+        "List apps with Let's Encrypt and when their certificates expire",
+    ),
+    (
+        "letsencrypt:set",
+        "(<app>|--global) email|server|graceperiod [value]",
+        "Set the ACME contact, directory (production, staging, URL) or renewal window",
+    ),
+    (
+        "ports:add",
+        "<app> <scheme:host-port:container-port>...",
+        "Map http:80 or https:443 to the port the app listens on (restarts it)",
+    ),
+    (
+        "ports:clear",
+        "<app>",
+        "Back to the default mapping (restarts the app)",
+    ),
+    ("ports:list", "<app>", "List the app's port mappings"),
+    (
+        "ports:remove",
+        "<app> <scheme:host-port:container-port>...",
+        "Remove port mappings (restarts the app)",
+    ),
+    ("ports:report", "<app>", "Show the app's port mappings"),
+    (
+        "ports:set",
+        "<app> <scheme:host-port:container-port>...",
+        "Replace the app's port mappings (restarts the app)",
+    ),
+    (
+        "ps:rebuild",
+        "<app> [--no-wait]",
+        "Build the deploy branch again and deploy it",
+    ),
+    ("releases", "<app>", "List the app's releases, newest first"),
+    ("releases:info", "<app> <vN>", "Show one release"),
+    (
+        "releases:rollback",
+        "<app> [vN] [--no-wait]",
+        "Deploy an earlier release's image and config again (default: the previous one)",
+    ),
+    (
+        "repo:purge-cache",
+        "<app>",
+        "Empty the app's build cache; the next build starts cold",
+    ),
+    (
+        "resource:limit",
+        "[--memory SIZE] [--cpu N] [--process-type P] <app>",
+        "Cap memory and CPU (from the next deploy)",
+    ),
+    (
+        "resource:report",
+        "<app>",
+        "Show resource limits and reservations",
+    ),
+    (
+        "resource:reserve",
+        "[--memory SIZE] [--cpu N] [--process-type P] <app>",
+        "Reserve memory and CPU weight (from the next deploy)",
+    ),
+    (
+        "storage:ensure-directory",
+        "<name>",
+        "Create <data_dir>/storage/<name> for apps to mount",
+    ),
+    (
+        "storage:list",
+        "<app> [--format text|json]",
+        "List the app's mounts",
+    ),
+    (
+        "storage:mount",
+        "<app> <host-dir|volume>:<container-dir>",
+        "Mount a directory into every instance (from the next deploy)",
+    ),
+    (
+        "storage:unmount",
+        "<app> <host-dir|volume>:<container-dir>",
+        "Remove a mount (from the next deploy)",
+    ),
+    (
+        "run",
+        "<app> <command...>",
+        "Run a one-off command in a new container of the app; its exit status comes back",
+    ),
+    (
+        "ssh-keys:add",
+        "<name> < key.pub",
+        "Allow a public key to push and run commands (local CLI only)",
+    ),
+    (
+        "ssh-keys:list",
+        "[--format text|json]",
+        "List the allowed keys",
+    ),
+    (
+        "ssh-keys:remove",
+        "<name>",
+        "Remove a key by name (local CLI only)",
+    ),
+    ("help", "", "Print this list"),
+    ("version", "", "Print Berth's version"),
+];
+
+pub fn usage(command: &str) -> String {
+    COMMANDS
+        .iter()
+        .find(|(name, _, _)| *name == command)
+        .map(|(name, args, _)| format!("{name} {args}").trim_end().to_string())
+        .unwrap_or_else(|| command.to_string())
+}
 
 pub async fn run(io: &mut Io) -> Result<(), CommandError> {
     io.line("Usage: berth COMMAND <app> [command-specific-options]")
