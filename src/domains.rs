@@ -24,7 +24,7 @@ pub fn parse_domain(raw: &str) -> Result<String, DomainError> {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     };
     if domain.len() > 253 || bare.is_empty() || !bare.split('.').all(label_ok) {
-        return Err(DomainError(raw.to_string()));
+        return Err(DomainError(crate::names::shown(raw)));
     }
     Ok(domain)
 }

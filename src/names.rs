@@ -20,6 +20,16 @@ pub enum NameError {
     KeyInvalid(String),
 }
 
+/// User input as an error message quotes it: control characters escaped (a message stays one
+/// line) and at most 64 characters, then an ellipsis.
+pub fn shown(raw: &str) -> String {
+    let escaped: String = raw.escape_debug().collect();
+    match escaped.char_indices().nth(64) {
+        Some((cut, _)) => format!("{}…", &escaped[..cut]),
+        None => escaped,
+    }
+}
+
 /// An application name: one DNS label (`[a-z0-9][a-z0-9-]*`, at most 63 characters).
 #[derive(
     Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
@@ -33,15 +43,18 @@ impl AppName {
             return Err(NameError::EmptyApp);
         }
         if raw.len() > 63 {
-            return Err(NameError::AppTooLong(raw.to_string()));
+            return Err(NameError::AppTooLong(shown(raw)));
         }
         let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
         let first_ok = raw.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
         if raw.contains('.') && first_ok && raw.chars().all(|c| valid_char(c) || c == '.') {
-            return Err(NameError::AppHasDot(raw.to_string(), raw.replace('.', "-")));
+            return Err(NameError::AppHasDot(
+                shown(raw),
+                shown(&raw.replace('.', "-")),
+            ));
         }
         if !first_ok || !raw.chars().all(valid_char) {
-            return Err(NameError::AppInvalid(raw.to_string()));
+            return Err(NameError::AppInvalid(shown(raw)));
         }
         Ok(AppName(raw.to_string()))
     }
@@ -87,7 +100,7 @@ impl KeyName {
         if ok {
             Ok(KeyName(raw.to_string()))
         } else {
-            Err(NameError::KeyInvalid(raw.to_string()))
+            Err(NameError::KeyInvalid(shown(raw)))
         }
     }
 
@@ -118,6 +131,22 @@ impl fmt::Display for KeyName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn input_quoted_in_errors_stays_one_short_line() {
+        assert_eq!(shown("shop"), "shop");
+        assert_eq!(shown("a\nb\u{1b}[2J"), "a\\nb\\u{1b}[2J");
+        let long = shown(&"x".repeat(1000));
+        assert!(long.ends_with('…') && long.chars().count() == 65, "{long}");
+        assert_eq!(
+            AppName::parse("a\nb")
+                .unwrap_err()
+                .to_string()
+                .lines()
+                .count(),
+            1
+        );
+    }
 
     #[test]
     fn app_names_are_one_dns_label() {

@@ -18,7 +18,8 @@ impl Args {
         if let Some(process) = argv.optional()? {
             if process != "web" && process != "web.1" {
                 return Err(CommandError::User(format!(
-                    "{process} has no checks: only the web process runs for now"
+                    "{} has no checks: only the web process runs for now",
+                    crate::names::shown(&process)
                 )));
             }
         }

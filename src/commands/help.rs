@@ -391,3 +391,59 @@ pub async fn run(io: &mut Io) -> Result<(), CommandError> {
         .await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::COMMANDS;
+    use crate::commands::Command;
+
+    /// Every command, given odd arguments, parses or refuses with one line: never a panic.
+    #[test]
+    fn odd_arguments_get_a_one_line_error_from_every_command() {
+        let long = "a".repeat(10_000);
+        let odd: Vec<Vec<&str>> = vec![
+            vec![],
+            vec![""],
+            vec!["shop"],
+            vec!["shop", ""],
+            vec!["-"],
+            vec!["--"],
+            vec!["--global"],
+            vec!["--global", "="],
+            vec!["shop", "=", "=="],
+            vec!["shop", "K="],
+            vec!["shop", "=V"],
+            vec!["shop", "K=a\nb"],
+            vec!["shop", "a:b:c:d"],
+            vec!["shop", "http:99999:0"],
+            vec!["shop", "tcp:0:0"],
+            vec!["shop", "*.", "*"],
+            vec!["shop", "web=-1"],
+            vec!["shop", "web=99999999999999999999"],
+            vec!["shop", "\u{0}"],
+            vec!["shöp", "ü"],
+            vec!["shop", "--format"],
+            vec!["shop", "--format", "json", "--extra"],
+            vec!["shop", "shop", "shop", "shop"],
+            vec!["../etc", "x"],
+            vec!["shop", &long],
+            vec![&long],
+        ];
+        let mut bad_errors = Vec::new();
+        for (name, _, _) in COMMANDS {
+            for args in &odd {
+                let words: Vec<String> = std::iter::once(*name)
+                    .chain(args.iter().copied())
+                    .map(String::from)
+                    .collect();
+                if let Err(err) = Command::parse(&words) {
+                    let message = err.to_string();
+                    if message.contains('\n') {
+                        bad_errors.push(format!("{words:?}: {err}"));
+                    }
+                }
+            }
+        }
+        assert!(bad_errors.is_empty(), "{}", bad_errors.join("\n---\n"));
+    }
+}
