@@ -108,6 +108,10 @@ pub struct ProxyConfig {
     pub hold_timeout_secs: u64,
     /// How long an app may take to send response headers before the client gets a 504.
     pub read_timeout_secs: u64,
+    /// How long a client may take to send a request's headers, and how long a keep-alive
+    /// connection may sit idle between requests, before it is closed (nginx's
+    /// `client_header_timeout`): slow or idle clients cannot hold sockets forever.
+    pub client_header_timeout_secs: u64,
     /// Larger request bodies get a 413 (`1m`, `512k`, `0` for no limit), as nginx's.
     pub client_max_body_size: Size,
     /// Proxy worker threads (like nginx's `worker_processes`); unset: one per CPU.
@@ -225,6 +229,7 @@ impl Default for ProxyConfig {
             https_listen: SocketAddr::from(([0, 0, 0, 0], 443)),
             hold_timeout_secs: 30,
             read_timeout_secs: 60,
+            client_header_timeout_secs: 60,
             client_max_body_size: Size(1 << 20),
             workers: None,
             access_log: "stderr".to_string(),

@@ -414,3 +414,34 @@ fn a_restart_by_handoff_drops_no_request() {
     );
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "steady\n");
 }
+
+/// Reads until the proxy closes `stream` (at most 20 s): what it sent, or None if still open.
+fn until_closed(mut stream: std::net::TcpStream) -> Option<String> {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut seen = Vec::new();
+    stream.read_to_end(&mut seen).ok()?;
+    Some(String::from_utf8_lossy(&seen).into_owned())
+}
+
+#[test]
+fn slow_and_idle_clients_are_disconnected() {
+    use std::io::Write;
+    let berth = Berth::start_configured("", "client_header_timeout_secs = 1");
+    let app = deployed(&berth, "patient", "served");
+    let host = Berth::host(&app);
+
+    let mut slow = std::net::TcpStream::connect(berth.http).unwrap();
+    slow.write_all(format!("GET / HTTP/1.1\r\nHost: {host}\r\n").as_bytes())
+        .unwrap();
+    let answer = until_closed(slow).expect("a client that never finishes its headers is cut off");
+    assert!(!answer.contains("served"), "{answer}");
+
+    let mut idle = std::net::TcpStream::connect(berth.http).unwrap();
+    idle.write_all(format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+        .unwrap();
+    let answer = until_closed(idle).expect("an idle keep-alive connection is closed");
+    assert!(answer.ends_with("served\n"), "{answer}");
+}

@@ -35,6 +35,8 @@ pub struct Limits {
     pub hold: Duration,
     /// How long an upstream may take to send response headers before a 504.
     pub read_timeout: Duration,
+    /// How long a client may take to send request headers, or stay idle between requests.
+    pub header_timeout: Duration,
     /// Request bodies larger than this get a 413 (0: no limit).
     pub max_body: u64,
 }

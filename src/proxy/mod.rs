@@ -8,6 +8,7 @@ mod challenges;
 mod extra;
 mod forward;
 mod headers;
+mod linger;
 mod metrics;
 mod policy;
 mod routes;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -207,21 +208,29 @@ async fn connection<I>(
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let header_timeout = shared.limits.header_timeout;
     let forwarded = Arc::new(headers::Forwarded::new(inbound));
     let first = Arc::new(FirstRequest::default());
     let seen = first.clone();
+    let linger = linger::LingerFlag::default();
+    let lingering = linger.clone();
     let service = service_fn(move |request| {
         seen.arrived();
         let (shared, forwarded) = (shared.clone(), forwarded.clone());
+        let lingering = lingering.clone();
         let span =
             tracing::debug_span!("request", peer = %inbound.peer, app = tracing::field::Empty);
         async move {
             let response = forward::forward(&shared, inbound, &forwarded, request).await;
+            // The client may still be sending the body it was refused: read it off before closing.
+            if response.status() == hyper::StatusCode::PAYLOAD_TOO_LARGE {
+                lingering.set();
+            }
             Ok::<_, std::convert::Infallible>(response)
         }
         .instrument(span)
     });
-    let io = TokioIo::new(io);
+    let io = TokioIo::new(linger::Lingering::new(io, linger));
     // Serves until the connection ends; once `closing` fires, finishes what is in flight and
     // closes (keep-alive off, HTTP/2 GOAWAY). A graceful shutdown closes a connection with no
     // request in progress, so one accepted just before it first gets to send its request.
@@ -257,6 +266,8 @@ async fn connection<I>(
         )
     } else {
         serve_gracefully!(hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
             .serve_connection(io, service)
             .with_upgrades())
     };

@@ -60,6 +60,7 @@ async fn start_proxy(routes: Arc<Routes>) -> (SocketAddr, CancellationToken) {
     let limits = Limits {
         hold: std::time::Duration::from_secs(5),
         read_timeout: std::time::Duration::from_secs(5),
+        header_timeout: std::time::Duration::from_secs(5),
         max_body: 1024,
     };
     let proxy = Proxy {
@@ -364,5 +365,74 @@ async fn upgrade_requests_become_two_way_tunnels() {
         stream.read_exact(&mut answer).await.unwrap();
         assert_eq!(&answer, word.to_ascii_uppercase().as_bytes());
     }
+    shutdown.cancel();
+}
+
+/// Reads until the proxy closes the connection (within ten minutes); what it sent first.
+async fn until_closed(mut stream: TcpStream) -> String {
+    let mut seen = Vec::new();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(600),
+        stream.read_to_end(&mut seen),
+    )
+    .await;
+    assert!(closed.is_ok(), "the proxy kept the connection open");
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[tokio::test(start_paused = true)]
+async fn slow_headers_and_idle_keep_alive_connections_are_closed() {
+    let (upstream, _) = backend("fast").await;
+    let routes = Arc::new(Routes::default());
+    routes.set_app(&app("shop"), &["shop.test".into()], vec![upstream]);
+    let (proxy, shutdown) = start_proxy(routes).await;
+
+    let mut slow = TcpStream::connect(proxy).await.unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: shop.test\r\n")
+        .await
+        .unwrap();
+    let answer = until_closed(slow).await;
+    assert!(!answer.contains("fast"), "{answer}");
+
+    let mut idle = TcpStream::connect(proxy).await.unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: shop.test\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = until_closed(idle).await;
+    assert!(answer.ends_with("fast"), "served, then closed: {answer}");
+    shutdown.cancel();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_response_streaming_slower_than_the_header_timeout_is_not_cut() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut head = [0u8; 1024];
+        let _ = stream.read(&mut head).await.unwrap();
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nfirst\n\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+        stream
+            .write_all(b"7\r\nsecond\n\r\n0\r\n\r\n")
+            .await
+            .unwrap();
+    });
+    let routes = Arc::new(Routes::default());
+    routes.set_app(&app("shop"), &["shop.test".into()], vec![upstream]);
+    let (proxy, shutdown) = start_proxy(routes).await;
+    let mut client = TcpStream::connect(proxy).await.unwrap();
+    client
+        .write_all(b"GET / HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = until_closed(client).await;
+    assert!(
+        answer.contains("first\n") && answer.contains("second\n"),
+        "{answer}"
+    );
     shutdown.cancel();
 }

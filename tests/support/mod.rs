@@ -142,6 +142,11 @@ impl Berth {
 
     /// Like `start`, with extra `[deploy]` settings (TOML lines).
     pub fn start_with(deploy: &str) -> Berth {
+        Berth::start_configured(deploy, "")
+    }
+
+    /// Like `start`, with extra `[deploy]` and `[proxy]` settings (TOML lines).
+    pub fn start_configured(deploy: &str, proxy: &str) -> Berth {
         ensure_base_images();
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("berth.toml");
@@ -150,7 +155,7 @@ impl Berth {
             format!(
                 "data_dir = \"{data}\"\nglobal_domain = \"{DOMAIN}\"\n\
                  [ssh]\nlisten = \"127.0.0.1:0\"\n\
-                 [proxy]\nhttp_listen = \"127.0.0.1:0\"\nhttps_listen = \"127.0.0.1:0\"\n\
+                 [proxy]\nhttp_listen = \"127.0.0.1:0\"\nhttps_listen = \"127.0.0.1:0\"\n{proxy}\n\
                  [deploy]\nstart_timeout_secs = 20\nstop_timeout_secs = 2\n\
                  check_wait_secs = 1\nwait_to_retire_secs = 1\n{deploy}\n",
                 data = dir.path().join("data").display()

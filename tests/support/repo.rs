@@ -111,3 +111,34 @@ pub fn script(path: &Path, text: &str) {
     std::fs::write(path, text).expect("write script");
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
+
+/// A repository holding `tests/apps/protocol` (headers echo, uploads, server-sent events, a
+/// WebSocket echo), compiled here as a static binary and run `FROM scratch`.
+pub fn protocol_app() -> tempfile::TempDir {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apps/protocol/main.rs");
+    let dir = create(&[(
+        "Dockerfile",
+        "FROM scratch\nCOPY server /server\nEXPOSE 5000\nCMD [\"/server\"]\n",
+    )]);
+    let output = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .args([
+            "--edition",
+            "2021",
+            "-O",
+            "-C",
+            "target-feature=+crt-static",
+            "-o",
+        ])
+        .arg(dir.path().join("server"))
+        .arg(&source)
+        .output()
+        .expect("run rustc");
+    assert!(
+        output.status.success(),
+        "rustc {}: {}",
+        source.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    commit(dir.path(), &[], "the protocol app");
+    dir
+}

@@ -1,0 +1,149 @@
+//! The proxy's protocol handling end to end: the real daemon in front of a real app container
+//! (`tests/apps/protocol`), driven by curl and by hand-written HTTP and WebSocket clients on
+//! plain sockets.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::{repo, Berth};
+
+/// curl with `Host: host` and `stdin` as the upload, if any; what it printed.
+fn curl(host: &str, args: &[&str], stdin: Option<Vec<u8>>) -> String {
+    let mut child = Command::new("curl")
+        .args(["-sS", "-H", &format!("Host: {host}")])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run curl");
+    let input = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        let mut input = input;
+        if let Some(bytes) = stdin {
+            let _ = input.write_all(&bytes);
+        }
+    });
+    let output = child.wait_with_output().expect("curl output");
+    writer.join().expect("stdin writer");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Reads from `stream` until `wanted` shows up or 20 s pass; everything read.
+fn read_until(stream: &mut TcpStream, wanted: &[u8]) -> Vec<u8> {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !seen.windows(wanted.len()).any(|w| w == wanted) {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    seen
+}
+
+#[test]
+fn headers_bodies_streams_and_websockets_pass_through_the_proxy() {
+    let berth = Berth::start();
+    let app = berth.app("protocol");
+    let source = repo::protocol_app();
+    berth.push(source.path(), &app, "main").ok();
+    let host = Berth::host(&app);
+    let url = |path: &str| format!("http://{}{path}", berth.http);
+
+    // Forwarding headers, and the client's request id kept (or one made up).
+    let headers = curl(
+        &host,
+        &["-H", "X-Request-Id: trace-1", &url("/headers")],
+        None,
+    );
+    for line in [
+        format!("host: {host}"),
+        "x-forwarded-for: 127.0.0.1".to_string(),
+        "x-forwarded-proto: http".to_string(),
+        format!("x-forwarded-port: {}", berth.http.port()),
+        "x-request-id: trace-1".to_string(),
+    ] {
+        assert!(headers.contains(&line), "no {line:?} in {headers}");
+    }
+    let made_up = curl(&host, &[&url("/headers")], None);
+    let id = made_up
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .unwrap_or_else(|| panic!("no request id: {made_up}"));
+    assert!(id.len() >= 16, "{id}");
+
+    // A chunked upload streams through; over client_max_body_size (1m) it is a 413 either way.
+    let upload = ["-X", "POST", "-T", "-", "-H", "Transfer-Encoding: chunked"];
+    let half = curl(
+        &host,
+        &[&upload[..], &[&url("/upload")]].concat(),
+        Some(vec![7; 512 * 1024]),
+    );
+    assert!(half.contains("received 524288 bytes"), "{half}");
+    let status = ["-o", "/dev/null", "-w", "%{http_code}"];
+    let chunked = curl(
+        &host,
+        &[&upload[..], &status, &[&url("/upload")]].concat(),
+        Some(vec![7; 2 << 20]),
+    );
+    assert!(chunked.starts_with("413"), "{chunked}");
+    let sized = curl(
+        &host,
+        &[
+            "-X",
+            "POST",
+            "--data-binary",
+            "@-",
+            status[0],
+            status[1],
+            status[2],
+            status[3],
+            &url("/upload"),
+        ],
+        Some(vec![7; 2 << 20]),
+    );
+    assert!(sized.starts_with("413"), "{sized}");
+
+    // Server-sent events arrive as they are sent, not when the response ends (a minute later).
+    let mut events = TcpStream::connect(berth.http).unwrap();
+    write!(events, "GET /events HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
+    let first = String::from_utf8_lossy(&read_until(&mut events, b"data: first")).into_owned();
+    assert!(first.contains("data: first"), "not streamed: {first:?}");
+    assert!(!first.contains("second"), "{first:?}");
+
+    // A WebSocket: the handshake (RFC 6455's example key and answer), then an echoed frame.
+    let mut ws = TcpStream::connect(berth.http).unwrap();
+    write!(
+        ws,
+        "GET /ws HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let handshake = String::from_utf8_lossy(&read_until(&mut ws, b"\r\n\r\n")).into_owned();
+    assert!(handshake.starts_with("HTTP/1.1 101"), "{handshake}");
+    assert!(
+        handshake.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        "{handshake}"
+    );
+    let payload = b"hello through berth";
+    let mask = [1u8, 2, 3, 4];
+    let mut frame = vec![0x81, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    ws.write_all(&frame).unwrap();
+    let echoed = read_until(&mut ws, payload);
+    assert_eq!(echoed[..2], [0x81, payload.len() as u8], "{echoed:?}");
+    assert_eq!(&echoed[2..], payload);
+}
