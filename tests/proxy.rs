@@ -444,4 +444,29 @@ fn slow_and_idle_clients_are_disconnected() {
         .unwrap();
     let answer = until_closed(idle).expect("an idle keep-alive connection is closed");
     assert!(answer.ends_with("served\n"), "{answer}");
+
+    // An HTTP/2 connection (TLS, ALPN h2) that sends nothing is closed too.
+    berth.ssh(&format!("certs:generate {app}")).ok();
+    let mut h2 = std::process::Command::new("openssl")
+        .args([
+            "s_client",
+            "-quiet",
+            "-alpn",
+            "h2",
+            "-servername",
+            &host,
+            "-connect",
+        ])
+        .arg(berth.https.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run openssl");
+    let closed = support::eventually(std::time::Duration::from_secs(20), || {
+        matches!(h2.try_wait(), Ok(Some(_)))
+    });
+    let _ = h2.kill();
+    let _ = h2.wait();
+    assert!(closed, "an idle HTTP/2 connection is closed");
 }

@@ -4,6 +4,7 @@
 //! This is the only module that knows hyper.
 
 mod access;
+mod arrivals;
 mod challenges;
 mod extra;
 mod forward;
@@ -210,7 +211,7 @@ async fn connection<I>(
 {
     let header_timeout = shared.limits.header_timeout;
     let forwarded = Arc::new(headers::Forwarded::new(inbound));
-    let first = Arc::new(FirstRequest::default());
+    let first = Arc::new(arrivals::Arrivals::new());
     let seen = first.clone();
     let linger = linger::LingerFlag::default();
     let lingering = linger.clone();
@@ -234,12 +235,24 @@ async fn connection<I>(
     // Serves until the connection ends; once `closing` fires, finishes what is in flight and
     // closes (keep-alive off, HTTP/2 GOAWAY). A graceful shutdown closes a connection with no
     // request in progress, so one accepted just before it first gets to send its request.
+    // Once `idle` resolves the connection is closed the same way, without that grace.
     macro_rules! serve_gracefully {
-        ($connection:expr) => {{
+        ($connection:expr, $idle:expr) => {{
             let connection = $connection;
             tokio::pin!(connection);
             tokio::select! {
                 served = connection.as_mut() => served,
+                _ = $idle => {
+                    connection.as_mut().graceful_shutdown();
+                    match first.seen() {
+                        true => connection.await,
+                        // Nothing in flight; a client that never even finished its handshake
+                        // (HTTP/2 closes only after it) is dropped.
+                        false => tokio::time::timeout(FIRST_REQUEST_GRACE, connection.as_mut())
+                            .await
+                            .unwrap_or(Ok(())),
+                    }
+                }
                 _ = closing.cancelled() => {
                     let ended = match first.seen() {
                         true => None,
@@ -259,43 +272,26 @@ async fn connection<I>(
             }
         }};
     }
+    // HTTP/1.1 closes slow and idle connections itself (`header_read_timeout`); HTTP/2 gets a
+    // GOAWAY once no request has come for as long (its streams in flight still finish).
     let served = if h2 {
         serve_gracefully!(
             hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                .serve_connection(io, service)
+                .serve_connection(io, service),
+            first.quiet_for(header_timeout)
         )
     } else {
-        serve_gracefully!(hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .serve_connection(io, service)
-            .with_upgrades())
+        serve_gracefully!(
+            hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(io, service)
+                .with_upgrades(),
+            std::future::pending::<()>()
+        )
     };
     if let Err(err) = served {
         tracing::debug!(error = %err, "proxy connection ended with an error");
-    }
-}
-
-/// Whether a connection has received a request yet, and a way to wait for its first.
-#[derive(Default)]
-struct FirstRequest {
-    seen: std::sync::atomic::AtomicBool,
-    notify: tokio::sync::Notify,
-}
-
-impl FirstRequest {
-    fn arrived(&self) {
-        if !self.seen.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            self.notify.notify_one();
-        }
-    }
-
-    fn seen(&self) -> bool {
-        self.seen.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    async fn wait(&self) {
-        self.notify.notified().await
     }
 }
 
