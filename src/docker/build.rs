@@ -26,50 +26,19 @@ impl ImageBuilder for DockerEngine {
         build_args: &BTreeMap<String, String>,
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError> {
-        let build_args: HashMap<&str, &str> = build_args
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let options = BuildImageOptionsBuilder::default()
-            .dockerfile("Dockerfile")
-            .t(tag)
-            .rm(true)
-            .forcerm(true)
-            .labels(&[(LABEL_APP, app.as_str())].into())
-            .buildargs(&build_args)
-            .build();
-        let mut stream =
-            self.docker
-                .build_image(options, None, Some(bollard::body_full(context.into())));
-        let mut partial = String::new();
-        while let Some(item) = stream.next().await {
-            // An error item mid-stream fails the build even though the HTTP call succeeded.
-            let info = item.map_err(|err| match err {
-                bollard::errors::Error::DockerStreamError { error } => {
-                    SchedulerError::BuildFailed(error)
-                }
-                bollard::errors::Error::DockerResponseServerError { message, .. } => {
-                    SchedulerError::BuildFailed(message)
-                }
-                other => engine_err(other),
-            })?;
-            if let Some(detail) = info.error_detail {
-                return Err(SchedulerError::BuildFailed(
-                    detail.message.unwrap_or_else(|| "build failed".to_string()),
-                ));
+        let context = bytes::Bytes::from(context);
+        match self
+            .build_once(app, context.clone(), tag, build_args, output)
+            .await
+        {
+            Err(SchedulerError::BuildFailed(message)) if lost_cached_layer(&message) => {
+                output
+                    .line("       A cached layer was deleted during the build (another image's removal); building again")
+                    .await;
+                self.build_once(app, context, tag, build_args, output).await
             }
-            if let Some(text) = info.stream {
-                partial.push_str(&text);
-                while let Some(end) = partial.find('\n') {
-                    let line: String = partial.drain(..=end).collect();
-                    output.line(line.trim_end()).await;
-                }
-            }
+            built => built,
         }
-        if !partial.trim().is_empty() {
-            output.line(partial.trim_end()).await;
-        }
-        self.inspect_built(tag).await
     }
 
     async fn adopt_image(
@@ -145,6 +114,61 @@ impl ImageBuilder for DockerEngine {
 }
 
 impl DockerEngine {
+    /// One run of the classic builder.
+    async fn build_once(
+        &self,
+        app: &AppName,
+        context: bytes::Bytes,
+        tag: &str,
+        build_args: &BTreeMap<String, String>,
+        output: &mut dyn BuildOutput,
+    ) -> Result<BuiltImage, SchedulerError> {
+        let build_args: HashMap<&str, &str> = build_args
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let options = BuildImageOptionsBuilder::default()
+            .dockerfile("Dockerfile")
+            .t(tag)
+            .rm(true)
+            .forcerm(true)
+            .labels(&[(LABEL_APP, app.as_str())].into())
+            .buildargs(&build_args)
+            .build();
+        let mut stream = self
+            .docker
+            .build_image(options, None, Some(bollard::body_full(context)));
+        let mut partial = String::new();
+        while let Some(item) = stream.next().await {
+            // An error item mid-stream fails the build even though the HTTP call succeeded.
+            let info = item.map_err(|err| match err {
+                bollard::errors::Error::DockerStreamError { error } => {
+                    SchedulerError::BuildFailed(error)
+                }
+                bollard::errors::Error::DockerResponseServerError { message, .. } => {
+                    SchedulerError::BuildFailed(message)
+                }
+                other => engine_err(other),
+            })?;
+            if let Some(detail) = info.error_detail {
+                return Err(SchedulerError::BuildFailed(
+                    detail.message.unwrap_or_else(|| "build failed".to_string()),
+                ));
+            }
+            if let Some(text) = info.stream {
+                partial.push_str(&text);
+                while let Some(end) = partial.find('\n') {
+                    let line: String = partial.drain(..=end).collect();
+                    output.line(line.trim_end()).await;
+                }
+            }
+        }
+        if !partial.trim().is_empty() {
+            output.line(partial.trim_end()).await;
+        }
+        self.inspect_built(tag).await
+    }
+
     /// Pulls `image` unless this host has it.
     pub(super) async fn ensure_image(
         &self,
@@ -187,4 +211,10 @@ impl DockerEngine {
             exposed_ports,
         })
     }
+}
+
+/// Docker's classic builder fails this way when a layer it took from its cache is deleted
+/// mid-build, by the removal of another image that shared it (`apps:destroy`, a cleanup).
+fn lost_cached_layer(message: &str) -> bool {
+    message.contains("unable to find image")
 }
