@@ -211,12 +211,12 @@ async fn connection<I>(
 {
     let header_timeout = shared.limits.header_timeout;
     let forwarded = Arc::new(headers::Forwarded::new(inbound));
-    let first = Arc::new(arrivals::Arrivals::new());
-    let seen = first.clone();
+    let arrivals = Arc::new(arrivals::Arrivals::new());
+    let arriving = arrivals.clone();
     let linger = linger::LingerFlag::default();
     let lingering = linger.clone();
     let service = service_fn(move |request| {
-        seen.arrived();
+        arriving.arrived();
         let (shared, forwarded) = (shared.clone(), forwarded.clone());
         let lingering = lingering.clone();
         let span =
@@ -244,7 +244,7 @@ async fn connection<I>(
                 served = connection.as_mut() => served,
                 _ = $idle => {
                     connection.as_mut().graceful_shutdown();
-                    match first.seen() {
+                    match arrivals.seen() {
                         true => connection.await,
                         // Nothing in flight; a client that never even finished its handshake
                         // (HTTP/2 closes only after it) is dropped.
@@ -254,11 +254,11 @@ async fn connection<I>(
                     }
                 }
                 _ = closing.cancelled() => {
-                    let ended = match first.seen() {
+                    let ended = match arrivals.seen() {
                         true => None,
                         false => tokio::select! {
                             served = connection.as_mut() => Some(served),
-                            _ = tokio::time::timeout(FIRST_REQUEST_GRACE, first.wait()) => None,
+                            _ = tokio::time::timeout(FIRST_REQUEST_GRACE, arrivals.wait()) => None,
                         },
                     };
                     match ended {
@@ -278,7 +278,7 @@ async fn connection<I>(
         serve_gracefully!(
             hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                 .serve_connection(io, service),
-            first.quiet_for(header_timeout)
+            arrivals.quiet_for(header_timeout)
         )
     } else {
         serve_gracefully!(
