@@ -99,6 +99,14 @@ impl Ctx {
             .collect()
     }
 
+    /// Brings the extra listeners in line with the stored mappings (at start, after a rename or
+    /// a destroy, after a failed store); one that cannot open is logged and the others serve.
+    pub fn reopen_ports(&self) {
+        if let Err(err) = self.open_ports(&self.port_maps()) {
+            tracing::error!(error = %err, "cannot open every mapped port; the others serve");
+        }
+    }
+
     /// Opens the extra listeners `apps`' mappings need and closes the others; when one cannot
     /// be opened, none changes.
     pub fn open_ports(

@@ -158,8 +158,6 @@ fn move_identity(ctx: &Ctx, old: &AppName, new: &AppName) -> Result<(), CommandE
     ctx.reroute_hosts(new);
     ctx.reroute_hosts(old);
     ctx.refresh_tls(new);
-    if let Err(err) = ctx.open_ports(&ctx.port_maps()) {
-        tracing::warn!(app = %new, error = %err, "cannot reconcile listeners after a rename");
-    }
+    ctx.reopen_ports();
     Ok(())
 }

@@ -107,7 +107,11 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     let port_changes =
         port(&current) != port(&next) && port(&next).is_none_or(|port| Some(port) != running);
     let stored: Vec<String> = next.iter().map(|m| m.to_string()).collect();
-    ctx.store.update_app(app, |r| r.ports = stored.clone())?;
+    if let Err(err) = ctx.store.update_app(app, |r| r.ports = stored.clone()) {
+        // Listeners opened for mappings that were not stored close again.
+        ctx.reopen_ports();
+        return Err(err.into());
+    }
     ctx.refresh_policy(app);
     io.step(&format!(
         "Port mappings of {app}: {}",

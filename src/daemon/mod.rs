@@ -164,9 +164,7 @@ pub async fn run(
     ));
     tracker.spawn(crate::proxy::serve(listeners.http, proxy.clone(), None));
     tracker.spawn(crate::proxy::serve(listeners.https, proxy, Some(certs)));
-    if let Err(err) = ctx.open_ports(&ctx.port_maps()) {
-        tracing::error!(error = %err, "cannot open every mapped port; the others serve");
-    }
+    ctx.reopen_ports();
     tracker.spawn(crate::control::serve(
         listeners.control,
         ctx.clone(),

@@ -21,8 +21,6 @@ pub async fn destroy_app(ctx: &Ctx, app: &AppName, io: &mut Io) -> Result<(), De
         .remove_volume(&crate::build::cache_volume(app))
         .await?;
     ctx.store.destroy_app(app)?;
-    if let Err(err) = ctx.open_ports(&ctx.port_maps()) {
-        tracing::warn!(%app, error = %err, "cannot reconcile listeners after destroying an app");
-    }
+    ctx.reopen_ports();
     Ok(())
 }
