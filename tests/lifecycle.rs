@@ -116,6 +116,71 @@ fn apps_whose_containers_vanished_are_restored() {
     );
 }
 
+fn docker(args: &[&str]) -> String {
+    let output = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker");
+    assert!(output.status.success(), "docker {args:?}: {output:?}");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn address_of(container: &str) -> String {
+    docker(&[
+        "inspect",
+        "-f",
+        "{{(index .NetworkSettings.Networks \"berth\").IPAddress}}",
+        container,
+    ])
+}
+
+#[test]
+fn an_instance_restarted_with_a_new_address_keeps_serving() {
+    let berth = Berth::start();
+    let app = berth.app("moved");
+    let source = repo::create(&repo::as_refs(&repo::web_app("followed")));
+    berth.push(source.path(), &app, "main").ok();
+    let [(id, _, _)] = &Berth::containers(&app)[..] else {
+        panic!("one container: {:?}", Berth::containers(&app));
+    };
+    let old = address_of(id);
+
+    // What a crash-and-restart or an engine restart can do: while the instance is down, another
+    // container takes its address, so it comes back with a new one. The placeholders carry the
+    // app's label (cleaned up with it) as one-offs (invisible to Berth).
+    docker(&["stop", "-t", "1", id]);
+    let label = format!("berth.app={app}");
+    let taken = (0..20).any(|_| {
+        let placeholder = docker(&[
+            "run",
+            "-d",
+            "--network",
+            "berth",
+            "--label",
+            &label,
+            "--label",
+            "berth.oneoff=true",
+            "berth-base/busybox:latest",
+            "sleep",
+            "600",
+        ]);
+        address_of(&placeholder) == old
+    });
+    assert!(taken, "no placeholder got {old}");
+    docker(&["start", id]);
+    assert_ne!(address_of(id), old);
+
+    assert!(
+        eventually(Duration::from_secs(30), || berth
+            .get(&Berth::host(&app), "/")
+            .body
+            == "followed\n"),
+        "the route follows the instance to its new address:\n{}",
+        berth.log()
+    );
+    assert!(berth.log().contains("new address"), "{}", berth.log());
+}
+
 #[test]
 fn restart_policy_and_inspect() {
     let berth = Berth::start();

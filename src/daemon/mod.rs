@@ -13,7 +13,7 @@ use crate::commands::Io;
 use crate::config::Config;
 use crate::context::Caller;
 use crate::context::Ctx;
-use crate::deploy::{adopt_running, restore_apps, DeployLocks};
+use crate::deploy::{adopt_running, follow_restarts, restore_apps, DeployLocks};
 use crate::docker::DockerEngine;
 use crate::git::{install_hook, GitError, PushRegistry};
 use crate::handoff::{Handoff, HandoffError, Inherited};
@@ -153,6 +153,7 @@ pub async fn run(
         }
     });
 
+    tracker.spawn(follow_restarts(ctx.clone()));
     tracker.spawn(crate::cron::run_loop(ctx.clone()));
     tracker.spawn(crate::acme::run_loop(ctx.clone()));
     tracker.spawn(crate::ssh::serve(

@@ -15,6 +15,7 @@ use crate::commands::Io;
 use crate::context::Ctx;
 use crate::health::{run_check, wait_until_answers, Target};
 use crate::names::AppName;
+use crate::proxy::Upstream;
 use crate::scheduler::Instance;
 use crate::state::{CheckKind, HealthCheck, Release};
 
@@ -25,14 +26,14 @@ fn failed(instance: &Instance, reason: String) -> DeployError {
     }
 }
 
-/// Checks every instance; returns the web instances' upstream addresses.
+/// Checks every instance; returns the web instances' upstreams.
 pub async fn check_instances(
     ctx: &Ctx,
     app: &AppName,
     release: &Release,
     instances: &[Instance],
     io: &mut Io,
-) -> Result<Vec<SocketAddr>, DeployError> {
+) -> Result<Vec<Upstream>, DeployError> {
     stage(Stage::Check);
     let mut upstreams = Vec::new();
     for instance in instances {
@@ -99,7 +100,7 @@ async fn check_one(
     release: &Release,
     instance: &Instance,
     io: &mut Io,
-) -> Result<Option<SocketAddr>, DeployError> {
+) -> Result<Option<Upstream>, DeployError> {
     let host = ctx
         .app_hosts(app)
         .into_iter()
@@ -130,7 +131,7 @@ async fn check_one(
         .await
         .map_err(|reason| failed(instance, reason))?;
         io.detail(&format!("{dyno} answered HTTP {status}")).await;
-        Some(upstream)
+        super::upstream(instance, release.port)
     } else {
         None
     };

@@ -8,6 +8,7 @@
 
 mod checks;
 mod destroy;
+mod follow;
 mod locks;
 mod pipeline;
 mod prepare;
@@ -18,16 +19,20 @@ mod watch;
 
 pub use checks::run_app_checks;
 pub use destroy::destroy_app;
+pub use follow::follow_restarts;
 pub use locks::{DeployLocks, Wait};
 pub use pipeline::{deploy, instance_spec, DeployRequest, RunSettings};
 pub use prepare::Source;
 pub use restore::{adopt_running, restore_apps};
 pub use scale::{scale, stop};
 
+use std::net::SocketAddr;
+
 use crate::git::GitError;
 use crate::health::SpecError;
 use crate::names::AppName;
-use crate::scheduler::SchedulerError;
+use crate::proxy::Upstream;
+use crate::scheduler::{Instance, SchedulerError};
 use crate::state::StateError;
 
 #[derive(Debug, thiserror::Error)]
@@ -120,4 +125,12 @@ pub enum Stage {
 /// Marks the start of a stage. Plugin triggers (`pre-build`, `post-deploy`, …) attach here.
 fn stage(stage: Stage) {
     tracing::info!(stage = ?stage, "deploy stage");
+}
+
+/// Where the proxy reaches `instance` of a release that listens on `port`, if it has an address.
+fn upstream(instance: &Instance, port: u16) -> Option<Upstream> {
+    instance.address.map(|ip| Upstream {
+        instance: instance.id.clone(),
+        addr: SocketAddr::new(ip, port),
+    })
 }

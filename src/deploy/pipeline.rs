@@ -1,8 +1,8 @@
 //! One deploy from start to switch, for any `Source`.
 
+use crate::proxy::Upstream;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -209,7 +209,7 @@ async fn start_and_check(
     hangup: &CancellationToken,
     started: &mut Vec<Instance>,
     io: &mut Io,
-) -> Result<Vec<SocketAddr>, DeployError> {
+) -> Result<Vec<Upstream>, DeployError> {
     let settings = RunSettings::new(ctx, &ctx.store.app(app)?);
     for (process, count) in formation {
         for index in 1..=*count {
@@ -226,7 +226,7 @@ async fn start_and_check(
     Ok(started
         .iter()
         .filter(|i| i.process == "web")
-        .filter_map(|i| i.address.map(|ip| SocketAddr::new(ip, release.port)))
+        .filter_map(|i| super::upstream(i, release.port))
         .collect())
 }
 
@@ -385,7 +385,7 @@ async fn restore_previous(ctx: &Ctx, app: &AppName, io: &mut Io) {
             let spec = instance_spec(app, current, &process, index, &settings);
             match ctx.scheduler.start(&spec).await {
                 Ok(instance) if process == "web" => {
-                    upstreams.extend(instance.address.map(|ip| SocketAddr::new(ip, current.port)))
+                    upstreams.extend(super::upstream(&instance, current.port))
                 }
                 Ok(_) => {}
                 Err(err) => {

@@ -1,7 +1,6 @@
 //! Daemon start: route every app to the containers that already run its current release.
 //! Containers are adopted by their labels, never recreated.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::{deploy, DeployError, DeployRequest, Source, Wait};
@@ -19,16 +18,12 @@ pub async fn adopt_running(ctx: &Ctx) -> Result<(), SchedulerError> {
     for record in ctx.store.apps() {
         let app = &record.name;
         let current = record.current();
-        let mut upstreams: Vec<SocketAddr> = Vec::new();
+        let mut upstreams = Vec::new();
         for instance in instances.iter().filter(|i| &i.app == app) {
             match current {
                 Some(release) if instance.release == release.number => {
-                    if let (true, "web", Some(ip)) = (
-                        instance.running,
-                        instance.process.as_str(),
-                        instance.address,
-                    ) {
-                        upstreams.push(SocketAddr::new(ip, release.port));
+                    if instance.running && instance.process == "web" {
+                        upstreams.extend(super::upstream(instance, release.port));
                     }
                 }
                 Some(release) if instance.release < release.number => {

@@ -2,8 +2,8 @@
 //! to none) without a new release. New instances take traffic only once checked; surplus ones
 //! leave the route table first and stop after `wait-to-retire`, so scaling drops no request.
 
+use crate::proxy::Upstream;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::checks::{check_instances, running_instances};
@@ -76,11 +76,11 @@ pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<
             }
         }
     };
-    let mut upstreams: Vec<SocketAddr> = by_process
+    let mut upstreams: Vec<Upstream> = by_process
         .get("web")
         .into_iter()
         .flatten()
-        .filter_map(|i| i.address.map(|ip| SocketAddr::new(ip, release.port)))
+        .filter_map(|i| super::upstream(i, release.port))
         .collect();
     upstreams.extend(new_upstreams);
     ctx.routes.set_app(app, &ctx.app_hosts(app), upstreams);

@@ -19,9 +19,9 @@ use futures_util::StreamExt;
 use super::{engine_err, is_not_found, DockerEngine};
 use crate::names::AppName;
 use crate::scheduler::{
-    split_timestamp, BuildOutput, Instance, InstanceSpec, InstanceStatus, LogStream, Scheduler,
-    SchedulerError, Stdin, Stdout, LABEL_APP, LABEL_INDEX, LABEL_ONEOFF, LABEL_PROCESS,
-    LABEL_RELEASE,
+    split_timestamp, BuildOutput, Instance, InstanceSpec, InstanceStatus, InstanceStream,
+    LogStream, Scheduler, SchedulerError, Stdin, Stdout, LABEL_APP, LABEL_INDEX, LABEL_ONEOFF,
+    LABEL_PROCESS, LABEL_RELEASE,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -79,7 +79,7 @@ async fn relay(
 }
 
 impl DockerEngine {
-    fn instance_from_labels(
+    pub(super) fn instance_from_labels(
         &self,
         id: String,
         labels: &HashMap<String, String>,
@@ -100,7 +100,7 @@ impl DockerEngine {
         })
     }
 
-    fn address_of(&self, inspect: &ContainerInspectResponse) -> Option<String> {
+    pub(super) fn address_of(&self, inspect: &ContainerInspectResponse) -> Option<String> {
         inspect
             .network_settings
             .as_ref()?
@@ -363,6 +363,10 @@ impl Scheduler for DockerEngine {
             .await
             .map_err(engine_err)?;
         serde_json::to_value(inspect).map_err(|err| SchedulerError::Engine(err.to_string()))
+    }
+
+    fn started(&self) -> InstanceStream {
+        self.started_instances()
     }
 
     fn log_lines(&self, id: &str, tail: Option<usize>, follow: bool) -> LogStream {

@@ -7,6 +7,7 @@
 mod build;
 mod compile;
 mod containers;
+mod events;
 
 use bollard::models::NetworkCreateRequest;
 use bollard::Docker;

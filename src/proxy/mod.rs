@@ -34,7 +34,7 @@ pub use extra::{wanted, ExtraListeners, ListenError};
 pub use forward::{Inbound, Limits, Shared};
 pub use metrics::{AppMetrics, Snapshot, LATENCY_BUCKETS};
 pub use policy::{BasicAuth, IpNet, Policy};
-pub use routes::{normalize_host, AppRoute, RouteStats, Routes};
+pub use routes::{normalize_host, AppRoute, RouteStats, Routes, Upstream};
 pub use tls::CertStore;
 
 /// What the proxy's listeners share; each worker thread makes its own upstream client from it.

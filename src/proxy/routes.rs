@@ -4,7 +4,7 @@
 //! table and swap it in whole, so a request sees either the old routes or the new ones.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -15,11 +15,19 @@ use super::metrics::AppMetrics;
 use super::policy::Policy;
 use crate::names::AppName;
 
+/// One instance an app's requests go to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    /// The scheduler's id of the instance (the container id), so its address can follow it.
+    pub instance: String,
+    pub addr: SocketAddr,
+}
+
 /// One app's live upstreams and what the proxy applies to its requests.
 #[derive(Debug)]
 pub struct AppRoute {
     pub app: AppName,
-    pub upstreams: Vec<SocketAddr>,
+    pub upstreams: Vec<Upstream>,
     /// During a stop-first swap: requests wait for the next table instead of failing.
     pub held: bool,
     /// What this route (this generation of the app's upstreams) has served.
@@ -60,7 +68,7 @@ impl AppRoute {
     /// A new generation of `app`'s route; metrics and policy carry over from `previous`.
     fn new(
         app: AppName,
-        upstreams: Vec<SocketAddr>,
+        upstreams: Vec<Upstream>,
         held: bool,
         previous: Option<&AppRoute>,
     ) -> AppRoute {
@@ -75,12 +83,24 @@ impl AppRoute {
         }
     }
 
+    /// A copy of this route in the same generation: same upstreams, counts, metrics and policy.
+    fn same_generation(&self) -> AppRoute {
+        let mut route = AppRoute::new(
+            self.app.clone(),
+            self.upstreams.clone(),
+            self.held,
+            Some(self),
+        );
+        route.stats = self.stats.clone();
+        route
+    }
+
     /// Every upstream once, starting at the next in round-robin order: the first is where a
     /// request goes, the others where it may be retried.
     pub fn rotation(&self) -> impl Iterator<Item = SocketAddr> + '_ {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let len = self.upstreams.len();
-        (0..len).map(move |k| self.upstreams[(start + k) % len])
+        (0..len).map(move |k| self.upstreams[(start + k) % len].addr)
     }
 }
 
@@ -168,11 +188,12 @@ impl Routes {
             for host in hosts {
                 table.hosts.insert(normalize_host(host), app.clone());
             }
+            true
         });
     }
 
     /// Points `hosts` at `app` and replaces its upstreams, in one swap.
-    pub fn set_app(&self, app: &AppName, hosts: &[String], upstreams: Vec<SocketAddr>) {
+    pub fn set_app(&self, app: &AppName, hosts: &[String], upstreams: Vec<Upstream>) {
         self.install(app, hosts, upstreams, false);
     }
 
@@ -181,7 +202,7 @@ impl Routes {
         self.install(app, hosts, Vec::new(), true);
     }
 
-    fn install(&self, app: &AppName, hosts: &[String], upstreams: Vec<SocketAddr>, held: bool) {
+    fn install(&self, app: &AppName, hosts: &[String], upstreams: Vec<Upstream>, held: bool) {
         self.update(|table| {
             table.hosts.retain(|_, owner| owner != app);
             for host in hosts {
@@ -190,6 +211,7 @@ impl Routes {
             let previous = table.apps.get(app).cloned();
             let route = AppRoute::new(app.clone(), upstreams, held, previous.as_deref());
             table.apps.insert(app.clone(), Arc::new(route));
+            true
         });
     }
 
@@ -197,16 +219,37 @@ impl Routes {
     /// without a route yet gets one with no upstreams, so its next deploy inherits the policy).
     pub fn set_policy(&self, app: &AppName, policy: Policy) {
         self.update(|table| {
-            let current = table.apps.get(app).cloned();
-            let mut route = AppRoute::new(app.clone(), Vec::new(), false, current.as_deref());
-            if let Some(current) = current {
-                route.upstreams = current.upstreams.clone();
-                route.held = current.held;
-                route.stats = current.stats.clone();
-            }
+            let mut route = match table.apps.get(app) {
+                Some(current) => current.same_generation(),
+                None => AppRoute::new(app.clone(), Vec::new(), false, None),
+            };
             route.policy = Arc::new(policy);
             table.apps.insert(app.clone(), Arc::new(route));
+            true
         });
+    }
+
+    /// Points the app's upstream for `instance` at `ip` (same port), in the same generation:
+    /// the scheduler restarted the instance and it came back with another address. Returns
+    /// whether anything changed; an instance the route does not know is left alone.
+    pub fn readdress(&self, app: &AppName, instance: &str, ip: IpAddr) -> bool {
+        self.update(|table| {
+            let Some(current) = table.apps.get(app) else {
+                return false;
+            };
+            let mut route = current.same_generation();
+            let mut changed = false;
+            for upstream in route.upstreams.iter_mut() {
+                if upstream.instance == instance && upstream.addr.ip() != ip {
+                    upstream.addr.set_ip(ip);
+                    changed = true;
+                }
+            }
+            if changed {
+                table.apps.insert(app.clone(), Arc::new(route));
+            }
+            changed
+        })
     }
 
     /// Marks a request as waiting on a held app until the guard drops.
@@ -229,6 +272,7 @@ impl Routes {
         self.update(|table| {
             table.hosts.retain(|_, owner| owner != app);
             table.apps.remove(app);
+            true
         });
     }
 
@@ -237,7 +281,9 @@ impl Routes {
         self.table.load().apps.get(app).cloned()
     }
 
-    fn update(&self, change: impl FnOnce(&mut RouteTable)) {
+    /// Applies `change` to a copy of the table and swaps it in, if `change` says it changed
+    /// anything; returns that.
+    fn update(&self, change: impl FnOnce(&mut RouteTable) -> bool) -> bool {
         let _writer = self
             .writer
             .lock()
@@ -247,9 +293,12 @@ impl Routes {
             hosts: current.hosts.clone(),
             apps: current.apps.clone(),
         };
-        change(&mut next);
+        if !change(&mut next) {
+            return false;
+        }
         self.table.store(Arc::new(next));
         self.version.send_modify(|v| *v += 1);
+        true
     }
 }
 
@@ -259,6 +308,14 @@ mod tests {
 
     fn app(name: &str) -> AppName {
         AppName::parse(name).unwrap()
+    }
+
+    /// An upstream whose instance is named after its address.
+    fn at(addr: &str) -> Upstream {
+        Upstream {
+            instance: addr.to_string(),
+            addr: addr.parse().unwrap(),
+        }
     }
 
     #[test]
@@ -271,14 +328,13 @@ mod tests {
     #[test]
     fn swapping_an_app_replaces_hosts_and_upstreams() {
         let routes = Routes::default();
-        let a: SocketAddr = "10.0.0.2:5000".parse().unwrap();
-        let b: SocketAddr = "10.0.0.3:5000".parse().unwrap();
-        routes.set_app(&app("shop"), &["shop.test".into()], vec![a]);
+        let (a, b) = (at("10.0.0.2:5000"), at("10.0.0.3:5000"));
+        routes.set_app(&app("shop"), &["shop.test".into()], vec![a.clone()]);
         let Lookup::App(route) = routes.lookup("SHOP.test:80") else {
             panic!("shop.test should route");
         };
-        assert_eq!(route.rotation().collect::<Vec<_>>(), vec![a]);
-        routes.set_app(&app("shop"), &["shop.example".into()], vec![b]);
+        assert_eq!(route.rotation().collect::<Vec<_>>(), vec![a.addr]);
+        routes.set_app(&app("shop"), &["shop.example".into()], vec![b.clone()]);
         assert!(matches!(routes.lookup("shop.test"), Lookup::UnknownHost));
         assert_eq!(routes.route(&app("shop")).unwrap().upstreams, vec![b]);
         routes.remove_app(&app("shop"));
@@ -288,9 +344,9 @@ mod tests {
     #[test]
     fn exact_domains_win_over_wildcards_and_closer_wildcards_win() {
         let routes = Routes::default();
-        let a: SocketAddr = "10.0.0.2:5000".parse().unwrap();
-        routes.set_app(&app("wild"), &["*.shop.test".into()], vec![a]);
-        routes.set_app(&app("deep"), &["*.eu.shop.test".into()], vec![a]);
+        let a = at("10.0.0.2:5000");
+        routes.set_app(&app("wild"), &["*.shop.test".into()], vec![a.clone()]);
+        routes.set_app(&app("deep"), &["*.eu.shop.test".into()], vec![a.clone()]);
         routes.set_app(&app("exact"), &["www.shop.test".into()], vec![a]);
         let owner = |host: &str| match routes.lookup(host) {
             Lookup::App(route) => route.app.to_string(),
@@ -309,7 +365,7 @@ mod tests {
     #[test]
     fn lookups_stay_direct_with_ten_thousand_domains() {
         let routes = Routes::default();
-        let a: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        let a = at("10.0.0.2:5000");
         let hosts: Vec<String> = (0..10_000).map(|i| format!("app{i}.example")).collect();
         routes.set_app(&app("many"), &hosts, vec![a]);
         assert!(matches!(routes.lookup("app9999.example"), Lookup::App(_)));
@@ -322,12 +378,51 @@ mod tests {
     #[test]
     fn rotations_take_turns_and_cover_every_upstream() {
         let routes = Routes::default();
-        let a: SocketAddr = "10.0.0.2:5000".parse().unwrap();
-        let b: SocketAddr = "10.0.0.3:5000".parse().unwrap();
-        routes.set_app(&app("shop"), &["shop.test".into()], vec![a, b]);
+        let (a, b) = (at("10.0.0.2:5000"), at("10.0.0.3:5000"));
+        routes.set_app(
+            &app("shop"),
+            &["shop.test".into()],
+            vec![a.clone(), b.clone()],
+        );
         let route = routes.route(&app("shop")).unwrap();
-        assert_eq!(route.rotation().collect::<Vec<_>>(), vec![a, b]);
-        assert_eq!(route.rotation().collect::<Vec<_>>(), vec![b, a]);
+        assert_eq!(route.rotation().collect::<Vec<_>>(), vec![a.addr, b.addr]);
+        assert_eq!(route.rotation().collect::<Vec<_>>(), vec![b.addr, a.addr]);
+    }
+
+    #[test]
+    fn a_restarted_instance_is_readdressed_in_the_same_generation() {
+        let routes = Routes::default();
+        let (a, b) = (at("10.0.0.2:5000"), at("10.0.0.3:5000"));
+        routes.set_app(
+            &app("shop"),
+            &["shop.test".into()],
+            vec![a.clone(), b.clone()],
+        );
+        let before = routes.route(&app("shop")).unwrap();
+        before.stats.record(200);
+        let mut changes = routes.subscribe();
+        changes.mark_unchanged();
+        let moved: IpAddr = "10.0.0.9".parse().unwrap();
+        assert!(routes.readdress(&app("shop"), &a.instance, moved));
+        assert!(changes.has_changed().unwrap());
+        let after = routes.route(&app("shop")).unwrap();
+        let addrs: Vec<SocketAddr> = after.upstreams.iter().map(|u| u.addr).collect();
+        assert_eq!(addrs, vec!["10.0.0.9:5000".parse().unwrap(), b.addr]);
+        assert!(Arc::ptr_eq(&before.stats, &after.stats), "same generation");
+        changes.mark_unchanged();
+        assert!(
+            !routes.readdress(&app("shop"), &a.instance, moved),
+            "nothing moved"
+        );
+        assert!(
+            !routes.readdress(&app("shop"), "unknown", moved),
+            "not routed"
+        );
+        assert!(
+            !routes.readdress(&app("other"), &b.instance, moved),
+            "not this app"
+        );
+        assert!(!changes.has_changed().unwrap());
     }
 
     #[test]

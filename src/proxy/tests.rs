@@ -14,8 +14,20 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::routes::Upstream;
 use super::{serve, Limits, Proxy, Routes};
 use crate::names::AppName;
+
+/// Upstreams for `addrs`, each instance named after its address.
+fn upstreams(addrs: &[SocketAddr]) -> Vec<Upstream> {
+    addrs
+        .iter()
+        .map(|addr| Upstream {
+            instance: addr.to_string(),
+            addr: *addr,
+        })
+        .collect()
+}
 
 /// A keep-alive HTTP/1.1 backend (upgrades allowed) on a new port that answers with `answer`;
 /// counts the connections it accepts.
@@ -95,7 +107,7 @@ fn app(name: &str) -> AppName {
 async fn upstream_connections_are_pooled() {
     let (upstream, accepted) = backend("pooled").await;
     let routes = Arc::new(Routes::default());
-    routes.set_app(&app("shop"), &["shop.test".into()], vec![upstream]);
+    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[upstream]));
     let (proxy, shutdown) = start_proxy(routes).await;
     for _ in 0..20 {
         let response = get(proxy, "shop.test").await;
@@ -115,10 +127,10 @@ async fn a_route_swap_sends_new_requests_to_the_new_upstream() {
     let (old, _) = backend("old").await;
     let (new, _) = backend("new").await;
     let routes = Arc::new(Routes::default());
-    routes.set_app(&app("shop"), &["shop.test".into()], vec![old]);
+    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[old]));
     let (proxy, shutdown) = start_proxy(routes.clone()).await;
     assert!(get(proxy, "shop.test").await.ends_with("old"));
-    routes.set_app(&app("shop"), &["shop.test".into()], vec![new]);
+    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[new]));
     assert!(get(proxy, "shop.test").await.ends_with("new"));
     shutdown.cancel();
 }
@@ -129,7 +141,7 @@ async fn an_unreachable_upstream_is_a_502_naming_the_app() {
     let addr = closed.local_addr().unwrap();
     drop(closed);
     let routes = Arc::new(Routes::default());
-    routes.set_app(&app("shop"), &["shop.test".into()], vec![addr]);
+    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[addr]));
     let (proxy, shutdown) = start_proxy(routes).await;
     let response = get(proxy, "shop.test").await;
     assert!(response.starts_with("HTTP/1.1 502"), "{response}");
@@ -154,7 +166,7 @@ async fn held_requests_wait_for_the_new_upstream() {
     })
     .await
     .expect("the request is held");
-    routes.set_app(&app("shop"), &["shop.test".into()], vec![new]);
+    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[new]));
     let response = waiting.await.unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.ends_with("new"), "{response}");
@@ -182,7 +194,11 @@ async fn a_request_that_cannot_connect_is_retried_on_another_instance() {
     let dead = closed.local_addr().unwrap();
     drop(closed);
     let routes = Arc::new(Routes::default());
-    routes.set_app(&app("shop"), &["shop.test".into()], vec![dead, alive]);
+    routes.set_app(
+        &app("shop"),
+        &["shop.test".into()],
+        upstreams(&[dead, alive]),
+    );
     let (proxy, shutdown) = start_proxy(routes).await;
     for _ in 0..6 {
         let response = get(proxy, "shop.test").await;
@@ -221,7 +237,7 @@ async fn requests_carry_an_id_and_forwarding_headers() {
     routes.set_app(
         &app("shop"),
         &["shop.test".into()],
-        vec![echo_headers().await],
+        upstreams(&[echo_headers().await]),
     );
     let (proxy, shutdown) = start_proxy(routes).await;
     let response = send(
@@ -244,7 +260,7 @@ async fn requests_carry_an_id_and_forwarding_headers() {
 async fn bodies_over_the_limit_get_a_413() {
     let (upstream, _) = backend("took it").await;
     let routes = Arc::new(Routes::default());
-    routes.set_app(&app("shop"), &["shop.test".into()], vec![upstream]);
+    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[upstream]));
     let (proxy, shutdown) = start_proxy(routes).await;
     let big = "x".repeat(2000);
     let declared = format!(
@@ -269,7 +285,7 @@ async fn an_upstream_that_never_answers_is_a_504() {
     let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = silent.local_addr().unwrap();
     let routes = Arc::new(Routes::default());
-    routes.set_app(&app("shop"), &["shop.test".into()], vec![addr]);
+    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[addr]));
     let (proxy, shutdown) = start_proxy(routes).await;
     let response = get(proxy, "shop.test").await;
     assert!(response.starts_with("HTTP/1.1 504"), "{response}");
@@ -286,7 +302,7 @@ async fn basic_auth_guards_an_app() {
     use base64::Engine;
     let (upstream, _) = backend("secret").await;
     let routes = Arc::new(Routes::default());
-    routes.set_app(&app("shop"), &["shop.test".into()], vec![upstream]);
+    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[upstream]));
     let users = vec![("ann".to_string(), crate::password::hash("pw"))];
     let policy = super::Policy {
         auth: Some(super::BasicAuth::new("shop".into(), users, Vec::new())),
@@ -341,7 +357,7 @@ async fn upgrade_requests_become_two_way_tunnels() {
     routes.set_app(
         &app("shop"),
         &["shop.test".into()],
-        vec![upgrade_echo().await],
+        upstreams(&[upgrade_echo().await]),
     );
     let (proxy, shutdown) = start_proxy(routes).await;
     let mut stream = TcpStream::connect(proxy).await.unwrap();
@@ -384,7 +400,7 @@ async fn until_closed(mut stream: TcpStream) -> String {
 async fn slow_headers_and_idle_keep_alive_connections_are_closed() {
     let (upstream, _) = backend("fast").await;
     let routes = Arc::new(Routes::default());
-    routes.set_app(&app("shop"), &["shop.test".into()], vec![upstream]);
+    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[upstream]));
     let (proxy, shutdown) = start_proxy(routes).await;
 
     let mut slow = TcpStream::connect(proxy).await.unwrap();
@@ -422,7 +438,7 @@ async fn a_response_streaming_slower_than_the_header_timeout_is_not_cut() {
             .unwrap();
     });
     let routes = Arc::new(Routes::default());
-    routes.set_app(&app("shop"), &["shop.test".into()], vec![upstream]);
+    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[upstream]));
     let (proxy, shutdown) = start_proxy(routes).await;
     let mut client = TcpStream::connect(proxy).await.unwrap();
     client
