@@ -9,7 +9,7 @@ use crate::names::AppName;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PortError {
-    #[error("Invalid port mapping {raw:?}: {why}")]
+    #[error("Invalid port mapping \"{}\": {why}", crate::names::shown(raw))]
     Invalid { raw: String, why: &'static str },
     #[error("{0}")]
     Conflict(String),

@@ -27,7 +27,12 @@ pub enum BuildpackRef {
 impl BuildpackRef {
     /// Parses a bundled name, an absolute directory, `heroku/<name>` or a git URL (`#ref`).
     pub fn parse(raw: &str) -> Result<BuildpackRef, BuildError> {
-        let bad = |why: &str| BuildError::Refused(format!("Invalid buildpack {raw:?}: {why}"));
+        let bad = |why: &str| {
+            BuildError::Refused(format!(
+                "Invalid buildpack \"{shown}\": {why}",
+                shown = crate::names::shown(raw)
+            ))
+        };
         if raw.is_empty() || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad("it must be one word"));
         }

@@ -123,8 +123,9 @@ impl Argv {
         match self.words.first() {
             None => Ok(()),
             Some(extra) => Err(CommandError::Usage(format!(
-                "unexpected argument {extra:?}; usage: {}",
-                super::usage(self.command)
+                "unexpected argument \"{shown}\"; usage: {}",
+                super::usage(self.command),
+                shown = crate::names::shown(extra)
             ))),
         }
     }

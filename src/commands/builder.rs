@@ -43,7 +43,8 @@ impl Args {
             }
             other => {
                 return Err(CommandError::User(format!(
-                    "Invalid property {other:?}: builder:set knows selected and build-dir"
+                    "Invalid property \"{shown}\": builder:set knows selected and build-dir",
+                    shown = crate::names::shown(other)
                 )))
             }
         };

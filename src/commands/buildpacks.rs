@@ -118,7 +118,8 @@ impl Args {
                 let key = argv.required("property")?;
                 if key != "stack" {
                     return Err(CommandError::User(format!(
-                        "Invalid property {key:?}: buildpacks:set-property knows stack"
+                        "Invalid property \"{shown}\": buildpacks:set-property knows stack",
+                        shown = crate::names::shown(&key)
                     )));
                 }
                 let image = argv.optional()?.filter(|v| !v.is_empty());

@@ -85,7 +85,8 @@ impl Args {
                     }
                     other => {
                         return Err(CommandError::User(format!(
-                            "Invalid property {other:?}: certs:set knows redirect, hsts and hsts-max-age"
+                            "Invalid property \"{shown}\": certs:set knows redirect, hsts and hsts-max-age",
+                            shown = crate::names::shown(other)
                         )))
                     }
                 })

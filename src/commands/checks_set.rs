@@ -25,7 +25,8 @@ impl Args {
         let key = argv.required("property")?;
         if key != "wait-to-retire" {
             return Err(CommandError::User(format!(
-                "Invalid property {key:?}: checks:set only knows wait-to-retire"
+                "Invalid property \"{shown}\": checks:set only knows wait-to-retire",
+                shown = crate::names::shown(&key)
             )));
         }
         let seconds = super::argv::seconds("wait-to-retire", argv.optional()?)?;

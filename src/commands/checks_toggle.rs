@@ -68,7 +68,10 @@ fn parse_processes(list: &str) -> Result<Vec<String>, CommandError> {
             if valid {
                 Ok(p.to_string())
             } else {
-                Err(CommandError::User(format!("Invalid process type {p:?}")))
+                Err(CommandError::User(format!(
+                    "Invalid process type \"{shown}\"",
+                    shown = crate::names::shown(p)
+                )))
             }
         })
         .collect()

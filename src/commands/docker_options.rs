@@ -43,7 +43,8 @@ fn parse_phases(raw: &str) -> Result<Vec<String>, CommandError> {
         .map(|phase| match PHASES.contains(&phase) {
             true => Ok(phase.to_string()),
             false => Err(CommandError::User(format!(
-                "Invalid phase {phase:?}: use build, deploy and/or run"
+                "Invalid phase \"{shown}\": use build, deploy and/or run",
+                shown = crate::names::shown(phase)
             ))),
         })
         .collect()

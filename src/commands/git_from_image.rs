@@ -42,7 +42,8 @@ fn valid_image(raw: &str) -> Result<String, CommandError> {
         Ok(raw.to_string())
     } else {
         Err(CommandError::User(format!(
-            "Invalid image reference {raw:?}"
+            "Invalid image reference \"{shown}\"",
+            shown = crate::names::shown(raw)
         )))
     }
 }

@@ -48,7 +48,8 @@ fn user(raw: String) -> Result<String, CommandError> {
     match fine {
         true => Ok(raw),
         false => Err(CommandError::User(format!(
-            "Invalid user name {raw:?}: use letters, digits and punctuation other than : and \""
+            "Invalid user name \"{shown}\": use letters, digits and punctuation other than : and \"",
+            shown = crate::names::shown(&raw)
         ))),
     }
 }
@@ -66,7 +67,10 @@ fn network(raw: String) -> Result<String, CommandError> {
     IpNet::parse(&raw)
         .map(|net| net.to_string())
         .ok_or_else(|| {
-            CommandError::User(format!("Invalid address {raw:?}: use an IP or IP/prefix"))
+            CommandError::User(format!(
+                "Invalid address \"{shown}\": use an IP or IP/prefix",
+                shown = crate::names::shown(&raw)
+            ))
         })
 }
 

@@ -80,7 +80,8 @@ fn property(key: &str, value: Option<String>) -> Result<Property, CommandError> 
         "graceperiod" => Property::Graceperiod(super::argv::seconds("graceperiod", value)?),
         other => {
             return Err(CommandError::User(format!(
-                "Invalid property {other:?}: letsencrypt:set knows email, server and graceperiod"
+                "Invalid property \"{shown}\": letsencrypt:set knows email, server and graceperiod",
+                shown = crate::names::shown(other)
             )))
         }
     })

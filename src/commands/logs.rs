@@ -35,7 +35,8 @@ impl Args {
         if let Some(process) = &process {
             if !valid_process_name(process) {
                 return Err(CommandError::User(format!(
-                    "Invalid process type {process:?}"
+                    "Invalid process type \"{shown}\"",
+                    shown = crate::names::shown(process)
                 )));
             }
         }

@@ -49,7 +49,8 @@ fn parse_tuple(tuple: &str) -> Result<(String, u32), CommandError> {
     };
     if !valid_process_name(process) {
         return Err(CommandError::User(format!(
-            "Invalid process type {process:?}"
+            "Invalid process type \"{shown}\"",
+            shown = crate::names::shown(process)
         )));
     }
     match count.parse::<u32>() {

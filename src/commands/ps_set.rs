@@ -21,7 +21,8 @@ impl Args {
         let key = argv.required("property")?;
         if key != "restart-policy" {
             return Err(CommandError::User(format!(
-                "Invalid property {key:?}: ps:set knows restart-policy"
+                "Invalid property \"{shown}\": ps:set knows restart-policy",
+                shown = crate::names::shown(&key)
             )));
         }
         let policy = match argv.optional()? {

@@ -49,5 +49,10 @@ pub fn parse_version(raw: &str) -> Result<u32, CommandError> {
         .parse()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| CommandError::User(format!("Invalid release {raw:?}: use vN, e.g. v3")))
+        .ok_or_else(|| {
+            CommandError::User(format!(
+                "Invalid release \"{shown}\": use vN, e.g. v3",
+                shown = crate::names::shown(raw)
+            ))
+        })
 }

@@ -38,7 +38,8 @@ impl Args {
             .unwrap_or_else(|| ALL_PROCESSES.to_string());
         if process != ALL_PROCESSES && !valid_process_name(&process) {
             return Err(CommandError::User(format!(
-                "Invalid process type {process:?}"
+                "Invalid process type \"{shown}\"",
+                shown = crate::names::shown(&process)
             )));
         }
         let app = AppName::parse(&argv.required("app name")?)?;

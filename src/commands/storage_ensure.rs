@@ -22,7 +22,8 @@ impl Args {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !valid {
             return Err(CommandError::User(format!(
-                "Invalid directory name {name:?}: lowercase letters, digits and dashes, at most 45"
+                "Invalid directory name \"{shown}\": lowercase letters, digits and dashes, at most 45",
+                shown = crate::names::shown(&name)
             )));
         }
         Ok(Args { name })

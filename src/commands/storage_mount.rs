@@ -49,7 +49,8 @@ fn volume_name(name: &str) -> bool {
 pub fn parse_mount(raw: &str) -> Result<Mount, CommandError> {
     let invalid = || {
         CommandError::User(format!(
-            "Invalid mount {raw:?}: use /host/path:/container/path (or volume:/container/path)"
+            "Invalid mount \"{shown}\": use /host/path:/container/path (or volume:/container/path)",
+            shown = crate::names::shown(raw)
         ))
     };
     let (host, container) = raw.split_once(':').ok_or_else(invalid)?;
