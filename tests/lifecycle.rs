@@ -5,6 +5,7 @@ mod support;
 
 use std::time::Duration;
 
+use support::engine::EngineRelay;
 use support::{eventually, repo, Berth};
 
 #[test]
@@ -134,20 +135,11 @@ fn address_of(container: &str) -> String {
     ])
 }
 
-#[test]
-fn an_instance_restarted_with_a_new_address_keeps_serving() {
-    let berth = Berth::start();
-    let app = berth.app("moved");
-    let source = repo::create(&repo::as_refs(&repo::web_app("followed")));
-    berth.push(source.path(), &app, "main").ok();
-    let [(id, _, _)] = &Berth::containers(&app)[..] else {
-        panic!("one container: {:?}", Berth::containers(&app));
-    };
+/// What a crash-and-restart or an engine restart can do: while the instance `id` is down,
+/// another container takes its address, so it comes back with a new one. The placeholders
+/// carry the app's label (cleaned up with it) as one-offs (invisible to Berth).
+fn restart_elsewhere(app: &str, id: &str) {
     let old = address_of(id);
-
-    // What a crash-and-restart or an engine restart can do: while the instance is down, another
-    // container takes its address, so it comes back with a new one. The placeholders carry the
-    // app's label (cleaned up with it) as one-offs (invisible to Berth).
     docker(&["stop", "-t", "1", id]);
     let label = format!("berth.app={app}");
     let taken = (0..20).any(|_| {
@@ -169,7 +161,24 @@ fn an_instance_restarted_with_a_new_address_keeps_serving() {
     assert!(taken, "no placeholder got {old}");
     docker(&["start", id]);
     assert_ne!(address_of(id), old);
+}
 
+/// The app's only container.
+fn only_container(app: &str) -> String {
+    match &Berth::containers(app)[..] {
+        [(id, _, _)] => id.clone(),
+        other => panic!("one container: {other:?}"),
+    }
+}
+
+#[test]
+fn an_instance_restarted_with_a_new_address_keeps_serving() {
+    let berth = Berth::start();
+    let app = berth.app("moved");
+    let source = repo::create(&repo::as_refs(&repo::web_app("followed")));
+    berth.push(source.path(), &app, "main").ok();
+
+    restart_elsewhere(&app, &only_container(&app));
     assert!(
         eventually(Duration::from_secs(30), || berth
             .get(&Berth::host(&app), "/")
@@ -179,6 +188,42 @@ fn an_instance_restarted_with_a_new_address_keeps_serving() {
         berth.log()
     );
     assert!(berth.log().contains("new address"), "{}", berth.log());
+}
+
+#[test]
+fn what_happened_while_the_engine_was_unreachable_is_caught_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let relay = EngineRelay::start(dir.path());
+    let berth = Berth::start_on_engine(&relay.url());
+    let moved = berth.app("unseen");
+    let removed = berth.app("vanished");
+    for app in [&moved, &removed] {
+        let source = repo::create(&repo::as_refs(&repo::web_app(app)));
+        berth.push(source.path(), app, "main").ok();
+    }
+
+    // While the daemon cannot reach the engine (its connections cut, as when dockerd restarts),
+    // one app's container comes back at another address and the other app's disappears.
+    relay.cut();
+    restart_elsewhere(&moved, &only_container(&moved));
+    docker(&["rm", "-f", &only_container(&removed)]);
+    relay.reconnect();
+
+    for app in [&moved, &removed] {
+        assert!(
+            eventually(Duration::from_secs(60), || berth
+                .get(&Berth::host(app), "/")
+                .body
+                == format!("{app}\n")),
+            "{app} serves again:\n{}",
+            berth.log()
+        );
+    }
+    assert!(
+        berth.log().contains("the engine answers again"),
+        "{}",
+        berth.log()
+    );
 }
 
 #[test]

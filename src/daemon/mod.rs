@@ -9,11 +9,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::commands::Io;
 use crate::config::Config;
-use crate::context::Caller;
 use crate::context::Ctx;
-use crate::deploy::{adopt_running, follow_restarts, restore_apps, DeployLocks};
+use crate::deploy::{adopt_running, follow_restarts, restore_idle_apps, DeployLocks};
 use crate::docker::DockerEngine;
 use crate::git::{install_hook, GitError, PushRegistry};
 use crate::handoff::{Handoff, HandoffError, Inherited};
@@ -141,17 +139,7 @@ pub async fn run(
         ctx.refresh_policy(&app);
     }
     ctx.refresh_certs();
-    let restoring = ctx.clone();
-    tracker.spawn(async move {
-        let mut io = Io::detached(restoring.shutdown.child_token());
-        match restore_apps(&restoring, &Caller::Local, None, &mut io).await {
-            Ok(apps) if !apps.is_empty() => {
-                tracing::info!(?apps, "restored apps that had no running instance")
-            }
-            Ok(_) => {}
-            Err(err) => tracing::error!(error = %err, "could not restore every app"),
-        }
-    });
+    tracker.spawn(restore_idle_apps(ctx.clone()));
 
     tracker.spawn(follow_restarts(ctx.clone()));
     tracker.spawn(crate::cron::run_loop(ctx.clone()));

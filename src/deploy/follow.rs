@@ -4,10 +4,11 @@
 //! container (dokku#3932). The proxy must not keep sending requests there.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
 
+use super::restore_idle_apps;
 use crate::context::Ctx;
 use crate::scheduler::{Instance, SchedulerError};
 
@@ -16,13 +17,24 @@ const MAX_RETRY: Duration = Duration::from_secs(30);
 
 /// Until shutdown: watches the instances the engine starts and moves a routed instance's
 /// upstream to its new address. After every (re)connection to the engine it also looks at
-/// every instance, for restarts it missed while disconnected.
+/// every instance, for restarts it missed while disconnected; after a lost connection it also
+/// restores apps left without a running instance (containers removed meanwhile, or not
+/// brought back by the engine), as the daemon does when it starts.
 pub async fn follow_restarts(ctx: Arc<Ctx>) {
     let mut retry = Duration::from_secs(1);
+    let mut lost = false;
     loop {
-        let mut started = ctx.scheduler.started();
+        // Events from a second before the check on, so none falls between the two.
+        let since = SystemTime::now() - Duration::from_secs(1);
+        let mut started = ctx.scheduler.started(since);
         match resync(&ctx).await {
-            Ok(()) => retry = Duration::from_secs(1),
+            Ok(()) => {
+                retry = Duration::from_secs(1);
+                if std::mem::take(&mut lost) {
+                    tracing::info!("the engine answers again");
+                    ctx.tracker.spawn(restore_idle_apps(ctx.clone()));
+                }
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "cannot list instances to check their addresses")
             }
@@ -36,10 +48,14 @@ pub async fn follow_restarts(ctx: Arc<Ctx>) {
                         tracing::warn!(error = %err, "lost the engine's events");
                         break;
                     }
-                    None => break,
+                    None => {
+                        tracing::warn!("lost the engine's events");
+                        break;
+                    }
                 },
             }
         }
+        lost = true;
         tokio::select! {
             _ = ctx.shutdown.cancelled() => return,
             _ = tokio::time::sleep(retry) => {}

@@ -23,7 +23,7 @@ pub use follow::follow_restarts;
 pub use locks::{DeployLocks, Wait};
 pub use pipeline::{deploy, instance_spec, DeployRequest, RunSettings};
 pub use prepare::Source;
-pub use restore::{adopt_running, restore_apps};
+pub use restore::{adopt_running, restore_apps, restore_idle_apps};
 pub use scale::{scale, stop};
 
 use std::net::SocketAddr;

@@ -1,6 +1,7 @@
 //! Daemon start: route every app to the containers that already run its current release.
 //! Containers are adopted by their labels, never recreated.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{deploy, DeployError, DeployRequest, Source, Wait};
@@ -40,6 +41,19 @@ pub async fn adopt_running(ctx: &Ctx) -> Result<(), SchedulerError> {
         ctx.routes.set_app(app, &ctx.app_hosts(app), upstreams);
     }
     Ok(())
+}
+
+/// Restores every app left without a running instance, as `ps:restore` does, and logs it: at
+/// daemon start, and when the engine answers again after the daemon lost it.
+pub async fn restore_idle_apps(ctx: Arc<Ctx>) {
+    let mut io = Io::detached(ctx.shutdown.child_token());
+    match restore_apps(&ctx, &Caller::Local, None, &mut io).await {
+        Ok(apps) if !apps.is_empty() => {
+            tracing::info!(?apps, "restored apps that had no running instance")
+        }
+        Ok(_) => {}
+        Err(err) => tracing::error!(error = %err, "could not restore every app"),
+    }
 }
 
 /// Starts (through the checked cutover) every app — or just `only` — that has a release, is not

@@ -365,8 +365,8 @@ impl Scheduler for DockerEngine {
         serde_json::to_value(inspect).map_err(|err| SchedulerError::Engine(err.to_string()))
     }
 
-    fn started(&self) -> InstanceStream {
-        self.started_instances()
+    fn started(&self, since: std::time::SystemTime) -> InstanceStream {
+        self.started_instances(since)
     }
 
     fn log_lines(&self, id: &str, tail: Option<usize>, follow: bool) -> LogStream {

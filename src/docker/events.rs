@@ -2,6 +2,8 @@
 //! restarted an instance by its restart policy (after a crash, or when the engine itself came
 //! back), possibly with another address.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use bollard::query_parameters::EventsOptionsBuilder;
 use futures_util::StreamExt;
 
@@ -9,16 +11,24 @@ use super::{engine_err, is_not_found, DockerEngine};
 use crate::scheduler::{InstanceStream, LABEL_APP, LABEL_ONEOFF};
 
 impl DockerEngine {
-    /// Every Berth instance the engine starts from now on, as it runs just after; ends when
-    /// the connection to the engine does.
-    pub(super) fn started_instances(&self) -> InstanceStream {
+    /// Every Berth instance the engine started since `since` (to the second) and starts from
+    /// then on, as it runs just after; ends when the connection to the engine does.
+    pub(super) fn started_instances(&self, since: SystemTime) -> InstanceStream {
+        let since = since
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs()
+            .to_string();
         let filters = [
             ("type", vec!["container".to_string()]),
             ("event", vec!["start".to_string()]),
             ("label", vec![LABEL_APP.to_string()]),
         ]
         .into();
-        let options = EventsOptionsBuilder::default().filters(&filters).build();
+        let options = EventsOptionsBuilder::default()
+            .since(&since)
+            .filters(&filters)
+            .build();
         let engine = self.clone();
         let started = self.docker.events(Some(options)).filter_map(move |event| {
             let engine = engine.clone();

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod engine;
 pub mod http;
 pub mod load;
 pub mod repo;
@@ -147,13 +148,23 @@ impl Berth {
 
     /// Like `start`, with extra `[deploy]` and `[proxy]` settings (TOML lines).
     pub fn start_configured(deploy: &str, proxy: &str) -> Berth {
+        Berth::start_from("", deploy, proxy)
+    }
+
+    /// Like `start`, talking to the Docker engine at `docker_host`.
+    pub fn start_on_engine(docker_host: &str) -> Berth {
+        Berth::start_from(&format!("docker_host = \"{docker_host}\"\n"), "", "")
+    }
+
+    /// A daemon with extra top-level, `[deploy]` and `[proxy]` settings (TOML lines).
+    fn start_from(top: &str, deploy: &str, proxy: &str) -> Berth {
         ensure_base_images();
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("berth.toml");
         std::fs::write(
             &config,
             format!(
-                "data_dir = \"{data}\"\nglobal_domain = \"{DOMAIN}\"\n\
+                "{top}data_dir = \"{data}\"\nglobal_domain = \"{DOMAIN}\"\n\
                  [ssh]\nlisten = \"127.0.0.1:0\"\n\
                  [proxy]\nhttp_listen = \"127.0.0.1:0\"\nhttps_listen = \"127.0.0.1:0\"\n{proxy}\n\
                  [deploy]\nstart_timeout_secs = 20\nstop_timeout_secs = 2\n\
