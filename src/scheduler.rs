@@ -197,7 +197,7 @@ pub type Stdout<'a> = &'a mut (dyn tokio::io::AsyncWrite + Send + Unpin);
 /// Lines of container output, as they come.
 pub type LogStream = futures_util::stream::BoxStream<'static, Result<String, SchedulerError>>;
 
-/// Instances as the engine starts them.
+/// Instances as the engine starts and stops them.
 pub type InstanceStream =
     futures_util::stream::BoxStream<'static, Result<Instance, SchedulerError>>;
 
@@ -267,10 +267,10 @@ pub trait Scheduler: Send + Sync {
     /// The app's instances (all apps' with `None`), running or not.
     async fn instances(&self, app: Option<&AppName>) -> Result<Vec<Instance>, SchedulerError>;
 
-    /// Every instance the engine started since `since` and starts from then on (Berth's own
-    /// starts and the engine's restarts by restart policy), as it is just after; ends when the
-    /// connection to the engine does.
-    fn started(&self, since: std::time::SystemTime) -> InstanceStream;
+    /// Every instance the engine started or that stopped since `since`, and from then on
+    /// (Berth's own starts and stops, crashes, the engine's restarts by restart policy), as it
+    /// is just after; ends when the connection to the engine does.
+    fn changes(&self, since: std::time::SystemTime) -> InstanceStream;
 
     /// Whether the instance runs and has not crashed (and been restarted) since it started.
     async fn is_up_since_start(&self, id: &str) -> Result<bool, SchedulerError>;

@@ -94,7 +94,7 @@ fn apps_whose_containers_vanished_are_restored() {
     berth.push(source.path(), &app, "main").ok();
 
     remove_behind_berths_back(&app);
-    // The stale route answers 502, or another test's new container that reused the address.
+    // The removed container leaves the route: 502.
     assert_ne!(berth.get(&Berth::host(&app), "/").body, "restored\n");
     let run = berth.ssh(&format!("ps:restore {app}")).ok();
     assert!(run.stdout.contains(&format!("Restoring {app}")), "{run:#?}");
@@ -135,11 +135,22 @@ fn address_of(container: &str) -> String {
     ])
 }
 
-/// What a crash-and-restart or an engine restart can do: while the instance `id` is down,
-/// another container takes its address, so it comes back with a new one. The placeholders
-/// carry the app's label (cleaned up with it) as one-offs (invisible to Berth).
-fn restart_elsewhere(app: &str, id: &str) {
+/// What a crash or an engine restart can do: while the instance `id` is down, another
+/// container takes its address, and answers on the app's port there. The placeholders carry
+/// the app's label (cleaned up with it) as one-offs (invisible to Berth).
+fn stop_and_take_address(app: &str, id: &str) {
     let old = address_of(id);
+    let env = docker(&[
+        "inspect",
+        "-f",
+        "{{range .Config.Env}}{{println .}}{{end}}",
+        id,
+    ]);
+    let port = env
+        .lines()
+        .find_map(|line| line.strip_prefix("PORT="))
+        .expect("PORT")
+        .to_string();
     docker(&["stop", "-t", "1", id]);
     let label = format!("berth.app={app}");
     let taken = (0..20).any(|_| {
@@ -153,12 +164,20 @@ fn restart_elsewhere(app: &str, id: &str) {
             "--label",
             "berth.oneoff=true",
             "berth-base/busybox:latest",
-            "sleep",
-            "600",
+            "httpd",
+            "-f",
+            "-p",
+            &port,
         ]);
         address_of(&placeholder) == old
     });
     assert!(taken, "no placeholder got {old}");
+}
+
+/// `stop_and_take_address`, then the instance starts again, at another address.
+fn restart_elsewhere(app: &str, id: &str) {
+    let old = address_of(id);
+    stop_and_take_address(app, id);
     docker(&["start", id]);
     assert_ne!(address_of(id), old);
 }
@@ -177,8 +196,31 @@ fn an_instance_restarted_with_a_new_address_keeps_serving() {
     let app = berth.app("moved");
     let source = repo::create(&repo::as_refs(&repo::web_app("followed")));
     berth.push(source.path(), &app, "main").ok();
+    let id = only_container(&app);
+    let old = address_of(&id);
 
-    restart_elsewhere(&app, &only_container(&app));
+    stop_and_take_address(&app, &id);
+    let down = format!("App {app} has no running container\n");
+    let refused = || {
+        let response = berth.get(&Berth::host(&app), "/");
+        response.status == 502 && response.body == down
+    };
+    assert!(
+        eventually(Duration::from_secs(10), refused),
+        "the stopped instance leaves the route:\n{}",
+        berth.log()
+    );
+    for _ in 0..3 {
+        let response = berth.get(&Berth::host(&app), "/");
+        assert_eq!(
+            (response.status, response.body.as_str()),
+            (502, down.as_str()),
+            "nothing goes to the container that took its address:\n{}",
+            berth.log()
+        );
+    }
+    docker(&["start", &id]);
+    assert_ne!(address_of(&id), old);
     assert!(
         eventually(Duration::from_secs(30), || berth
             .get(&Berth::host(&app), "/")
@@ -187,7 +229,7 @@ fn an_instance_restarted_with_a_new_address_keeps_serving() {
         "the route follows the instance to its new address:\n{}",
         berth.log()
     );
-    assert!(berth.log().contains("new address"), "{}", berth.log());
+    assert!(berth.log().contains("runs again"), "{}", berth.log());
 }
 
 #[test]

@@ -1,8 +1,10 @@
-//! Routes follow instances the scheduler restarts by itself. Docker restarts a crashed container
-//! (its restart policy), and every container when the engine comes back; a restarted container
-//! may get another address on Berth's network, and its old address may go to another app's
-//! container (dokku#3932). The proxy must not keep sending requests there.
+//! Routes follow instances the scheduler stops and restarts by itself. Docker restarts a crashed
+//! container (its restart policy), and every container when the engine comes back; while one is
+//! down its address is free, and it may come back with another: the old one may by then belong
+//! to another app's container (dokku#3932). The proxy must never send requests there.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -10,23 +12,25 @@ use futures_util::StreamExt;
 
 use super::restore_idle_apps;
 use crate::context::Ctx;
+use crate::names::AppName;
 use crate::scheduler::{Instance, SchedulerError};
 
 /// The longest pause before reconnecting to the engine's events.
 const MAX_RETRY: Duration = Duration::from_secs(30);
 
-/// Until shutdown: watches the instances the engine starts and moves a routed instance's
-/// upstream to its new address. After every (re)connection to the engine it also looks at
-/// every instance, for restarts it missed while disconnected; after a lost connection it also
-/// restores apps left without a running instance (containers removed meanwhile, or not
-/// brought back by the engine), as the daemon does when it starts.
+/// Until shutdown: watches the instances the engine starts and stops; a routed instance that
+/// stops takes no requests until it runs again, at whatever address it then has. After every
+/// (re)connection to the engine it also looks at every routed instance, for changes it missed
+/// while disconnected; after a lost connection it also restores apps left without a running
+/// instance (containers removed meanwhile, or not brought back by the engine), as the daemon
+/// does when it starts.
 pub async fn follow_restarts(ctx: Arc<Ctx>) {
     let mut retry = Duration::from_secs(1);
     let mut lost = false;
     loop {
         // Events from a second before the check on, so none falls between the two.
         let since = SystemTime::now() - Duration::from_secs(1);
-        let mut started = ctx.scheduler.started(since);
+        let mut changes = ctx.scheduler.changes(since);
         match resync(&ctx).await {
             Ok(()) => {
                 retry = Duration::from_secs(1);
@@ -42,8 +46,8 @@ pub async fn follow_restarts(ctx: Arc<Ctx>) {
         loop {
             tokio::select! {
                 _ = ctx.shutdown.cancelled() => return,
-                next = started.next() => match next {
-                    Some(Ok(instance)) => follow(&ctx, &instance),
+                next = changes.next() => match next {
+                    Some(Ok(instance)) => follow(&ctx, &instance.app, &instance.id, running_at(&instance)),
                     Some(Err(err)) => {
                         tracing::warn!(error = %err, "lost the engine's events");
                         break;
@@ -64,24 +68,38 @@ pub async fn follow_restarts(ctx: Arc<Ctx>) {
     }
 }
 
+fn running_at(instance: &Instance) -> Option<IpAddr> {
+    instance.address.filter(|_| instance.running)
+}
+
+/// Brings every routed instance up to date; one that no longer exists counts as down.
 async fn resync(ctx: &Ctx) -> Result<(), SchedulerError> {
-    for instance in ctx.scheduler.instances(None).await? {
-        follow(ctx, &instance);
+    let now: HashMap<String, Option<IpAddr>> = ctx
+        .scheduler
+        .instances(None)
+        .await?
+        .iter()
+        .map(|instance| (instance.id.clone(), running_at(instance)))
+        .collect();
+    for (app, id) in ctx.routes.instances() {
+        follow(ctx, &app, &id, now.get(&id).copied().flatten());
     }
     Ok(())
 }
 
-/// Moves the instance's upstream to its current address, if it is routed and moved.
-fn follow(ctx: &Ctx, instance: &Instance) {
-    let (true, Some(ip)) = (instance.running, instance.address) else {
+fn follow(ctx: &Ctx, app: &AppName, id: &str, at: Option<IpAddr>) {
+    if !ctx.routes.set_running(app, id, at) {
         return;
-    };
-    if ctx.routes.readdress(&instance.app, &instance.id, ip) {
-        tracing::info!(
-            app = %instance.app,
-            instance = %instance.dyno(),
-            %ip,
-            "an instance came back with a new address; its route follows"
-        );
+    }
+    let instance = id.get(..12).unwrap_or(id);
+    match at {
+        Some(ip) => tracing::info!(
+            app = %app, instance, %ip,
+            "a routed instance runs again; requests go to its current address"
+        ),
+        None => tracing::warn!(
+            app = %app, instance,
+            "a routed instance stopped; it gets no requests until it runs again"
+        ),
     }
 }

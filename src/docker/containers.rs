@@ -365,8 +365,8 @@ impl Scheduler for DockerEngine {
         serde_json::to_value(inspect).map_err(|err| SchedulerError::Engine(err.to_string()))
     }
 
-    fn started(&self, since: std::time::SystemTime) -> InstanceStream {
-        self.started_instances(since)
+    fn changes(&self, since: std::time::SystemTime) -> InstanceStream {
+        self.instance_changes(since)
     }
 
     fn log_lines(&self, id: &str, tail: Option<usize>, follow: bool) -> LogStream {

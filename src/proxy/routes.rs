@@ -28,6 +28,9 @@ pub struct Upstream {
 pub struct AppRoute {
     pub app: AppName,
     pub upstreams: Vec<Upstream>,
+    /// This generation's instances that are not running now (the scheduler restarts them):
+    /// nothing is sent to their old address, which another container may be given meanwhile.
+    pub down: Vec<Upstream>,
     /// During a stop-first swap: requests wait for the next table instead of failing.
     pub held: bool,
     /// What this route (this generation of the app's upstreams) has served.
@@ -75,6 +78,7 @@ impl AppRoute {
         AppRoute {
             app,
             upstreams,
+            down: Vec::new(),
             held,
             stats: Arc::default(),
             metrics: previous.map(|p| p.metrics.clone()).unwrap_or_default(),
@@ -83,7 +87,7 @@ impl AppRoute {
         }
     }
 
-    /// A copy of this route in the same generation: same upstreams, counts, metrics and policy.
+    /// A copy of this route in the same generation: same instances, counts, metrics and policy.
     fn same_generation(&self) -> AppRoute {
         let mut route = AppRoute::new(
             self.app.clone(),
@@ -91,6 +95,7 @@ impl AppRoute {
             self.held,
             Some(self),
         );
+        route.down = self.down.clone();
         route.stats = self.stats.clone();
         route
     }
@@ -229,27 +234,58 @@ impl Routes {
         });
     }
 
-    /// Points the app's upstream for `instance` at `ip` (same port), in the same generation:
-    /// the scheduler restarted the instance and it came back with another address. Returns
-    /// whether anything changed; an instance the route does not know is left alone.
-    pub fn readdress(&self, app: &AppName, instance: &str, ip: IpAddr) -> bool {
+    /// Follows one of the route's instances, in the same generation: running at `at` (its
+    /// upstream moves there, same port; an instance that was down takes requests again), or
+    /// not running (`None`: it takes none until it runs again). Returns whether anything
+    /// changed; an instance the route does not name is left alone, so nothing becomes routed
+    /// this way that a deploy did not route.
+    pub fn set_running(&self, app: &AppName, instance: &str, at: Option<IpAddr>) -> bool {
         self.update(|table| {
             let Some(current) = table.apps.get(app) else {
                 return false;
             };
             let mut route = current.same_generation();
-            let mut changed = false;
-            for upstream in route.upstreams.iter_mut() {
-                if upstream.instance == instance && upstream.addr.ip() != ip {
-                    upstream.addr.set_ip(ip);
-                    changed = true;
+            let up = route.upstreams.iter().position(|u| u.instance == instance);
+            let down = route.down.iter().position(|u| u.instance == instance);
+            let changed = match (at, up, down) {
+                (Some(ip), Some(i), _) if route.upstreams[i].addr.ip() != ip => {
+                    route.upstreams[i].addr.set_ip(ip);
+                    true
                 }
-            }
+                (Some(ip), None, Some(i)) => {
+                    let mut upstream = route.down.remove(i);
+                    upstream.addr.set_ip(ip);
+                    route.upstreams.push(upstream);
+                    true
+                }
+                (None, Some(i), _) => {
+                    let upstream = route.upstreams.remove(i);
+                    route.down.push(upstream);
+                    true
+                }
+                _ => false,
+            };
             if changed {
                 table.apps.insert(app.clone(), Arc::new(route));
             }
             changed
         })
+    }
+
+    /// Every instance a route names, up or down, with its app.
+    pub fn instances(&self) -> Vec<(AppName, String)> {
+        let table = self.table.load();
+        table
+            .apps
+            .values()
+            .flat_map(|route| {
+                route
+                    .upstreams
+                    .iter()
+                    .chain(&route.down)
+                    .map(|u| (route.app.clone(), u.instance.clone()))
+            })
+            .collect()
     }
 
     /// Marks a request as waiting on a held app until the guard drops.
@@ -390,7 +426,7 @@ mod tests {
     }
 
     #[test]
-    fn a_restarted_instance_is_readdressed_in_the_same_generation() {
+    fn instances_that_stop_and_restart_elsewhere_are_followed_in_the_same_generation() {
         let routes = Routes::default();
         let (a, b) = (at("10.0.0.2:5000"), at("10.0.0.3:5000"));
         routes.set_app(
@@ -399,30 +435,39 @@ mod tests {
             vec![a.clone(), b.clone()],
         );
         let before = routes.route(&app("shop")).unwrap();
-        before.stats.record(200);
-        let mut changes = routes.subscribe();
-        changes.mark_unchanged();
+        let addrs = || -> Vec<SocketAddr> {
+            let route = routes.route(&app("shop")).unwrap();
+            route.upstreams.iter().map(|u| u.addr).collect()
+        };
         let moved: IpAddr = "10.0.0.9".parse().unwrap();
-        assert!(routes.readdress(&app("shop"), &a.instance, moved));
-        assert!(changes.has_changed().unwrap());
+
+        assert!(routes.set_running(&app("shop"), &a.instance, Some(moved)));
+        assert_eq!(addrs(), vec!["10.0.0.9:5000".parse().unwrap(), b.addr]);
+        assert!(!routes.set_running(&app("shop"), &a.instance, Some(moved)));
+
+        assert!(routes.set_running(&app("shop"), &b.instance, None));
+        assert_eq!(addrs(), vec!["10.0.0.9:5000".parse().unwrap()]);
+        assert!(!routes.set_running(&app("shop"), &b.instance, None));
+        let mut named = routes.instances();
+        named.sort();
+        assert_eq!(
+            named.len(),
+            2,
+            "a down instance is still the route's: {named:?}"
+        );
+
+        assert!(routes.set_running(&app("shop"), &b.instance, Some(moved)));
+        assert_eq!(addrs().len(), 2);
         let after = routes.route(&app("shop")).unwrap();
-        let addrs: Vec<SocketAddr> = after.upstreams.iter().map(|u| u.addr).collect();
-        assert_eq!(addrs, vec!["10.0.0.9:5000".parse().unwrap(), b.addr]);
         assert!(Arc::ptr_eq(&before.stats, &after.stats), "same generation");
-        changes.mark_unchanged();
+
+        assert!(!routes.set_running(&app("shop"), "unknown", Some(moved)));
+        assert!(!routes.set_running(&app("other"), &b.instance, None));
+        routes.set_app(&app("shop"), &["shop.test".into()], vec![a.clone()]);
         assert!(
-            !routes.readdress(&app("shop"), &a.instance, moved),
-            "nothing moved"
+            !routes.set_running(&app("shop"), &b.instance, Some(moved)),
+            "a new generation forgets what it does not name"
         );
-        assert!(
-            !routes.readdress(&app("shop"), "unknown", moved),
-            "not routed"
-        );
-        assert!(
-            !routes.readdress(&app("other"), &b.instance, moved),
-            "not this app"
-        );
-        assert!(!changes.has_changed().unwrap());
     }
 
     #[test]
