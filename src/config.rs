@@ -275,7 +275,18 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|err| err.message().to_string())
+        let config: Config = toml::from_str(text).map_err(|err| err.message().to_string())?;
+        let intervals = [
+            (
+                "[proxy] client_header_timeout_secs",
+                config.proxy.client_header_timeout_secs,
+            ),
+            ("[acme] renew_check_secs", config.acme.renew_check_secs),
+        ];
+        match intervals.iter().find(|(_, secs)| *secs == 0) {
+            Some((key, _)) => Err(format!("{key} must be at least 1")),
+            None => Ok(config),
+        }
     }
 
     pub fn control_socket(&self) -> PathBuf {
@@ -371,6 +382,14 @@ mod tests {
         }
         let err = Config::parse("[proxy]\nclient_max_body_size = \"lots\"").unwrap_err();
         assert!(err.contains("invalid size"), "{err}");
+    }
+
+    #[test]
+    fn zero_intervals_are_refused() {
+        let err = Config::parse("[proxy]\nclient_header_timeout_secs = 0").unwrap_err();
+        assert_eq!(err, "[proxy] client_header_timeout_secs must be at least 1");
+        let err = Config::parse("[acme]\nrenew_check_secs = 0").unwrap_err();
+        assert_eq!(err, "[acme] renew_check_secs must be at least 1");
     }
 
     #[test]

@@ -152,7 +152,7 @@ pub async fn renew_due(
 /// whose renewal failed waits twice as long after each further failure (see `retry_after`), so a
 /// broken domain does not spend the CA's failed-validation limit every round.
 pub async fn run_loop(ctx: Arc<Ctx>) {
-    let every = Duration::from_secs(ctx.config.acme.renew_check_secs.max(1));
+    let every = Duration::from_secs(ctx.config.acme.renew_check_secs);
     let mut failing: HashMap<AppName, (u32, Instant)> = HashMap::new();
     loop {
         tokio::select! {

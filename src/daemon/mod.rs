@@ -104,7 +104,7 @@ pub async fn run(
         limits: crate::proxy::Limits {
             hold: Duration::from_secs(config.proxy.hold_timeout_secs),
             read_timeout: Duration::from_secs(config.proxy.read_timeout_secs),
-            header_timeout: Duration::from_secs(config.proxy.client_header_timeout_secs.max(1)),
+            header_timeout: Duration::from_secs(config.proxy.client_header_timeout_secs),
             max_body: config.proxy.client_max_body_size.bytes(),
         },
         extra: false,
