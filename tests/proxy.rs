@@ -447,26 +447,78 @@ fn slow_and_idle_clients_are_disconnected() {
 
     // An HTTP/2 connection (TLS, ALPN h2) that sends nothing is closed too.
     berth.ssh(&format!("certs:generate {app}")).ok();
-    let mut h2 = std::process::Command::new("openssl")
-        .args([
-            "s_client",
-            "-quiet",
-            "-alpn",
-            "h2",
-            "-servername",
-            &host,
-            "-connect",
-        ])
+    h2_until_closed(&berth, &host, &[]);
+
+    // One that served a request and then sends nothing gets a GOAWAY, then is closed.
+    let frames = h2_until_closed(&berth, &host, &h2_get(&host));
+    let kinds: Vec<u8> = frames.iter().map(|(kind, _)| *kind).collect();
+    assert!(
+        frames
+            .iter()
+            .any(|(kind, payload)| *kind == 0 && payload == b"served\n"),
+        "the request is answered: {kinds:?}"
+    );
+    assert_eq!(kinds.last(), Some(&7), "then GOAWAY: {kinds:?}");
+}
+
+/// HTTP/2 frame `kind` with `flags` on `stream`.
+fn h2_frame(kind: u8, flags: u8, stream: u8, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len();
+    let mut frame = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    frame.extend([0, 0, 0, stream]);
+    frame.extend(payload);
+    frame
+}
+
+/// The client preface, SETTINGS and one GET for `/` on `host`.
+fn h2_get(host: &str) -> Vec<u8> {
+    // HPACK: :method GET, :scheme https, :path / (static table), :authority as a literal.
+    let mut headers = vec![0x82, 0x87, 0x84, 0x41, u8::try_from(host.len()).unwrap()];
+    headers.extend(host.as_bytes());
+    let mut bytes = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    bytes.extend(h2_frame(4, 0, 0, &[]));
+    bytes.extend(h2_frame(1, 0x5, 1, &headers));
+    bytes
+}
+
+/// Over TLS with ALPN h2, sends `bytes` and then nothing more (stdin stays open); returns the
+/// frames (type, payload) the proxy sent before it closed the connection, which it must within
+/// 20 s.
+fn h2_until_closed(berth: &Berth, host: &str, bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    use std::io::{Read, Write};
+    let mut client = std::process::Command::new("openssl")
+        .args(["s_client", "-quiet", "-alpn", "h2", "-servername", host])
+        .arg("-connect")
         .arg(berth.https.to_string())
         .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("run openssl");
-    let closed = support::eventually(std::time::Duration::from_secs(20), || {
-        matches!(h2.try_wait(), Ok(Some(_)))
+    let mut stdin = client.stdin.take().expect("stdin");
+    stdin.write_all(bytes).unwrap();
+    stdin.flush().unwrap();
+    let mut stdout = client.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let _ = stdout.read_to_end(&mut seen);
+        seen
     });
-    let _ = h2.kill();
-    let _ = h2.wait();
-    assert!(closed, "an idle HTTP/2 connection is closed");
+    let closed = support::eventually(std::time::Duration::from_secs(20), || {
+        matches!(client.try_wait(), Ok(Some(_)))
+    });
+    let _ = client.kill();
+    let _ = client.wait();
+    drop(stdin);
+    let all = reader.join().expect("reader");
+    assert!(closed, "the idle HTTP/2 connection is closed: {all:?}");
+    let mut rest = &all[..];
+    let mut frames = Vec::new();
+    while rest.len() >= 9 {
+        let len = usize::from(rest[0]) << 16 | usize::from(rest[1]) << 8 | usize::from(rest[2]);
+        let end = (9 + len).min(rest.len());
+        frames.push((rest[3], rest[9..end].to_vec()));
+        rest = &rest[end..];
+    }
+    frames
 }

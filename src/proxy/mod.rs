@@ -273,10 +273,15 @@ async fn connection<I>(
         }};
     }
     // HTTP/1.1 closes slow and idle connections itself (`header_read_timeout`); HTTP/2 gets a
-    // GOAWAY once no request has come for as long (its streams in flight still finish).
+    // GOAWAY once no request has come for as long (its streams in flight still finish). A
+    // graceful HTTP/2 close waits for the client to answer a PING; one that never answers
+    // PINGs (the keep-alive ones every `header_timeout`) is closed after as long again.
     let served = if h2 {
         serve_gracefully!(
             hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .keep_alive_interval(Some(header_timeout))
+                .keep_alive_timeout(header_timeout)
                 .serve_connection(io, service),
             arrivals.quiet_for(header_timeout)
         )
