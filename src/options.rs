@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 pub enum OptionError {
     #[error("{0} is not supported: {1}")]
     Refused(String, &'static str),
-    #[error("{0} is not a docker option Berth supports (supported: {SUPPORTED})")]
+    #[error("{} is not a docker option Berth supports (supported: {SUPPORTED})", crate::names::shown(.0))]
     Unknown(String),
     #[error("{0} needs a value")]
     MissingValue(String),
-    #[error("invalid value for {0}: {1:?}")]
+    #[error("invalid value for {flag}: \"{shown}\"", flag = .0, shown = crate::names::shown(.1))]
     BadValue(&'static str, String),
     #[error("{0} only applies to the {1} phase")]
     WrongPhase(String, &'static str),

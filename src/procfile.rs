@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 pub enum ProcfileError {
     #[error("Procfile line {line}: expected `name: command`")]
     Malformed { line: usize },
-    #[error("Procfile line {line}: invalid process type {name:?} (letters, digits, dashes and underscores)")]
+    #[error("Procfile line {line}: invalid process type \"{}\" (letters, digits, dashes and underscores)", crate::names::shown(name))]
     BadName { line: usize, name: String },
     #[error("Procfile line {line}: process type {name} is declared twice")]
     Duplicate { line: usize, name: String },

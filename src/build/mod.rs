@@ -43,8 +43,8 @@ impl BuilderKind {
             "dockerfile" => Ok(BuilderKind::Dockerfile),
             "buildpacks" | "herokuish" => Ok(BuilderKind::Buildpacks),
             other => Err(BuildError::Refused(format!(
-                "Invalid builder {other:?}: use dockerfile or buildpacks (or an empty value for auto)"
-            ))),
+                "Invalid builder \"{shown}\": use dockerfile or buildpacks (or an empty value for auto)"
+            , shown = crate::names::shown(other)))),
         }
     }
 

@@ -23,7 +23,10 @@ pub fn seconds(property: &str, value: Option<String>) -> Result<Option<u64>, Com
     value
         .map(|v| {
             v.parse().map_err(|_| {
-                CommandError::User(format!("{property} takes whole seconds, not {v:?}"))
+                CommandError::User(format!(
+                    "{property} takes whole seconds, not \"{shown}\"",
+                    shown = crate::names::shown(&v)
+                ))
             })
         })
         .transpose()
@@ -86,7 +89,8 @@ impl Argv {
             Some("json") => Ok(true),
             Some(format) if format == text => Ok(false),
             Some(other) => Err(CommandError::Usage(format!(
-                "Invalid format {other:?}: use {text} or json"
+                "Invalid format \"{shown}\": use {text} or json",
+                shown = crate::names::shown(other)
             ))),
         }
     }

@@ -68,8 +68,8 @@ fn check_build_dir(raw: &str) -> Result<String, CommandError> {
     match fine {
         true => Ok(trimmed.to_string()),
         false => Err(CommandError::User(format!(
-            "Invalid build-dir {raw:?}: use a relative path inside the repository, like apps/web"
-        ))),
+            "Invalid build-dir \"{shown}\": use a relative path inside the repository, like apps/web"
+        , shown = crate::names::shown(raw)))),
     }
 }
 

@@ -59,7 +59,8 @@ fn index_of(argv: &mut Argv) -> Result<Option<usize>, CommandError> {
         .map(|raw| match raw.parse::<usize>() {
             Ok(index) if index >= 1 => Ok(index),
             _ => Err(CommandError::User(format!(
-                "--index takes a position from 1, not {raw:?}"
+                "--index takes a position from 1, not \"{shown}\"",
+                shown = crate::names::shown(&raw)
             ))),
         })
         .transpose()
@@ -79,7 +80,10 @@ fn check_image(raw: &str) -> Result<String, CommandError> {
             .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c));
     match fine {
         true => Ok(raw.to_string()),
-        false => Err(CommandError::User(format!("Invalid image name {raw:?}"))),
+        false => Err(CommandError::User(format!(
+            "Invalid image name \"{shown}\"",
+            shown = crate::names::shown(raw)
+        ))),
     }
 }
 

@@ -35,7 +35,8 @@ impl Args {
             Some("json") => Format::Json,
             Some(other) => {
                 return Err(CommandError::Usage(format!(
-                    "Invalid format {other:?}: use exports, shell, envfile or json"
+                    "Invalid format \"{shown}\": use exports, shell, envfile or json",
+                    shown = crate::names::shown(other)
                 )))
             }
         };

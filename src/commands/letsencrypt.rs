@@ -57,7 +57,8 @@ fn email(raw: String) -> Result<String, CommandError> {
     match fine {
         true => Ok(raw),
         false => Err(CommandError::User(format!(
-            "Invalid email {raw:?}: use an address like ops@example.com"
+            "Invalid email \"{shown}\": use an address like ops@example.com",
+            shown = crate::names::shown(&raw)
         ))),
     }
 }
@@ -68,7 +69,8 @@ fn server(raw: String) -> Result<String, CommandError> {
     match fine {
         true => Ok(raw),
         false => Err(CommandError::User(format!(
-            "Invalid server {raw:?}: use production, staging or an https:// ACME directory URL"
+            "Invalid server \"{shown}\": use production, staging or an https:// ACME directory URL",
+            shown = crate::names::shown(&raw)
         ))),
     }
 }

@@ -28,7 +28,10 @@ impl Args {
         let lines = match argv.option("-n")?.or(argv.option("--num")?) {
             None => 100,
             Some(n) => n.parse().map_err(|_| {
-                CommandError::User(format!("-n takes a number of lines, not {n:?}"))
+                CommandError::User(format!(
+                    "-n takes a number of lines, not \"{shown}\"",
+                    shown = crate::names::shown(&n)
+                ))
             })?,
         };
         let process = argv.option("-p")?.or(argv.option("--ps")?);

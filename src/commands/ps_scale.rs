@@ -56,7 +56,8 @@ fn parse_tuple(tuple: &str) -> Result<(String, u32), CommandError> {
     match count.parse::<u32>() {
         Ok(n) if n <= MAX_INSTANCES => Ok((process.to_string(), n)),
         _ => Err(CommandError::User(format!(
-            "Invalid count for {process}: {count:?} (a whole number from 0 to {MAX_INSTANCES})"
+            "Invalid count for {process}: \"{shown}\" (a whole number from 0 to {MAX_INSTANCES})",
+            shown = crate::names::shown(count)
         ))),
     }
 }

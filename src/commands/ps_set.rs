@@ -29,8 +29,8 @@ impl Args {
             None => None,
             Some(raw) => Some(RestartPolicy::parse(&raw).ok_or_else(|| {
                 CommandError::User(format!(
-                    "Invalid restart-policy specified: {raw:?} (no, always, unless-stopped, on-failure[:N])"
-                ))
+                    "Invalid restart-policy specified: \"{shown}\" (no, always, unless-stopped, on-failure[:N])"
+                , shown = crate::names::shown(&raw)))
             })?),
         };
         argv.finish()?;

@@ -80,7 +80,8 @@ pub fn parse_memory(raw: &str) -> Result<u64, CommandError> {
     match bytes {
         Some(bytes) if factor > 0 && bytes >= 6 << 20 => Ok(bytes),
         _ => Err(CommandError::User(format!(
-            "Invalid memory size {raw:?}: use e.g. 512m or 1g (at least 6m)"
+            "Invalid memory size \"{shown}\": use e.g. 512m or 1g (at least 6m)",
+            shown = crate::names::shown(raw)
         ))),
     }
 }
@@ -89,7 +90,8 @@ fn parse_cpu(raw: &str) -> Result<f64, CommandError> {
     match raw.parse::<f64>() {
         Ok(cpu) if cpu > 0.0 && cpu <= 1024.0 => Ok(cpu),
         _ => Err(CommandError::User(format!(
-            "Invalid CPU count {raw:?}: use e.g. 0.5 or 2"
+            "Invalid CPU count \"{shown}\": use e.g. 0.5 or 2",
+            shown = crate::names::shown(raw)
         ))),
     }
 }

@@ -4,7 +4,10 @@
 use crate::clock::Civil;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid cron schedule {schedule:?}: {reason}")]
+#[error(
+    "invalid cron schedule \"{}\": {reason}",
+    crate::names::shown(schedule)
+)]
 pub struct ScheduleError {
     pub schedule: String,
     pub reason: String,
