@@ -149,20 +149,27 @@ impl Size {
     }
 
     pub fn parse(raw: &str) -> Option<Size> {
-        let raw = raw.trim().to_ascii_lowercase();
-        let (digits, unit) = match raw.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-            Some((at, _)) => raw.split_at(at),
-            None => (raw.as_str(), ""),
-        };
-        let scale = match unit {
+        let (number, unit) = number_and_unit(raw)?;
+        let scale = match unit.as_str() {
             "" | "b" => 1,
             "k" | "kb" => 1 << 10,
             "m" | "mb" => 1 << 20,
             "g" | "gb" => 1 << 30,
             _ => return None,
         };
-        digits.parse::<u64>().ok()?.checked_mul(scale).map(Size)
+        number.checked_mul(scale).map(Size)
     }
+}
+
+/// An nginx-style value (`50m`, `60s`), trimmed and lowercased: its leading whole number and
+/// the unit after it (possibly empty).
+pub fn number_and_unit(raw: &str) -> Option<(u64, String)> {
+    let raw = raw.trim().to_ascii_lowercase();
+    let (digits, unit) = match raw.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => raw.split_at(at),
+        None => (raw.as_str(), ""),
+    };
+    Some((digits.parse().ok()?, unit.to_string()))
 }
 
 impl<'de> Deserialize<'de> for Size {

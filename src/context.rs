@@ -85,7 +85,8 @@ impl Ctx {
     pub fn refresh_policy(&self, app: &AppName) {
         if let Ok(record) = self.store.app(app) {
             let has_cert = matches!(self.store.cert(app), Ok(Some(_)));
-            let policy = crate::routing::policy(&record, has_cert, self.https_port);
+            let global = self.store.global();
+            let policy = crate::routing::policy(&record, &global, has_cert, self.https_port);
             self.routes.set_policy(app, policy);
         }
     }

@@ -1,15 +1,44 @@
 //! What the proxy should enforce for an app, computed from its record: the bridge between the
 //! settings commands store (`state`) and the proxy's `Policy`.
 
+use std::time::Duration;
+
+use crate::config::{number_and_unit, Size};
 use crate::ports::Scheme;
 use crate::proxy::{BasicAuth, IpNet, Policy};
-use crate::state::AppRecord;
+use crate::state::{AppRecord, GlobalSettings};
 
 /// Dokku's nginx HSTS max-age (about six months).
 const HSTS_MAX_AGE: u64 = 15_724_800;
 
+/// `client-max-body-size` in bytes, written as nginx sizes are (`1048576`, `512k`, `50m`, `1g`;
+/// `0`: no limit).
+pub fn body_size(raw: &str) -> Option<u64> {
+    Size::parse(raw).map(Size::bytes)
+}
+
+/// `proxy-read-timeout`, written as nginx times are, in whole seconds, minutes or hours (`60`,
+/// `60s`, `2m`, `1h`); at least a second.
+pub fn read_timeout(raw: &str) -> Option<Duration> {
+    let (number, unit) = number_and_unit(raw)?;
+    let scale = match unit.as_str() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return None,
+    };
+    let secs = number.checked_mul(scale)?;
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
 /// The app's policy; `has_cert` turns on the HTTPS redirect and HSTS unless the app opted out.
-pub fn policy(record: &AppRecord, has_cert: bool, https_port: u16) -> Policy {
+/// Limits the app does not set come from `global`, else the proxy's own.
+pub fn policy(
+    record: &AppRecord,
+    global: &GlobalSettings,
+    has_cert: bool,
+    https_port: u16,
+) -> Policy {
     let auth = &record.http_auth;
     let auth = (auth.enabled && !auth.users.is_empty()).then(|| {
         BasicAuth::new(
@@ -35,6 +64,12 @@ pub fn policy(record: &AppRecord, has_cert: bool, https_port: u16) -> Policy {
             .filter(|m| m.scheme != Scheme::Tcp && !m.is_main())
             .map(|m| (m.host, m.container))
             .collect(),
+        max_body: [&record.proxy, &global.proxy]
+            .iter()
+            .find_map(|limits| limits.client_max_body_size.as_deref().and_then(body_size)),
+        read_timeout: [&record.proxy, &global.proxy]
+            .iter()
+            .find_map(|limits| limits.proxy_read_timeout.as_deref().and_then(read_timeout)),
     }
 }
 
@@ -46,14 +81,14 @@ mod tests {
     #[test]
     fn a_certificate_brings_the_redirect_and_hsts_unless_disabled() {
         let mut record = AppRecord::new(AppName::parse("shop").unwrap(), 0);
-        let plain = policy(&record, false, 443);
+        let plain = policy(&record, &GlobalSettings::default(), false, 443);
         assert_eq!((plain.redirect_https, plain.hsts), (None, None));
-        let secure = policy(&record, true, 8443);
+        let secure = policy(&record, &GlobalSettings::default(), true, 8443);
         assert_eq!(secure.redirect_https, Some(8443));
         assert_eq!(secure.hsts.as_deref(), Some("max-age=15724800"));
         record.tls.redirect_disabled = true;
         record.tls.hsts_max_age = Some(60);
-        let custom = policy(&record, true, 443);
+        let custom = policy(&record, &GlobalSettings::default(), true, 443);
         assert_eq!(custom.redirect_https, None);
         assert_eq!(custom.hsts.as_deref(), Some("max-age=60"));
     }
@@ -61,10 +96,14 @@ mod tests {
     #[test]
     fn auth_applies_only_when_enabled_with_users() {
         let mut record = AppRecord::new(AppName::parse("shop").unwrap(), 0);
-        assert!(policy(&record, false, 443).auth.is_none());
+        assert!(policy(&record, &GlobalSettings::default(), false, 443)
+            .auth
+            .is_none());
         record.http_auth.enabled = true;
         assert!(
-            policy(&record, false, 443).auth.is_none(),
+            policy(&record, &GlobalSettings::default(), false, 443)
+                .auth
+                .is_none(),
             "no users: nobody could log in"
         );
         record
@@ -72,8 +111,48 @@ mod tests {
             .users
             .insert("ann".into(), crate::password::hash("pw"));
         record.http_auth.allowed_ips.push("10.0.0.0/8".into());
-        let auth = policy(&record, false, 443).auth.unwrap();
+        let auth = policy(&record, &GlobalSettings::default(), false, 443)
+            .auth
+            .unwrap();
         assert_eq!(auth.realm, "shop");
         assert_eq!(auth.allowed.len(), 1);
+    }
+
+    #[test]
+    fn limits_come_from_the_app_then_the_global_settings() {
+        let mut record = AppRecord::new(AppName::parse("shop").unwrap(), 0);
+        let mut global = GlobalSettings::default();
+        let limits = |record: &AppRecord, global: &GlobalSettings| {
+            let policy = policy(record, global, false, 443);
+            (policy.max_body, policy.read_timeout.map(|t| t.as_secs()))
+        };
+        assert_eq!(limits(&record, &global), (None, None));
+        global.proxy.client_max_body_size = Some("10m".into());
+        global.proxy.proxy_read_timeout = Some("2m".into());
+        assert_eq!(limits(&record, &global), (Some(10 << 20), Some(120)));
+        record.proxy.client_max_body_size = Some("0".into());
+        record.proxy.proxy_read_timeout = Some("5s".into());
+        assert_eq!(limits(&record, &global), (Some(0), Some(5)));
+    }
+
+    #[test]
+    fn read_timeouts_read_like_nginx() {
+        let secs = |raw| read_timeout(raw).map(|t| t.as_secs());
+        assert_eq!(secs("60"), Some(60));
+        assert_eq!(secs("60s"), Some(60));
+        assert_eq!(secs(" 2M "), Some(120));
+        assert_eq!(secs("1h"), Some(3600));
+        for bad in [
+            "",
+            "0",
+            "0s",
+            "s",
+            "5ms",
+            "1d",
+            "-1",
+            "99999999999999999999h",
+        ] {
+            assert_eq!(secs(bad), None, "{bad}");
+        }
     }
 }

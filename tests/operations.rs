@@ -246,6 +246,9 @@ fn clone_and_rename() {
         .ssh(&format!("certs:set {app} hsts-max-age 1234"))
         .ok();
     berth.ssh(&format!("ports:add {app} tcp:{tcp}:5000")).ok();
+    berth
+        .ssh(&format!("nginx:set {app} proxy-read-timeout 90s"))
+        .ok();
 
     berth.ssh(&format!("apps:clone {app} {copy}")).ok();
     assert_eq!(berth.get(&Berth::host(&copy), "/").body, "cloned code\n");
@@ -262,6 +265,13 @@ fn clone_and_rename() {
     assert!(
         !copied.contains(&custom) && !copied.contains("tcp:") && no_cert,
         "a clone gets no custom domain, TCP port or certificate: {copied}"
+    );
+    let limits = berth.ssh(&format!("nginx:report {copy}")).ok().stdout;
+    assert!(
+        limits
+            .lines()
+            .any(|l| l.contains("Nginx proxy read timeout:") && l.ends_with("90s")),
+        "a clone keeps the proxy limits: {limits}"
     );
     let exists = berth.ssh(&format!("apps:clone {app} {copy}"));
     assert!(

@@ -147,3 +147,90 @@ fn headers_bodies_streams_and_websockets_pass_through_the_proxy() {
     assert_eq!(echoed[..2], [0x81, payload.len() as u8], "{echoed:?}");
     assert_eq!(&echoed[2..], payload);
 }
+
+#[test]
+fn per_app_limits_apply_at_once() {
+    let berth = Berth::start();
+    let app = berth.app("limits");
+    let other = berth.app("unlimited");
+    berth.ssh(&format!("apps:create {other}")).ok();
+    let source = repo::protocol_app();
+    berth.push(source.path(), &app, "main").ok();
+    let host = Berth::host(&app);
+    let url = |path: &str| format!("http://{}{path}", berth.http);
+    let status = ["-o", "/dev/null", "-w", "%{http_code}"];
+    let upload = |bytes: usize| {
+        curl(
+            &host,
+            &[
+                &["-X", "POST", "--data-binary", "@-"][..],
+                &status,
+                &[&url("/upload")],
+            ]
+            .concat(),
+            Some(vec![7; bytes]),
+        )
+    };
+
+    // Larger bodies for this app (the proxy's default is 1m), no reload, no deploy.
+    assert!(upload(2 << 20).starts_with("413"));
+    berth
+        .ssh(&format!("nginx:set {app} client-max-body-size 3M"))
+        .ok();
+    assert!(upload(2 << 20).starts_with("200"));
+    // A global value applies where the app sets none.
+    berth
+        .ssh("nginx:set --global client-max-body-size 100k")
+        .ok();
+    assert!(
+        upload(2 << 20).starts_with("200"),
+        "the app's own value wins"
+    );
+    berth
+        .ssh(&format!("nginx:set {app} client-max-body-size"))
+        .ok();
+    assert!(upload(200 << 10).starts_with("413"), "the global value");
+    berth.ssh("nginx:set --global client-max-body-size").ok();
+    assert!(upload(200 << 10).starts_with("200"), "the proxy's default");
+
+    // A shorter wait for the app's answer: 504.
+    berth
+        .ssh(&format!("nginx:set {app} proxy-read-timeout 1s"))
+        .ok();
+    let slow = curl(&host, &[&status[..], &[&url("/slow/3")]].concat(), None);
+    assert!(slow.starts_with("504"), "{slow}");
+    assert!(curl(&host, &[&url("/slow/0")], None).contains("slow"));
+
+    // Report rows with their padding squeezed: `Label: value`.
+    let report = |app: &str| -> Vec<String> {
+        let out = berth.ssh(&format!("nginx:report {app}")).ok().stdout;
+        out.lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    let rows = report(&app);
+    for row in [
+        "Nginx client max body size:",
+        "Nginx computed client max body size: 1m",
+        "Nginx proxy read timeout: 1s",
+        "Nginx computed proxy read timeout: 1s",
+        "Nginx global proxy read timeout:",
+    ] {
+        assert!(rows.iter().any(|r| r == row), "no {row:?} in {rows:#?}");
+    }
+    let rows = report(&other);
+    assert!(
+        rows.iter()
+            .any(|r| r == "Nginx computed proxy read timeout: 60s"),
+        "{rows:#?}"
+    );
+
+    let bad = berth.ssh(&format!("nginx:set {app} client-max-body-size lots"));
+    assert_eq!(bad.code, 1, "{bad:#?}");
+    assert!(
+        bad.stderr.contains("Invalid client-max-body-size \"lots\""),
+        "{bad:#?}"
+    );
+    let missing = berth.ssh("nginx:report no-such-app");
+    assert_eq!(missing.code, 20, "{missing:#?}");
+}

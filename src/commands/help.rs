@@ -267,6 +267,16 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Set the ACME contact, directory (production, staging, URL) or renewal window",
     ),
     (
+        "nginx:report",
+        "<app>",
+        "Show the app's proxy limits: its own, the global ones and what applies",
+    ),
+    (
+        "nginx:set",
+        "(<app>|--global) client-max-body-size|proxy-read-timeout [value]",
+        "Set the largest request body (50m; 0: none) or the wait for the app's answer (60s)",
+    ),
+    (
         "ports:add",
         "<app> <scheme:host-port:container-port>...",
         "Map http:80 or https:443 to the port the app listens on (restarts it)",

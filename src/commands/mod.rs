@@ -33,6 +33,7 @@ mod http_auth;
 mod io;
 mod letsencrypt;
 mod logs;
+mod nginx;
 mod output;
 mod ports;
 mod ps_inspect;
@@ -176,6 +177,7 @@ pub enum Command {
     Enter(enter::Args),
     GitFromImage(git_from_image::Args),
     Letsencrypt(letsencrypt::Args),
+    Nginx(nginx::Args),
     HttpAuth(http_auth::Args),
     Logs(logs::Args),
     Ports(ports::Args),
@@ -227,6 +229,9 @@ impl Command {
                 Command::Buildpacks(buildpacks::Args::parse(name, rest)?)
             }
             name if name.starts_with("certs:") => Command::Certs(certs::Args::parse(name, rest)?),
+            name @ ("nginx:set" | "nginx:report") => {
+                Command::Nginx(nginx::Args::parse(name, rest)?)
+            }
             name if name.starts_with("letsencrypt:") => {
                 Command::Letsencrypt(letsencrypt::Args::parse(name, rest)?)
             }
@@ -315,6 +320,7 @@ impl Command {
             Command::Buildpacks(args) => args.command,
             Command::Certs(args) => args.command,
             Command::Letsencrypt(args) => args.command,
+            Command::Nginx(args) => args.command(),
             Command::ChecksReport(_) => "checks:report",
             Command::ChecksRun(_) => "checks:run",
             Command::ChecksSet(_) => "checks:set",
@@ -376,6 +382,7 @@ impl Command {
             Command::Buildpacks(args) => buildpacks::run(ctx, caller, io, args).await,
             Command::Certs(args) => certs::run(ctx, caller, io, args).await,
             Command::Letsencrypt(args) => letsencrypt::run(ctx, io, args).await,
+            Command::Nginx(args) => nginx::run(ctx, io, args).await,
             Command::ChecksReport(args) => checks_report::run(ctx, io, args).await,
             Command::ChecksRun(args) => checks_run::run(ctx, io, args).await,
             Command::ChecksSet(args) => checks_set::run(ctx, io, args).await,

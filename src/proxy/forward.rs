@@ -136,7 +136,11 @@ pub async fn forward(
             format!("App {} has no running container\n", route.app),
         );
     }
-    let max_body = shared.limits.max_body;
+    let max_body = route.policy.max_body.unwrap_or(shared.limits.max_body);
+    let read_timeout = route
+        .policy
+        .read_timeout
+        .unwrap_or(shared.limits.read_timeout);
     if max_body > 0 && request.body().size_hint().lower() > max_body {
         return too_large(&route, started);
     }
@@ -181,7 +185,7 @@ pub async fn forward(
                 parts.headers.clone()
             };
             let sent = shared.pool.send(upstream, outgoing);
-            outcome = match tokio::time::timeout(shared.limits.read_timeout, sent).await {
+            outcome = match tokio::time::timeout(read_timeout, sent).await {
                 Ok(Ok(response)) => Outcome::Answered(response),
                 Ok(Err(UpstreamError::Connect(err))) => {
                     tracing::info!(app = %route.app, %upstream, error = %err, "upstream unreachable");

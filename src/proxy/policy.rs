@@ -1,5 +1,6 @@
 //! What the proxy enforces per app before forwarding: HTTP basic auth (with an IP allow list
-//! that skips it), and for apps with a certificate the HTTP→HTTPS redirect and HSTS.
+//! that skips it), for apps with a certificate the HTTP→HTTPS redirect and HSTS, and the
+//! app's own body size and read timeout limits.
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -21,6 +22,10 @@ pub struct Policy {
     pub hsts: Option<String>,
     /// Extra HTTP/HTTPS listeners the app answers on: (host port, container port).
     pub ports: Vec<(u16, u16)>,
+    /// The app's own request body limit in bytes (`0`: none), instead of the proxy's.
+    pub max_body: Option<u64>,
+    /// The app's own wait for response headers, instead of the proxy's.
+    pub read_timeout: Option<std::time::Duration>,
 }
 
 impl Policy {

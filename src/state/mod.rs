@@ -19,8 +19,8 @@ pub use atomic::write_atomic;
 pub use layout::Layout;
 pub use records::{
     AcmeProps, AppRecord, BuilderSettings, BuildpackSettings, CheckKind, ChecksSettings, CronTask,
-    DomainSettings, GlobalSettings, HealthCheck, KeyRing, LetsencryptSettings, Mount, Release,
-    Resources, SshKey, ALL_PROCESSES,
+    DomainSettings, GlobalSettings, HealthCheck, KeyRing, LetsencryptSettings, Mount, ProxyLimits,
+    Release, Resources, SshKey, ALL_PROCESSES,
 };
 
 use crate::names::{AppName, KeyName};
@@ -211,6 +211,7 @@ impl Store {
         record.builder = source.builder;
         record.buildpacks = source.buildpacks;
         record.http_auth = source.http_auth;
+        record.proxy = source.proxy;
         record.ports = ports;
         let repo = self.layout.repo_dir(from);
         if repo.exists() {

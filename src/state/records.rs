@@ -67,6 +67,21 @@ pub struct AppRecord {
     /// `letsencrypt:*`: whether Berth obtains and renews the app's certificate by ACME.
     #[serde(default)]
     pub letsencrypt: LetsencryptSettings,
+    /// `nginx:set`: the proxy's limits for the app.
+    #[serde(default)]
+    pub proxy: ProxyLimits,
+}
+
+/// `nginx:set` properties, for one app or (in `GlobalSettings`) every app; unset means the
+/// next level down: the global value, then the config file's `[proxy]` one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyLimits {
+    /// `client-max-body-size` as typed (`50m`; `0` is no limit).
+    #[serde(default)]
+    pub client_max_body_size: Option<String>,
+    /// `proxy-read-timeout` as typed (`60s`, `2m`).
+    #[serde(default)]
+    pub proxy_read_timeout: Option<String>,
 }
 
 /// `letsencrypt:enable|disable` and the app's own `letsencrypt:set` properties.
@@ -213,6 +228,9 @@ pub struct GlobalSettings {
     /// `letsencrypt:set --global`.
     #[serde(default)]
     pub letsencrypt: AcmeProps,
+    /// `nginx:set --global`.
+    #[serde(default)]
+    pub proxy: ProxyLimits,
 }
 
 impl GlobalSettings {
@@ -234,6 +252,7 @@ impl Default for GlobalSettings {
             stack: None,
             domains: None,
             letsencrypt: AcmeProps::default(),
+            proxy: ProxyLimits::default(),
         }
     }
 }
@@ -384,6 +403,7 @@ impl AppRecord {
             tls: TlsSettings::default(),
             ports: Vec::new(),
             letsencrypt: LetsencryptSettings::default(),
+            proxy: ProxyLimits::default(),
         }
     }
 

@@ -5,6 +5,7 @@
 //! - `POST /upload`: reads the body (Content-Length or chunked) and says how many bytes came.
 //! - `GET /events`: a server-sent event stream; the first event at once, the next a minute later.
 //! - `GET /ws` with `Upgrade: websocket`: a WebSocket echo, frame by frame.
+//! - `GET /slow/N`: `slow`, after N seconds.
 //! - anything else: `protocol app`.
 
 mod sha1;
@@ -183,6 +184,11 @@ fn serve(stream: TcpStream) -> Result<()> {
                 respond(&mut writer, &format!("received {received} bytes\n"))?;
             }
             ("GET", "/events") => return events(&mut writer),
+            ("GET", path) if path.starts_with("/slow/") => {
+                let secs = path["/slow/".len()..].parse().unwrap_or(1);
+                std::thread::sleep(Duration::from_secs(secs));
+                respond(&mut writer, "slow\n")?;
+            }
             ("GET", "/ws") => {
                 let key = head.header("sec-websocket-key").unwrap_or("").to_string();
                 return websocket(&mut reader, &mut writer, &key);

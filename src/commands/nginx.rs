@@ -1,0 +1,224 @@
+//! `nginx:set (<app>|--global) client-max-body-size|proxy-read-timeout [<value>]` and
+//! `nginx:report <app>`: the proxy's limits per app, under the names Dokku's nginx plugin gives
+//! them, so Dokku users' commands and scripts keep working. Berth has no nginx: a value applies
+//! to its own proxy at once, with no config rebuild and no reload.
+
+use super::argv::Argv;
+use super::output::report;
+use super::{CommandError, Io};
+use crate::context::Ctx;
+use crate::names::{shown, AppName};
+use crate::routing::{body_size, read_timeout};
+use crate::state::ProxyLimits;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Property {
+    ClientMaxBodySize,
+    ProxyReadTimeout,
+}
+
+impl Property {
+    fn name(self) -> &'static str {
+        match self {
+            Property::ClientMaxBodySize => "client-max-body-size",
+            Property::ProxyReadTimeout => "proxy-read-timeout",
+        }
+    }
+
+    fn slot(self, limits: &mut ProxyLimits) -> &mut Option<String> {
+        match self {
+            Property::ClientMaxBodySize => &mut limits.client_max_body_size,
+            Property::ProxyReadTimeout => &mut limits.proxy_read_timeout,
+        }
+    }
+
+    fn get(self, limits: &ProxyLimits) -> Option<String> {
+        match self {
+            Property::ClientMaxBodySize => limits.client_max_body_size.clone(),
+            Property::ProxyReadTimeout => limits.proxy_read_timeout.clone(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Args {
+    /// `None` target: `--global`; `None` value: unset.
+    Set(Option<AppName>, Property, Option<String>),
+    Report(AppName),
+}
+
+fn property(raw: &str) -> Result<Property, CommandError> {
+    match raw {
+        "client-max-body-size" => Ok(Property::ClientMaxBodySize),
+        "proxy-read-timeout" => Ok(Property::ProxyReadTimeout),
+        other => Err(CommandError::User(format!(
+            "Invalid property \"{}\": nginx:set knows client-max-body-size and proxy-read-timeout",
+            shown(other)
+        ))),
+    }
+}
+
+/// The value as stored: trimmed and lowercase, once it reads as the property's kind.
+fn value(property: Property, raw: &str) -> Result<String, CommandError> {
+    let fine = match property {
+        Property::ClientMaxBodySize => body_size(raw).is_some(),
+        Property::ProxyReadTimeout => read_timeout(raw).is_some(),
+    };
+    let hint = match property {
+        Property::ClientMaxBodySize => "use bytes or a k/m/g suffix, like 50m (0: no limit)",
+        Property::ProxyReadTimeout => "use seconds, or an s/m/h suffix, like 60s",
+    };
+    match fine {
+        true => Ok(raw.trim().to_ascii_lowercase()),
+        false => Err(CommandError::User(format!(
+            "Invalid {} \"{}\": {hint}",
+            property.name(),
+            shown(raw)
+        ))),
+    }
+}
+
+impl Args {
+    pub fn parse(name: &str, words: &[String]) -> Result<Args, CommandError> {
+        match name {
+            "nginx:set" => {
+                let mut argv = Argv::new("nginx:set", words);
+                let target = match argv.flag("--global") {
+                    true => None,
+                    false => Some(AppName::parse(&argv.required("app name")?)?),
+                };
+                let property = property(&argv.required("property")?)?;
+                let value = argv
+                    .optional()?
+                    .filter(|raw| !raw.is_empty())
+                    .map(|raw| value(property, &raw))
+                    .transpose()?;
+                argv.finish()?;
+                Ok(Args::Set(target, property, value))
+            }
+            "nginx:report" => {
+                let mut argv = Argv::new("nginx:report", words);
+                let app = AppName::parse(&argv.required("app name")?)?;
+                argv.finish()?;
+                Ok(Args::Report(app))
+            }
+            other => Err(CommandError::Unknown(other.to_string())),
+        }
+    }
+
+    pub fn command(&self) -> &'static str {
+        match self {
+            Args::Set(..) => "nginx:set",
+            Args::Report(_) => "nginx:report",
+        }
+    }
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    match args {
+        Args::Set(target, property, value) => {
+            let stored = value.clone();
+            match &target {
+                Some(app) => {
+                    ctx.store
+                        .update_app(app, |record| *property.slot(&mut record.proxy) = stored)?;
+                    ctx.refresh_policy(app);
+                }
+                None => {
+                    ctx.store
+                        .update_global(|global| *property.slot(&mut global.proxy) = stored)?;
+                    for app in ctx.store.app_names() {
+                        ctx.refresh_policy(&app);
+                    }
+                }
+            }
+            let target = target.map_or("--global".to_string(), |app| app.to_string());
+            let name = property.name();
+            let line = match value {
+                Some(value) => format!("Setting {name} to {value} for {target}"),
+                None => format!("Unsetting {name} for {target}"),
+            };
+            io.step(&line).await;
+            Ok(())
+        }
+        Args::Report(app) => {
+            let own = ctx.store.app(&app)?.proxy;
+            let global = ctx.store.global().proxy;
+            let proxy = &ctx.config.proxy;
+            let defaults = [
+                size_text(proxy.client_max_body_size.bytes()),
+                format!("{}s", proxy.read_timeout_secs),
+            ];
+            let mut rows = Vec::new();
+            for (property, default) in [Property::ClientMaxBodySize, Property::ProxyReadTimeout]
+                .into_iter()
+                .zip(defaults)
+            {
+                let label = property.name().replace('-', " ");
+                let (own, global) = (property.get(&own), property.get(&global));
+                let computed = own.clone().or(global.clone()).unwrap_or(default);
+                rows.push((format!("Nginx {label}"), own.unwrap_or_default()));
+                rows.push((format!("Nginx computed {label}"), computed));
+                rows.push((format!("Nginx global {label}"), global.unwrap_or_default()));
+            }
+            let rows: Vec<(&str, String)> =
+                rows.iter().map(|(l, v)| (l.as_str(), v.clone())).collect();
+            report(io, &format!("{app} nginx information"), &rows).await;
+            Ok(())
+        }
+    }
+}
+
+/// A byte count the way nginx sizes are written: `1m` rather than `1048576`.
+fn size_text(bytes: u64) -> String {
+    match bytes {
+        0 => "0".to_string(),
+        b if b % (1 << 30) == 0 => format!("{}g", b >> 30),
+        b if b % (1 << 20) == 0 => format!("{}m", b >> 20),
+        b if b % (1 << 10) == 0 => format!("{}k", b >> 10),
+        b => b.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn set_reads_dokku_properties_and_nginx_values() {
+        let Args::Set(Some(app), property, value) =
+            Args::parse("nginx:set", &words("shop client-max-body-size 50M")).unwrap()
+        else {
+            panic!("a set for shop");
+        };
+        assert_eq!(
+            (app.as_str(), property, value.as_deref()),
+            ("shop", Property::ClientMaxBodySize, Some("50m"))
+        );
+        let Args::Set(None, Property::ProxyReadTimeout, None) =
+            Args::parse("nginx:set", &words("--global proxy-read-timeout")).unwrap()
+        else {
+            panic!("an unset for --global");
+        };
+        for bad in [
+            "shop client-max-body-size lots",
+            "shop proxy-read-timeout 0",
+            "shop hsts true",
+        ] {
+            let err = Args::parse("nginx:set", &words(bad)).unwrap_err();
+            assert!(err.to_string().starts_with("Invalid "), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn sizes_are_shown_as_nginx_writes_them() {
+        assert_eq!(size_text(1 << 20), "1m");
+        assert_eq!(size_text(3 << 30), "3g");
+        assert_eq!(size_text(1536), "1536");
+        assert_eq!(size_text(0), "0");
+    }
+}
