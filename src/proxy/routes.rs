@@ -100,6 +100,30 @@ impl AppRoute {
         route
     }
 
+    /// This generation with `instance` running at `at` (or stopped: `None`), if that changes
+    /// anything; see `Routes::set_running`.
+    fn following(&self, instance: &str, at: Option<IpAddr>) -> Option<AppRoute> {
+        let mut route = self.same_generation();
+        let up = route.upstreams.iter().position(|u| u.instance == instance);
+        let down = route.down.iter().position(|u| u.instance == instance);
+        match (at, up, down) {
+            (Some(ip), Some(i), _) if route.upstreams[i].addr.ip() != ip => {
+                route.upstreams[i].addr.set_ip(ip);
+            }
+            (Some(ip), None, Some(i)) => {
+                let mut upstream = route.down.remove(i);
+                upstream.addr.set_ip(ip);
+                route.upstreams.push(upstream);
+            }
+            (None, Some(i), _) => {
+                let upstream = route.upstreams.remove(i);
+                route.down.push(upstream);
+            }
+            _ => return None,
+        }
+        Some(route)
+    }
+
     /// Every upstream once, starting at the next in round-robin order: the first is where a
     /// request goes, the others where it may be retried.
     pub fn rotation(&self) -> impl Iterator<Item = SocketAddr> + '_ {
@@ -240,35 +264,20 @@ impl Routes {
     /// changed; an instance the route does not name is left alone, so nothing becomes routed
     /// this way that a deploy did not route.
     pub fn set_running(&self, app: &AppName, instance: &str, at: Option<IpAddr>) -> bool {
+        // Most events (other apps' deploys) change nothing: decide that without copying the table.
+        if self
+            .route(app)
+            .and_then(|r| r.following(instance, at))
+            .is_none()
+        {
+            return false;
+        }
         self.update(|table| {
-            let Some(current) = table.apps.get(app) else {
+            let Some(next) = table.apps.get(app).and_then(|r| r.following(instance, at)) else {
                 return false;
             };
-            let mut route = current.same_generation();
-            let up = route.upstreams.iter().position(|u| u.instance == instance);
-            let down = route.down.iter().position(|u| u.instance == instance);
-            let changed = match (at, up, down) {
-                (Some(ip), Some(i), _) if route.upstreams[i].addr.ip() != ip => {
-                    route.upstreams[i].addr.set_ip(ip);
-                    true
-                }
-                (Some(ip), None, Some(i)) => {
-                    let mut upstream = route.down.remove(i);
-                    upstream.addr.set_ip(ip);
-                    route.upstreams.push(upstream);
-                    true
-                }
-                (None, Some(i), _) => {
-                    let upstream = route.upstreams.remove(i);
-                    route.down.push(upstream);
-                    true
-                }
-                _ => false,
-            };
-            if changed {
-                table.apps.insert(app.clone(), Arc::new(route));
-            }
-            changed
+            table.apps.insert(app.clone(), Arc::new(next));
+            true
         })
     }
 
