@@ -31,7 +31,7 @@ pub async fn follow_restarts(ctx: Arc<Ctx>) {
         // Events from a second before the check on, so none falls between the two.
         let since = SystemTime::now() - Duration::from_secs(1);
         let mut changes = ctx.scheduler.changes(since);
-        match resync(&ctx).await {
+        match resync(&ctx, None).await {
             Ok(()) => {
                 retry = Duration::from_secs(1);
                 if std::mem::take(&mut lost) {
@@ -72,19 +72,30 @@ fn running_at(instance: &Instance) -> Option<IpAddr> {
     instance.address.filter(|_| instance.running)
 }
 
-/// Brings every routed instance up to date; one that no longer exists counts as down.
-async fn resync(ctx: &Ctx) -> Result<(), SchedulerError> {
+/// Brings every routed instance (of `only`, or of every app) up to date; one that no longer
+/// exists counts as down.
+async fn resync(ctx: &Ctx, only: Option<&AppName>) -> Result<(), SchedulerError> {
     let now: HashMap<String, Option<IpAddr>> = ctx
         .scheduler
-        .instances(None)
+        .instances(only)
         .await?
         .iter()
         .map(|instance| (instance.id.clone(), running_at(instance)))
         .collect();
     for (app, id) in ctx.routes.instances() {
-        follow(ctx, &app, &id, now.get(&id).copied().flatten());
+        if only.is_none_or(|only| *only == app) {
+            follow(ctx, &app, &id, now.get(&id).copied().flatten());
+        }
     }
     Ok(())
+}
+
+/// Right after a deploy or scale routed `app`'s instances: one that stopped after its checks
+/// but before the switch had its event while it was not routed yet, so look again.
+pub async fn recheck(ctx: &Ctx, app: &AppName) {
+    if let Err(err) = resync(ctx, Some(app)).await {
+        tracing::warn!(app = %app, error = %err, "cannot check the instances just routed");
+    }
 }
 
 fn follow(ctx: &Ctx, app: &AppName, id: &str, at: Option<IpAddr>) {

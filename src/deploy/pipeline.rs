@@ -157,6 +157,7 @@ async fn run(
     let checks_to_switch_us =
         u64::try_from(checks_passed.elapsed().as_micros()).unwrap_or(u64::MAX);
     tracing::info!(checks_to_switch_us, "proxy switched");
+    super::follow::recheck(ctx, &app).await;
 
     stage(Stage::Retire);
     if !old.is_empty() && !stop_first {

@@ -84,6 +84,7 @@ pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<
         .collect();
     upstreams.extend(new_upstreams);
     ctx.routes.set_app(app, &ctx.app_hosts(app), upstreams);
+    super::follow::recheck(ctx, app).await;
     if !surplus.is_empty() {
         let names: Vec<String> = surplus.iter().map(Instance::dyno).collect();
         let delay = ctx.wait_to_retire(&record);
