@@ -1,0 +1,142 @@
+//! One app's route: the instances serving it (up, or down while the scheduler restarts them),
+//! what this generation of them has served, and the policy applied to its requests.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use super::metrics::AppMetrics;
+use super::policy::Policy;
+use crate::names::AppName;
+
+/// One instance an app's requests go to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    /// The scheduler's id of the instance (the container id), so its address can follow it.
+    pub instance: String,
+    pub addr: SocketAddr,
+}
+
+/// One app's live upstreams and what the proxy applies to its requests.
+#[derive(Debug)]
+pub struct AppRoute {
+    pub app: AppName,
+    pub upstreams: Vec<Upstream>,
+    /// This generation's instances that are not running now (the scheduler restarts them):
+    /// nothing is sent to their old address, which another container may be given meanwhile.
+    pub down: Vec<Upstream>,
+    /// During a stop-first swap: requests wait for the next table instead of failing.
+    pub held: bool,
+    /// What this route (this generation of the app's upstreams) has served.
+    pub stats: Arc<RouteStats>,
+    /// The app's request metrics, kept across generations.
+    pub metrics: Arc<AppMetrics>,
+    /// Authentication, TLS redirects and limits (`Routes::set_policy`), kept across generations.
+    pub policy: Arc<Policy>,
+    next: AtomicUsize,
+}
+
+/// Request outcomes of one route generation; read by the watch window (and, later, metrics).
+#[derive(Debug, Default)]
+pub struct RouteStats {
+    requests: AtomicU64,
+    failures: AtomicU64,
+}
+
+impl RouteStats {
+    /// Counts a response; 5xx statuses count as failures.
+    pub fn record(&self, status: u16) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if status >= 500 {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// (requests, failed requests) so far.
+    pub fn snapshot(&self) -> (u64, u64) {
+        (
+            self.requests.load(Ordering::Relaxed),
+            self.failures.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl AppRoute {
+    /// A new generation of `app`'s route; metrics and policy carry over from `previous`.
+    pub(super) fn new(
+        app: AppName,
+        upstreams: Vec<Upstream>,
+        held: bool,
+        previous: Option<&AppRoute>,
+    ) -> AppRoute {
+        AppRoute {
+            app,
+            upstreams,
+            down: Vec::new(),
+            held,
+            stats: Arc::default(),
+            metrics: previous.map(|p| p.metrics.clone()).unwrap_or_default(),
+            policy: previous.map(|p| p.policy.clone()).unwrap_or_default(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// A copy of this route in the same generation: same instances, counts, metrics and policy.
+    pub(super) fn same_generation(&self) -> AppRoute {
+        let mut route = AppRoute::new(
+            self.app.clone(),
+            self.upstreams.clone(),
+            self.held,
+            Some(self),
+        );
+        route.down = self.down.clone();
+        route.stats = self.stats.clone();
+        route
+    }
+
+    /// This generation with `instance` running at `at` (or stopped: `None`), if that changes
+    /// anything; see `Routes::set_running`.
+    pub(super) fn following(&self, instance: &str, at: Option<IpAddr>) -> Option<AppRoute> {
+        let mut route = self.same_generation();
+        let up = route.upstreams.iter().position(|u| u.instance == instance);
+        let down = route.down.iter().position(|u| u.instance == instance);
+        match (at, up, down) {
+            (Some(ip), Some(i), _) if route.upstreams[i].addr.ip() != ip => {
+                route.upstreams[i].addr.set_ip(ip);
+            }
+            (Some(ip), None, Some(i)) => {
+                let mut upstream = route.down.remove(i);
+                upstream.addr.set_ip(ip);
+                route.upstreams.push(upstream);
+            }
+            (None, Some(i), _) => {
+                let upstream = route.upstreams.remove(i);
+                route.down.push(upstream);
+            }
+            _ => return None,
+        }
+        Some(route)
+    }
+
+    /// Every upstream once, starting at the next in round-robin order: the first is where a
+    /// request goes, the others where it may be retried.
+    pub fn rotation(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let len = self.upstreams.len();
+        (0..len).map(move |k| self.upstreams[(start + k) % len].addr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_stats_count_server_errors() {
+        let stats = RouteStats::default();
+        for status in [200, 404, 500, 502, 301] {
+            stats.record(status);
+        }
+        assert_eq!(stats.snapshot(), (5, 2));
+    }
+}
