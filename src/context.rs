@@ -55,6 +55,8 @@ pub struct Ctx {
     pub routes: Arc<Routes>,
     /// Which certificate the HTTPS listener shows for which host.
     pub certs: Arc<CertStore>,
+    /// The latest access log lines per app (`nginx:access-logs`).
+    pub access_logs: Arc<crate::proxy::RecentAccess>,
     /// Listeners for `ports:*` mappings beyond the main HTTP and HTTPS ones.
     pub listeners: crate::proxy::ExtraListeners,
     /// Orders certificates by ACME (`letsencrypt:*` and the renewal loop).

@@ -522,3 +522,59 @@ fn h2_until_closed(berth: &Berth, host: &str, bytes: &[u8]) -> Vec<(u8, Vec<u8>)
     }
     frames
 }
+
+#[test]
+fn access_logs_per_app_and_followed() {
+    let berth = Berth::start();
+    let shop = deployed(&berth, "logged", "logged");
+    let other = deployed(&berth, "quiet", "quiet");
+    assert_eq!(berth.get(&Berth::host(&shop), "/shop-page").status, 404);
+    assert_eq!(berth.get(&Berth::host(&other), "/other-page").status, 404);
+
+    // Lines are written (and kept) once a second.
+    let mut logged = String::new();
+    let seen = support::eventually(std::time::Duration::from_secs(10), || {
+        logged = berth.ssh(&format!("nginx:access-logs {shop}")).ok().stdout;
+        logged.contains("path=/shop-page")
+    });
+    assert!(seen, "{logged}");
+    assert!(logged.contains(&format!("app={shop} ")), "{logged}");
+    assert!(logged.contains("status=404"), "{logged}");
+    assert!(
+        !logged.contains("other-page"),
+        "only this app's lines: {logged}"
+    );
+
+    // -t: new lines as they are written, until the client goes away.
+    let mut follow = berth.ssh_spawn(&format!("nginx:access-logs -t {shop}"));
+    let stdout = follow.stdout.take().expect("stdout");
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    let followed = (0..20).any(|_| {
+        berth.get(&Berth::host(&other), "/other-later");
+        berth.get(&Berth::host(&shop), "/followed");
+        std::iter::from_fn(|| {
+            received
+                .recv_timeout(std::time::Duration::from_millis(500))
+                .ok()
+        })
+        .any(|line| {
+            assert!(!line.contains("other-later"), "another app's line: {line}");
+            line.contains("path=/followed")
+        })
+    });
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert!(followed, "a new request shows up while following");
+
+    let missing = berth.ssh("nginx:access-logs no-such-app");
+    assert_eq!(missing.code, 20, "{missing:#?}");
+}

@@ -267,6 +267,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Set the ACME contact, directory (production, staging, URL) or renewal window",
     ),
     (
+        "nginx:access-logs",
+        "<app> [-t|--tail]",
+        "Show the app's latest proxy access log lines; -t follows new ones",
+    ),
+    (
         "nginx:report",
         "<app>",
         "Show the app's proxy limits: its own, the global ones and what applies",

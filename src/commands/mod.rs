@@ -229,7 +229,7 @@ impl Command {
                 Command::Buildpacks(buildpacks::Args::parse(name, rest)?)
             }
             name if name.starts_with("certs:") => Command::Certs(certs::Args::parse(name, rest)?),
-            name @ ("nginx:set" | "nginx:report") => {
+            name @ ("nginx:set" | "nginx:report" | "nginx:access-logs") => {
                 Command::Nginx(nginx::Args::parse(name, rest)?)
             }
             name if name.starts_with("letsencrypt:") => {

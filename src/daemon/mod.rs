@@ -97,6 +97,7 @@ pub async fn run(
                 source,
             }
         })?;
+    let access_logs = access_log.recent();
     let proxy = crate::proxy::Proxy {
         routes: routes.clone(),
         access_log,
@@ -125,6 +126,7 @@ pub async fn run(
         builder: engine,
         routes,
         certs: certs.clone(),
+        access_logs,
         listeners: extra_listeners,
         acme,
         https_port: bound.https.port(),

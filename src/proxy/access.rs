@@ -1,14 +1,18 @@
 //! The access log: one structured line per proxied request (`app=… id=… method=… path=…
 //! status=… micros=… peer=…`), in the daemon log's format. Each proxy worker collects its lines
 //! in its own buffer and writes them in one batch every second or at 32 KiB, so a request never
-//! waits on a lock another thread holds or on a write to the log.
+//! waits on a lock another thread holds or on a write to the log. Each batch written also goes
+//! to `Recent`, the latest lines per app that `nginx:access-logs` shows.
 
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::broadcast;
 
 /// A worker writes its lines once this much is buffered, even before the next tick.
 const FLUSH_AT: usize = 32 * 1024;
@@ -25,25 +29,108 @@ pub enum Destination {
     File(PathBuf),
 }
 
-/// The destination, opened once and shared by every worker.
+type Writer = Arc<Mutex<Box<dyn std::io::Write + Send>>>;
+
+/// The destination, opened once and shared by every worker, and the latest lines per app.
 #[derive(Clone)]
-pub struct Sink(Option<Arc<Mutex<Box<dyn std::io::Write + Send>>>>);
+pub struct Sink {
+    writer: Option<Writer>,
+    recent: Arc<Recent>,
+}
 
 impl Sink {
     pub fn open(destination: &Destination) -> std::io::Result<Sink> {
         let writer: Box<dyn std::io::Write + Send> = match destination {
-            Destination::Off => return Ok(Sink(None)),
+            Destination::Off => return Ok(Sink::off()),
             Destination::Stderr if !tracing::enabled!(target: "berth::access", tracing::Level::INFO) => {
-                return Ok(Sink(None))
+                return Ok(Sink::off())
             }
             Destination::Stderr => Box::new(std::io::stderr()),
             Destination::File(path) => Box::new(append(path)?),
         };
-        Ok(Sink(Some(Arc::new(Mutex::new(writer)))))
+        Ok(Sink {
+            writer: Some(Arc::new(Mutex::new(writer))),
+            recent: Arc::new(Recent::new(true)),
+        })
     }
 
     pub fn off() -> Sink {
-        Sink(None)
+        Sink {
+            writer: None,
+            recent: Arc::new(Recent::new(false)),
+        }
+    }
+
+    /// The latest lines per app, as written through this sink.
+    pub fn recent(&self) -> Arc<Recent> {
+        self.recent.clone()
+    }
+}
+
+/// New access lines as they are written: (app, line).
+pub type Feed = broadcast::Receiver<(Arc<str>, Arc<str>)>;
+
+/// Lines kept per app for `nginx:access-logs`.
+const RECENT_LINES: usize = 1000;
+
+/// The latest access lines of each app, and a feed of new ones for `nginx:access-logs -t`.
+/// Filled once per batch a worker writes, never per request.
+pub struct Recent {
+    enabled: bool,
+    apps: Mutex<HashMap<String, VecDeque<Arc<str>>>>,
+    feed: broadcast::Sender<(Arc<str>, Arc<str>)>,
+}
+
+impl Recent {
+    fn new(enabled: bool) -> Recent {
+        Recent {
+            enabled,
+            apps: Mutex::default(),
+            feed: broadcast::Sender::new(1024),
+        }
+    }
+
+    /// Whether the access log is written at all (`[proxy] access_log` not `off`).
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The last `lines` lines of `app`, and with `follow` a receiver of every later line of
+    /// every app (`(app, line)`), taken together so that none is missed or seen twice.
+    pub fn tail(&self, app: &str, lines: usize, follow: bool) -> (Vec<Arc<str>>, Option<Feed>) {
+        let apps = self.lock();
+        let kept = apps
+            .get(app)
+            .map(|all| {
+                let skip = all.len().saturating_sub(lines);
+                all.iter().skip(skip).cloned().collect()
+            })
+            .unwrap_or_default();
+        (kept, follow.then(|| self.feed.subscribe()))
+    }
+
+    fn add(&self, batch: &str) {
+        let mut apps = self.lock();
+        for line in batch.lines() {
+            let Some(app) = line
+                .split(" app=")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+            else {
+                continue;
+            };
+            let (app, line): (Arc<str>, Arc<str>) = (app.into(), line.into());
+            let kept = apps.entry(app.to_string()).or_default();
+            if kept.len() == RECENT_LINES {
+                kept.pop_front();
+            }
+            kept.push_back(line.clone());
+            let _ = self.feed.send((app, line));
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Arc<str>>>> {
+        self.apps.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -90,7 +177,7 @@ impl AccessLog {
     }
 
     pub fn record(&self, entry: &Entry<'_>) {
-        if self.sink.0.is_none() {
+        if self.sink.writer.is_none() {
             return;
         }
         let now = SystemTime::now()
@@ -108,7 +195,7 @@ impl AccessLog {
 
     /// Writes the buffered lines, if any, in one write.
     pub fn flush(&self) {
-        let Some(sink) = &self.sink.0 else {
+        let Some(sink) = &self.sink.writer else {
             return;
         };
         let lines = std::mem::take(&mut self.lock().lines);
@@ -122,6 +209,8 @@ impl AccessLog {
         {
             tracing::warn!(error = %err, "cannot write the access log");
         }
+        drop(writer);
+        self.sink.recent.add(&lines);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Buffer> {
@@ -188,5 +277,21 @@ mod tests {
         ), "{written}");
         assert!(lines[1].contains("status=404"));
         assert_eq!(lines[0].find('T'), Some(10), "an RFC 3339 timestamp first");
+
+        let recent = log.sink.recent();
+        let (kept, _) = recent.tail("shop", 1, false);
+        assert_eq!(kept.len(), 1);
+        assert!(kept[0].contains("status=404"), "the latest line: {kept:?}");
+        let (kept, mut feed) = recent.tail("shop", 10, true);
+        assert_eq!(kept.len(), 2);
+        log.record(&Entry {
+            app: "other",
+            ..entry
+        });
+        log.flush();
+        let (app, line) = feed.as_mut().unwrap().try_recv().unwrap();
+        assert_eq!(&*app, "other");
+        assert!(line.contains("app=other "), "{line}");
+        assert!(recent.tail("nobody", 10, false).0.is_empty());
     }
 }

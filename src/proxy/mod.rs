@@ -29,7 +29,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-pub use access::{Destination as AccessLogDestination, Sink as AccessLogSink};
+pub use access::{
+    Destination as AccessLogDestination, Recent as RecentAccess, Sink as AccessLogSink,
+};
 pub use challenges::Challenges;
 pub use extra::{wanted, ExtraListeners, ListenError};
 pub use forward::{Inbound, Limits, Shared};
