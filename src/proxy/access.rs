@@ -111,6 +111,7 @@ impl Recent {
 
     fn add(&self, batch: &str) {
         let mut apps = self.lock();
+        let followed = self.feed.receiver_count() > 0;
         for line in batch.lines() {
             let Some(app) = line
                 .split(" app=")
@@ -119,13 +120,18 @@ impl Recent {
             else {
                 continue;
             };
-            let (app, line): (Arc<str>, Arc<str>) = (app.into(), line.into());
-            let kept = apps.entry(app.to_string()).or_default();
+            let line: Arc<str> = line.into();
+            if followed {
+                let _ = self.feed.send((app.into(), line.clone()));
+            }
+            let kept = match apps.get_mut(app) {
+                Some(kept) => kept,
+                None => apps.entry(app.to_string()).or_default(),
+            };
             if kept.len() == RECENT_LINES {
                 kept.pop_front();
             }
-            kept.push_back(line.clone());
-            let _ = self.feed.send((app, line));
+            kept.push_back(line);
         }
     }
 
