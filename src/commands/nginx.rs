@@ -9,6 +9,7 @@ use super::output::report;
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::{shown, AppName};
+use crate::proxy::access_app_of as app_of;
 use crate::routing::{body_size, read_timeout};
 use crate::state::ProxyLimits;
 
@@ -184,7 +185,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     }
 }
 
-/// The app's latest access log lines (kept in memory, up to 1,000), then with `follow` its new
+/// The app's latest access log lines (from the last 4 MiB the proxy kept), then with `follow` its new
 /// ones as the proxy writes them (once a second) until the client goes away.
 async fn access_logs(
     ctx: &Ctx,
@@ -210,8 +211,12 @@ async fn access_logs(
         tokio::select! {
             _ = hangup.cancelled() => return Ok(()),
             next = feed.recv() => match next {
-                Ok((from, line)) if *from == *app.as_str() => io.out(&format!("{line}\n")).await,
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(batch) => {
+                    for line in batch.lines().filter(|line| app_of(line) == Some(app.as_str())) {
+                        io.out(&format!("{line}\n")).await;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
             },
         }

@@ -4,7 +4,7 @@
 //! waits on a lock another thread holds or on a write to the log. Each batch written also goes
 //! to `Recent`, the latest lines per app that `nginx:access-logs` shows.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::IpAddr;
@@ -67,26 +67,32 @@ impl Sink {
     }
 }
 
-/// New access lines as they are written: (app, line).
-pub type Feed = broadcast::Receiver<(Arc<str>, Arc<str>)>;
+/// Batches of access lines as workers write them.
+pub type Feed = broadcast::Receiver<Arc<str>>;
 
-/// Lines kept per app for `nginx:access-logs`.
-const RECENT_LINES: usize = 1000;
+/// How much of the access log (all apps together) is kept in memory for `nginx:access-logs`.
+const RECENT_BYTES: usize = 4 << 20;
 
-/// The latest access lines of each app, and a feed of new ones for `nginx:access-logs -t`.
-/// Filled once per batch a worker writes, never per request.
+/// The latest access log batches, as written, and a feed of new ones for `nginx:access-logs
+/// -t`. A written batch is moved here whole; lines are picked out per app only when someone
+/// reads them, so requests pay nothing for it.
 pub struct Recent {
     enabled: bool,
-    apps: Mutex<HashMap<String, VecDeque<Arc<str>>>>,
-    feed: broadcast::Sender<(Arc<str>, Arc<str>)>,
+    batches: Mutex<(VecDeque<Arc<str>>, usize)>,
+    feed: broadcast::Sender<Arc<str>>,
+}
+
+/// The app a line is about (its `app=` field).
+pub fn app_of(line: &str) -> Option<&str> {
+    line.split(" app=").nth(1)?.split(' ').next()
 }
 
 impl Recent {
     fn new(enabled: bool) -> Recent {
         Recent {
             enabled,
-            apps: Mutex::default(),
-            feed: broadcast::Sender::new(1024),
+            batches: Mutex::default(),
+            feed: broadcast::Sender::new(64),
         }
     }
 
@@ -95,48 +101,42 @@ impl Recent {
         self.enabled
     }
 
-    /// The last `lines` lines of `app`, and with `follow` a receiver of every later line of
-    /// every app (`(app, line)`), taken together so that none is missed or seen twice.
-    pub fn tail(&self, app: &str, lines: usize, follow: bool) -> (Vec<Arc<str>>, Option<Feed>) {
-        let apps = self.lock();
-        let kept = apps
-            .get(app)
-            .map(|all| {
-                let skip = all.len().saturating_sub(lines);
-                all.iter().skip(skip).cloned().collect()
-            })
-            .unwrap_or_default();
+    /// The last `lines` kept lines of `app`, and with `follow` a receiver of every later
+    /// batch, taken together so that no line is missed or seen twice.
+    pub fn tail(&self, app: &str, lines: usize, follow: bool) -> (Vec<String>, Option<Feed>) {
+        let batches = self.lock();
+        let mut kept: Vec<String> = batches
+            .0
+            .iter()
+            .rev()
+            .flat_map(|batch| batch.lines().rev())
+            .filter(|line| app_of(line) == Some(app))
+            .take(lines)
+            .map(str::to_string)
+            .collect();
+        kept.reverse();
         (kept, follow.then(|| self.feed.subscribe()))
     }
 
-    fn add(&self, batch: &str) {
-        let mut apps = self.lock();
-        let followed = self.feed.receiver_count() > 0;
-        for line in batch.lines() {
-            let Some(app) = line
-                .split(" app=")
-                .nth(1)
-                .and_then(|rest| rest.split(' ').next())
-            else {
-                continue;
-            };
-            let line: Arc<str> = line.into();
-            if followed {
-                let _ = self.feed.send((app.into(), line.clone()));
+    fn add(&self, batch: String) {
+        let batch: Arc<str> = batch.into();
+        let mut batches = self.lock();
+        let (kept, bytes) = &mut *batches;
+        *bytes += batch.len();
+        kept.push_back(batch.clone());
+        while *bytes > RECENT_BYTES {
+            match kept.pop_front() {
+                Some(old) => *bytes -= old.len(),
+                None => break,
             }
-            let kept = match apps.get_mut(app) {
-                Some(kept) => kept,
-                None => apps.entry(app.to_string()).or_default(),
-            };
-            if kept.len() == RECENT_LINES {
-                kept.pop_front();
-            }
-            kept.push_back(line);
+        }
+        if self.feed.receiver_count() > 0 {
+            let _ = self.feed.send(batch);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Arc<str>>>> {
-        self.apps.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, (VecDeque<Arc<str>>, usize)> {
+        self.batches.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -216,7 +216,7 @@ impl AccessLog {
             tracing::warn!(error = %err, "cannot write the access log");
         }
         drop(writer);
-        self.sink.recent.add(&lines);
+        self.sink.recent.add(lines);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Buffer> {
@@ -290,14 +290,17 @@ mod tests {
         assert!(kept[0].contains("status=404"), "the latest line: {kept:?}");
         let (kept, mut feed) = recent.tail("shop", 10, true);
         assert_eq!(kept.len(), 2);
+        assert!(kept[0].contains("status=200"), "oldest first: {kept:?}");
         log.record(&Entry {
             app: "other",
             ..entry
         });
         log.flush();
-        let (app, line) = feed.as_mut().unwrap().try_recv().unwrap();
-        assert_eq!(&*app, "other");
-        assert!(line.contains("app=other "), "{line}");
+        let batch = feed.as_mut().unwrap().try_recv().unwrap();
+        assert_eq!(
+            batch.lines().map(app_of).collect::<Vec<_>>(),
+            vec![Some("other")]
+        );
         assert!(recent.tail("nobody", 10, false).0.is_empty());
     }
 }

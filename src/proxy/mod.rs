@@ -30,7 +30,8 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 pub use access::{
-    Destination as AccessLogDestination, Recent as RecentAccess, Sink as AccessLogSink,
+    app_of as access_app_of, Destination as AccessLogDestination, Recent as RecentAccess,
+    Sink as AccessLogSink,
 };
 pub use challenges::Challenges;
 pub use extra::{wanted, ExtraListeners, ListenError};
