@@ -138,7 +138,8 @@ fn address_of(container: &str) -> String {
 /// What a crash or an engine restart can do: while the instance `id` is down, another
 /// container takes its address, and answers on the app's port there. The placeholders carry
 /// the app's label (cleaned up with it) as one-offs (invisible to Berth).
-fn stop_and_take_address(app: &str, id: &str) {
+/// Returns the address it had.
+fn stop_and_take_address(app: &str, id: &str) -> String {
     let old = address_of(id);
     let env = docker(&[
         "inspect",
@@ -172,12 +173,12 @@ fn stop_and_take_address(app: &str, id: &str) {
         address_of(&placeholder) == old
     });
     assert!(taken, "no placeholder got {old}");
+    old
 }
 
 /// `stop_and_take_address`, then the instance starts again, at another address.
 fn restart_elsewhere(app: &str, id: &str) {
-    let old = address_of(id);
-    stop_and_take_address(app, id);
+    let old = stop_and_take_address(app, id);
     docker(&["start", id]);
     assert_ne!(address_of(id), old);
 }
@@ -197,9 +198,7 @@ fn an_instance_restarted_with_a_new_address_keeps_serving() {
     let source = repo::create(&repo::as_refs(&repo::web_app("followed")));
     berth.push(source.path(), &app, "main").ok();
     let id = only_container(&app);
-    let old = address_of(&id);
-
-    stop_and_take_address(&app, &id);
+    let old = stop_and_take_address(&app, &id);
     let down = format!("App {app} has no running container\n");
     let refused = || {
         let response = berth.get(&Berth::host(&app), "/");

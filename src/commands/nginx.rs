@@ -35,10 +35,7 @@ impl Property {
     }
 
     fn get(self, limits: &ProxyLimits) -> Option<String> {
-        match self {
-            Property::ClientMaxBodySize => limits.client_max_body_size.clone(),
-            Property::ProxyReadTimeout => limits.proxy_read_timeout.clone(),
-        }
+        self.slot(&mut limits.clone()).take()
     }
 }
 

@@ -303,8 +303,8 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn rotations_take_turns_and_cover_every_upstream() {
+    /// `shop` (at shop.test) routed to two instances.
+    fn shop_on_two() -> (Routes, Upstream, Upstream) {
         let routes = Routes::default();
         let (a, b) = (at("10.0.0.2:5000"), at("10.0.0.3:5000"));
         routes.set_app(
@@ -312,6 +312,12 @@ mod tests {
             &["shop.test".into()],
             vec![a.clone(), b.clone()],
         );
+        (routes, a, b)
+    }
+
+    #[test]
+    fn rotations_take_turns_and_cover_every_upstream() {
+        let (routes, a, b) = shop_on_two();
         let route = routes.route(&app("shop")).unwrap();
         assert_eq!(route.rotation().collect::<Vec<_>>(), vec![a.addr, b.addr]);
         assert_eq!(route.rotation().collect::<Vec<_>>(), vec![b.addr, a.addr]);
@@ -319,13 +325,7 @@ mod tests {
 
     #[test]
     fn instances_that_stop_and_restart_elsewhere_are_followed_in_the_same_generation() {
-        let routes = Routes::default();
-        let (a, b) = (at("10.0.0.2:5000"), at("10.0.0.3:5000"));
-        routes.set_app(
-            &app("shop"),
-            &["shop.test".into()],
-            vec![a.clone(), b.clone()],
-        );
+        let (routes, a, b) = shop_on_two();
         let before = routes.route(&app("shop")).unwrap();
         let addrs = || -> Vec<SocketAddr> {
             let route = routes.route(&app("shop")).unwrap();
