@@ -460,7 +460,8 @@ impl Berth {
         http::get_with(self.http, host, path, headers)
     }
 
-    /// The app's containers as (id, release label, running).
+    /// The containers Berth made for the app (a test's own, with no release label, are left out)
+    /// as (id, release, running).
     pub fn containers(app: &str) -> Vec<(String, String, bool)> {
         let output = Command::new("docker")
             .args([
@@ -483,6 +484,18 @@ impl Berth {
                     parts.next()? == "running",
                 ))
             })
+            .collect()
+    }
+
+    /// Every container labelled with the app, its one-offs and a test's own included.
+    fn container_ids(app: &str) -> Vec<String> {
+        let output = Command::new("docker")
+            .args(["ps", "-aq", "--filter", &format!("label=berth.app={app}")])
+            .output()
+            .expect("docker ps");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_string)
             .collect()
     }
 
@@ -512,7 +525,7 @@ impl Drop for Berth {
             eprintln!("---- daemon log ----\n{}", self.log());
         }
         for app in self.apps.lock().map(|a| a.clone()).unwrap_or_default() {
-            let ids: Vec<String> = Berth::containers(&app).into_iter().map(|c| c.0).collect();
+            let ids = Berth::container_ids(&app);
             if !ids.is_empty() {
                 let _ = Command::new("docker")
                     .args(["rm", "-f"])
