@@ -227,13 +227,18 @@ pub trait ImageBuilder: Send + Sync {
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError>;
 
-    async fn image_exists(&self, tag: &str) -> Result<bool, SchedulerError>;
+    /// The id of the image `tag` names, if any.
+    async fn image_id(&self, tag: &str) -> Result<Option<String>, SchedulerError>;
 
     /// The app's image tags (`berth/<app>:<n>`).
     async fn app_images(&self, app: &AppName) -> Result<Vec<String>, SchedulerError>;
 
     /// Removes one tag (and the image, once nothing else uses it).
     async fn remove_image(&self, tag: &str) -> Result<(), SchedulerError>;
+
+    /// Removes the image `id` if no tag names it any more (a user's own image keeps its
+    /// tags); false when it had one, or was gone.
+    async fn remove_untagged(&self, id: &str) -> Result<bool, SchedulerError>;
 
     /// Runs `job` in a throwaway container, streaming its output; a cancelled or failed build
     /// leaves no container behind.

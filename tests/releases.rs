@@ -79,15 +79,19 @@ fn git_from_image_deploys_a_prebuilt_image() {
     let berth = Berth::start();
     let app = berth.app("image");
     let image = format!("berth-test/{app}:1");
-    let context = web_repo("prebuilt");
-    let built = Command::new("docker")
-        .args(["build", "-q", "-t", &image])
-        .arg(context.path())
-        .output()
-        .expect("docker build");
-    assert!(built.status.success(), "{built:?}");
+    docker_build(&image, &repo::web_app("prebuilt"));
+    let broken = format!("berth-test/{app}:broken");
+    docker_build(
+        &broken,
+        &[(
+            "Dockerfile",
+            "FROM berth-base/busybox:latest\nCMD [\"false\"]\n".to_string(),
+        )],
+    );
 
     berth.ssh(&format!("apps:create {app}")).ok();
+    let failed = berth.ssh(&format!("git:from-image {app} {broken}"));
+    assert_ne!(failed.code, 0, "{failed:#?}");
     let run = berth.ssh(&format!("git:from-image {app} {image}")).ok();
     assert!(
         run.stdout.contains(&format!("Deploying image {image}")),
@@ -100,7 +104,27 @@ fn git_from_image_deploys_a_prebuilt_image() {
     let bad = berth.ssh(&format!("git:from-image {app} 'x;reboot'"));
     assert_eq!(bad.code, 1);
     assert!(bad.stderr.contains("Invalid image reference"), "{bad:#?}");
-    let _ = Command::new("docker").args(["rmi", &image]).output();
+    let kept = Command::new("docker")
+        .args(["image", "inspect", &broken])
+        .output()
+        .expect("docker image inspect");
+    let _ = Command::new("docker")
+        .args(["rmi", &image, &broken])
+        .output();
+    assert!(
+        kept.status.success(),
+        "the user's image outlives the failed release that used it"
+    );
+}
+
+fn docker_build(tag: &str, files: &[(&'static str, String)]) {
+    let context = repo::create(&repo::as_refs(files));
+    let built = Command::new("docker")
+        .args(["build", "-q", "-t", tag])
+        .arg(context.path())
+        .output()
+        .expect("docker build");
+    assert!(built.status.success(), "{built:?}");
 }
 
 #[test]

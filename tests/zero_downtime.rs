@@ -76,6 +76,11 @@ fn the_legacy_checks_file_is_honoured() {
         "fix",
     );
     berth.push(source.path(), &app, "main").ok();
+    assert_eq!(
+        Berth::untagged_images(&app),
+        Vec::<String>::new(),
+        "the failed release's image goes once the next one takes its tag"
+    );
 }
 
 #[test]

@@ -68,6 +68,12 @@ pub async fn prepare(
             .unwrap_or_default(),
         cron: current.map(|r| r.cron.clone()).unwrap_or_default(),
     };
+    let stale = match &source {
+        Source::Push(_) | Source::Rebuild(_) | Source::Image(_) => {
+            ctx.builder.image_id(&release.image).await?
+        }
+        _ => None,
+    };
     match source {
         Source::Push(checkout) => build(ctx, record, checkout, "Deploy", &mut release, io).await?,
         Source::Rebuild(checkout) => {
@@ -108,7 +114,7 @@ pub async fn prepare(
                     "{app} has no release v{target}"
                 )));
             };
-            if !ctx.builder.image_exists(&old.image).await? {
+            if ctx.builder.image_id(&old.image).await?.is_none() {
                 return Err(DeployError::Refused(format!(
                     "The image of v{target} ({}) is gone: only the last {} releases keep theirs",
                     old.image, ctx.config.deploy.keep_releases
@@ -123,6 +129,9 @@ pub async fn prepare(
             };
         }
     }
+    if let Some(stale) = stale {
+        remove_if_replaced(ctx, &release.image, &stale).await;
+    }
     if let Some(port) = crate::ports::container_port(&crate::ports::parse_all(&record.ports)) {
         release.port = port;
     }
@@ -131,6 +140,23 @@ pub async fn prepare(
         release,
         is_new: true,
     })
+}
+
+/// A failed deploy leaves its image under the tag the next release takes over (release numbers
+/// are only used up by releases that went live). Once the new image holds the tag, the old one
+/// has no release, and if no other tag names it (a `git:from-image` image keeps the user's),
+/// it goes, after serving as the new build's cache; one the engine still needs (a layer of the
+/// new image) stays.
+async fn remove_if_replaced(ctx: &Ctx, tag: &str, stale: &str) {
+    match ctx.builder.image_id(tag).await {
+        Ok(Some(id)) if id != stale => {
+            if let Err(err) = ctx.builder.remove_untagged(stale).await {
+                tracing::info!(image = %stale, error = %err, "replaced image kept");
+            }
+        }
+        Ok(_) => {}
+        Err(err) => tracing::warn!(%tag, error = %err, "cannot inspect the new image"),
+    }
 }
 
 async fn build(

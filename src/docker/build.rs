@@ -60,10 +60,10 @@ impl ImageBuilder for DockerEngine {
         self.inspect_built(tag).await
     }
 
-    async fn image_exists(&self, tag: &str) -> Result<bool, SchedulerError> {
+    async fn image_id(&self, tag: &str) -> Result<Option<String>, SchedulerError> {
         match self.docker.inspect_image(tag).await {
-            Ok(_) => Ok(true),
-            Err(err) if super::is_not_found(&err) => Ok(false),
+            Ok(image) => Ok(image.id),
+            Err(err) if super::is_not_found(&err) => Ok(None),
             Err(err) => Err(engine_err(err)),
         }
     }
@@ -94,6 +94,19 @@ impl ImageBuilder for DockerEngine {
             Err(err) if super::is_not_found(&err) => Ok(()),
             Err(err) => Err(engine_err(err)),
         }
+    }
+
+    async fn remove_untagged(&self, id: &str) -> Result<bool, SchedulerError> {
+        let image = match self.docker.inspect_image(id).await {
+            Ok(image) => image,
+            Err(err) if super::is_not_found(&err) => return Ok(false),
+            Err(err) => return Err(engine_err(err)),
+        };
+        if image.repo_tags.is_some_and(|tags| !tags.is_empty()) {
+            return Ok(false);
+        }
+        self.remove_image(id).await?;
+        Ok(true)
     }
 
     async fn compile(
@@ -175,7 +188,7 @@ impl DockerEngine {
         image: &str,
         output: &mut dyn BuildOutput,
     ) -> Result<(), SchedulerError> {
-        if self.image_exists(image).await? {
+        if self.image_id(image).await?.is_some() {
             return Ok(());
         }
         output.line(&format!("Pulling {image}")).await;

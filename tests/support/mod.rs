@@ -463,59 +463,66 @@ impl Berth {
     /// The containers Berth made for the app (a test's own, with no release label, are left out)
     /// as (id, release, running).
     pub fn containers(app: &str) -> Vec<(String, String, bool)> {
-        let output = Command::new("docker")
-            .args([
-                "ps",
-                "-a",
-                "--filter",
-                &format!("label=berth.app={app}"),
-                "--format",
-                "{{.ID}} {{.Label \"berth.release\"}} {{.State}}",
-            ])
-            .output()
-            .expect("docker ps");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| {
-                let mut parts = line.split_whitespace();
-                Some((
-                    parts.next()?.to_string(),
-                    parts.next()?.to_string(),
-                    parts.next()? == "running",
-                ))
-            })
-            .collect()
+        docker_lines(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=berth.app={app}"),
+            "--format",
+            "{{.ID}} {{.Label \"berth.release\"}} {{.State}}",
+        ])
+        .iter()
+        .filter_map(|line| {
+            let mut parts = line.split_whitespace();
+            Some((
+                parts.next()?.to_string(),
+                parts.next()?.to_string(),
+                parts.next()? == "running",
+            ))
+        })
+        .collect()
     }
 
     /// Every container labelled with the app, its one-offs and a test's own included.
     fn container_ids(app: &str) -> Vec<String> {
-        let output = Command::new("docker")
-            .args(["ps", "-aq", "--filter", &format!("label=berth.app={app}")])
-            .output()
-            .expect("docker ps");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect()
+        docker_lines(&["ps", "-aq", "--filter", &format!("label=berth.app={app}")])
+    }
+
+    /// Images built for the app that lost their tag (ids).
+    pub fn untagged_images(app: &str) -> Vec<String> {
+        let label = format!("label=berth.app={app}");
+        docker_lines(&[
+            "images",
+            "-q",
+            "--filter",
+            "dangling=true",
+            "--filter",
+            &label,
+        ])
     }
 
     /// The app's image tags (`berth/<app>:<n>`).
     pub fn images(app: &str) -> Vec<String> {
-        let output = Command::new("docker")
-            .args([
-                "images",
-                "--filter",
-                &format!("reference=berth/{app}"),
-                "--format",
-                "{{.Repository}}:{{.Tag}}",
-            ])
-            .output()
-            .expect("docker images");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect()
+        docker_lines(&[
+            "images",
+            "--filter",
+            &format!("reference=berth/{app}"),
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+        ])
     }
+}
+
+/// The lines `docker args` prints.
+fn docker_lines(args: &[&str]) -> Vec<String> {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 impl Drop for Berth {
@@ -535,7 +542,8 @@ impl Drop for Berth {
             let _ = Command::new("docker")
                 .args(["volume", "rm", "-f", &format!("berth-cache-{app}")])
                 .output();
-            let images = Berth::images(&app);
+            let mut images = Berth::images(&app);
+            images.extend(Berth::untagged_images(&app));
             if !images.is_empty() {
                 let _ = Command::new("docker")
                     .args(["rmi", "-f"])
