@@ -15,6 +15,7 @@ use crate::names::{AppName, KeyName};
 use crate::proxy::{CertStore, Routes};
 use crate::scheduler::{ImageBuilder, Scheduler};
 use crate::state::{AppRecord, StateError, Store};
+use crate::urls::{MainPorts, Tls};
 
 /// Who runs a command: the server's own CLI (root, over the control socket) or an SSH key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,8 +62,8 @@ pub struct Ctx {
     pub listeners: crate::proxy::ExtraListeners,
     /// Orders certificates by ACME (`letsencrypt:*` and the renewal loop).
     pub acme: crate::acme::Issuer,
-    /// The port the HTTPS listener is bound to (HTTP→HTTPS redirects name it unless 443).
-    pub https_port: u16,
+    /// The ports the main listeners are bound to (redirects and URLs name them unless 80/443).
+    pub main_ports: MainPorts,
     pub pushes: Arc<PushRegistry>,
     pub deploy_locks: DeployLocks,
     /// Background work (retiring old instances) runs here and ends with `shutdown`.
@@ -83,12 +84,26 @@ impl Ctx {
         }
     }
 
+    /// The URLs the app answers on (see `urls`).
+    pub fn app_urls(&self, app: &AppName) -> Vec<String> {
+        let Ok(record) = self.store.app(app) else {
+            return Vec::new();
+        };
+        let tls = match (self.store.cert(app), record.tls.redirect_disabled) {
+            (Ok(Some(_)), false) => Tls::Redirect,
+            (Ok(Some(_)), true) => Tls::Both,
+            _ => Tls::None,
+        };
+        let maps = crate::ports::parse_all(&record.ports);
+        crate::urls::app_urls(&self.app_hosts(app), &maps, tls, self.main_ports)
+    }
+
     /// Installs what the proxy enforces for `app` (basic auth, TLS redirects) from its record.
     pub fn refresh_policy(&self, app: &AppName) {
         if let Ok(record) = self.store.app(app) {
             let has_cert = matches!(self.store.cert(app), Ok(Some(_)));
             let global = self.store.global();
-            let policy = crate::routing::policy(&record, &global, has_cert, self.https_port);
+            let policy = crate::routing::policy(&record, &global, has_cert, self.main_ports.https);
             self.routes.set_policy(app, policy);
         }
     }

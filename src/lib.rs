@@ -49,3 +49,4 @@ pub mod routing;
 pub mod scheduler;
 pub mod ssh;
 pub mod state;
+pub mod urls;

@@ -245,6 +245,78 @@ fn https_picks_each_apps_certificate_by_sni_and_redirects_plain_http() {
     );
 }
 
+/// Fetches each URL (one per line, on this machine) and checks it answers `body`, not a redirect.
+fn every_url_serves(urls: &str, body: &str) {
+    for url in urls.lines() {
+        let authority = url.split_once("://").unwrap().1;
+        let resolve = format!("{authority}:127.0.0.1");
+        let fetched = std::process::Command::new("curl")
+            .args(["-sSk", "--max-time", "30", "--resolve", &resolve, url])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&fetched.stdout),
+            body,
+            "{url}: {fetched:?}"
+        );
+    }
+}
+
+#[test]
+fn urls_name_every_way_to_reach_an_app() {
+    let berth = Berth::start();
+    let app = deployed(&berth, "urls", "reached");
+    let host = Berth::host(&app);
+    let urls = berth.ssh(&format!("urls {app}")).ok().stdout;
+    assert_eq!(urls, format!("http://{host}:{}\n", berth.http.port()));
+    every_url_serves(&urls, "reached\n");
+
+    let www = format!("www.{host}");
+    let (http, https) = (free_port(), free_port());
+    berth
+        .ssh(&format!("domains:add {app} {www} '*.{host}'"))
+        .ok();
+    berth
+        .ssh(&format!(
+            "ports:add {app} http:{http}:5000 https:{https}:5000 tcp:{}:5000",
+            free_port()
+        ))
+        .ok();
+    berth.ssh(&format!("certs:generate {app}")).ok();
+    let main_https = berth.https.port();
+    let urls = berth.ssh(&format!("urls {app}")).ok().stdout;
+    let expected: String = [&host, &www]
+        .iter()
+        .map(|h| format!("https://{h}:{main_https}\nhttps://{h}:{https}\n"))
+        .collect();
+    assert_eq!(
+        urls, expected,
+        "plain HTTP redirects; wildcards and TCP ports are not URLs"
+    );
+    every_url_serves(&urls, "reached\n");
+
+    berth.ssh(&format!("certs:set {app} redirect false")).ok();
+    let urls = berth.ssh(&format!("urls {app}")).ok().stdout;
+    let main_http = berth.http.port();
+    let mut extra = [(http, "http"), (https, "https")];
+    extra.sort();
+    let expected: String = [&host, &www]
+        .iter()
+        .map(|h| {
+            let [(first, a), (second, b)] = extra;
+            format!(
+                "https://{h}:{main_https}\nhttp://{h}:{main_http}\n\
+                 {a}://{h}:{first}\n{b}://{h}:{second}\n"
+            )
+        })
+        .collect();
+    assert_eq!(urls, expected);
+    every_url_serves(&urls, "reached\n");
+    let first = berth.ssh(&format!("url {app}")).ok().stdout;
+    assert_eq!(first, format!("https://{host}:{main_https}\n"));
+    assert_eq!(berth.ssh("urls nosuch").code, 20);
+}
+
 #[test]
 fn port_mappings_pick_the_port_the_app_listens_on() {
     let berth = Berth::start();

@@ -27,9 +27,14 @@ fn push_deploys_and_serves_through_the_proxy() {
         push.stderr.contains("remote:        Step 1/"),
         "build output streams: {push:#?}"
     );
+    let url = format!("http://{}:{}", Berth::host(&app), berth.http.port());
+    let (_, deployed) = push
+        .stderr
+        .split_once("=====> Application deployed:")
+        .expect("the deploy's last words");
     assert!(
-        push.stderr.contains("=====> Application deployed:"),
-        "{push:#?}"
+        deployed.contains(&format!("remote:        {url}")),
+        "the app's URL: {push:#?}"
     );
 
     let response = berth.get(&Berth::host(&app), "/");

@@ -375,6 +375,12 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "<name>",
         "Remove a key by name (local CLI only)",
     ),
+    ("url", "<app>", "Print the app's first URL"),
+    (
+        "urls",
+        "<app>",
+        "Print every URL the app answers on (domains, ports, https)",
+    ),
     ("help", "", "Print this list"),
     ("version", "", "Print Berth's version"),
 ];

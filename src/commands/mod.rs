@@ -55,6 +55,7 @@ mod ssh_keys_remove;
 mod storage_ensure;
 mod storage_list;
 mod storage_mount;
+mod urls;
 mod version;
 
 pub use deploying::run_deploy;
@@ -201,6 +202,7 @@ pub enum Command {
     SshKeysAdd(ssh_keys_add::Args),
     SshKeysList(ssh_keys_list::Args),
     SshKeysRemove(ssh_keys_remove::Args),
+    Urls(argv::AppArgs, bool),
     Help,
     Version,
 }
@@ -298,6 +300,8 @@ impl Command {
             "ssh-keys:add" => Command::SshKeysAdd(ssh_keys_add::Args::parse(rest)?),
             "ssh-keys:list" => Command::SshKeysList(ssh_keys_list::Args::parse(rest)?),
             "ssh-keys:remove" => Command::SshKeysRemove(ssh_keys_remove::Args::parse(rest)?),
+            "urls" => Command::Urls(argv::AppArgs::parse("urls", rest)?, true),
+            "url" => Command::Urls(argv::AppArgs::parse("url", rest)?, false),
             "help" | "--help" | "-h" => Command::Help,
             "version" | "--version" => Command::Version,
             other => return Err(CommandError::Unknown(other.to_string())),
@@ -363,6 +367,8 @@ impl Command {
             Command::SshKeysAdd(_) => "ssh-keys:add",
             Command::SshKeysList(_) => "ssh-keys:list",
             Command::SshKeysRemove(_) => "ssh-keys:remove",
+            Command::Urls(_, true) => "urls",
+            Command::Urls(_, false) => "url",
             Command::Help => "help",
             Command::Version => "version",
         }
@@ -420,6 +426,7 @@ impl Command {
             Command::SshKeysAdd(args) => ssh_keys_add::run(ctx, caller, io, args).await,
             Command::SshKeysList(args) => ssh_keys_list::run(ctx, io, args).await,
             Command::SshKeysRemove(args) => ssh_keys_remove::run(ctx, caller, io, args).await,
+            Command::Urls(args, all) => urls::run(ctx, io, args, all).await,
             Command::Help => help::run(io).await,
             Command::Version => version::run(io).await,
         }

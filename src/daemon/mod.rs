@@ -22,6 +22,7 @@ mod listeners;
 use crate::scheduler::SchedulerError;
 use crate::ssh::KeyError;
 use crate::state::StateError;
+use crate::urls::MainPorts;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -129,7 +130,10 @@ pub async fn run(
         access_logs,
         listeners: extra_listeners,
         acme,
-        https_port: bound.https.port(),
+        main_ports: MainPorts {
+            http: bound.http.port(),
+            https: bound.https.port(),
+        },
         pushes: Arc::new(PushRegistry::default()),
         deploy_locks: DeployLocks::default(),
         tracker: tracker.clone(),

@@ -191,8 +191,8 @@ async fn run(
         }
     }
     io.header("Application deployed:").await;
-    for host in ctx.app_hosts(&app) {
-        io.detail(&format!("http://{host}")).await;
+    for url in ctx.app_urls(&app) {
+        io.detail(&url).await;
     }
     Ok(release.number)
 }
