@@ -228,6 +228,15 @@ fn https_picks_each_apps_certificate_by_sni_and_redirects_plain_http() {
         "{report:#?}"
     );
 
+    for part in ["crt", "key"] {
+        let shown = berth.ssh(&format!("certs:show {blog} {part}")).ok().stdout;
+        let file = std::fs::read_to_string(dir.path().join(format!("server.{part}"))).unwrap();
+        assert_eq!(shown, file, "certs:show {part} prints the PEM as added");
+    }
+    let bad_part = berth.ssh(&format!("certs:show {blog} pem"));
+    assert_eq!(bad_part.code, 1);
+    assert!(bad_part.stderr.contains("crt or key"), "{bad_part:#?}");
+
     let mismatched = berth.ssh_input(&format!("certs:add {shop}"), b"not a tar");
     assert_ne!(mismatched.code, 0);
     assert!(
@@ -236,6 +245,9 @@ fn https_picks_each_apps_certificate_by_sni_and_redirects_plain_http() {
     );
 
     berth.ssh(&format!("certs:remove {blog}")).ok();
+    let none = berth.ssh(&format!("certs:show {blog} crt"));
+    assert_eq!(none.code, 1);
+    assert!(none.stderr.contains("has no certificate"), "{none:#?}");
     let gone = berth.curl_https(&blog_host, "/", &[]);
     assert_ne!(gone.code, 0, "no certificate, no handshake: {gone:#?}");
     assert_eq!(

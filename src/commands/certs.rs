@@ -1,6 +1,6 @@
 //! `certs:add|update <app> [CRT KEY]` (a tar holding server.crt and server.key on stdin, or two
 //! files on the server), `certs:generate <app> [DOMAIN...]` (self-signed), `certs:remove <app>`,
-//! `certs:report <app>` and `certs:set <app> redirect|hsts true|false | hsts-max-age SECONDS`.
+//! `certs:report <app>`, `certs:show <app> crt|key` and `certs:set <app> redirect|hsts true|false | hsts-max-age SECONDS`.
 //! HTTPS picks the certificate by SNI at once; no restart.
 
 use std::io::Read;
@@ -22,6 +22,8 @@ pub enum Action {
     Generate(Vec<String>),
     Remove,
     Report,
+    /// The stored PEM: the certificate chain (true) or the key.
+    Show(bool),
     Set(Setting),
 }
 
@@ -39,13 +41,14 @@ pub struct Args {
     pub action: Action,
 }
 
-const COMMANDS: [&str; 6] = [
+const COMMANDS: [&str; 7] = [
     "certs:add",
     "certs:update",
     "certs:generate",
     "certs:remove",
     "certs:report",
     "certs:set",
+    "certs:show",
 ];
 
 fn flag(key: &str, raw: Option<String>) -> Result<bool, CommandError> {
@@ -74,6 +77,16 @@ impl Args {
             }
             "certs:remove" => Action::Remove,
             "certs:report" => Action::Report,
+            "certs:show" => match argv.required("crt or key")?.as_str() {
+                "crt" => Action::Show(true),
+                "key" => Action::Show(false),
+                other => {
+                    return Err(CommandError::User(format!(
+                        "Invalid part \"{shown}\": certs:show prints crt or key",
+                        shown = crate::names::shown(other)
+                    )))
+                }
+            },
             _ => {
                 let key = argv.required("property")?;
                 let value = argv.optional()?;
@@ -106,6 +119,14 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     let record = ctx.store.app(app)?;
     let (crt, key) = match args.action {
         Action::Report => return report_app(ctx, io, app).await,
+        Action::Show(crt) => {
+            let Some(pem) = ctx.store.cert(app)? else {
+                return Err(CommandError::User(format!("{app} has no certificate")));
+            };
+            let part = if crt { pem.crt } else { pem.key };
+            io.out(&String::from_utf8_lossy(&part)).await;
+            return Ok(());
+        }
         Action::Remove => {
             if !ctx.store.remove_cert(app)? {
                 return Err(CommandError::User(format!("{app} has no certificate")));

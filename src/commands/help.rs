@@ -95,6 +95,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "HTTP→HTTPS redirect and HSTS (both on with a certificate)",
     ),
     (
+        "certs:show",
+        "<app> crt|key",
+        "Print the app's certificate chain or private key (PEM)",
+    ),
+    (
         "certs:update",
         "<app> [server.crt server.key]",
         "Replace the app's certificate",
