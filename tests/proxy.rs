@@ -659,6 +659,21 @@ fn access_logs_per_app_and_followed() {
     let _ = follow.wait();
     assert!(followed, "a new request shows up while following");
 
+    // The proxy's own answers are the app's lines too: basic auth's 401, and the 502 of an app
+    // with no running container.
+    berth
+        .ssh(&format!("http-auth:enable {shop} ann secret"))
+        .ok();
+    assert_eq!(berth.get(&Berth::host(&shop), "/guarded").status, 401);
+    berth.ssh(&format!("http-auth:disable {shop}")).ok();
+    berth.ssh(&format!("ps:stop {shop}")).ok();
+    assert_eq!(berth.get(&Berth::host(&shop), "/stopped").status, 502);
+    let seen = support::eventually(std::time::Duration::from_secs(10), || {
+        logged = berth.ssh(&format!("nginx:access-logs {shop}")).ok().stdout;
+        logged.contains("path=/guarded status=401") && logged.contains("path=/stopped status=502")
+    });
+    assert!(seen, "{logged}");
+
     let missing = berth.ssh("nginx:access-logs no-such-app");
     assert_eq!(missing.code, 20, "{missing:#?}");
 }

@@ -80,30 +80,21 @@ fn request_host(request: &Request<Incoming>) -> Option<String> {
         .or_else(|| request.uri().host().map(str::to_string))
 }
 
-/// Finds the app for `host`, waiting while it is held; an error is the response to give.
-async fn resolve(
-    routes: &Routes,
-    host: &str,
-    hold: Duration,
-) -> Result<Arc<AppRoute>, Response<ProxyBody>> {
-    match routes.lookup(host) {
-        Lookup::App(route) if route.held => match wait_until_released(routes, host, hold).await {
-            Ok(route) => Ok(route),
-            Err(app) => Err(text_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("App {app} is restarting; try again shortly\n"),
-            )),
-        },
-        Lookup::App(route) => Ok(route),
-        Lookup::UnknownHost => Err(unknown_host(host)),
-    }
+/// The answer while an app stays held (a stop-first swap) longer than requests may wait.
+fn restarting(app: &str) -> Response<ProxyBody> {
+    text_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("App {app} is restarting; try again shortly\n"),
+    )
 }
 
+/// One request to the proxy. Every response for an app, the proxy's own refusals included, is
+/// counted in its metrics and written to the access log.
 pub async fn forward(
     shared: &Shared,
     inbound: Inbound,
     forwarded: &Forwarded,
-    mut request: Request<Incoming>,
+    request: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let started = Instant::now();
     if !inbound.tls && request.uri().path().starts_with(CHALLENGE_PREFIX) {
@@ -114,12 +105,12 @@ pub async fn forward(
     let Some(host) = request_host(&request) else {
         return text_response(StatusCode::BAD_REQUEST, "Missing Host header\n".into());
     };
-    let mut route = match resolve(&shared.routes, &host, shared.limits.hold).await {
-        Ok(route) => route,
-        Err(response) => return response,
+    let route = match shared.routes.lookup(&host) {
+        Lookup::App(route) => route,
+        Lookup::UnknownHost => return unknown_host(&host),
     };
-    tracing::Span::current().record("app", route.app.as_str());
-    // On an extra listener, the container port the app maps this host port to.
+    // On an extra listener, the container port the app maps this host port to; an app that
+    // does not map it is not there.
     let mapped_port = match shared.extra {
         false => None,
         true => match route.policy.port_for(inbound.port) {
@@ -127,7 +118,73 @@ pub async fn forward(
             None => return unknown_host(&host),
         },
     };
-    if let Some(response) = apply_policy(&route, inbound, &host, &request) {
+    tracing::Span::current().record("app", route.app.as_str());
+    // What the upstream is asked for: the origin-form path and query (HTTP/2 requests carry
+    // the scheme and authority too).
+    let target = match request.uri().path_and_query() {
+        Some(path) => Uri::from(path.clone()),
+        None => Uri::from_static("/"),
+    };
+    let method = request.method().clone();
+    let id = request_id(request.headers());
+    let call = Call {
+        inbound,
+        forwarded,
+        host: &host,
+        id: &id,
+        target: &target,
+        mapped_port,
+    };
+    let response = to_app(shared, route.clone(), call, request).await;
+    let status = response.status().as_u16();
+    route.metrics.record(status, started.elapsed());
+    shared.access.record(&super::access::Entry {
+        app: route.app.as_str(),
+        id: &id,
+        method: method.as_str(),
+        path: target.path_and_query().map_or("/", |p| p.as_str()),
+        status,
+        micros: started.elapsed().as_micros() as u64,
+        peer: inbound.peer.ip(),
+    });
+    response
+}
+
+/// What `to_app` needs to know about the request beyond the request itself.
+struct Call<'a> {
+    inbound: Inbound,
+    forwarded: &'a Forwarded,
+    host: &'a str,
+    id: &'a str,
+    /// The origin-form path and query the upstream is asked for.
+    target: &'a Uri,
+    /// On an extra listener, the container port to connect to instead of the route's.
+    mapped_port: Option<u16>,
+}
+
+/// The response for a request to `route`'s app: the proxy's own (held, policy, limits, no
+/// instance, upstream failures) or the app's.
+async fn to_app(
+    shared: &Shared,
+    mut route: Arc<AppRoute>,
+    call: Call<'_>,
+    mut request: Request<Incoming>,
+) -> Response<ProxyBody> {
+    let Call {
+        inbound,
+        forwarded,
+        host,
+        id,
+        target,
+        mapped_port,
+    } = call;
+    if route.held {
+        route = match wait_until_released(&shared.routes, host, shared.limits.hold).await {
+            Ok(route) => route,
+            Err(app) => return restarting(&app),
+        };
+    }
+    if let Some(response) = apply_policy(&route, inbound, host, &request) {
         return response;
     }
     if route.upstreams.is_empty() {
@@ -142,18 +199,11 @@ pub async fn forward(
         .read_timeout
         .unwrap_or(shared.limits.read_timeout);
     if max_body > 0 && request.body().size_hint().lower() > max_body {
-        return too_large(&route, started);
+        return too_large();
     }
-    // What the upstream is asked for: the origin-form path and query (HTTP/2 requests carry
-    // the scheme and authority too).
-    let target = match request.uri().path_and_query() {
-        Some(path) => Uri::from(path.clone()),
-        None => Uri::from_static("/"),
-    };
     let upgrade = is_upgrade(request.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
-    let id = request_id(request.headers());
-    prepare_headers(request.headers_mut(), forwarded, &id, upgrade);
+    prepare_headers(request.headers_mut(), forwarded, id, upgrade);
     // A request without a body can be sent again, to another instance, if the first could not
     // even be connected to, and again after a route swap (a stop-first deploy); one with a body
     // is streamed once.
@@ -206,29 +256,27 @@ pub async fn forward(
         // Every instance refused the connection: if the route changed meanwhile (a deploy
         // stopped the old instances), follow it once.
         swaps_left -= 1;
-        match resolve(&shared.routes, &host, shared.limits.hold).await {
+        match wait_until_released(&shared.routes, host, shared.limits.hold).await {
             Ok(next) if !Arc::ptr_eq(&next, &route) && !next.upstreams.is_empty() => route = next,
             _ => break outcome,
         }
     };
     let mut response = match outcome {
         Outcome::Answered(response) => response,
-        Outcome::TooLarge => return too_large(&route, started),
+        Outcome::TooLarge => return too_large(),
         Outcome::TimedOut => {
             return failed(
                 &route,
-                started,
                 StatusCode::GATEWAY_TIMEOUT,
                 "did not answer in time",
             )
         }
         Outcome::Unreachable | Outcome::Failed => {
-            return failed(&route, started, StatusCode::BAD_GATEWAY, "is not answering")
+            return failed(&route, StatusCode::BAD_GATEWAY, "is not answering")
         }
     };
     let status = response.status();
     route.stats.record(status.as_u16());
-    route.metrics.record(status.as_u16(), started.elapsed());
     let tunnel = match (status == StatusCode::SWITCHING_PROTOCOLS, client_upgrade) {
         (true, Some(client)) => Some((client, hyper::upgrade::on(&mut response))),
         _ => None,
@@ -245,15 +293,6 @@ pub async fn forward(
             head.headers.insert("strict-transport-security", value);
         }
     }
-    shared.access.record(&super::access::Entry {
-        app: route.app.as_str(),
-        id: &id,
-        method: parts.method.as_str(),
-        path: target.path_and_query().map_or("/", |p| p.as_str()),
-        status: status.as_u16(),
-        micros: started.elapsed().as_micros() as u64,
-        peer: inbound.peer.ip(),
-    });
     Response::from_parts(head, upstream_body.map_err(BoxError::from).boxed())
 }
 
@@ -332,22 +371,16 @@ fn caused_by_limit(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-fn too_large(route: &AppRoute, started: Instant) -> Response<ProxyBody> {
-    route.metrics.record(413, started.elapsed());
+fn too_large() -> Response<ProxyBody> {
     text_response(
         StatusCode::PAYLOAD_TOO_LARGE,
         "Request body too large\n".into(),
     )
 }
 
-fn failed(
-    route: &AppRoute,
-    started: Instant,
-    status: StatusCode,
-    what: &str,
-) -> Response<ProxyBody> {
+/// The app did not answer: counted against the route's generation (the watch window).
+fn failed(route: &AppRoute, status: StatusCode, what: &str) -> Response<ProxyBody> {
     route.stats.record(status.as_u16());
-    route.metrics.record(status.as_u16(), started.elapsed());
     text_response(status, format!("App {} {what}\n", route.app))
 }
 

@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::routes::Upstream;
+use super::routes::{Lookup, Upstream};
 use super::{serve, Limits, Proxy, Routes};
 use crate::names::AppName;
 
@@ -309,7 +309,7 @@ async fn basic_auth_guards_an_app() {
         ..Default::default()
     };
     routes.set_policy(&app("shop"), policy);
-    let (proxy, shutdown) = start_proxy(routes).await;
+    let (proxy, shutdown) = start_proxy(routes.clone()).await;
     let response = get(proxy, "shop.test").await;
     assert!(response.starts_with("HTTP/1.1 401"), "{response}");
     assert!(
@@ -322,6 +322,14 @@ async fn basic_auth_guards_an_app() {
     );
     let response = send(proxy, request.as_bytes()).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let Lookup::App(route) = routes.lookup("shop.test") else {
+        panic!("shop is routed");
+    };
+    assert_eq!(
+        route.metrics.snapshot().classes,
+        [0, 1, 0, 1, 0],
+        "the proxy's own 401 is one of the app's responses"
+    );
     shutdown.cancel();
 }
 
