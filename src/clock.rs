@@ -30,6 +30,14 @@ impl Civil {
         }
     }
 
+    /// `2026-11-22T01:02:03` (RFC 3339 without the offset, for log lines).
+    pub fn iso(&self) -> String {
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
+
     /// `2026-11-22 01:02:03 UTC`
     pub fn display(&self) -> String {
         format!(

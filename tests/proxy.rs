@@ -673,6 +673,17 @@ fn access_logs_per_app_and_followed() {
         logged.contains("path=/guarded status=401") && logged.contains("path=/stopped status=502")
     });
     assert!(seen, "{logged}");
+    let errors = berth.ssh(&format!("nginx:error-logs {shop}")).ok().stdout;
+    assert!(
+        errors.contains(
+            "the app has no running instance, client: 127.0.0.1, request: \"GET /stopped\""
+        ),
+        "the 502's reason: {errors}"
+    );
+    assert!(
+        !errors.contains("/guarded"),
+        "a 401 is not an error: {errors}"
+    );
 
     let missing = berth.ssh("nginx:access-logs no-such-app");
     assert_eq!(missing.code, 20, "{missing:#?}");

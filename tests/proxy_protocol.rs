@@ -201,6 +201,27 @@ fn per_app_limits_apply_at_once() {
     assert!(slow.starts_with("504"), "{slow}");
     assert!(curl(&host, &[&url("/slow/0")], None).contains("slow"));
 
+    // Why those requests failed, as the app's proxy error lines.
+    let errors = berth.ssh(&format!("nginx:error-logs {app}")).ok().stdout;
+    let lines: Vec<&str> = errors.lines().collect();
+    assert_eq!(lines.len(), 3, "two 413s and a 504: {errors}");
+    assert!(
+        lines[0].contains(
+            "[error] the request body is larger than 1048576 bytes (client-max-body-size), \
+             client: 127.0.0.1, request: \"POST /upload\", id: "
+        ),
+        "{errors}"
+    );
+    assert!(lines[1].contains("larger than 102400 bytes"), "{errors}");
+    assert!(
+        lines[2].contains("sent no response headers within 1s (proxy-read-timeout)")
+            && lines[2].contains("request: \"GET /slow/3\""),
+        "{errors}"
+    );
+    let none = berth.ssh(&format!("nginx:error-logs {other}")).ok().stdout;
+    assert_eq!(none, "", "an app with no failed request has no error lines");
+    assert_eq!(berth.ssh("nginx:error-logs no-such-app").code, 20);
+
     // Report rows with their padding squeezed: `Label: value`.
     let report = |app: &str| -> Vec<String> {
         let out = berth.ssh(&format!("nginx:report {app}")).ok().stdout;

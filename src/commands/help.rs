@@ -277,6 +277,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Show the app's latest proxy access log lines; -t follows new ones",
     ),
     (
+        "nginx:error-logs",
+        "<app> [-t|--tail]",
+        "Show why the proxy failed the app's latest requests; -t follows new ones",
+    ),
+    (
         "nginx:report",
         "<app>",
         "Show the app's proxy limits: its own, the global ones and what applies",

@@ -34,6 +34,7 @@ mod io;
 mod letsencrypt;
 mod logs;
 mod nginx;
+mod nginx_logs;
 mod output;
 mod ports;
 mod ps_inspect;
@@ -179,6 +180,7 @@ pub enum Command {
     GitFromImage(git_from_image::Args),
     Letsencrypt(letsencrypt::Args),
     Nginx(nginx::Args),
+    NginxLogs(nginx_logs::Args),
     HttpAuth(http_auth::Args),
     Logs(logs::Args),
     Ports(ports::Args),
@@ -231,8 +233,14 @@ impl Command {
                 Command::Buildpacks(buildpacks::Args::parse(name, rest)?)
             }
             name if name.starts_with("certs:") => Command::Certs(certs::Args::parse(name, rest)?),
-            name @ ("nginx:set" | "nginx:report" | "nginx:access-logs") => {
+            name @ ("nginx:set" | "nginx:report") => {
                 Command::Nginx(nginx::Args::parse(name, rest)?)
+            }
+            "nginx:access-logs" => {
+                Command::NginxLogs(nginx_logs::Args::parse("nginx:access-logs", rest)?)
+            }
+            "nginx:error-logs" => {
+                Command::NginxLogs(nginx_logs::Args::parse("nginx:error-logs", rest)?)
             }
             name if name.starts_with("letsencrypt:") => {
                 Command::Letsencrypt(letsencrypt::Args::parse(name, rest)?)
@@ -325,6 +333,7 @@ impl Command {
             Command::Certs(args) => args.command,
             Command::Letsencrypt(args) => args.command,
             Command::Nginx(args) => args.command(),
+            Command::NginxLogs(args) => args.command(),
             Command::ChecksReport(_) => "checks:report",
             Command::ChecksRun(_) => "checks:run",
             Command::ChecksSet(_) => "checks:set",
@@ -389,6 +398,7 @@ impl Command {
             Command::Certs(args) => certs::run(ctx, caller, io, args).await,
             Command::Letsencrypt(args) => letsencrypt::run(ctx, io, args).await,
             Command::Nginx(args) => nginx::run(ctx, io, args).await,
+            Command::NginxLogs(args) => nginx_logs::run(ctx, io, args).await,
             Command::ChecksReport(args) => checks_report::run(ctx, io, args).await,
             Command::ChecksRun(args) => checks_run::run(ctx, io, args).await,
             Command::ChecksSet(args) => checks_set::run(ctx, io, args).await,

@@ -1,15 +1,13 @@
-//! `nginx:set (<app>|--global) client-max-body-size|proxy-read-timeout [<value>]`,
-//! `nginx:report <app>` and `nginx:access-logs <app> [-t]`: the proxy's limits and access log
-//! per app, under the names Dokku's nginx plugin gives them, so Dokku users' commands and
-//! scripts keep working. Berth has no nginx: a value applies to its own proxy at once, with no
-//! config rebuild and no reload.
+//! `nginx:set (<app>|--global) client-max-body-size|proxy-read-timeout [<value>]` and
+//! `nginx:report <app>`: the proxy's limits per app, under the names Dokku's nginx plugin gives
+//! them, so Dokku users' commands and scripts keep working (the logs: `nginx_logs`). Berth has
+//! no nginx: a value applies to its own proxy at once, with no config rebuild and no reload.
 
 use super::argv::Argv;
 use super::output::report;
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::{shown, AppName};
-use crate::proxy::access_app_of as app_of;
 use crate::routing::{body_size, read_timeout};
 use crate::state::ProxyLimits;
 
@@ -44,12 +42,7 @@ pub enum Args {
     /// `None` target: `--global`; `None` value: unset.
     Set(Option<AppName>, Property, Option<String>),
     Report(AppName),
-    /// With `true`: follow (`-t`).
-    AccessLogs(AppName, bool),
 }
-
-/// Lines `nginx:access-logs` shows before following.
-const ACCESS_LINES: usize = 100;
 
 fn property(raw: &str) -> Result<Property, CommandError> {
     match raw {
@@ -106,13 +99,6 @@ impl Args {
                 argv.finish()?;
                 Ok(Args::Report(app))
             }
-            "nginx:access-logs" => {
-                let mut argv = Argv::new("nginx:access-logs", words);
-                let follow = argv.flag("-t") | argv.flag("--tail");
-                let app = AppName::parse(&argv.required("app name")?)?;
-                argv.finish()?;
-                Ok(Args::AccessLogs(app, follow))
-            }
             other => Err(CommandError::Unknown(other.to_string())),
         }
     }
@@ -121,14 +107,12 @@ impl Args {
         match self {
             Args::Set(..) => "nginx:set",
             Args::Report(_) => "nginx:report",
-            Args::AccessLogs(..) => "nginx:access-logs",
         }
     }
 }
 
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
     match args {
-        Args::AccessLogs(app, follow) => access_logs(ctx, io, &app, follow).await,
         Args::Set(target, property, value) => {
             let stored = value.clone();
             match &target {
@@ -178,44 +162,6 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
                 rows.iter().map(|(l, v)| (l.as_str(), v.clone())).collect();
             report(io, &format!("{app} nginx information"), &rows).await;
             Ok(())
-        }
-    }
-}
-
-/// The app's latest access log lines (from the last 4 MiB the proxy kept), then with `follow` its new
-/// ones as the proxy writes them (once a second) until the client goes away.
-async fn access_logs(
-    ctx: &Ctx,
-    io: &mut Io,
-    app: &AppName,
-    follow: bool,
-) -> Result<(), CommandError> {
-    ctx.store.app(app)?;
-    if !ctx.access_logs.enabled() {
-        return Err(CommandError::User(
-            "The access log is off ([proxy] access_log, or RUST_LOG without berth::access)".into(),
-        ));
-    }
-    let (kept, feed) = ctx.access_logs.tail(app.as_str(), ACCESS_LINES, follow);
-    for line in kept {
-        io.out(&format!("{line}\n")).await;
-    }
-    let Some(mut feed) = feed else {
-        return Ok(());
-    };
-    let hangup = io.hangup.clone();
-    loop {
-        tokio::select! {
-            _ = hangup.cancelled() => return Ok(()),
-            next = feed.recv() => match next {
-                Ok(batch) => {
-                    for line in batch.lines().filter(|line| app_of(line) == Some(app.as_str())) {
-                        io.out(&format!("{line}\n")).await;
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
-            },
         }
     }
 }

@@ -103,16 +103,16 @@ impl Recent {
 
     /// The last `lines` kept lines of `app`, and with `follow` a receiver of every later
     /// batch, taken together so that no line is missed or seen twice.
-    pub fn tail(&self, app: &str, lines: usize, follow: bool) -> (Vec<String>, Option<Feed>) {
+    pub fn tail(&self, app: &str, lines: usize, follow: bool) -> (Vec<Arc<str>>, Option<Feed>) {
         let batches = self.lock();
-        let mut kept: Vec<String> = batches
+        let mut kept: Vec<Arc<str>> = batches
             .0
             .iter()
             .rev()
             .flat_map(|batch| batch.lines().rev())
             .filter(|line| app_of(line) == Some(app))
             .take(lines)
-            .map(str::to_string)
+            .map(Arc::from)
             .collect();
         kept.reverse();
         (kept, follow.then(|| self.feed.subscribe()))
@@ -227,12 +227,8 @@ impl AccessLog {
 impl Buffer {
     fn push(&mut self, now: Duration, entry: &Entry<'_>) {
         if self.stamp.is_empty() || now.as_secs() != self.second {
-            let civil = crate::clock::Civil::from_unix(now.as_secs());
             self.second = now.as_secs();
-            self.stamp = format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-                civil.year, civil.month, civil.day, civil.hour, civil.minute, civil.second
-            );
+            self.stamp = crate::clock::Civil::from_unix(now.as_secs()).iso();
         }
         let _ = writeln!(
             self.lines,

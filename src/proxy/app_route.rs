@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use super::errors::ErrorLog;
 use super::metrics::AppMetrics;
 use super::policy::Policy;
 use crate::names::AppName;
@@ -31,6 +32,8 @@ pub struct AppRoute {
     pub stats: Arc<RouteStats>,
     /// The app's request metrics, kept across generations.
     pub metrics: Arc<AppMetrics>,
+    /// The app's latest proxy errors, kept across generations.
+    pub errors: Arc<ErrorLog>,
     /// Authentication, TLS redirects and limits (`Routes::set_policy`), kept across generations.
     pub policy: Arc<Policy>,
     next: AtomicUsize,
@@ -62,7 +65,8 @@ impl RouteStats {
 }
 
 impl AppRoute {
-    /// A new generation of `app`'s route; metrics and policy carry over from `previous`.
+    /// A new generation of `app`'s route; metrics, errors and policy carry over from
+    /// `previous`.
     pub(super) fn new(
         app: AppName,
         upstreams: Vec<Upstream>,
@@ -76,6 +80,7 @@ impl AppRoute {
             held,
             stats: Arc::default(),
             metrics: previous.map(|p| p.metrics.clone()).unwrap_or_default(),
+            errors: previous.map(|p| p.errors.clone()).unwrap_or_default(),
             policy: previous.map(|p| p.policy.clone()).unwrap_or_default(),
             next: AtomicUsize::new(0),
         }

@@ -12,6 +12,7 @@ use hyper::header::{HeaderValue, HOST};
 use hyper::{Request, Response, StatusCode, Uri};
 
 use super::challenges::{Challenges, PREFIX as CHALLENGE_PREFIX};
+use super::errors::Failure;
 use super::headers::{is_upgrade, prepare_headers, request_id, strip_hop_by_hop, Forwarded};
 use super::policy::Denied;
 use super::routes::{AppRoute, Lookup, Routes};
@@ -135,14 +136,25 @@ pub async fn forward(
         target: &target,
         mapped_port,
     };
-    let response = to_app(shared, route.clone(), call, request).await;
+    let mut failures = Vec::new();
+    let response = to_app(shared, route.clone(), call, request, &mut failures).await;
     let status = response.status().as_u16();
     route.metrics.record(status, started.elapsed());
+    let path = target.path_and_query().map_or("/", |p| p.as_str());
+    for failure in &failures {
+        let request = super::errors::Request {
+            method: method.as_str(),
+            path,
+            id: &id,
+            peer: inbound.peer.ip(),
+        };
+        route.errors.record(route.app.as_str(), failure, &request);
+    }
     shared.access.record(&super::access::Entry {
         app: route.app.as_str(),
         id: &id,
         method: method.as_str(),
-        path: target.path_and_query().map_or("/", |p| p.as_str()),
+        path,
         status,
         micros: started.elapsed().as_micros() as u64,
         peer: inbound.peer.ip(),
@@ -163,12 +175,13 @@ struct Call<'a> {
 }
 
 /// The response for a request to `route`'s app: the proxy's own (held, policy, limits, no
-/// instance, upstream failures) or the app's.
+/// instance, upstream failures) or the app's. What went wrong on the way goes to `failures`.
 async fn to_app(
     shared: &Shared,
     mut route: Arc<AppRoute>,
     call: Call<'_>,
     mut request: Request<Incoming>,
+    failures: &mut Vec<Failure>,
 ) -> Response<ProxyBody> {
     let Call {
         inbound,
@@ -181,13 +194,17 @@ async fn to_app(
     if route.held {
         route = match wait_until_released(&shared.routes, host, shared.limits.hold).await {
             Ok(route) => route,
-            Err(app) => return restarting(&app),
+            Err(app) => {
+                failures.push(Failure::Held(shared.limits.hold));
+                return restarting(&app);
+            }
         };
     }
     if let Some(response) = apply_policy(&route, inbound, host, &request) {
         return response;
     }
     if route.upstreams.is_empty() {
+        failures.push(Failure::NoInstance);
         return text_response(
             StatusCode::BAD_GATEWAY,
             format!("App {} has no running container\n", route.app),
@@ -199,6 +216,7 @@ async fn to_app(
         .read_timeout
         .unwrap_or(shared.limits.read_timeout);
     if max_body > 0 && request.body().size_hint().lower() > max_body {
+        failures.push(Failure::TooLarge(max_body));
         return too_large();
     }
     let upgrade = is_upgrade(request.headers());
@@ -238,15 +256,21 @@ async fn to_app(
             outcome = match tokio::time::timeout(read_timeout, sent).await {
                 Ok(Ok(response)) => Outcome::Answered(response),
                 Ok(Err(UpstreamError::Connect(err))) => {
-                    tracing::info!(app = %route.app, %upstream, error = %err, "upstream unreachable");
+                    failures.push(Failure::Unreachable(upstream, err.to_string()));
                     continue;
                 }
-                Ok(Err(err)) if caused_by_limit(&err) => Outcome::TooLarge,
+                Ok(Err(err)) if caused_by_limit(&err) => {
+                    failures.push(Failure::TooLarge(max_body));
+                    Outcome::TooLarge
+                }
                 Ok(Err(err)) => {
-                    tracing::warn!(app = %route.app, %upstream, error = %err, "upstream failed");
+                    failures.push(Failure::Broken(upstream, err.to_string()));
                     Outcome::Failed
                 }
-                Err(_) => Outcome::TimedOut,
+                Err(_) => {
+                    failures.push(Failure::TimedOut(upstream, read_timeout));
+                    Outcome::TimedOut
+                }
             };
             break;
         }

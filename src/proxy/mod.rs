@@ -7,6 +7,7 @@ mod access;
 mod app_route;
 mod arrivals;
 mod challenges;
+mod errors;
 mod extra;
 mod forward;
 mod headers;
@@ -34,6 +35,7 @@ pub use access::{
     Sink as AccessLogSink,
 };
 pub use challenges::Challenges;
+pub use errors::ErrorLog;
 pub use extra::{wanted, ExtraListeners, ListenError};
 pub use forward::{Inbound, Limits, Shared};
 pub use metrics::{AppMetrics, Snapshot, LATENCY_BUCKETS};

@@ -1,0 +1,97 @@
+//! `nginx:access-logs <app> [-t]` and `nginx:error-logs <app> [-t]`: the app's latest proxy
+//! access lines or error lines, then with `-t` new ones until the client goes away, under the
+//! names Dokku's nginx plugin gives them. Both start over when the daemon restarts.
+
+use std::sync::Arc;
+
+use tokio::sync::broadcast::{error::RecvError, Receiver};
+
+use super::argv::Argv;
+use super::{CommandError, Io};
+use crate::context::Ctx;
+use crate::names::AppName;
+use crate::proxy::access_app_of as app_of;
+
+/// Lines shown before following.
+const LINES: usize = 100;
+
+#[derive(Debug)]
+pub struct Args {
+    pub app: AppName,
+    /// `-t`: follow.
+    pub follow: bool,
+    /// `nginx:error-logs` rather than `nginx:access-logs`.
+    pub errors: bool,
+}
+
+impl Args {
+    pub fn parse(name: &'static str, words: &[String]) -> Result<Args, CommandError> {
+        let mut argv = Argv::new(name, words);
+        let follow = argv.flag("-t") | argv.flag("--tail");
+        let app = AppName::parse(&argv.required("app name")?)?;
+        argv.finish()?;
+        Ok(Args {
+            app,
+            follow,
+            errors: name == "nginx:error-logs",
+        })
+    }
+
+    pub fn command(&self) -> &'static str {
+        match self.errors {
+            true => "nginx:error-logs",
+            false => "nginx:access-logs",
+        }
+    }
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let app = &args.app;
+    ctx.store.app(app)?;
+    if args.errors {
+        // An app that was never routed has had no errors.
+        let Some(route) = ctx.routes.route(app) else {
+            return Ok(());
+        };
+        let (kept, feed) = route.errors.tail(LINES, args.follow);
+        return show(io, kept, feed, |_| true).await;
+    }
+    if !ctx.access_logs.enabled() {
+        return Err(CommandError::User(
+            "The access log is off ([proxy] access_log, or RUST_LOG without berth::access)".into(),
+        ));
+    }
+    // The kept batches hold every app's lines (the latest 4 MiB), written once a second.
+    let (kept, feed) = ctx.access_logs.tail(app.as_str(), LINES, args.follow);
+    show(io, kept, feed, |line| app_of(line) == Some(app.as_str())).await
+}
+
+/// Prints `kept`, then the lines of each later batch on `feed` that `ours` picks.
+async fn show(
+    io: &mut Io,
+    kept: Vec<Arc<str>>,
+    feed: Option<Receiver<Arc<str>>>,
+    ours: impl Fn(&str) -> bool,
+) -> Result<(), CommandError> {
+    for line in kept {
+        io.out(&format!("{line}\n")).await;
+    }
+    let Some(mut feed) = feed else {
+        return Ok(());
+    };
+    let hangup = io.hangup.clone();
+    loop {
+        tokio::select! {
+            _ = hangup.cancelled() => return Ok(()),
+            next = feed.recv() => match next {
+                Ok(batch) => {
+                    for line in batch.lines().filter(|line| ours(line)) {
+                        io.out(&format!("{line}\n")).await;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return Ok(()),
+            },
+        }
+    }
+}
