@@ -24,6 +24,21 @@ fn domains_route_exact_and_wildcard_hosts_to_one_app_at_a_time() {
         .ssh(&format!("domains:add {shop} {exact} {wild}"))
         .ok();
     assert!(added.stdout.contains(&exact), "{added:#?}");
+    // Dokku's report info flags: one row's value alone, for scripts.
+    let vhosts = berth
+        .ssh(&format!("domains:report {shop} --domains-app-vhosts"))
+        .ok()
+        .stdout;
+    assert_eq!(vhosts, format!("{} {exact} {wild}\n", Berth::host(&shop)));
+    let bad = berth.ssh(&format!("domains:report {shop} --domains-vhosts"));
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains(
+            "Invalid flag passed, valid flags: --domains-app-enabled, --domains-app-vhosts, \
+             --domains-global-enabled, --domains-global-vhosts"
+        ),
+        "{bad:#?}"
+    );
     assert_eq!(berth.get(&exact, "/").body, "the shop\n");
     berth.get_with(&exact, "/?q=1", &[("X-Request-Id", "trace-42")]);
     let line = format!("berth::access: app={shop} id=trace-42 method=GET path=/?q=1 status=200");
@@ -296,6 +311,8 @@ fn urls_name_every_way_to_reach_an_app() {
         .ok();
     berth.ssh(&format!("certs:generate {app}")).ok();
     let main_https = berth.https.port();
+    let enabled = berth.ssh(&format!("certs:report {app} --ssl-enabled"));
+    assert_eq!(enabled.ok().stdout, "true\n");
     let urls = berth.ssh(&format!("urls {app}")).ok().stdout;
     let expected: String = [&host, &www]
         .iter()

@@ -34,6 +34,6 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandErr
             ),
         ],
     )
-    .await;
+    .await?;
     Ok(())
 }

@@ -126,7 +126,7 @@ pub async fn report_app(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), Com
             ("Builder selected", selected),
         ],
     )
-    .await;
+    .await?;
     Ok(())
 }
 

@@ -261,7 +261,7 @@ async fn report_app(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), Command
             ("Buildpacks stack", stack.unwrap_or_default()),
         ],
     )
-    .await;
+    .await?;
     Ok(())
 }
 

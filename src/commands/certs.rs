@@ -253,7 +253,7 @@ async fn report_app(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), Command
             ("Ssl subject", field(&|i| i.subject.clone())),
         ],
     )
-    .await;
+    .await?;
     Ok(())
 }
 

@@ -40,6 +40,6 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandErr
             ),
         ],
     )
-    .await;
+    .await?;
     Ok(())
 }

@@ -127,7 +127,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             &format!("{} docker options information", args.app),
             &rows,
         )
-        .await;
+        .await?;
         return Ok(());
     }
     ctx.store.update_app(&args.app, |record| {

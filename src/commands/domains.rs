@@ -182,7 +182,7 @@ async fn run_global(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandErr
             "global domains information",
             &[("Domains global vhosts", globals.join(" "))],
         )
-        .await;
+        .await?;
         return Ok(());
     }
     if args.domains.iter().any(|d| d.starts_with("*.")) {
@@ -237,7 +237,7 @@ async fn report_app(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), Command
             ("Domains global vhosts", globals.join(" ")),
         ],
     )
-    .await;
+    .await?;
     Ok(())
 }
 

@@ -177,7 +177,7 @@ async fn report_app(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), Command
             ("Http auth users", users.join(" ")),
         ],
     )
-    .await;
+    .await?;
     Ok(())
 }
 

@@ -445,7 +445,9 @@ impl Command {
 
 /// Parses and runs one command line, printing failures Dokku-style; returns the exit status.
 pub async fn execute(ctx: &Ctx, caller: &Caller, words: &[String], io: &mut Io) -> i32 {
-    let result = match Command::parse(words) {
+    let (words, info_flag) = output::take_info_flag(words);
+    io.info_flag = info_flag;
+    let result = match Command::parse(&words) {
         Ok(command) => {
             let span = tracing::info_span!("command", command = command.name(), caller = %caller);
             command.run(ctx, caller, io).instrument(span).await

@@ -160,7 +160,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             }
             let rows: Vec<(&str, String)> =
                 rows.iter().map(|(l, v)| (l.as_str(), v.clone())).collect();
-            report(io, &format!("{app} nginx information"), &rows).await;
+            report(io, &format!("{app} nginx information"), &rows).await?;
             Ok(())
         }
     }

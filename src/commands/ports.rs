@@ -185,6 +185,6 @@ async fn show(
             ("Ports map detected", joined(&effective)),
         ],
     )
-    .await;
+    .await?;
     Ok(())
 }

@@ -77,7 +77,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         } else {
             let rows: Vec<(&str, String)> =
                 rows.iter().map(|(l, v)| (l.as_str(), v.clone())).collect();
-            report(io, &format!("{} ps information", record.name), &rows).await;
+            report(io, &format!("{} ps information", record.name), &rows).await?;
         }
     }
     if args.json {

@@ -78,6 +78,6 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             ("Checks", none(checks)),
         ],
     )
-    .await;
+    .await?;
     Ok(())
 }

@@ -167,7 +167,7 @@ pub async fn report_app(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), Com
         ));
     }
     let rows: Vec<(&str, String)> = rows.iter().map(|(l, v)| (l.as_str(), v.clone())).collect();
-    report(io, &format!("{} resource information", args.app), &rows).await;
+    report(io, &format!("{} resource information", args.app), &rows).await?;
     Ok(())
 }
 

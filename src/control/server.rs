@@ -117,6 +117,7 @@ async fn connection(
         stderr: Box::new(stderr),
         tty,
         hangup,
+        info_flag: None,
     };
     let code = match request {
         Request::Command { argv, .. } => {
