@@ -466,6 +466,18 @@ fn extra_http_https_and_tcp_ports_open_at_once_and_survive_restarts_and_handoffs
         "on many ports\n",
         "one ports:set turns an HTTP port into an HTTPS one: {switched:?}"
     );
+
+    // Dokku's short form: a bare host port removes its mappings.
+    let removed = berth.ssh(&format!("ports:remove {app} {http}")).ok();
+    assert!(
+        removed.stdout.contains(&format!("https:{https}:5000"))
+            && !removed.stdout.contains(&format!(":{http}:")),
+        "{removed:#?}"
+    );
+    let closed = support::eventually(std::time::Duration::from_secs(10), || {
+        get_on(http, None) == "refused"
+    });
+    assert!(closed, "the port closes");
 }
 
 #[test]

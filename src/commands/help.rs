@@ -304,8 +304,8 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ("ports:list", "<app>", "List the app's port mappings"),
     (
         "ports:remove",
-        "<app> <scheme:host-port:container-port>...",
-        "Remove port mappings (restarts the app)",
+        "<app> (<scheme:host-port:container-port>|<host-port>)...",
+        "Remove port mappings, or every mapping of a host port",
     ),
     ("ports:report", "<app>", "Show the app's port mappings"),
     (

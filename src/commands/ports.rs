@@ -1,5 +1,5 @@
-//! `ports:add|set|remove <app> scheme:host-port:container-port...`, `ports:clear|list|report
-//! <app>`. `http:80` and `https:443` (the proxy's main listeners) pick the port the app listens
+//! `ports:add|set|remove <app> scheme:host-port:container-port...` (`ports:remove` also takes
+//! bare host ports, as Dokku's does), `ports:clear|list|report <app>`. `http:80` and `https:443` (the proxy's main listeners) pick the port the app listens
 //! on inside its container; without them, Dokku's default applies: http:80 to the port the
 //! image EXPOSEs (else 5000). Changing that port is a release: the app restarts with `PORT` set
 //! to it, checked, without downtime. Other host ports open (and close) listeners at once:
@@ -30,6 +30,8 @@ pub struct Args {
     pub verb: Verb,
     pub app: AppName,
     pub maps: Vec<PortMap>,
+    /// `ports:remove`'s bare host ports: every mapping of each goes.
+    pub host_ports: Vec<u16>,
 }
 
 const COMMANDS: [(&str, Verb); 6] = [
@@ -49,18 +51,32 @@ impl Args {
             .ok_or_else(|| CommandError::Unknown(name.to_string()))?;
         let mut argv = Argv::new(command, words);
         let app = AppName::parse(&argv.required("app name")?)?;
-        let maps = match verb {
-            Verb::Add | Verb::Set | Verb::Remove => {
-                argv.all("a port mapping", false, PortMap::parse)?
+        let (mut maps, mut host_ports) = (Vec::new(), Vec::new());
+        match verb {
+            Verb::Add | Verb::Set => maps = argv.all("a port mapping", false, PortMap::parse)?,
+            Verb::Remove => {
+                let words = argv.all("a port mapping or host port", false, |word| {
+                    Ok::<_, std::convert::Infallible>(word.to_string())
+                })?;
+                for word in words {
+                    match word.parse::<u16>() {
+                        Ok(port) if port > 0 => host_ports.push(port),
+                        _ => maps.push(
+                            PortMap::parse(&word)
+                                .map_err(|err| CommandError::User(err.to_string()))?,
+                        ),
+                    }
+                }
             }
-            _ => Vec::new(),
-        };
+            _ => {}
+        }
         argv.finish()?;
         Ok(Args {
             command,
             verb,
             app,
             maps,
+            host_ports,
         })
     }
 }
@@ -90,7 +106,7 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         Verb::Set => args.maps.clone(),
         Verb::Remove => current
             .iter()
-            .filter(|m| !args.maps.contains(m))
+            .filter(|m| !args.maps.contains(m) && !args.host_ports.contains(&m.host))
             .copied()
             .collect(),
         Verb::Clear => Vec::new(),
@@ -187,4 +203,24 @@ async fn show(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Args, CommandError> {
+        let words: Vec<String> = line.split_whitespace().map(String::from).collect();
+        Args::parse("ports:remove", &words)
+    }
+
+    #[test]
+    fn remove_takes_mappings_and_bare_host_ports() {
+        let args = parse("shop 8080 http:80:5000").unwrap();
+        assert_eq!(args.host_ports, [8080]);
+        assert_eq!(args.maps, [PortMap::parse("http:80:5000").unwrap()]);
+        for bad in ["shop 0", "shop 70000", "shop http:80"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
 }
