@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crate::config::{number_and_unit, Size};
 use crate::ports::Scheme;
-use crate::proxy::{BasicAuth, IpNet, Policy};
-use crate::state::{AppRecord, GlobalSettings};
+use crate::proxy::{BasicAuth, ForValue, ForwardedFrom, IpNet, Policy};
+use crate::state::{AppRecord, GlobalSettings, ProxyLimits};
 
 /// Dokku's nginx HSTS max-age (about six months).
 const HSTS_MAX_AGE: u64 = 15_724_800;
@@ -64,12 +64,56 @@ pub fn policy(
             .filter(|m| m.scheme != Scheme::Tcp && !m.is_main())
             .map(|m| (m.host, m.container))
             .collect(),
-        max_body: [&record.proxy, &global.proxy]
-            .iter()
-            .find_map(|limits| limits.client_max_body_size.as_deref().and_then(body_size)),
-        read_timeout: [&record.proxy, &global.proxy]
-            .iter()
-            .find_map(|limits| limits.proxy_read_timeout.as_deref().and_then(read_timeout)),
+        max_body: setting(record, global, |l| &l.client_max_body_size, body_size),
+        read_timeout: setting(record, global, |l| &l.proxy_read_timeout, read_timeout),
+        forwarded: ForwardedFrom {
+            for_value: setting(record, global, |l| &l.x_forwarded_for_value, for_value)
+                .unwrap_or_default(),
+            client_proto: setting(record, global, |l| &l.x_forwarded_proto_value, client_proto)
+                .unwrap_or_default(),
+            client_port: setting(record, global, |l| &l.x_forwarded_port_value, client_port)
+                .unwrap_or_default(),
+        },
+    }
+}
+
+/// An `nginx:set` property: the app's value, else the global one, as `parse` reads it.
+fn setting<T>(
+    record: &AppRecord,
+    global: &GlobalSettings,
+    field: impl Fn(&ProxyLimits) -> &Option<String>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Option<T> {
+    [&record.proxy, &global.proxy]
+        .iter()
+        .find_map(|limits| field(limits).as_deref().and_then(&parse))
+}
+
+/// `x-forwarded-for-value`, by the nginx variable Dokku users set it to.
+pub fn for_value(raw: &str) -> Option<ForValue> {
+    match raw {
+        "$remote_addr" => Some(ForValue::Peer),
+        "$proxy_add_x_forwarded_for" => Some(ForValue::Append),
+        "$http_x_forwarded_for" => Some(ForValue::Client),
+        _ => None,
+    }
+}
+
+/// `x-forwarded-proto-value`: true when the client's header is passed on.
+pub fn client_proto(raw: &str) -> Option<bool> {
+    match raw {
+        "$scheme" => Some(false),
+        "$http_x_forwarded_proto" => Some(true),
+        _ => None,
+    }
+}
+
+/// `x-forwarded-port-value`: true when the client's header is passed on.
+pub fn client_port(raw: &str) -> Option<bool> {
+    match raw {
+        "$server_port" => Some(false),
+        "$http_x_forwarded_port" => Some(true),
+        _ => None,
     }
 }
 

@@ -222,6 +222,44 @@ fn per_app_limits_apply_at_once() {
     assert_eq!(none, "", "an app with no failed request has no error lines");
     assert_eq!(berth.ssh("nginx:error-logs no-such-app").code, 20);
 
+    // Behind another proxy, the app may take its forwarding headers rather than Berth's view.
+    let sent = [
+        "-H",
+        "X-Forwarded-For: 203.0.113.1",
+        "-H",
+        "X-Forwarded-Proto: https",
+        "-H",
+        "X-Forwarded-Port: 443",
+    ];
+    let seen = || curl(&host, &[&sent[..], &[&url("/headers")]].concat(), None);
+    let headers = seen();
+    assert!(
+        headers.contains("x-forwarded-for: 127.0.0.1\n"),
+        "{headers}"
+    );
+    assert!(headers.contains("x-forwarded-proto: http\n"), "{headers}");
+    berth
+        .ssh(&format!(
+            "nginx:set {app} x-forwarded-for-value '$proxy_add_x_forwarded_for'"
+        ))
+        .ok();
+    berth
+        .ssh("nginx:set --global x-forwarded-proto-value '$http_x_forwarded_proto'")
+        .ok();
+    let headers = seen();
+    for line in [
+        "x-forwarded-for: 203.0.113.1, 127.0.0.1\n".to_string(),
+        "x-forwarded-proto: https\n".to_string(),
+        format!("x-forwarded-port: {}\n", berth.http.port()),
+    ] {
+        assert!(headers.contains(&line), "no {line:?} in {headers}");
+    }
+    let bad = berth.ssh(&format!(
+        "nginx:set {app} x-forwarded-for-value '$http_x_real_ip'"
+    ));
+    assert_eq!(bad.code, 1, "{bad:#?}");
+    assert!(bad.stderr.contains("use $remote_addr"), "{bad:#?}");
+
     // Report rows with their padding squeezed: `Label: value`.
     let report = |app: &str| -> Vec<String> {
         let out = berth.ssh(&format!("nginx:report {app}")).ok().stdout;
@@ -236,6 +274,10 @@ fn per_app_limits_apply_at_once() {
         "Nginx proxy read timeout: 1s",
         "Nginx computed proxy read timeout: 1s",
         "Nginx global proxy read timeout:",
+        "Nginx computed x forwarded for value: $proxy_add_x_forwarded_for",
+        "Nginx computed x forwarded proto value: $http_x_forwarded_proto",
+        "Nginx global x forwarded proto value: $http_x_forwarded_proto",
+        "Nginx computed x forwarded port value: $server_port",
     ] {
         assert!(rows.iter().any(|r| r == row), "no {row:?} in {rows:#?}");
     }

@@ -288,8 +288,8 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "nginx:set",
-        "(<app>|--global) client-max-body-size|proxy-read-timeout [value]",
-        "Set the largest request body (50m; 0: none) or the wait for the app's answer (60s)",
+        "(<app>|--global) client-max-body-size|proxy-read-timeout|x-forwarded-{for,proto,port}-value [value]",
+        "Request body limit (50m), wait for the app (60s), or whose X-Forwarded-* headers to trust",
     ),
     (
         "ports:add",
@@ -486,6 +486,8 @@ mod tests {
             "--process-type",
             "--phase",
             "deploy",
+            "client-max-body-size",
+            "x-forwarded-for-value",
         ];
         let odd: Vec<Vec<&str>> = odd
             .into_iter()

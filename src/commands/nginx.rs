@@ -1,27 +1,41 @@
-//! `nginx:set (<app>|--global) client-max-body-size|proxy-read-timeout [<value>]` and
-//! `nginx:report <app>`: the proxy's limits per app, under the names Dokku's nginx plugin gives
-//! them, so Dokku users' commands and scripts keep working (the logs: `nginx_logs`). Berth has
-//! no nginx: a value applies to its own proxy at once, with no config rebuild and no reload.
+//! `nginx:set (<app>|--global) <property> [<value>]` and `nginx:report <app>`: the proxy's
+//! limits and forwarding headers per app, under the names Dokku's nginx plugin gives them, so
+//! Dokku users' commands and scripts keep working (the logs: `nginx_logs`). Berth has no nginx:
+//! a value applies to its own proxy at once, with no config rebuild and no reload.
 
 use super::argv::Argv;
 use super::output::report;
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::{shown, AppName};
-use crate::routing::{body_size, read_timeout};
+use crate::routing::{body_size, client_port, client_proto, for_value, read_timeout};
 use crate::state::ProxyLimits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Property {
     ClientMaxBodySize,
     ProxyReadTimeout,
+    XForwardedForValue,
+    XForwardedProtoValue,
+    XForwardedPortValue,
 }
 
 impl Property {
+    const ALL: [Property; 5] = [
+        Property::ClientMaxBodySize,
+        Property::ProxyReadTimeout,
+        Property::XForwardedForValue,
+        Property::XForwardedProtoValue,
+        Property::XForwardedPortValue,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Property::ClientMaxBodySize => "client-max-body-size",
             Property::ProxyReadTimeout => "proxy-read-timeout",
+            Property::XForwardedForValue => "x-forwarded-for-value",
+            Property::XForwardedProtoValue => "x-forwarded-proto-value",
+            Property::XForwardedPortValue => "x-forwarded-port-value",
         }
     }
 
@@ -29,11 +43,40 @@ impl Property {
         match self {
             Property::ClientMaxBodySize => &mut limits.client_max_body_size,
             Property::ProxyReadTimeout => &mut limits.proxy_read_timeout,
+            Property::XForwardedForValue => &mut limits.x_forwarded_for_value,
+            Property::XForwardedProtoValue => &mut limits.x_forwarded_proto_value,
+            Property::XForwardedPortValue => &mut limits.x_forwarded_port_value,
         }
     }
 
     fn get(self, limits: &ProxyLimits) -> Option<String> {
         self.slot(&mut limits.clone()).take()
+    }
+
+    /// Whether `raw` reads as a value of this property, and what to say when it does not.
+    fn check(self, raw: &str) -> (bool, &'static str) {
+        match self {
+            Property::ClientMaxBodySize => (
+                body_size(raw).is_some(),
+                "use bytes or a k/m/g suffix, like 50m (0: no limit)",
+            ),
+            Property::ProxyReadTimeout => (
+                read_timeout(raw).is_some(),
+                "use seconds, or an s/m/h suffix, like 60s",
+            ),
+            Property::XForwardedForValue => (
+                for_value(raw).is_some(),
+                "use $remote_addr, $proxy_add_x_forwarded_for or $http_x_forwarded_for",
+            ),
+            Property::XForwardedProtoValue => (
+                client_proto(raw).is_some(),
+                "use $scheme or $http_x_forwarded_proto",
+            ),
+            Property::XForwardedPortValue => (
+                client_port(raw).is_some(),
+                "use $server_port or $http_x_forwarded_port",
+            ),
+        }
     }
 }
 
@@ -45,29 +88,25 @@ pub enum Args {
 }
 
 fn property(raw: &str) -> Result<Property, CommandError> {
-    match raw {
-        "client-max-body-size" => Ok(Property::ClientMaxBodySize),
-        "proxy-read-timeout" => Ok(Property::ProxyReadTimeout),
-        other => Err(CommandError::User(format!(
-            "Invalid property \"{}\": nginx:set knows client-max-body-size and proxy-read-timeout",
-            shown(other)
-        ))),
-    }
+    Property::ALL
+        .into_iter()
+        .find(|p| p.name() == raw)
+        .ok_or_else(|| {
+            let known: Vec<&str> = Property::ALL.iter().map(|p| p.name()).collect();
+            CommandError::User(format!(
+                "Invalid property \"{}\": nginx:set knows {}",
+                shown(raw),
+                known.join(", ")
+            ))
+        })
 }
 
 /// The value as stored: trimmed and lowercase, once it reads as the property's kind.
 fn value(property: Property, raw: &str) -> Result<String, CommandError> {
-    let fine = match property {
-        Property::ClientMaxBodySize => body_size(raw).is_some(),
-        Property::ProxyReadTimeout => read_timeout(raw).is_some(),
-    };
-    let hint = match property {
-        Property::ClientMaxBodySize => "use bytes or a k/m/g suffix, like 50m (0: no limit)",
-        Property::ProxyReadTimeout => "use seconds, or an s/m/h suffix, like 60s",
-    };
-    match fine {
-        true => Ok(raw.trim().to_ascii_lowercase()),
-        false => Err(CommandError::User(format!(
+    let stored = raw.trim().to_ascii_lowercase();
+    match property.check(&stored) {
+        (true, _) => Ok(stored),
+        (false, hint) => Err(CommandError::User(format!(
             "Invalid {} \"{}\": {hint}",
             property.name(),
             shown(raw)
@@ -145,12 +184,12 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             let defaults = [
                 size_text(proxy.client_max_body_size.bytes()),
                 format!("{}s", proxy.read_timeout_secs),
+                "$remote_addr".to_string(),
+                "$scheme".to_string(),
+                "$server_port".to_string(),
             ];
             let mut rows = Vec::new();
-            for (property, default) in [Property::ClientMaxBodySize, Property::ProxyReadTimeout]
-                .into_iter()
-                .zip(defaults)
-            {
+            for (property, default) in Property::ALL.into_iter().zip(defaults) {
                 let label = property.name().replace('-', " ");
                 let (own, global) = (property.get(&own), property.get(&global));
                 let computed = own.clone().or(global.clone()).unwrap_or(default);

@@ -221,7 +221,13 @@ async fn to_app(
     }
     let upgrade = is_upgrade(request.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
-    prepare_headers(request.headers_mut(), forwarded, id, upgrade);
+    prepare_headers(
+        request.headers_mut(),
+        forwarded,
+        &route.policy.forwarded,
+        id,
+        upgrade,
+    );
     // A request without a body can be sent again, to another instance, if the first could not
     // even be connected to, and again after a route swap (a stop-first deploy); one with a body
     // is streamed once.

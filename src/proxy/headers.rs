@@ -11,6 +11,7 @@ use hyper::HeaderMap;
 use rand::RngExt;
 
 use super::forward::Inbound;
+use super::policy::{ForValue, ForwardedFrom};
 
 /// Headers that describe one hop and must not be forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [HeaderName; 8] = [
@@ -83,6 +84,18 @@ pub fn request_id(headers: &HeaderMap) -> String {
     }
 }
 
+/// The client's `X-Forwarded-For` lines as one list, if it sent any.
+fn client_list(headers: &HeaderMap) -> Option<String> {
+    let lines: Vec<&str> = headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(", "))
+}
+
 fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
     headers
         .get_all(CONNECTION)
@@ -105,9 +118,36 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 /// Sets what the app is told about the request. Dokku's nginx sets X-Forwarded-For to the peer
-/// (not appended: a client cannot forge it); so does Berth. An Upgrade request keeps exactly
+/// (not appended: a client cannot forge it); so does Berth, unless the app trusts what the
+/// client sent (`from`: behind another proxy). An Upgrade request keeps exactly
 /// `Connection: upgrade` and its `Upgrade` header.
-pub fn prepare_headers(headers: &mut HeaderMap, forwarded: &Forwarded, id: &str, upgrade: bool) {
+pub fn prepare_headers(
+    headers: &mut HeaderMap,
+    forwarded: &Forwarded,
+    from: &ForwardedFrom,
+    id: &str,
+    upgrade: bool,
+) {
+    let client_for = match from.for_value {
+        ForValue::Peer => None,
+        ForValue::Append | ForValue::Client => client_list(headers),
+    };
+    let for_value = match (from.for_value, client_for) {
+        (ForValue::Append, Some(list)) => {
+            let peer = forwarded.peer.to_str().unwrap_or_default();
+            HeaderValue::from_str(&format!("{list}, {peer}")).ok()
+        }
+        (ForValue::Client, Some(list)) => HeaderValue::from_str(&list).ok(),
+        _ => None,
+    };
+    let proto = headers
+        .get(&X_FORWARDED_PROTO)
+        .filter(|v| from.client_proto && matches!(v.as_bytes(), b"http" | b"https"))
+        .cloned();
+    let port = headers
+        .get(&X_FORWARDED_PORT)
+        .filter(|v| from.client_port && v.to_str().is_ok_and(|p| p.parse::<u16>().is_ok()))
+        .cloned();
     let protocol = headers.get(UPGRADE).cloned();
     strip_hop_by_hop(headers);
     if let (true, Some(protocol)) = (upgrade, protocol) {
@@ -118,9 +158,18 @@ pub fn prepare_headers(headers: &mut HeaderMap, forwarded: &Forwarded, id: &str,
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    headers.insert(X_FORWARDED_FOR, forwarded.peer.clone());
-    headers.insert(X_FORWARDED_PROTO, forwarded.proto.clone());
-    headers.insert(X_FORWARDED_PORT, forwarded.port.clone());
+    headers.insert(
+        X_FORWARDED_FOR,
+        for_value.unwrap_or_else(|| forwarded.peer.clone()),
+    );
+    headers.insert(
+        X_FORWARDED_PROTO,
+        proto.unwrap_or_else(|| forwarded.proto.clone()),
+    );
+    headers.insert(
+        X_FORWARDED_PORT,
+        port.unwrap_or_else(|| forwarded.port.clone()),
+    );
     if let Ok(start) = HeaderValue::from_str(&format!("t={millis}")) {
         headers.insert(X_REQUEST_START, start);
     }
@@ -151,7 +200,8 @@ mod tests {
         );
         headers.insert("x-secret", HeaderValue::from_static("1"));
         headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
-        prepare_headers(&mut headers, &Forwarded::new(inbound()), "abc", false);
+        let own = ForwardedFrom::default();
+        prepare_headers(&mut headers, &Forwarded::new(inbound()), &own, "abc", false);
         assert_eq!(headers["x-forwarded-for"], "192.0.2.7");
         assert_eq!(headers["x-forwarded-proto"], "http");
         assert_eq!(headers["x-forwarded-port"], "8080");
@@ -165,6 +215,68 @@ mod tests {
         assert!(headers.get("keep-alive").is_none());
     }
 
+    /// Behind another proxy: what it sent, as `x-forwarded-*-value` says.
+    fn forwarded_by_client(
+        from: ForwardedFrom,
+        sent: &[(&'static str, &'static str)],
+    ) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in sent {
+            headers.append(*name, HeaderValue::from_static(value));
+        }
+        prepare_headers(
+            &mut headers,
+            &Forwarded::new(inbound()),
+            &from,
+            "abc",
+            false,
+        );
+        headers
+    }
+
+    #[test]
+    fn an_app_behind_another_proxy_may_trust_what_it_sent() {
+        let sent = [
+            ("x-forwarded-for", "203.0.113.1"),
+            ("x-forwarded-for", "10.0.0.1"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-port", "443"),
+        ];
+        let append = ForwardedFrom {
+            for_value: ForValue::Append,
+            ..Default::default()
+        };
+        let headers = forwarded_by_client(append, &sent);
+        assert_eq!(
+            headers["x-forwarded-for"],
+            "203.0.113.1, 10.0.0.1, 192.0.2.7"
+        );
+        assert_eq!(
+            headers["x-forwarded-proto"], "http",
+            "only what was asked for"
+        );
+        let client = ForwardedFrom {
+            for_value: ForValue::Client,
+            client_proto: true,
+            client_port: true,
+        };
+        let headers = forwarded_by_client(client, &sent);
+        assert_eq!(headers["x-forwarded-for"], "203.0.113.1, 10.0.0.1");
+        assert_eq!(headers["x-forwarded-proto"], "https");
+        assert_eq!(headers["x-forwarded-port"], "443");
+        let nonsense = [
+            ("x-forwarded-proto", "gopher"),
+            ("x-forwarded-port", "http"),
+        ];
+        let headers = forwarded_by_client(client, &nonsense);
+        assert_eq!(
+            headers["x-forwarded-for"], "192.0.2.7",
+            "nothing sent: the peer"
+        );
+        assert_eq!(headers["x-forwarded-proto"], "http");
+        assert_eq!(headers["x-forwarded-port"], "8080");
+    }
+
     #[test]
     fn upgrades_keep_their_upgrade_headers() {
         let mut headers = HeaderMap::new();
@@ -174,7 +286,8 @@ mod tests {
         );
         headers.insert("upgrade", HeaderValue::from_static("websocket"));
         assert!(is_upgrade(&headers));
-        prepare_headers(&mut headers, &Forwarded::new(inbound()), "abc", true);
+        let own = ForwardedFrom::default();
+        prepare_headers(&mut headers, &Forwarded::new(inbound()), &own, "abc", true);
         assert_eq!(headers["connection"], "upgrade");
         assert_eq!(headers["upgrade"], "websocket");
         let mut plain = HeaderMap::new();

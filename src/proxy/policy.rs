@@ -26,6 +26,32 @@ pub struct Policy {
     pub max_body: Option<u64>,
     /// The app's own wait for response headers, instead of the proxy's.
     pub read_timeout: Option<std::time::Duration>,
+    /// Where the forwarding headers the app sees come from.
+    pub forwarded: ForwardedFrom,
+}
+
+/// Where the forwarding headers the app sees come from (`nginx:set … x-forwarded-*-value`): by
+/// default the proxy's own view of the connection, which a client cannot forge; behind another
+/// proxy or a load balancer, what that one sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ForwardedFrom {
+    pub for_value: ForValue,
+    /// `X-Forwarded-Proto` as the client sent it (`http` or `https`), when it sent one.
+    pub client_proto: bool,
+    /// `X-Forwarded-Port` as the client sent it (a port number), when it sent one.
+    pub client_port: bool,
+}
+
+/// What `X-Forwarded-For` says, by the nginx variable Dokku users set it to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForValue {
+    /// `$remote_addr`: the connecting peer.
+    #[default]
+    Peer,
+    /// `$proxy_add_x_forwarded_for`: the client's list, then the peer.
+    Append,
+    /// `$http_x_forwarded_for`: the client's list as sent (the peer when it sent none).
+    Client,
 }
 
 impl Policy {

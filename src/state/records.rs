@@ -82,6 +82,16 @@ pub struct ProxyLimits {
     /// `proxy-read-timeout` as typed (`60s`, `2m`).
     #[serde(default)]
     pub proxy_read_timeout: Option<String>,
+    /// `x-forwarded-for-value`: `$remote_addr`, `$proxy_add_x_forwarded_for` or
+    /// `$http_x_forwarded_for`.
+    #[serde(default)]
+    pub x_forwarded_for_value: Option<String>,
+    /// `x-forwarded-proto-value`: `$scheme` or `$http_x_forwarded_proto`.
+    #[serde(default)]
+    pub x_forwarded_proto_value: Option<String>,
+    /// `x-forwarded-port-value`: `$server_port` or `$http_x_forwarded_port`.
+    #[serde(default)]
+    pub x_forwarded_port_value: Option<String>,
 }
 
 /// `letsencrypt:enable|disable` and the app's own `letsencrypt:set` properties.
