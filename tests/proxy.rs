@@ -30,6 +30,11 @@ fn domains_route_exact_and_wildcard_hosts_to_one_app_at_a_time() {
         .ok()
         .stdout;
     assert_eq!(vhosts, format!("{} {exact} {wild}\n", Berth::host(&shop)));
+    let every = berth.ssh("domains:report").ok().stdout;
+    for app in [&shop, &blog] {
+        let block = format!("=====> {app} domains information\n");
+        assert!(every.contains(&block), "no app: every app's report\n{every}");
+    }
     let bad = berth.ssh(&format!("domains:report {shop} --domains-vhosts"));
     assert_eq!(bad.code, 1);
     assert!(

@@ -44,7 +44,10 @@ pub fn valid_key(key: &str) -> Result<(), CommandError> {
     if ok {
         Ok(())
     } else {
-        Err(CommandError::User(format!("Invalid key name: '{key}'")))
+        Err(CommandError::User(format!(
+            "Invalid key name: '{}'",
+            crate::names::shown(key)
+        )))
     }
 }
 

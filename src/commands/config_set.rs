@@ -42,7 +42,10 @@ impl Args {
 
 fn parse_pair(pair: &str, encoded: bool) -> Result<(String, String), CommandError> {
     let Some((key, value)) = pair.split_once('=') else {
-        return Err(CommandError::User(format!("Invalid env pair: {pair}")));
+        return Err(CommandError::User(format!(
+            "Invalid env pair: {}",
+            crate::names::shown(pair)
+        )));
     };
     valid_key(key)?;
     let value = if encoded {

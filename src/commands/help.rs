@@ -15,26 +15,19 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "<app> [--force]",
         "Destroy an app: its containers, images, repository and state",
     ),
-    (
-        "apps:exists",
-        "<app>",
-        "Exit 0 if the app exists, 20 if not",
-    ),
+    ("apps:exists", "<app>", "Exit 0 if the app exists, 20 if not"),
     ("apps:list", "[--format stdout|json]", "List your apps"),
+    ("apps:lock", "<app>", "Refuse every deploy of the app until unlocked"),
     (
-        "apps:lock",
-        "<app>",
-        "Refuse every deploy of the app until unlocked",
+        "apps:rename",
+        "[--skip-deploy] <old> <new>",
+        "Rename an app: its settings, code, releases and default domain",
     ),
-    (
-        "apps:report",
-        "<app>",
-        "Show the app's creation time, source and lock",
-    ),
+    ("apps:report", "[<app>] [--<flag>]", "Show the app's creation time, source and lock"),
     ("apps:unlock", "<app>", "Allow deploys again"),
     (
         "builder:report",
-        "<app>",
+        "[<app>] [--<flag>]",
         "Show which builder builds the app, and from which directory",
     ),
     (
@@ -47,22 +40,10 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "[--index N] <app> <name|dir|git-url[#ref]>",
         "Add a buildpack (bundled: python, nodejs, static, procfile)",
     ),
-    (
-        "buildpacks:clear",
-        "<app>",
-        "Remove all buildpacks: detect again",
-    ),
+    ("buildpacks:clear", "<app>", "Remove all buildpacks: detect again"),
     ("buildpacks:list", "<app>", "List the app's buildpacks"),
-    (
-        "buildpacks:remove",
-        "<app> (<buildpack>|--index N)",
-        "Remove a buildpack",
-    ),
-    (
-        "buildpacks:report",
-        "<app>",
-        "Show the app's buildpacks and stack image",
-    ),
+    ("buildpacks:remove", "<app> (<buildpack>|--index N)", "Remove a buildpack"),
+    ("buildpacks:report", "[<app>] [--<flag>]", "Show the app's buildpacks and stack image"),
     (
         "buildpacks:set",
         "[--index N] <app> <buildpack>",
@@ -84,136 +65,79 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Add a self-signed certificate (default: the app's domains)",
     ),
     ("certs:remove", "<app>", "Remove the app's certificate"),
-    (
-        "certs:report",
-        "<app>",
-        "Show the app's certificate and HTTPS settings",
-    ),
+    ("certs:report", "[<app>] [--<flag>]", "Show the app's certificate and HTTPS settings"),
     (
         "certs:set",
         "<app> redirect|hsts true|false | hsts-max-age [seconds]",
         "HTTP→HTTPS redirect and HSTS (both on with a certificate)",
     ),
-    (
-        "certs:show",
-        "<app> crt|key",
-        "Print the app's certificate chain or private key (PEM)",
-    ),
-    (
-        "certs:update",
-        "<app> [server.crt server.key]",
-        "Replace the app's certificate",
-    ),
+    ("certs:show", "<app> crt|key", "Print the app's certificate chain or private key (PEM)"),
+    ("certs:update", "<app> [server.crt server.key]", "Replace the app's certificate"),
     (
         "checks:disable",
         "<app> [process,...]",
         "Stop-first deploys: stop the old release first, hold requests meanwhile",
     ),
-    (
-        "checks:enable",
-        "<app> [process,...]",
-        "Checked, zero-downtime deploys (the default)",
-    ),
-    ("checks:report", "<app>", "Show the app's check settings"),
-    (
-        "checks:run",
-        "<app> [process]",
-        "Run the current release's checks now",
-    ),
+    ("checks:enable", "<app> [process,...]", "Checked, zero-downtime deploys (the default)"),
+    ("checks:report", "[<app>] [--<flag>]", "Show the app's check settings"),
+    ("checks:run", "<app> [process]", "Run the current release's checks now"),
     (
         "checks:set",
         "(<app>|--global) wait-to-retire [seconds]",
         "How long old instances keep serving after a switch",
     ),
+    ("checks:skip", "<app> [process,...]", "Switch without checks"),
     (
-        "checks:skip",
-        "<app> [process,...]",
-        "Switch without checks",
+        "config:clear",
+        "[--no-restart] (<app>|--global)",
+        "Unset every config var (restarts the app)",
     ),
     (
-        "cron:list",
-        "<app> [--format stdout|json]",
-        "List the app.json cron tasks",
+        "config:export",
+        "[--format exports|shell|envfile|json] [--merged] (<app>|--global)",
+        "Print config vars for a shell, an env file or JSON",
     ),
+    ("config:get", "[--quoted] (<app>|--global) <KEY>", "Print one config var's value"),
+    ("config:keys", "[--merged] (<app>|--global)", "List config var names"),
+    (
+        "config:set",
+        "[--no-restart] [--encoded] (<app>|--global) <KEY=VALUE>...",
+        "Set config vars (restarts the app with them, without downtime)",
+    ),
+    ("config:show", "[--merged] (<app>|--global)", "Show config vars (alias: config)"),
+    (
+        "config:unset",
+        "[--no-restart] (<app>|--global) <KEY>...",
+        "Unset config vars (restarts the app)",
+    ),
+    ("cron:list", "<app> [--format stdout|json]", "List the app.json cron tasks"),
     ("cron:run", "<app> <id>", "Run a cron task now"),
     (
         "docker-options:add",
         "<app> <build,deploy,run> OPTION...",
         "Add docker options (a safe subset) to phases, from the next deploy",
     ),
-    (
-        "docker-options:clear",
-        "<app> [phases]",
-        "Remove all docker options",
-    ),
-    (
-        "docker-options:remove",
-        "<app> <build,deploy,run> OPTION...",
-        "Remove docker options",
-    ),
-    (
-        "docker-options:report",
-        "<app>",
-        "Show docker options per phase",
-    ),
-    (
-        "domains:add",
-        "<app> <domain>...",
-        "Answer on more domains (exact, or *.wildcard)",
-    ),
-    (
-        "domains:add-global",
-        "<domain>...",
-        "Add global domains: apps answer on <app>.<domain>",
-    ),
+    ("docker-options:clear", "<app> [phases]", "Remove all docker options"),
+    ("docker-options:remove", "<app> <build,deploy,run> OPTION...", "Remove docker options"),
+    ("docker-options:report", "[<app>] [--<flag>]", "Show docker options per phase"),
+    ("domains:add", "<app> <domain>...", "Answer on more domains (exact, or *.wildcard)"),
+    ("domains:add-global", "<domain>...", "Add global domains: apps answer on <app>.<domain>"),
     ("domains:clear", "<app>", "Answer on no domain"),
     ("domains:clear-global", "", "Remove every global domain"),
-    (
-        "domains:disable",
-        "<app>",
-        "Stop routing the app's domains (they stay listed)",
-    ),
+    ("domains:disable", "<app>", "Stop routing the app's domains (they stay listed)"),
     ("domains:enable", "<app>", "Route the app's domains again"),
-    (
-        "domains:remove",
-        "<app> <domain>...",
-        "Stop answering on domains",
-    ),
-    (
-        "domains:remove-global",
-        "<domain>...",
-        "Remove global domains",
-    ),
-    (
-        "domains:report",
-        "(<app>|--global)",
-        "Show the app's (or the global) domains",
-    ),
-    (
-        "domains:reset",
-        "<app>",
-        "Back to the default: <app>.<global domain>",
-    ),
-    (
-        "domains:set",
-        "<app> <domain>...",
-        "Replace the app's domains",
-    ),
-    (
-        "domains:set-global",
-        "<domain>...",
-        "Replace the global domains",
-    ),
+    ("domains:remove", "<app> <domain>...", "Stop answering on domains"),
+    ("domains:remove-global", "<domain>...", "Remove global domains"),
+    ("domains:report", "[<app>|--global] [--<flag>]", "Show the app's (or the global) domains"),
+    ("domains:reset", "<app>", "Back to the default: <app>.<global domain>"),
+    ("domains:set", "<app> <domain>...", "Replace the app's domains"),
+    ("domains:set-global", "<domain>...", "Replace the global domains"),
     (
         "enter",
         "<app> [process[.N]] [command...]",
         "Run a command (a shell by default) in a running container; use ssh -t",
     ),
-    (
-        "git:from-image",
-        "<app> <image> [--no-wait]",
-        "Deploy a prebuilt image",
-    ),
+    ("git:from-image", "<app> <image> [--no-wait]", "Deploy a prebuilt image"),
     (
         "http-auth:add-allowed-ip",
         "<app> <ip[/prefix]>",
@@ -230,46 +154,31 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "<app> [<user> <password>]",
         "Require basic auth for every request to the app",
     ),
-    (
-        "http-auth:remove-allowed-ip",
-        "<app> <ip[/prefix]>",
-        "Remove an allowed address",
-    ),
-    (
-        "http-auth:remove-user",
-        "<app> <user>",
-        "Remove a basic auth user",
-    ),
-    ("http-auth:report", "<app>", "Show basic auth settings"),
-    (
-        "letsencrypt:active",
-        "<app>",
-        "Print true when the app has a certificate from Let's Encrypt",
-    ),
+    ("http-auth:remove-allowed-ip", "<app> <ip[/prefix]>", "Remove an allowed address"),
+    ("http-auth:remove-user", "<app> <user>", "Remove a basic auth user"),
+    ("http-auth:report", "[<app>] [--<flag>]", "Show basic auth settings"),
+    ("letsencrypt:active", "<app>", "Print true when the app has a certificate from Let's Encrypt"),
     (
         "letsencrypt:auto-renew",
         "[<app>]",
         "Renew certificates due for renewal now (the daemon also does it)",
     ),
-    (
-        "letsencrypt:disable",
-        "<app>",
-        "Stop Let's Encrypt for the app and remove its certificate",
-    ),
+    ("letsencrypt:disable", "<app>", "Stop Let's Encrypt for the app and remove its certificate"),
     (
         "letsencrypt:enable",
         "<app>",
         "Get a certificate by ACME (HTTP-01 via Berth's proxy) and keep it renewed",
     ),
-    (
-        "letsencrypt:list",
-        "",
-        "List apps with Let's Encrypt and when their certificates expire",
-    ),
+    ("letsencrypt:list", "", "List apps with Let's Encrypt and when their certificates expire"),
     (
         "letsencrypt:set",
         "(<app>|--global) email|server|graceperiod [value]",
         "Set the ACME contact, directory (production, staging, URL) or renewal window",
+    ),
+    (
+        "logs",
+        "<app> [-n N] [-t|--tail] [-p process] [-q|--quiet]",
+        "Show the app's output; -t follows it",
     ),
     (
         "nginx:access-logs",
@@ -283,40 +192,60 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "nginx:report",
-        "<app>",
+        "[<app>] [--<flag>]",
         "Show the app's proxy limits: its own, the global ones and what applies",
     ),
     (
         "nginx:set",
-        "(<app>|--global) client-max-body-size|proxy-read-timeout|x-forwarded-{for,proto,port}-value [value]",
-        "Request body limit (50m), wait for the app (60s), or whose X-Forwarded-* headers to trust",
+        "(<app>|--global) <property> [value]",
+        "Set client-max-body-size, proxy-read-timeout or x-forwarded-{for,proto,port}-value",
     ),
     (
         "ports:add",
         "<app> <scheme:host-port:container-port>...",
         "Map http:80 or https:443 to the port the app listens on (restarts it)",
     ),
-    (
-        "ports:clear",
-        "<app>",
-        "Back to the default mapping (restarts the app)",
-    ),
+    ("ports:clear", "<app>", "Back to the default mapping (restarts the app)"),
     ("ports:list", "<app>", "List the app's port mappings"),
     (
         "ports:remove",
         "<app> (<scheme:host-port:container-port>|<host-port>)...",
         "Remove port mappings, or every mapping of a host port",
     ),
-    ("ports:report", "<app>", "Show the app's port mappings"),
+    ("ports:report", "[<app>] [--<flag>]", "Show the app's port mappings"),
     (
         "ports:set",
         "<app> <scheme:host-port:container-port>...",
         "Replace the app's port mappings (restarts the app)",
     ),
+    ("ps:inspect", "<app>", "Show docker inspect of the app's containers"),
+    ("ps:rebuild", "<app> [--no-wait]", "Build the deploy branch again and deploy it"),
     (
-        "ps:rebuild",
+        "ps:report",
+        "[<app>] [--format stdout|json] [--<flag>]",
+        "Show the app's processes and whether they run",
+    ),
+    (
+        "ps:restart",
         "<app> [--no-wait]",
-        "Build the deploy branch again and deploy it",
+        "Restart the app in fresh containers, checked, without downtime",
+    ),
+    ("ps:restore", "[<app>]", "Start apps that should run but have no running container"),
+    (
+        "ps:scale",
+        "[--no-wait] <app> [<process>=<N>...]",
+        "Show or set how many instances of each process run",
+    ),
+    (
+        "ps:set",
+        "<app> restart-policy [no|always|unless-stopped|on-failure[:N]]",
+        "Set what Docker does when an instance exits",
+    ),
+    ("ps:start", "<app> [--no-wait]", "Start a stopped app"),
+    (
+        "ps:stop",
+        "<app> [--no-wait]",
+        "Stop every container of the app (it answers 502 until ps:start)",
     ),
     ("releases", "<app>", "List the app's releases, newest first"),
     ("releases:info", "<app> <vN>", "Show one release"),
@@ -325,45 +254,17 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "<app> [vN] [--no-wait]",
         "Deploy an earlier release's image and config again (default: the previous one)",
     ),
-    (
-        "repo:purge-cache",
-        "<app>",
-        "Empty the app's build cache; the next build starts cold",
-    ),
+    ("repo:purge-cache", "<app>", "Empty the app's build cache; the next build starts cold"),
     (
         "resource:limit",
         "[--memory SIZE] [--cpu N] [--process-type P] <app>",
         "Cap memory and CPU (from the next deploy)",
     ),
-    (
-        "resource:report",
-        "<app>",
-        "Show resource limits and reservations",
-    ),
+    ("resource:report", "[<app>] [--<flag>]", "Show resource limits and reservations"),
     (
         "resource:reserve",
         "[--memory SIZE] [--cpu N] [--process-type P] <app>",
         "Reserve memory and CPU weight (from the next deploy)",
-    ),
-    (
-        "storage:ensure-directory",
-        "<name>",
-        "Create <data_dir>/storage/<name> for apps to mount",
-    ),
-    (
-        "storage:list",
-        "<app> [--format text|json]",
-        "List the app's mounts",
-    ),
-    (
-        "storage:mount",
-        "<app> <host-dir|volume>:<container-dir>",
-        "Mount a directory into every instance (from the next deploy)",
-    ),
-    (
-        "storage:unmount",
-        "<app> <host-dir|volume>:<container-dir>",
-        "Remove a mount (from the next deploy)",
     ),
     (
         "run",
@@ -375,25 +276,31 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "<name> < key.pub",
         "Allow a public key to push and run commands (local CLI only)",
     ),
+    ("ssh-keys:list", "[--format text|json]", "List the allowed keys"),
+    ("ssh-keys:remove", "<name>", "Remove a key by name (local CLI only)"),
+    ("storage:ensure-directory", "<name>", "Create <data_dir>/storage/<name> for apps to mount"),
+    ("storage:list", "<app> [--format text|json]", "List the app's mounts"),
     (
-        "ssh-keys:list",
-        "[--format text|json]",
-        "List the allowed keys",
+        "storage:mount",
+        "<app> <host-dir|volume>:<container-dir>",
+        "Mount a directory into every instance (from the next deploy)",
     ),
     (
-        "ssh-keys:remove",
-        "<name>",
-        "Remove a key by name (local CLI only)",
+        "storage:unmount",
+        "<app> <host-dir|volume>:<container-dir>",
+        "Remove a mount (from the next deploy)",
     ),
     ("url", "<app>", "Print the app's first URL"),
-    (
-        "urls",
-        "<app>",
-        "Print every URL the app answers on (domains, ports, https)",
-    ),
+    ("urls", "<app>", "Print every URL the app answers on (domains, ports, https)"),
     ("help", "", "Print this list"),
     ("version", "", "Print Berth's version"),
 ];
+
+/// Whether `name` is a command in the table (aliases aside): the router knows no other, so
+/// `help` lists every command there is.
+pub fn is_listed(name: &str) -> bool {
+    COMMANDS.iter().any(|(listed, _, _)| *listed == name)
+}
 
 pub fn usage(command: &str) -> String {
     COMMANDS
@@ -408,14 +315,17 @@ pub async fn run(io: &mut Io) -> Result<(), CommandError> {
         .await;
     io.line("").await;
     io.line("Commands:").await;
-    let width = COMMANDS
-        .iter()
-        .map(|(name, args, _)| name.len() + args.len() + 1)
-        .max()
-        .unwrap_or(0);
+    // Descriptions line up after the calls; a longer call puts its description below.
+    const WIDTH: usize = 48;
     for (name, args, description) in COMMANDS {
         let call = format!("{name} {args}");
-        io.line(&format!("    {call:<width$}  {description}")).await;
+        match call.len() <= WIDTH {
+            true => io.line(&format!("    {call:<WIDTH$}  {description}")).await,
+            false => {
+                io.line(&format!("    {call}")).await;
+                io.line(&format!("    {:<WIDTH$}  {description}", "")).await;
+            }
+        }
     }
     io.line("").await;
     io.line("Deploy with: git push ssh://berth@<host>:<port>/<app> main")
@@ -426,7 +336,18 @@ pub async fn run(io: &mut Io) -> Result<(), CommandError> {
 #[cfg(test)]
 mod tests {
     use super::COMMANDS;
-    use crate::commands::Command;
+    use crate::commands::{Command, CommandError};
+
+    #[test]
+    fn every_listed_command_is_known_to_the_router() {
+        for (name, _, _) in COMMANDS {
+            let parsed = Command::parse(&[name.to_string()]);
+            assert!(
+                !matches!(parsed, Err(CommandError::Unknown(_))),
+                "{name} is listed but not routed"
+            );
+        }
+    }
 
     /// Every command, given odd arguments, parses or refuses with one short line (input quoted
     /// in it is escaped and shortened): never a panic.

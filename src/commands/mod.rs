@@ -150,6 +150,9 @@ impl From<DeployError> for CommandError {
     }
 }
 
+/// Other names of listed commands (`apps` is `apps:list`, `config` is `config:show`).
+const ALIASES: [&str; 5] = ["apps", "config", "--help", "-h", "--version"];
+
 /// A parsed command line, ready to run.
 #[derive(Debug)]
 pub enum Command {
@@ -215,6 +218,9 @@ impl Command {
         let Some((name, rest)) = words.split_first() else {
             return Ok(Command::Help);
         };
+        if !help::is_listed(name) && !ALIASES.contains(&name.as_str()) {
+            return Err(CommandError::Unknown(name.to_string()));
+        }
         Ok(match name.as_str() {
             "apps:clone" => Command::AppsClone(apps_clone::Args::parse(false, rest)?),
             "apps:rename" => Command::AppsClone(apps_clone::Args::parse(true, rest)?),
@@ -448,9 +454,9 @@ pub async fn execute(ctx: &Ctx, caller: &Caller, words: &[String], io: &mut Io) 
     let (words, info_flag) = output::take_info_flag(words);
     io.info_flag = info_flag;
     let result = match Command::parse(&words) {
-        Ok(command) => {
-            let span = tracing::info_span!("command", command = command.name(), caller = %caller);
-            command.run(ctx, caller, io).instrument(span).await
+        Ok(command) => run(ctx, caller, command, io).await,
+        Err(CommandError::Usage(_)) if is_bare_report(&words) => {
+            every_app_report(ctx, caller, &words[0], io).await
         }
         Err(err) => Err(err),
     };
@@ -461,6 +467,37 @@ pub async fn execute(ctx: &Ctx, caller: &Caller, words: &[String], io: &mut Io) 
             err.exit_code()
         }
     }
+}
+
+async fn run(
+    ctx: &Ctx,
+    caller: &Caller,
+    command: Command,
+    io: &mut Io,
+) -> Result<(), CommandError> {
+    let span = tracing::info_span!("command", command = command.name(), caller = %caller);
+    command.run(ctx, caller, io).instrument(span).await
+}
+
+/// `<plugin>:report` and nothing else, which wants an app.
+fn is_bare_report(words: &[String]) -> bool {
+    matches!(words, [name] if name.ends_with(":report"))
+}
+
+/// A `:report` without an app reports every app in turn, as Dokku's do.
+async fn every_app_report(
+    ctx: &Ctx,
+    caller: &Caller,
+    name: &str,
+    io: &mut Io,
+) -> Result<(), CommandError> {
+    let mut apps = ctx.store.app_names();
+    apps.sort();
+    for app in apps {
+        let command = Command::parse(&[name.to_string(), app.to_string()])?;
+        run(ctx, caller, command, io).await?;
+    }
+    Ok(())
 }
 
 async fn report(err: &CommandError, io: &mut Io) {

@@ -45,7 +45,10 @@ impl Args {
 
 fn parse_tuple(tuple: &str) -> Result<(String, u32), CommandError> {
     let Some((process, count)) = tuple.split_once('=') else {
-        return Err(CommandError::User(format!("Missing count for {tuple}")));
+        return Err(CommandError::User(format!(
+            "Missing count for {}",
+            crate::names::shown(tuple)
+        )));
     };
     if !valid_process_name(process) {
         return Err(CommandError::User(format!(
