@@ -102,6 +102,9 @@ fn unknown_commands_help_and_version() {
         "apps:list",
         "apps:exists",
         "ssh-keys:add",
+        "config:set",
+        "ps:scale",
+        "logs",
         "version",
     ] {
         assert!(
