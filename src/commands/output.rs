@@ -4,9 +4,10 @@ use super::{CommandError, Io};
 
 /// `=====> title` then one `       Label:   value` row each, labels padded like Dokku's reports.
 /// With an info flag (`--domains-app-vhosts` for the row `Domains app vhosts`, as Dokku names
-/// them), only that row's value; an unknown flag is refused with the list of known ones.
+/// them; a dot counts as a dash, as in `--status-web.1`), only that row's value; an unknown flag
+/// is refused with the list of known ones.
 pub async fn report(io: &mut Io, title: &str, rows: &[(&str, String)]) -> Result<(), CommandError> {
-    if let Some(flag) = io.info_flag.clone() {
+    if let Some(flag) = io.info_flag.as_deref().map(|f| f.replace('.', "-")) {
         let Some((_, value)) = rows.iter().find(|(label, _)| info_flag(label) == flag) else {
             let known: Vec<String> = rows.iter().map(|(label, _)| info_flag(label)).collect();
             return Err(CommandError::Usage(format!(
