@@ -86,7 +86,9 @@ fn procfile_types_scale_and_balance() {
     assert!(report.contains("Status worker 1:"), "{report}");
     assert!(report.contains("running (CID: "), "{report}");
     // Dokku's info flags, its dotted instance names too.
-    let one = berth.ssh(&format!("ps:report {app} --status-worker.1")).ok();
+    let one = berth
+        .ssh(&format!("ps:report {app} --status-worker.1"))
+        .ok();
     assert!(one.stdout.starts_with("running (CID: "), "{one:#?}");
     let running = berth.ssh(&format!("ps:report {app} --running")).ok();
     assert_eq!(running.stdout, "true\n");

@@ -33,7 +33,10 @@ fn domains_route_exact_and_wildcard_hosts_to_one_app_at_a_time() {
     let every = berth.ssh("domains:report").ok().stdout;
     for app in [&shop, &blog] {
         let block = format!("=====> {app} domains information\n");
-        assert!(every.contains(&block), "no app: every app's report\n{every}");
+        assert!(
+            every.contains(&block),
+            "no app: every app's report\n{every}"
+        );
     }
     let bad = berth.ssh(&format!("domains:report {shop} --domains-vhosts"));
     assert_eq!(bad.code, 1);
