@@ -83,8 +83,12 @@ impl Default for ErrorLog {
 
 impl ErrorLog {
     pub fn record(&self, app: &str, failure: &Failure, request: &Request<'_>) {
+        // A stopped app's requests are expected failures: kept here, not repeated in the log.
         match failure {
-            Failure::Unreachable(..) | Failure::NoInstance | Failure::Held(_) => {
+            Failure::NoInstance | Failure::Held(_) => {
+                tracing::debug!(%app, id = request.id, error = %failure, "proxy error")
+            }
+            Failure::Unreachable(..) => {
                 tracing::info!(%app, id = request.id, error = %failure, "proxy error")
             }
             _ => tracing::warn!(%app, id = request.id, error = %failure, "proxy error"),
