@@ -321,6 +321,13 @@ fn urls_name_every_way_to_reach_an_app() {
     let main_https = berth.https.port();
     let enabled = berth.ssh(&format!("certs:report {app} --ssl-enabled"));
     assert_eq!(enabled.ok().stdout, "true\n");
+    let json = berth
+        .ssh(&format!("certs:report --format json {app}"))
+        .ok()
+        .stdout;
+    let json: serde_json::Value = serde_json::from_str(&json).expect("one JSON object");
+    assert_eq!(json["ssl-enabled"], "true");
+    assert_eq!(json["ssl-hostnames"], format!("{host} {www} *.{host}"));
     let urls = berth.ssh(&format!("urls {app}")).ok().stdout;
     let expected: String = [&host, &www]
         .iter()

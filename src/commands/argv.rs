@@ -121,6 +121,11 @@ impl Argv {
         Ok((!self.words.is_empty()).then(|| self.words.remove(0)))
     }
 
+    /// The words not consumed yet.
+    pub fn into_words(self) -> Vec<String> {
+        self.words
+    }
+
     /// Fails when words are left over.
     pub fn finish(self) -> Result<(), CommandError> {
         self.refuse_flags()?;

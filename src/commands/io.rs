@@ -17,8 +17,8 @@ pub struct Io {
     pub tty: bool,
     /// Cancelled when the client disconnects; long work that has not committed yet stops.
     pub hangup: CancellationToken,
-    /// A `:report` command's `--<info-flag>`: print that row's value alone (`output::report`).
-    pub info_flag: Option<String>,
+    /// How a `:report` command prints (`output::report`).
+    pub report: super::output::ReportFormat,
 }
 
 impl Io {
@@ -31,7 +31,7 @@ impl Io {
             stderr: Box::new(tokio::io::sink()),
             tty: false,
             hangup,
-            info_flag: None,
+            report: Default::default(),
         }
     }
 

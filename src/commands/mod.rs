@@ -451,9 +451,15 @@ impl Command {
 
 /// Parses and runs one command line, printing failures Dokku-style; returns the exit status.
 pub async fn execute(ctx: &Ctx, caller: &Caller, words: &[String], io: &mut Io) -> i32 {
-    let (words, info_flag) = output::take_info_flag(words);
-    io.info_flag = info_flag;
-    let result = match Command::parse(&words) {
+    let (words, result) = match output::take_report_format(words) {
+        Ok((words, format)) => {
+            io.report = format;
+            let result = Command::parse(&words);
+            (words, result)
+        }
+        Err(err) => (Vec::new(), Err(err)),
+    };
+    let result = match result {
         Ok(command) => run(ctx, caller, command, io).await,
         Err(CommandError::Usage(_)) if is_bare_report(&words) => {
             every_app_report(ctx, caller, &words[0], io).await

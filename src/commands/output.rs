@@ -2,33 +2,56 @@
 
 use super::{CommandError, Io};
 
+/// How a `:report` command prints: Dokku's options every report shares.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// `=====> title` and padded rows.
+    #[default]
+    Text,
+    /// `--<info-flag>`: that row's value alone.
+    Flag(String),
+    /// `--format json`: one object, keyed by the rows' flag names.
+    Json,
+}
+
 /// `=====> title` then one `       Label:   value` row each, labels padded like Dokku's reports.
 /// With an info flag (`--domains-app-vhosts` for the row `Domains app vhosts`, as Dokku names
 /// them; a dot counts as a dash, as in `--status-web.1`), only that row's value; an unknown flag
-/// is refused with the list of known ones.
+/// is refused with the list of known ones. With `--format json`, the rows as one JSON object.
 pub async fn report(io: &mut Io, title: &str, rows: &[(&str, String)]) -> Result<(), CommandError> {
-    if let Some(flag) = io.info_flag.as_deref().map(|f| f.replace('.', "-")) {
-        let Some((_, value)) = rows.iter().find(|(label, _)| info_flag(label) == flag) else {
-            let known: Vec<String> = rows.iter().map(|(label, _)| info_flag(label)).collect();
-            return Err(CommandError::Usage(format!(
-                "Invalid flag passed, valid flags: {}",
-                known.join(", ")
-            )));
-        };
-        io.line(value).await;
-        return Ok(());
-    }
-    io.header(title).await;
-    let width = rows
-        .iter()
-        .map(|(label, _)| label.len() + 2)
-        .max()
-        .unwrap_or(0)
-        .max(31);
-    for (label, value) in rows {
-        let label = format!("{label}:");
-        io.detail(format!("{label:<width$}{value}").trim_end())
-            .await;
+    match io.report.clone() {
+        ReportFormat::Flag(flag) => {
+            let flag = flag.replace('.', "-");
+            let Some((_, value)) = rows.iter().find(|(label, _)| info_flag(label) == flag) else {
+                let known: Vec<String> = rows.iter().map(|(label, _)| info_flag(label)).collect();
+                return Err(CommandError::Usage(format!(
+                    "Invalid flag passed, valid flags: {}",
+                    known.join(", ")
+                )));
+            };
+            io.line(value).await;
+        }
+        ReportFormat::Json => {
+            let object: serde_json::Map<String, serde_json::Value> = rows
+                .iter()
+                .map(|(label, value)| (info_flag(label)[2..].to_string(), value.clone().into()))
+                .collect();
+            io.line(&serde_json::Value::from(object).to_string()).await;
+        }
+        ReportFormat::Text => {
+            io.header(title).await;
+            let width = rows
+                .iter()
+                .map(|(label, _)| label.len() + 2)
+                .max()
+                .unwrap_or(0)
+                .max(31);
+            for (label, value) in rows {
+                let label = format!("{label}:");
+                io.detail(format!("{label:<width$}{value}").trim_end())
+                    .await;
+            }
+        }
     }
     Ok(())
 }
@@ -38,15 +61,37 @@ fn info_flag(label: &str) -> String {
     format!("--{}", label.to_ascii_lowercase().replace(' ', "-"))
 }
 
-/// Takes a `:report` command's info flag out of its words (`ps:report shop --running`): the
-/// first `--word` that is not one of the flags reports share (`--global`, `--format`).
-pub fn take_info_flag(words: &[String]) -> (Vec<String>, Option<String>) {
-    let Some((name, rest)) = words.split_first() else {
-        return (Vec::new(), None);
+/// Takes a `:report` command's shared options out of its words: `--format stdout|json` (except
+/// for `ps:report`, which reads its own) and an info flag (`ps:report shop --running`), the
+/// first other `--word` but `--global`. An info flag wins over `--format json`.
+pub fn take_report_format(words: &[String]) -> Result<(Vec<String>, ReportFormat), CommandError> {
+    let mut words = words.to_vec();
+    let Some(name) = words
+        .first()
+        .filter(|name| name.ends_with(":report"))
+        .cloned()
+    else {
+        return Ok((words, ReportFormat::Text));
     };
-    if !name.ends_with(":report") {
-        return (words.to_vec(), None);
+    let mut format = ReportFormat::Text;
+    if name != "ps:report" {
+        let mut argv = super::argv::Argv::new("report", &words[1..]);
+        if let Some(value) = argv.option("--format")? {
+            format = match value.as_str() {
+                "json" => ReportFormat::Json,
+                "stdout" => ReportFormat::Text,
+                other => {
+                    return Err(CommandError::Usage(format!(
+                        "Invalid format \"{}\": use stdout or json",
+                        crate::names::shown(other)
+                    )))
+                }
+            };
+            words.truncate(1);
+            words.extend(argv.into_words());
+        }
     }
+    let rest = &words[1..];
     let flag = rest.iter().enumerate().position(|(i, word)| {
         word.starts_with("--")
             && word != "--global"
@@ -54,9 +99,10 @@ pub fn take_info_flag(words: &[String]) -> (Vec<String>, Option<String>) {
             && !word.starts_with("--format=")
             && (i == 0 || rest[i - 1] != "--format")
     });
-    let mut words = words.to_vec();
-    let flag = flag.map(|i| words.remove(i + 1));
-    (words, flag)
+    if let Some(i) = flag {
+        format = ReportFormat::Flag(words.remove(i + 1));
+    }
+    Ok((words, format))
 }
 
 /// `2026-11-22 01:02:03 UTC` from Unix seconds.
@@ -72,27 +118,43 @@ mod tests {
         line.split_whitespace().map(String::from).collect()
     }
 
+    fn taken(line: &str) -> (Vec<String>, ReportFormat) {
+        take_report_format(&words(line)).unwrap()
+    }
+
     #[test]
-    fn a_report_command_gives_up_its_info_flag() {
-        let (rest, flag) = take_info_flag(&words("ports:report shop --ports-map"));
+    fn a_report_command_gives_up_its_shared_options() {
+        let flag = |f: &str| ReportFormat::Flag(f.to_string());
         assert_eq!(
-            (rest, flag.as_deref()),
-            (words("ports:report shop"), Some("--ports-map"))
+            taken("ports:report shop --ports-map"),
+            (words("ports:report shop"), flag("--ports-map"))
         );
-        let (rest, flag) =
-            take_info_flag(&words("domains:report --global --domains-global-vhosts"));
         assert_eq!(
-            (rest, flag.as_deref()),
+            taken("domains:report --global --domains-global-vhosts"),
             (
                 words("domains:report --global"),
-                Some("--domains-global-vhosts")
+                flag("--domains-global-vhosts")
             )
         );
-        let (rest, flag) = take_info_flag(&words("ps:report --format json shop"));
-        assert_eq!((rest, flag), (words("ps:report --format json shop"), None));
-        let (rest, flag) = take_info_flag(&words("config:show --merged shop"));
-        assert_eq!((rest, flag), (words("config:show --merged shop"), None));
-        assert_eq!(take_info_flag(&[]), (Vec::new(), None));
+        assert_eq!(
+            taken("certs:report --format json shop"),
+            (words("certs:report shop"), ReportFormat::Json)
+        );
+        assert_eq!(
+            taken("certs:report shop --format=stdout"),
+            (words("certs:report shop"), ReportFormat::Text)
+        );
+        assert!(take_report_format(&words("certs:report shop --format yaml")).is_err());
+        assert_eq!(
+            taken("ps:report --format json shop"),
+            (words("ps:report --format json shop"), ReportFormat::Text),
+            "ps:report reads its own --format"
+        );
+        assert_eq!(
+            taken("config:show --merged shop"),
+            (words("config:show --merged shop"), ReportFormat::Text)
+        );
+        assert_eq!(taken(""), (Vec::new(), ReportFormat::Text));
     }
 
     #[test]

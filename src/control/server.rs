@@ -117,7 +117,7 @@ async fn connection(
         stderr: Box::new(stderr),
         tty,
         hangup,
-        info_flag: None,
+        report: Default::default(),
     };
     let code = match request {
         Request::Command { argv, .. } => {

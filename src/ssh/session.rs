@@ -181,7 +181,7 @@ async fn run_exec(
                 stderr: Box::new(stderr),
                 tty,
                 hangup,
-                info_flag: None,
+                report: Default::default(),
             };
             let code = commands::execute(&ctx, &caller, &words, &mut io).await;
             io.flush().await;
