@@ -15,6 +15,8 @@ use support::{eventually, repo, Berth};
 struct Pebble {
     children: Vec<Child>,
     dns_management: u16,
+    /// pebble's own management interface (HTTPS): what it knows of its certificates.
+    management: u16,
 }
 
 impl Drop for Pebble {
@@ -62,12 +64,12 @@ impl PebbleSetup {
 
     /// Starts pebble validating http-01 challenges on `http_port` (the daemon's proxy).
     fn start(&self, http_port: u16) -> Pebble {
-        let (dns, dns_management) = (free_port(), free_port());
+        let (dns, dns_management, management) = (free_port(), free_port(), free_port());
         let dir = self.dir.path();
         let config = dir.join("pebble.json");
         let json = serde_json::json!({"pebble": {
             "listenAddress": format!("127.0.0.1:{}", self.port),
-            "managementListenAddress": format!("127.0.0.1:{}", free_port()),
+            "managementListenAddress": format!("127.0.0.1:{management}"),
             "certificate": self.ca,
             "privateKey": dir.join("key.pem"),
             "httpPort": http_port,
@@ -98,6 +100,7 @@ impl PebbleSetup {
         let pebble = Pebble {
             children: vec![challtestsrv, pebble],
             dns_management,
+            management,
         };
         for port in [self.port, dns_management] {
             let up = eventually(Duration::from_secs(30), || {
@@ -124,6 +127,39 @@ impl Pebble {
             .expect("run curl");
         assert!(status.success());
     }
+
+    /// What pebble says of the certificate with this serial (`Valid`, `Revoked`).
+    fn status_of(&self, serial: &str) -> String {
+        let output = Command::new("curl")
+            .args(["-sS", "-k"])
+            .arg(format!(
+                "https://127.0.0.1:{}/cert-status-by-serial/{serial}",
+                self.management
+            ))
+            .output()
+            .expect("run curl");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+/// The serial of the first certificate of a PEM chain, in hex.
+fn serial_of(pem: &str) -> String {
+    let mut openssl = Command::new("openssl")
+        .args(["x509", "-noout", "-serial"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run openssl");
+    use std::io::Write;
+    openssl
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(pem.as_bytes())
+        .expect("write the certificate");
+    let output = openssl.wait_with_output().expect("openssl output");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.trim().trim_start_matches("serial=").to_string()
 }
 
 /// The serial and issuer of the certificate the proxy shows for `host` (openssl's client).
@@ -247,6 +283,31 @@ fn letsencrypt_obtains_serves_and_renews_certificates_from_pebble() {
         "no redirect without it"
     );
     let again = berth.ssh(&format!("letsencrypt:disable {app}"));
+    assert!(again.stderr.contains("is not enabled"), "{again:#?}");
+
+    // Revocation: at the CA, then the certificate goes and renewals stop.
+    berth.ssh(&format!("domains:remove {app} {bad}")).ok();
+    berth.ssh(&format!("letsencrypt:enable {app}")).ok();
+    let crt = berth.ssh(&format!("certs:show {app} crt")).ok().stdout;
+    let serial = serial_of(&crt);
+    assert!(pebble.status_of(&serial).contains("Valid"), "{serial}");
+    let revoked = berth.ssh(&format!("letsencrypt:revoke {app}")).ok();
+    assert!(
+        revoked.stdout.contains("Revoked the certificate"),
+        "{revoked:#?}"
+    );
+    let status = pebble.status_of(&serial);
+    assert!(status.contains("Revoked"), "{status}");
+    let report = berth.ssh(&format!("certs:report {app}")).ok().stdout;
+    assert!(
+        line_of(&report, "Ssl enabled").contains("false"),
+        "{report}"
+    );
+    assert_eq!(
+        berth.ssh(&format!("letsencrypt:active {app}")).ok().stdout,
+        "false\n"
+    );
+    let again = berth.ssh(&format!("letsencrypt:revoke {app}"));
     assert!(again.stderr.contains("is not enabled"), "{again:#?}");
 }
 

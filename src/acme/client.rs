@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use instant_acme::{
     Account, AccountBuilder, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier,
-    NewAccount, NewOrder, Order, OrderStatus, RetryPolicy,
+    NewAccount, NewOrder, Order, OrderStatus, RetryPolicy, RevocationRequest,
 };
 
 use crate::proxy::Challenges;
@@ -143,6 +143,28 @@ impl Issuer {
         order.finalize_csr(&csr).await.map_err(refused)?;
         let crt = order.poll_certificate(&retries).await.map_err(refused)?;
         Ok(Issued { crt, key })
+    }
+
+    /// Revokes the first certificate of `crt` (a PEM chain this directory issued) with the
+    /// account of this directory and contact.
+    pub async fn revoke(
+        &self,
+        directory: &str,
+        email: Option<&str>,
+        crt: &[u8],
+    ) -> Result<(), AcmeError> {
+        use rustls::pki_types::pem::PemObject;
+        let certificate = rustls::pki_types::CertificateDer::pem_slice_iter(crt)
+            .next()
+            .and_then(Result::ok)
+            .ok_or_else(|| AcmeError::Request("the certificate does not parse".into()))?;
+        let _one = self.busy.lock().await;
+        let account = self.account(directory, email).await?;
+        let request = RevocationRequest {
+            certificate: &certificate,
+            reason: None,
+        };
+        account.revoke(&request).await.map_err(refused)
     }
 
     /// The stored account for this directory and contact, or a new one (stored at once).

@@ -6,4 +6,4 @@ mod client;
 mod renew;
 
 pub use client::Issuer;
-pub use renew::{current, domains_of, obtain, renew_due, run_loop, RenewError, Settings};
+pub use renew::{current, domains_of, obtain, renew_due, revoke, run_loop, RenewError, Settings};

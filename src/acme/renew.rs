@@ -19,6 +19,8 @@ use crate::state::{AcmeProps, AppRecord, StateError};
 pub enum RenewError {
     #[error("{0} has no domain an http-01 challenge can validate (wildcard domains cannot be); add one with domains:add")]
     NoDomains(AppName),
+    #[error("{0} has no certificate")]
+    NoCertificate(AppName),
     #[error(transparent)]
     Acme(#[from] AcmeError),
     #[error("the issued certificate is unusable: {0}")]
@@ -101,6 +103,27 @@ pub async fn obtain(ctx: &Ctx, app: &AppName) -> Result<CertInfo, RenewError> {
     ctx.refresh_tls(app);
     tracing::info!(%app, expires_at = bundle.info.expires_at, "certificate obtained by ACME");
     Ok(bundle.info)
+}
+
+/// Revokes the app's certificate at the ACME server that issued it, then removes it and stops
+/// renewing (a revoked certificate is worse than none: clients refuse it).
+pub async fn revoke(ctx: &Ctx, app: &AppName) -> Result<(), RenewError> {
+    let record = ctx.store.app(app)?;
+    let Some(pem) = ctx.store.cert(app)? else {
+        return Err(RenewError::NoCertificate(app.clone()));
+    };
+    let settings = Settings::of(ctx, &record);
+    let span = tracing::info_span!("acme", %app, directory = %settings.directory);
+    ctx.acme
+        .revoke(&settings.directory, settings.email.as_deref(), &pem.crt)
+        .instrument(span)
+        .await?;
+    ctx.store
+        .update_app(app, |r| r.letsencrypt.enabled = false)?;
+    ctx.store.remove_cert(app)?;
+    ctx.refresh_tls(app);
+    tracing::info!(%app, "certificate revoked by ACME and removed");
+    Ok(())
 }
 
 /// The app's current certificate, if it has a usable one.

@@ -315,6 +315,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "List apps with Let's Encrypt and when their certificates expire",
     ),
     (
+        "letsencrypt:revoke",
+        "<app>",
+        "Revoke the app's certificate at the CA, remove it and stop renewing",
+    ),
+    (
         "letsencrypt:set",
         "(<app>|--global) email|server|graceperiod [value]",
         "Set the ACME contact, directory (production, staging, URL) or renewal window",

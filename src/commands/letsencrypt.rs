@@ -1,4 +1,4 @@
-//! `letsencrypt:enable|disable|active <app>`, `letsencrypt:auto-renew [<app>]`,
+//! `letsencrypt:enable|disable|active|revoke <app>`, `letsencrypt:auto-renew [<app>]`,
 //! `letsencrypt:list` and `letsencrypt:set (<app>|--global) email|server|graceperiod [value]`,
 //! as the dokku-letsencrypt plugin names them. Certificates come by ACME with http-01 answered
 //! by Berth's own proxy, and the daemon renews them (see `crate::acme`).
@@ -6,7 +6,7 @@
 use super::argv::Argv;
 use super::output::utc;
 use super::{CommandError, Io};
-use crate::acme::{current, obtain, renew_due, RenewError, Settings};
+use crate::acme::{current, obtain, renew_due, revoke, RenewError, Settings};
 use crate::context::Ctx;
 use crate::names::AppName;
 use crate::state::AcmeProps;
@@ -16,6 +16,7 @@ pub enum Action {
     Enable(AppName),
     Disable(AppName),
     Active(AppName),
+    Revoke(AppName),
     AutoRenew(Option<AppName>),
     List,
     /// `None` target: `--global`.
@@ -35,10 +36,11 @@ pub struct Args {
     pub action: Action,
 }
 
-const COMMANDS: [&str; 6] = [
+const COMMANDS: [&str; 7] = [
     "letsencrypt:enable",
     "letsencrypt:disable",
     "letsencrypt:active",
+    "letsencrypt:revoke",
     "letsencrypt:auto-renew",
     "letsencrypt:list",
     "letsencrypt:set",
@@ -100,6 +102,7 @@ impl Args {
             "letsencrypt:enable" => Action::Enable(app(&mut argv)?),
             "letsencrypt:disable" => Action::Disable(app(&mut argv)?),
             "letsencrypt:active" => Action::Active(app(&mut argv)?),
+            "letsencrypt:revoke" => Action::Revoke(app(&mut argv)?),
             "letsencrypt:auto-renew" => Action::AutoRenew(
                 argv.optional()?
                     .map(|raw| AppName::parse(&raw))
@@ -144,6 +147,24 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             let record = ctx.store.app(&app)?;
             let active = record.letsencrypt.enabled && current(ctx, &app).is_some();
             io.line(&active.to_string()).await;
+            Ok(())
+        }
+        Action::Revoke(app) => {
+            if !ctx.store.app(&app)?.letsencrypt.enabled {
+                return Err(CommandError::User(format!(
+                    "Let's Encrypt is not enabled for {app}"
+                )));
+            }
+            revoke(ctx, &app).await.map_err(|err| match err {
+                RenewError::State(err) => err.into(),
+                other => CommandError::User(format!(
+                    "Could not revoke the certificate of {app}: {other}; it keeps serving"
+                )),
+            })?;
+            io.step(&format!(
+                "Revoked the certificate of {app} and removed it; Let's Encrypt is disabled for it (letsencrypt:enable orders a new one)"
+            ))
+            .await;
             Ok(())
         }
         Action::AutoRenew(only) => auto_renew(ctx, io, only).await,
