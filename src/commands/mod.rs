@@ -501,7 +501,11 @@ async fn every_app_report(
     apps.sort();
     for app in apps {
         let command = Command::parse(&[name.to_string(), app.to_string()])?;
-        run(ctx, caller, command, io).await?;
+        match run(ctx, caller, command, io).await {
+            // Destroyed since the list was taken.
+            Ok(()) | Err(CommandError::AppMissing(_)) => {}
+            Err(err) => return Err(err),
+        }
     }
     Ok(())
 }
