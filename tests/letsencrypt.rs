@@ -332,4 +332,15 @@ fn letsencrypt_refuses_apps_without_a_name_http_01_can_validate() {
     );
     let unset = berth.ssh("letsencrypt:set --global email not-an-address");
     assert!(unset.stderr.contains("Invalid email"), "{unset:#?}");
+
+    // dokku-letsencrypt's setup steps run, with nothing to do.
+    let cron = berth.ssh("letsencrypt:cron-job --add").ok();
+    assert!(cron.stdout.contains("no cron job is needed"), "{cron:#?}");
+    let remove = berth.ssh("letsencrypt:cron-job --remove");
+    assert_eq!(remove.code, 1, "renewals cannot be turned off: {remove:#?}");
+    let cleanup = berth.ssh(&format!("letsencrypt:cleanup {app}")).ok();
+    assert!(
+        cleanup.stdout.contains("nothing to clean up"),
+        "{cleanup:#?}"
+    );
 }

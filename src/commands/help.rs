@@ -300,6 +300,16 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Renew certificates due for renewal now (the daemon also does it)",
     ),
     (
+        "letsencrypt:cleanup",
+        "<app>",
+        "Nothing to do: Berth keeps only the current certificate (dokku-letsencrypt's name)",
+    ),
+    (
+        "letsencrypt:cron-job",
+        "--add|--remove",
+        "Nothing to add: the daemon renews certificates itself (dokku-letsencrypt's name)",
+    ),
+    (
         "letsencrypt:disable",
         "<app>",
         "Stop Let's Encrypt for the app and remove its certificate",

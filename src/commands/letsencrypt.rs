@@ -1,6 +1,7 @@
 //! `letsencrypt:enable|disable|active|revoke <app>`, `letsencrypt:auto-renew [<app>]`,
 //! `letsencrypt:list` and `letsencrypt:set (<app>|--global) email|server|graceperiod [value]`,
-//! as the dokku-letsencrypt plugin names them. Certificates come by ACME with http-01 answered
+//! as the dokku-letsencrypt plugin names them; its `letsencrypt:cron-job --add` and
+//! `letsencrypt:cleanup <app>` are accepted so its setup scripts run, with nothing to do. Certificates come by ACME with http-01 answered
 //! by Berth's own proxy, and the daemon renews them (see `crate::acme`).
 
 use super::argv::Argv;
@@ -19,6 +20,9 @@ pub enum Action {
     Revoke(AppName),
     AutoRenew(Option<AppName>),
     List,
+    /// `--add` (true) or `--remove`.
+    CronJob(bool),
+    Cleanup(AppName),
     /// `None` target: `--global`.
     Set(Option<AppName>, Property),
 }
@@ -36,7 +40,9 @@ pub struct Args {
     pub action: Action,
 }
 
-const COMMANDS: [&str; 7] = [
+const COMMANDS: [&str; 9] = [
+    "letsencrypt:cron-job",
+    "letsencrypt:cleanup",
     "letsencrypt:enable",
     "letsencrypt:disable",
     "letsencrypt:active",
@@ -109,6 +115,17 @@ impl Args {
                     .transpose()?,
             ),
             "letsencrypt:list" => Action::List,
+            "letsencrypt:cleanup" => Action::Cleanup(app(&mut argv)?),
+            "letsencrypt:cron-job" => match (argv.flag("--add"), argv.flag("--remove")) {
+                (true, false) => Action::CronJob(true),
+                (false, true) => Action::CronJob(false),
+                _ => {
+                    return Err(CommandError::Usage(format!(
+                        "usage: {}",
+                        super::usage("letsencrypt:cron-job")
+                    )))
+                }
+            },
             _ => {
                 let target = match argv.flag("--global") {
                     true => None,
@@ -169,6 +186,25 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         }
         Action::AutoRenew(only) => auto_renew(ctx, io, only).await,
         Action::List => list(ctx, io).await,
+        Action::CronJob(true) => {
+            io.step(&format!(
+                "Berth renews certificates itself, checking every {}s: no cron job is needed",
+                ctx.config.acme.renew_check_secs
+            ))
+            .await;
+            Ok(())
+        }
+        Action::CronJob(false) => Err(CommandError::User(
+            "Berth's renewals are part of the daemon; stop them for an app with letsencrypt:disable <app>".into(),
+        )),
+        Action::Cleanup(app) => {
+            ctx.store.app(&app)?;
+            io.step(&format!(
+                "Berth keeps only the current certificate of {app}: nothing to clean up"
+            ))
+            .await;
+            Ok(())
+        }
         Action::Set(target, property) => set(ctx, io, target, property).await,
     }
 }
