@@ -34,7 +34,7 @@ pub async fn report(io: &mut Io, title: &str, rows: &[(&str, String)]) -> Result
         ReportFormat::Json => {
             let object: serde_json::Map<String, serde_json::Value> = rows
                 .iter()
-                .map(|(label, value)| (info_flag(label)[2..].to_string(), value.clone().into()))
+                .map(|(label, value)| (row_key(label), value.clone().into()))
                 .collect();
             io.line(&serde_json::Value::from(object).to_string()).await;
         }
@@ -58,7 +58,12 @@ pub async fn report(io: &mut Io, title: &str, rows: &[(&str, String)]) -> Result
 
 /// A report row's flag: `Ssl enabled` is `--ssl-enabled`.
 fn info_flag(label: &str) -> String {
-    format!("--{}", label.to_ascii_lowercase().replace(' ', "-"))
+    format!("--{}", row_key(label))
+}
+
+/// A report row's key in JSON: `Ssl enabled` is `ssl-enabled`.
+pub fn row_key(label: &str) -> String {
+    label.to_ascii_lowercase().replace(' ', "-")
 }
 
 /// Takes a `:report` command's shared options out of its words: `--format stdout|json` (except

@@ -1,7 +1,7 @@
 //! `ps:report [<app>] [--format stdout|json]`: what runs, per instance, Dokku's report shape.
 
 use super::argv::Argv;
-use super::output::report;
+use super::output::{report, row_key};
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::AppName;
@@ -71,7 +71,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         if args.json {
             let fields: serde_json::Map<String, serde_json::Value> = rows
                 .into_iter()
-                .map(|(label, value)| (label.to_lowercase().replace(' ', "-"), value.into()))
+                .map(|(label, value)| (row_key(&label), value.into()))
                 .collect();
             json.insert(record.name.to_string(), fields.into());
         } else {
