@@ -159,6 +159,33 @@ fn basic_auth_guards_an_app_and_survives_a_restart() {
 }
 
 /// A certificate for `host` made by the real openssl, as a tar of server.crt and server.key.
+#[test]
+fn maintenance_mode_answers_503_until_turned_off_and_survives_a_restart() {
+    let mut berth = Berth::start();
+    let app = deployed(&berth, "upkeep", "open for business");
+    let host = Berth::host(&app);
+    berth.ssh(&format!("maintenance:on {app}")).ok();
+    let down = berth.get(&host, "/");
+    assert_eq!(down.status, 503, "{down:#?}");
+    assert_eq!(
+        down.body,
+        format!("{app} is down for maintenance; try again shortly\n")
+    );
+    assert_eq!(down.header("retry-after"), Some("60"));
+    let enabled = berth.ssh(&format!("maintenance:report {app} --maintenance-enabled"));
+    assert_eq!(enabled.ok().stdout, "true\n");
+
+    berth.restart();
+    assert_eq!(
+        berth.get(&host, "/").status,
+        503,
+        "still on after a restart"
+    );
+    berth.ssh(&format!("maintenance:off {app}")).ok();
+    assert_eq!(berth.get(&host, "/").body, "open for business\n");
+    assert_eq!(berth.ssh("maintenance:on no-such-app").code, 20);
+}
+
 fn openssl_cert_tar(dir: &std::path::Path, host: &str) -> Vec<u8> {
     let status = std::process::Command::new("openssl")
         .current_dir(dir)

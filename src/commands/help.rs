@@ -340,6 +340,21 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Show the app's output; -t follows it",
     ),
     (
+        "maintenance:off",
+        "<app>",
+        "Serve the app again after maintenance:on",
+    ),
+    (
+        "maintenance:on",
+        "<app>",
+        "Answer every request with a 503 maintenance page (the app keeps running)",
+    ),
+    (
+        "maintenance:report",
+        "[<app>] [--<flag>]",
+        "Show whether the app is in maintenance mode",
+    ),
+    (
         "nginx:access-logs",
         "<app> [-t|--tail]",
         "Show the app's latest proxy access log lines; -t follows new ones",

@@ -33,6 +33,7 @@ mod http_auth;
 mod io;
 mod letsencrypt;
 mod logs;
+mod maintenance;
 mod nginx;
 mod nginx_logs;
 mod output;
@@ -186,6 +187,7 @@ pub enum Command {
     NginxLogs(nginx_logs::Args),
     HttpAuth(http_auth::Args),
     Logs(logs::Args),
+    Maintenance(maintenance::Args),
     Ports(ports::Args),
     PsInspect(argv::AppArgs),
     PsLifecycle(ps_lifecycle::Args),
@@ -283,6 +285,15 @@ impl Command {
                 Command::HttpAuth(http_auth::Args::parse(name, rest)?)
             }
             "logs" => Command::Logs(logs::Args::parse(rest)?),
+            "maintenance:on" => {
+                Command::Maintenance(maintenance::Args::parse("maintenance:on", rest)?)
+            }
+            "maintenance:off" => {
+                Command::Maintenance(maintenance::Args::parse("maintenance:off", rest)?)
+            }
+            "maintenance:report" => {
+                Command::Maintenance(maintenance::Args::parse("maintenance:report", rest)?)
+            }
             name if name.starts_with("ports:") => Command::Ports(ports::Args::parse(name, rest)?),
             "ps:inspect" => Command::PsInspect(argv::AppArgs::parse("ps:inspect", rest)?),
             "ps:rebuild" => Command::PsRebuild(ps_rebuild::Args::parse(rest)?),
@@ -359,6 +370,7 @@ impl Command {
             Command::GitFromImage(_) => "git:from-image",
             Command::HttpAuth(args) => args.command,
             Command::Logs(_) => "logs",
+            Command::Maintenance(args) => args.command(),
             Command::Ports(args) => args.command,
             Command::PsInspect(_) => "ps:inspect",
             Command::PsLifecycle(args) => args.action.command(),
@@ -421,6 +433,7 @@ impl Command {
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
             Command::HttpAuth(args) => http_auth::run(ctx, io, args).await,
             Command::Logs(args) => logs::run(ctx, io, args).await,
+            Command::Maintenance(args) => maintenance::run(ctx, io, args).await,
             Command::Ports(args) => ports::run(ctx, caller, io, args).await,
             Command::PsInspect(args) => ps_inspect::run(ctx, io, args).await,
             Command::PsLifecycle(args) => ps_lifecycle::run(ctx, caller, io, args).await,

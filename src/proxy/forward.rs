@@ -349,6 +349,16 @@ fn apply_policy(
             return Some(redirect_to_https(host, port, request));
         }
     }
+    if policy.maintenance {
+        let mut response = text_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{} is down for maintenance; try again shortly\n", route.app),
+        );
+        response
+            .headers_mut()
+            .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return Some(response);
+    }
     let auth = policy.auth.as_ref()?;
     let authorization = request
         .headers()

@@ -28,6 +28,8 @@ pub struct Policy {
     pub read_timeout: Option<std::time::Duration>,
     /// Where the forwarding headers the app sees come from.
     pub forwarded: ForwardedFrom,
+    /// Every request gets a 503 maintenance page instead (`maintenance:on`).
+    pub maintenance: bool,
 }
 
 /// Where the forwarding headers the app sees come from (`nginx:set … x-forwarded-*-value`): by

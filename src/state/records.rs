@@ -70,6 +70,9 @@ pub struct AppRecord {
     /// `nginx:set`: the proxy's limits for the app.
     #[serde(default)]
     pub proxy: ProxyLimits,
+    /// `maintenance:on`: the proxy answers every request with a 503 maintenance page.
+    #[serde(default)]
+    pub maintenance: bool,
 }
 
 /// `nginx:set` properties, for one app or (in `GlobalSettings`) every app; unset means the
@@ -414,6 +417,7 @@ impl AppRecord {
             ports: Vec::new(),
             letsencrypt: LetsencryptSettings::default(),
             proxy: ProxyLimits::default(),
+            maintenance: false,
         }
     }
 
