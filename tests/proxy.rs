@@ -184,6 +184,12 @@ fn maintenance_mode_answers_503_until_turned_off_and_survives_a_restart() {
     berth.ssh(&format!("maintenance:off {app}")).ok();
     assert_eq!(berth.get(&host, "/").body, "open for business\n");
     assert_eq!(berth.ssh("maintenance:on no-such-app").code, 20);
+
+    // Dokku's habit after such changes; nothing to build here.
+    let built = berth.ssh(&format!("proxy:build-config {app}")).ok();
+    assert!(built.stdout.contains("no config to build"), "{built:#?}");
+    berth.ssh("proxy:build-config --all").ok();
+    assert_eq!(berth.ssh("proxy:build-config no-such-app").code, 20);
 }
 
 fn openssl_cert_tar(dir: &std::path::Path, host: &str) -> Vec<u8> {

@@ -401,6 +401,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Replace the app's port mappings (restarts the app)",
     ),
     (
+        "proxy:build-config",
+        "[--parallel N] [--all|<app>]",
+        "Nothing to build: the proxy applies every change at once (Dokku's name)",
+    ),
+    (
         "ps:inspect",
         "<app>",
         "Show docker inspect of the app's containers",

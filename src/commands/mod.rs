@@ -38,6 +38,7 @@ mod nginx;
 mod nginx_logs;
 mod output;
 mod ports;
+mod proxy_build;
 mod ps_inspect;
 mod ps_lifecycle;
 mod ps_rebuild;
@@ -189,6 +190,7 @@ pub enum Command {
     Logs(logs::Args),
     Maintenance(maintenance::Args),
     Ports(ports::Args),
+    ProxyBuild(proxy_build::Args),
     PsInspect(argv::AppArgs),
     PsLifecycle(ps_lifecycle::Args),
     PsRebuild(ps_rebuild::Args),
@@ -295,6 +297,7 @@ impl Command {
                 Command::Maintenance(maintenance::Args::parse("maintenance:report", rest)?)
             }
             name if name.starts_with("ports:") => Command::Ports(ports::Args::parse(name, rest)?),
+            "proxy:build-config" => Command::ProxyBuild(proxy_build::Args::parse(rest)?),
             "ps:inspect" => Command::PsInspect(argv::AppArgs::parse("ps:inspect", rest)?),
             "ps:rebuild" => Command::PsRebuild(ps_rebuild::Args::parse(rest)?),
             "ps:restore" => Command::PsRestore(ps_restore::Args::parse(rest)?),
@@ -372,6 +375,7 @@ impl Command {
             Command::Logs(_) => "logs",
             Command::Maintenance(args) => args.command(),
             Command::Ports(args) => args.command,
+            Command::ProxyBuild(_) => "proxy:build-config",
             Command::PsInspect(_) => "ps:inspect",
             Command::PsLifecycle(args) => args.action.command(),
             Command::PsRestore(_) => "ps:restore",
@@ -435,6 +439,7 @@ impl Command {
             Command::Logs(args) => logs::run(ctx, io, args).await,
             Command::Maintenance(args) => maintenance::run(ctx, io, args).await,
             Command::Ports(args) => ports::run(ctx, caller, io, args).await,
+            Command::ProxyBuild(args) => proxy_build::run(ctx, io, args).await,
             Command::PsInspect(args) => ps_inspect::run(ctx, io, args).await,
             Command::PsLifecycle(args) => ps_lifecycle::run(ctx, caller, io, args).await,
             Command::PsRestore(args) => ps_restore::run(ctx, caller, io, args).await,
