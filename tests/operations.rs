@@ -249,9 +249,14 @@ fn clone_and_rename() {
     berth
         .ssh(&format!("nginx:set {app} proxy-read-timeout 90s"))
         .ok();
+    berth.ssh(&format!("maintenance:on {app}")).ok();
 
     berth.ssh(&format!("apps:clone {app} {copy}")).ok();
-    assert_eq!(berth.get(&Berth::host(&copy), "/").body, "cloned code\n");
+    assert_eq!(
+        berth.get(&Berth::host(&copy), "/").body,
+        "cloned code\n",
+        "a clone is a new app: not in maintenance"
+    );
     assert_eq!(
         berth.ssh(&format!("config:get {copy} FROM")).ok().stdout,
         "original\n"
@@ -283,13 +288,19 @@ fn clone_and_rename() {
         .ok();
 
     berth.ssh(&format!("apps:rename {app} {renamed}")).ok();
+    assert_eq!(
+        berth.get(&Berth::host(&renamed), "/").status,
+        503,
+        "a renamed app stays in maintenance"
+    );
+    assert!(
+        get_on(tcp, None).contains("cloned code"),
+        "the TCP port follows (maintenance leaves TCP alone)"
+    );
+    berth.ssh(&format!("maintenance:off {renamed}")).ok();
     assert_eq!(berth.get(&Berth::host(&renamed), "/").body, "cloned code\n");
     assert_eq!(berth.get(&Berth::host(&app), "/").status, 404);
     assert_eq!(berth.get(&custom, "/").body, "cloned code\n");
-    assert!(
-        get_on(tcp, None).contains("cloned code"),
-        "the TCP port follows"
-    );
     let domains = berth.ssh(&format!("domains:report {renamed}")).ok().stdout;
     assert!(
         domains.contains(&custom)

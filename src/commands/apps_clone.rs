@@ -120,7 +120,7 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
 }
 
 /// Hands what identifies the old app on the network to the new one: domains, certificate,
-/// HTTPS and Let's Encrypt settings, and every port mapping. The proxy routes the domains to the
+/// HTTPS and Let's Encrypt settings, maintenance mode, and every port mapping. The proxy routes the domains to the
 /// new app before the old one lets go of them, so no request finds neither.
 fn move_identity(ctx: &Ctx, old: &AppName, new: &AppName) -> Result<(), CommandError> {
     let globals = ctx.global_domains();
@@ -149,12 +149,15 @@ fn move_identity(ctx: &Ctx, old: &AppName, new: &AppName) -> Result<(), CommandE
             disabled: true,
         };
         to.tls = from.tls.clone();
+        to.maintenance = from.maintenance;
         to.letsencrypt = std::mem::take(&mut from.letsencrypt);
         to.ports = std::mem::take(&mut from.ports);
     })?;
     if cert.is_some() {
         ctx.store.remove_cert(old)?;
     }
+    // The new app's policy (maintenance, HTTPS) first, so its new hosts never serve without it.
+    ctx.refresh_policy(new);
     ctx.reroute_hosts(new);
     ctx.reroute_hosts(old);
     ctx.refresh_tls(new);
