@@ -140,13 +140,18 @@ pub fn prepare_headers(
         (ForValue::Client, Some(list)) => HeaderValue::from_str(&list).ok(),
         _ => None,
     };
-    let proto = headers
-        .get(&X_FORWARDED_PROTO)
-        .filter(|v| from.client_proto && matches!(v.as_bytes(), b"http" | b"https"))
+    // The client's headers are only looked at when the app trusts them.
+    let proto = from
+        .client_proto
+        .then(|| headers.get(&X_FORWARDED_PROTO))
+        .flatten()
+        .filter(|v| matches!(v.as_bytes(), b"http" | b"https"))
         .cloned();
-    let port = headers
-        .get(&X_FORWARDED_PORT)
-        .filter(|v| from.client_port && v.to_str().is_ok_and(|p| p.parse::<u16>().is_ok()))
+    let port = from
+        .client_port
+        .then(|| headers.get(&X_FORWARDED_PORT))
+        .flatten()
+        .filter(|v| v.to_str().is_ok_and(|p| p.parse::<u16>().is_ok()))
         .cloned();
     let protocol = headers.get(UPGRADE).cloned();
     strip_hop_by_hop(headers);
