@@ -354,6 +354,15 @@ fn urls_name_every_way_to_reach_an_app() {
     let main_https = berth.https.port();
     let enabled = berth.ssh(&format!("certs:report {app} --ssl-enabled"));
     assert_eq!(enabled.ok().stdout, "true\n");
+    let dir = berth
+        .ssh(&format!("certs:report {app} --ssl-dir"))
+        .ok()
+        .stdout;
+    let dir = std::path::Path::new(dir.trim_end());
+    assert!(
+        dir.join("server.crt").is_file(),
+        "{dir:?} holds the certificate"
+    );
     let json = berth
         .ssh(&format!("certs:report --format json {app}"))
         .ok()

@@ -242,6 +242,10 @@ async fn report_app(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), Command
         io,
         &format!("{app} ssl information"),
         &[
+            (
+                "Ssl dir",
+                ctx.store.layout().tls_dir(app).display().to_string(),
+            ),
             ("Ssl enabled", info.is_some().to_string()),
             ("Ssl expires at", field(&|i| time(i.expires_at))),
             ("Ssl hostnames", field(&|i| i.hostnames.join(" "))),
