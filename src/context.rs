@@ -180,6 +180,12 @@ impl Ctx {
             .unwrap_or(self.config.deploy.wait_to_retire_secs)
     }
 
+    /// The branch whose pushes deploy `app`.
+    pub fn deploy_branch(&self, app: &AppName) -> Result<crate::git::DeployBranch, StateError> {
+        let own = self.store.app(app)?.git;
+        Ok(crate::git::DeployBranch::of(&own, &self.store.global().git))
+    }
+
     /// Registers a new app; its host routes (to a 502) until the first deploy.
     pub fn create_app(&self, app: &AppName) -> Result<AppRecord, StateError> {
         let record = self.store.create_app(app)?;

@@ -249,6 +249,9 @@ fn clone_and_rename() {
     berth
         .ssh(&format!("nginx:set {app} proxy-read-timeout 90s"))
         .ok();
+    berth
+        .ssh(&format!("git:set {app} rev-env-var SOURCE_VERSION"))
+        .ok();
     berth.ssh(&format!("maintenance:on {app}")).ok();
 
     berth.ssh(&format!("apps:clone {app} {copy}")).ok();
@@ -277,6 +280,13 @@ fn clone_and_rename() {
             .lines()
             .any(|l| l.contains("Nginx proxy read timeout:") && l.ends_with("90s")),
         "a clone keeps the proxy limits: {limits}"
+    );
+    let var = berth
+        .ssh(&format!("git:report {copy} --git-rev-env-var"))
+        .ok();
+    assert_eq!(
+        var.stdout, "SOURCE_VERSION\n",
+        "a clone keeps git:set settings"
     );
     let exists = berth.ssh(&format!("apps:clone {app} {copy}"));
     assert!(

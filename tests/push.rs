@@ -184,3 +184,110 @@ fn a_push_to_master_deploys_too() {
         .ok();
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "from master\n");
 }
+
+fn head_of(repo: &std::path::Path) -> String {
+    let output = std::process::Command::new("git")
+        .current_dir(repo)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .expect("git rev-parse");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+#[test]
+fn the_deploy_branch_and_revision_variable_are_set_per_app_or_globally() {
+    let berth = Berth::start();
+    let app = berth.app("branchy");
+    let host = Berth::host(&app);
+    berth.ssh(&format!("apps:create {app}")).ok();
+    berth
+        .ssh(&format!("git:set {app} deploy-branch release/live"))
+        .ok();
+    let source = web_repo("from live");
+    let push = berth.push(source.path(), &app, "main").ok();
+    assert!(
+        push.stderr.contains("deploys pushes to release/live only"),
+        "{push:#?}"
+    );
+    assert!(Berth::containers(&app).is_empty());
+    berth.push(source.path(), &app, "release/live").ok();
+    assert_eq!(berth.get(&host, "/").body, "from live\n");
+    let live = head_of(source.path());
+    let env = berth.get(&host, "/cgi-bin/env").body;
+    assert!(env.contains(&format!("GIT_REV={live}")), "{env}");
+    let report = |flag: &str| berth.ssh(&format!("git:report {app} {flag}")).ok().stdout;
+    assert_eq!(report("--git-sha"), format!("{live}\n"));
+    assert_eq!(report("--git-computed-deploy-branch"), "release/live\n");
+
+    // A new commit on main deploys nothing; a rebuild builds the deploy branch.
+    repo::commit(source.path(), &[("www/index.html", "from main\n")], "main");
+    berth.push(source.path(), &app, "main").ok();
+    berth.ssh(&format!("ps:rebuild {app}")).ok();
+    assert_eq!(berth.get(&host, "/").body, "from live\n");
+    berth.ssh(&format!("git:set {app} deploy-branch")).ok();
+    assert_eq!(report("--git-computed-deploy-branch"), "main or master\n");
+    berth.ssh(&format!("ps:rebuild {app}")).ok();
+    assert_eq!(berth.get(&host, "/").body, "from main\n");
+    let main = head_of(source.path());
+
+    // The revision variable: renamed for every app, then turned off for this one.
+    berth
+        .ssh("git:set --global rev-env-var SOURCE_VERSION")
+        .ok();
+    berth.ssh(&format!("ps:restart {app}")).ok();
+    let env = berth.get(&host, "/cgi-bin/env").body;
+    assert!(env.contains(&format!("SOURCE_VERSION={main}")), "{env}");
+    assert!(!env.contains("GIT_REV="), "{env}");
+    berth.ssh(&format!("git:set {app} rev-env-var ''")).ok();
+    assert_eq!(report("--git-computed-rev-env-var"), "(none)\n");
+    berth.ssh(&format!("ps:restart {app}")).ok();
+    let env = berth.get(&host, "/cgi-bin/env").body;
+    assert!(!env.contains(&main), "{env}");
+    let bad = berth.ssh(&format!("git:set {app} deploy-branch 'a..b'"));
+    assert_eq!(
+        (bad.code, bad.stderr.as_str()),
+        (
+            1,
+            " !     Invalid deploy-branch \"a..b\": not a git branch name\n"
+        )
+    );
+
+    // A global deploy branch applies to apps without their own.
+    berth.ssh("git:set --global deploy-branch prod").ok();
+    let other = berth.app("branchy-other");
+    let push = berth.push(source.path(), &other, "main").ok();
+    assert!(
+        push.stderr.contains("deploys pushes to prod only"),
+        "{push:#?}"
+    );
+    assert!(Berth::containers(&other).is_empty());
+}
+
+#[test]
+fn pushes_can_be_kept_from_creating_apps() {
+    let berth = Berth::start();
+    berth
+        .ssh("apps:set --global disable-autocreation true")
+        .ok();
+    let app = berth.app("nocreate");
+    let push = berth.push(web_repo("never").path(), &app, "main");
+    assert_ne!(push.code, 0, "{push:#?}");
+    assert!(
+        push.stderr
+            .contains(&format!("App {app} does not exist; create it first")),
+        "{push:#?}"
+    );
+    assert!(!berth.ssh("apps:list").ok().stdout.contains(&app));
+    berth.ssh(&format!("apps:create {app}")).ok();
+    let flag = berth
+        .ssh(&format!(
+            "apps:report {app} --app-global-disable-autocreation"
+        ))
+        .ok();
+    assert_eq!(flag.stdout, "true\n");
+    berth.push(web_repo("created").path(), &app, "main").ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "created\n");
+    berth.ssh("apps:set --global disable-autocreation").ok();
+    let other = berth.app("nocreate-other");
+    berth.push(web_repo("auto").path(), &other, "main").ok();
+}

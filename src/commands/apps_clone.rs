@@ -56,8 +56,9 @@ async fn source_for(
 ) -> Result<Option<Source>, CommandError> {
     let repo = ctx.store.layout().repo_dir(new);
     let build_dir = ctx.store.app(new)?.builder.build_dir;
+    let branch = ctx.deploy_branch(new)?;
     let checkout = tokio::task::spawn_blocking(move || {
-        let Some(rev) = deploy_branch_head(&repo)? else {
+        let Some(rev) = deploy_branch_head(&repo, &branch)? else {
             return Ok(None);
         };
         export_commit(&repo, &rev, &[], build_dir.as_deref()).map(Some)

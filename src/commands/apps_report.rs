@@ -24,6 +24,10 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandErr
                 "App dir",
                 ctx.store.layout().repo_dir(&args.app).display().to_string(),
             ),
+            (
+                "App global disable autocreation",
+                ctx.store.global().disable_autocreation.to_string(),
+            ),
             ("App locked", record.locked.to_string()),
             (
                 "App current release",

@@ -82,6 +82,14 @@ impl Argv {
         Ok(self.words.remove(0))
     }
 
+    /// `(<app>|--global)`: the app named next, or `None` for `--global` (wherever it stands).
+    pub fn app_or_global(&mut self) -> Result<Option<AppName>, CommandError> {
+        match self.flag("--global") {
+            true => Ok(None),
+            false => Ok(Some(AppName::parse(&self.required("app name")?)?)),
+        }
+    }
+
     /// `--format TEXT|json` (TEXT being this command's name for plain output): true for json.
     pub fn json_format(&mut self, text: &str) -> Result<bool, CommandError> {
         match self.option("--format")?.as_deref() {

@@ -24,10 +24,7 @@ pub struct Args {
 impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
         let mut argv = Argv::new("builder:set", words);
-        let app = match argv.flag("--global") {
-            true => None,
-            false => Some(AppName::parse(&argv.required("app name")?)?),
-        };
+        let app = argv.app_or_global()?;
         let key = argv.required("property")?;
         let value = argv.optional()?.filter(|v| !v.is_empty());
         argv.finish()?;

@@ -16,12 +16,7 @@ pub struct Args {
 impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
         let mut argv = Argv::new("checks:set", words);
-        let global = argv.flag("--global");
-        let app = if global {
-            None
-        } else {
-            Some(AppName::parse(&argv.required("app name")?)?)
-        };
+        let app = argv.app_or_global()?;
         let key = argv.required("property")?;
         if key != "wait-to-retire" {
             return Err(CommandError::User(format!(

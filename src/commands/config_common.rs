@@ -20,10 +20,7 @@ pub enum Scope {
 impl Scope {
     /// `--global` or an app name.
     pub fn parse(argv: &mut Argv) -> Result<Scope, CommandError> {
-        if argv.flag("--global") {
-            return Ok(Scope::Global);
-        }
-        Ok(Scope::App(AppName::parse(&argv.required("app name")?)?))
+        Ok(argv.app_or_global()?.map_or(Scope::Global, Scope::App))
     }
 
     pub fn title(&self) -> String {

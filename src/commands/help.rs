@@ -36,6 +36,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "[<app>] [--<flag>]",
         "Show the app's creation time, source and lock",
     ),
+    (
+        "apps:set",
+        "--global disable-autocreation [true|false]",
+        "Refuse pushes to apps that do not exist (true), or create them (unset)",
+    ),
     ("apps:unlock", "<app>", "Allow deploys again"),
     (
         "builder:report",
@@ -257,6 +262,16 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "git:from-image",
         "<app> <image> [--no-wait]",
         "Deploy a prebuilt image",
+    ),
+    (
+        "git:report",
+        "[<app>] [--<flag>]",
+        "Show the deploy branch, the revision variable and the deployed commit",
+    ),
+    (
+        "git:set",
+        "(<app>|--global) deploy-branch|rev-env-var [<value>]",
+        "Deploy pushes to this branch only; name the variable holding the commit",
     ),
     (
         "http-auth:add-allowed-ip",

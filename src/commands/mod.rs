@@ -8,6 +8,7 @@ mod apps_exists;
 mod apps_list;
 mod apps_lock;
 mod apps_report;
+mod apps_set;
 mod argv;
 mod builder;
 mod buildpacks;
@@ -28,6 +29,7 @@ mod docker_options;
 mod domains;
 mod enter;
 mod git_from_image;
+mod git_set;
 mod help;
 mod http_auth;
 mod io;
@@ -165,6 +167,7 @@ pub enum Command {
     AppsList(apps_list::Args),
     AppsLock(argv::AppArgs, bool),
     AppsReport(argv::AppArgs),
+    AppsSet(apps_set::Args),
     BuilderReport(argv::AppArgs),
     BuilderSet(builder::Args),
     Buildpacks(buildpacks::Args),
@@ -183,6 +186,8 @@ pub enum Command {
     Domains(domains::Args),
     Enter(enter::Args),
     GitFromImage(git_from_image::Args),
+    GitReport(argv::AppArgs),
+    GitSet(git_set::Args),
     Letsencrypt(letsencrypt::Args),
     Nginx(nginx::Args),
     NginxLogs(nginx_logs::Args),
@@ -235,6 +240,7 @@ impl Command {
             "apps:lock" => Command::AppsLock(argv::AppArgs::parse("apps:lock", rest)?, true),
             "apps:unlock" => Command::AppsLock(argv::AppArgs::parse("apps:unlock", rest)?, false),
             "apps:report" => Command::AppsReport(argv::AppArgs::parse("apps:report", rest)?),
+            "apps:set" => Command::AppsSet(apps_set::Args::parse(rest)?),
             "builder:report" => {
                 Command::BuilderReport(argv::AppArgs::parse("builder:report", rest)?)
             }
@@ -283,6 +289,8 @@ impl Command {
             }
             "enter" => Command::Enter(enter::Args::parse(rest)?),
             "git:from-image" => Command::GitFromImage(git_from_image::Args::parse(rest)?),
+            "git:report" => Command::GitReport(argv::AppArgs::parse("git:report", rest)?),
+            "git:set" => Command::GitSet(git_set::Args::parse(rest)?),
             name if name.starts_with("http-auth:") => {
                 Command::HttpAuth(http_auth::Args::parse(name, rest)?)
             }
@@ -347,6 +355,7 @@ impl Command {
             Command::AppsLock(_, true) => "apps:lock",
             Command::AppsLock(_, false) => "apps:unlock",
             Command::AppsReport(_) => "apps:report",
+            Command::AppsSet(_) => "apps:set",
             Command::BuilderReport(_) => "builder:report",
             Command::BuilderSet(_) => "builder:set",
             Command::Buildpacks(args) => args.command,
@@ -371,6 +380,8 @@ impl Command {
             Command::Domains(args) => args.command,
             Command::Enter(_) => "enter",
             Command::GitFromImage(_) => "git:from-image",
+            Command::GitReport(_) => "git:report",
+            Command::GitSet(_) => "git:set",
             Command::HttpAuth(args) => args.command,
             Command::Logs(_) => "logs",
             Command::Maintenance(args) => args.command(),
@@ -414,6 +425,7 @@ impl Command {
             Command::AppsList(args) => apps_list::run(ctx, io, args).await,
             Command::AppsLock(args, lock) => apps_lock::run(ctx, io, args, lock).await,
             Command::AppsReport(args) => apps_report::run(ctx, io, args).await,
+            Command::AppsSet(args) => apps_set::run(ctx, io, args).await,
             Command::BuilderReport(args) => builder::report_app(ctx, io, args).await,
             Command::BuilderSet(args) => builder::run(ctx, io, args).await,
             Command::Buildpacks(args) => buildpacks::run(ctx, caller, io, args).await,
@@ -435,6 +447,8 @@ impl Command {
             Command::Domains(args) => domains::run(ctx, io, args).await,
             Command::Enter(args) => enter::run(ctx, io, args).await,
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
+            Command::GitReport(args) => git_set::report_app(ctx, io, args).await,
+            Command::GitSet(args) => git_set::run(ctx, io, args).await,
             Command::HttpAuth(args) => http_auth::run(ctx, io, args).await,
             Command::Logs(args) => logs::run(ctx, io, args).await,
             Command::Maintenance(args) => maintenance::run(ctx, io, args).await,

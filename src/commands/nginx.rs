@@ -119,10 +119,7 @@ impl Args {
         match name {
             "nginx:set" => {
                 let mut argv = Argv::new("nginx:set", words);
-                let target = match argv.flag("--global") {
-                    true => None,
-                    false => Some(AppName::parse(&argv.required("app name")?)?),
-                };
+                let target = argv.app_or_global()?;
                 let property = property(&argv.required("property")?)?;
                 let value = argv
                     .optional()?

@@ -26,10 +26,12 @@ impl Args {
 
 pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
     let build_dir = ctx.store.app(&args.app)?.builder.build_dir;
+    let branch = ctx.deploy_branch(&args.app)?;
+    let shown_branch = branch.to_string();
     let repo = ctx.store.layout().repo_dir(&args.app);
     let app = args.app.clone();
     let checkout = tokio::task::spawn_blocking(move || {
-        let Some(rev) = deploy_branch_head(&repo)? else {
+        let Some(rev) = deploy_branch_head(&repo, &branch)? else {
             return Ok(None);
         };
         export_commit(&repo, &rev, &[], build_dir.as_deref()).map(Some)
@@ -39,7 +41,7 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     .map_err(|err: crate::git::GitError| CommandError::User(err.to_string()))?;
     let Some(checkout) = checkout else {
         return Err(CommandError::User(format!(
-            "{app} has never been pushed to main or master; nothing to rebuild"
+            "{app} has never been pushed to {shown_branch}; nothing to rebuild"
         )));
     };
     let request = DeployRequest {

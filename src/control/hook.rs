@@ -9,7 +9,7 @@ use crate::commands::run_deploy;
 use crate::commands::Io;
 use crate::context::Ctx;
 use crate::deploy::{DeployRequest, Source, Wait};
-use crate::git::{deploy_target, export_commit, RefUpdate};
+use crate::git::{deploy_target, export_commit, DeployBranch, RefUpdate};
 
 pub async fn run(
     ctx: &Ctx,
@@ -23,11 +23,21 @@ pub async fn run(
             .await;
         return 1;
     };
-    let Some(target) = deploy_target(updates) else {
+    let (branch, build_dir) = match ctx.store.app(&push.app) {
+        Ok(record) => (
+            DeployBranch::of(&record.git, &ctx.store.global().git),
+            record.builder.build_dir,
+        ),
+        Err(err) => {
+            io.warn(&err.to_string()).await;
+            return 1;
+        }
+    };
+    let Some(target) = deploy_target(updates, &branch) else {
         for update in updates {
             io.warn(&format!(
-                "Pushed {}: Berth deploys pushes to main or master only",
-                update.refname
+                "Pushed {}: {} deploys pushes to {branch} only",
+                update.refname, push.app
             ))
             .await;
         }
@@ -35,13 +45,6 @@ pub async fn run(
     };
     let repo = ctx.store.layout().repo_dir(&push.app);
     let rev = target.new.clone();
-    let build_dir = match ctx.store.app(&push.app) {
-        Ok(record) => record.builder.build_dir,
-        Err(err) => {
-            io.warn(&err.to_string()).await;
-            return 1;
-        }
-    };
     let exported = tokio::task::spawn_blocking(move || {
         export_commit(&repo, &rev, &object_dirs, build_dir.as_deref())
     })

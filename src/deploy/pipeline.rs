@@ -281,8 +281,9 @@ pub fn instance_spec(
     let mut env = settings.global.env_with(&release.env);
     env.insert("PORT".into(), release.port.to_string());
     env.insert("DYNO".into(), format!("{process}.{index}"));
-    if let Some(rev) = &release.git_rev {
-        env.insert("GIT_REV".into(), rev.clone());
+    let rev_var = crate::git::rev_env_var(&settings.record.git, &settings.global.git);
+    if let (Some(rev), Some(var)) = (&release.git_rev, rev_var) {
+        env.insert(var, rev.clone());
     }
     let command = release
         .processes

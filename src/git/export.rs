@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
-use super::GitError;
+use super::{DeployBranch, GitError};
 
 /// A pushed commit, ready to build.
 #[derive(Debug)]
@@ -127,14 +127,18 @@ fn append_blob(
     }
 }
 
-/// The commit `main` (or else `master`) points to: what `ps:rebuild` builds.
-pub fn deploy_branch_head(repo: &std::path::Path) -> Result<Option<String>, GitError> {
+/// The commit the deploy branch points to (the first of `main`, `master` by default): what
+/// `ps:rebuild` builds.
+pub fn deploy_branch_head(
+    repo: &std::path::Path,
+    branch: &DeployBranch,
+) -> Result<Option<String>, GitError> {
     if !repo.join("HEAD").exists() {
         return Ok(None);
     }
     let repository = Repository::open_bare(repo)?;
-    for branch in ["refs/heads/main", "refs/heads/master"] {
-        if let Ok(reference) = repository.find_reference(branch) {
+    for branch in branch.refs() {
+        if let Ok(reference) = repository.find_reference(&branch) {
             if let Some(oid) = reference.target() {
                 return Ok(Some(oid.to_string()));
             }

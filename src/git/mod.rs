@@ -4,9 +4,11 @@
 //! `git receive-pack` (the real git) speaks the wire protocol; Berth never builds a shell string
 //! for it. The hook is this same binary, reached through a symlink, so no script is involved.
 
+mod branch;
 mod export;
 mod push;
 
+pub use branch::{is_branch_name, rev_env_var, DeployBranch};
 pub use export::{deploy_branch_head, export_commit, short, Checkout};
 pub use push::{
     deploy_target, hook_env, receive_pack_command, PushContext, PushRegistry, RefUpdate,

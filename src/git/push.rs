@@ -10,6 +10,7 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use super::DeployBranch;
 use crate::context::Caller;
 use crate::names::AppName;
 use crate::state::Layout;
@@ -46,11 +47,11 @@ impl RefUpdate {
     }
 }
 
-/// The update Berth deploys: a push to `main` or `master` (not a deletion).
-pub fn deploy_target(updates: &[RefUpdate]) -> Option<&RefUpdate> {
-    updates.iter().find(|u| {
-        !u.is_deletion() && matches!(u.refname.as_str(), "refs/heads/main" | "refs/heads/master")
-    })
+/// The update Berth deploys: a push to the deploy branch (not a deletion).
+pub fn deploy_target<'a>(updates: &'a [RefUpdate], branch: &DeployBranch) -> Option<&'a RefUpdate> {
+    updates
+        .iter()
+        .find(|u| !u.is_deletion() && branch.deploys(&u.refname))
 }
 
 /// Who pushed to which app.
@@ -144,15 +145,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_main_or_master_deploys() {
+    fn only_the_deploy_branch_deploys() {
         let zero = "0".repeat(40);
         let a = "a".repeat(40);
         let text = format!("{zero} {a} refs/heads/feature\n{zero} {a} refs/heads/main\n");
         let updates = RefUpdate::parse_lines(&text);
         assert_eq!(updates.len(), 2);
-        assert_eq!(deploy_target(&updates).unwrap().refname, "refs/heads/main");
+        let none = crate::state::GitSettings::default();
+        let default = DeployBranch::of(&none, &none);
+        assert_eq!(
+            deploy_target(&updates, &default).unwrap().refname,
+            "refs/heads/main"
+        );
+        let feature = crate::state::GitSettings {
+            deploy_branch: Some("feature".into()),
+            rev_env_var: None,
+        };
+        let named = DeployBranch::of(&feature, &none);
+        assert_eq!(
+            deploy_target(&updates, &named).unwrap().refname,
+            "refs/heads/feature"
+        );
         let deletion = RefUpdate::parse_lines(&format!("{a} {zero} refs/heads/master\n"));
-        assert!(deploy_target(&deletion).is_none());
+        assert!(deploy_target(&deletion, &default).is_none());
     }
 
     #[test]

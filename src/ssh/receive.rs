@@ -27,6 +27,11 @@ where
 {
     let fail = |message: String| format!(" !     {message}\n");
     if !ctx.store.app_exists(&app) {
+        if ctx.store.global().disable_autocreation {
+            let refused = format!("App {app} does not exist; create it first: apps:create {app}");
+            let _ = stderr.write_all(fail(refused).as_bytes()).await;
+            return 1;
+        }
         let _ = stderr
             .write_all(format!("-----> Creating {app}...\n").as_bytes())
             .await;

@@ -19,8 +19,8 @@ pub use atomic::write_atomic;
 pub use layout::Layout;
 pub use records::{
     AcmeProps, AppRecord, BuilderSettings, BuildpackSettings, CheckKind, ChecksSettings, CronTask,
-    DomainSettings, GlobalSettings, HealthCheck, KeyRing, LetsencryptSettings, Mount, ProxyLimits,
-    Release, Resources, SshKey, ALL_PROCESSES,
+    DomainSettings, GitSettings, GlobalSettings, HealthCheck, KeyRing, LetsencryptSettings, Mount,
+    ProxyLimits, Release, Resources, SshKey, ALL_PROCESSES,
 };
 
 use crate::names::{AppName, KeyName};
@@ -212,6 +212,7 @@ impl Store {
         record.buildpacks = source.buildpacks;
         record.http_auth = source.http_auth;
         record.proxy = source.proxy;
+        record.git = source.git;
         record.ports = ports;
         let repo = self.layout.repo_dir(from);
         if repo.exists() {

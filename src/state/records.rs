@@ -73,6 +73,19 @@ pub struct AppRecord {
     /// `maintenance:on`: the proxy answers every request with a 503 maintenance page.
     #[serde(default)]
     pub maintenance: bool,
+    /// `git:set`: which pushes deploy, and the variable naming the deployed commit.
+    #[serde(default)]
+    pub git: GitSettings,
+}
+
+/// `git:set (<app>|--global) deploy-branch|rev-env-var`; an app's unset value is the global
+/// one, then Berth's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitSettings {
+    /// The one branch whose pushes deploy; unset: `main` or `master`.
+    pub deploy_branch: Option<String>,
+    /// The config var that carries the deployed commit; unset: `GIT_REV`; empty: none.
+    pub rev_env_var: Option<String>,
 }
 
 /// `nginx:set` properties, for one app or (in `GlobalSettings`) every app; unset means the
@@ -244,6 +257,12 @@ pub struct GlobalSettings {
     /// `nginx:set --global`.
     #[serde(default)]
     pub proxy: ProxyLimits,
+    /// `git:set --global`.
+    #[serde(default)]
+    pub git: GitSettings,
+    /// `apps:set --global disable-autocreation`: a push to an unknown app is refused.
+    #[serde(default)]
+    pub disable_autocreation: bool,
 }
 
 impl GlobalSettings {
@@ -266,6 +285,8 @@ impl Default for GlobalSettings {
             domains: None,
             letsencrypt: AcmeProps::default(),
             proxy: ProxyLimits::default(),
+            git: GitSettings::default(),
+            disable_autocreation: false,
         }
     }
 }
@@ -418,6 +439,7 @@ impl AppRecord {
             letsencrypt: LetsencryptSettings::default(),
             proxy: ProxyLimits::default(),
             maintenance: false,
+            git: GitSettings::default(),
         }
     }
 
