@@ -140,9 +140,14 @@ fn a_container_that_never_answers_fails_the_push() {
     let app = berth.app("crashy");
     let source = web_repo("steady");
     berth.push(source.path(), &app, "main").ok();
+    let failed = berth.ssh(&format!("logs:failed {app}")).ok();
+    assert_eq!(
+        failed.stdout,
+        format!("-----> No failed deploy of {app} recorded\n")
+    );
 
     let crashing = "FROM berth-base/busybox:latest\n\
-                    CMD [\"/bin/sh\", \"-c\", \"echo boom: missing DATABASE_URL; exit 3\"]\n";
+                    CMD [\"/bin/sh\", \"-c\", \"seq 1 30; echo boom: missing DATABASE_URL; exit 3\"]\n";
     repo::commit(source.path(), &[("Dockerfile", crashing)], "crash");
     let push = berth.push(source.path(), &app, "main");
     assert_ne!(push.code, 0, "{push:#?}");
@@ -151,6 +156,30 @@ fn a_container_that_never_answers_fails_the_push() {
         push.stderr.contains("boom: missing DATABASE_URL"),
         "log tail shown: {push:#?}"
     );
+    let shown = |text: &str, line: &str| {
+        text.lines()
+            .any(|l| l.trim_start_matches("remote:").trim() == line)
+    };
+    assert!(
+        !shown(&push.stderr, "5"),
+        "the push shows the last lines only: {push:#?}"
+    );
+
+    // logs:failed keeps why, and more of the output.
+    let failed = berth.ssh(&format!("logs:failed {app}")).ok().stdout;
+    assert!(
+        failed.starts_with(&format!(
+            "=====> {app} failed deploy output\nDeploy of v2 failed at "
+        )),
+        "{failed}"
+    );
+    assert!(failed.contains(": Could not start web.1: "), "{failed}");
+    assert!(
+        shown(&failed, "5") && failed.ends_with("30\nboom: missing DATABASE_URL\n"),
+        "{failed}"
+    );
+    let all = berth.ssh("logs:failed --all").ok().stdout;
+    assert!(all.contains(&failed), "{all}");
 
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "steady\n");
     assert!(

@@ -355,6 +355,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Show the app's output; -t follows it",
     ),
     (
+        "logs:failed",
+        "(<app>|--all)",
+        "Show why the last failed deploy failed and what its container printed",
+    ),
+    (
         "maintenance:off",
         "<app>",
         "Serve the app again after maintenance:on",

@@ -35,6 +35,7 @@ mod http_auth;
 mod io;
 mod letsencrypt;
 mod logs;
+mod logs_failed;
 mod maintenance;
 mod nginx;
 mod nginx_logs;
@@ -193,6 +194,7 @@ pub enum Command {
     NginxLogs(nginx_logs::Args),
     HttpAuth(http_auth::Args),
     Logs(logs::Args),
+    LogsFailed(logs_failed::Args),
     Maintenance(maintenance::Args),
     Ports(ports::Args),
     ProxyBuild(proxy_build::Args),
@@ -295,6 +297,7 @@ impl Command {
                 Command::HttpAuth(http_auth::Args::parse(name, rest)?)
             }
             "logs" => Command::Logs(logs::Args::parse(rest)?),
+            "logs:failed" => Command::LogsFailed(logs_failed::Args::parse(rest)?),
             "maintenance:on" => {
                 Command::Maintenance(maintenance::Args::parse("maintenance:on", rest)?)
             }
@@ -384,6 +387,7 @@ impl Command {
             Command::GitSet(_) => "git:set",
             Command::HttpAuth(args) => args.command,
             Command::Logs(_) => "logs",
+            Command::LogsFailed(_) => "logs:failed",
             Command::Maintenance(args) => args.command(),
             Command::Ports(args) => args.command,
             Command::ProxyBuild(_) => "proxy:build-config",
@@ -451,6 +455,7 @@ impl Command {
             Command::GitSet(args) => git_set::run(ctx, io, args).await,
             Command::HttpAuth(args) => http_auth::run(ctx, io, args).await,
             Command::Logs(args) => logs::run(ctx, io, args).await,
+            Command::LogsFailed(args) => logs_failed::run(ctx, io, args).await,
             Command::Maintenance(args) => maintenance::run(ctx, io, args).await,
             Command::Ports(args) => ports::run(ctx, caller, io, args).await,
             Command::ProxyBuild(args) => proxy_build::run(ctx, io, args).await,

@@ -26,24 +26,40 @@ fn failed(instance: &Instance, reason: String) -> DeployError {
     }
 }
 
+/// Lines of a failing instance's output shown at once, and kept for `logs:failed`.
+const SHOWN_LINES: usize = 20;
+const KEPT_LINES: usize = 200;
+
+/// Why instances are checked: a deploy (or scale-up) keeps a failure's output for
+/// `logs:failed`; `checks:run` only shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occasion {
+    Deploy,
+    ChecksRun,
+}
+
 /// Checks every instance; returns the web instances' upstreams.
 pub async fn check_instances(
     ctx: &Ctx,
     app: &AppName,
     release: &Release,
     instances: &[Instance],
+    occasion: Occasion,
     io: &mut Io,
 ) -> Result<Vec<Upstream>, DeployError> {
     stage(Stage::Check);
+    let failure = |instance, err| Failure {
+        release,
+        instance,
+        err,
+        occasion,
+    };
     let mut upstreams = Vec::new();
     for instance in instances {
         match check_one(ctx, app, release, instance, io).await {
             Ok(Some(upstream)) => upstreams.push(upstream),
             Ok(None) => {}
-            Err(err) => {
-                show_logs(ctx, app, instance, io).await;
-                return Err(err);
-            }
+            Err(err) => return Err(show_output(ctx, app, failure(instance, err), io).await),
         }
     }
     let undeclared: Vec<&Instance> = instances
@@ -65,32 +81,67 @@ pub async fn check_instances(
         tokio::time::sleep(Duration::from_secs(wait)).await;
         for instance in undeclared {
             if !ctx.scheduler.is_up_since_start(&instance.id).await? {
-                show_logs(ctx, app, instance, io).await;
-                return Err(failed(
-                    instance,
-                    format!("the container exited within {wait}s"),
-                ));
+                let err = failed(instance, format!("the container exited within {wait}s"));
+                return Err(show_output(ctx, app, failure(instance, err), io).await);
             }
         }
     }
     Ok(upstreams)
 }
 
-async fn show_logs(ctx: &Ctx, app: &AppName, instance: &Instance, io: &mut Io) {
+/// An instance that failed its checks, and why.
+struct Failure<'a> {
+    release: &'a Release,
+    instance: &'a Instance,
+    err: DeployError,
+    occasion: Occasion,
+}
+
+/// Shows the end of the failed instance's output (a deploy's failure also keeps more of it);
+/// returns the failure's error.
+async fn show_output(ctx: &Ctx, app: &AppName, failure: Failure<'_>, io: &mut Io) -> DeployError {
+    let instance = failure.instance;
     let logs = ctx
         .scheduler
-        .log_tail(&instance.id, 20)
+        .log_tail(&instance.id, KEPT_LINES)
         .await
         .unwrap_or_default();
+    let lines: Vec<&str> = logs.lines().collect();
     io.header(&format!(
         "Start of {app} container output ({})",
         instance.dyno()
     ))
     .await;
-    for line in logs.lines() {
+    for line in &lines[lines.len().saturating_sub(SHOWN_LINES)..] {
         io.detail(line).await;
     }
     io.header(&format!("End of {app} container output")).await;
+    if failure.occasion == Occasion::Deploy {
+        let text = failed_output(&failure, &lines, crate::state::now_unix());
+        if let Err(err) = ctx.store.save_failed_output(app, &text) {
+            tracing::warn!(app = %app, error = %err, "cannot keep the failed deploy's output");
+        }
+    }
+    failure.err
+}
+
+/// What `logs:failed` prints: when and why the deploy failed, then the instance's output.
+fn failed_output(failure: &Failure<'_>, lines: &[&str], now: u64) -> String {
+    let instance = failure.instance;
+    let mut text = format!(
+        "Deploy of v{} failed at {}: {}\nOutput of {} (container {}), last {} lines:\n",
+        failure.release.number,
+        crate::clock::Civil::from_unix(now).display(),
+        failure.err,
+        instance.dyno(),
+        instance.id.chars().take(12).collect::<String>(),
+        lines.len(),
+    );
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text
 }
 
 /// The port probe (web only) and the process's declared checks.
@@ -173,7 +224,7 @@ pub async fn run_app_checks(ctx: &Ctx, app: &AppName, io: &mut Io) -> Result<(),
             "{app} has no running instance"
         )));
     }
-    check_instances(ctx, app, release, &instances, io).await?;
+    check_instances(ctx, app, release, &instances, Occasion::ChecksRun, io).await?;
     io.step(&format!(
         "All checks passed for {app} (v{})",
         release.number

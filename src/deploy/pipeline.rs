@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::checks::check_instances;
+use super::checks::{check_instances, Occasion};
 use super::prepare::{prepare, Source};
 use super::retire::{prune_images, retire_later, retire_now};
 use super::watch::watch;
@@ -221,7 +221,11 @@ async fn start_and_check(
         }
     }
     if checked {
-        return unless_hung_up(hangup, check_instances(ctx, app, release, started, io)).await;
+        return unless_hung_up(
+            hangup,
+            check_instances(ctx, app, release, started, Occasion::Deploy, io),
+        )
+        .await;
     }
     io.detail("Zero downtime checks have been skipped").await;
     Ok(started

@@ -6,7 +6,7 @@ use crate::proxy::Upstream;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::checks::{check_instances, running_instances};
+use super::checks::{check_instances, running_instances, Occasion};
 use super::pipeline::{instance_spec, RunSettings};
 use super::retire::{retire_later, retire_now};
 use super::{DeployError, Wait};
@@ -68,7 +68,7 @@ pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<
     let new_upstreams = if started.is_empty() {
         Vec::new()
     } else {
-        match check_instances(ctx, app, release, &started, io).await {
+        match check_instances(ctx, app, release, &started, Occasion::Deploy, io).await {
             Ok(upstreams) => upstreams,
             Err(err) => {
                 retire_now(ctx, &started).await;

@@ -33,6 +33,11 @@ impl Layout {
         self.app_dir(app).join("tls")
     }
 
+    /// The output of the app's last failed deploy (`logs:failed`).
+    pub fn failed_log(&self, app: &AppName) -> PathBuf {
+        self.app_dir(app).join("failed.log")
+    }
+
     pub fn app_file(&self, app: &AppName) -> PathBuf {
         self.app_dir(app).join("app.toml")
     }

@@ -6,6 +6,7 @@
 //! `git/` owns their contents, at the paths `Layout` gives).
 
 mod atomic;
+mod failed;
 mod layout;
 mod records;
 
