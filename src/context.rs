@@ -180,10 +180,19 @@ impl Ctx {
             .unwrap_or(self.config.deploy.wait_to_retire_secs)
     }
 
-    /// The branch whose pushes deploy `app`.
-    pub fn deploy_branch(&self, app: &AppName) -> Result<crate::git::DeployBranch, StateError> {
-        let own = self.store.app(app)?.git;
-        Ok(crate::git::DeployBranch::of(&own, &self.store.global().git))
+    /// Where `app`'s code sits in its repository: deploy branch, build directory, Dockerfile.
+    pub fn source_spec(&self, app: &AppName) -> Result<crate::git::SourceSpec, StateError> {
+        let record = self.store.app(app)?;
+        let global = self.store.global();
+        Ok(crate::git::SourceSpec {
+            branch: crate::git::DeployBranch::of(&record.git, &global.git),
+            build_dir: record.builder.build_dir,
+            dockerfile: record
+                .builder
+                .dockerfile_path
+                .or(global.builder_dockerfile_path)
+                .unwrap_or_else(|| "Dockerfile".to_string()),
+        })
     }
 
     /// Registers a new app; its host routes (to a 502) until the first deploy.

@@ -207,15 +207,22 @@ pub trait BuildOutput: Send {
     async fn line(&mut self, text: &str);
 }
 
+/// One Dockerfile build: a tar context, the Dockerfile's path in it, the tag to give the image
+/// and the `--build-arg`s.
+pub struct DockerfileBuild<'a> {
+    pub app: &'a AppName,
+    pub context: Vec<u8>,
+    pub dockerfile: &'a str,
+    pub tag: &'a str,
+    pub build_args: &'a BTreeMap<String, String>,
+}
+
 #[async_trait]
 pub trait ImageBuilder: Send + Sync {
-    /// Builds `context` (a tar stream holding a Dockerfile) into `tag`, streaming output.
+    /// Builds a Dockerfile into its tag, streaming output.
     async fn build(
         &self,
-        app: &AppName,
-        context: Vec<u8>,
-        tag: &str,
-        build_args: &BTreeMap<String, String>,
+        job: DockerfileBuild<'_>,
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError>;
 

@@ -260,6 +260,11 @@ fn builder_settings_pick_the_builder_and_the_directory() {
     files.push(("web/public/index.html", "from the web dir\n".to_string()));
     files.push((".buildpacks", "static\n".to_string()));
     files.push(("index.html", "from the top\n".to_string()));
+    let prod = format!(
+        "{}RUN echo 'from Dockerfile.prod' >/www/index.html\n",
+        files[0].1
+    );
+    files.push(("deploy/Dockerfile.prod", prod));
     let source = repo::create(&repo::as_refs(&files));
     berth.ssh(&format!("apps:create {app}")).ok();
 
@@ -285,6 +290,41 @@ fn builder_settings_pick_the_builder_and_the_directory() {
         berth.get(&Berth::host(&app), "/").body,
         "from the dockerfile\n"
     );
+
+    // Another Dockerfile: the app's own path, else the global one, else `Dockerfile`.
+    berth
+        .ssh("builder-dockerfile:set --global dockerfile-path deploy/Dockerfile.prod")
+        .ok();
+    let rebuilt = berth.ssh(&format!("ps:rebuild {app}")).ok();
+    assert!(
+        rebuilt.stdout.contains(&format!(
+            "Building {app} from deploy/Dockerfile.prod (selected with builder:set)"
+        )),
+        "{rebuilt:#?}"
+    );
+    assert_eq!(
+        berth.get(&Berth::host(&app), "/").body,
+        "from Dockerfile.prod\n"
+    );
+    berth
+        .ssh(&format!(
+            "builder-dockerfile:set {app} dockerfile-path deploy/Dockerfile.dev"
+        ))
+        .ok();
+    let computed = berth
+        .ssh(&format!(
+            "builder-dockerfile:report {app} --builder-dockerfile-computed-dockerfile-path"
+        ))
+        .ok();
+    assert_eq!(computed.stdout, "deploy/Dockerfile.dev\n");
+    let refused = berth.ssh(&format!("ps:rebuild {app}"));
+    assert!(refused.stderr.contains("has no Dockerfile"), "{refused:#?}");
+    berth
+        .ssh(&format!("builder-dockerfile:set {app} dockerfile-path"))
+        .ok();
+    berth
+        .ssh("builder-dockerfile:set --global dockerfile-path")
+        .ok();
 
     berth.ssh(&format!("builder:set {app} build-dir web")).ok();
     let refused = berth.ssh(&format!("ps:rebuild {app}"));

@@ -170,6 +170,22 @@ fn run_passes_output_and_exit_status_back() {
     );
     assert_eq!(interactive.code, 6, "{interactive:#?}");
     assert!(interactive.stdout.contains("got-typed"), "{interactive:#?}");
+    let flagged = berth.ssh_tty(
+        &format!(
+            "run -e 'WHO=a guest' --env=EXTRA=x=y --no-tty {app} sh -c 'test -t 0 || echo \"no tty, $WHO, $EXTRA\"'"
+        ),
+        b"",
+    );
+    assert_eq!(flagged.code, 0, "{flagged:#?}");
+    assert!(
+        flagged.stdout.contains("no tty, a guest, x=y"),
+        "-e overrides the config for the run only; --no-tty: {flagged:#?}"
+    );
+    let bad = berth.ssh(&format!("run -e 'not a pair' {app} true"));
+    assert_eq!(
+        (bad.code, bad.stderr.as_str()),
+        (1, " !     -e takes KEY=VALUE, not \"not a pair\"\n")
+    );
     let piped = berth
         .ssh_input(&format!("run {app} cat"), b"from stdin\n")
         .ok();

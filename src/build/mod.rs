@@ -122,7 +122,7 @@ pub fn choose(
     Ok(match (selected, list) {
         (Some(BuilderKind::Dockerfile), _) if !has_dockerfile => {
             return Err(BuildError::Refused(
-                "The builder is set to dockerfile but the build directory has no Dockerfile; add one, or: builder:set <app> selected"
+                "The builder is set to dockerfile but the build directory has no Dockerfile (at its dockerfile-path); add one, or: builder:set <app> selected"
                     .to_string(),
             ))
         }

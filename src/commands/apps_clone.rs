@@ -55,13 +55,12 @@ async fn source_for(
     old: &AppName,
 ) -> Result<Option<Source>, CommandError> {
     let repo = ctx.store.layout().repo_dir(new);
-    let build_dir = ctx.store.app(new)?.builder.build_dir;
-    let branch = ctx.deploy_branch(new)?;
+    let spec = ctx.source_spec(new)?;
     let checkout = tokio::task::spawn_blocking(move || {
-        let Some(rev) = deploy_branch_head(&repo, &branch)? else {
+        let Some(rev) = deploy_branch_head(&repo, &spec)? else {
             return Ok(None);
         };
-        export_commit(&repo, &rev, &[], build_dir.as_deref()).map(Some)
+        export_commit(&repo, &rev, &[], &spec).map(Some)
     })
     .await
     .map_err(|err| CommandError::Internal(format!("clone task failed: {err}")))?

@@ -30,9 +30,11 @@ impl Args {
         argv.finish()?;
         let property = match key.as_str() {
             "selected" => Property::Selected(value.as_deref().map(BuilderKind::parse).transpose()?),
-            "build-dir" if app.is_some() => {
-                Property::BuildDir(value.map(|v| check_build_dir(&v)).transpose()?)
-            }
+            "build-dir" if app.is_some() => Property::BuildDir(
+                value
+                    .map(|v| relative_path("build-dir", &v, "apps/web"))
+                    .transpose()?,
+            ),
             "build-dir" => {
                 return Err(CommandError::User(
                     "build-dir is set per app, not --global".into(),
@@ -49,8 +51,9 @@ impl Args {
     }
 }
 
-/// A relative path inside the repository: `apps/web`, never `..`, `/etc` or `-x`.
-fn check_build_dir(raw: &str) -> Result<String, CommandError> {
+/// A relative path inside the repository (`example` shows one): `apps/web`, never `..`, `/etc`
+/// or `-x`.
+pub fn relative_path(property: &str, raw: &str, example: &str) -> Result<String, CommandError> {
     let trimmed = raw.trim_end_matches('/');
     let fine = !trimmed.is_empty()
         && trimmed.split('/').all(|part| {
@@ -65,8 +68,9 @@ fn check_build_dir(raw: &str) -> Result<String, CommandError> {
     match fine {
         true => Ok(trimmed.to_string()),
         false => Err(CommandError::User(format!(
-            "Invalid build-dir \"{shown}\": use a relative path inside the repository, like apps/web"
-        , shown = crate::names::shown(raw)))),
+            "Invalid {property} \"{}\": use a relative path inside the repository, like {example}",
+            crate::names::shown(raw)
+        ))),
     }
 }
 

@@ -53,6 +53,16 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Choose the builder (empty: auto) or the repository subdirectory to build",
     ),
     (
+        "builder-dockerfile:report",
+        "[<app>] [--<flag>]",
+        "Show which Dockerfile builds the app",
+    ),
+    (
+        "builder-dockerfile:set",
+        "(<app>|--global) dockerfile-path [path]",
+        "Build from this Dockerfile (relative to the build directory; unset: Dockerfile)",
+    ),
+    (
         "buildpacks:add",
         "[--index N] <app> <name|dir|git-url[#ref]>",
         "Add a buildpack (bundled: python, nodejs, static, procfile)",
@@ -495,7 +505,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "run",
-        "<app> <command...>",
+        "[-e KEY=VALUE]... [--no-tty] <app> <command...>",
         "Run a one-off command in a new container of the app; its exit status comes back",
     ),
     (

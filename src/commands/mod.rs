@@ -11,6 +11,7 @@ mod apps_report;
 mod apps_set;
 mod argv;
 mod builder;
+mod builder_dockerfile;
 mod buildpacks;
 mod certs;
 mod checks_report;
@@ -171,6 +172,8 @@ pub enum Command {
     AppsSet(apps_set::Args),
     BuilderReport(argv::AppArgs),
     BuilderSet(builder::Args),
+    BuilderDockerfileReport(argv::AppArgs),
+    BuilderDockerfileSet(builder_dockerfile::Args),
     Buildpacks(buildpacks::Args),
     Certs(certs::Args),
     ChecksReport(argv::AppArgs),
@@ -247,6 +250,13 @@ impl Command {
                 Command::BuilderReport(argv::AppArgs::parse("builder:report", rest)?)
             }
             "builder:set" => Command::BuilderSet(builder::Args::parse(rest)?),
+            "builder-dockerfile:report" => Command::BuilderDockerfileReport(argv::AppArgs::parse(
+                "builder-dockerfile:report",
+                rest,
+            )?),
+            "builder-dockerfile:set" => {
+                Command::BuilderDockerfileSet(builder_dockerfile::Args::parse(rest)?)
+            }
             name if name.starts_with("buildpacks:") => {
                 Command::Buildpacks(buildpacks::Args::parse(name, rest)?)
             }
@@ -361,6 +371,8 @@ impl Command {
             Command::AppsSet(_) => "apps:set",
             Command::BuilderReport(_) => "builder:report",
             Command::BuilderSet(_) => "builder:set",
+            Command::BuilderDockerfileReport(_) => "builder-dockerfile:report",
+            Command::BuilderDockerfileSet(_) => "builder-dockerfile:set",
             Command::Buildpacks(args) => args.command,
             Command::Certs(args) => args.command,
             Command::Letsencrypt(args) => args.command,
@@ -432,6 +444,10 @@ impl Command {
             Command::AppsSet(args) => apps_set::run(ctx, io, args).await,
             Command::BuilderReport(args) => builder::report_app(ctx, io, args).await,
             Command::BuilderSet(args) => builder::run(ctx, io, args).await,
+            Command::BuilderDockerfileReport(args) => {
+                builder_dockerfile::report_app(ctx, io, args).await
+            }
+            Command::BuilderDockerfileSet(args) => builder_dockerfile::run(ctx, io, args).await,
             Command::Buildpacks(args) => buildpacks::run(ctx, caller, io, args).await,
             Command::Certs(args) => certs::run(ctx, caller, io, args).await,
             Command::Letsencrypt(args) => letsencrypt::run(ctx, io, args).await,

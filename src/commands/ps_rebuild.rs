@@ -25,16 +25,15 @@ impl Args {
 }
 
 pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
-    let build_dir = ctx.store.app(&args.app)?.builder.build_dir;
-    let branch = ctx.deploy_branch(&args.app)?;
-    let shown_branch = branch.to_string();
+    let spec = ctx.source_spec(&args.app)?;
+    let shown_branch = spec.branch.to_string();
     let repo = ctx.store.layout().repo_dir(&args.app);
     let app = args.app.clone();
     let checkout = tokio::task::spawn_blocking(move || {
-        let Some(rev) = deploy_branch_head(&repo, &branch)? else {
+        let Some(rev) = deploy_branch_head(&repo, &spec)? else {
             return Ok(None);
         };
-        export_commit(&repo, &rev, &[], build_dir.as_deref()).map(Some)
+        export_commit(&repo, &rev, &[], &spec).map(Some)
     })
     .await
     .map_err(|err| CommandError::Internal(format!("rebuild task failed: {err}")))?

@@ -1,8 +1,13 @@
 //! `run <app> <command...>`: a one-off container of the current release, with the app's config
 //! and mounts; its output streams back and its exit status becomes the command's.
 //! If the first word names a Procfile process type, that process's command runs (Dokku).
-//! Standard input is attached; with `ssh -t` the container gets a terminal (`run app sh`).
+//! Standard input is attached; with `ssh -t` the container gets a terminal (`run app sh`)
+//! unless `--no-tty`. `-e|--env KEY=VALUE` (before the app name) adds or overrides config vars
+//! for this run only.
 
+use std::collections::BTreeMap;
+
+use super::config_common::valid_key;
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::deploy::{instance_spec, RunSettings};
@@ -12,12 +17,50 @@ use crate::names::AppName;
 pub struct Args {
     pub app: AppName,
     pub command: Vec<String>,
+    /// `-e KEY=VALUE`: over the app's config, for this run only.
+    pub env: BTreeMap<String, String>,
+    pub no_tty: bool,
+}
+
+/// `KEY=VALUE` of `-e`: a valid key, the value as typed (`=` and spaces kept).
+fn env_pair(word: &str) -> Result<(String, String), CommandError> {
+    let Some((key, value)) = word.split_once('=') else {
+        return Err(CommandError::User(format!(
+            "-e takes KEY=VALUE, not \"{}\"",
+            crate::names::shown(word)
+        )));
+    };
+    valid_key(key)?;
+    Ok((key.to_string(), value.to_string()))
 }
 
 impl Args {
-    /// Everything after the app name is the command, flags included, untouched.
+    /// Flags come before the app name; everything after it is the command, flags included,
+    /// untouched.
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
-        let words: Vec<&String> = words.iter().filter(|w| *w != "--no-tty").collect();
+        let mut env = BTreeMap::new();
+        let mut no_tty = false;
+        let mut words = words;
+        loop {
+            match words.first().map(String::as_str) {
+                Some("--no-tty") => no_tty = true,
+                Some("-e" | "--env") => {
+                    let Some(pair) = words.get(1) else {
+                        return Err(CommandError::Usage(
+                            "-e takes KEY=VALUE; usage: run [-e KEY=VALUE]... <app> <command...>"
+                                .into(),
+                        ));
+                    };
+                    env.extend([env_pair(pair)?]);
+                    words = &words[1..];
+                }
+                Some(word) if word.starts_with("--env=") => {
+                    env.extend([env_pair(&word["--env=".len()..])?]);
+                }
+                _ => break,
+            }
+            words = &words[1..];
+        }
         let Some((app, command)) = words.split_first() else {
             return Err(CommandError::Usage(
                 "app name required; usage: run <app> <command...>".into(),
@@ -30,7 +73,9 @@ impl Args {
         }
         Ok(Args {
             app: AppName::parse(app)?,
-            command: command.iter().map(|w| w.to_string()).collect(),
+            command: command.to_vec(),
+            env,
+            no_tty,
         })
     }
 }
@@ -50,6 +95,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         1,
         &RunSettings::new(ctx, &record),
     );
+    spec.env.extend(args.env);
     spec.command = Some(match release.processes.get(&args.command[0]) {
         Some(procfile_command) => vec!["/bin/sh".into(), "-c".into(), procfile_command.clone()],
         None => args.command.clone(),
@@ -57,7 +103,13 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     let hangup = io.hangup.clone();
     let status = ctx
         .scheduler
-        .run_attached(&spec, io.tty, &mut io.stdin, &mut io.stdout, &hangup)
+        .run_attached(
+            &spec,
+            io.tty && !args.no_tty,
+            &mut io.stdin,
+            &mut io.stdout,
+            &hangup,
+        )
         .await
         .map_err(|err| CommandError::Internal(err.to_string()))?;
     CommandError::from_status(status)
@@ -76,5 +128,23 @@ mod tests {
         let args = Args::parse(&words).unwrap();
         assert_eq!(args.command, vec!["ls", "-la", "--color=never"]);
         assert!(Args::parse(&words[..1]).is_err());
+    }
+
+    #[test]
+    fn flags_before_the_app_set_env_and_tty() {
+        let words =
+            crate::commands::argv::words("-e A=1 --no-tty --env=B=x=y shop env -e C=3 --no-tty");
+        let args = Args::parse(&words).unwrap();
+        assert_eq!(args.app.as_str(), "shop");
+        assert!(args.no_tty);
+        assert_eq!(
+            args.env,
+            BTreeMap::from([("A".into(), "1".into()), ("B".into(), "x=y".into())])
+        );
+        assert_eq!(args.command, ["env", "-e", "C=3", "--no-tty"]);
+        for bad in ["-e shop ls", "-e 1A=b shop ls", "-e"] {
+            let words = crate::commands::argv::words(bad);
+            assert!(Args::parse(&words).is_err(), "{bad}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use crate::commands::run_deploy;
 use crate::commands::Io;
 use crate::context::Ctx;
 use crate::deploy::{DeployRequest, Source, Wait};
-use crate::git::{deploy_target, export_commit, DeployBranch, RefUpdate};
+use crate::git::{deploy_target, export_commit, RefUpdate};
 
 pub async fn run(
     ctx: &Ctx,
@@ -23,21 +23,18 @@ pub async fn run(
             .await;
         return 1;
     };
-    let (branch, build_dir) = match ctx.store.app(&push.app) {
-        Ok(record) => (
-            DeployBranch::of(&record.git, &ctx.store.global().git),
-            record.builder.build_dir,
-        ),
+    let spec = match ctx.source_spec(&push.app) {
+        Ok(spec) => spec,
         Err(err) => {
             io.warn(&err.to_string()).await;
             return 1;
         }
     };
-    let Some(target) = deploy_target(updates, &branch) else {
+    let Some(target) = deploy_target(updates, &spec.branch) else {
         for update in updates {
             io.warn(&format!(
-                "Pushed {}: {} deploys pushes to {branch} only",
-                update.refname, push.app
+                "Pushed {}: {} deploys pushes to {} only",
+                update.refname, push.app, spec.branch
             ))
             .await;
         }
@@ -45,10 +42,8 @@ pub async fn run(
     };
     let repo = ctx.store.layout().repo_dir(&push.app);
     let rev = target.new.clone();
-    let exported = tokio::task::spawn_blocking(move || {
-        export_commit(&repo, &rev, &object_dirs, build_dir.as_deref())
-    })
-    .await;
+    let exported =
+        tokio::task::spawn_blocking(move || export_commit(&repo, &rev, &object_dirs, &spec)).await;
     let checkout = match exported {
         Ok(Ok(checkout)) => checkout,
         Ok(Err(err)) => {

@@ -7,7 +7,7 @@ use crate::commands::Io;
 use crate::context::{Caller, Ctx};
 use crate::git::{short, Checkout};
 use crate::health::{from_app_json, from_checks_file};
-use crate::scheduler::image_tag;
+use crate::scheduler::{image_tag, DockerfileBuild};
 use crate::state::{now_unix, AppRecord, HealthCheck, Release};
 
 /// The port a web process listens on when its image EXPOSEs none (or several): Dokku's default.
@@ -200,28 +200,28 @@ async fn build(
         Some(raw) => Some(BuilderKind::parse(raw)?),
         None => None,
     };
-    let choice = choose(selected, checkout.has_dockerfile, list.as_ref())?;
-    let built = match choice.kind {
-        BuilderKind::Dockerfile => {
+    let choice = choose(selected, checkout.dockerfile.is_some(), list.as_ref())?;
+    let built = match (choice.kind, &checkout.dockerfile) {
+        (BuilderKind::Dockerfile, Some(dockerfile)) => {
             io.step(&format!(
-                "Building {app} from Dockerfile ({})",
+                "Building {app} from {dockerfile} ({})",
                 choice.reason
             ))
             .await;
             release.processes = procfile;
             let build_options = record.docker_options.get("build").map(Vec::as_slice);
             let build_args = crate::options::build_args(build_options.unwrap_or(&[]));
-            ctx.builder
-                .build(
-                    app,
-                    checkout.context,
-                    &release.image,
-                    &build_args,
-                    &mut IndentedOutput(io),
-                )
-                .await?
+            let job = DockerfileBuild {
+                app,
+                context: checkout.context,
+                dockerfile,
+                tag: &release.image,
+                build_args: &build_args,
+            };
+            ctx.builder.build(job, &mut IndentedOutput(io)).await?
         }
-        BuilderKind::Buildpacks => {
+        // `choose` picks the Dockerfile builder only when the commit has the Dockerfile.
+        _ => {
             io.step(&format!(
                 "Building {app} with buildpacks ({})",
                 choice.reason

@@ -1,6 +1,6 @@
 //! `ImageBuilder` for Docker: the classic builder, fed a tar stream, its output streamed back.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use bollard::query_parameters::{
@@ -12,30 +12,24 @@ use futures_util::StreamExt;
 use super::{engine_err, DockerEngine};
 use crate::names::AppName;
 use crate::scheduler::{
-    image_repository, Assembly, BuildOutput, BuiltImage, CompileJob, Compiled, ImageBuilder,
-    SchedulerError, LABEL_APP,
+    image_repository, Assembly, BuildOutput, BuiltImage, CompileJob, Compiled, DockerfileBuild,
+    ImageBuilder, SchedulerError, LABEL_APP,
 };
 
 #[async_trait]
 impl ImageBuilder for DockerEngine {
     async fn build(
         &self,
-        app: &AppName,
-        context: Vec<u8>,
-        tag: &str,
-        build_args: &BTreeMap<String, String>,
+        mut job: DockerfileBuild<'_>,
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError> {
-        let context = bytes::Bytes::from(context);
-        match self
-            .build_once(app, context.clone(), tag, build_args, output)
-            .await
-        {
+        let context = bytes::Bytes::from(std::mem::take(&mut job.context));
+        match self.build_once(&job, context.clone(), output).await {
             Err(SchedulerError::BuildFailed(message)) if lost_cached_layer(&message) => {
                 output
                     .line("       A cached layer was deleted during the build (another image's removal); building again")
                     .await;
-                self.build_once(app, context, tag, build_args, output).await
+                self.build_once(&job, context, output).await
             }
             built => built,
         }
@@ -127,25 +121,24 @@ impl ImageBuilder for DockerEngine {
 }
 
 impl DockerEngine {
-    /// One run of the classic builder.
+    /// One run of the classic builder on `job` (whose context is `context`).
     async fn build_once(
         &self,
-        app: &AppName,
+        job: &DockerfileBuild<'_>,
         context: bytes::Bytes,
-        tag: &str,
-        build_args: &BTreeMap<String, String>,
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError> {
-        let build_args: HashMap<&str, &str> = build_args
+        let build_args: HashMap<&str, &str> = job
+            .build_args
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let options = BuildImageOptionsBuilder::default()
-            .dockerfile("Dockerfile")
-            .t(tag)
+            .dockerfile(job.dockerfile)
+            .t(job.tag)
             .rm(true)
             .forcerm(true)
-            .labels(&[(LABEL_APP, app.as_str())].into())
+            .labels(&[(LABEL_APP, job.app.as_str())].into())
             .buildargs(&build_args)
             .build();
         let mut stream = self
@@ -179,7 +172,7 @@ impl DockerEngine {
         if !partial.trim().is_empty() {
             output.line(partial.trim_end()).await;
         }
-        self.inspect_built(tag).await
+        self.inspect_built(job.tag).await
     }
 
     /// Pulls `image` unless this host has it.

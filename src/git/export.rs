@@ -6,14 +6,24 @@ use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
 use super::{DeployBranch, GitError};
 
+/// Where an app's code sits in its repository: the branch that deploys, the directory that is
+/// the build context (`builder:set build-dir`) and the Dockerfile's path inside it
+/// (`builder-dockerfile:set dockerfile-path`).
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    pub branch: DeployBranch,
+    pub build_dir: Option<String>,
+    pub dockerfile: String,
+}
+
 /// A pushed commit, ready to build.
 #[derive(Debug)]
 pub struct Checkout {
     pub rev: String,
     /// The commit's tree (or its build directory) as an uncompressed tar.
     pub context: Vec<u8>,
-    /// Whether a `Dockerfile` sits at the top of the build directory.
-    pub has_dockerfile: bool,
+    /// The Dockerfile's path in the build context, when the commit has it there.
+    pub dockerfile: Option<String>,
     /// `app.json` at the top of the build directory, if any.
     pub app_json: Option<String>,
     /// The legacy `CHECKS` file at the top of the build directory, if any.
@@ -24,14 +34,14 @@ pub struct Checkout {
     pub buildpacks_file: Option<String>,
 }
 
-/// Exports `rev` from `repo`: the whole tree, or only `build_dir` (`builder:set build-dir`) as
-/// if it were the top. During a pre-receive hook the new objects still sit in a quarantine
-/// directory; `extra_object_dirs` makes them visible.
+/// Exports `rev` from `repo`: the whole tree, or only the spec's build directory as if it were
+/// the top. During a pre-receive hook the new objects still sit in a quarantine directory;
+/// `extra_object_dirs` makes them visible.
 pub fn export_commit(
     repo: &std::path::Path,
     rev: &str,
     extra_object_dirs: &[PathBuf],
-    build_dir: Option<&str>,
+    spec: &SourceSpec,
 ) -> Result<Checkout, GitError> {
     let repository = Repository::open_bare(repo)?;
     let odb = repository.odb()?;
@@ -40,7 +50,7 @@ pub fn export_commit(
     }
     let commit = repository.find_commit(Oid::from_str(rev)?)?;
     let mut tree = commit.tree()?;
-    if let Some(dir) = build_dir {
+    if let Some(dir) = spec.build_dir.as_deref() {
         let missing = || GitError::NoBuildDir(dir.to_string(), short(rev));
         let entry = tree
             .get_path(std::path::Path::new(dir))
@@ -73,7 +83,10 @@ pub fn export_commit(
         path: repo.to_path_buf(),
         source,
     })?;
-    let has_dockerfile = tree.get_name("Dockerfile").is_some();
+    let dockerfile = tree
+        .get_path(std::path::Path::new(&spec.dockerfile))
+        .is_ok_and(|entry| entry.kind() == Some(ObjectType::Blob))
+        .then(|| spec.dockerfile.clone());
     let top_file = |name: &str| -> Result<Option<String>, GitError> {
         match tree.get_name(name) {
             Some(entry) => {
@@ -86,7 +99,7 @@ pub fn export_commit(
     Ok(Checkout {
         rev: rev.to_string(),
         context,
-        has_dockerfile,
+        dockerfile,
         app_json: top_file("app.json")?,
         checks_file: top_file("CHECKS")?,
         procfile: top_file("Procfile")?,
@@ -131,13 +144,13 @@ fn append_blob(
 /// `ps:rebuild` builds.
 pub fn deploy_branch_head(
     repo: &std::path::Path,
-    branch: &DeployBranch,
+    spec: &SourceSpec,
 ) -> Result<Option<String>, GitError> {
     if !repo.join("HEAD").exists() {
         return Ok(None);
     }
     let repository = Repository::open_bare(repo)?;
-    for branch in branch.refs() {
+    for branch in spec.branch.refs() {
         if let Ok(reference) = repository.find_reference(&branch) {
             if let Some(oid) = reference.target() {
                 return Ok(Some(oid.to_string()));
@@ -181,6 +194,15 @@ mod tests {
         repo.commit(None, &sig, &sig, "c", &tree, &[]).unwrap()
     }
 
+    fn spec(build_dir: Option<&str>, dockerfile: &str) -> SourceSpec {
+        let none = crate::state::GitSettings::default();
+        SourceSpec {
+            branch: DeployBranch::of(&none, &none),
+            build_dir: build_dir.map(String::from),
+            dockerfile: dockerfile.to_string(),
+        }
+    }
+
     fn names(context: &[u8]) -> Vec<(String, u32)> {
         let mut archive = tar::Archive::new(context);
         archive
@@ -205,11 +227,23 @@ mod tests {
             &[
                 ("Dockerfile", b"FROM scratch\n", 0o100644),
                 ("bin/start", b"#!/bin/sh\n", 0o100755),
+                ("deploy/Dockerfile.prod", b"FROM scratch\n", 0o100644),
             ],
         );
-        let checkout = export_commit(dir.path(), &oid.to_string(), &[], None).unwrap();
+        let rev = oid.to_string();
+        let checkout = export_commit(dir.path(), &rev, &[], &spec(None, "Dockerfile")).unwrap();
         assert_eq!(checkout.app_json, None);
-        assert!(checkout.has_dockerfile);
+        assert_eq!(checkout.dockerfile.as_deref(), Some("Dockerfile"));
+        let elsewhere = spec(None, "deploy/Dockerfile.prod");
+        let checkout = export_commit(dir.path(), &rev, &[], &elsewhere).unwrap();
+        assert_eq!(
+            checkout.dockerfile.as_deref(),
+            Some("deploy/Dockerfile.prod")
+        );
+        for missing in ["Dockerfile.dev", "deploy"] {
+            let other = export_commit(dir.path(), &rev, &[], &spec(None, missing)).unwrap();
+            assert_eq!(other.dockerfile, None, "{missing}");
+        }
         let entries = names(&checkout.context);
         assert!(entries.contains(&("Dockerfile".to_string(), 0o644)));
         assert!(entries.contains(&("bin/start".to_string(), 0o755)));
@@ -228,12 +262,14 @@ mod tests {
             ],
         );
         let rev = oid.to_string();
-        let checkout = export_commit(dir.path(), &rev, &[], Some("web")).unwrap();
-        assert!(!checkout.has_dockerfile);
+        let checkout =
+            export_commit(dir.path(), &rev, &[], &spec(Some("web"), "Dockerfile")).unwrap();
+        assert_eq!(checkout.dockerfile, None);
         assert_eq!(checkout.procfile.as_deref(), Some("web: serve"));
         let entries: Vec<String> = names(&checkout.context).into_iter().map(|e| e.0).collect();
         assert_eq!(entries, ["Procfile", "index.html"]);
-        let err = export_commit(Path::new(dir.path()), &rev, &[], Some("api")).unwrap_err();
+        let api = spec(Some("api"), "Dockerfile");
+        let err = export_commit(Path::new(dir.path()), &rev, &[], &api).unwrap_err();
         assert!(matches!(err, GitError::NoBuildDir(..)));
     }
 }

@@ -9,7 +9,7 @@ mod export;
 mod push;
 
 pub use branch::{is_branch_name, rev_env_var, DeployBranch};
-pub use export::{deploy_branch_head, export_commit, short, Checkout};
+pub use export::{deploy_branch_head, export_commit, short, Checkout, SourceSpec};
 pub use push::{
     deploy_target, hook_env, receive_pack_command, PushContext, PushRegistry, RefUpdate,
     ENV_CONTROL_SOCKET, ENV_PUSH_ID,

@@ -174,6 +174,10 @@ pub struct BuilderSettings {
     pub selected: Option<String>,
     /// Build from this subdirectory of the repository (monorepos).
     pub build_dir: Option<String>,
+    /// `builder-dockerfile:set dockerfile-path`: the Dockerfile, relative to the build
+    /// directory; unset: the global one, else `Dockerfile`.
+    #[serde(default)]
+    pub dockerfile_path: Option<String>,
 }
 
 /// `buildpacks:add|set|remove|clear` and `buildpacks:set-property <app> stack`.
@@ -245,6 +249,9 @@ pub struct GlobalSettings {
     /// `builder:set --global selected`.
     #[serde(default)]
     pub builder_selected: Option<String>,
+    /// `builder-dockerfile:set --global dockerfile-path`.
+    #[serde(default)]
+    pub builder_dockerfile_path: Option<String>,
     /// `buildpacks:set-property --global stack`: overrides the config file's stack image.
     #[serde(default)]
     pub stack: Option<String>,
@@ -281,6 +288,7 @@ impl Default for GlobalSettings {
             wait_to_retire: None,
             env: BTreeMap::new(),
             builder_selected: None,
+            builder_dockerfile_path: None,
             stack: None,
             domains: None,
             letsencrypt: AcmeProps::default(),
