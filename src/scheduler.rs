@@ -129,6 +129,19 @@ impl Instance {
     }
 }
 
+/// A one-off container that is still running (`run`, `run:detached`, cron), for `run:list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneOff {
+    pub id: String,
+    /// The container's name: `shop.run.4821.v3.5f2a`.
+    pub name: String,
+    /// `run.4821`
+    pub dyno: String,
+    pub command: String,
+    /// Unix seconds.
+    pub created: u64,
+}
+
 /// How an instance is doing, as `ps:report` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceStatus {
@@ -325,6 +338,12 @@ pub trait Scheduler: Send + Sync {
         output: Stdout<'_>,
         stop: &tokio_util::sync::CancellationToken,
     ) -> Result<i64, SchedulerError>;
+
+    /// Starts a one-off container of `spec` that runs on its own and is removed when it exits.
+    async fn run_detached(&self, spec: &InstanceSpec) -> Result<OneOff, SchedulerError>;
+
+    /// The app's one-off containers that are running, oldest first.
+    async fn one_offs(&self, app: &AppName) -> Result<Vec<OneOff>, SchedulerError>;
 
     /// Runs `command` inside the instance with `stdin` attached and its output written to
     /// `output` (a terminal when `tty`); returns its exit status. Cancelling `stop` ends it.

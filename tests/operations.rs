@@ -3,6 +3,7 @@
 mod support;
 
 use std::process::Command;
+use std::time::Duration;
 
 use support::http::{free_port, get_on};
 use support::{eventually, repo, Berth};
@@ -197,6 +198,86 @@ fn run_passes_output_and_exit_status_back() {
     );
     let report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
     assert!(!report.contains("Status run"), "{report}");
+}
+
+#[test]
+fn detached_one_offs_are_listed_followed_and_stopped() {
+    let berth = Berth::start();
+    let app = berth.app("detached");
+    berth
+        .push(
+            repo::create(&repo::as_refs(&repo::web_app("bg"))).path(),
+            &app,
+            "main",
+        )
+        .ok();
+    let started = berth
+        .ssh(&format!(
+            "run:detached -e WHO=cron {app} sh -c 'echo started by $WHO; exec sleep 600'"
+        ))
+        .ok();
+    let name = started.stdout.trim().to_string();
+    assert!(name.starts_with(&format!("{app}.run.")), "{started:#?}");
+    let list = berth.ssh(&format!("run:list {app}")).ok().stdout;
+    assert!(
+        list.starts_with(&format!("=====> {app} run containers\nNAME")) && list.contains(&name),
+        "{list}"
+    );
+    let json = berth
+        .ssh(&format!("run:list {app} --format json"))
+        .ok()
+        .stdout;
+    let entries: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(entries[0]["name"], name.as_str(), "{json}");
+
+    let dyno = name.split('.').take(3).collect::<Vec<_>>()[1..].join(".");
+    let tagged = format!("{app}[{dyno}]: started by cron");
+    assert!(
+        eventually(Duration::from_secs(10), || berth
+            .ssh(&format!("run:logs {app}"))
+            .ok()
+            .stdout
+            .contains(&tagged)),
+        "{tagged}"
+    );
+    let quiet = berth.ssh(&format!("run:logs --container {name} -q")).ok();
+    assert_eq!(quiet.stdout, "started by cron\n");
+
+    // A one-off that ends is gone by itself.
+    let quick = berth.ssh(&format!("run:detached {app} true")).ok();
+    let quick = quick.stdout.trim().to_string();
+    assert!(
+        eventually(Duration::from_secs(10), || !berth
+            .ssh(&format!("run:list {app}"))
+            .ok()
+            .stdout
+            .contains(&quick)),
+        "{quick} is removed when it exits"
+    );
+
+    berth.ssh(&format!("run:stop --container {name}")).ok();
+    assert!(!berth
+        .ssh(&format!("run:list {app}"))
+        .ok()
+        .stdout
+        .contains(&name));
+    let missing = berth.ssh(&format!("run:stop --container {name}"));
+    assert_eq!(
+        (missing.code, missing.stderr.as_str()),
+        (
+            1,
+            format!(" !     No running one-off container is named {name}\n").as_str()
+        )
+    );
+
+    // Destroying the app stops its one-offs too.
+    berth.ssh(&format!("run:detached {app} sleep 600")).ok();
+    berth.ssh(&format!("apps:destroy {app} --force")).ok();
+    assert!(
+        Berth::containers(&app).is_empty(),
+        "{:?}",
+        Berth::containers(&app)
+    );
 }
 
 #[test]

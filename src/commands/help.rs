@@ -509,6 +509,26 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Run a one-off command in a new container of the app; its exit status comes back",
     ),
     (
+        "run:detached",
+        "[-e KEY=VALUE]... <app> <command...>",
+        "Start a one-off container that runs on its own; prints its name",
+    ),
+    (
+        "run:list",
+        "<app> [--format stdout|json]",
+        "List the app's running one-off containers",
+    ),
+    (
+        "run:logs",
+        "(<app>|--container NAME) [-n N] [-t|--tail] [-q|--quiet]",
+        "Show (-t: follow) the output of the app's one-off containers, or of one",
+    ),
+    (
+        "run:stop",
+        "(<app>|--container NAME)",
+        "Stop the app's one-off containers, or one",
+    ),
+    (
         "ssh-keys:add",
         "<name> < key.pub",
         "Allow a public key to push and run commands (local CLI only)",

@@ -14,26 +14,14 @@ use crate::scheduler::{split_timestamp, Instance};
 #[derive(Debug)]
 pub struct Args {
     pub app: AppName,
-    pub lines: usize,
-    pub follow: bool,
+    pub tail: Tail,
     pub process: Option<String>,
-    pub quiet: bool,
 }
 
 impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
         let mut argv = Argv::new("logs", words);
-        let follow = argv.flag("-t") | argv.flag("--tail");
-        let quiet = argv.flag("-q") | argv.flag("--quiet");
-        let lines = match argv.option("-n")?.or(argv.option("--num")?) {
-            None => 100,
-            Some(n) => n.parse().map_err(|_| {
-                CommandError::User(format!(
-                    "-n takes a number of lines, not \"{shown}\"",
-                    shown = crate::names::shown(&n)
-                ))
-            })?,
-        };
+        let tail = Tail::parse(&mut argv)?;
         let process = argv.option("-p")?.or(argv.option("--ps")?);
         if let Some(process) = &process {
             if !valid_process_name(process) {
@@ -45,22 +33,51 @@ impl Args {
         }
         let app = AppName::parse(&argv.required("app name")?)?;
         argv.finish()?;
-        Ok(Args {
-            app,
+        Ok(Args { app, tail, process })
+    }
+}
+
+/// How much of the output to show, and how: `-n N` (100), `-t|--tail`, `-q|--quiet`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tail {
+    pub lines: usize,
+    pub follow: bool,
+    pub quiet: bool,
+}
+
+impl Tail {
+    pub fn parse(argv: &mut Argv) -> Result<Tail, CommandError> {
+        let follow = argv.flag("-t") | argv.flag("--tail");
+        let quiet = argv.flag("-q") | argv.flag("--quiet");
+        let lines = match argv.option("-n")?.or(argv.option("--num")?) {
+            None => 100,
+            Some(n) => n.parse().map_err(|_| {
+                CommandError::User(format!(
+                    "-n takes a number of lines, not \"{shown}\"",
+                    shown = crate::names::shown(&n)
+                ))
+            })?,
+        };
+        Ok(Tail {
             lines,
             follow,
-            process,
             quiet,
         })
     }
 }
 
-fn render(app: &AppName, instance: &Instance, line: &str, quiet: bool) -> String {
+/// One container whose output is shown: its id and its dyno (`web.1`).
+pub struct Source {
+    pub id: String,
+    pub dyno: String,
+}
+
+fn render(app: &AppName, dyno: &str, line: &str, quiet: bool) -> String {
     let (stamp, text) = split_timestamp(line);
     if quiet {
         format!("{text}\n")
     } else {
-        format!("{stamp} {app}[{}]: {text}\n", instance.dyno())
+        format!("{stamp} {app}[{dyno}]: {text}\n")
     }
 }
 
@@ -88,34 +105,49 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             args.app
         )));
     }
+    let sources: Vec<Source> = instances
+        .iter()
+        .map(|i| Source {
+            id: i.id.clone(),
+            dyno: i.dyno(),
+        })
+        .collect();
+    show(ctx, io, &args.app, &sources, args.tail).await
+}
 
+/// The sources' latest lines merged in time order, then with `follow` new ones as they come,
+/// until the client disconnects or every source ends.
+pub async fn show(
+    ctx: &Ctx,
+    io: &mut Io,
+    app: &AppName,
+    sources: &[Source],
+    tail: Tail,
+) -> Result<(), CommandError> {
     let mut recent: Vec<(String, String)> = Vec::new();
-    for instance in &instances {
-        let mut stream = ctx
-            .scheduler
-            .log_lines(&instance.id, Some(args.lines), false);
+    for source in sources {
+        let mut stream = ctx.scheduler.log_lines(&source.id, Some(tail.lines), false);
         while let Some(line) = stream.next().await {
             let line = line.map_err(|err| CommandError::Internal(err.to_string()))?;
             let stamp = split_timestamp(&line).0.to_string();
-            recent.push((stamp, render(&args.app, instance, &line, args.quiet)));
+            recent.push((stamp, render(app, &source.dyno, &line, tail.quiet)));
         }
     }
     recent.sort_by(|a, b| a.0.cmp(&b.0));
-    let skip = recent.len().saturating_sub(args.lines);
+    let skip = recent.len().saturating_sub(tail.lines);
     for (_, line) in recent.into_iter().skip(skip) {
         io.out(&line).await;
     }
-    if !args.follow {
+    if !tail.follow {
         return Ok(());
     }
 
-    let streams = instances.iter().map(|instance| {
-        let instance = instance.clone();
-        let app = args.app.clone();
-        let quiet = args.quiet;
+    let streams = sources.iter().map(|source| {
+        let dyno = source.dyno.clone();
+        let app = app.clone();
         ctx.scheduler
-            .log_lines(&instance.id, Some(0), true)
-            .map(move |line| line.map(|l| render(&app, &instance, &l, quiet)))
+            .log_lines(&source.id, Some(0), true)
+            .map(move |line| line.map(|l| render(&app, &dyno, &l, tail.quiet)))
             .boxed()
     });
     let mut merged = select_all(streams);
@@ -143,10 +175,13 @@ mod tests {
     #[test]
     fn flags() {
         let args = Args::parse(&words("-t -n 5 -p worker shop")).unwrap();
-        assert!(args.follow && !args.quiet);
-        assert_eq!((args.lines, args.process.as_deref()), (5, Some("worker")));
+        assert!(args.tail.follow && !args.tail.quiet);
+        assert_eq!(
+            (args.tail.lines, args.process.as_deref()),
+            (5, Some("worker"))
+        );
         let args = Args::parse(&words("shop --quiet")).unwrap();
-        assert_eq!((args.lines, args.quiet), (100, true));
+        assert_eq!((args.tail.lines, args.tail.quiet), (100, true));
         assert!(Args::parse(&words("shop -n many")).is_err());
     }
 }

@@ -56,6 +56,7 @@ mod releases_rollback;
 mod repo_purge_cache;
 mod resource;
 mod run;
+mod run_list;
 mod ssh_keys_add;
 mod ssh_keys_list;
 mod ssh_keys_remove;
@@ -213,6 +214,7 @@ pub enum Command {
     ReleasesRollback(releases_rollback::Args),
     RepoPurgeCache(argv::AppArgs),
     Run(run::Args),
+    RunList(run_list::Args),
     Resource(resource::Args),
     ResourceReport(argv::AppArgs),
     StorageEnsure(storage_ensure::Args),
@@ -345,7 +347,11 @@ impl Command {
             "storage:list" => Command::StorageList(storage_list::Args::parse(rest)?),
             "storage:mount" => Command::StorageMount(storage_mount::Args::parse(true, rest)?),
             "storage:unmount" => Command::StorageMount(storage_mount::Args::parse(false, rest)?),
-            "run" => Command::Run(run::Args::parse(rest)?),
+            "run" => Command::Run(run::Args::parse("run", rest)?),
+            "run:detached" => Command::Run(run::Args::parse("run:detached", rest)?),
+            "run:list" => Command::RunList(run_list::Args::parse("run:list", rest)?),
+            "run:logs" => Command::RunList(run_list::Args::parse("run:logs", rest)?),
+            "run:stop" => Command::RunList(run_list::Args::parse("run:stop", rest)?),
             "ssh-keys:add" => Command::SshKeysAdd(ssh_keys_add::Args::parse(rest)?),
             "ssh-keys:list" => Command::SshKeysList(ssh_keys_list::Args::parse(rest)?),
             "ssh-keys:remove" => Command::SshKeysRemove(ssh_keys_remove::Args::parse(rest)?),
@@ -421,7 +427,9 @@ impl Command {
             Command::StorageList(_) => "storage:list",
             Command::StorageMount(args) if args.add => "storage:mount",
             Command::StorageMount(_) => "storage:unmount",
+            Command::Run(args) if args.detached => "run:detached",
             Command::Run(_) => "run",
+            Command::RunList(args) => args.name,
             Command::SshKeysAdd(_) => "ssh-keys:add",
             Command::SshKeysList(_) => "ssh-keys:list",
             Command::SshKeysRemove(_) => "ssh-keys:remove",
@@ -492,6 +500,7 @@ impl Command {
             Command::StorageList(args) => storage_list::run(ctx, io, args).await,
             Command::StorageMount(args) => storage_mount::run(ctx, caller, io, args).await,
             Command::Run(args) => run::run(ctx, io, args).await,
+            Command::RunList(args) => run_list::run(ctx, io, args).await,
             Command::SshKeysAdd(args) => ssh_keys_add::run(ctx, caller, io, args).await,
             Command::SshKeysList(args) => ssh_keys_list::run(ctx, io, args).await,
             Command::SshKeysRemove(args) => ssh_keys_remove::run(ctx, caller, io, args).await,

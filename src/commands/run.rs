@@ -1,5 +1,7 @@
 //! `run <app> <command...>`: a one-off container of the current release, with the app's config
 //! and mounts; its output streams back and its exit status becomes the command's.
+//! `run:detached <app> <command...>` starts one that runs on its own (removed when it exits)
+//! and prints its name (`run_list` lists, follows and stops them).
 //! If the first word names a Procfile process type, that process's command runs (Dokku).
 //! Standard input is attached; with `ssh -t` the container gets a terminal (`run app sh`)
 //! unless `--no-tty`. `-e|--env KEY=VALUE` (before the app name) adds or overrides config vars
@@ -20,6 +22,8 @@ pub struct Args {
     /// `-e KEY=VALUE`: over the app's config, for this run only.
     pub env: BTreeMap<String, String>,
     pub no_tty: bool,
+    /// `run:detached`.
+    pub detached: bool,
 }
 
 /// `KEY=VALUE` of `-e`: a valid key, the value as typed (`=` and spaces kept).
@@ -37,7 +41,8 @@ fn env_pair(word: &str) -> Result<(String, String), CommandError> {
 impl Args {
     /// Flags come before the app name; everything after it is the command, flags included,
     /// untouched.
-    pub fn parse(words: &[String]) -> Result<Args, CommandError> {
+    pub fn parse(name: &'static str, words: &[String]) -> Result<Args, CommandError> {
+        let usage = super::help::usage(name);
         let mut env = BTreeMap::new();
         let mut no_tty = false;
         let mut words = words;
@@ -46,10 +51,9 @@ impl Args {
                 Some("--no-tty") => no_tty = true,
                 Some("-e" | "--env") => {
                     let Some(pair) = words.get(1) else {
-                        return Err(CommandError::Usage(
-                            "-e takes KEY=VALUE; usage: run [-e KEY=VALUE]... <app> <command...>"
-                                .into(),
-                        ));
+                        return Err(CommandError::Usage(format!(
+                            "-e takes KEY=VALUE; usage: {usage}"
+                        )));
                     };
                     env.extend([env_pair(pair)?]);
                     words = &words[1..];
@@ -62,20 +66,21 @@ impl Args {
             words = &words[1..];
         }
         let Some((app, command)) = words.split_first() else {
-            return Err(CommandError::Usage(
-                "app name required; usage: run <app> <command...>".into(),
-            ));
+            return Err(CommandError::Usage(format!(
+                "app name required; usage: {usage}"
+            )));
         };
         if command.is_empty() {
-            return Err(CommandError::Usage(
-                "a command is required; usage: run <app> <command...>".into(),
-            ));
+            return Err(CommandError::Usage(format!(
+                "a command is required; usage: {usage}"
+            )));
         }
         Ok(Args {
             app: AppName::parse(app)?,
             command: command.to_vec(),
             env,
             no_tty,
+            detached: name == "run:detached",
         })
     }
 }
@@ -88,11 +93,16 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             args.app
         )));
     };
+    // Detached runs get Heroku-style numbers (`run.4821`) to tell them apart.
+    let index = match args.detached {
+        true => rand::random_range(1000..10000),
+        false => 1,
+    };
     let mut spec = instance_spec(
         &args.app,
         release,
         "run",
-        1,
+        index,
         &RunSettings::new(ctx, &record),
     );
     spec.env.extend(args.env);
@@ -100,6 +110,15 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         Some(procfile_command) => vec!["/bin/sh".into(), "-c".into(), procfile_command.clone()],
         None => args.command.clone(),
     });
+    if args.detached {
+        let started = ctx
+            .scheduler
+            .run_detached(&spec)
+            .await
+            .map_err(|err| CommandError::Internal(err.to_string()))?;
+        io.line(&started.name).await;
+        return Ok(());
+    }
     let hangup = io.hangup.clone();
     let status = ctx
         .scheduler
@@ -125,16 +144,16 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let args = Args::parse(&words).unwrap();
+        let args = Args::parse("run", &words).unwrap();
         assert_eq!(args.command, vec!["ls", "-la", "--color=never"]);
-        assert!(Args::parse(&words[..1]).is_err());
+        assert!(Args::parse("run", &words[..1]).is_err());
     }
 
     #[test]
     fn flags_before_the_app_set_env_and_tty() {
         let words =
             crate::commands::argv::words("-e A=1 --no-tty --env=B=x=y shop env -e C=3 --no-tty");
-        let args = Args::parse(&words).unwrap();
+        let args = Args::parse("run", &words).unwrap();
         assert_eq!(args.app.as_str(), "shop");
         assert!(args.no_tty);
         assert_eq!(
@@ -144,7 +163,7 @@ mod tests {
         assert_eq!(args.command, ["env", "-e", "C=3", "--no-tty"]);
         for bad in ["-e shop ls", "-e 1A=b shop ls", "-e"] {
             let words = crate::commands::argv::words(bad);
-            assert!(Args::parse(&words).is_err(), "{bad}");
+            assert!(Args::parse("run", &words).is_err(), "{bad}");
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `apps:destroy`: containers, images, build cache, routes, repository, state and the app's
+//! `apps:destroy`: containers (one-offs too), images, build cache, routes, repository, state and the app's
 //! extra listeners, under the deploy lock.
 
 use std::time::Duration;
@@ -13,6 +13,9 @@ pub async fn destroy_app(ctx: &Ctx, app: &AppName, io: &mut Io) -> Result<(), De
     ctx.routes.remove_app(app);
     for instance in ctx.scheduler.instances(Some(app)).await? {
         ctx.scheduler.retire(&instance.id, Duration::ZERO).await?;
+    }
+    for one_off in ctx.scheduler.one_offs(app).await? {
+        ctx.scheduler.retire(&one_off.id, Duration::ZERO).await?;
     }
     for tag in ctx.builder.app_images(app).await? {
         ctx.builder.remove_image(&tag).await?;

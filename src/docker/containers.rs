@@ -7,12 +7,13 @@ use async_trait::async_trait;
 use bollard::exec::StartExecResults;
 use bollard::models::ExecConfig;
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerSummaryStateEnum, HostConfig,
-    HostConfigLogConfig, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, ContainerSummaryStateEnum,
+    HostConfig, HostConfigLogConfig, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder,
     LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    WaitContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
@@ -20,20 +21,25 @@ use super::{engine_err, is_not_found, DockerEngine};
 use crate::names::AppName;
 use crate::scheduler::{
     split_timestamp, BuildOutput, Instance, InstanceSpec, InstanceStatus, InstanceStream,
-    LogStream, Scheduler, SchedulerError, Stdin, Stdout, LABEL_APP, LABEL_INDEX, LABEL_ONEOFF,
-    LABEL_PROCESS, LABEL_RELEASE,
+    LogStream, OneOff, Scheduler, SchedulerError, Stdin, Stdout, LABEL_APP, LABEL_INDEX,
+    LABEL_ONEOFF, LABEL_PROCESS, LABEL_RELEASE,
 };
 use tokio_util::sync::CancellationToken;
 
+/// How long removing a container may wait for a removal the engine already started.
+const REMOVAL_WAIT: Duration = Duration::from_secs(30);
+
 /// What kind of container `create` makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Instance,
     OneOff,
     /// A one-off whose stdin and output are attached (a terminal when `tty`).
     Attached {
         tty: bool,
     },
+    /// A one-off on its own, removed by the engine when it exits.
+    Detached,
 }
 
 type Output = std::pin::Pin<
@@ -124,7 +130,11 @@ impl DockerEngine {
     }
 
     /// Creates (does not start) the container for `spec`; returns its id.
-    async fn create(&self, spec: &InstanceSpec, kind: Kind) -> Result<String, SchedulerError> {
+    pub(super) async fn create(
+        &self,
+        spec: &InstanceSpec,
+        kind: Kind,
+    ) -> Result<String, SchedulerError> {
         let options = CreateContainerOptionsBuilder::default()
             .name(&spec.container_name())
             .build();
@@ -187,6 +197,7 @@ impl DockerEngine {
             user: options.user.clone(),
             working_dir: options.workdir.clone(),
             host_config: Some(HostConfig {
+                auto_remove: (kind == Kind::Detached).then_some(true),
                 extra_hosts: some_vec(&options.extra_hosts),
                 dns: some_vec(&options.dns),
                 shm_size: options.shm_size,
@@ -219,13 +230,51 @@ impl DockerEngine {
         }
     }
 
+    /// Removes the container, running or not; one already gone (or going: a detached
+    /// one-off the engine removes as it exits) is fine.
     pub(super) async fn remove_force(&self, id: &str) -> Result<(), SchedulerError> {
         let options = RemoveContainerOptionsBuilder::default().force(true).build();
         match self.docker.remove_container(id, Some(options)).await {
             Ok(()) => Ok(()),
             Err(err) if is_not_found(&err) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409,
+                message,
+            }) if message.contains("already in progress") => {
+                self.wait_removed(id).await;
+                Ok(())
+            }
             Err(err) => Err(engine_err(err)),
         }
+    }
+
+    /// The containers that carry every one of `labels` (`key` or `key=value`); stopped ones
+    /// too with `all`.
+    pub(super) async fn labelled(
+        &self,
+        labels: Vec<String>,
+        all: bool,
+    ) -> Result<Vec<ContainerSummary>, SchedulerError> {
+        let filters = [("label", labels)].into();
+        let options = ListContainersOptionsBuilder::default()
+            .all(all)
+            .filters(&filters)
+            .build();
+        self.docker
+            .list_containers(Some(options))
+            .await
+            .map_err(engine_err)
+    }
+
+    /// Waits (at most `REMOVAL_WAIT`) until the engine has removed the container, so that its
+    /// image can go next.
+    async fn wait_removed(&self, id: &str) {
+        let options = WaitContainerOptionsBuilder::default()
+            .condition("removed")
+            .build();
+        let mut waited = self.docker.wait_container(id, Some(options));
+        // Any answer, an error (it is gone already) included, ends the wait.
+        let _ = tokio::time::timeout(REMOVAL_WAIT, waited.next()).await;
     }
 }
 
@@ -296,16 +345,7 @@ impl Scheduler for DockerEngine {
             Some(app) => format!("{LABEL_APP}={app}"),
             None => LABEL_APP.to_string(),
         };
-        let filters = [("label", vec![label])].into();
-        let options = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&filters)
-            .build();
-        let summaries = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(engine_err)?;
+        let summaries = self.labelled(vec![label], true).await?;
         let mut instances = Vec::new();
         for summary in summaries {
             let (Some(id), Some(labels)) = (summary.id, summary.labels) else {
@@ -449,6 +489,14 @@ impl Scheduler for DockerEngine {
         .await;
         let _ = self.remove_force(&id).await;
         result
+    }
+
+    async fn run_detached(&self, spec: &InstanceSpec) -> Result<OneOff, SchedulerError> {
+        self.start_detached(spec).await
+    }
+
+    async fn one_offs(&self, app: &AppName) -> Result<Vec<OneOff>, SchedulerError> {
+        self.running_one_offs(app).await
     }
 
     async fn exec_attached(

@@ -8,6 +8,7 @@ mod build;
 mod compile;
 mod containers;
 mod events;
+mod oneoffs;
 
 use bollard::models::NetworkCreateRequest;
 use bollard::Docker;
