@@ -65,6 +65,46 @@ fn tricky_values_survive_exactly() {
     assert_eq!(parsed["MULTI"], "line1\nline2");
     assert_eq!(parsed["QUOTES"], "it's \"q\"");
 
+    // Every export format imports back to the same bytes.
+    let copy = berth.app("tricky-copy");
+    berth.ssh(&format!("apps:create {copy}")).ok();
+    for format in ["shell", "exports", "envfile", "json"] {
+        let exported = berth
+            .ssh(&format!("config:export --format {format} {app}"))
+            .ok()
+            .stdout;
+        berth
+            .ssh_input(
+                &format!("config:import --replace --format {format} {copy}"),
+                exported.as_bytes(),
+            )
+            .ok();
+        let copied = berth
+            .ssh(&format!("config:export --format json {copy}"))
+            .ok()
+            .stdout;
+        assert_eq!(copied, json, "{format}");
+    }
+    let imported = berth
+        .ssh_input(
+            &format!("config:import {app}"),
+            b"# from a .env file\nexport IMPORTED='from stdin'\n",
+        )
+        .ok();
+    assert!(
+        imported.stdout.contains("IMPORTED:  from stdin"),
+        "{imported:#?}"
+    );
+    assert!(
+        app_env(&berth, &app).contains("IMPORTED=from stdin\n"),
+        "an import restarts the app"
+    );
+    let broken = berth.ssh_input(&format!("config:import {app}"), b"A='unclosed\n");
+    assert_eq!(
+        (broken.code, broken.stderr.as_str()),
+        (1, " !     Cannot import: the value of A has no closing '\n")
+    );
+
     let missing = berth.ssh(&format!("config:get {app} NOPE"));
     assert_eq!(missing.code, 1);
     assert!(missing.stderr.contains("NOPE is not set"), "{missing:#?}");

@@ -48,6 +48,15 @@ pub fn valid_key(key: &str) -> Result<(), CommandError> {
     }
 }
 
+/// `KEY:   value` lines, the values aligned, as `config:set` shows what it set.
+pub async fn show_pairs(io: &mut Io, pairs: &[(String, String)]) {
+    let width = pairs.iter().map(|(k, _)| k.len() + 1).max().unwrap_or(0) + 2;
+    for (key, value) in pairs {
+        io.detail(&format!("{:<width$}{value}", format!("{key}:")))
+            .await;
+    }
+}
+
 /// The scope's config; with `merged`, an app's config over the global one.
 pub fn read_env(
     ctx: &Ctx,

@@ -17,6 +17,23 @@ pub enum Format {
     Json,
 }
 
+impl Format {
+    /// `--format`'s value; `default` when absent.
+    pub fn parse(raw: Option<&str>, default: Format) -> Result<Format, CommandError> {
+        match raw {
+            None => Ok(default),
+            Some("exports") => Ok(Format::Exports),
+            Some("shell") => Ok(Format::Shell),
+            Some("envfile") => Ok(Format::Envfile),
+            Some("json") => Ok(Format::Json),
+            Some(other) => Err(CommandError::Usage(format!(
+                "Invalid format \"{shown}\": use exports, shell, envfile or json",
+                shown = crate::names::shown(other)
+            ))),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Args {
     pub scope: Scope,
@@ -28,18 +45,7 @@ impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
         let mut argv = Argv::new("config:export", words);
         let merged = argv.flag("--merged");
-        let format = match argv.option("--format")?.as_deref() {
-            None | Some("exports") => Format::Exports,
-            Some("shell") => Format::Shell,
-            Some("envfile") => Format::Envfile,
-            Some("json") => Format::Json,
-            Some(other) => {
-                return Err(CommandError::Usage(format!(
-                    "Invalid format \"{shown}\": use exports, shell, envfile or json",
-                    shown = crate::names::shown(other)
-                )))
-            }
-        };
+        let format = Format::parse(argv.option("--format")?.as_deref(), Format::Exports)?;
         let scope = Scope::parse(&mut argv)?;
         argv.finish()?;
         Ok(Args {

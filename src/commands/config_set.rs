@@ -5,7 +5,7 @@
 use base64::Engine;
 
 use super::argv::Argv;
-use super::config_common::{restart, valid_key, write_env, Scope};
+use super::config_common::{restart, show_pairs, valid_key, write_env, Scope};
 use super::{CommandError, Io};
 use crate::context::{Caller, Ctx};
 
@@ -64,17 +64,7 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     let pairs = args.pairs.clone();
     write_env(ctx, &args.scope, |env| env.extend(pairs))?;
     io.step("Setting config vars").await;
-    let width = args
-        .pairs
-        .iter()
-        .map(|(k, _)| k.len() + 1)
-        .max()
-        .unwrap_or(0)
-        + 2;
-    for (key, value) in &args.pairs {
-        io.detail(&format!("{:<width$}{value}", format!("{key}:")))
-            .await;
-    }
+    show_pairs(io, &args.pairs).await;
     let keys: Vec<&str> = args.pairs.iter().map(|(k, _)| k.as_str()).collect();
     let description = format!("Set {} config vars", keys.join(", "));
     restart(ctx, caller, io, &args.scope, args.no_restart, description).await

@@ -170,6 +170,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Print one config var's value",
     ),
     (
+        "config:import",
+        "[--no-restart] [--replace] [--format envfile|exports|shell|json] (<app>|--global)",
+        "Set the config vars read from stdin (--replace: only those), then restart",
+    ),
+    (
         "config:keys",
         "[--merged] (<app>|--global)",
         "List config var names",

@@ -21,6 +21,7 @@ mod checks_toggle;
 mod config_common;
 mod config_export;
 mod config_get;
+mod config_import;
 mod config_set;
 mod config_show;
 mod config_unset;
@@ -183,6 +184,7 @@ pub enum Command {
     ChecksToggle(checks_toggle::Args),
     ConfigExport(config_export::Args),
     ConfigGet(config_get::Args),
+    ConfigImport(config_import::Args),
     ConfigSet(config_set::Args),
     ConfigShow(config_show::Args),
     ConfigUnset(config_unset::Args),
@@ -281,6 +283,7 @@ impl Command {
             "config:clear" => Command::ConfigUnset(config_unset::Args::parse_clear(rest)?),
             "config:export" => Command::ConfigExport(config_export::Args::parse(rest)?),
             "config:get" => Command::ConfigGet(config_get::Args::parse(rest)?),
+            "config:import" => Command::ConfigImport(config_import::Args::parse(rest)?),
             "config:keys" => Command::ConfigShow(config_show::Args::parse("config:keys", rest)?),
             "config:set" => Command::ConfigSet(config_set::Args::parse(rest)?),
             "config:show" | "config" => {
@@ -390,6 +393,7 @@ impl Command {
             Command::ChecksToggle(args) => args.toggle.command(),
             Command::ConfigExport(_) => "config:export",
             Command::ConfigGet(_) => "config:get",
+            Command::ConfigImport(_) => "config:import",
             Command::ConfigSet(_) => "config:set",
             Command::ConfigShow(args) if args.keys_only => "config:keys",
             Command::ConfigShow(_) => "config:show",
@@ -467,6 +471,7 @@ impl Command {
             Command::ChecksToggle(args) => checks_toggle::run(ctx, io, args).await,
             Command::ConfigExport(args) => config_export::run(ctx, io, args).await,
             Command::ConfigGet(args) => config_get::run(ctx, io, args).await,
+            Command::ConfigImport(args) => config_import::run(ctx, caller, io, args).await,
             Command::ConfigSet(args) => config_set::run(ctx, caller, io, args).await,
             Command::ConfigShow(args) => config_show::run(ctx, io, args).await,
             Command::ConfigUnset(args) => config_unset::run(ctx, caller, io, args).await,
