@@ -134,6 +134,28 @@ fn resource_limits_reach_the_containers() {
         inspect(&id, "{{.HostConfig.MemoryReservation}}"),
         (64u64 << 20).to_string()
     );
+
+    // Cleared, the next restart runs without them.
+    berth.ssh(&format!("resource:limit-clear {app}")).ok();
+    berth
+        .ssh(&format!("resource:reserve-clear --process-type web {app}"))
+        .ok();
+    let report = berth.ssh(&format!("resource:report {app}")).ok().stdout;
+    assert!(
+        !report.contains("256m") && !report.contains("64m"),
+        "{report}"
+    );
+    berth.ssh(&format!("ps:restart {app}")).ok();
+    let containers = Berth::containers(&app);
+    let restarted = containers
+        .iter()
+        .find(|c| c.0 != id)
+        .unwrap_or_else(|| panic!("the restart's container: {containers:?}"));
+    assert_eq!(inspect(&restarted.0, "{{.HostConfig.Memory}}"), "0");
+    assert_eq!(
+        inspect(&restarted.0, "{{.HostConfig.MemoryReservation}}"),
+        "0"
+    );
 }
 
 #[test]

@@ -499,6 +499,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Cap memory and CPU (from the next deploy)",
     ),
     (
+        "resource:limit-clear",
+        "[--process-type P] <app>",
+        "Remove the memory and CPU caps (from the next deploy)",
+    ),
+    (
         "resource:report",
         "[<app>] [--<flag>]",
         "Show resource limits and reservations",
@@ -507,6 +512,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "resource:reserve",
         "[--memory SIZE] [--cpu N] [--process-type P] <app>",
         "Reserve memory and CPU weight (from the next deploy)",
+    ),
+    (
+        "resource:reserve-clear",
+        "[--process-type P] <app>",
+        "Remove the reservations (from the next deploy)",
     ),
     (
         "run",

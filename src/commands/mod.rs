@@ -339,8 +339,16 @@ impl Command {
             "repo:purge-cache" => {
                 Command::RepoPurgeCache(argv::AppArgs::parse("repo:purge-cache", rest)?)
             }
-            "resource:limit" => Command::Resource(resource::Args::parse(false, rest)?),
-            "resource:reserve" => Command::Resource(resource::Args::parse(true, rest)?),
+            "resource:limit" => Command::Resource(resource::Args::parse("resource:limit", rest)?),
+            "resource:reserve" => {
+                Command::Resource(resource::Args::parse("resource:reserve", rest)?)
+            }
+            "resource:limit-clear" => {
+                Command::Resource(resource::Args::parse("resource:limit-clear", rest)?)
+            }
+            "resource:reserve-clear" => {
+                Command::Resource(resource::Args::parse("resource:reserve-clear", rest)?)
+            }
             "resource:report" => {
                 Command::ResourceReport(argv::AppArgs::parse("resource:report", rest)?)
             }
@@ -424,8 +432,12 @@ impl Command {
             Command::ReleasesInfo(_) => "releases:info",
             Command::ReleasesRollback(_) => "releases:rollback",
             Command::RepoPurgeCache(_) => "repo:purge-cache",
-            Command::Resource(args) if args.reserve => "resource:reserve",
-            Command::Resource(_) => "resource:limit",
+            Command::Resource(args) => match (args.reserve, args.clear) {
+                (true, true) => "resource:reserve-clear",
+                (true, false) => "resource:reserve",
+                (false, true) => "resource:limit-clear",
+                (false, false) => "resource:limit",
+            },
             Command::ResourceReport(_) => "resource:report",
             Command::StorageEnsure(_) => "storage:ensure-directory",
             Command::StorageList(_) => "storage:list",

@@ -1,5 +1,6 @@
 //! `resource:limit|reserve [--memory SIZE] [--cpu N] [--process-type P] <app>` and
-//! `resource:report <app>`: per process type (or all), applied at the next deploy or restart.
+//! `resource:limit-clear|reserve-clear [--process-type P] <app>` and `resource:report <app>`:
+//! per process type (or all), applied at the next deploy or restart.
 //! A limit caps (Docker's `--memory`, `--cpus`); a reservation is Docker's
 //! `--memory-reservation` and a CPU weight (`--cpu-shares`, 1024 per CPU).
 
@@ -9,24 +10,23 @@ use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::AppName;
 use crate::procfile::valid_process_name;
-use crate::state::ALL_PROCESSES;
+use crate::state::{Resources, ALL_PROCESSES};
 
 #[derive(Debug)]
 pub struct Args {
     pub app: AppName,
     pub reserve: bool,
+    /// `-clear`: both values unset.
+    pub clear: bool,
     pub process: String,
     pub memory: Option<u64>,
     pub cpu: Option<f64>,
 }
 
 impl Args {
-    pub fn parse(reserve: bool, words: &[String]) -> Result<Args, CommandError> {
-        let command = if reserve {
-            "resource:reserve"
-        } else {
-            "resource:limit"
-        };
+    pub fn parse(command: &'static str, words: &[String]) -> Result<Args, CommandError> {
+        let reserve = command.starts_with("resource:reserve");
+        let clear = command.ends_with("-clear");
         let mut argv = Argv::new(command, words);
         let memory = argv
             .option("--memory")?
@@ -44,14 +44,23 @@ impl Args {
         }
         let app = AppName::parse(&argv.required("app name")?)?;
         argv.finish()?;
-        if memory.is_none() && cpu.is_none() {
-            return Err(CommandError::Usage(format!(
-                "{command} needs --memory and/or --cpu"
-            )));
+        match (clear, memory.is_some() || cpu.is_some()) {
+            (false, false) => {
+                return Err(CommandError::Usage(format!(
+                    "{command} needs --memory and/or --cpu"
+                )))
+            }
+            (true, true) => {
+                return Err(CommandError::Usage(format!(
+                    "{command} clears both; it takes no --memory or --cpu"
+                )))
+            }
+            _ => {}
         }
         Ok(Args {
             app,
             reserve,
+            clear,
             process,
             memory,
             cpu,
@@ -103,12 +112,16 @@ fn show_memory(bytes: Option<u64>) -> String {
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
     ctx.store.update_app(&args.app, |record| {
         let entry = record.resources.entry(args.process.clone()).or_default();
-        if args.reserve {
-            entry.memory_reservation = args.memory.or(entry.memory_reservation);
-            entry.cpu_reservation = args.cpu.or(entry.cpu_reservation);
-        } else {
-            entry.memory_limit = args.memory.or(entry.memory_limit);
-            entry.cpu_limit = args.cpu.or(entry.cpu_limit);
+        let (memory, cpu) = match args.reserve {
+            true => (&mut entry.memory_reservation, &mut entry.cpu_reservation),
+            false => (&mut entry.memory_limit, &mut entry.cpu_limit),
+        };
+        match args.clear {
+            true => (*memory, *cpu) = (None, None),
+            false => (*memory, *cpu) = (args.memory.or(*memory), args.cpu.or(*cpu)),
+        }
+        if *entry == Resources::default() {
+            record.resources.remove(&args.process);
         }
     })?;
     let what = if args.reserve {
@@ -121,8 +134,9 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     } else {
         args.process.clone()
     };
+    let verb = if args.clear { "Clearing" } else { "Setting" };
     io.step(&format!(
-        "Setting resource {what} for {} ({scope})",
+        "{verb} resource {what} for {} ({scope})",
         args.app
     ))
     .await;
@@ -185,6 +199,17 @@ mod tests {
         for bad in ["", "m", "5m", "12x", "-1g", "99999999999999g"] {
             assert!(parse_memory(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn clears_take_no_values() {
+        let words = crate::commands::argv::words;
+        let clear = Args::parse("resource:limit-clear", &words("--process-type web shop")).unwrap();
+        assert!(clear.clear && !clear.reserve && clear.process == "web");
+        let reserve = Args::parse("resource:reserve-clear", &words("shop")).unwrap();
+        assert!(reserve.clear && reserve.reserve);
+        assert!(Args::parse("resource:limit-clear", &words("--memory 1g shop")).is_err());
+        assert!(Args::parse("resource:limit", &words("shop")).is_err());
     }
 
     #[test]
