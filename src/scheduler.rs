@@ -214,6 +214,9 @@ pub type LogStream = futures_util::stream::BoxStream<'static, Result<String, Sch
 pub type InstanceStream =
     futures_util::stream::BoxStream<'static, Result<Instance, SchedulerError>>;
 
+/// Bytes streamed from a client (a `docker save` tar), read as they come.
+pub type ByteStream = futures_util::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>;
+
 /// Receives build output as it happens.
 #[async_trait]
 pub trait BuildOutput: Send {
@@ -238,6 +241,13 @@ pub trait ImageBuilder: Send + Sync {
         job: DockerfileBuild<'_>,
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError>;
+
+    /// Loads the images of a `docker save` tar; returns their names.
+    async fn load_images(
+        &self,
+        tar: ByteStream,
+        output: &mut dyn BuildOutput,
+    ) -> Result<Vec<String>, SchedulerError>;
 
     /// Makes `image` (pulled if it is not on this host) available as `tag`.
     async fn adopt_image(

@@ -117,6 +117,52 @@ fn git_from_image_deploys_a_prebuilt_image() {
     );
 }
 
+#[test]
+fn git_load_image_deploys_an_image_sent_over_ssh() {
+    let berth = Berth::start();
+    let app = berth.app("loaded");
+    let image = format!("berth-test/{app}:1");
+    docker_build(&image, &repo::web_app("from a tar"));
+    let saved = Command::new("docker")
+        .args(["save", &image])
+        .output()
+        .expect("docker save");
+    assert!(saved.status.success(), "{saved:?}");
+    let removed = Command::new("docker")
+        .args(["rmi", &image])
+        .output()
+        .expect("docker rmi");
+    assert!(removed.status.success(), "{removed:?}");
+
+    berth.ssh(&format!("apps:create {app}")).ok();
+    let wrong = berth.ssh_input(
+        &format!("git:load-image {app} berth-test/{app}:2"),
+        &saved.stdout,
+    );
+    assert_eq!(wrong.code, 1, "{wrong:#?}");
+    assert!(
+        wrong.stderr.contains(&format!(
+            "holds no image berth-test/{app}:2 (it holds: {image})"
+        )),
+        "{wrong:#?}"
+    );
+    let garbage = berth.ssh_input(&format!("git:load-image {app} {image}"), b"not a tar");
+    assert_eq!(garbage.code, 1, "{garbage:#?}");
+    assert!(
+        garbage.stderr.contains("Cannot load the image from stdin"),
+        "{garbage:#?}"
+    );
+    let run = berth
+        .ssh_input(&format!("git:load-image {app} {image}"), &saved.stdout)
+        .ok();
+    assert!(
+        run.stdout.contains(&format!("Loaded image: {image}")),
+        "{run:#?}"
+    );
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "from a tar\n");
+    let _ = Command::new("docker").args(["rmi", &image]).output();
+}
+
 fn docker_build(tag: &str, files: &[(&'static str, String)]) {
     let context = repo::create(&repo::as_refs(files));
     let built = Command::new("docker")

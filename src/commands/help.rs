@@ -279,6 +279,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Deploy a prebuilt image",
     ),
     (
+        "git:load-image",
+        "<app> <image> [--no-wait]",
+        "Deploy an image from a `docker save` tar on stdin (no registry needed)",
+    ),
+    (
         "git:report",
         "[<app>] [--<flag>]",
         "Show the deploy branch, the revision variable and the deployed commit",

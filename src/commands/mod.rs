@@ -305,7 +305,12 @@ impl Command {
                 Command::Domains(domains::Args::parse(name, rest)?)
             }
             "enter" => Command::Enter(enter::Args::parse(rest)?),
-            "git:from-image" => Command::GitFromImage(git_from_image::Args::parse(rest)?),
+            "git:from-image" => {
+                Command::GitFromImage(git_from_image::Args::parse("git:from-image", rest)?)
+            }
+            "git:load-image" => {
+                Command::GitFromImage(git_from_image::Args::parse("git:load-image", rest)?)
+            }
             "git:report" => Command::GitReport(argv::AppArgs::parse("git:report", rest)?),
             "git:set" => Command::GitSet(git_set::Args::parse(rest)?),
             name if name.starts_with("http-auth:") => {
@@ -412,6 +417,7 @@ impl Command {
             Command::DockerOptions(args) => args.action.command(),
             Command::Domains(args) => args.command,
             Command::Enter(_) => "enter",
+            Command::GitFromImage(args) if args.load => "git:load-image",
             Command::GitFromImage(_) => "git:from-image",
             Command::GitReport(_) => "git:report",
             Command::GitSet(_) => "git:set",

@@ -21,7 +21,7 @@ pub use checks::run_app_checks;
 pub use destroy::destroy_app;
 pub use follow::follow_restarts;
 pub use locks::{DeployLocks, Wait};
-pub use pipeline::{deploy, instance_spec, DeployRequest, RunSettings};
+pub use pipeline::{deploy, instance_spec, DeployRequest, IndentedOutput, RunSettings};
 pub use prepare::Source;
 pub use restore::{adopt_running, restore_apps, restore_idle_apps};
 pub use scale::{scale, stop};

@@ -343,8 +343,7 @@ async fn run_script(
         .await?)
 }
 
-/// Shows a script's or build's lines under the current step.
-/// Build output under the deploy's own steps: indented, except lines already in Heroku's shape
+/// Build (or script) output under the deploy's own steps: indented, except lines already in Heroku's shape
 /// (`-----> step`, `       detail`, ` !     warning`), as buildpacks print them.
 pub struct IndentedOutput<'a>(pub &'a mut Io);
 

@@ -12,8 +12,8 @@ use futures_util::StreamExt;
 use super::{engine_err, DockerEngine};
 use crate::names::AppName;
 use crate::scheduler::{
-    image_repository, Assembly, BuildOutput, BuiltImage, CompileJob, Compiled, DockerfileBuild,
-    ImageBuilder, SchedulerError, LABEL_APP,
+    image_repository, Assembly, BuildOutput, BuiltImage, ByteStream, CompileJob, Compiled,
+    DockerfileBuild, ImageBuilder, SchedulerError, LABEL_APP,
 };
 
 #[async_trait]
@@ -33,6 +33,14 @@ impl ImageBuilder for DockerEngine {
             }
             built => built,
         }
+    }
+
+    async fn load_images(
+        &self,
+        tar: ByteStream,
+        output: &mut dyn BuildOutput,
+    ) -> Result<Vec<String>, SchedulerError> {
+        self.load_saved(tar, output).await
     }
 
     async fn adopt_image(
@@ -120,6 +128,17 @@ impl ImageBuilder for DockerEngine {
     }
 }
 
+/// An error in a build's (or load's) stream: the engine's own message when it gave one.
+pub(super) fn stream_err(err: bollard::errors::Error) -> SchedulerError {
+    match err {
+        bollard::errors::Error::DockerStreamError { error } => SchedulerError::BuildFailed(error),
+        bollard::errors::Error::DockerResponseServerError { message, .. } => {
+            SchedulerError::BuildFailed(message)
+        }
+        other => engine_err(other),
+    }
+}
+
 impl DockerEngine {
     /// One run of the classic builder on `job` (whose context is `context`).
     async fn build_once(
@@ -147,15 +166,7 @@ impl DockerEngine {
         let mut partial = String::new();
         while let Some(item) = stream.next().await {
             // An error item mid-stream fails the build even though the HTTP call succeeded.
-            let info = item.map_err(|err| match err {
-                bollard::errors::Error::DockerStreamError { error } => {
-                    SchedulerError::BuildFailed(error)
-                }
-                bollard::errors::Error::DockerResponseServerError { message, .. } => {
-                    SchedulerError::BuildFailed(message)
-                }
-                other => engine_err(other),
-            })?;
+            let info = item.map_err(stream_err)?;
             if let Some(detail) = info.error_detail {
                 return Err(SchedulerError::BuildFailed(
                     detail.message.unwrap_or_else(|| "build failed".to_string()),

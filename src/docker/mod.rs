@@ -8,6 +8,7 @@ mod build;
 mod compile;
 mod containers;
 mod events;
+mod load;
 mod oneoffs;
 
 use bollard::models::NetworkCreateRequest;
