@@ -180,7 +180,8 @@ impl Ctx {
             .unwrap_or(self.config.deploy.wait_to_retire_secs)
     }
 
-    /// Where `app`'s code sits in its repository: deploy branch, build directory, Dockerfile.
+    /// Where `app`'s code sits in its repository: deploy branch, build directory, Dockerfile
+    /// and Procfile.
     pub fn source_spec(&self, app: &AppName) -> Result<crate::git::SourceSpec, StateError> {
         let record = self.store.app(app)?;
         let global = self.store.global();
@@ -192,7 +193,16 @@ impl Ctx {
                 .dockerfile_path
                 .or(global.builder_dockerfile_path)
                 .unwrap_or_else(|| "Dockerfile".to_string()),
+            procfile: record
+                .procfile_path
+                .unwrap_or_else(|| "Procfile".to_string()),
         })
+    }
+
+    /// How long a retiring instance of `app` gets between SIGTERM and SIGKILL.
+    pub fn stop_timeout(&self, app: &AppName) -> std::time::Duration {
+        let own = self.store.app(app).ok().and_then(|r| r.stop_timeout_secs);
+        std::time::Duration::from_secs(own.unwrap_or(self.config.deploy.stop_timeout_secs))
     }
 
     /// Registers a new app; its host routes (to a 502) until the first deploy.

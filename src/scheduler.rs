@@ -46,6 +46,9 @@ pub struct InstanceSpec {
     pub binds: Vec<String>,
     pub limits: Limits,
     pub restart: RestartPolicy,
+    /// Seconds between SIGTERM and SIGKILL when the engine stops it (`ps:set
+    /// stop-timeout-seconds`; Berth's own retirements pass the same).
+    pub stop_timeout_secs: u64,
     /// `docker-options` of the deploy (or, for one-off containers, run) phase.
     pub options: crate::options::ContainerOptions,
 }

@@ -159,6 +159,49 @@ fn resource_limits_reach_the_containers() {
 }
 
 #[test]
+fn ps_set_procfile_path_and_stop_timeout_apply_from_the_next_deploy() {
+    let berth = Berth::start();
+    let app = berth.app("psset");
+    let mut files = repo::web_app("top");
+    files.push(("www/alt/index.html", "alt procfile\n".to_string()));
+    files.push((
+        "deploy/Procfile",
+        "web: exec httpd -f -p \"$PORT\" -h /www/alt\n".to_string(),
+    ));
+    let source = repo::create(&repo::as_refs(&files));
+    berth.push(source.path(), &app, "main").ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "top\n");
+    let first = Berth::containers(&app)[0].0.clone();
+    assert_ne!(inspect(&first, "{{.Config.StopTimeout}}"), "7");
+
+    berth
+        .ssh(&format!("ps:set {app} procfile-path deploy/Procfile"))
+        .ok();
+    let set = berth
+        .ssh(&format!("ps:set {app} stop-timeout-seconds 7"))
+        .ok();
+    assert!(
+        set.stdout.contains("Setting stop-timeout-seconds to 7"),
+        "{set:#?}"
+    );
+    berth.ssh(&format!("ps:rebuild {app}")).ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "alt procfile\n");
+    let containers = Berth::containers(&app);
+    let rebuilt = containers
+        .iter()
+        .find(|c| c.0 != first)
+        .unwrap_or_else(|| panic!("the rebuild's container: {containers:?}"));
+    assert_eq!(inspect(&rebuilt.0, "{{.Config.StopTimeout}}"), "7");
+    let unset = berth.ssh(&format!("ps:set {app} procfile-path")).ok();
+    assert!(
+        unset
+            .stdout
+            .contains("Unsetting procfile-path (back to Procfile)"),
+        "{unset:#?}"
+    );
+}
+
+#[test]
 fn run_passes_output_and_exit_status_back() {
     let berth = Berth::start();
     let app = berth.app("oneoff");

@@ -477,8 +477,8 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "ps:set",
-        "<app> restart-policy [no|always|unless-stopped|on-failure[:N]]",
-        "Set what Docker does when an instance exits",
+        "<app> restart-policy|stop-timeout-seconds|procfile-path [<value>]",
+        "Set the restart policy, the stop timeout or where the Procfile is",
     ),
     ("ps:start", "<app> [--no-wait]", "Start a stopped app"),
     (

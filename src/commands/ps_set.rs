@@ -1,17 +1,28 @@
-//! `ps:set <app> restart-policy <policy>`: what Docker does when an instance's process exits:
-//! `on-failure[:N]` (default, N=10), `always`, `unless-stopped` or `no`; from the next deploy
-//! or `ps:restart`.
+//! `ps:set <app> <property> [<value>]` (no value unsets), from the next deploy or `ps:restart`:
+//! - `restart-policy`: what Docker does when an instance's process exits: `on-failure[:N]`
+//!   (default, N=10), `always`, `unless-stopped` or `no`;
+//! - `stop-timeout-seconds`: how long a retiring instance gets between SIGTERM and SIGKILL
+//!   (default `[deploy] stop_timeout_secs`);
+//! - `procfile-path`: the Procfile, relative to the build directory (default `Procfile`).
 
-use super::argv::Argv;
+use super::argv::{seconds, Argv};
+use super::builder::relative_path;
 use super::{CommandError, Io};
 use crate::context::Ctx;
-use crate::names::AppName;
+use crate::names::{shown, AppName};
 use crate::scheduler::RestartPolicy;
+
+#[derive(Debug, PartialEq)]
+pub enum Property {
+    RestartPolicy(Option<RestartPolicy>),
+    StopTimeout(Option<u64>),
+    ProcfilePath(Option<String>),
+}
 
 #[derive(Debug)]
 pub struct Args {
     pub app: AppName,
-    pub policy: Option<RestartPolicy>,
+    pub property: Property,
 }
 
 impl Args {
@@ -19,36 +30,64 @@ impl Args {
         let mut argv = Argv::new("ps:set", words);
         let app = AppName::parse(&argv.required("app name")?)?;
         let key = argv.required("property")?;
-        if key != "restart-policy" {
-            return Err(CommandError::User(format!(
-                "Invalid property \"{shown}\": ps:set knows restart-policy",
-                shown = crate::names::shown(&key)
-            )));
-        }
-        let policy = match argv.optional()? {
-            None => None,
-            Some(raw) => Some(RestartPolicy::parse(&raw).ok_or_else(|| {
-                CommandError::User(format!(
-                    "Invalid restart-policy specified: \"{shown}\" (no, always, unless-stopped, on-failure[:N])"
-                , shown = crate::names::shown(&raw)))
-            })?),
-        };
+        let value = argv.optional()?.filter(|v| !v.is_empty());
         argv.finish()?;
-        Ok(Args { app, policy })
+        let property = match key.as_str() {
+            "restart-policy" => Property::RestartPolicy(
+                value
+                    .map(|raw| {
+                        RestartPolicy::parse(&raw).ok_or_else(|| {
+                            CommandError::User(format!(
+                                "Invalid restart-policy specified: \"{}\" (no, always, unless-stopped, on-failure[:N])",
+                                shown(&raw)
+                            ))
+                        })
+                    })
+                    .transpose()?,
+            ),
+            "stop-timeout-seconds" => {
+                Property::StopTimeout(seconds("stop-timeout-seconds", value)?)
+            }
+            "procfile-path" => Property::ProcfilePath(
+                value
+                    .map(|raw| relative_path("procfile-path", &raw, "deploy/Procfile"))
+                    .transpose()?,
+            ),
+            other => {
+                return Err(CommandError::User(format!(
+                    "Invalid property \"{}\": ps:set knows restart-policy, stop-timeout-seconds and procfile-path",
+                    shown(other)
+                )))
+            }
+        };
+        Ok(Args { app, property })
     }
 }
 
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
-    let stored = args.policy.map(|p| p.to_string());
+    let (name, value, default) = match &args.property {
+        Property::RestartPolicy(policy) => (
+            "restart-policy",
+            policy.map(|p| p.to_string()),
+            "on-failure:10".to_string(),
+        ),
+        Property::StopTimeout(secs) => (
+            "stop-timeout-seconds",
+            secs.map(|s| s.to_string()),
+            ctx.config.deploy.stop_timeout_secs.to_string(),
+        ),
+        Property::ProcfilePath(path) => ("procfile-path", path.clone(), "Procfile".to_string()),
+    };
     ctx.store
-        .update_app(&args.app, |record| record.restart_policy = stored.clone())?;
-    match stored {
-        Some(policy) => {
-            io.step(&format!("Setting restart-policy to {policy}"))
-                .await
-        }
+        .update_app(&args.app, |record| match &args.property {
+            Property::RestartPolicy(_) => record.restart_policy = value.clone(),
+            Property::StopTimeout(secs) => record.stop_timeout_secs = *secs,
+            Property::ProcfilePath(path) => record.procfile_path = path.clone(),
+        })?;
+    match value {
+        Some(value) => io.step(&format!("Setting {name} to {value}")).await,
         None => {
-            io.step("Unsetting restart-policy (back to on-failure:10)")
+            io.step(&format!("Unsetting {name} (back to {default})"))
                 .await
         }
     }
@@ -58,4 +97,39 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     ))
     .await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::argv::words;
+
+    #[test]
+    fn parses_every_property() {
+        let parse = |line: &str| Args::parse(&words(line)).map(|a| a.property);
+        assert_eq!(
+            parse("shop restart-policy always").unwrap(),
+            Property::RestartPolicy(Some(RestartPolicy::Always))
+        );
+        assert_eq!(
+            parse("shop stop-timeout-seconds 120").unwrap(),
+            Property::StopTimeout(Some(120))
+        );
+        assert_eq!(
+            parse("shop procfile-path deploy/Procfile").unwrap(),
+            Property::ProcfilePath(Some("deploy/Procfile".into()))
+        );
+        assert_eq!(
+            parse("shop procfile-path").unwrap(),
+            Property::ProcfilePath(None)
+        );
+        for bad in [
+            "shop restart-policy sometimes",
+            "shop stop-timeout-seconds soon",
+            "shop procfile-path ../Procfile",
+            "shop colour red",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -239,6 +239,7 @@ async fn start_and_check(
 pub struct RunSettings {
     pub global: GlobalSettings,
     pub record: AppRecord,
+    pub stop_timeout_secs: u64,
 }
 
 impl RunSettings {
@@ -246,6 +247,9 @@ impl RunSettings {
         RunSettings {
             global: ctx.store.global(),
             record: record.clone(),
+            stop_timeout_secs: record
+                .stop_timeout_secs
+                .unwrap_or(ctx.config.deploy.stop_timeout_secs),
         }
     }
 
@@ -314,6 +318,7 @@ pub fn instance_spec(
             .as_deref()
             .and_then(RestartPolicy::parse)
             .unwrap_or(RestartPolicy::OnFailure(10)),
+        stop_timeout_secs: settings.stop_timeout_secs,
         options: settings.options("deploy"),
     }
 }

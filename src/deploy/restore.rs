@@ -15,9 +15,9 @@ use crate::scheduler::SchedulerError;
 /// which a stopped daemon did not get to retire, are retired now.
 pub async fn adopt_running(ctx: &Ctx) -> Result<(), SchedulerError> {
     let instances = ctx.scheduler.instances(None).await?;
-    let grace = Duration::from_secs(ctx.config.deploy.stop_timeout_secs);
     for record in ctx.store.apps() {
         let app = &record.name;
+        let grace = ctx.stop_timeout(app);
         let current = record.current();
         let mut upstreams = Vec::new();
         for instance in instances.iter().filter(|i| &i.app == app) {

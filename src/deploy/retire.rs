@@ -15,14 +15,20 @@ pub fn retire_later(ctx: &Ctx, instances: Vec<Instance>, delay: Duration) {
         return;
     }
     let scheduler = ctx.scheduler.clone();
-    let grace = Duration::from_secs(ctx.config.deploy.stop_timeout_secs);
+    let graced: Vec<(Instance, Duration)> = instances
+        .into_iter()
+        .map(|old| {
+            let grace = ctx.stop_timeout(&old.app);
+            (old, grace)
+        })
+        .collect();
     let shutdown = ctx.shutdown.clone();
     ctx.tracker.spawn(async move {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(delay) => {}
         }
-        for old in instances {
+        for (old, grace) in graced {
             tracing::info!(app = %old.app, release = old.release, "retiring");
             if let Err(err) = scheduler.retire(&old.id, grace).await {
                 tracing::warn!(id = %old.id, error = %err, "could not retire an old instance");
@@ -33,8 +39,8 @@ pub fn retire_later(ctx: &Ctx, instances: Vec<Instance>, delay: Duration) {
 
 /// Stops `instances` now (stop-first deploys, destroy).
 pub async fn retire_now(ctx: &Ctx, instances: &[Instance]) {
-    let grace = Duration::from_secs(ctx.config.deploy.stop_timeout_secs);
     for old in instances {
+        let grace = ctx.stop_timeout(&old.app);
         if let Err(err) = ctx.scheduler.retire(&old.id, grace).await {
             tracing::warn!(id = %old.id, error = %err, "could not retire an old instance");
         }

@@ -194,6 +194,7 @@ impl DockerEngine {
             attach_stdout: attached.map(|_| true),
             attach_stderr: attached.map(|_| true),
             tty: attached,
+            stop_timeout: i64::try_from(spec.stop_timeout_secs).ok(),
             user: options.user.clone(),
             working_dir: options.workdir.clone(),
             host_config: Some(HostConfig {

@@ -7,13 +7,14 @@ use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 use super::{DeployBranch, GitError};
 
 /// Where an app's code sits in its repository: the branch that deploys, the directory that is
-/// the build context (`builder:set build-dir`) and the Dockerfile's path inside it
-/// (`builder-dockerfile:set dockerfile-path`).
+/// the build context (`builder:set build-dir`) and the paths of the Dockerfile
+/// (`builder-dockerfile:set dockerfile-path`) and the Procfile (`ps:set procfile-path`) in it.
 #[derive(Debug, Clone)]
 pub struct SourceSpec {
     pub branch: DeployBranch,
     pub build_dir: Option<String>,
     pub dockerfile: String,
+    pub procfile: String,
 }
 
 /// A pushed commit, ready to build.
@@ -28,7 +29,7 @@ pub struct Checkout {
     pub app_json: Option<String>,
     /// The legacy `CHECKS` file at the top of the build directory, if any.
     pub checks_file: Option<String>,
-    /// The `Procfile` at the top of the build directory, if any.
+    /// The Procfile (at its `procfile` path in the build directory), if any.
     pub procfile: Option<String>,
     /// The `.buildpacks` file at the top of the build directory, if any.
     pub buildpacks_file: Option<String>,
@@ -88,7 +89,7 @@ pub fn export_commit(
         .is_ok_and(|entry| entry.kind() == Some(ObjectType::Blob))
         .then(|| spec.dockerfile.clone());
     let top_file = |name: &str| -> Result<Option<String>, GitError> {
-        match tree.get_name(name) {
+        match tree.get_path(std::path::Path::new(name)).ok() {
             Some(entry) => {
                 let blob = repository.find_blob(entry.id())?;
                 Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
@@ -102,7 +103,7 @@ pub fn export_commit(
         dockerfile,
         app_json: top_file("app.json")?,
         checks_file: top_file("CHECKS")?,
-        procfile: top_file("Procfile")?,
+        procfile: top_file(&spec.procfile)?,
         buildpacks_file: top_file(".buildpacks")?,
     })
 }
@@ -200,6 +201,7 @@ mod tests {
             branch: DeployBranch::of(&none, &none),
             build_dir: build_dir.map(String::from),
             dockerfile: dockerfile.to_string(),
+            procfile: "Procfile".to_string(),
         }
     }
 

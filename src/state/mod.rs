@@ -208,6 +208,8 @@ impl Store {
         record.mounts = source.mounts;
         record.resources = source.resources;
         record.restart_policy = source.restart_policy;
+        record.stop_timeout_secs = source.stop_timeout_secs;
+        record.procfile_path = source.procfile_path;
         record.docker_options = source.docker_options;
         record.builder = source.builder;
         record.buildpacks = source.buildpacks;

@@ -43,6 +43,13 @@ pub struct AppRecord {
     pub resources: BTreeMap<String, Resources>,
     /// `ps:set restart-policy`, as typed (`on-failure:10` when unset).
     pub restart_policy: Option<String>,
+    /// `ps:set stop-timeout-seconds`: SIGTERM to SIGKILL when an instance retires; unset: the
+    /// config file's `[deploy] stop_timeout_secs`.
+    #[serde(default)]
+    pub stop_timeout_secs: Option<u64>,
+    /// `ps:set procfile-path`: the Procfile, relative to the build directory; unset: `Procfile`.
+    #[serde(default)]
+    pub procfile_path: Option<String>,
     /// `docker-options`, per phase (`build`, `deploy`, `run`), normalized `--flag=value`.
     #[serde(default)]
     pub docker_options: BTreeMap<String, Vec<String>>,
@@ -437,6 +444,8 @@ impl AppRecord {
             mounts: Vec::new(),
             resources: BTreeMap::new(),
             restart_policy: None,
+            stop_timeout_secs: None,
+            procfile_path: None,
             docker_options: BTreeMap::new(),
             builder: BuilderSettings::default(),
             buildpacks: BuildpackSettings::default(),
