@@ -192,6 +192,12 @@ fn ps_set_procfile_path_and_stop_timeout_apply_from_the_next_deploy() {
         .find(|c| c.0 != first)
         .unwrap_or_else(|| panic!("the rebuild's container: {containers:?}"));
     assert_eq!(inspect(&rebuilt.0, "{{.Config.StopTimeout}}"), "7");
+    let report = berth
+        .ssh(&format!("ps:report {app} --stop-timeout-seconds"))
+        .ok();
+    assert_eq!(report.stdout, "7\n");
+    let report = berth.ssh(&format!("ps:report {app} --procfile-path")).ok();
+    assert_eq!(report.stdout, "deploy/Procfile\n");
     let unset = berth.ssh(&format!("ps:set {app} procfile-path")).ok();
     assert!(
         unset

@@ -40,6 +40,24 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
         ("Processes".to_string(), instances.len().to_string()),
         ("Running".to_string(), (running > 0).to_string()),
         ("Restore".to_string(), (!record.stopped).to_string()),
+        (
+            "Restart policy".to_string(),
+            record
+                .restart_policy
+                .clone()
+                .unwrap_or_else(|| "on-failure:10".into()),
+        ),
+        (
+            "Stop timeout seconds".to_string(),
+            ctx.stop_timeout(&record.name).as_secs().to_string(),
+        ),
+        (
+            "Procfile path".to_string(),
+            record
+                .procfile_path
+                .clone()
+                .unwrap_or_else(|| "Procfile".into()),
+        ),
     ];
     for instance in &instances {
         let status = ctx
