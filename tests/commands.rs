@@ -44,6 +44,32 @@ fn apps_create_list_exists_over_ssh() {
     let missing = berth.ssh("apps:exists nothing-here");
     assert_eq!(missing.code, 20);
     assert_eq!(missing.stderr, " !     App nothing-here does not exist\n");
+
+    // `report` runs every `:report` of the app, in the help table's order.
+    let report = berth.ssh(&format!("report {app}")).ok().stdout;
+    let headers: Vec<&str> = report
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("=====> {app} ")))
+        .collect();
+    let help = berth.ssh("help").ok().stdout;
+    let reports = help
+        .lines()
+        .filter(|l| {
+            l.trim_start()
+                .split(' ')
+                .next()
+                .is_some_and(|c| c.ends_with(":report"))
+        })
+        .count();
+    assert_eq!(headers.len(), reports, "{headers:?}\n{report}");
+    assert_eq!(headers[0], "app information", "{report}");
+    let all = berth.ssh("report").ok().stdout;
+    assert_eq!(
+        all, report,
+        "with one app, report of every app is that app's"
+    );
+    let gone = berth.ssh("report nothing-here");
+    assert_eq!(gone.code, 20);
 }
 
 #[test]

@@ -499,6 +499,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Empty the app's build cache; the next build starts cold",
     ),
     (
+        "report",
+        "[<app>]",
+        "Every :report of the app (of every app without one)",
+    ),
+    (
         "resource:limit",
         "[--memory SIZE] [--cpu N] [--process-type P] <app>",
         "Cap memory and CPU (from the next deploy)",
@@ -597,6 +602,14 @@ const COMMANDS: &[(&str, &str, &str)] = &[
 /// `help` lists every command there is.
 pub fn is_listed(name: &str) -> bool {
     COMMANDS.iter().any(|(listed, _, _)| *listed == name)
+}
+
+/// Every `<plugin>:report` command, in the table's order (`report` runs them all).
+pub fn reports() -> impl Iterator<Item = &'static str> {
+    COMMANDS
+        .iter()
+        .map(|(name, _, _)| *name)
+        .filter(|name| name.ends_with(":report"))
 }
 
 pub fn usage(command: &str) -> String {

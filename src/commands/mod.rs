@@ -212,6 +212,7 @@ pub enum Command {
     PsScale(ps_scale::Args),
     PsSet(ps_set::Args),
     Releases(argv::AppArgs),
+    Report(Option<AppName>),
     ReleasesInfo(releases_info::Args),
     ReleasesRollback(releases_rollback::Args),
     RepoPurgeCache(argv::AppArgs),
@@ -339,6 +340,12 @@ impl Command {
             }
             "ps:scale" => Command::PsScale(ps_scale::Args::parse(rest)?),
             "releases" => Command::Releases(argv::AppArgs::parse("releases", rest)?),
+            "report" => {
+                let mut argv = argv::Argv::new("report", rest);
+                let app = argv.optional()?.map(|a| AppName::parse(&a)).transpose()?;
+                argv.finish()?;
+                Command::Report(app)
+            }
             "releases:info" => Command::ReleasesInfo(releases_info::Args::parse(rest)?),
             "releases:rollback" => Command::ReleasesRollback(releases_rollback::Args::parse(rest)?),
             "repo:purge-cache" => {
@@ -435,6 +442,7 @@ impl Command {
             Command::PsReport(_) => "ps:report",
             Command::PsScale(_) => "ps:scale",
             Command::Releases(_) => "releases",
+            Command::Report(_) => "report",
             Command::ReleasesInfo(_) => "releases:info",
             Command::ReleasesRollback(_) => "releases:rollback",
             Command::RepoPurgeCache(_) => "repo:purge-cache",
@@ -514,6 +522,7 @@ impl Command {
             Command::PsReport(args) => ps_report::run(ctx, io, args).await,
             Command::PsScale(args) => ps_scale::run(ctx, io, args).await,
             Command::Releases(args) => releases::run(ctx, io, args).await,
+            Command::Report(app) => every_report(ctx, caller, app, io).await,
             Command::ReleasesInfo(args) => releases_info::run(ctx, io, args).await,
             Command::ReleasesRollback(args) => releases_rollback::run(ctx, caller, io, args).await,
             Command::RepoPurgeCache(args) => repo_purge_cache::run(ctx, io, args).await,
@@ -568,6 +577,37 @@ async fn run(
 ) -> Result<(), CommandError> {
     let span = tracing::info_span!("command", command = command.name(), caller = %caller);
     command.run(ctx, caller, io).instrument(span).await
+}
+
+/// `report [<app>]`: every `:report` of the app, or of every app.
+async fn every_report(
+    ctx: &Ctx,
+    caller: &Caller,
+    app: Option<AppName>,
+    io: &mut Io,
+) -> Result<(), CommandError> {
+    let apps = match app {
+        Some(app) => {
+            ctx.store.app(&app)?;
+            vec![app]
+        }
+        None => {
+            let mut apps = ctx.store.app_names();
+            apps.sort();
+            apps
+        }
+    };
+    for app in apps {
+        for name in help::reports() {
+            let command = Command::parse(&[name.to_string(), app.to_string()])?;
+            match Box::pin(command.run(ctx, caller, io)).await {
+                // Destroyed since the list was taken.
+                Err(CommandError::AppMissing(_)) => break,
+                other => other?,
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `<plugin>:report` and nothing else, which wants an app.
