@@ -1,5 +1,5 @@
-//! `apps:destroy`: containers (one-offs too), images, build cache, routes, repository, state and the app's
-//! extra listeners, under the deploy lock.
+//! `apps:destroy`: containers (one-offs too), images, build cache, routes, repository, state
+//! and the app's extra listeners, under the deploy lock.
 
 use std::time::Duration;
 

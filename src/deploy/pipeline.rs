@@ -247,9 +247,7 @@ impl RunSettings {
         RunSettings {
             global: ctx.store.global(),
             record: record.clone(),
-            stop_timeout_secs: record
-                .stop_timeout_secs
-                .unwrap_or(ctx.config.deploy.stop_timeout_secs),
+            stop_timeout_secs: ctx.stop_timeout(&record.name).as_secs(),
         }
     }
 
@@ -348,8 +346,8 @@ async fn run_script(
         .await?)
 }
 
-/// Build (or script) output under the deploy's own steps: indented, except lines already in Heroku's shape
-/// (`-----> step`, `       detail`, ` !     warning`), as buildpacks print them.
+/// Build (or script) output under the deploy's own steps: indented, except lines already in
+/// Heroku's shape (`-----> step`, `       detail`, ` !     warning`), as buildpacks print them.
 pub struct IndentedOutput<'a>(pub &'a mut Io);
 
 #[async_trait::async_trait]
