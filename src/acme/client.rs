@@ -51,10 +51,81 @@ fn refused(err: instant_acme::Error) -> AcmeError {
     AcmeError::Refused(err.to_string())
 }
 
+/// Problem types that mean a domain could not be validated (RFC 8555 §6.7).
+const VALIDATION_PROBLEMS: [&str; 6] = [
+    "connection",
+    "dns",
+    "incorrectResponse",
+    "unauthorized",
+    "tls",
+    "caa",
+];
+
+/// An error about the order: a validation failure when the server's problem is one and names
+/// (in a subproblem, or in the URL it fetched) one of `domains`; else a refusal.
+fn order_error(err: instant_acme::Error, domains: &[String]) -> AcmeError {
+    let instant_acme::Error::Api(problem) = &err else {
+        return refused(err);
+    };
+    let kind = problem.r#type.as_deref().unwrap_or_default();
+    let validation = VALIDATION_PROBLEMS
+        .iter()
+        .any(|v| kind == format!("urn:ietf:params:acme:error:{v}"));
+    let detail = problem.detail.clone().unwrap_or_default();
+    let named = problem
+        .subproblems
+        .iter()
+        .find_map(|sub| match &sub.identifier {
+            Some(Identifier::Dns(domain)) => Some(domain.clone()),
+            _ => None,
+        })
+        .or_else(|| {
+            domains
+                .iter()
+                .find(|d| {
+                    [':', '/', '"']
+                        .iter()
+                        .any(|end| detail.contains(&format!("://{d}{end}")))
+                })
+                .cloned()
+        });
+    match (validation, named) {
+        (true, Some(domain)) => AcmeError::Validation { domain, detail },
+        _ => refused(err),
+    }
+}
+
 /// Removes the challenge answers an order published, however the order ends.
 struct Published<'a> {
     challenges: &'a Challenges,
     tokens: Vec<String>,
+}
+
+impl Published<'_> {
+    /// Serves the http-01 answer of every authorization not yet valid and tells the server
+    /// to validate it.
+    async fn answer_all(&mut self, order: &mut Order, domains: &[String]) -> Result<(), AcmeError> {
+        let failed = |err| order_error(err, domains);
+        let mut authorizations = order.authorizations();
+        while let Some(authorization) = authorizations.next().await {
+            let mut authorization = authorization.map_err(failed)?;
+            if authorization.status == AuthorizationStatus::Valid {
+                continue;
+            }
+            let domain = authorization.identifier().to_string();
+            let mut challenge =
+                authorization
+                    .challenge(ChallengeType::Http01)
+                    .ok_or_else(|| {
+                        AcmeError::Refused(format!("no http-01 challenge offered for {domain}"))
+                    })?;
+            let answer = challenge.key_authorization();
+            self.challenges.insert(&challenge.token, answer.as_str());
+            self.tokens.push(challenge.token.clone());
+            challenge.set_ready().await.map_err(failed)?;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for Published<'_> {
@@ -106,23 +177,10 @@ impl Issuer {
             challenges: &self.challenges,
             tokens: Vec::new(),
         };
-        let mut authorizations = order.authorizations();
-        while let Some(authorization) = authorizations.next().await {
-            let mut authorization = authorization.map_err(refused)?;
-            if authorization.status == AuthorizationStatus::Valid {
-                continue;
-            }
-            let domain = authorization.identifier().to_string();
-            let mut challenge =
-                authorization
-                    .challenge(ChallengeType::Http01)
-                    .ok_or_else(|| {
-                        AcmeError::Refused(format!("no http-01 challenge offered for {domain}"))
-                    })?;
-            let answer = challenge.key_authorization();
-            self.challenges.insert(&challenge.token, answer.as_str());
-            published.tokens.push(challenge.token.clone());
-            challenge.set_ready().await.map_err(refused)?;
+        // A challenge that fails at once can end the order while the others are being set up
+        // (the server then refuses those): the failed challenge says why.
+        if let Err(err) = published.answer_all(&mut order, domains).await {
+            return Err(why_invalid(&mut order).await.unwrap_or(err));
         }
         let retries = RetryPolicy::new().timeout(ORDER_TIMEOUT);
         let status = match order.poll_ready(&retries).await {
@@ -130,7 +188,7 @@ impl Issuer {
             Err(err) => {
                 return Err(why_invalid(&mut order)
                     .await
-                    .unwrap_or_else(|| refused(err)))
+                    .unwrap_or_else(|| order_error(err, domains)))
             }
         };
         if status != OrderStatus::Ready {
@@ -230,10 +288,14 @@ impl Issuer {
     }
 }
 
-/// Why an order did not become ready: the first failed challenge's problem, if one failed.
+/// Why an order did not become ready: the first failed challenge's problem, if one failed
+/// (authorizations the server will not show are passed over).
 async fn why_invalid(order: &mut Order) -> Option<AcmeError> {
     let mut authorizations = order.authorizations();
-    while let Some(Ok(authorization)) = authorizations.next().await {
+    while let Some(authorization) = authorizations.next().await {
+        let Ok(authorization) = authorization else {
+            continue;
+        };
         let problem = authorization
             .challenges
             .iter()
@@ -259,4 +321,44 @@ fn request(domains: &[String]) -> Result<(String, Vec<u8>), AcmeError> {
     params.distinguished_name = rcgen::DistinguishedName::new();
     let csr = params.serialize_request(&key).map_err(failed)?;
     Ok((key.serialize_pem(), csr.der().to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(json: &str) -> instant_acme::Error {
+        instant_acme::Error::Api(serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn a_validation_problem_names_the_domain_it_fetched() {
+        let domains = [
+            "shop.example.test".to_string(),
+            "bad.shop.example.test".to_string(),
+        ];
+        let fetched = problem(
+            r#"{"type": "urn:ietf:params:acme:error:connection", "status": 400,
+                "detail": "Get \"http://bad.shop.example.test:40689/.well-known/acme-challenge/x\": connection refused"}"#,
+        );
+        match order_error(fetched, &domains) {
+            AcmeError::Validation { domain, .. } => assert_eq!(domain, "bad.shop.example.test"),
+            other => panic!("{other}"),
+        }
+        let sub = problem(
+            r#"{"type": "urn:ietf:params:acme:error:dns", "detail": "DNS problem",
+                "subproblems": [{"type": "urn:ietf:params:acme:error:dns",
+                                 "identifier": {"type": "dns", "value": "shop.example.test"}}]}"#,
+        );
+        assert!(matches!(
+            order_error(sub, &domains),
+            AcmeError::Validation { domain, .. } if domain == "shop.example.test"
+        ));
+        let limit =
+            problem(r#"{"type": "urn:ietf:params:acme:error:rateLimited", "detail": "slow down"}"#);
+        assert!(matches!(
+            order_error(limit, &domains),
+            AcmeError::Refused(_)
+        ));
+    }
 }
