@@ -195,6 +195,56 @@ fn ps_rebuild_builds_the_deploy_branch_again() {
 }
 
 #[test]
+fn every_deployed_app_is_restarted_stopped_started_and_rebuilt_with_all() {
+    let berth = Berth::start();
+    let pushed = berth.app("all-pushed");
+    let imaged = berth.app("all-image");
+    let idle = berth.app("all-idle");
+    berth.push(web_repo("pushed").path(), &pushed, "main").ok();
+    let image = format!("berth-test/{imaged}:1");
+    docker_build(&image, &repo::web_app("imaged"));
+    berth.ssh(&format!("apps:create {imaged}")).ok();
+    berth.ssh(&format!("git:from-image {imaged} {image}")).ok();
+    berth.ssh(&format!("apps:create {idle}")).ok();
+    let serves = |app: &str, body: &str| berth.get(&Berth::host(app), "/").body == body;
+
+    let restarted = berth.ssh("ps:restart --all --parallel 2").ok();
+    for app in [&pushed, &imaged] {
+        assert!(
+            restarted.stdout.contains(&format!("Deploying {app}")),
+            "{restarted:#?}"
+        );
+    }
+    assert!(
+        !restarted.stdout.contains(&idle),
+        "an app never deployed is left out"
+    );
+    berth.ssh("ps:stop --all").ok();
+    assert_eq!(berth.get(&Berth::host(&pushed), "/").status, 502);
+    assert_eq!(berth.get(&Berth::host(&imaged), "/").status, 502);
+    berth.ssh("ps:start --all").ok();
+    assert!(serves(&pushed, "pushed\n") && serves(&imaged, "imaged\n"));
+
+    // One app that cannot be rebuilt does not keep the others from it; the command fails.
+    let rebuilt = berth.ssh("ps:rebuild --all");
+    assert_eq!(rebuilt.code, 1, "{rebuilt:#?}");
+    assert!(
+        rebuilt
+            .stderr
+            .contains(&format!("{imaged}: {imaged} has never been pushed"))
+            && rebuilt
+                .stderr
+                .ends_with(&format!(" !     1 app(s) failed: {imaged}\n")),
+        "{rebuilt:#?}"
+    );
+    assert!(rebuilt.stdout.contains("Building"), "{rebuilt:#?}");
+    assert!(serves(&pushed, "pushed\n") && serves(&imaged, "imaged\n"));
+    let list = berth.ssh(&format!("releases {pushed}")).ok().stdout;
+    assert!(list.contains("Rebuild "), "{list}");
+    let _ = Command::new("docker").args(["rmi", &image]).output();
+}
+
+#[test]
 fn a_second_deploy_waits_or_is_refused_with_no_wait() {
     let berth = Berth::start();
     let app = berth.app("locked");

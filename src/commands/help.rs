@@ -452,7 +452,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "ps:rebuild",
-        "<app> [--no-wait]",
+        "(--all|<app>) [--no-wait]",
         "Build the deploy branch again and deploy it",
     ),
     (
@@ -462,7 +462,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "ps:restart",
-        "<app> [--no-wait]",
+        "(--all|<app>) [--no-wait]",
         "Restart the app in fresh containers, checked, without downtime",
     ),
     (
@@ -480,10 +480,14 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "<app> restart-policy|stop-timeout-seconds|procfile-path [<value>]",
         "Set the restart policy, the stop timeout or where the Procfile is",
     ),
-    ("ps:start", "<app> [--no-wait]", "Start a stopped app"),
+    (
+        "ps:start",
+        "(--all|<app>) [--no-wait]",
+        "Start a stopped app",
+    ),
     (
         "ps:stop",
-        "<app> [--no-wait]",
+        "(--all|<app>) [--no-wait]",
         "Stop every container of the app (it answers 502 until ps:start)",
     ),
     ("releases", "<app>", "List the app's releases, newest first"),

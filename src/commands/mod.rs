@@ -30,6 +30,7 @@ mod deploying;
 mod docker_options;
 mod domains;
 mod enter;
+mod every_app;
 mod git_from_image;
 mod git_set;
 mod help;

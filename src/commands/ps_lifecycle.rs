@@ -1,4 +1,5 @@
-//! `ps:restart`, `ps:stop` and `ps:start <app> [--no-wait]`: the app's instances as a whole.
+//! `ps:restart`, `ps:stop` and `ps:start (--all|<app>) [--no-wait]`: the app's (or every
+//! deployed app's) instances as a whole.
 //!
 //! - restart: fresh containers of the current release through the checked cutover (no new
 //!   release, zero downtime);
@@ -8,6 +9,7 @@
 
 use super::argv::Argv;
 use super::deploying::{run_deploy, wait_flag};
+use super::every_app::{apps, Outcome, Target};
 use super::{CommandError, Io};
 use crate::context::{Caller, Ctx};
 use crate::deploy::{stop, DeployRequest, Source};
@@ -33,7 +35,7 @@ impl Action {
 #[derive(Debug)]
 pub struct Args {
     pub action: Action,
-    pub app: AppName,
+    pub target: Target,
     pub no_wait: bool,
 }
 
@@ -45,37 +47,49 @@ impl Args {
             .ok_or_else(|| CommandError::Unknown(command.to_string()))?;
         let mut argv = Argv::new(action.command(), words);
         let no_wait = argv.flag("--no-wait");
-        let app = AppName::parse(&argv.required("app name")?)?;
+        let target = Target::parse(&mut argv)?;
         argv.finish()?;
         Ok(Args {
             action,
-            app,
+            target,
             no_wait,
         })
     }
 }
 
 pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
-    let record = ctx.store.app(&args.app)?;
+    let mut outcome = Outcome::default();
+    for app in apps(ctx, &args.target) {
+        let result = run_one(ctx, caller, io, &args, app.clone()).await;
+        outcome.record(&args.target, app, result, io).await?;
+    }
+    outcome.finish()
+}
+
+async fn run_one(
+    ctx: &Ctx,
+    caller: &Caller,
+    io: &mut Io,
+    args: &Args,
+    app: AppName,
+) -> Result<(), CommandError> {
+    let record = ctx.store.app(&app)?;
     if record.current_release.is_none() {
-        return Err(CommandError::User(format!(
-            "{} has not been deployed",
-            args.app
-        )));
+        return Err(CommandError::User(format!("{app} has not been deployed")));
     }
     match args.action {
         Action::Stop => {
-            io.step(&format!("Stopping {}", args.app)).await;
-            stop(ctx, &args.app, io, wait_flag(args.no_wait)).await?;
+            io.step(&format!("Stopping {app}")).await;
+            stop(ctx, &app, io, wait_flag(args.no_wait)).await?;
             Ok(())
         }
         Action::Start if !record.stopped => {
-            io.step(&format!("{} is already running", args.app)).await;
+            io.step(&format!("{app} is already running")).await;
             Ok(())
         }
         Action::Start | Action::Restart => {
             let request = DeployRequest {
-                app: args.app,
+                app,
                 caller: caller.clone(),
                 source: Source::Restart,
                 wait: wait_flag(args.no_wait),

@@ -1,7 +1,8 @@
-//! `ps:rebuild <app> [--no-wait]`: builds the deploy branch (main, else master) again and deploys it.
+//! `ps:rebuild (--all|<app>) [--no-wait]`: builds the deploy branch again and deploys it.
 
 use super::argv::Argv;
 use super::deploying::{run_deploy, wait_flag};
+use super::every_app::{apps, Outcome, Target};
 use super::{CommandError, Io};
 use crate::context::{Caller, Ctx};
 use crate::deploy::{DeployRequest, Source};
@@ -10,7 +11,7 @@ use crate::names::AppName;
 
 #[derive(Debug)]
 pub struct Args {
-    pub app: AppName,
+    pub target: Target,
     pub no_wait: bool,
 }
 
@@ -18,17 +19,31 @@ impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
         let mut argv = Argv::new("ps:rebuild", words);
         let no_wait = argv.flag("--no-wait");
-        let app = AppName::parse(&argv.required("app name")?)?;
+        let target = Target::parse(&mut argv)?;
         argv.finish()?;
-        Ok(Args { app, no_wait })
+        Ok(Args { target, no_wait })
     }
 }
 
 pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
-    let spec = ctx.source_spec(&args.app)?;
+    let mut outcome = Outcome::default();
+    for app in apps(ctx, &args.target) {
+        let result = rebuild(ctx, caller, io, app.clone(), args.no_wait).await;
+        outcome.record(&args.target, app, result, io).await?;
+    }
+    outcome.finish()
+}
+
+async fn rebuild(
+    ctx: &Ctx,
+    caller: &Caller,
+    io: &mut Io,
+    app: AppName,
+    no_wait: bool,
+) -> Result<(), CommandError> {
+    let spec = ctx.source_spec(&app)?;
     let shown_branch = spec.branch.to_string();
-    let repo = ctx.store.layout().repo_dir(&args.app);
-    let app = args.app.clone();
+    let repo = ctx.store.layout().repo_dir(&app);
     let checkout = tokio::task::spawn_blocking(move || {
         let Some(rev) = deploy_branch_head(&repo, &spec)? else {
             return Ok(None);
@@ -44,10 +59,10 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         )));
     };
     let request = DeployRequest {
-        app: args.app,
+        app,
         caller: caller.clone(),
         source: Source::Rebuild(checkout),
-        wait: wait_flag(args.no_wait),
+        wait: wait_flag(no_wait),
     };
     run_deploy(ctx, request, io).await.map(|_| ())
 }
