@@ -19,6 +19,8 @@ pub const LABEL_RELEASE: &str = "berth.release";
 pub const LABEL_INDEX: &str = "berth.index";
 /// Marks one-off containers (`run`, release scripts); `Scheduler::instances` never lists them.
 pub const LABEL_ONEOFF: &str = "berth.oneoff";
+/// On a one-off: the Unix second its time to live ends (`run --ttl-seconds`).
+pub const LABEL_EXPIRES: &str = "berth.expires";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {
@@ -143,6 +145,8 @@ pub struct OneOff {
     pub command: String,
     /// Unix seconds.
     pub created: u64,
+    /// When its time to live ends (Unix seconds), if it has one.
+    pub expires_at: Option<u64>,
 }
 
 /// How an instance is doing, as `ps:report` shows it.
@@ -343,6 +347,7 @@ pub trait Scheduler: Send + Sync {
     ) -> Result<i64, SchedulerError>;
 
     /// Like `run_once`, with `stdin` attached and raw output (a terminal when `tty`): `run`.
+    /// Cancelling `stop` kills it at once (status -1).
     async fn run_attached(
         &self,
         spec: &InstanceSpec,

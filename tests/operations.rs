@@ -273,7 +273,7 @@ fn run_passes_output_and_exit_status_back() {
 
 #[test]
 fn detached_one_offs_are_listed_followed_and_stopped() {
-    let berth = Berth::start();
+    let mut berth = Berth::start();
     let app = berth.app("detached");
     berth
         .push(
@@ -340,6 +340,35 @@ fn detached_one_offs_are_listed_followed_and_stopped() {
             format!(" !     No running one-off container is named {name}\n").as_str()
         )
     );
+
+    // A time to live stops a one-off: attached, detached, and across a daemon restart.
+    let expired = berth.ssh(&format!("run --ttl-seconds 1 {app} sleep 600"));
+    assert_eq!(
+        (expired.code, expired.stderr.as_str()),
+        (
+            1,
+            " !     The run was stopped: its time to live (1s, --ttl-seconds) is up\n"
+        )
+    );
+    let short = berth
+        .ssh(&format!("run:detached --ttl-seconds 2 {app} sleep 600"))
+        .ok();
+    let short = short.stdout.trim().to_string();
+    let restarted = berth
+        .ssh(&format!("run:detached --ttl-seconds 4 {app} sleep 600"))
+        .ok();
+    let restarted = restarted.stdout.trim().to_string();
+    berth.restart();
+    for name in [&short, &restarted] {
+        assert!(
+            eventually(Duration::from_secs(30), || !berth
+                .ssh(&format!("run:list {app}"))
+                .ok()
+                .stdout
+                .contains(name.as_str())),
+            "{name} outlived its time to live"
+        );
+    }
 
     // Destroying the app stops its one-offs too.
     berth.ssh(&format!("run:detached {app} sleep 600")).ok();

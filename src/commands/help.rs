@@ -534,12 +534,12 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "run",
-        "[-e KEY=VALUE]... [--no-tty] <app> <command...>",
+        "[-e KEY=VALUE]... [--no-tty] [--ttl-seconds N] <app> <command...>",
         "Run a one-off command in a new container of the app; its exit status comes back",
     ),
     (
         "run:detached",
-        "[-e KEY=VALUE]... <app> <command...>",
+        "[-e KEY=VALUE]... [--ttl-seconds N] <app> <command...>",
         "Start a one-off container that runs on its own; prints its name",
     ),
     (

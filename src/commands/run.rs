@@ -5,15 +5,20 @@
 //! If the first word names a Procfile process type, that process's command runs (Dokku).
 //! Standard input is attached; with `ssh -t` the container gets a terminal (`run app sh`)
 //! unless `--no-tty`. `-e|--env KEY=VALUE` (before the app name) adds or overrides config vars
-//! for this run only.
+//! for this run only; `--ttl-seconds N` (a day by default) is how long it may run.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 use super::config_common::valid_key;
 use super::{CommandError, Io};
 use crate::context::Ctx;
-use crate::deploy::{instance_spec, RunSettings};
+use crate::deploy::{expire_later, instance_spec, RunSettings};
 use crate::names::AppName;
+use crate::scheduler::LABEL_EXPIRES;
+use crate::state::now_unix;
 
 #[derive(Debug)]
 pub struct Args {
@@ -24,7 +29,12 @@ pub struct Args {
     pub no_tty: bool,
     /// `run:detached`.
     pub detached: bool,
+    /// `--ttl-seconds`: stopped after this long.
+    pub ttl: Duration,
 }
+
+/// How long a one-off may run unless `--ttl-seconds` says otherwise (Dokku's default).
+const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// `KEY=VALUE` of `-e`: a valid key, the value as typed (`=` and spaces kept).
 fn env_pair(word: &str) -> Result<(String, String), CommandError> {
@@ -38,6 +48,17 @@ fn env_pair(word: &str) -> Result<(String, String), CommandError> {
     Ok((key.to_string(), value.to_string()))
 }
 
+/// `--ttl-seconds`' value: a whole number of seconds, at least one.
+fn ttl_seconds(raw: Option<&str>) -> Result<Duration, CommandError> {
+    match raw.map(str::parse::<u64>) {
+        Some(Ok(secs)) if secs > 0 => Ok(Duration::from_secs(secs)),
+        _ => Err(CommandError::User(format!(
+            "--ttl-seconds takes a number of seconds, not \"{}\"",
+            crate::names::shown(raw.unwrap_or_default())
+        ))),
+    }
+}
+
 impl Args {
     /// Flags come before the app name; everything after it is the command, flags included,
     /// untouched.
@@ -45,6 +66,7 @@ impl Args {
         let usage = super::help::usage(name);
         let mut env = BTreeMap::new();
         let mut no_tty = false;
+        let mut ttl = DEFAULT_TTL;
         let mut words = words;
         loop {
             match words.first().map(String::as_str) {
@@ -60,6 +82,10 @@ impl Args {
                 }
                 Some(word) if word.starts_with("--env=") => {
                     env.extend([env_pair(&word["--env=".len()..])?]);
+                }
+                Some("--ttl-seconds") => {
+                    ttl = ttl_seconds(words.get(1).map(String::as_str))?;
+                    words = &words[1..];
                 }
                 _ => break,
             }
@@ -81,6 +107,7 @@ impl Args {
             env,
             no_tty,
             detached: name == "run:detached",
+            ttl,
         })
     }
 }
@@ -106,6 +133,10 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         &RunSettings::new(ctx, &record),
     );
     spec.env.extend(args.env);
+    let expires_at = now_unix() + args.ttl.as_secs();
+    spec.options
+        .labels
+        .insert(LABEL_EXPIRES.to_string(), expires_at.to_string());
     spec.command = Some(match release.processes.get(&args.command[0]) {
         Some(procfile_command) => vec!["/bin/sh".into(), "-c".into(), procfile_command.clone()],
         None => args.command.clone(),
@@ -117,20 +148,36 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             .await
             .map_err(|err| CommandError::Internal(err.to_string()))?;
         io.line(&started.name).await;
+        expire_later(ctx, started);
         return Ok(());
     }
-    let hangup = io.hangup.clone();
-    let status = ctx
+    // The run stops when the client hangs up or its time to live ends, whichever comes first.
+    let stop = io.hangup.child_token();
+    let expired = CancellationToken::new();
+    let timer = {
+        let (stop, expired) = (stop.clone(), expired.clone());
+        async move {
+            tokio::time::sleep(args.ttl).await;
+            expired.cancel();
+            stop.cancel();
+            std::future::pending::<std::convert::Infallible>().await
+        }
+    };
+    let tty = io.tty && !args.no_tty;
+    let attached = ctx
         .scheduler
-        .run_attached(
-            &spec,
-            io.tty && !args.no_tty,
-            &mut io.stdin,
-            &mut io.stdout,
-            &hangup,
-        )
-        .await
-        .map_err(|err| CommandError::Internal(err.to_string()))?;
+        .run_attached(&spec, tty, &mut io.stdin, &mut io.stdout, &stop);
+    let status = tokio::select! {
+        status = attached => status,
+        never = timer => match never {},
+    }
+    .map_err(|err| CommandError::Internal(err.to_string()))?;
+    if expired.is_cancelled() {
+        return Err(CommandError::User(format!(
+            "The run was stopped: its time to live ({}s, --ttl-seconds) is up",
+            args.ttl.as_secs()
+        )));
+    }
     CommandError::from_status(status)
 }
 
@@ -147,6 +194,25 @@ mod tests {
         let args = Args::parse("run", &words).unwrap();
         assert_eq!(args.command, vec!["ls", "-la", "--color=never"]);
         assert!(Args::parse("run", &words[..1]).is_err());
+    }
+
+    #[test]
+    fn the_time_to_live_is_whole_seconds() {
+        let words = crate::commands::argv::words("--ttl-seconds 90 shop true");
+        assert_eq!(
+            Args::parse("run:detached", &words).unwrap().ttl,
+            Duration::from_secs(90)
+        );
+        let words = crate::commands::argv::words("shop true");
+        assert_eq!(Args::parse("run", &words).unwrap().ttl, DEFAULT_TTL);
+        for bad in [
+            "--ttl-seconds 0 shop true",
+            "--ttl-seconds soon shop true",
+            "--ttl-seconds",
+        ] {
+            let words = crate::commands::argv::words(bad);
+            assert!(Args::parse("run", &words).is_err(), "{bad}");
+        }
     }
 
     #[test]

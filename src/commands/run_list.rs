@@ -2,18 +2,14 @@
 //! [--format json]`, `run:logs (<app>|--container NAME) [-n N] [-t] [-q]` and
 //! `run:stop (<app>|--container NAME)`.
 
-use std::time::Duration;
-
 use super::argv::Argv;
 use super::logs::{show, Source, Tail};
 use super::output::utc;
 use super::{CommandError, Io};
 use crate::context::Ctx;
+use crate::deploy::ONE_OFF_STOP_GRACE;
 use crate::names::{shown, AppName};
 use crate::scheduler::OneOff;
-
-/// Seconds a stopped one-off gets between SIGTERM and SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 pub enum Target {
@@ -119,7 +115,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             for (_, one_off) in &found {
                 io.step(&format!("Stopping {}", one_off.name)).await;
                 ctx.scheduler
-                    .retire(&one_off.id, STOP_GRACE)
+                    .retire(&one_off.id, ONE_OFF_STOP_GRACE)
                     .await
                     .map_err(|err| CommandError::Internal(err.to_string()))?;
             }

@@ -11,7 +11,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::context::Ctx;
-use crate::deploy::{adopt_running, follow_restarts, restore_idle_apps, DeployLocks};
+use crate::deploy::{adopt_running, arm_expiries, follow_restarts, restore_idle_apps, DeployLocks};
 use crate::docker::DockerEngine;
 use crate::git::{install_hook, GitError, PushRegistry};
 use crate::handoff::{Handoff, HandoffError, Inherited};
@@ -141,6 +141,7 @@ pub async fn run(
         this: this.clone(),
     });
     adopt_running(&ctx).await?;
+    arm_expiries(&ctx).await?;
     for app in ctx.store.app_names() {
         ctx.refresh_policy(&app);
     }

@@ -8,6 +8,7 @@
 
 mod checks;
 mod destroy;
+mod expiry;
 mod follow;
 mod locks;
 mod pipeline;
@@ -19,6 +20,7 @@ mod watch;
 
 pub use checks::run_app_checks;
 pub use destroy::destroy_app;
+pub use expiry::{arm_expiries, expire_later, ONE_OFF_STOP_GRACE};
 pub use follow::follow_restarts;
 pub use locks::{DeployLocks, Wait};
 pub use pipeline::{deploy, instance_spec, DeployRequest, IndentedOutput, RunSettings};

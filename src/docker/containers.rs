@@ -485,7 +485,11 @@ impl Scheduler for DockerEngine {
                 .await
                 .map_err(engine_err)?;
             relay(stdin, attached.input, attached.output, output, stop).await?;
-            self.exit_status(&id).await
+            match stop.is_cancelled() {
+                // Stopped from outside: the container is killed below, not waited for.
+                true => Ok(-1),
+                false => self.exit_status(&id).await,
+            }
         }
         .await;
         let _ = self.remove_force(&id).await;

@@ -5,7 +5,8 @@ use super::containers::Kind;
 use super::{engine_err, DockerEngine};
 use crate::names::AppName;
 use crate::scheduler::{
-    InstanceSpec, OneOff, SchedulerError, LABEL_APP, LABEL_INDEX, LABEL_ONEOFF, LABEL_PROCESS,
+    InstanceSpec, OneOff, SchedulerError, LABEL_APP, LABEL_EXPIRES, LABEL_INDEX, LABEL_ONEOFF,
+    LABEL_PROCESS,
 };
 
 impl DockerEngine {
@@ -32,6 +33,11 @@ impl DockerEngine {
             dyno: format!("{}.{}", spec.process, spec.index),
             command: spec.command.clone().unwrap_or_default().join(" "),
             created: crate::state::now_unix(),
+            expires_at: spec
+                .options
+                .labels
+                .get(LABEL_EXPIRES)
+                .and_then(|at| at.parse().ok()),
         }))
     }
 
@@ -54,6 +60,7 @@ impl DockerEngine {
                     dyno: format!("{}.{}", label(LABEL_PROCESS), label(LABEL_INDEX)),
                     command: summary.command.unwrap_or_default(),
                     created: u64::try_from(summary.created.unwrap_or(0)).unwrap_or(0),
+                    expires_at: labels.get(LABEL_EXPIRES).and_then(|at| at.parse().ok()),
                 })
             })
             .collect();
