@@ -341,6 +341,26 @@ fn detached_one_offs_are_listed_followed_and_stopped() {
         )
     );
 
+    // A run whose client goes away is killed, not left to finish.
+    let mut session = berth.ssh_spawn(&format!("run {app} sh -c 'echo up; exec sleep 600'"));
+    let listed = || {
+        berth
+            .ssh(&format!("run:list {app}"))
+            .ok()
+            .stdout
+            .contains("sleep 600")
+    };
+    assert!(
+        eventually(Duration::from_secs(10), listed),
+        "the run starts"
+    );
+    let _ = session.kill();
+    let _ = session.wait();
+    assert!(
+        eventually(Duration::from_secs(10), || !listed()),
+        "the run outlived its client"
+    );
+
     // A time to live stops a one-off: attached, detached, and across a daemon restart.
     let expired = berth.ssh(&format!("run --ttl-seconds 1 {app} sleep 600"));
     assert_eq!(
