@@ -381,6 +381,22 @@ fn urls_name_every_way_to_reach_an_app() {
     );
     every_url_serves(&urls, "reached\n");
 
+    // The live route, as nginx:show-config shows it.
+    let shown = berth.ssh(&format!("nginx:show-config {app}")).ok().stdout;
+    let row = |label: &str| {
+        shown
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix(&format!("{label}:")))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no {label} row: {shown}"))
+            .to_string()
+    };
+    assert_eq!(row("Hosts"), format!("*.{host} {host} {www}"), "{shown}");
+    assert!(row("Upstreams").starts_with("web.1 "), "{shown}");
+    assert_eq!(row("Down"), "none");
+    assert_eq!(row("Https redirect"), format!("to port {main_https}"));
+    assert_eq!(row("Urls"), urls.trim_end().replace('\n', " "));
+
     berth.ssh(&format!("certs:set {app} redirect false")).ok();
     let urls = berth.ssh(&format!("urls {app}")).ok().stdout;
     let main_http = berth.http.port();

@@ -415,6 +415,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Set client-max-body-size, proxy-read-timeout or x-forwarded-{for,proto,port}-value",
     ),
     (
+        "nginx:show-config",
+        "<app>",
+        "Show what the proxy does for the app now: hosts, instances, policy",
+    ),
+    (
         "ports:add",
         "<app> <scheme:host-port:container-port>...",
         "Map http:80 or https:443 to the port the app listens on (restarts it)",

@@ -42,6 +42,7 @@ mod logs_failed;
 mod maintenance;
 mod nginx;
 mod nginx_logs;
+mod nginx_show;
 mod output;
 mod ports;
 mod proxy_build;
@@ -199,6 +200,7 @@ pub enum Command {
     Letsencrypt(letsencrypt::Args),
     Nginx(nginx::Args),
     NginxLogs(nginx_logs::Args),
+    NginxShow(argv::AppArgs),
     HttpAuth(http_auth::Args),
     Logs(logs::Args),
     LogsFailed(logs_failed::Args),
@@ -269,6 +271,9 @@ impl Command {
             name if name.starts_with("certs:") => Command::Certs(certs::Args::parse(name, rest)?),
             name @ ("nginx:set" | "nginx:report") => {
                 Command::Nginx(nginx::Args::parse(name, rest)?)
+            }
+            "nginx:show-config" => {
+                Command::NginxShow(argv::AppArgs::parse("nginx:show-config", rest)?)
             }
             "nginx:access-logs" => {
                 Command::NginxLogs(nginx_logs::Args::parse("nginx:access-logs", rest)?)
@@ -408,6 +413,7 @@ impl Command {
             Command::Letsencrypt(args) => args.command,
             Command::Nginx(args) => args.command(),
             Command::NginxLogs(args) => args.command(),
+            Command::NginxShow(_) => "nginx:show-config",
             Command::ChecksReport(_) => "checks:report",
             Command::ChecksRun(_) => "checks:run",
             Command::ChecksSet(_) => "checks:set",
@@ -492,6 +498,7 @@ impl Command {
             Command::Letsencrypt(args) => letsencrypt::run(ctx, io, args).await,
             Command::Nginx(args) => nginx::run(ctx, io, args).await,
             Command::NginxLogs(args) => nginx_logs::run(ctx, io, args).await,
+            Command::NginxShow(args) => nginx_show::run(ctx, io, args).await,
             Command::ChecksReport(args) => checks_report::run(ctx, io, args).await,
             Command::ChecksRun(args) => checks_run::run(ctx, io, args).await,
             Command::ChecksSet(args) => checks_set::run(ctx, io, args).await,

@@ -203,7 +203,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
 }
 
 /// A byte count the way nginx sizes are written: `1m` rather than `1048576`.
-fn size_text(bytes: u64) -> String {
+pub fn size_text(bytes: u64) -> String {
     match bytes {
         0 => "0".to_string(),
         b if b % (1 << 30) == 0 => format!("{}g", b >> 30),

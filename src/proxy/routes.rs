@@ -203,6 +203,19 @@ impl Routes {
         });
     }
 
+    /// The hosts routed to `app` now, sorted.
+    pub fn hosts_of(&self, app: &AppName) -> Vec<String> {
+        let table = self.table.load();
+        let mut hosts: Vec<String> = table
+            .hosts
+            .iter()
+            .filter(|(_, owner)| *owner == app)
+            .map(|(host, _)| host.clone())
+            .collect();
+        hosts.sort();
+        hosts
+    }
+
     /// The app's current route, if it has one.
     pub fn route(&self, app: &AppName) -> Option<Arc<AppRoute>> {
         self.table.load().apps.get(app).cloned()
