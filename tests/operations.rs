@@ -570,6 +570,11 @@ fn docker_options_reach_builds_and_containers() {
         .ok();
     berth
         .ssh(&format!(
+            "docker-options:add {app} run --add-host only.run:10.1.2.3"
+        ))
+        .ok();
+    berth
+        .ssh(&format!(
             "docker-options:add {app} build --build-arg GREETING=built-with-arg"
         ))
         .ok();
@@ -624,6 +629,14 @@ fn docker_options_reach_builds_and_containers() {
     assert!(
         hosts.contains("10.9.8.7") && hosts.contains("db.internal"),
         "{hosts}"
+    );
+    assert!(
+        hosts.contains("only.run"),
+        "the run phase's own option: {hosts}"
+    );
+    assert!(
+        !inspect(&id, "{{.HostConfig.ExtraHosts}}").contains("only.run"),
+        "run-phase options stay out of the app's instances"
     );
 
     berth.ssh(&format!("docker-options:clear {app}")).ok();

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::config_common::valid_key;
 use super::{CommandError, Io};
 use crate::context::Ctx;
-use crate::deploy::{expire_later, instance_spec, RunSettings};
+use crate::deploy::{expire_later, one_off_spec, RunSettings};
 use crate::names::AppName;
 use crate::scheduler::LABEL_EXPIRES;
 use crate::state::now_unix;
@@ -125,7 +125,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         true => rand::random_range(1000..10000),
         false => 1,
     };
-    let mut spec = instance_spec(
+    let mut spec = one_off_spec(
         &args.app,
         release,
         "run",

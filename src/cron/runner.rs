@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use super::Schedule;
 use crate::clock::Civil;
 use crate::context::Ctx;
-use crate::deploy::{instance_spec, RunSettings};
+use crate::deploy::{one_off_spec, RunSettings};
 use crate::names::AppName;
 use crate::scheduler::{BuildOutput, SchedulerError};
 use crate::state::CronTask;
@@ -43,8 +43,7 @@ pub async fn run_task(
         )));
     };
     let settings = RunSettings::new(ctx, &record);
-    let mut spec = instance_spec(app, release, "cron", 1, &settings);
-    spec.options = settings.options("run");
+    let mut spec = one_off_spec(app, release, "cron", 1, &settings);
     spec.command = Some(vec!["/bin/sh".into(), "-c".into(), task.command.clone()]);
     ctx.scheduler
         .run_once(&spec, output, &ctx.shutdown.child_token())

@@ -23,7 +23,9 @@ pub use destroy::destroy_app;
 pub use expiry::{arm_expiries, expire_later, ONE_OFF_STOP_GRACE};
 pub use follow::follow_restarts;
 pub use locks::{DeployLocks, Wait};
-pub use pipeline::{deploy, instance_spec, DeployRequest, IndentedOutput, RunSettings};
+pub use pipeline::{
+    deploy, instance_spec, one_off_spec, DeployRequest, IndentedOutput, RunSettings,
+};
 pub use prepare::Source;
 pub use restore::{adopt_running, restore_apps, restore_idle_apps};
 pub use scale::{scale, stop};

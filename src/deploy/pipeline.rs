@@ -321,6 +321,21 @@ pub fn instance_spec(
     }
 }
 
+/// What to run for a one-off container of `release` (`run`, release scripts, cron): an
+/// instance's spec with the run phase's docker options instead of the deploy phase's.
+pub fn one_off_spec(
+    app: &AppName,
+    release: &Release,
+    process: &str,
+    index: u32,
+    settings: &RunSettings,
+) -> InstanceSpec {
+    InstanceSpec {
+        options: settings.options("run"),
+        ..instance_spec(app, release, process, index, settings)
+    }
+}
+
 /// Runs an app.json script in a one-off container of `release`, its output indented.
 async fn run_script(
     ctx: &Ctx,
@@ -332,7 +347,7 @@ async fn run_script(
     io: &mut Io,
 ) -> Result<i64, DeployError> {
     io.step(&format!("Running {phase} script: {script}")).await;
-    let mut spec = instance_spec(
+    let mut spec = one_off_spec(
         &record.name,
         release,
         phase,
