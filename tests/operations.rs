@@ -688,9 +688,38 @@ fn cron_tasks_are_listed_run_and_scheduled() {
         .ssh(&format!("cron:run {app} nope"))
         .stderr
         .contains("no cron task nope"));
-
+    let detached = berth
+        .ssh(&format!("cron:run --detach {app} {tick}"))
+        .ok()
+        .stdout;
     assert!(
-        eventually(std::time::Duration::from_secs(75), || berth
+        detached.starts_with(&format!("{app}.cron.1.")),
+        "{detached}"
+    );
+
+    // Suspended, the minute loop passes the task over; resumed, it runs it.
+    berth.ssh(&format!("cron:suspend {app} {tick}")).ok();
+    let suspended_at = berth.log().len();
+    let json = berth
+        .ssh(&format!("cron:list {app} --format json"))
+        .ok()
+        .stdout;
+    let tasks: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(tasks[0]["suspended"], true, "{json}");
+    assert!(
+        eventually(Duration::from_secs(75), || berth.log()[suspended_at..]
+            .contains("cron: suspended; not started")),
+        "the minute loop passes a suspended task over:\n{}",
+        berth.log()
+    );
+    assert!(
+        !berth.log()[suspended_at..].contains("cron: starting"),
+        "{}",
+        berth.log()
+    );
+    berth.ssh(&format!("cron:resume {app} {tick}")).ok();
+    assert!(
+        eventually(Duration::from_secs(75), || berth
             .log()
             .contains("cron: tick from cron.1")),
         "the minute loop runs the task:\n{}",

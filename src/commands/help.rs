@@ -199,7 +199,21 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "<app> [--format stdout|json]",
         "List the app.json cron tasks",
     ),
-    ("cron:run", "<app> <id>", "Run a cron task now"),
+    (
+        "cron:resume",
+        "<app> <id>",
+        "Let the minute loop start a suspended cron task again",
+    ),
+    (
+        "cron:run",
+        "[--detach] <app> <id>",
+        "Run a cron task now (--detach: in the background; prints its name)",
+    ),
+    (
+        "cron:suspend",
+        "<app> <id>",
+        "Keep the minute loop from starting a cron task until cron:resume",
+    ),
     (
         "docker-options:add",
         "<app> <build,deploy,run> OPTION...",

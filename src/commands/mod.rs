@@ -300,8 +300,10 @@ impl Command {
             "checks:report" => Command::ChecksReport(argv::AppArgs::parse("checks:report", rest)?),
             "checks:run" => Command::ChecksRun(checks_run::Args::parse(rest)?),
             "checks:set" => Command::ChecksSet(checks_set::Args::parse(rest)?),
-            "cron:list" => Command::Cron(cron::Args::parse(false, rest)?),
-            "cron:run" => Command::Cron(cron::Args::parse(true, rest)?),
+            "cron:list" => Command::Cron(cron::Args::parse("cron:list", rest)?),
+            "cron:run" => Command::Cron(cron::Args::parse("cron:run", rest)?),
+            "cron:suspend" => Command::Cron(cron::Args::parse("cron:suspend", rest)?),
+            "cron:resume" => Command::Cron(cron::Args::parse("cron:resume", rest)?),
             "docker-options:add"
             | "docker-options:remove"
             | "docker-options:clear"
@@ -426,8 +428,7 @@ impl Command {
             Command::ConfigShow(_) => "config:show",
             Command::ConfigUnset(args) if args.keys.is_none() => "config:clear",
             Command::ConfigUnset(_) => "config:unset",
-            Command::Cron(args) if args.run.is_some() => "cron:run",
-            Command::Cron(_) => "cron:list",
+            Command::Cron(args) => args.name,
             Command::DockerOptions(args) => args.action.command(),
             Command::Domains(args) => args.command,
             Command::Enter(_) => "enter",

@@ -15,10 +15,9 @@ use tokio_util::sync::CancellationToken;
 use super::config_common::valid_key;
 use super::{CommandError, Io};
 use crate::context::Ctx;
-use crate::deploy::{expire_later, one_off_spec, RunSettings};
+use crate::deploy::{expire_later, one_off_spec, with_ttl, RunSettings, DEFAULT_TTL};
 use crate::names::AppName;
-use crate::scheduler::LABEL_EXPIRES;
-use crate::state::now_unix;
+use crate::scheduler::InstanceSpec;
 
 #[derive(Debug)]
 pub struct Args {
@@ -32,9 +31,6 @@ pub struct Args {
     /// `--ttl-seconds`: stopped after this long.
     pub ttl: Duration,
 }
-
-/// How long a one-off may run unless `--ttl-seconds` says otherwise (Dokku's default).
-const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// `KEY=VALUE` of `-e`: a valid key, the value as typed (`=` and spaces kept).
 fn env_pair(word: &str) -> Result<(String, String), CommandError> {
@@ -133,24 +129,14 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         &RunSettings::new(ctx, &record),
     );
     spec.env.extend(args.env);
-    let expires_at = now_unix() + args.ttl.as_secs();
-    spec.options
-        .labels
-        .insert(LABEL_EXPIRES.to_string(), expires_at.to_string());
     spec.command = Some(match release.processes.get(&args.command[0]) {
         Some(procfile_command) => vec!["/bin/sh".into(), "-c".into(), procfile_command.clone()],
         None => args.command.clone(),
     });
     if args.detached {
-        let started = ctx
-            .scheduler
-            .run_detached(&spec)
-            .await
-            .map_err(|err| CommandError::Internal(err.to_string()))?;
-        io.line(&started.name).await;
-        expire_later(ctx, started);
-        return Ok(());
+        return start_detached(ctx, io, spec, args.ttl).await;
     }
+    with_ttl(&mut spec, args.ttl);
     // The run stops when the client hangs up or its time to live ends, whichever comes first.
     let stop = io.hangup.child_token();
     let expired = CancellationToken::new();
@@ -179,6 +165,24 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         )));
     }
     CommandError::from_status(status)
+}
+
+/// Starts `spec` as a one-off on its own, to be stopped after `ttl`; prints its name.
+pub async fn start_detached(
+    ctx: &Ctx,
+    io: &mut Io,
+    mut spec: InstanceSpec,
+    ttl: Duration,
+) -> Result<(), CommandError> {
+    with_ttl(&mut spec, ttl);
+    let started = ctx
+        .scheduler
+        .run_detached(&spec)
+        .await
+        .map_err(|err| CommandError::Internal(err.to_string()))?;
+    io.line(&started.name).await;
+    expire_later(ctx, started);
+    Ok(())
 }
 
 #[cfg(test)]

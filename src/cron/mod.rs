@@ -4,5 +4,5 @@
 mod runner;
 mod schedule;
 
-pub use runner::{run_loop, run_task};
+pub use runner::{run_loop, run_task, task_spec};
 pub use schedule::{Schedule, ScheduleError};

@@ -10,7 +10,7 @@ use crate::clock::Civil;
 use crate::context::Ctx;
 use crate::deploy::{one_off_spec, RunSettings};
 use crate::names::AppName;
-use crate::scheduler::{BuildOutput, SchedulerError};
+use crate::scheduler::{BuildOutput, InstanceSpec, SchedulerError};
 use crate::state::CronTask;
 
 /// Sends a task's output to the daemon log.
@@ -33,6 +33,18 @@ pub async fn run_task(
     task: &CronTask,
     output: &mut dyn BuildOutput,
 ) -> Result<i64, SchedulerError> {
+    let spec = task_spec(ctx, app, task)?;
+    ctx.scheduler
+        .run_once(&spec, output, &ctx.shutdown.child_token())
+        .await
+}
+
+/// The one-off container that runs `task` of `app`'s current release.
+pub fn task_spec(
+    ctx: &Ctx,
+    app: &AppName,
+    task: &CronTask,
+) -> Result<InstanceSpec, SchedulerError> {
     let record = match ctx.store.app(app) {
         Ok(record) => record,
         Err(err) => return Err(SchedulerError::Engine(err.to_string())),
@@ -45,9 +57,7 @@ pub async fn run_task(
     let settings = RunSettings::new(ctx, &record);
     let mut spec = one_off_spec(app, release, "cron", 1, &settings);
     spec.command = Some(vec!["/bin/sh".into(), "-c".into(), task.command.clone()]);
-    ctx.scheduler
-        .run_once(&spec, output, &ctx.shutdown.child_token())
-        .await
+    Ok(spec)
 }
 
 /// The minute loop; ends with the daemon.
@@ -72,6 +82,10 @@ pub async fn run_loop(ctx: Arc<Ctx>) {
             for task in &release.cron {
                 let due = Schedule::parse(&task.schedule).is_ok_and(|s| s.matches(&minute));
                 if !due {
+                    continue;
+                }
+                if record.cron_suspended.contains(&task.id()) {
+                    tracing::info!(app = %record.name, task = %task.id(), "cron: suspended; not started");
                     continue;
                 }
                 let (ctx, app, task) = (ctx.clone(), record.name.clone(), task.clone());

@@ -5,11 +5,22 @@
 use std::time::Duration;
 
 use crate::context::Ctx;
-use crate::scheduler::{OneOff, SchedulerError};
+use crate::scheduler::{InstanceSpec, OneOff, SchedulerError, LABEL_EXPIRES};
 use crate::state::now_unix;
 
 /// Seconds a stopped one-off gets between SIGTERM and SIGKILL.
 pub const ONE_OFF_STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// How long a one-off may run unless `--ttl-seconds` says otherwise (Dokku's default).
+pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Marks `spec`'s container to be stopped `ttl` from now.
+pub fn with_ttl(spec: &mut InstanceSpec, ttl: Duration) {
+    let expires_at = now_unix() + ttl.as_secs();
+    spec.options
+        .labels
+        .insert(LABEL_EXPIRES.to_string(), expires_at.to_string());
+}
 
 /// Stops `one_off` (of `app`) when its time to live ends, in the background, unless it has
 /// ended by itself or the daemon stops first (the next start arms it again).

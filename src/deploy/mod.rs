@@ -20,7 +20,7 @@ mod watch;
 
 pub use checks::run_app_checks;
 pub use destroy::destroy_app;
-pub use expiry::{arm_expiries, expire_later, ONE_OFF_STOP_GRACE};
+pub use expiry::{arm_expiries, expire_later, with_ttl, DEFAULT_TTL, ONE_OFF_STOP_GRACE};
 pub use follow::follow_restarts;
 pub use locks::{DeployLocks, Wait};
 pub use pipeline::{

@@ -216,6 +216,7 @@ impl Store {
         record.http_auth = source.http_auth;
         record.proxy = source.proxy;
         record.git = source.git;
+        record.cron_suspended = source.cron_suspended;
         record.ports = ports;
         let repo = self.layout.repo_dir(from);
         if repo.exists() {

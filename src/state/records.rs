@@ -83,6 +83,9 @@ pub struct AppRecord {
     /// `git:set`: which pushes deploy, and the variable naming the deployed commit.
     #[serde(default)]
     pub git: GitSettings,
+    /// `cron:suspend`: ids of the cron tasks the minute loop leaves alone.
+    #[serde(default)]
+    pub cron_suspended: Vec<String>,
 }
 
 /// `git:set (<app>|--global) deploy-branch|rev-env-var`; an app's unset value is the global
@@ -457,6 +460,7 @@ impl AppRecord {
             proxy: ProxyLimits::default(),
             maintenance: false,
             git: GitSettings::default(),
+            cron_suspended: Vec::new(),
         }
     }
 
