@@ -12,7 +12,7 @@ use super::protocol::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot reach the berth daemon at {path}: {source} (is `berth daemon` running?)")]
+    #[error("cannot reach the berth daemon at {path} (is `berth daemon` running?)")]
     Connect {
         path: String,
         source: std::io::Error,
@@ -127,4 +127,22 @@ async fn relay_output(mut read: tokio::net::unix::OwnedReadHalf) -> Result<i32, 
         }
     }
     Err(ClientError::NoExit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connect_error_names_its_cause_once() {
+        let err = ClientError::Connect {
+            path: "/run/berth.sock".into(),
+            source: std::io::ErrorKind::ConnectionRefused.into(),
+        };
+        // The binary's edge prints the message, then its source: the message must not repeat it.
+        let source = std::error::Error::source(&err).expect("a source");
+        let chain = format!("{err}: {source}");
+        assert_eq!(chain.matches("refused").count(), 1, "{chain}");
+        assert!(chain.starts_with("cannot reach the berth daemon at /run/berth.sock"));
+    }
 }
