@@ -48,10 +48,27 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(err) => {
-            eprintln!(" !     {err:#}");
+            eprintln!(" !     {}", one_line(&err));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes on one line, each said once (many messages already quote their
+/// source, as `cannot read config file X: No such file` does).
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -155,4 +172,24 @@ fn hook() -> anyhow::Result<i32> {
         object_dirs,
     };
     Ok(client_runtime()?.block_on(client::run_hook(&socket, request))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let quoted = anyhow::Error::new(io).context(format!(
+            "cannot read config file /etc/berth.toml: {}",
+            std::io::Error::from(std::io::ErrorKind::NotFound)
+        ));
+        assert_eq!(
+            one_line(&quoted),
+            "cannot read config file /etc/berth.toml: entity not found"
+        );
+        let chained = anyhow::anyhow!("refused").context("cannot start");
+        assert_eq!(one_line(&chained), "cannot start: refused");
+    }
 }
