@@ -43,16 +43,6 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     ("apps:unlock", "<app>", "Allow deploys again"),
     (
-        "builder:report",
-        "[<app>] [--<flag>]",
-        "Show which builder builds the app, and from which directory",
-    ),
-    (
-        "builder:set",
-        "(<app>|--global) selected [dockerfile|buildpacks] | <app> build-dir [subdir]",
-        "Choose the builder (empty: auto) or the repository subdirectory to build",
-    ),
-    (
         "builder-dockerfile:report",
         "[<app>] [--<flag>]",
         "Show which Dockerfile builds the app",
@@ -61,6 +51,16 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "builder-dockerfile:set",
         "(<app>|--global) dockerfile-path [path]",
         "Build from this Dockerfile (relative to the build directory; unset: Dockerfile)",
+    ),
+    (
+        "builder:report",
+        "[<app>] [--<flag>]",
+        "Show which builder builds the app, and from which directory",
+    ),
+    (
+        "builder:set",
+        "(<app>|--global) selected [dockerfile|buildpacks] | <app> build-dir [subdir]",
+        "Choose the builder (empty: auto) or the repository subdirectory to build",
     ),
     (
         "buildpacks:add",
