@@ -87,6 +87,11 @@ fn storage_mounts_survive_deploys() {
 
     let list = berth.ssh(&format!("storage:list {app}")).ok().stdout;
     assert!(list.contains(&mount), "{list}");
+    let run_mounts = berth
+        .ssh(&format!("storage:report {app} --storage-run-mounts"))
+        .ok()
+        .stdout;
+    assert_eq!(run_mounts, format!("-v {mount}\n"));
     berth.ssh(&format!("storage:unmount {app} {mount}")).ok();
     berth.ssh(&format!("ps:restart {app}")).ok();
     assert_eq!(

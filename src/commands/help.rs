@@ -602,6 +602,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "List the app's mounts",
     ),
     (
+        "storage:report",
+        "[<app>] [--<flag>]",
+        "Show the app's mounts per phase",
+    ),
+    (
         "storage:mount",
         "<app> <host-dir|volume>:<container-dir>",
         "Mount a directory into every instance (from the next deploy)",

@@ -225,6 +225,7 @@ pub enum Command {
     ResourceReport(argv::AppArgs),
     StorageEnsure(storage_ensure::Args),
     StorageList(storage_list::Args),
+    StorageReport(argv::AppArgs),
     StorageMount(storage_mount::Args),
     SshKeysAdd(ssh_keys_add::Args),
     SshKeysList(ssh_keys_list::Args),
@@ -376,6 +377,9 @@ impl Command {
                 Command::StorageEnsure(storage_ensure::Args::parse(rest)?)
             }
             "storage:list" => Command::StorageList(storage_list::Args::parse(rest)?),
+            "storage:report" => {
+                Command::StorageReport(argv::AppArgs::parse("storage:report", rest)?)
+            }
             "storage:mount" => Command::StorageMount(storage_mount::Args::parse(true, rest)?),
             "storage:unmount" => Command::StorageMount(storage_mount::Args::parse(false, rest)?),
             "run" => Command::Run(run::Args::parse("run", rest)?),
@@ -463,6 +467,7 @@ impl Command {
             Command::ResourceReport(_) => "resource:report",
             Command::StorageEnsure(_) => "storage:ensure-directory",
             Command::StorageList(_) => "storage:list",
+            Command::StorageReport(_) => "storage:report",
             Command::StorageMount(args) if args.add => "storage:mount",
             Command::StorageMount(_) => "storage:unmount",
             Command::Run(args) if args.detached => "run:detached",
@@ -539,6 +544,7 @@ impl Command {
             Command::ResourceReport(args) => resource::report_app(ctx, io, args).await,
             Command::StorageEnsure(args) => storage_ensure::run(ctx, io, args).await,
             Command::StorageList(args) => storage_list::run(ctx, io, args).await,
+            Command::StorageReport(args) => storage_list::report_app(ctx, io, args).await,
             Command::StorageMount(args) => storage_mount::run(ctx, caller, io, args).await,
             Command::Run(args) => run::run(ctx, io, args).await,
             Command::RunList(args) => run_list::run(ctx, io, args).await,

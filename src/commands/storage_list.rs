@@ -1,6 +1,8 @@
-//! `storage:list <app> [--format text|json]`: the app's mounts, `host:container` per line.
+//! `storage:list <app> [--format text|json]`: the app's mounts, `host:container` per line;
+//! `storage:report <app>`: the same per phase, as Dokku reports them (`-v host:container`).
 
-use super::argv::Argv;
+use super::argv::{AppArgs, Argv};
+use super::output::report;
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::AppName;
@@ -38,4 +40,24 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             .await;
     }
     Ok(())
+}
+
+/// Mounts apply to the app's instances (deploy) and one-off containers (run), never to builds.
+pub async fn report_app(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandError> {
+    let mounts = ctx.store.app(&args.app)?.mounts;
+    let flags: Vec<String> = mounts
+        .iter()
+        .map(|m| format!("-v {}:{}", m.host, m.container))
+        .collect();
+    let flags = flags.join(" ");
+    report(
+        io,
+        &format!("{} storage information", args.app),
+        &[
+            ("Storage build mounts", String::new()),
+            ("Storage deploy mounts", flags.clone()),
+            ("Storage run mounts", flags),
+        ],
+    )
+    .await
 }
