@@ -103,7 +103,15 @@ impl Ctx {
         if let Ok(record) = self.store.app(app) {
             let has_cert = matches!(self.store.cert(app), Ok(Some(_)));
             let global = self.store.global();
-            let policy = crate::routing::policy(&record, &global, has_cert, self.main_ports.https);
+            let mut policy =
+                crate::routing::policy(&record, &global, has_cert, self.main_ports.https);
+            policy.maintenance_page = match self.store.maintenance_page(app) {
+                Ok(page) => page.map(bytes::Bytes::from),
+                Err(err) => {
+                    tracing::warn!(app = %app, error = %err, "cannot read the maintenance page");
+                    None
+                }
+            };
             self.routes.set_policy(app, policy);
         }
     }

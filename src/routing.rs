@@ -67,6 +67,7 @@ pub fn policy(
         max_body: setting(record, global, |l| &l.client_max_body_size, body_size),
         read_timeout: setting(record, global, |l| &l.proxy_read_timeout, read_timeout),
         maintenance: record.maintenance,
+        maintenance_page: None,
         forwarded: ForwardedFrom {
             for_value: setting(record, global, |l| &l.x_forwarded_for_value, for_value)
                 .unwrap_or_default(),

@@ -475,6 +475,12 @@ fn clone_and_rename() {
         .ssh(&format!("git:set {app} rev-env-var SOURCE_VERSION"))
         .ok();
     berth.ssh(&format!("maintenance:on {app}")).ok();
+    berth
+        .ssh_input(
+            &format!("maintenance:custom-page {app}"),
+            b"<p>Moving house</p>\n",
+        )
+        .ok();
 
     berth.ssh(&format!("apps:clone {app} {copy}")).ok();
     assert_eq!(
@@ -520,10 +526,11 @@ fn clone_and_rename() {
         .ok();
 
     berth.ssh(&format!("apps:rename {app} {renamed}")).ok();
+    let renamed_page = berth.get(&Berth::host(&renamed), "/");
     assert_eq!(
-        berth.get(&Berth::host(&renamed), "/").status,
-        503,
-        "a renamed app stays in maintenance"
+        (renamed_page.status, renamed_page.body.as_str()),
+        (503, "<p>Moving house</p>\n"),
+        "a renamed app stays in maintenance, with its page"
     );
     assert!(
         get_on(tcp, None).contains("cloned code"),

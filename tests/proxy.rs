@@ -158,7 +158,6 @@ fn basic_auth_guards_an_app_and_survives_a_restart() {
     assert_eq!(berth.get(&host, "/").status, 200);
 }
 
-/// A certificate for `host` made by the real openssl, as a tar of server.crt and server.key.
 #[test]
 fn maintenance_mode_answers_503_until_turned_off_and_survives_a_restart() {
     let mut berth = Berth::start();
@@ -175,12 +174,41 @@ fn maintenance_mode_answers_503_until_turned_off_and_survives_a_restart() {
     let enabled = berth.ssh(&format!("maintenance:report {app} --maintenance-enabled"));
     assert_eq!(enabled.ok().stdout, "true\n");
 
-    berth.restart();
+    // The maintenance plugin's custom page: a tar holding maintenance.html, made by real tar.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let page = "<!doctype html><h1>Back at five</h1>\n";
+    std::fs::create_dir(dir.path().join("maintenance")).expect("mkdir");
+    std::fs::write(dir.path().join("maintenance/maintenance.html"), page).expect("write");
+    let tar = std::process::Command::new("tar")
+        .current_dir(dir.path())
+        .args(["-cf", "-", "maintenance"])
+        .output()
+        .expect("tar");
+    assert!(tar.status.success(), "{tar:?}");
+    berth
+        .ssh_input(&format!("maintenance:custom-page {app}"), &tar.stdout)
+        .ok();
+    let custom = berth.get(&host, "/");
+    assert_eq!((custom.status, custom.body.as_str()), (503, page));
     assert_eq!(
-        berth.get(&host, "/").status,
-        503,
-        "still on after a restart"
+        custom.header("content-type"),
+        Some("text/html; charset=utf-8")
     );
+
+    berth.restart();
+    let after = berth.get(&host, "/");
+    assert_eq!(
+        (after.status, after.body.as_str()),
+        (503, page),
+        "still on, with its page, after a restart"
+    );
+    berth
+        .ssh_input(&format!("maintenance:custom-page {app}"), b"")
+        .ok();
+    assert!(berth
+        .get(&host, "/")
+        .body
+        .contains("is down for maintenance"));
     berth.ssh(&format!("maintenance:off {app}")).ok();
     assert_eq!(berth.get(&host, "/").body, "open for business\n");
     assert_eq!(berth.ssh("maintenance:on no-such-app").code, 20);
@@ -192,6 +220,7 @@ fn maintenance_mode_answers_503_until_turned_off_and_survives_a_restart() {
     assert_eq!(berth.ssh("proxy:build-config no-such-app").code, 20);
 }
 
+/// A certificate for `host` made by the real openssl, as a tar of server.crt and server.key.
 fn openssl_cert_tar(dir: &std::path::Path, host: &str) -> Vec<u8> {
     let status = std::process::Command::new("openssl")
         .current_dir(dir)

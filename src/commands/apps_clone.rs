@@ -120,7 +120,7 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
 }
 
 /// Hands what identifies the old app on the network to the new one: domains, certificate,
-/// HTTPS and Let's Encrypt settings, maintenance mode, and every port mapping. The proxy routes the domains to the
+/// HTTPS and Let's Encrypt settings, maintenance mode and page, and every port mapping. The proxy routes the domains to the
 /// new app before the old one lets go of them, so no request finds neither.
 fn move_identity(ctx: &Ctx, old: &AppName, new: &AppName) -> Result<(), CommandError> {
     let globals = ctx.global_domains();
@@ -155,6 +155,9 @@ fn move_identity(ctx: &Ctx, old: &AppName, new: &AppName) -> Result<(), CommandE
     })?;
     if cert.is_some() {
         ctx.store.remove_cert(old)?;
+    }
+    if let Some(page) = ctx.store.maintenance_page(old)? {
+        ctx.store.save_maintenance_page(new, Some(&page))?;
     }
     // The new app's policy (maintenance, HTTPS) first, so its new hosts never serve without it.
     ctx.refresh_policy(new);

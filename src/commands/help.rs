@@ -394,6 +394,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Show why the last failed deploy failed and what its container printed",
     ),
     (
+        "maintenance:custom-page",
+        "<app>",
+        "Set the maintenance page from stdin (a tar with maintenance.html, or HTML)",
+    ),
+    (
         "maintenance:off",
         "<app>",
         "Serve the app again after maintenance:on",

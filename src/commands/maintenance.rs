@@ -1,6 +1,10 @@
 //! `maintenance:on|off|report <app>` (Heroku's and the Dokku maintenance plugin's names):
 //! while on, the proxy answers every request for the app with a 503 maintenance page and
 //! `Retry-After`, at once and across restarts; the app itself keeps running.
+//! `maintenance:custom-page <app>` sets that page from stdin: the plugin's tar holding
+//! `maintenance.html`, or the HTML itself; empty input goes back to the built-in page.
+
+use std::io::Read;
 
 use super::argv::Argv;
 use super::output::report;
@@ -8,11 +12,21 @@ use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::AppName;
 
+/// The largest page (or tar holding it) read from stdin.
+const MAX_PAGE: u64 = 1 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    On,
+    Off,
+    Report,
+    CustomPage,
+}
+
 #[derive(Debug)]
 pub struct Args {
     pub app: AppName,
-    /// `Some(on)` to switch, `None` to report.
-    pub switch: Option<bool>,
+    pub action: Action,
 }
 
 impl Args {
@@ -20,29 +34,101 @@ impl Args {
         let mut argv = Argv::new(name, words);
         let app = AppName::parse(&argv.required("app name")?)?;
         argv.finish()?;
-        let switch = match name {
-            "maintenance:on" => Some(true),
-            "maintenance:off" => Some(false),
-            _ => None,
+        let action = match name {
+            "maintenance:on" => Action::On,
+            "maintenance:off" => Action::Off,
+            "maintenance:custom-page" => Action::CustomPage,
+            _ => Action::Report,
         };
-        Ok(Args { app, switch })
+        Ok(Args { app, action })
     }
 
     pub fn command(&self) -> &'static str {
-        match self.switch {
-            Some(true) => "maintenance:on",
-            Some(false) => "maintenance:off",
-            None => "maintenance:report",
+        match self.action {
+            Action::On => "maintenance:on",
+            Action::Off => "maintenance:off",
+            Action::Report => "maintenance:report",
+            Action::CustomPage => "maintenance:custom-page",
         }
+    }
+}
+
+/// The page in what came on stdin: `maintenance.html` from a tar, or the input itself when it
+/// is not a tar; `None` for empty input.
+fn page_from(input: &[u8]) -> Result<Option<Vec<u8>>, CommandError> {
+    if input.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let mut archive = tar::Archive::new(input);
+    let Ok(entries) = archive.entries() else {
+        return Ok(Some(input.to_vec()));
+    };
+    let mut in_tar = false;
+    for entry in entries {
+        // Not a tar after all (HTML is not): the input is the page.
+        let Ok(mut entry) = entry else {
+            return match in_tar {
+                true => Err(CommandError::User("The tar on stdin is damaged".into())),
+                false => Ok(Some(input.to_vec())),
+            };
+        };
+        in_tar = true;
+        let named = entry
+            .path()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n == "maintenance.html"))
+            .unwrap_or(false);
+        if named {
+            let mut page = Vec::new();
+            entry
+                .read_to_end(&mut page)
+                .map_err(|err| CommandError::User(format!("The tar on stdin is damaged: {err}")))?;
+            return Ok(Some(page));
+        }
+    }
+    match in_tar {
+        true => Err(CommandError::User(
+            "The tar on stdin holds no maintenance.html".into(),
+        )),
+        false => Ok(Some(input.to_vec())),
     }
 }
 
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
     let app = &args.app;
-    let Some(on) = args.switch else {
-        let record = ctx.store.app(app)?;
-        let rows = [("Maintenance enabled", record.maintenance.to_string())];
-        return report(io, &format!("{app} maintenance information"), &rows).await;
+    let on = match args.action {
+        Action::On => true,
+        Action::Off => false,
+        Action::Report => {
+            let record = ctx.store.app(app)?;
+            let custom = ctx.store.maintenance_page(app)?.is_some();
+            let rows = [
+                ("Maintenance enabled", record.maintenance.to_string()),
+                ("Maintenance custom page", custom.to_string()),
+            ];
+            return report(io, &format!("{app} maintenance information"), &rows).await;
+        }
+        Action::CustomPage => {
+            ctx.store.app(app)?;
+            let input = io
+                .read_all(MAX_PAGE + 1)
+                .await
+                .map_err(|err| CommandError::User(format!("cannot read stdin: {err}")))?;
+            if input.len() as u64 > MAX_PAGE {
+                return Err(CommandError::User(
+                    "The maintenance page is over 1 MiB".into(),
+                ));
+            }
+            let page = page_from(&input)?;
+            ctx.store.save_maintenance_page(app, page.as_deref())?;
+            ctx.refresh_policy(app);
+            let line = match page {
+                Some(_) => format!("Setting the maintenance page of {app}"),
+                None => format!("Back to the built-in maintenance page for {app}"),
+            };
+            io.step(&line).await;
+            return Ok(());
+        }
     };
     ctx.store
         .update_app(app, |record| record.maintenance = on)?;
@@ -53,4 +139,35 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     };
     io.step(&line).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, data) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, name, *data).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    #[test]
+    fn the_page_comes_from_the_plugins_tar_or_as_html() {
+        let tar = tar_of(&[
+            ("maintenance/style.css", b"body{}"),
+            ("maintenance/maintenance.html", b"<h1>Back soon</h1>"),
+        ]);
+        assert_eq!(page_from(&tar).unwrap().unwrap(), b"<h1>Back soon</h1>");
+        let html = b"<!doctype html><p>Back at 5</p>\n";
+        assert_eq!(page_from(html).unwrap().unwrap(), html);
+        assert_eq!(page_from(b" \n").unwrap(), None);
+        let other = tar_of(&[("index.html", b"<p>x</p>")]);
+        assert!(page_from(&other).is_err());
+    }
 }

@@ -334,6 +334,9 @@ impl Command {
             "maintenance:off" => {
                 Command::Maintenance(maintenance::Args::parse("maintenance:off", rest)?)
             }
+            "maintenance:custom-page" => {
+                Command::Maintenance(maintenance::Args::parse("maintenance:custom-page", rest)?)
+            }
             "maintenance:report" => {
                 Command::Maintenance(maintenance::Args::parse("maintenance:report", rest)?)
             }

@@ -57,19 +57,16 @@ pub struct Shared {
 }
 
 pub fn text_response(status: StatusCode, body: String) -> Response<ProxyBody> {
-    let mut response = Response::new(full(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
+    typed_response(status, "text/plain; charset=utf-8", Bytes::from(body))
 }
 
-fn full(body: String) -> ProxyBody {
-    Full::new(Bytes::from(body))
-        .map_err(|never| match never {})
-        .boxed()
+fn typed_response(status: StatusCode, kind: &'static str, body: Bytes) -> Response<ProxyBody> {
+    let mut response = Response::new(Full::new(body).map_err(|never| match never {}).boxed());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    response
 }
 
 fn request_host(request: &Request<Incoming>) -> Option<String> {
@@ -350,10 +347,17 @@ fn apply_policy(
         }
     }
     if policy.maintenance {
-        let mut response = text_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("{} is down for maintenance; try again shortly\n", route.app),
-        );
+        let mut response = match &policy.maintenance_page {
+            Some(html) => typed_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/html; charset=utf-8",
+                html.clone(),
+            ),
+            None => text_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{} is down for maintenance; try again shortly\n", route.app),
+            ),
+        };
         response
             .headers_mut()
             .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("60"));

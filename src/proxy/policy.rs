@@ -30,6 +30,8 @@ pub struct Policy {
     pub forwarded: ForwardedFrom,
     /// Every request gets a 503 maintenance page instead (`maintenance:on`).
     pub maintenance: bool,
+    /// The app's own maintenance page (HTML, `maintenance:custom-page`), else a line of text.
+    pub maintenance_page: Option<bytes::Bytes>,
 }
 
 /// Where the forwarding headers the app sees come from (`nginx:set … x-forwarded-*-value`): by

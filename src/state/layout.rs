@@ -38,6 +38,11 @@ impl Layout {
         self.app_dir(app).join("failed.log")
     }
 
+    /// The app's own maintenance page (`maintenance:custom-page`).
+    pub fn maintenance_page(&self, app: &AppName) -> PathBuf {
+        self.app_dir(app).join("maintenance.html")
+    }
+
     pub fn app_file(&self, app: &AppName) -> PathBuf {
         self.app_dir(app).join("app.toml")
     }

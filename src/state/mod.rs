@@ -5,8 +5,8 @@
 //! This module is the only one that touches the data dir's files directly (repositories excepted:
 //! `git/` owns their contents, at the paths `Layout` gives).
 
+mod app_files;
 mod atomic;
-mod failed;
 mod layout;
 mod records;
 
