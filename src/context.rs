@@ -208,9 +208,11 @@ impl Ctx {
     }
 
     /// How long a retiring instance of `app` gets between SIGTERM and SIGKILL.
-    pub fn stop_timeout(&self, app: &AppName) -> std::time::Duration {
-        let own = self.store.app(app).ok().and_then(|r| r.stop_timeout_secs);
-        std::time::Duration::from_secs(own.unwrap_or(self.config.deploy.stop_timeout_secs))
+    pub fn stop_timeout(&self, app: &AppRecord) -> std::time::Duration {
+        let secs = app
+            .stop_timeout_secs
+            .unwrap_or(self.config.deploy.stop_timeout_secs);
+        std::time::Duration::from_secs(secs)
     }
 
     /// Registers a new app; its host routes (to a 502) until the first deploy.

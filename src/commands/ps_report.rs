@@ -49,7 +49,7 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
         ),
         (
             "Stop timeout seconds".to_string(),
-            ctx.stop_timeout(&record.name).as_secs().to_string(),
+            ctx.stop_timeout(record).as_secs().to_string(),
         ),
         (
             "Procfile path".to_string(),

@@ -103,7 +103,7 @@ async fn run(
         io.step("Checks are disabled: stopping the running release first (requests are held)")
             .await;
         ctx.routes.hold(&app, &ctx.app_hosts(&app));
-        retire_now(ctx, &old).await;
+        retire_now(ctx, &old, ctx.stop_timeout(&record)).await;
     }
 
     stage(Stage::Start);
@@ -166,7 +166,12 @@ async fn run(
             "Old instances keep serving in-flight requests for {delay}s, then stop"
         ))
         .await;
-        retire_later(ctx, old, Duration::from_secs(delay));
+        retire_later(
+            ctx,
+            old,
+            Duration::from_secs(delay),
+            ctx.stop_timeout(&record),
+        );
     }
     prune_images(ctx, &record).await;
     if let Some(script) = &release.postdeploy {
@@ -247,7 +252,7 @@ impl RunSettings {
         RunSettings {
             global: ctx.store.global(),
             record: record.clone(),
-            stop_timeout_secs: ctx.stop_timeout(&record.name).as_secs(),
+            stop_timeout_secs: ctx.stop_timeout(record).as_secs(),
         }
     }
 

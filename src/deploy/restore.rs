@@ -17,7 +17,7 @@ pub async fn adopt_running(ctx: &Ctx) -> Result<(), SchedulerError> {
     let instances = ctx.scheduler.instances(None).await?;
     for record in ctx.store.apps() {
         let app = &record.name;
-        let grace = ctx.stop_timeout(app);
+        let grace = ctx.stop_timeout(&record);
         let current = record.current();
         let mut upstreams = Vec::new();
         for instance in instances.iter().filter(|i| &i.app == app) {

@@ -8,27 +8,21 @@ use crate::context::Ctx;
 use crate::scheduler::Instance;
 use crate::state::AppRecord;
 
-/// Retires `instances` after `delay`, in the background. If the daemon stops first, the next
-/// start retires them (`adopt_running`), so none is left behind.
-pub fn retire_later(ctx: &Ctx, instances: Vec<Instance>, delay: Duration) {
+/// Retires `instances` after `delay`, each given `grace` between SIGTERM and SIGKILL, in the
+/// background. If the daemon stops first, the next start retires them (`adopt_running`), so
+/// none is left behind.
+pub fn retire_later(ctx: &Ctx, instances: Vec<Instance>, delay: Duration, grace: Duration) {
     if instances.is_empty() {
         return;
     }
     let scheduler = ctx.scheduler.clone();
-    let graced: Vec<(Instance, Duration)> = instances
-        .into_iter()
-        .map(|old| {
-            let grace = ctx.stop_timeout(&old.app);
-            (old, grace)
-        })
-        .collect();
     let shutdown = ctx.shutdown.clone();
     ctx.tracker.spawn(async move {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(delay) => {}
         }
-        for (old, grace) in graced {
+        for old in instances {
             tracing::info!(app = %old.app, release = old.release, "retiring");
             if let Err(err) = scheduler.retire(&old.id, grace).await {
                 tracing::warn!(id = %old.id, error = %err, "could not retire an old instance");
@@ -37,10 +31,9 @@ pub fn retire_later(ctx: &Ctx, instances: Vec<Instance>, delay: Duration) {
     });
 }
 
-/// Stops `instances` now (stop-first deploys, destroy).
-pub async fn retire_now(ctx: &Ctx, instances: &[Instance]) {
+/// Stops `instances` now (stop-first deploys, destroy), each given `grace`.
+pub async fn retire_now(ctx: &Ctx, instances: &[Instance], grace: Duration) {
     for old in instances {
-        let grace = ctx.stop_timeout(&old.app);
         if let Err(err) = ctx.scheduler.retire(&old.id, grace).await {
             tracing::warn!(id = %old.id, error = %err, "could not retire an old instance");
         }

@@ -59,7 +59,7 @@ pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<
             match ctx.scheduler.start(&spec).await {
                 Ok(instance) => started.push(instance),
                 Err(err) => {
-                    retire_now(ctx, &started).await;
+                    retire_now(ctx, &started, ctx.stop_timeout(&record)).await;
                     return Err(err.into());
                 }
             }
@@ -71,7 +71,7 @@ pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<
         match check_instances(ctx, app, release, &started, Occasion::Deploy, io).await {
             Ok(upstreams) => upstreams,
             Err(err) => {
-                retire_now(ctx, &started).await;
+                retire_now(ctx, &started, ctx.stop_timeout(&record)).await;
                 return Err(err);
             }
         }
@@ -93,7 +93,12 @@ pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<
             names.join(", ")
         ))
         .await;
-        retire_later(ctx, surplus, Duration::from_secs(delay));
+        retire_later(
+            ctx,
+            surplus,
+            Duration::from_secs(delay),
+            ctx.stop_timeout(&record),
+        );
     }
     Ok(())
 }
@@ -101,12 +106,12 @@ pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<
 /// Stops every instance; the app answers 502 until `ps:start`.
 pub async fn stop(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<(), DeployError> {
     let _lock = ctx.deploy_locks.acquire(app, io, wait).await?;
-    ctx.store.update_app(app, |record| record.stopped = true)?;
+    let (record, ()) = ctx.store.update_app(app, |record| record.stopped = true)?;
     ctx.routes.set_app(app, &ctx.app_hosts(app), Vec::new());
     let instances = ctx.scheduler.instances(Some(app)).await?;
     for instance in &instances {
         io.detail(&format!("Stopping {}", instance.dyno())).await;
     }
-    retire_now(ctx, &instances).await;
+    retire_now(ctx, &instances, ctx.stop_timeout(&record)).await;
     Ok(())
 }
