@@ -633,8 +633,12 @@ const COMMANDS: &[(&str, &str, &str)] = &[
 
 /// Whether `name` is a command in the table (aliases aside): the router knows no other, so
 /// `help` lists every command there is.
-pub fn is_listed(name: &str) -> bool {
-    COMMANDS.iter().any(|(listed, _, _)| *listed == name)
+/// The table's own (static) spelling of `name`, if the table lists it.
+pub fn listed(name: &str) -> Option<&'static str> {
+    COMMANDS
+        .iter()
+        .map(|(listed, _, _)| *listed)
+        .find(|listed| *listed == name)
 }
 
 /// Every `<plugin>:report` command, in the table's order (`report` runs them all).

@@ -241,10 +241,11 @@ impl Command {
         let Some((name, rest)) = words.split_first() else {
             return Ok(Command::Help);
         };
-        if !help::is_listed(name) && !ALIASES.contains(&name.as_str()) {
+        let known = help::listed(name).or_else(|| ALIASES.iter().copied().find(|a| a == name));
+        let Some(name) = known else {
             return Err(CommandError::Unknown(name.to_string()));
-        }
-        Ok(match name.as_str() {
+        };
+        Ok(match name {
             "apps:clone" => Command::AppsClone(apps_clone::Args::parse(false, rest)?),
             "apps:rename" => Command::AppsClone(apps_clone::Args::parse(true, rest)?),
             "apps:create" => Command::AppsCreate(argv::AppArgs::parse("apps:create", rest)?),
@@ -276,11 +277,8 @@ impl Command {
             "nginx:show-config" => {
                 Command::NginxShow(argv::AppArgs::parse("nginx:show-config", rest)?)
             }
-            "nginx:access-logs" => {
-                Command::NginxLogs(nginx_logs::Args::parse("nginx:access-logs", rest)?)
-            }
-            "nginx:error-logs" => {
-                Command::NginxLogs(nginx_logs::Args::parse("nginx:error-logs", rest)?)
+            "nginx:access-logs" | "nginx:error-logs" => {
+                Command::NginxLogs(nginx_logs::Args::parse(name, rest)?)
             }
             name if name.starts_with("letsencrypt:") => {
                 Command::Letsencrypt(letsencrypt::Args::parse(name, rest)?)
@@ -301,10 +299,9 @@ impl Command {
             "checks:report" => Command::ChecksReport(argv::AppArgs::parse("checks:report", rest)?),
             "checks:run" => Command::ChecksRun(checks_run::Args::parse(rest)?),
             "checks:set" => Command::ChecksSet(checks_set::Args::parse(rest)?),
-            "cron:list" => Command::Cron(cron::Args::parse("cron:list", rest)?),
-            "cron:run" => Command::Cron(cron::Args::parse("cron:run", rest)?),
-            "cron:suspend" => Command::Cron(cron::Args::parse("cron:suspend", rest)?),
-            "cron:resume" => Command::Cron(cron::Args::parse("cron:resume", rest)?),
+            "cron:list" | "cron:run" | "cron:suspend" | "cron:resume" => {
+                Command::Cron(cron::Args::parse(name, rest)?)
+            }
             "docker-options:add"
             | "docker-options:remove"
             | "docker-options:clear"
@@ -315,11 +312,8 @@ impl Command {
                 Command::Domains(domains::Args::parse(name, rest)?)
             }
             "enter" => Command::Enter(enter::Args::parse(rest)?),
-            "git:from-image" => {
-                Command::GitFromImage(git_from_image::Args::parse("git:from-image", rest)?)
-            }
-            "git:load-image" => {
-                Command::GitFromImage(git_from_image::Args::parse("git:load-image", rest)?)
+            "git:from-image" | "git:load-image" => {
+                Command::GitFromImage(git_from_image::Args::parse(name, rest)?)
             }
             "git:report" => Command::GitReport(argv::AppArgs::parse("git:report", rest)?),
             "git:set" => Command::GitSet(git_set::Args::parse(rest)?),
@@ -328,17 +322,8 @@ impl Command {
             }
             "logs" => Command::Logs(logs::Args::parse(rest)?),
             "logs:failed" => Command::LogsFailed(logs_failed::Args::parse(rest)?),
-            "maintenance:on" => {
-                Command::Maintenance(maintenance::Args::parse("maintenance:on", rest)?)
-            }
-            "maintenance:off" => {
-                Command::Maintenance(maintenance::Args::parse("maintenance:off", rest)?)
-            }
-            "maintenance:custom-page" => {
-                Command::Maintenance(maintenance::Args::parse("maintenance:custom-page", rest)?)
-            }
-            "maintenance:report" => {
-                Command::Maintenance(maintenance::Args::parse("maintenance:report", rest)?)
+            name if name.starts_with("maintenance:") => {
+                Command::Maintenance(maintenance::Args::parse(name, rest)?)
             }
             name if name.starts_with("ports:") => Command::Ports(ports::Args::parse(name, rest)?),
             "proxy:build-config" => Command::ProxyBuild(proxy_build::Args::parse(rest)?),
@@ -363,16 +348,10 @@ impl Command {
             "repo:purge-cache" => {
                 Command::RepoPurgeCache(argv::AppArgs::parse("repo:purge-cache", rest)?)
             }
-            "resource:limit" => Command::Resource(resource::Args::parse("resource:limit", rest)?),
-            "resource:reserve" => {
-                Command::Resource(resource::Args::parse("resource:reserve", rest)?)
-            }
-            "resource:limit-clear" => {
-                Command::Resource(resource::Args::parse("resource:limit-clear", rest)?)
-            }
-            "resource:reserve-clear" => {
-                Command::Resource(resource::Args::parse("resource:reserve-clear", rest)?)
-            }
+            "resource:limit"
+            | "resource:reserve"
+            | "resource:limit-clear"
+            | "resource:reserve-clear" => Command::Resource(resource::Args::parse(name, rest)?),
             "resource:report" => {
                 Command::ResourceReport(argv::AppArgs::parse("resource:report", rest)?)
             }
@@ -385,11 +364,10 @@ impl Command {
             }
             "storage:mount" => Command::StorageMount(storage_mount::Args::parse(true, rest)?),
             "storage:unmount" => Command::StorageMount(storage_mount::Args::parse(false, rest)?),
-            "run" => Command::Run(run::Args::parse("run", rest)?),
-            "run:detached" => Command::Run(run::Args::parse("run:detached", rest)?),
-            "run:list" => Command::RunList(run_list::Args::parse("run:list", rest)?),
-            "run:logs" => Command::RunList(run_list::Args::parse("run:logs", rest)?),
-            "run:stop" => Command::RunList(run_list::Args::parse("run:stop", rest)?),
+            "run" | "run:detached" => Command::Run(run::Args::parse(name, rest)?),
+            "run:list" | "run:logs" | "run:stop" => {
+                Command::RunList(run_list::Args::parse(name, rest)?)
+            }
             "ssh-keys:add" => Command::SshKeysAdd(ssh_keys_add::Args::parse(rest)?),
             "ssh-keys:list" => Command::SshKeysList(ssh_keys_list::Args::parse(rest)?),
             "ssh-keys:remove" => Command::SshKeysRemove(ssh_keys_remove::Args::parse(rest)?),
