@@ -78,6 +78,8 @@ pub struct BuildConfig {
     pub stack_image: String,
     /// The image a buildpack-built app runs on; the stack image when unset.
     pub run_image: Option<String>,
+    /// How many builds may run at once; more wait their turn (`builds:list`).
+    pub concurrent: usize,
 }
 
 impl Default for BuildConfig {
@@ -85,6 +87,7 @@ impl Default for BuildConfig {
         BuildConfig {
             stack_image: "berth/stack:bookworm".to_string(),
             run_image: None,
+            concurrent: 1,
         }
     }
 }
@@ -289,6 +292,7 @@ impl Config {
                 config.proxy.client_header_timeout_secs,
             ),
             ("[acme] renew_check_secs", config.acme.renew_check_secs),
+            ("[build] concurrent", config.build.concurrent as u64),
         ];
         match intervals.iter().find(|(_, secs)| *secs == 0) {
             Some((key, _)) => Err(format!("{key} must be at least 1")),
@@ -353,6 +357,7 @@ mod tests {
             [build]
             stack_image = "heroku/heroku:24-build"
             run_image = "heroku/heroku:24"
+            concurrent = 3
             "#,
         )
         .unwrap();
@@ -376,6 +381,7 @@ mod tests {
         );
         assert_eq!(config.build.stack_image, "heroku/heroku:24-build");
         assert_eq!(config.build.run_image.as_deref(), Some("heroku/heroku:24"));
+        assert_eq!(config.build.concurrent, 3);
     }
 
     #[test]
@@ -397,6 +403,8 @@ mod tests {
         assert_eq!(err, "[proxy] client_header_timeout_secs must be at least 1");
         let err = Config::parse("[acme]\nrenew_check_secs = 0").unwrap_err();
         assert_eq!(err, "[acme] renew_check_secs must be at least 1");
+        let err = Config::parse("[build]\nconcurrent = 0").unwrap_err();
+        assert_eq!(err, "[build] concurrent must be at least 1");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::commands::CommandError;
 use crate::config::Config;
-use crate::deploy::DeployLocks;
+use crate::deploy::{Builds, DeployLocks};
 use crate::git::PushRegistry;
 use crate::names::{AppName, KeyName};
 use crate::proxy::{CertStore, Routes};
@@ -66,6 +66,8 @@ pub struct Ctx {
     pub main_ports: MainPorts,
     pub pushes: Arc<PushRegistry>,
     pub deploy_locks: DeployLocks,
+    /// The build slots, and the builds running or waiting for one (`builds:*`).
+    pub builds: Builds,
     /// Background work (retiring old instances) runs here and ends with `shutdown`.
     pub tracker: TaskTracker,
     pub shutdown: CancellationToken,

@@ -320,3 +320,95 @@ fn pushes_can_be_kept_from_creating_apps() {
     let other = berth.app("nocreate-other");
     berth.push(web_repo("auto").path(), &other, "main").ok();
 }
+
+/// The running one-off or build-step containers whose command contains `text`.
+fn containers_running(text: &str) -> Vec<String> {
+    let output = std::process::Command::new("docker")
+        .args(["ps", "--no-trunc", "--format", "{{.Command}}"])
+        .output()
+        .expect("docker ps");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| l.contains(text))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn builds_wait_for_a_slot_and_can_be_cancelled() {
+    let berth = Berth::start();
+    let slow_app = berth.app("slowbuild");
+    let queued_app = berth.app("queued");
+    let slow = web_repo("serving");
+    berth.push(slow.path(), &slow_app, "main").ok();
+    repo::commit_slow(slow.path(), "never built", 577);
+    let slow_push = berth.push_spawn(slow.path(), &slow_app, "main");
+    let running = |app: &str, status: &str| {
+        let list = berth.ssh("builds:list").ok().stdout;
+        list.lines()
+            .any(|l| l.starts_with(&format!("{app} ")) && l.contains(status))
+    };
+    assert!(
+        eventually(Duration::from_secs(60), || running(&slow_app, "running")),
+        "{}",
+        berth.ssh("builds:list").stdout
+    );
+    assert!(eventually(Duration::from_secs(60), || !containers_running(
+        "sleep 577"
+    )
+    .is_empty()));
+
+    let queued = web_repo("queued");
+    let queued_push = berth.push_spawn(queued.path(), &queued_app, "main");
+    assert!(
+        eventually(Duration::from_secs(60), || running(&queued_app, "waiting")),
+        "{}",
+        berth.ssh("builds:list").stdout
+    );
+    let json = berth.ssh("builds:list --format json").ok().stdout;
+    assert!(
+        json.contains(&format!(r#""app":"{queued_app}""#))
+            && json.contains(r#""status":"waiting""#),
+        "{json}"
+    );
+    let own = berth.ssh(&format!("builds:list {queued_app}")).ok().stdout;
+    assert!(!own.contains(&slow_app), "{own}");
+
+    berth.ssh(&format!("builds:cancel {slow_app}")).ok();
+    let slow_done = slow_push.wait_with_output().expect("slow push");
+    let slow_err = String::from_utf8_lossy(&slow_done.stderr);
+    assert!(!slow_done.status.success(), "{slow_err}");
+    assert!(
+        slow_err.contains("The build was cancelled (builds:cancel)"),
+        "{slow_err}"
+    );
+    let queued_done = queued_push.wait_with_output().expect("queued push");
+    let queued_err = String::from_utf8_lossy(&queued_done.stderr);
+    assert!(queued_done.status.success(), "{queued_err}");
+    assert!(
+        queued_err.contains("-----> Waiting for a build slot: 1 build ahead"),
+        "{queued_err}"
+    );
+
+    assert_eq!(berth.get(&Berth::host(&queued_app), "/").body, "queued\n");
+    assert_eq!(berth.get(&Berth::host(&slow_app), "/").body, "serving\n");
+    assert!(
+        eventually(Duration::from_secs(30), || containers_running("sleep 577")
+            .is_empty()),
+        "the cancelled build's step is stopped: {:?}",
+        containers_running("sleep 577")
+    );
+    let again = berth.ssh(&format!("builds:cancel {slow_app}"));
+    assert_ne!(again.code, 0);
+    assert!(
+        again
+            .stderr
+            .contains(&format!("{slow_app} has no build running or waiting")),
+        "{again:#?}"
+    );
+    assert!(berth
+        .ssh("builds:list")
+        .ok()
+        .stdout
+        .contains("No builds are running or waiting"));
+}

@@ -94,6 +94,16 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Set the stack image builds run in (empty: the default)",
     ),
     (
+        "builds:cancel",
+        "<app>",
+        "Stop the app's build, running or waiting for a slot (the running release keeps serving)",
+    ),
+    (
+        "builds:list",
+        "[<app>] [--format stdout|json]",
+        "List the builds running and waiting for a build slot ([build] concurrent)",
+    ),
+    (
         "certs:add",
         "<app> [server.crt server.key]",
         "Add a TLS certificate (a tar of server.crt and server.key on stdin)",

@@ -13,6 +13,7 @@ mod argv;
 mod builder;
 mod builder_dockerfile;
 mod buildpacks;
+mod builds;
 mod certs;
 mod checks_report;
 mod checks_run;
@@ -179,6 +180,7 @@ pub enum Command {
     BuilderDockerfileReport(argv::AppArgs),
     BuilderDockerfileSet(builder_dockerfile::Args),
     Buildpacks(buildpacks::Args),
+    Builds(builds::Args),
     Certs(certs::Args),
     ChecksReport(argv::AppArgs),
     ChecksRun(checks_run::Args),
@@ -270,6 +272,7 @@ impl Command {
             name if name.starts_with("buildpacks:") => {
                 Command::Buildpacks(buildpacks::Args::parse(name, rest)?)
             }
+            "builds:list" | "builds:cancel" => Command::Builds(builds::Args::parse(name, rest)?),
             name if name.starts_with("certs:") => Command::Certs(certs::Args::parse(name, rest)?),
             name @ ("nginx:set" | "nginx:report") => {
                 Command::Nginx(nginx::Args::parse(name, rest)?)
@@ -396,6 +399,7 @@ impl Command {
             Command::BuilderDockerfileReport(_) => "builder-dockerfile:report",
             Command::BuilderDockerfileSet(_) => "builder-dockerfile:set",
             Command::Buildpacks(args) => args.command,
+            Command::Builds(args) => args.name,
             Command::Certs(args) => args.command,
             Command::Letsencrypt(args) => args.command,
             Command::Nginx(args) => args.command(),
@@ -481,6 +485,7 @@ impl Command {
             }
             Command::BuilderDockerfileSet(args) => builder_dockerfile::run(ctx, io, args).await,
             Command::Buildpacks(args) => buildpacks::run(ctx, caller, io, args).await,
+            Command::Builds(args) => builds::run(ctx, io, args).await,
             Command::Certs(args) => certs::run(ctx, caller, io, args).await,
             Command::Letsencrypt(args) => letsencrypt::run(ctx, io, args).await,
             Command::Nginx(args) => nginx::run(ctx, io, args).await,

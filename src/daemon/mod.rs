@@ -11,7 +11,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::context::Ctx;
-use crate::deploy::{adopt_running, arm_expiries, follow_restarts, restore_idle_apps, DeployLocks};
+use crate::deploy::{
+    adopt_running, arm_expiries, follow_restarts, restore_idle_apps, Builds, DeployLocks,
+};
 use crate::docker::DockerEngine;
 use crate::git::{install_hook, GitError, PushRegistry};
 use crate::handoff::{Handoff, HandoffError, Inherited};
@@ -120,6 +122,7 @@ pub async fn run(
         certs.clone(),
         inherited.tcp_named("port-"),
     );
+    let concurrent_builds = config.build.concurrent;
     let ctx = Arc::new_cyclic(|this| Ctx {
         config,
         store,
@@ -136,6 +139,7 @@ pub async fn run(
         },
         pushes: Arc::new(PushRegistry::default()),
         deploy_locks: DeployLocks::default(),
+        builds: Builds::new(concurrent_builds),
         tracker: tracker.clone(),
         shutdown: shutdown.clone(),
         this: this.clone(),

@@ -6,6 +6,7 @@
 //! the proxy is switched only after that save. Each stage is announced through `stage()`, the
 //! point where plugin triggers will attach.
 
+mod builds;
 mod checks;
 mod destroy;
 mod expiry;
@@ -18,6 +19,7 @@ mod retire;
 mod scale;
 mod watch;
 
+pub use builds::{BuildEntry, Builds};
 pub use checks::run_app_checks;
 pub use destroy::destroy_app;
 pub use expiry::{arm_expiries, expire_later, with_ttl, DEFAULT_TTL, ONE_OFF_STOP_GRACE};
@@ -63,6 +65,8 @@ pub enum DeployError {
     HandingOver,
     #[error("The client went away; the deploy was cancelled before the switch")]
     Abandoned,
+    #[error("The build was cancelled (builds:cancel)")]
+    Cancelled,
     /// A rollback or rebuild that cannot happen; the message says why.
     #[error("{0}")]
     Refused(String),
@@ -90,6 +94,7 @@ impl DeployError {
             | DeployError::Locked(_)
             | DeployError::HandingOver
             | DeployError::Abandoned
+            | DeployError::Cancelled
             | DeployError::Refused(_) => false,
         }
     }

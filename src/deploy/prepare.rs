@@ -2,12 +2,16 @@
 
 use super::pipeline::IndentedOutput;
 use super::DeployError;
-use crate::build::{build_with_buildpacks, buildpack_list, choose, BuilderKind, BuildpackBuild};
+use std::collections::BTreeMap;
+
+use crate::build::{
+    build_with_buildpacks, buildpack_list, choose, BuilderKind, BuildpackBuild, Choice,
+};
 use crate::commands::Io;
 use crate::context::{Caller, Ctx};
 use crate::git::{short, Checkout};
 use crate::health::{from_app_json, from_checks_file};
-use crate::scheduler::{image_tag, DockerfileBuild};
+use crate::scheduler::{image_tag, BuiltImage, DockerfileBuild};
 use crate::state::{now_unix, AppRecord, HealthCheck, Release};
 
 /// The port a web process listens on when its image EXPOSEs none (or several): Dokku's default.
@@ -201,7 +205,53 @@ async fn build(
         None => None,
     };
     let choice = choose(selected, checkout.dockerfile.is_some(), list.as_ref())?;
-    let built = match (choice.kind, &checkout.dockerfile) {
+    let rev = checkout.rev.clone();
+    let plan = Plan {
+        choice,
+        checkout,
+        procfile,
+        buildpacks: list.map(|l| l.refs),
+        stack: record.buildpacks.stack.clone().or(global.stack.clone()),
+        env,
+    };
+    let slot = ctx.builds.slot(app, &release.description, io).await?;
+    let built = slot
+        .run(build_image(ctx, record, plan, release, io))
+        .await?;
+    release.port = port_of(&built.exposed_ports);
+    release.git_rev = Some(rev);
+    Ok(())
+}
+
+/// What a build builds, and with which builder.
+struct Plan {
+    choice: Choice,
+    checkout: Checkout,
+    procfile: BTreeMap<String, String>,
+    buildpacks: Option<Vec<String>>,
+    /// The app's (or the global) stack image, if set.
+    stack: Option<String>,
+    env: BTreeMap<String, String>,
+}
+
+/// Runs the chosen builder on the checkout (in a build slot); sets the release's process types.
+async fn build_image(
+    ctx: &Ctx,
+    record: &AppRecord,
+    plan: Plan,
+    release: &mut Release,
+    io: &mut Io,
+) -> Result<BuiltImage, DeployError> {
+    let Plan {
+        choice,
+        checkout,
+        procfile,
+        buildpacks,
+        stack,
+        env,
+    } = plan;
+    let app = &record.name;
+    match (choice.kind, &checkout.dockerfile) {
         (BuilderKind::Dockerfile, Some(dockerfile)) => {
             io.step(&format!(
                 "Building {app} from {dockerfile} ({})",
@@ -218,7 +268,7 @@ async fn build(
                 tag: &release.image,
                 build_args: &build_args,
             };
-            ctx.builder.build(job, &mut IndentedOutput(io)).await?
+            Ok(ctx.builder.build(job, &mut IndentedOutput(io)).await?)
         }
         // `choose` picks the Dockerfile builder only when the commit has the Dockerfile.
         _ => {
@@ -227,7 +277,6 @@ async fn build(
                 choice.reason
             ))
             .await;
-            let stack = record.buildpacks.stack.clone().or(global.stack.clone());
             let run_image = match (&stack, &ctx.config.build.run_image) {
                 (None, Some(run_image)) => run_image.clone(),
                 _ => stack
@@ -237,7 +286,7 @@ async fn build(
             let job = BuildpackBuild {
                 app,
                 context: checkout.context,
-                buildpacks: list.map(|l| l.refs),
+                buildpacks,
                 env: &env,
                 stack_image: stack.unwrap_or(ctx.config.build.stack_image.clone()),
                 run_image,
@@ -253,12 +302,9 @@ async fn build(
                     "The build declares no process types: add a Procfile with a web process (web: <command>)".into(),
                 ));
             }
-            slug.image
+            Ok(slug.image)
         }
-    };
-    release.port = port_of(&built.exposed_ports);
-    release.git_rev = Some(checkout.rev);
-    Ok(())
+    }
 }
 
 /// app.json `healthchecks` win; the legacy CHECKS file is read when app.json declares none.
