@@ -18,7 +18,27 @@ pub enum OptionError {
     WrongPhase(String, &'static str),
 }
 
-const SUPPORTED: &str = "--add-host, --dns, --label, --log-opt, --shm-size, --ulimit, --user, --workdir for deploy/run; --build-arg for build";
+const SUPPORTED: &str = "--add-host, --dns, --label, --log-opt, --shm-size, --ulimit, --user, --workdir for deploy/run; --build-arg, --memory, --cpus, --cpu-shares, --cpuset-cpus for build";
+
+/// The most memory a build may be given: the engine client passes a build's limit as a 32-bit
+/// byte count.
+const MAX_BUILD_MEMORY: i64 = i32::MAX as i64;
+
+/// A CPU period of 100 ms, as `docker run --cpus` uses: `--cpus 1.5` is a quota of 150 ms.
+pub const CPU_PERIOD_MICROS: i64 = 100_000;
+
+/// What a build may use (`docker-options:add <app> build --memory 1g --cpus 1`); unset is
+/// unlimited. Resource limits (`resource:limit`) apply to the app's containers, not its builds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildLimits {
+    /// Bytes, at most `MAX_BUILD_MEMORY`.
+    pub memory: Option<i64>,
+    /// Microseconds of CPU time per `CPU_PERIOD_MICROS`.
+    pub cpu_quota: Option<i64>,
+    pub cpu_shares: Option<i64>,
+    /// Which CPUs (`0-1`, `0,2`).
+    pub cpuset_cpus: Option<String>,
+}
 
 /// The parts of a container's settings docker-options can change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,6 +66,16 @@ enum Parsed {
     User(String),
     Workdir(String),
     BuildArg(String, String),
+    /// A build limit: `--memory`, `--cpus`, `--cpu-shares`, `--cpuset-cpus`.
+    Limit(Limit),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Limit {
+    Memory(i64),
+    CpuQuota(i64),
+    CpuShares(i64),
+    CpusetCpus(String),
 }
 
 fn plain(value: &str) -> bool {
@@ -128,7 +158,31 @@ fn parse_one(flag: &str, value: &str) -> Result<Parsed, OptionError> {
                 "Berth's proxy and network own routing",
             ))
         }
-        "-m" | "--memory" | "--cpus" | "--memory-reservation" | "--cpu-shares" => {
+        "-m" | "--memory" => Parsed::Limit(Limit::Memory(
+            parse_size(value)
+                .filter(|b| *b <= MAX_BUILD_MEMORY)
+                .ok_or_else(|| bad("--memory (a size up to 2047m)"))?,
+        )),
+        "--cpus" => Parsed::Limit(Limit::CpuQuota(
+            parse_cpus(value).ok_or_else(|| bad("--cpus"))?,
+        )),
+        "--cpu-shares" => Parsed::Limit(Limit::CpuShares(
+            value
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (2..=262_144).contains(n))
+                .ok_or_else(|| bad("--cpu-shares"))?,
+        )),
+        "--cpuset-cpus"
+            if !value.is_empty()
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == ',' || c == '-') =>
+        {
+            Parsed::Limit(Limit::CpusetCpus(value.to_string()))
+        }
+        "--cpuset-cpus" => return Err(bad("--cpuset-cpus")),
+        "--memory-reservation" | "--memory-swap" => {
             return Err(OptionError::Refused(flag.to_string(), "use resource:limit"))
         }
         "--restart" => {
@@ -163,6 +217,13 @@ fn parse_size(raw: &str) -> Option<i64> {
         .ok()?
         .checked_mul(factor)
         .filter(|b| *b > 0)
+}
+
+/// `1.5` CPUs → a quota of 150,000 µs per 100,000 µs period (at most 1,000 CPUs, at least 0.01).
+fn parse_cpus(raw: &str) -> Option<i64> {
+    let cpus: f64 = raw.parse().ok()?;
+    let quota = (cpus * CPU_PERIOD_MICROS as f64).round();
+    (cpus.is_finite() && (1_000.0..=1e8).contains(&quota)).then_some(quota as i64)
 }
 
 /// Splits an option line (`--add-host a:1.2.3.4`, `--shm-size=64m`) into parsed options,
@@ -217,10 +278,25 @@ pub fn container_options(stored: &[String]) -> ContainerOptions {
             }
             Parsed::User(u) => options.user = Some(u),
             Parsed::Workdir(w) => options.workdir = Some(w),
-            Parsed::BuildArg(..) => {}
+            Parsed::BuildArg(..) | Parsed::Limit(_) => {}
         }
     }
     options
+}
+
+/// The build limits from stored build options.
+pub fn build_limits(stored: &[String]) -> BuildLimits {
+    let mut limits = BuildLimits::default();
+    for parsed in stored.iter().filter_map(|s| parse_stored(s)) {
+        match parsed {
+            Parsed::Limit(Limit::Memory(bytes)) => limits.memory = Some(bytes),
+            Parsed::Limit(Limit::CpuQuota(quota)) => limits.cpu_quota = Some(quota),
+            Parsed::Limit(Limit::CpuShares(shares)) => limits.cpu_shares = Some(shares),
+            Parsed::Limit(Limit::CpusetCpus(cpus)) => limits.cpuset_cpus = Some(cpus),
+            _ => {}
+        }
+    }
+    limits
 }
 
 /// The build args from stored build options.
@@ -234,17 +310,24 @@ pub fn build_args(stored: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Checks each option fits the phase: `--build-arg` only for build, the rest not for build.
+/// Checks each option fits the phase: build args and limits only for build, the rest not for
+/// build. An app's containers get their limits from `resource:limit`.
 pub fn check_phase(options: &[String], phase: &str) -> Result<(), OptionError> {
     for option in options {
-        let is_build_arg = option.starts_with("--build-arg=");
-        match (phase, is_build_arg) {
-            ("build", false) => {
-                return Err(OptionError::WrongPhase(option.clone(), "deploy and run"))
+        let parsed = parse_stored(option);
+        match (phase, &parsed) {
+            ("deploy" | "run", Some(Parsed::Limit(_))) => {
+                let flag = option.split_once('=').map_or(option.as_str(), |(f, _)| f);
+                return Err(OptionError::Refused(
+                    format!("{flag} for {phase}"),
+                    "use resource:limit",
+                ));
             }
-            ("deploy" | "run", true) => {
+            ("deploy" | "run", Some(Parsed::BuildArg(..))) => {
                 return Err(OptionError::WrongPhase(option.clone(), "build"))
             }
+            ("build", Some(Parsed::BuildArg(..) | Parsed::Limit(_))) => {}
+            ("build", _) => return Err(OptionError::WrongPhase(option.clone(), "deploy and run")),
             _ => {}
         }
     }
@@ -291,7 +374,10 @@ mod tests {
             ("--privileged", "power over the host"),
             ("-v /:/host", "use storage:mount"),
             ("-p 80:80", "proxy and network own routing"),
-            ("--memory 1g", "use resource:limit"),
+            ("--memory-reservation 1g", "use resource:limit"),
+            ("--memory 3g", "a size up to 2047m"),
+            ("--cpus 0", "invalid value for --cpus"),
+            ("--cpuset-cpus 0;1", "invalid value for --cpuset-cpus"),
             ("--label berth.app=x", "Berth's own"),
             ("--frobnicate 1", "not a docker option"),
             ("--add-host nonsense", "invalid value"),
@@ -310,5 +396,26 @@ mod tests {
         assert_eq!(build_args(&build)["VERSION"], "1.2");
         let deploy = normalize(&words("--shm-size 1g")).unwrap();
         assert!(check_phase(&deploy, "build").is_err());
+    }
+
+    #[test]
+    fn builds_take_limits_and_apps_take_them_from_resource_limit() {
+        let limits = normalize(&words(
+            "-m 512m --cpus 1.5 --cpu-shares 512 --cpuset-cpus 0-1 --build-arg A=b",
+        ))
+        .unwrap();
+        assert!(check_phase(&limits, "build").is_ok());
+        assert_eq!(
+            build_limits(&limits),
+            BuildLimits {
+                memory: Some(512 << 20),
+                cpu_quota: Some(150_000),
+                cpu_shares: Some(512),
+                cpuset_cpus: Some("0-1".to_string()),
+            }
+        );
+        let err = check_phase(&limits, "deploy").unwrap_err().to_string();
+        assert_eq!(err, "-m for deploy is not supported: use resource:limit");
+        assert_eq!(build_limits(&[]), BuildLimits::default());
     }
 }

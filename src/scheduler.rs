@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::names::AppName;
+use crate::options::BuildLimits;
 
 /// Labels on every container and image Berth owns.
 pub const LABEL_APP: &str = "berth.app";
@@ -181,6 +182,8 @@ pub struct CompileJob {
     pub cache_path: String,
     /// Paths copied out (each as a tar) when the command succeeds.
     pub collect: Vec<String>,
+    /// What the build container may use.
+    pub limits: BuildLimits,
 }
 
 /// How a `CompileJob` ended: its exit status and, on success, the collected paths' tars.
@@ -238,6 +241,7 @@ pub struct DockerfileBuild<'a> {
     pub dockerfile: &'a str,
     pub tag: &'a str,
     pub build_args: &'a BTreeMap<String, String>,
+    pub limits: &'a BuildLimits,
 }
 
 #[async_trait]

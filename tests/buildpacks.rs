@@ -123,6 +123,7 @@ fn cache_buildpack(dir: &Path) {
         "#!/bin/sh\nset -eu\n\
          if [ -f \"$2/marker\" ]; then echo \"       cache: warm\"; else echo \"       cache: cold\"; fi\n\
          touch \"$2/marker\"\n\
+         echo \"       build memory: $(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes)\"\n\
          echo \"       build sees GREETING=$(cat \"$3/GREETING\")\"\n",
     );
     repo::script(
@@ -153,6 +154,9 @@ fn the_build_cache_is_kept_between_builds_until_purged() {
     berth
         .ssh(&format!("config:set --no-restart {app} GREETING=hi"))
         .ok();
+    berth
+        .ssh(&format!("docker-options:add {app} build --memory 300m"))
+        .ok();
     let listed = berth.ssh(&format!("buildpacks:list {app}")).ok();
     assert!(listed.stdout.contains(buildpack_dir), "{listed:#?}");
 
@@ -169,6 +173,10 @@ fn the_build_cache_is_kept_between_builds_until_purged() {
     assert!(
         first.stderr.contains("build sees GREETING=hi"),
         "{first:#?}"
+    );
+    assert!(
+        first.stderr.contains("build memory: 314572800"),
+        "the build container gets the build phase's limit: {first:#?}"
     );
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "cached site\n");
 

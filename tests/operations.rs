@@ -587,7 +587,7 @@ fn docker_options_reach_builds_and_containers() {
         .ok();
     berth
         .ssh(&format!(
-            "docker-options:add {app} build --build-arg GREETING=built-with-arg"
+            "docker-options:add {app} build --build-arg GREETING=built-with-arg --memory 300m --cpus 1.5"
         ))
         .ok();
     for (line, message) in [
@@ -607,6 +607,14 @@ fn docker_options_reach_builds_and_containers() {
             format!("docker-options:add {app} launch --dns 1.1.1.1"),
             "Invalid phase",
         ),
+        (
+            format!("docker-options:add {app} deploy --memory 1g"),
+            "--memory for deploy is not supported: use resource:limit",
+        ),
+        (
+            format!("docker-options:add {app} build --memory 4g"),
+            "a size up to 2047m",
+        ),
     ] {
         let run = berth.ssh(&line);
         assert_eq!(run.code, 1, "{line}");
@@ -623,11 +631,17 @@ fn docker_options_reach_builds_and_containers() {
 
     let mut files = repo::web_app("placeholder");
     files[0].1 = "FROM berth-base/busybox:latest\nARG GREETING\nCOPY www /www\nRUN echo \"$GREETING\" > /www/index.html\n\
+                  RUN (cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max || cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us) > /www/limits 2>/dev/null; true\n\
                   CMD [\"/bin/sh\", \"-c\", \"exec httpd -f -p \\\"$PORT\\\" -h /www\"]\n"
         .to_string();
     let source = repo::create(&repo::as_refs(&files));
     berth.push(source.path(), &app, "main").ok();
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "built-with-arg\n");
+    let limits = berth.get(&Berth::host(&app), "/limits").body;
+    assert!(
+        limits.contains("314572800") && limits.contains("150000"),
+        "the build ran with the build phase's limits: {limits}"
+    );
     let id = Berth::containers(&app)[0].0.clone();
     assert_eq!(
         inspect(&id, "{{.HostConfig.ExtraHosts}}"),

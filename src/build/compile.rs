@@ -10,6 +10,7 @@ use super::buildpacks::{self, BUNDLED};
 use super::release::default_process_types;
 use super::BuildError;
 use crate::names::AppName;
+use crate::options::BuildLimits;
 use crate::scheduler::{Assembly, BuildOutput, BuiltImage, CompileJob, ImageBuilder};
 
 /// Runs the buildpacks inside the build container (see the script's header).
@@ -48,6 +49,8 @@ pub struct BuildpackBuild<'a> {
     pub tag: String,
     /// A directory Berth may use (and removes) for cloning git buildpacks.
     pub scratch: PathBuf,
+    /// What the build container may use.
+    pub limits: BuildLimits,
 }
 
 /// What a buildpack build made: the image and the process types its buildpacks declared.
@@ -100,6 +103,7 @@ pub async fn build_with_buildpacks(
         cache_volume: cache_volume(job.app),
         cache_path: "/cache".into(),
         collect: vec!["/app".into(), "/tmp/berth/release".into()],
+        limits: job.limits.clone(),
     };
     let mut watch = Watch {
         inner: output,

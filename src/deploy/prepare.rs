@@ -251,6 +251,11 @@ async fn build_image(
         env,
     } = plan;
     let app = &record.name;
+    let build_options = record
+        .docker_options
+        .get("build")
+        .map_or(&[][..], Vec::as_slice);
+    let limits = crate::options::build_limits(build_options);
     match (choice.kind, &checkout.dockerfile) {
         (BuilderKind::Dockerfile, Some(dockerfile)) => {
             io.step(&format!(
@@ -259,14 +264,14 @@ async fn build_image(
             ))
             .await;
             release.processes = procfile;
-            let build_options = record.docker_options.get("build").map(Vec::as_slice);
-            let build_args = crate::options::build_args(build_options.unwrap_or(&[]));
+            let build_args = crate::options::build_args(build_options);
             let job = DockerfileBuild {
                 app,
                 context: checkout.context,
                 dockerfile,
                 tag: &release.image,
                 build_args: &build_args,
+                limits: &limits,
             };
             Ok(ctx.builder.build(job, &mut IndentedOutput(io)).await?)
         }
@@ -292,6 +297,7 @@ async fn build_image(
                 run_image,
                 tag: release.image.clone(),
                 scratch: ctx.store.layout().scratch_dir(app),
+                limits,
             };
             let slug =
                 build_with_buildpacks(ctx.builder.as_ref(), job, &mut IndentedOutput(io)).await?;

@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 
 use super::{engine_err, DockerEngine};
 use crate::names::AppName;
+use crate::options::{BuildLimits, CPU_PERIOD_MICROS};
 use crate::scheduler::{
     image_repository, Assembly, BuildOutput, BuiltImage, ByteStream, CompileJob, Compiled,
     DockerfileBuild, ImageBuilder, SchedulerError, LABEL_APP,
@@ -158,8 +159,8 @@ impl DockerEngine {
             .rm(true)
             .forcerm(true)
             .labels(&[(LABEL_APP, job.app.as_str())].into())
-            .buildargs(&build_args)
-            .build();
+            .buildargs(&build_args);
+        let options = with_limits(options, job.limits)?.build();
         let mut stream = self
             .docker
             .build_image(options, None, Some(bollard::body_full(context)));
@@ -228,6 +229,32 @@ impl DockerEngine {
             exposed_ports,
         })
     }
+}
+
+/// A build's limits as the build API takes them (32-bit numbers; `options` keeps them in range).
+fn with_limits(
+    mut options: BuildImageOptionsBuilder,
+    limits: &BuildLimits,
+) -> Result<BuildImageOptionsBuilder, SchedulerError> {
+    let narrow = |value: i64, what: &str| {
+        i32::try_from(value)
+            .map_err(|_| SchedulerError::BuildFailed(format!("the build's {what} is out of range")))
+    };
+    if let Some(memory) = limits.memory {
+        options = options.memory(narrow(memory, "memory limit")?);
+    }
+    if let Some(quota) = limits.cpu_quota {
+        options = options
+            .cpuquota(narrow(quota, "CPU quota")?)
+            .cpuperiod(narrow(CPU_PERIOD_MICROS, "CPU period")?);
+    }
+    if let Some(shares) = limits.cpu_shares {
+        options = options.cpushares(narrow(shares, "CPU shares")?);
+    }
+    if let Some(cpus) = &limits.cpuset_cpus {
+        options = options.cpusetcpus(cpus);
+    }
+    Ok(options)
 }
 
 /// Docker's classic builder fails this way when a layer it took from its cache is deleted

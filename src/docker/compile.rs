@@ -9,6 +9,7 @@ use bollard::query_parameters::{
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::{engine_err, is_not_found, DockerEngine};
+use crate::options::CPU_PERIOD_MICROS;
 use crate::scheduler::{
     split_timestamp, Assembly, BuildOutput, BuiltImage, CompileJob, Compiled, Scheduler,
     SchedulerError, LABEL_APP,
@@ -58,6 +59,11 @@ impl DockerEngine {
             host_config: Some(HostConfig {
                 network_mode: Some(self.network.clone()),
                 binds: Some(vec![format!("{}:{}", job.cache_volume, job.cache_path)]),
+                memory: job.limits.memory,
+                cpu_quota: job.limits.cpu_quota,
+                cpu_period: job.limits.cpu_quota.map(|_| CPU_PERIOD_MICROS),
+                cpu_shares: job.limits.cpu_shares,
+                cpuset_cpus: job.limits.cpuset_cpus.clone(),
                 ..Default::default()
             }),
             ..Default::default()
