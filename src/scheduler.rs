@@ -244,6 +244,13 @@ pub struct DockerfileBuild<'a> {
     pub limits: &'a BuildLimits,
 }
 
+/// When `ImageBuilder::adopt_image` pulls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pull {
+    IfMissing,
+    Again,
+}
+
 #[async_trait]
 pub trait ImageBuilder: Send + Sync {
     /// Builds a Dockerfile into its tag, streaming output.
@@ -260,11 +267,13 @@ pub trait ImageBuilder: Send + Sync {
         output: &mut dyn BuildOutput,
     ) -> Result<Vec<String>, SchedulerError>;
 
-    /// Makes `image` (pulled if it is not on this host) available as `tag`.
+    /// Makes `image` available as `tag`: pulled if it is not on this host, or with `Pull::Again`
+    /// pulled anyway (a moving tag), falling back to this host's copy when the pull fails.
     async fn adopt_image(
         &self,
         image: &str,
         tag: &str,
+        pull: Pull,
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError>;
 

@@ -225,22 +225,41 @@ fn every_deployed_app_is_restarted_stopped_started_and_rebuilt_with_all() {
     berth.ssh("ps:start --all").ok();
     assert!(serves(&pushed, "pushed\n") && serves(&imaged, "imaged\n"));
 
-    // One app that cannot be rebuilt does not keep the others from it; the command fails.
+    // An app deployed from an image has the image pulled again (this host reaches no
+    // registry, so it falls back to its own copy).
+    let rebuilt = berth.ssh("ps:rebuild --all").ok();
+    assert!(rebuilt.stdout.contains("Building"), "{rebuilt:#?}");
+    assert!(
+        rebuilt.stdout.contains(&format!("Pulling {image}"))
+            && rebuilt.stdout.contains("deploying the copy on this server"),
+        "{rebuilt:#?}"
+    );
+    assert!(serves(&pushed, "pushed\n") && serves(&imaged, "imaged\n"));
+    let list = berth.ssh(&format!("releases {pushed}")).ok().stdout;
+    assert!(list.contains("Rebuild "), "{list}");
+    let list = berth.ssh(&format!("releases {imaged}")).ok().stdout;
+    assert!(list.contains(&format!("Rebuild image {image}")), "{list}");
+    let source = berth
+        .ssh(&format!("apps:report {imaged} --app-deploy-source"))
+        .ok()
+        .stdout;
+    assert_eq!(source, format!("image {image}\n"));
+
+    // One app that cannot be rebuilt (its image is gone) does not keep the others from it; the
+    // command fails, and the app keeps serving.
+    let _ = Command::new("docker").args(["rmi", &image]).output();
     let rebuilt = berth.ssh("ps:rebuild --all");
     assert_eq!(rebuilt.code, 1, "{rebuilt:#?}");
     assert!(
         rebuilt
             .stderr
-            .contains(&format!("{imaged}: {imaged} has never been pushed"))
+            .contains(&format!("App build failed: cannot pull {image}"))
             && rebuilt
                 .stderr
                 .ends_with(&format!(" !     1 app(s) failed: {imaged}\n")),
         "{rebuilt:#?}"
     );
-    assert!(rebuilt.stdout.contains("Building"), "{rebuilt:#?}");
     assert!(serves(&pushed, "pushed\n") && serves(&imaged, "imaged\n"));
-    let list = berth.ssh(&format!("releases {pushed}")).ok().stdout;
-    assert!(list.contains("Rebuild "), "{list}");
     let _ = Command::new("docker").args(["rmi", &image]).output();
 }
 

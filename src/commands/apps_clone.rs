@@ -68,7 +68,11 @@ async fn source_for(
     if let Some(checkout) = checkout {
         return Ok(Some(Source::Rebuild(checkout)));
     }
-    let image = ctx.store.app(old)?.current().map(|r| r.image.clone());
+    let image = ctx
+        .store
+        .app(old)?
+        .current()
+        .map(|r| r.source_image.clone().unwrap_or_else(|| r.image.clone()));
     Ok(image.map(Source::Image))
 }
 

@@ -11,7 +11,10 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandErr
         None => "none".to_string(),
         Some(release) => match &release.git_rev {
             Some(rev) => format!("git {rev}"),
-            None => format!("image {}", release.image),
+            None => format!(
+                "image {}",
+                release.source_image.as_deref().unwrap_or(&release.image)
+            ),
         },
     };
     report(

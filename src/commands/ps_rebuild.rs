@@ -1,4 +1,5 @@
-//! `ps:rebuild (--all|<app>) [--no-wait]`: builds the deploy branch again and deploys it.
+//! `ps:rebuild (--all|<app>) [--no-wait]`: builds the deploy branch again and deploys it; an app
+//! deployed from an image (`git:from-image`, `git:load-image`) has that image pulled again.
 
 use super::argv::Argv;
 use super::deploying::{run_deploy, wait_flag};
@@ -6,7 +7,7 @@ use super::every_app::{apps, Outcome, Target};
 use super::{CommandError, Io};
 use crate::context::{Caller, Ctx};
 use crate::deploy::{DeployRequest, Source};
-use crate::git::{deploy_branch_head, export_commit};
+use crate::git::{deploy_branch_head, export_commit, Checkout};
 use crate::names::AppName;
 
 #[derive(Debug)]
@@ -41,9 +42,26 @@ async fn rebuild(
     app: AppName,
     no_wait: bool,
 ) -> Result<(), CommandError> {
-    let spec = ctx.source_spec(&app)?;
+    let source = match ctx.store.app(&app)?.current() {
+        Some(release) if release.git_rev.is_none() && release.source_image.is_some() => {
+            Source::ImageAgain(release.source_image.clone().unwrap_or_default())
+        }
+        _ => Source::Rebuild(checkout(ctx, &app).await?),
+    };
+    let request = DeployRequest {
+        app,
+        caller: caller.clone(),
+        source,
+        wait: wait_flag(no_wait),
+    };
+    run_deploy(ctx, request, io).await.map(|_| ())
+}
+
+/// The app's deploy branch, exported.
+async fn checkout(ctx: &Ctx, app: &AppName) -> Result<Checkout, CommandError> {
+    let spec = ctx.source_spec(app)?;
     let shown_branch = spec.branch.to_string();
-    let repo = ctx.store.layout().repo_dir(&app);
+    let repo = ctx.store.layout().repo_dir(app);
     let checkout = tokio::task::spawn_blocking(move || {
         let Some(rev) = deploy_branch_head(&repo, &spec)? else {
             return Ok(None);
@@ -53,16 +71,9 @@ async fn rebuild(
     .await
     .map_err(|err| CommandError::Internal(format!("rebuild task failed: {err}")))?
     .map_err(|err: crate::git::GitError| CommandError::User(err.to_string()))?;
-    let Some(checkout) = checkout else {
-        return Err(CommandError::User(format!(
+    checkout.ok_or_else(|| {
+        CommandError::User(format!(
             "{app} has never been pushed to {shown_branch}; nothing to rebuild"
-        )));
-    };
-    let request = DeployRequest {
-        app,
-        caller: caller.clone(),
-        source: Source::Rebuild(checkout),
-        wait: wait_flag(no_wait),
-    };
-    run_deploy(ctx, request, io).await.map(|_| ())
+        ))
+    })
 }

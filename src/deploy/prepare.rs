@@ -11,7 +11,8 @@ use crate::commands::Io;
 use crate::context::{Caller, Ctx};
 use crate::git::{short, Checkout};
 use crate::health::{from_app_json, from_checks_file};
-use crate::scheduler::{image_tag, BuiltImage, DockerfileBuild};
+use crate::names::AppName;
+use crate::scheduler::{image_tag, BuiltImage, DockerfileBuild, Pull};
 use crate::state::{now_unix, AppRecord, HealthCheck, Release};
 
 /// The port a web process listens on when its image EXPOSEs none (or several): Dokku's default.
@@ -24,8 +25,10 @@ pub enum Source {
     Push(Checkout),
     /// The deploy branch again (`ps:rebuild`).
     Rebuild(Checkout),
-    /// A prebuilt image (`git:from-image`).
+    /// A prebuilt image (`git:from-image`), pulled if this host lacks it.
     Image(String),
+    /// The image the current release was deployed from, pulled again (`ps:rebuild`).
+    ImageAgain(String),
     /// An earlier release's image and config (`releases:rollback`, or the watch window).
     Rollback { target: u32, reason: Option<String> },
     /// The current release's image with the app's changed config (`config:set` and friends).
@@ -57,6 +60,7 @@ pub async fn prepare(
         number,
         image: image_tag(app, number),
         git_rev: None,
+        source_image: None,
         created_at: now_unix(),
         created_by: caller.to_string(),
         port: DEFAULT_PORT,
@@ -73,7 +77,7 @@ pub async fn prepare(
         cron: current.map(|r| r.cron.clone()).unwrap_or_default(),
     };
     let stale = match &source {
-        Source::Push(_) | Source::Rebuild(_) | Source::Image(_) => {
+        Source::Push(_) | Source::Rebuild(_) | Source::Image(_) | Source::ImageAgain(_) => {
             ctx.builder.image_id(&release.image).await?
         }
         _ => None,
@@ -83,15 +87,8 @@ pub async fn prepare(
         Source::Rebuild(checkout) => {
             build(ctx, record, checkout, "Rebuild", &mut release, io).await?
         }
-        Source::Image(image) => {
-            io.step(&format!("Deploying image {image} to {app}")).await;
-            let built = ctx
-                .builder
-                .adopt_image(&image, &release.image, &mut IndentedOutput(io))
-                .await?;
-            release.port = port_of(&built.exposed_ports);
-            release.description = format!("Deploy image {image}");
-        }
+        Source::Image(image) => adopt(ctx, app, image, Pull::IfMissing, &mut release, io).await?,
+        Source::ImageAgain(image) => adopt(ctx, app, image, Pull::Again, &mut release, io).await?,
         Source::Restart => {
             let Some(current) = current else {
                 return Err(DeployError::Refused(format!("{app} has not been deployed")));
@@ -144,6 +141,30 @@ pub async fn prepare(
         release,
         is_new: true,
     })
+}
+
+/// Makes the prebuilt `image` the release's image.
+async fn adopt(
+    ctx: &Ctx,
+    app: &AppName,
+    image: String,
+    pull: Pull,
+    release: &mut Release,
+    io: &mut Io,
+) -> Result<(), DeployError> {
+    let verb = match pull {
+        Pull::IfMissing => "Deploy",
+        Pull::Again => "Rebuild",
+    };
+    io.step(&format!("Deploying image {image} to {app}")).await;
+    let built = ctx
+        .builder
+        .adopt_image(&image, &release.image, pull, &mut IndentedOutput(io))
+        .await?;
+    release.port = port_of(&built.exposed_ports);
+    release.description = format!("{verb} image {image}");
+    release.source_image = Some(image);
+    Ok(())
 }
 
 /// A failed deploy leaves its image under the tag the next release takes over (release numbers

@@ -14,7 +14,7 @@ use crate::names::AppName;
 use crate::options::{BuildLimits, CPU_PERIOD_MICROS};
 use crate::scheduler::{
     image_repository, Assembly, BuildOutput, BuiltImage, ByteStream, CompileJob, Compiled,
-    DockerfileBuild, ImageBuilder, SchedulerError, LABEL_APP,
+    DockerfileBuild, ImageBuilder, Pull, SchedulerError, LABEL_APP,
 };
 
 #[async_trait]
@@ -48,9 +48,20 @@ impl ImageBuilder for DockerEngine {
         &self,
         image: &str,
         tag: &str,
+        pull: Pull,
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError> {
-        self.ensure_image(image, output).await?;
+        match pull {
+            Pull::IfMissing => self.ensure_image(image, output).await?,
+            Pull::Again => match self.pull(image, output).await {
+                Err(err) if self.image_id(image).await?.is_some() => {
+                    output
+                        .line(&format!("{err}; deploying the copy on this server"))
+                        .await
+                }
+                pulled => pulled?,
+            },
+        }
         let (repo, version) = tag.rsplit_once(':').unwrap_or((tag, "latest"));
         let options = TagImageOptionsBuilder::default()
             .repo(repo)
@@ -196,6 +207,11 @@ impl DockerEngine {
         if self.image_id(image).await?.is_some() {
             return Ok(());
         }
+        self.pull(image, output).await
+    }
+
+    /// Pulls `image` from its registry.
+    async fn pull(&self, image: &str, output: &mut dyn BuildOutput) -> Result<(), SchedulerError> {
         output.line(&format!("Pulling {image}")).await;
         let options = CreateImageOptionsBuilder::default()
             .from_image(image)

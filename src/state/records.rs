@@ -315,6 +315,10 @@ pub struct Release {
     pub number: u32,
     pub image: String,
     pub git_rev: Option<String>,
+    /// The image reference it was deployed from (`git:from-image`, `git:load-image`), which
+    /// `ps:rebuild` pulls again; `None` for built releases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_image: Option<String>,
     /// Unix seconds.
     pub created_at: u64,
     /// The SSH key name (or `local` for the server's CLI) that caused it.
@@ -375,6 +379,7 @@ impl Release {
     pub fn take_code_from(&mut self, other: &Release) {
         self.image = other.image.clone();
         self.git_rev = other.git_rev.clone();
+        self.source_image = other.source_image.clone();
         self.port = other.port;
         self.checks = other.checks.clone();
         self.processes = other.processes.clone();
