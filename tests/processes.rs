@@ -22,20 +22,13 @@ fn procfile_app(marker: &str) -> Vec<(&'static str, String)> {
 }
 
 fn processes(app: &str) -> Vec<String> {
-    let output = Command::new("docker")
-        .args([
-            "ps",
-            "--filter",
-            &format!("label=berth.app={app}"),
-            "--format",
-            "{{.Label \"berth.process\"}}.{{.Label \"berth.index\"}}",
-        ])
-        .output()
-        .expect("docker ps");
-    let mut list: Vec<String> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let mut list = support::docker_lines(&[
+        "ps",
+        "--filter",
+        &format!("label=berth.app={app}"),
+        "--format",
+        "{{.Label \"berth.process\"}}.{{.Label \"berth.index\"}}",
+    ]);
     list.sort();
     list
 }
@@ -151,6 +144,78 @@ fn scaling_and_restarting_under_load_drop_nothing() {
         }),
         "restart replaced the container: {:?}",
         Berth::containers(&app)
+    );
+}
+
+/// The ids of the app's containers of one process type.
+fn ids_of(app: &str, process: &str) -> Vec<String> {
+    support::docker_lines(&[
+        "ps",
+        "--filter",
+        &format!("label=berth.app={app}"),
+        "--filter",
+        &format!("label=berth.process={process}"),
+        "--format",
+        "{{.ID}}",
+    ])
+}
+
+#[test]
+fn one_process_type_restarts_alone() {
+    let berth = Berth::start();
+    let app = berth.app("restartone");
+    let source = repo::create(&repo::as_refs(&procfile_app("one at a time")));
+    berth.push(source.path(), &app, "main").ok();
+    berth.ssh(&format!("ps:scale {app} worker=1")).ok();
+    let (web, worker) = (ids_of(&app, "web"), ids_of(&app, "worker"));
+    assert_eq!((web.len(), worker.len()), (1, 1));
+
+    let restarted = berth.ssh(&format!("ps:restart {app} worker")).ok();
+    assert!(
+        restarted
+            .stdout
+            .contains(&format!("Restarting {app}'s worker processes")),
+        "{restarted:#?}"
+    );
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let now = ids_of(&app, "worker");
+            now.len() == 1 && now != worker
+        }),
+        "the worker was replaced: {:?}",
+        ids_of(&app, "worker")
+    );
+    assert_eq!(ids_of(&app, "web"), web, "web was left alone");
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "one at a time\n");
+
+    let worker = ids_of(&app, "worker");
+    berth.ssh(&format!("ps:restart {app} web")).ok();
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let now = ids_of(&app, "web");
+            now.len() == 1 && now != web
+        }),
+        "web was replaced: {:?}",
+        ids_of(&app, "web")
+    );
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "one at a time\n");
+    assert_eq!(ids_of(&app, "worker"), worker, "the worker was left alone");
+
+    for (process, message) in [
+        ("clock", format!("{app} runs no clock processes")),
+        ("'bad!'", "Invalid process type \"bad!\"".to_string()),
+    ] {
+        let refused = berth.ssh(&format!("ps:restart {app} {process}"));
+        assert_eq!(refused.code, 1, "{refused:#?}");
+        assert!(refused.stderr.contains(&message), "{refused:#?}");
+    }
+    berth.ssh(&format!("ps:stop {app}")).ok();
+    let stopped = berth.ssh(&format!("ps:restart {app} worker"));
+    assert!(
+        stopped.stderr.contains(&format!(
+            "{app} is stopped; start all of it with ps:start {app}"
+        )),
+        "{stopped:#?}"
     );
 }
 

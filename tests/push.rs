@@ -321,16 +321,11 @@ fn pushes_can_be_kept_from_creating_apps() {
     berth.push(web_repo("auto").path(), &other, "main").ok();
 }
 
-/// The running one-off or build-step containers whose command contains `text`.
+/// The running containers (build steps included) whose command contains `text`.
 fn containers_running(text: &str) -> Vec<String> {
-    let output = std::process::Command::new("docker")
-        .args(["ps", "--no-trunc", "--format", "{{.Command}}"])
-        .output()
-        .expect("docker ps");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
+    support::docker_lines(&["ps", "--no-trunc", "--format", "{{.Command}}"])
+        .into_iter()
         .filter(|l| l.contains(text))
-        .map(str::to_string)
         .collect()
 }
 

@@ -496,8 +496,8 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "ps:restart",
-        "(--all|<app>) [--no-wait]",
-        "Restart the app in fresh containers, checked, without downtime",
+        "(--all|<app>) [<process>] [--no-wait]",
+        "Restart the app (or one process type) in fresh containers, checked, without downtime",
     ),
     (
         "ps:restore",

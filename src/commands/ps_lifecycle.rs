@@ -2,7 +2,7 @@
 //! deployed app's) instances as a whole.
 //!
 //! - restart: fresh containers of the current release through the checked cutover (no new
-//!   release, zero downtime);
+//!   release, zero downtime); `ps:restart <app> <process>` replaces that process type's only;
 //! - stop: every container stops and the app answers 502 until started; survives restarts of
 //!   Berth;
 //! - start: a stopped app comes back, through the same cutover.
@@ -14,6 +14,7 @@ use super::{CommandError, Io};
 use crate::context::{Caller, Ctx};
 use crate::deploy::{stop, DeployRequest, Source};
 use crate::names::AppName;
+use crate::procfile::valid_process_name;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -36,6 +37,8 @@ impl Action {
 pub struct Args {
     pub action: Action,
     pub target: Target,
+    /// `ps:restart <app> <process>`: only this process type.
+    pub process: Option<String>,
     pub no_wait: bool,
 }
 
@@ -48,10 +51,21 @@ impl Args {
         let mut argv = Argv::new(action.command(), words);
         let no_wait = argv.flag("--no-wait");
         let target = Target::parse(&mut argv)?;
+        let process = match action {
+            Action::Restart => argv.optional()?,
+            Action::Stop | Action::Start => None,
+        };
+        if let Some(process) = process.as_deref().filter(|p| !valid_process_name(p)) {
+            return Err(CommandError::User(format!(
+                "Invalid process type \"{}\"",
+                crate::names::shown(process)
+            )));
+        }
         argv.finish()?;
         Ok(Args {
             action,
             target,
+            process,
             no_wait,
         })
     }
@@ -87,11 +101,14 @@ async fn run_one(
             io.step(&format!("{app} is already running")).await;
             Ok(())
         }
+        Action::Restart if record.stopped && args.process.is_some() => Err(CommandError::User(
+            format!("{app} is stopped; start all of it with ps:start {app}"),
+        )),
         Action::Start | Action::Restart => {
             let request = DeployRequest {
                 app,
                 caller: caller.clone(),
-                source: Source::Restart,
+                source: Source::Restart(args.process.clone()),
                 wait: wait_flag(args.no_wait),
             };
             run_deploy(ctx, request, io).await.map(|_| ())

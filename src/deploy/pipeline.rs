@@ -77,7 +77,10 @@ async fn run(
     )
     .await?;
     let release = prepared.release;
-    let formation = record.formation_for(&release);
+    let only = prepared.only.as_deref();
+    let formation = only_process(record.formation_for(&release), only, &app)?;
+    // A restart of one process type other than web leaves the route alone.
+    let routes_web = only.is_none_or(|process| process == "web");
 
     stage(Stage::Release);
     if prepared.is_new {
@@ -97,8 +100,14 @@ async fn run(
             });
         }
     }
-    let old = ctx.scheduler.instances(Some(&app)).await?;
-    let stop_first = record.checks.is_disabled("web");
+    let old: Vec<Instance> = ctx
+        .scheduler
+        .instances(Some(&app))
+        .await?
+        .into_iter()
+        .filter(|instance| only.is_none_or(|process| instance.process == process))
+        .collect();
+    let stop_first = routes_web && record.checks.is_disabled("web");
     if stop_first && !old.is_empty() {
         io.step("Checks are disabled: stopping the running release first (requests are held)")
             .await;
@@ -153,7 +162,9 @@ async fn run(
             return Err(err.into());
         }
     };
-    ctx.routes.set_app(&app, &ctx.app_hosts(&app), upstreams);
+    if routes_web {
+        ctx.routes.set_app(&app, &ctx.app_hosts(&app), upstreams);
+    }
     let checks_to_switch_us =
         u64::try_from(checks_passed.elapsed().as_micros()).unwrap_or(u64::MAX);
     tracing::info!(checks_to_switch_us, "proxy switched");
@@ -200,6 +211,23 @@ async fn run(
         io.detail(&url).await;
     }
     Ok(release.number)
+}
+
+/// The formation a deploy starts: all of it, or only the one process type a restart names.
+fn only_process(
+    formation: BTreeMap<String, u32>,
+    only: Option<&str>,
+    app: &AppName,
+) -> Result<BTreeMap<String, u32>, DeployError> {
+    let Some(process) = only else {
+        return Ok(formation);
+    };
+    match formation.get(process) {
+        Some(&count) if count > 0 => Ok([(process.to_string(), count)].into()),
+        _ => Err(DeployError::Refused(format!(
+            "{app} runs no {process} processes (ps:scale {app} {process}=1 starts one)"
+        ))),
+    }
 }
 
 /// Starts every instance the formation asks for, then checks them (unless `checked` is false).

@@ -34,14 +34,16 @@ pub enum Source {
     /// The current release's image with the app's changed config (`config:set` and friends).
     Config { description: String },
     /// The current release again, in fresh containers, without a new release (`ps:restart`,
-    /// `ps:start`).
-    Restart,
+    /// `ps:start`); only the named process type's when one is named (`ps:restart <app> worker`).
+    Restart(Option<String>),
 }
 
 /// What the prepare stage hands on: the release to run, and whether it is a new one.
 pub struct Prepared {
     pub release: Release,
     pub is_new: bool,
+    /// The one process type to replace (a restart of one type); `None`: all of them.
+    pub only: Option<String>,
 }
 
 /// Builds or finds the image and assembles release `number` (not saved yet).
@@ -89,15 +91,20 @@ pub async fn prepare(
         }
         Source::Image(image) => adopt(ctx, app, image, Pull::IfMissing, &mut release, io).await?,
         Source::ImageAgain(image) => adopt(ctx, app, image, Pull::Again, &mut release, io).await?,
-        Source::Restart => {
+        Source::Restart(only) => {
             let Some(current) = current else {
                 return Err(DeployError::Refused(format!("{app} has not been deployed")));
             };
-            io.step(&format!("Restarting {app} (v{})", current.number))
+            let what = match &only {
+                Some(process) => format!("{app}'s {process} processes"),
+                None => app.to_string(),
+            };
+            io.step(&format!("Restarting {what} (v{})", current.number))
                 .await;
             return Ok(Prepared {
                 release: current.clone(),
                 is_new: false,
+                only,
             });
         }
         Source::Config { description } => {
@@ -140,6 +147,7 @@ pub async fn prepare(
     Ok(Prepared {
         release,
         is_new: true,
+        only: None,
     })
 }
 

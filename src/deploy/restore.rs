@@ -76,7 +76,7 @@ pub async fn restore_apps(
         let request = DeployRequest {
             app: record.name.clone(),
             caller: caller.clone(),
-            source: Source::Restart,
+            source: Source::Restart(None),
             wait: Wait::Wait,
         };
         deploy(ctx, request, io).await?;

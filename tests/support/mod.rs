@@ -514,7 +514,8 @@ impl Berth {
 }
 
 /// The lines `docker args` prints.
-fn docker_lines(args: &[&str]) -> Vec<String> {
+/// The lines `docker <args>` prints.
+pub fn docker_lines(args: &[&str]) -> Vec<String> {
     let output = Command::new("docker")
         .args(args)
         .output()
