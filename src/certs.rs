@@ -103,6 +103,64 @@ fn info(leaf: &CertificateDer<'_>) -> Result<CertInfo, CertError> {
     })
 }
 
+/// Whether the host's trusted roots vouch for the chain `crt` (leaf first) for its first
+/// hostname, as `certs:report` shows it: `verified by a certificate authority`, `self signed`,
+/// or `not verified: <why>`. The roots are the system's (`SSL_CERT_FILE` and `SSL_CERT_DIR`
+/// override them, as for OpenSSL), read at each call.
+pub fn verification(crt: &[u8], info: &CertInfo) -> String {
+    let chain = match CertificateDer::pem_slice_iter(crt).collect::<Result<Vec<_>, _>>() {
+        Ok(chain) => chain,
+        Err(err) => return format!("not verified: {err}"),
+    };
+    let Some((leaf, intermediates)) = chain.split_first() else {
+        return "not verified: no certificate".to_string();
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = match rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider,
+    )
+    .build()
+    {
+        Ok(verifier) => verifier,
+        Err(_) if info.self_signed => return "self signed".to_string(),
+        Err(err) => return format!("not verified: {err}"),
+    };
+    // A wildcard name stands for any one label under it.
+    let host = info
+        .hostnames
+        .first()
+        .map(|h| h.replacen("*.", "any.", 1))
+        .unwrap_or_default();
+    let Ok(name) = rustls::pki_types::ServerName::try_from(host.clone()) else {
+        return format!("not verified: {host:?} is not a host name");
+    };
+    use rustls::client::danger::ServerCertVerifier;
+    let now = rustls::pki_types::UnixTime::now();
+    match verifier.verify_server_cert(leaf, intermediates, &name, &[], now) {
+        Ok(_) => "verified by a certificate authority".to_string(),
+        Err(_) if info.self_signed => "self signed".to_string(),
+        Err(rustls::Error::InvalidCertificate(why)) => format!("not verified: {}", reason(&why)),
+        Err(err) => format!("not verified: {err}"),
+    }
+}
+
+fn reason(why: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as E;
+    match why {
+        E::UnknownIssuer => "issued by an authority this server does not trust".to_string(),
+        E::Expired | E::ExpiredContext { .. } => "expired".to_string(),
+        E::NotValidYet | E::NotValidYetContext { .. } => "not valid yet".to_string(),
+        E::NotValidForName | E::NotValidForNameContext { .. } => {
+            "not valid for its own first host name".to_string()
+        }
+        E::Revoked => "revoked".to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
 /// A self-signed certificate for `hostnames` (the first is the common name), valid a year:
 /// (certificate PEM, key PEM).
 pub fn self_signed(hostnames: &[String]) -> Result<(String, String), CertError> {
@@ -124,6 +182,34 @@ pub fn self_signed(hostnames: &[String]) -> Result<(String, String), CertError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verification_names_self_signed_and_untrusted_chains() {
+        let names = vec!["shop.example".to_string()];
+        let (crt, key) = self_signed(&names).unwrap();
+        let info = load(crt.as_bytes(), key.as_bytes()).unwrap().info;
+        assert_eq!(verification(crt.as_bytes(), &info), "self signed");
+
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "Nobody's CA");
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["*.shop.example".to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &issuer)
+            .unwrap();
+        let info = load(leaf.pem().as_bytes(), leaf_key.serialize_pem().as_bytes())
+            .unwrap()
+            .info;
+        assert!(!info.self_signed);
+        assert_eq!(
+            verification(leaf.pem().as_bytes(), &info),
+            "not verified: issued by an authority this server does not trust"
+        );
+    }
 
     #[test]
     fn a_generated_certificate_loads_and_reports_its_names() {

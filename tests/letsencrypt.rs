@@ -211,6 +211,11 @@ fn letsencrypt_obtains_serves_and_renews_certificates_from_pebble() {
         line_of(&report, "Ssl issuer").contains("Pebble"),
         "{report}"
     );
+    assert!(
+        line_of(&report, "Ssl verified")
+            .ends_with("not verified: issued by an authority this server does not trust"),
+        "pebble's root is not one of the system's: {report}"
+    );
     let first = served(&berth, &domain);
     assert!(first.contains("Pebble"), "{first}");
     let https = berth.curl_https(&domain, "/", &[]).ok();

@@ -250,12 +250,102 @@ fn openssl_cert_tar(dir: &std::path::Path, host: &str) -> Vec<u8> {
         .output()
         .expect("run openssl");
     assert!(status.status.success(), "{status:?}");
+    cert_tar(dir)
+}
+
+/// `server.crt` and `server.key` in `dir`, as the tar `certs:add` reads.
+fn cert_tar(dir: &std::path::Path) -> Vec<u8> {
     let output = std::process::Command::new("tar")
         .current_dir(dir)
         .args(["-c", "server.crt", "server.key"])
         .output()
         .expect("run tar");
     output.stdout
+}
+
+/// Runs the real openssl in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let output = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run openssl");
+    assert!(output.status.success(), "openssl {args:?}: {output:?}");
+}
+
+#[test]
+fn certs_report_says_whether_a_trusted_authority_signed_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let root = [
+        &["req", "-x509"][..],
+        &ec,
+        &["-keyout", "ca.key", "-out", "ca.crt"],
+    ]
+    .concat();
+    openssl(
+        dir.path(),
+        &[&root[..], &["-days", "30", "-subj", "/CN=Berth Test Root"]].concat(),
+    );
+    let berth =
+        Berth::start_with_env(&[("SSL_CERT_FILE", dir.path().join("ca.crt").to_str().unwrap())]);
+    let app = berth.app("trusted");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    let host = Berth::host(&app);
+    let request = [
+        &["req"][..],
+        &ec,
+        &["-keyout", "server.key", "-out", "server.csr"],
+    ]
+    .concat();
+    openssl(
+        dir.path(),
+        &[&request[..], &["-subj", &format!("/CN={host}")]].concat(),
+    );
+    std::fs::write(
+        dir.path().join("ext.cnf"),
+        format!("subjectAltName=DNS:{host}\nextendedKeyUsage=serverAuth\n"),
+    )
+    .unwrap();
+    openssl(
+        dir.path(),
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "30",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+    berth
+        .ssh_input(&format!("certs:add {app}"), &cert_tar(dir.path()))
+        .ok();
+    let verified = berth
+        .ssh(&format!("certs:report {app} --ssl-verified"))
+        .ok();
+    assert_eq!(verified.stdout, "verified by a certificate authority\n");
+
+    berth.ssh(&format!("certs:generate {app}")).ok();
+    let verified = berth
+        .ssh(&format!("certs:report {app} --ssl-verified"))
+        .ok();
+    assert_eq!(verified.stdout, "self signed\n");
 }
 
 #[test]

@@ -227,13 +227,15 @@ fn from_tar(tar: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CommandError> {
 
 async fn report_app(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), CommandError> {
     let record = ctx.store.app(app)?;
-    let info = match ctx.store.cert(app)? {
-        Some(pem) => Some(
-            load(&pem.crt, &pem.key)
+    let (info, verified) = match ctx.store.cert(app)? {
+        Some(pem) => {
+            let info = load(&pem.crt, &pem.key)
                 .map_err(|e| CommandError::Internal(e.to_string()))?
-                .info,
-        ),
-        None => None,
+                .info;
+            let verified = crate::certs::verification(&pem.crt, &info);
+            (Some(info), verified)
+        }
+        None => (None, String::new()),
     };
     let field =
         |f: &dyn Fn(&crate::certs::CertInfo) -> String| info.as_ref().map(f).unwrap_or_default();
@@ -255,6 +257,7 @@ async fn report_app(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), Command
             ("Ssl self signed", field(&|i| i.self_signed.to_string())),
             ("Ssl starts at", field(&|i| time(i.starts_at))),
             ("Ssl subject", field(&|i| i.subject.clone())),
+            ("Ssl verified", verified),
         ],
     )
     .await?;

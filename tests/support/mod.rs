@@ -131,6 +131,8 @@ pub struct Berth {
     /// The daemon that took over from `child` on SIGUSR2 (not this process's child).
     successor: Option<u32>,
     apps: Mutex<Vec<String>>,
+    /// Extra environment for the daemon (`start_with_env`).
+    env: Vec<(String, String)>,
 }
 
 pub const DOMAIN: &str = "berth.test";
@@ -148,16 +150,30 @@ impl Berth {
 
     /// Like `start`, with extra `[deploy]` and `[proxy]` settings (TOML lines).
     pub fn start_configured(deploy: &str, proxy: &str) -> Berth {
-        Berth::start_from("", deploy, proxy)
+        Berth::start_from("", deploy, proxy, Vec::new())
     }
 
     /// Like `start`, talking to the Docker engine at `docker_host`.
     pub fn start_on_engine(docker_host: &str) -> Berth {
-        Berth::start_from(&format!("docker_host = \"{docker_host}\"\n"), "", "")
+        Berth::start_from(
+            &format!("docker_host = \"{docker_host}\"\n"),
+            "",
+            "",
+            Vec::new(),
+        )
+    }
+
+    /// Like `start`, with extra environment variables for the daemon.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Berth {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Berth::start_from("", "", "", env)
     }
 
     /// A daemon with extra top-level, `[deploy]` and `[proxy]` settings (TOML lines).
-    fn start_from(top: &str, deploy: &str, proxy: &str) -> Berth {
+    fn start_from(top: &str, deploy: &str, proxy: &str, env: Vec<(String, String)>) -> Berth {
         ensure_base_images();
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("berth.toml");
@@ -185,6 +201,7 @@ impl Berth {
             child: None,
             successor: None,
             apps: Mutex::new(Vec::new()),
+            env,
         };
         berth.spawn();
         let public = std::fs::read(berth.key.with_extension("pub")).expect("public key");
@@ -206,6 +223,7 @@ impl Berth {
             .args(["daemon", "--config"])
             .arg(&self.config)
             .env("RUST_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
