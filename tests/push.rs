@@ -407,3 +407,82 @@ fn builds_wait_for_a_slot_and_can_be_cancelled() {
         .stdout
         .contains("No builds are running or waiting"));
 }
+
+/// The `web_app` files serving `marker` (with `extra` appended to its Dockerfile) as a tar.gz
+/// made by the real `tar`, under one top-level directory as GitHub's archives are.
+fn web_archive(marker: &str, extra: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, content) in repo::web_app(marker) {
+        let full = dir.path().join("shop-main").join(path);
+        std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+        let content = match path {
+            "Dockerfile" => format!("{content}{extra}"),
+            _ => content,
+        };
+        std::fs::write(&full, content).expect("write");
+    }
+    let output = std::process::Command::new("tar")
+        .current_dir(dir.path())
+        .args(["-czf", "-", "shop-main"])
+        .output()
+        .expect("run tar");
+    assert!(output.status.success(), "{output:?}");
+    output.stdout
+}
+
+#[test]
+fn an_archive_on_stdin_deploys_like_a_push() {
+    let berth = Berth::start();
+    let app = berth.app("archive");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    let deployed = berth
+        .ssh_input(
+            &format!("git:from-archive {app} -- 'CI Bot' ci@example.com"),
+            &web_archive("from an archive", ""),
+        )
+        .ok();
+    assert!(
+        deployed.stdout.contains("Committed as ")
+            && deployed
+                .stdout
+                .contains(&format!("-----> Building {app} from Dockerfile")),
+        "{deployed:#?}"
+    );
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "from an archive\n");
+
+    // A failed build leaves the deploy branch where it was: a rebuild builds the first archive.
+    let failed = berth.ssh_input(
+        &format!("git:from-archive --archive-type tar.gz {app} --"),
+        &web_archive("never served", "RUN false\n"),
+    );
+    assert_ne!(failed.code, 0, "{failed:#?}");
+    assert!(failed.stderr.contains("App build failed"), "{failed:#?}");
+    berth.ssh(&format!("ps:rebuild {app}")).ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "from an archive\n");
+
+    // The code is in the app's repository on the deploy branch, committed by the named author.
+    let repo = berth.data_dir().join(format!("repos/{app}.git"));
+    let log = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(&repo)
+        .args(["log", "-1", "--format=%an <%ae>", "main"])
+        .output()
+        .expect("git log");
+    assert_eq!(
+        String::from_utf8_lossy(&log.stdout),
+        "CI Bot <ci@example.com>\n",
+        "{log:?}"
+    );
+
+    for (input, message) in [
+        (&b""[..], "No archive on stdin"),
+        (
+            &b"not an archive"[..],
+            "Cannot deploy the archive: cannot read it as a tar",
+        ),
+    ] {
+        let refused = berth.ssh_input(&format!("git:from-archive {app} --"), input);
+        assert_eq!(refused.code, 1, "{refused:#?}");
+        assert!(refused.stderr.contains(message), "{refused:#?}");
+    }
+}

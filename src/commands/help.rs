@@ -298,6 +298,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Run a command (a shell by default) in a running container; use ssh -t",
     ),
     (
+        "git:from-archive",
+        "[--archive-type tar|tar.gz] [--no-wait] <app> -- [<user> <email>]",
+        "Deploy the code in a tar or tar.gz on stdin, committed to the deploy branch",
+    ),
+    (
         "git:from-image",
         "<app> <image> [--no-wait]",
         "Deploy a prebuilt image",

@@ -32,6 +32,7 @@ mod docker_options;
 mod domains;
 mod enter;
 mod every_app;
+mod git_from_archive;
 mod git_from_image;
 mod git_set;
 mod help;
@@ -196,6 +197,7 @@ pub enum Command {
     DockerOptions(docker_options::Args),
     Domains(domains::Args),
     Enter(enter::Args),
+    GitFromArchive(git_from_archive::Args),
     GitFromImage(git_from_image::Args),
     GitReport(argv::AppArgs),
     GitSet(git_set::Args),
@@ -315,6 +317,7 @@ impl Command {
                 Command::Domains(domains::Args::parse(name, rest)?)
             }
             "enter" => Command::Enter(enter::Args::parse(rest)?),
+            "git:from-archive" => Command::GitFromArchive(git_from_archive::Args::parse(rest)?),
             "git:from-image" | "git:load-image" => {
                 Command::GitFromImage(git_from_image::Args::parse(name, rest)?)
             }
@@ -421,6 +424,7 @@ impl Command {
             Command::DockerOptions(args) => args.action.command(),
             Command::Domains(args) => args.command,
             Command::Enter(_) => "enter",
+            Command::GitFromArchive(_) => "git:from-archive",
             Command::GitFromImage(args) if args.load => "git:load-image",
             Command::GitFromImage(_) => "git:from-image",
             Command::GitReport(_) => "git:report",
@@ -505,6 +509,7 @@ impl Command {
             Command::DockerOptions(args) => docker_options::run(ctx, io, args).await,
             Command::Domains(args) => domains::run(ctx, io, args).await,
             Command::Enter(args) => enter::run(ctx, io, args).await,
+            Command::GitFromArchive(args) => git_from_archive::run(ctx, caller, io, args).await,
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
             Command::GitReport(args) => git_set::report_app(ctx, io, args).await,
             Command::GitSet(args) => git_set::run(ctx, io, args).await,

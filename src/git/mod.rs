@@ -4,10 +4,12 @@
 //! `git receive-pack` (the real git) speaks the wire protocol; Berth never builds a shell string
 //! for it. The hook is this same binary, reached through a symlink, so no script is involved.
 
+mod archive;
 mod branch;
 mod export;
 mod push;
 
+pub use archive::{advance_branch, commit_archive, ArchiveCommit, ArchiveType, Author};
 pub use branch::{is_branch_name, rev_env_var, DeployBranch};
 pub use export::{deploy_branch_head, export_commit, short, Checkout, SourceSpec};
 pub use push::{
@@ -31,6 +33,9 @@ pub enum GitError {
     },
     #[error("The build directory {0} is not a directory in commit {1}; fix it: builder:set <app> build-dir")]
     NoBuildDir(String, String),
+    /// A `git:from-archive` archive Berth will not commit; the message says why.
+    #[error("Cannot deploy the archive: {0}")]
+    Archive(String),
 }
 
 /// Makes sure the app's bare repository exists.
