@@ -54,6 +54,9 @@ pub struct InstanceSpec {
     pub stop_timeout_secs: u64,
     /// `docker-options` of the deploy (or, for one-off containers, run) phase.
     pub options: crate::options::ContainerOptions,
+    /// How large its log may grow (`logs:set max-size`, as Docker writes sizes: `10m`); `None`
+    /// is unlimited.
+    pub log_max_size: Option<String>,
 }
 
 /// What Docker does when an instance's process exits (`ps:set restart-policy`).

@@ -752,3 +752,43 @@ fn cron_tasks_are_listed_run_and_scheduled() {
         berth.log()
     );
 }
+
+#[test]
+fn container_logs_are_capped_per_app_or_globally() {
+    let berth = Berth::start();
+    let app = berth.app("logcap");
+    let source = repo::create(&repo::as_refs(&repo::web_app("quiet")));
+    berth.push(source.path(), &app, "main").ok();
+    let max_size = || {
+        let id = Berth::containers(&app)
+            .into_iter()
+            .find(|(_, _, running)| *running)
+            .expect("a running container")
+            .0;
+        inspect(&id, "{{index .HostConfig.LogConfig.Config \"max-size\"}}")
+    };
+    assert_eq!(max_size(), "10m", "Dokku's default cap");
+
+    berth.ssh(&format!("logs:set {app} max-size 1m")).ok();
+    berth.ssh(&format!("ps:restart {app}")).ok();
+    assert_eq!(max_size(), "1m");
+    let computed = berth
+        .ssh(&format!("logs:report {app} --logs-computed-max-size"))
+        .ok();
+    assert_eq!(computed.stdout, "1m\n");
+
+    berth.ssh("logs:set --global max-size unlimited").ok();
+    berth.ssh(&format!("logs:set {app} max-size")).ok();
+    berth.ssh(&format!("ps:restart {app}")).ok();
+    assert_eq!(max_size(), "", "unlimited sets no cap");
+    let report = berth.ssh(&format!("logs:report {app}")).ok().stdout;
+    assert!(
+        report.contains("Logs computed max size:        unlimited")
+            && report.contains("Logs global max size:          unlimited"),
+        "{report}"
+    );
+
+    let refused = berth.ssh(&format!("logs:set {app} max-size lots"));
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("Invalid max-size"), "{refused:#?}");
+}

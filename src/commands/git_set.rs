@@ -132,7 +132,13 @@ pub async fn report_app(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), Com
     let (sha, image) = match record.current() {
         Some(release) => match &release.git_rev {
             Some(rev) => (rev.clone(), String::new()),
-            None => (String::new(), release.image.clone()),
+            None => (
+                String::new(),
+                release
+                    .source_image
+                    .clone()
+                    .unwrap_or_else(|| release.image.clone()),
+            ),
         },
         None => (String::new(), String::new()),
     };

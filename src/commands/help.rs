@@ -409,6 +409,16 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Show why the last failed deploy failed and what its container printed",
     ),
     (
+        "logs:report",
+        "[<app>] [--<flag>]",
+        "Show how large the app's container logs may grow",
+    ),
+    (
+        "logs:set",
+        "(<app>|--global) max-size [<size>|unlimited]",
+        "Cap each container's log (default 10m; Docker rotates it)",
+    ),
+    (
         "maintenance:custom-page",
         "<app>",
         "Set the maintenance page from stdin (a tar with maintenance.html, or HTML)",

@@ -41,6 +41,7 @@ mod io;
 mod letsencrypt;
 mod logs;
 mod logs_failed;
+mod logs_set;
 mod maintenance;
 mod nginx;
 mod nginx_logs;
@@ -208,6 +209,8 @@ pub enum Command {
     HttpAuth(http_auth::Args),
     Logs(logs::Args),
     LogsFailed(logs_failed::Args),
+    LogsReport(argv::AppArgs),
+    LogsSet(logs_set::Args),
     Maintenance(maintenance::Args),
     Ports(ports::Args),
     ProxyBuild(proxy_build::Args),
@@ -328,6 +331,8 @@ impl Command {
             }
             "logs" => Command::Logs(logs::Args::parse(rest)?),
             "logs:failed" => Command::LogsFailed(logs_failed::Args::parse(rest)?),
+            "logs:report" => Command::LogsReport(argv::AppArgs::parse("logs:report", rest)?),
+            "logs:set" => Command::LogsSet(logs_set::Args::parse(rest)?),
             name if name.starts_with("maintenance:") => {
                 Command::Maintenance(maintenance::Args::parse(name, rest)?)
             }
@@ -432,6 +437,8 @@ impl Command {
             Command::HttpAuth(args) => args.command,
             Command::Logs(_) => "logs",
             Command::LogsFailed(_) => "logs:failed",
+            Command::LogsReport(_) => "logs:report",
+            Command::LogsSet(_) => "logs:set",
             Command::Maintenance(args) => args.command(),
             Command::Ports(args) => args.command,
             Command::ProxyBuild(_) => "proxy:build-config",
@@ -516,6 +523,8 @@ impl Command {
             Command::HttpAuth(args) => http_auth::run(ctx, io, args).await,
             Command::Logs(args) => logs::run(ctx, io, args).await,
             Command::LogsFailed(args) => logs_failed::run(ctx, io, args).await,
+            Command::LogsReport(args) => logs_set::report_app(ctx, io, args).await,
+            Command::LogsSet(args) => logs_set::run(ctx, io, args).await,
             Command::Maintenance(args) => maintenance::run(ctx, io, args).await,
             Command::Ports(args) => ports::run(ctx, caller, io, args).await,
             Command::ProxyBuild(args) => proxy_build::run(ctx, io, args).await,

@@ -351,6 +351,9 @@ pub fn instance_spec(
             .unwrap_or(RestartPolicy::OnFailure(10)),
         stop_timeout_secs: settings.stop_timeout_secs,
         options: settings.options("deploy"),
+        log_max_size: settings
+            .global
+            .log_max_size(settings.record.logs_max_size.as_deref()),
     }
 }
 

@@ -202,10 +202,11 @@ impl DockerEngine {
                 extra_hosts: some_vec(&options.extra_hosts),
                 dns: some_vec(&options.dns),
                 shm_size: options.shm_size,
-                log_config: (!options.log_opts.is_empty()).then(|| HostConfigLogConfig {
-                    typ: Some("json-file".to_string()),
-                    config: Some(options.log_opts.clone().into_iter().collect()),
-                }),
+                log_config: log_config(
+                    &options.log_opts,
+                    spec.log_max_size.as_deref(),
+                    &self.logging_driver,
+                ),
                 ulimits: (!options.ulimits.is_empty()).then(|| {
                     options
                         .ulimits
@@ -559,5 +560,47 @@ impl Scheduler for DockerEngine {
             Err(err) => return Err(engine_err(err)),
         }
         self.remove_force(id).await
+    }
+}
+
+/// The container's log settings: the app's `--log-opt`s (json-file, as before) over the size cap,
+/// which is given only where the driver takes it (the engine's default driver otherwise).
+fn log_config(
+    user: &std::collections::BTreeMap<String, String>,
+    max_size: Option<&str>,
+    default_driver: &str,
+) -> Option<HostConfigLogConfig> {
+    let typ = match (user.is_empty(), default_driver) {
+        (false, _) => "json-file",
+        (true, driver @ ("json-file" | "local")) if max_size.is_some() => driver,
+        _ => return None,
+    };
+    let mut config: std::collections::HashMap<String, String> = max_size
+        .map(|size| ("max-size".to_string(), size.to_string()))
+        .into_iter()
+        .collect();
+    config.extend(user.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Some(HostConfigLogConfig {
+        typ: Some(typ.to_string()),
+        config: Some(config),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_cap_goes_where_the_driver_takes_it_and_the_apps_options_win() {
+        let none = std::collections::BTreeMap::new();
+        let capped = log_config(&none, Some("10m"), "local").unwrap();
+        assert_eq!(capped.typ.as_deref(), Some("local"));
+        assert_eq!(capped.config.unwrap()["max-size"], "10m");
+        assert!(log_config(&none, Some("10m"), "journald").is_none());
+        assert!(log_config(&none, None, "json-file").is_none());
+        let own = [("max-size".to_string(), "50m".to_string())].into();
+        let merged = log_config(&own, Some("10m"), "journald").unwrap();
+        assert_eq!(merged.typ.as_deref(), Some("json-file"));
+        assert_eq!(merged.config.unwrap()["max-size"], "50m");
     }
 }

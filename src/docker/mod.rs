@@ -21,6 +21,9 @@ use crate::scheduler::SchedulerError;
 pub struct DockerEngine {
     docker: Docker,
     network: String,
+    /// The engine's default log driver (`docker info`), which decides whether a log size cap
+    /// can be given (`json-file` and `local` take `max-size`).
+    logging_driver: String,
 }
 
 pub(crate) fn engine_err(err: bollard::errors::Error) -> SchedulerError {
@@ -45,9 +48,16 @@ impl DockerEngine {
         let docker = docker.negotiate_version().await.map_err(|err| {
             SchedulerError::Engine(format!("cannot reach the Docker engine at {host}: {err}"))
         })?;
+        let logging_driver = docker
+            .info()
+            .await
+            .map_err(engine_err)?
+            .logging_driver
+            .unwrap_or_default();
         let engine = DockerEngine {
             docker,
             network: network.to_string(),
+            logging_driver,
         };
         engine.ensure_network().await?;
         Ok(engine)

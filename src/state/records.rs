@@ -50,6 +50,10 @@ pub struct AppRecord {
     /// `ps:set procfile-path`: the Procfile, relative to the build directory; unset: `Procfile`.
     #[serde(default)]
     pub procfile_path: Option<String>,
+    /// `logs:set max-size`: how large an instance's log may grow (`unlimited`: no cap); unset:
+    /// the global value, else `DEFAULT_LOG_MAX_SIZE`.
+    #[serde(default)]
+    pub logs_max_size: Option<String>,
     /// `docker-options`, per phase (`build`, `deploy`, `run`), normalized `--flag=value`.
     #[serde(default)]
     pub docker_options: BTreeMap<String, Vec<String>>,
@@ -280,9 +284,26 @@ pub struct GlobalSettings {
     /// `apps:set --global disable-autocreation`: a push to an unknown app is refused.
     #[serde(default)]
     pub disable_autocreation: bool,
+    /// `logs:set --global max-size`.
+    #[serde(default)]
+    pub logs_max_size: Option<String>,
 }
 
+/// How large a container's log grows when neither the app nor `--global` says (Dokku's).
+const DEFAULT_LOG_MAX_SIZE: &str = "10m";
+
+/// `logs:set max-size` without a cap.
+pub const UNLIMITED: &str = "unlimited";
+
 impl GlobalSettings {
+    /// The log size cap for an app that sets `own` (`None`: unlimited).
+    pub fn log_max_size(&self, own: Option<&str>) -> Option<String> {
+        let size = own
+            .or(self.logs_max_size.as_deref())
+            .unwrap_or(DEFAULT_LOG_MAX_SIZE);
+        (size != UNLIMITED).then(|| size.to_string())
+    }
+
     /// The config vars an app runs with: the global ones, overridden by the app's `own`.
     pub fn env_with(&self, own: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         let mut env = self.env.clone();
@@ -305,6 +326,7 @@ impl Default for GlobalSettings {
             proxy: ProxyLimits::default(),
             git: GitSettings::default(),
             disable_autocreation: false,
+            logs_max_size: None,
         }
     }
 }
@@ -454,6 +476,7 @@ impl AppRecord {
             restart_policy: None,
             stop_timeout_secs: None,
             procfile_path: None,
+            logs_max_size: None,
             docker_options: BTreeMap::new(),
             builder: BuilderSettings::default(),
             buildpacks: BuildpackSettings::default(),
