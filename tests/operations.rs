@@ -23,6 +23,8 @@ fn a_locked_app_refuses_deploys() {
     let source = repo::create(&repo::as_refs(&repo::web_app("v1")));
     berth.push(source.path(), &app, "main").ok();
     berth.ssh(&format!("apps:lock {app}")).ok();
+    let locked = berth.ssh(&format!("apps:locked {app}")).ok();
+    assert!(locked.stdout.contains("is locked"), "{locked:#?}");
     let report = berth.ssh(&format!("apps:report {app}")).ok().stdout;
     assert!(
         report.contains("App locked:") && report.contains("true"),
@@ -42,7 +44,24 @@ fn a_locked_app_refuses_deploys() {
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "v1\n");
 
     berth.ssh(&format!("apps:unlock {app}")).ok();
-    berth.push(source.path(), &app, "main").ok();
+    let unlocked = berth.ssh(&format!("apps:locked {app}"));
+    assert_eq!(unlocked.code, 1, "{unlocked:#?}");
+    assert!(
+        unlocked
+            .stderr
+            .contains("is not locked and not being deployed"),
+        "{unlocked:#?}"
+    );
+    repo::commit_slow(source.path(), "v2", 3);
+    let mut pushing = berth.push_spawn(source.path(), &app, "main");
+    let lines = support::wait_for_line(&mut pushing, "Building");
+    let deploying = berth.ssh(&format!("apps:locked {app}")).ok();
+    assert!(
+        deploying.stdout.contains("is being deployed"),
+        "{deploying:#?}"
+    );
+    lines.for_each(drop);
+    assert!(pushing.wait().expect("push").success());
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "v2\n");
 }
 
@@ -627,6 +646,14 @@ fn docker_options_reach_builds_and_containers() {
     assert!(
         report.contains("--add-host=db.internal:10.9.8.7 --label=team=checkout"),
         "{report}"
+    );
+    let listed = berth
+        .ssh(&format!("docker-options:list {app} --phase run"))
+        .ok()
+        .stdout;
+    assert_eq!(
+        listed,
+        "--add-host=db.internal:10.9.8.7\n--label=team=checkout\n--add-host=only.run:10.1.2.3\n"
     );
 
     let mut files = repo::web_app("placeholder");

@@ -1,6 +1,7 @@
 //! `docker-options:add|remove <app> <phase[,phase...]> OPTION...`, `docker-options:clear <app>
-//! [phases]` and `docker-options:report <app>`: a parsed, safe subset of docker flags for the
-//! build, deploy and run phases (see `options`), applied from the next deploy.
+//! [phases]`, `docker-options:list <app> --phase <phase>` and `docker-options:report <app>`: a
+//! parsed, safe subset of docker flags for the build, deploy and run phases (see `options`),
+//! applied from the next deploy.
 
 use super::argv::Argv;
 use super::output::report;
@@ -16,6 +17,7 @@ pub enum Action {
     Add,
     Remove,
     Clear,
+    List,
     Report,
 }
 
@@ -25,6 +27,7 @@ impl Action {
             Action::Add => "docker-options:add",
             Action::Remove => "docker-options:remove",
             Action::Clear => "docker-options:clear",
+            Action::List => "docker-options:list",
             Action::Report => "docker-options:report",
         }
     }
@@ -52,10 +55,16 @@ fn parse_phases(raw: &str) -> Result<Vec<String>, CommandError> {
 
 impl Args {
     pub fn parse(command: &str, words: &[String]) -> Result<Args, CommandError> {
-        let action = [Action::Add, Action::Remove, Action::Clear, Action::Report]
-            .into_iter()
-            .find(|a| a.command() == command)
-            .ok_or_else(|| CommandError::Unknown(command.to_string()))?;
+        let action = [
+            Action::Add,
+            Action::Remove,
+            Action::Clear,
+            Action::List,
+            Action::Report,
+        ]
+        .into_iter()
+        .find(|a| a.command() == command)
+        .ok_or_else(|| CommandError::Unknown(command.to_string()))?;
         let (app, rest) = words.split_first().ok_or_else(|| {
             CommandError::Usage(format!(
                 "app name required; usage: {}",
@@ -87,6 +96,21 @@ impl Args {
                 argv.finish()?;
                 (phases, Vec::new())
             }
+            Action::List => {
+                let mut argv = Argv::new("docker-options:list", rest);
+                let phase = argv.option("--phase")?.ok_or_else(|| {
+                    CommandError::Usage(format!(
+                        "--phase required; usage: {}",
+                        super::usage("docker-options:list")
+                    ))
+                })?;
+                argv.finish()?;
+                let phases = parse_phases(&phase)?;
+                if phases.len() != 1 {
+                    return Err(CommandError::Usage("--phase takes one phase".into()));
+                }
+                (phases, Vec::new())
+            }
             Action::Report => {
                 Argv::new("docker-options:report", rest).finish()?;
                 (Vec::new(), Vec::new())
@@ -107,6 +131,17 @@ impl Args {
 }
 
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    if args.action == Action::List {
+        let record = ctx.store.app(&args.app)?;
+        let options = args
+            .phases
+            .first()
+            .and_then(|phase| record.docker_options.get(phase));
+        for option in options.into_iter().flatten() {
+            io.line(option).await;
+        }
+        return Ok(());
+    }
     if args.action == Action::Report {
         let record = ctx.store.app(&args.app)?;
         let rows: Vec<(String, String)> = PHASES
@@ -143,7 +178,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
                 }
                 Action::Remove => list.retain(|o| !args.options.contains(o)),
                 Action::Clear => list.clear(),
-                Action::Report => {}
+                Action::List | Action::Report => {}
             }
         }
         record.docker_options.retain(|_, list| !list.is_empty());

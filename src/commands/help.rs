@@ -41,6 +41,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "--global disable-autocreation [true|false]",
         "Refuse pushes to apps that do not exist (true), or create them (unset)",
     ),
+    (
+        "apps:locked",
+        "<app>",
+        "Exit 0 if the app is locked or being deployed, 1 if not",
+    ),
     ("apps:unlock", "<app>", "Allow deploys again"),
     (
         "builder-dockerfile:report",
@@ -233,6 +238,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "docker-options:clear",
         "<app> [phases]",
         "Remove all docker options",
+    ),
+    (
+        "docker-options:list",
+        "<app> --phase <build|deploy|run>",
+        "Print the phase's docker options, one per line",
     ),
     (
         "docker-options:remove",

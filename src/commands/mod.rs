@@ -175,6 +175,7 @@ pub enum Command {
     AppsExists(argv::AppArgs),
     AppsList(apps_list::Args),
     AppsLock(argv::AppArgs, bool),
+    AppsLocked(argv::AppArgs),
     AppsReport(argv::AppArgs),
     AppsSet(apps_set::Args),
     BuilderReport(argv::AppArgs),
@@ -261,6 +262,7 @@ impl Command {
             "apps:list" | "apps" => Command::AppsList(apps_list::Args::parse(rest)?),
             "apps:lock" => Command::AppsLock(argv::AppArgs::parse("apps:lock", rest)?, true),
             "apps:unlock" => Command::AppsLock(argv::AppArgs::parse("apps:unlock", rest)?, false),
+            "apps:locked" => Command::AppsLocked(argv::AppArgs::parse("apps:locked", rest)?),
             "apps:report" => Command::AppsReport(argv::AppArgs::parse("apps:report", rest)?),
             "apps:set" => Command::AppsSet(apps_set::Args::parse(rest)?),
             "builder:report" => {
@@ -313,6 +315,7 @@ impl Command {
             "docker-options:add"
             | "docker-options:remove"
             | "docker-options:clear"
+            | "docker-options:list"
             | "docker-options:report" => {
                 Command::DockerOptions(docker_options::Args::parse(name, rest)?)
             }
@@ -400,6 +403,7 @@ impl Command {
             Command::AppsList(_) => "apps:list",
             Command::AppsLock(_, true) => "apps:lock",
             Command::AppsLock(_, false) => "apps:unlock",
+            Command::AppsLocked(_) => "apps:locked",
             Command::AppsReport(_) => "apps:report",
             Command::AppsSet(_) => "apps:set",
             Command::BuilderReport(_) => "builder:report",
@@ -487,6 +491,7 @@ impl Command {
             Command::AppsExists(args) => apps_exists::run(ctx, args).await,
             Command::AppsList(args) => apps_list::run(ctx, io, args).await,
             Command::AppsLock(args, lock) => apps_lock::run(ctx, io, args, lock).await,
+            Command::AppsLocked(args) => apps_lock::locked(ctx, io, args).await,
             Command::AppsReport(args) => apps_report::run(ctx, io, args).await,
             Command::AppsSet(args) => apps_set::run(ctx, io, args).await,
             Command::BuilderReport(args) => builder::report_app(ctx, io, args).await,

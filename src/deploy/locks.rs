@@ -79,6 +79,15 @@ impl DeployLocks {
         self.paused.store(false, Ordering::SeqCst);
     }
 
+    /// Whether `app` is being deployed right now.
+    pub fn is_held(&self, app: &AppName) -> bool {
+        self.locks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(app)
+            .is_some_and(|lock| lock.try_lock().is_err())
+    }
+
     /// Whether any app is being deployed right now.
     pub fn any_held(&self) -> bool {
         self.locks
