@@ -85,6 +85,25 @@ fn tricky_values_survive_exactly() {
             .stdout;
         assert_eq!(copied, json, "{format}");
     }
+    // Dokku's formats for other tools: export only.
+    let list = berth
+        .ssh(&format!("config:export --format json-list {app}"))
+        .ok()
+        .stdout;
+    let list: Vec<std::collections::BTreeMap<String, String>> =
+        serde_json::from_str(&list).expect("json-list export");
+    let from_list: std::collections::BTreeMap<String, String> = list
+        .into_iter()
+        .map(|item| (item["name"].clone(), item["value"].clone()))
+        .collect();
+    assert_eq!(from_list, parsed);
+    let keys = berth
+        .ssh(&format!("config:export --format docker-args-keys {app}"))
+        .ok()
+        .stdout;
+    assert!(keys.contains("--env=MULTI --env=QUOTES"), "{keys}");
+    let refused = berth.ssh_input(&format!("config:import --format json-list {copy}"), b"[]");
+    assert_eq!(refused.code, 1, "{refused:#?}");
     let imported = berth
         .ssh_input(
             &format!("config:import {app}"),

@@ -50,11 +50,18 @@ pub fn valid_key(key: &str) -> Result<(), CommandError> {
 
 /// `KEY:   value` lines, the values aligned, as `config:set` shows what it set.
 pub async fn show_pairs(io: &mut Io, pairs: &[(String, String)]) {
-    let width = pairs.iter().map(|(k, _)| k.len() + 1).max().unwrap_or(0) + 2;
-    for (key, value) in pairs {
-        io.detail(&format!("{:<width$}{value}", format!("{key}:")))
-            .await;
+    for line in aligned(pairs) {
+        io.detail(&line).await;
     }
+}
+
+/// `KEY:  value` lines, the values in one column two spaces after the longest key.
+pub fn aligned(pairs: &[(String, String)]) -> Vec<String> {
+    let width = pairs.iter().map(|(k, _)| k.len() + 1).max().unwrap_or(0) + 2;
+    pairs
+        .iter()
+        .map(|(key, value)| format!("{:<width$}{value}", format!("{key}:")))
+        .collect()
 }
 
 /// The scope's config; with `merged`, an app's config over the global one.

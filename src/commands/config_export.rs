@@ -1,7 +1,9 @@
-//! `config:export [--format exports|shell|envfile|json] [--merged] (<app>|--global)`.
+//! `config:export [--format exports|shell|envfile|json|json-list|docker-args|docker-args-keys|
+//! pack-keys|pretty] [--merged] (<app>|--global)`: Dokku's formats. The first four are also
+//! what `config:import` reads.
 
 use super::argv::Argv;
-use super::config_common::{read_env, Scope};
+use super::config_common::{aligned, read_env, Scope};
 use super::{CommandError, Io};
 use crate::context::Ctx;
 
@@ -34,10 +36,44 @@ impl Format {
     }
 }
 
+/// What `config:export` writes: a format `config:import` reads too, or one for other tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Export {
+    Readable(Format),
+    /// `[{"name": "K", "value": "v"}]`.
+    JsonList,
+    /// `--env=K='v' --env=K2='v2'`, for `docker run`.
+    DockerArgs,
+    /// `--env=K --env=K2`, for `docker run` with the values in its environment.
+    DockerArgsKeys,
+    /// `--env K --env K2`, for `pack build`.
+    PackKeys,
+    /// `K:  v` lines, aligned as `config:show` prints them.
+    Pretty,
+}
+
+impl Export {
+    fn parse(raw: Option<&str>) -> Result<Export, CommandError> {
+        Ok(match raw {
+            Some("json-list") => Export::JsonList,
+            Some("docker-args") => Export::DockerArgs,
+            Some("docker-args-keys") => Export::DockerArgsKeys,
+            Some("pack-keys") => Export::PackKeys,
+            Some("pretty") => Export::Pretty,
+            raw => Export::Readable(Format::parse(raw, Format::Exports).map_err(|_| {
+                CommandError::Usage(format!(
+                    "Invalid format \"{shown}\": use exports, shell, envfile, json, json-list, docker-args, docker-args-keys, pack-keys or pretty",
+                    shown = crate::names::shown(raw.unwrap_or_default())
+                ))
+            })?),
+        })
+    }
+}
+
 #[derive(Debug)]
 pub struct Args {
     pub scope: Scope,
-    pub format: Format,
+    pub format: Export,
     pub merged: bool,
 }
 
@@ -45,7 +81,7 @@ impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
         let mut argv = Argv::new("config:export", words);
         let merged = argv.flag("--merged");
-        let format = Format::parse(argv.option("--format")?.as_deref(), Format::Exports)?;
+        let format = Export::parse(argv.option("--format")?.as_deref())?;
         let scope = Scope::parse(&mut argv)?;
         argv.finish()?;
         Ok(Args {
@@ -104,9 +140,34 @@ pub fn render(env: &std::collections::BTreeMap<String, String>, format: Format) 
     }
 }
 
+/// `env` in an export-only format.
+fn render_export(env: &std::collections::BTreeMap<String, String>, format: Export) -> String {
+    let joined = |item: &dyn Fn(&String, &String) -> String| {
+        let items: Vec<String> = env.iter().map(|(k, v)| item(k, v)).collect();
+        format!("{}\n", items.join(" "))
+    };
+    match format {
+        Export::Readable(format) => render(env, format),
+        Export::JsonList => {
+            let list: Vec<serde_json::Value> = env
+                .iter()
+                .map(|(k, v)| serde_json::json!({"name": k, "value": v}))
+                .collect();
+            format!("{}\n", serde_json::Value::from(list))
+        }
+        Export::DockerArgs => joined(&|k, v| format!("--env={k}={}", single_quoted(v))),
+        Export::DockerArgsKeys => joined(&|k, _| format!("--env={k}")),
+        Export::PackKeys => joined(&|k, _| format!("--env {k}")),
+        Export::Pretty => {
+            let pairs: Vec<(String, String)> = env.clone().into_iter().collect();
+            aligned(&pairs).iter().map(|l| format!("{l}\n")).collect()
+        }
+    }
+}
+
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
     let env = read_env(ctx, &args.scope, args.merged)?;
-    io.out(&render(&env, args.format)).await;
+    io.out(&render_export(&env, args.format)).await;
     Ok(())
 }
 
@@ -136,5 +197,27 @@ mod tests {
         let json: BTreeMap<String, String> =
             serde_json::from_str(&render(&env, Format::Json)).unwrap();
         assert_eq!(json, env);
+    }
+
+    #[test]
+    fn export_only_formats_look_like_dokkus() {
+        let env = BTreeMap::from([
+            ("A".to_string(), "it's".to_string()),
+            ("LONGER".to_string(), "x".to_string()),
+        ]);
+        let shown = |raw: &str| render_export(&env, Export::parse(Some(raw)).unwrap());
+        assert_eq!(
+            shown("json-list"),
+            "[{\"name\":\"A\",\"value\":\"it's\"},{\"name\":\"LONGER\",\"value\":\"x\"}]\n"
+        );
+        assert_eq!(
+            shown("docker-args"),
+            "--env=A='it'\\''s' --env=LONGER='x'\n"
+        );
+        assert_eq!(shown("docker-args-keys"), "--env=A --env=LONGER\n");
+        assert_eq!(shown("pack-keys"), "--env A --env LONGER\n");
+        assert_eq!(shown("pretty"), "A:       it's\nLONGER:  x\n");
+        assert_eq!(shown("shell"), "A='it'\\''s' LONGER='x'\n");
+        assert!(Export::parse(Some("yaml")).is_err());
     }
 }

@@ -176,8 +176,8 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "config:export",
-        "[--format exports|shell|envfile|json] [--merged] (<app>|--global)",
-        "Print config vars for a shell, an env file or JSON",
+        "[--format exports|shell|envfile|json|json-list|docker-args|docker-args-keys|pack-keys|pretty] [--merged] (<app>|--global)",
+        "Print config vars for a shell, an env file, JSON, docker run or pack",
     ),
     (
         "config:get",
