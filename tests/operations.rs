@@ -708,7 +708,8 @@ fn cron_tasks_are_listed_run_and_scheduled() {
     files.push((
         "app.json",
         r#"{"cron": [{"command": "echo tick from $DYNO", "schedule": "* * * * *"},
-                     {"command": "exit 4", "schedule": "@daily"}]}"#
+                     {"command": "exit 4", "schedule": "@daily"},
+                     {"command": "echo slow start; sleep 150", "schedule": "* * * * *"}]}"#
             .to_string(),
     ));
     let source = repo::create(&repo::as_refs(&files));
@@ -765,17 +766,26 @@ fn cron_tasks_are_listed_run_and_scheduled() {
         "the minute loop passes a suspended task over:\n{}",
         berth.log()
     );
-    assert!(
-        !berth.log()[suspended_at..].contains("cron: starting"),
-        "{}",
-        berth.log()
-    );
+    let started = |task: &str| {
+        berth.log()[suspended_at..]
+            .lines()
+            .any(|l| l.contains("cron: starting") && l.contains(&format!("task={task}")))
+    };
+    assert!(!started(&tick), "{}", berth.log());
     berth.ssh(&format!("cron:resume {app} {tick}")).ok();
+    let resumed_at = berth.log().len();
     assert!(
-        eventually(Duration::from_secs(75), || berth
-            .log()
+        eventually(Duration::from_secs(75), || berth.log()[resumed_at..]
             .contains("cron: tick from cron.1")),
         "the minute loop runs the task:\n{}",
+        berth.log()
+    );
+    // The slow task started at the first minute and still runs at the second: not again.
+    assert!(berth.log().contains("cron: slow start"), "{}", berth.log());
+    assert!(
+        berth.log()[suspended_at..]
+            .contains("cron: still running from an earlier minute; not started again"),
+        "{}",
         berth.log()
     );
 }

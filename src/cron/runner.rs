@@ -1,6 +1,9 @@
-//! Once a minute, run every due cron task of every running app in a one-off container.
+//! Once a minute, run every due cron task of every running app in a one-off container. A task
+//! whose previous run has not ended is not started again (a hung task would otherwise pile up a
+//! container a minute).
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -60,8 +63,41 @@ pub fn task_spec(
     Ok(spec)
 }
 
+/// The cron tasks running now, by app and task id.
+type Running = Arc<Mutex<HashSet<(AppName, String)>>>;
+
+/// A task's place in `Running` while it runs; dropping it (however the run ends) frees it.
+struct RunningTask {
+    running: Running,
+    key: (AppName, String),
+}
+
+impl RunningTask {
+    /// Marks the task running; `None` if it already is.
+    fn start(running: &Running, app: &AppName, id: &str) -> Option<RunningTask> {
+        let key = (app.clone(), id.to_string());
+        let mut set = running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        set.insert(key.clone()).then(|| RunningTask {
+            running: running.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for RunningTask {
+    fn drop(&mut self) {
+        self.running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&self.key);
+    }
+}
+
 /// The minute loop; ends with the daemon.
 pub async fn run_loop(ctx: Arc<Ctx>) {
+    let running = Running::default();
     loop {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -88,8 +124,13 @@ pub async fn run_loop(ctx: Arc<Ctx>) {
                     tracing::info!(app = %record.name, task = %task.id(), "cron: suspended; not started");
                     continue;
                 }
+                let Some(place) = RunningTask::start(&running, &record.name, &task.id()) else {
+                    tracing::info!(app = %record.name, task = %task.id(), "cron: still running from an earlier minute; not started again");
+                    continue;
+                };
                 let (ctx, app, task) = (ctx.clone(), record.name.clone(), task.clone());
                 ctx.tracker.clone().spawn(async move {
+                    let _place = place;
                     let id = task.id();
                     tracing::info!(app = %app, task = %id, command = %task.command, "cron: starting");
                     let mut output = LogOutput { app: &app, id: &id };
@@ -100,5 +141,24 @@ pub async fn run_loop(ctx: Arc<Ctx>) {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_running_task_is_not_started_twice_until_its_run_ends() {
+        let running = Running::default();
+        let app = AppName::parse("shop").unwrap();
+        let first = RunningTask::start(&running, &app, "a1").expect("not running yet");
+        assert!(RunningTask::start(&running, &app, "a1").is_none());
+        assert!(
+            RunningTask::start(&running, &app, "b2").is_some(),
+            "another task"
+        );
+        drop(first);
+        assert!(RunningTask::start(&running, &app, "a1").is_some());
     }
 }
