@@ -9,7 +9,7 @@ use crate::proxy::{BasicAuth, ForValue, ForwardedFrom, IpNet, Policy};
 use crate::state::{AppRecord, GlobalSettings, ProxyLimits};
 
 /// Dokku's nginx HSTS max-age (about six months).
-const HSTS_MAX_AGE: u64 = 15_724_800;
+pub const HSTS_MAX_AGE: u64 = 15_724_800;
 
 /// `client-max-body-size` in bytes, written as nginx sizes are (`1048576`, `512k`, `50m`, `1g`;
 /// `0`: no limit).
@@ -57,8 +57,7 @@ pub fn policy(
     Policy {
         auth,
         redirect_https: (has_cert && !tls.redirect_disabled).then_some(https_port),
-        hsts: (has_cert && !tls.hsts_disabled)
-            .then(|| format!("max-age={}", tls.hsts_max_age.unwrap_or(HSTS_MAX_AGE))),
+        hsts: (has_cert && !tls.hsts_disabled).then(|| hsts_header(tls)),
         ports: crate::ports::parse_all(&record.ports)
             .into_iter()
             .filter(|m| m.scheme != Scheme::Tcp && !m.is_main())
@@ -77,6 +76,18 @@ pub fn policy(
                 .unwrap_or_default(),
         },
     }
+}
+
+/// The `Strict-Transport-Security` value, as Dokku's nginx writes it.
+fn hsts_header(tls: &crate::state::TlsSettings) -> String {
+    let mut value = format!("max-age={}", tls.hsts_max_age.unwrap_or(HSTS_MAX_AGE));
+    if tls.hsts_include_subdomains.unwrap_or(true) {
+        value.push_str("; includeSubDomains");
+    }
+    if tls.hsts_preload {
+        value.push_str("; preload");
+    }
+    value
 }
 
 /// An `nginx:set` property: the app's value, else the global one, as `parse` reads it.
@@ -131,12 +142,22 @@ mod tests {
         assert_eq!((plain.redirect_https, plain.hsts), (None, None));
         let secure = policy(&record, &GlobalSettings::default(), true, 8443);
         assert_eq!(secure.redirect_https, Some(8443));
-        assert_eq!(secure.hsts.as_deref(), Some("max-age=15724800"));
+        assert_eq!(
+            secure.hsts.as_deref(),
+            Some("max-age=15724800; includeSubDomains")
+        );
         record.tls.redirect_disabled = true;
         record.tls.hsts_max_age = Some(60);
         let custom = policy(&record, &GlobalSettings::default(), true, 443);
         assert_eq!(custom.redirect_https, None);
-        assert_eq!(custom.hsts.as_deref(), Some("max-age=60"));
+        assert_eq!(
+            custom.hsts.as_deref(),
+            Some("max-age=60; includeSubDomains")
+        );
+        record.tls.hsts_include_subdomains = Some(false);
+        record.tls.hsts_preload = true;
+        let preload = policy(&record, &GlobalSettings::default(), true, 443);
+        assert_eq!(preload.hsts.as_deref(), Some("max-age=60; preload"));
     }
 
     #[test]

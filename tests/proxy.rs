@@ -375,9 +375,26 @@ fn https_picks_each_apps_certificate_by_sni_and_redirects_plain_http() {
     assert!(
         shop_tls
             .stdout
-            .contains("strict-transport-security: max-age=15724800"),
-        "{shop_tls:#?}"
+            .contains("strict-transport-security: max-age=15724800; includeSubDomains\r\n"),
+        "Dokku's header: {shop_tls:#?}"
     );
+    berth
+        .ssh(&format!("nginx:set {shop} hsts-include-subdomains false"))
+        .ok();
+    berth
+        .ssh(&format!("nginx:set {shop} hsts-preload true"))
+        .ok();
+    let preload = berth.curl_https(&shop_host, "/", &["-v", "--http2"]);
+    assert!(
+        preload
+            .stdout
+            .contains("strict-transport-security: max-age=15724800; preload\r\n"),
+        "{preload:#?}"
+    );
+    let shown = berth
+        .ssh(&format!("nginx:report {shop} --nginx-hsts-preload"))
+        .ok();
+    assert_eq!(shown.stdout, "true\n");
     let blog_tls = berth.curl_https(&blog_host, "/", &["-v", "--http1.1"]);
     assert!(blog_tls.stdout.ends_with("secure blog\n"), "{blog_tls:#?}");
     assert!(

@@ -1,6 +1,9 @@
 //! `certs:add|update <app> [CRT KEY]` (a tar holding server.crt and server.key on stdin, or two
 //! files on the server), `certs:generate <app> [DOMAIN...]` (self-signed), `certs:remove <app>`,
-//! `certs:report <app>`, `certs:show <app> crt|key` and `certs:set <app> redirect|hsts true|false | hsts-max-age SECONDS`.
+//! `certs:report <app>`, `certs:show <app> crt|key` and `certs:set <app> <property> [value]`:
+//! `redirect`, `hsts`, `hsts-include-subdomains`, `hsts-preload` (true|false) and
+//! `hsts-max-age` (seconds); no value restores the default. `nginx:set <app> hsts…` (Dokku's
+//! names) sets the same ones.
 //! HTTPS picks the certificate by SNI at once; no restart.
 
 use std::io::Read;
@@ -11,6 +14,7 @@ use super::{CommandError, Io};
 use crate::certs::{load, self_signed};
 use crate::context::{Caller, Ctx};
 use crate::names::AppName;
+use crate::state::TlsSettings;
 
 /// The largest certificate tar `certs:add` reads from stdin.
 const MAX_TAR: u64 = 1 << 20;
@@ -27,11 +31,47 @@ pub enum Action {
     Set(Setting),
 }
 
+/// An HTTPS setting of an app; `None` restores the default.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Setting {
-    Redirect(bool),
-    Hsts(bool),
+    Redirect(Option<bool>),
+    Hsts(Option<bool>),
     HstsMaxAge(Option<u64>),
+    HstsIncludeSubdomains(Option<bool>),
+    HstsPreload(Option<bool>),
+}
+
+impl Setting {
+    /// The HSTS properties, as `certs:set` and `nginx:set` name them.
+    pub const HSTS: [&str; 4] = [
+        "hsts",
+        "hsts-include-subdomains",
+        "hsts-max-age",
+        "hsts-preload",
+    ];
+
+    /// `key` set to `value`; `None` when `key` is no HTTPS property.
+    pub fn parse(key: &str, value: Option<String>) -> Result<Option<Setting>, CommandError> {
+        let value = value.filter(|v| !v.is_empty());
+        Ok(Some(match key {
+            "redirect" => Setting::Redirect(flag(key, value)?),
+            "hsts" => Setting::Hsts(flag(key, value)?),
+            "hsts-max-age" => Setting::HstsMaxAge(super::argv::seconds(key, value)?),
+            "hsts-include-subdomains" => Setting::HstsIncludeSubdomains(flag(key, value)?),
+            "hsts-preload" => Setting::HstsPreload(flag(key, value)?),
+            _ => return Ok(None),
+        }))
+    }
+
+    pub fn apply(&self, tls: &mut TlsSettings) {
+        match *self {
+            Setting::Redirect(on) => tls.redirect_disabled = on == Some(false),
+            Setting::Hsts(on) => tls.hsts_disabled = on == Some(false),
+            Setting::HstsMaxAge(seconds) => tls.hsts_max_age = seconds,
+            Setting::HstsIncludeSubdomains(on) => tls.hsts_include_subdomains = on,
+            Setting::HstsPreload(on) => tls.hsts_preload = on == Some(true),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -51,11 +91,15 @@ const COMMANDS: [&str; 7] = [
     "certs:show",
 ];
 
-fn flag(key: &str, raw: Option<String>) -> Result<bool, CommandError> {
+fn flag(key: &str, raw: Option<String>) -> Result<Option<bool>, CommandError> {
     match raw.as_deref() {
-        Some("true") => Ok(true),
-        Some("false") => Ok(false),
-        _ => Err(CommandError::User(format!("{key} takes true or false"))),
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(CommandError::User(format!(
+            "Invalid {key} \"{}\": use true or false (no value: the default)",
+            crate::names::shown(other)
+        ))),
     }
 }
 
@@ -90,19 +134,13 @@ impl Args {
             _ => {
                 let key = argv.required("property")?;
                 let value = argv.optional()?;
-                Action::Set(match key.as_str() {
-                    "redirect" => Setting::Redirect(flag("redirect", value)?),
-                    "hsts" => Setting::Hsts(flag("hsts", value)?),
-                    "hsts-max-age" => {
-                        Setting::HstsMaxAge(super::argv::seconds("hsts-max-age", value)?)
-                    }
-                    other => {
-                        return Err(CommandError::User(format!(
-                            "Invalid property \"{shown}\": certs:set knows redirect, hsts and hsts-max-age",
-                            shown = crate::names::shown(other)
-                        )))
-                    }
-                })
+                Action::Set(Setting::parse(&key, value)?.ok_or_else(|| {
+                    CommandError::User(format!(
+                        "Invalid property \"{shown}\": certs:set knows redirect, {}",
+                        Setting::HSTS.join(", "),
+                        shown = crate::names::shown(&key)
+                    ))
+                })?)
             }
         };
         argv.finish()?;
@@ -136,11 +174,8 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
             return Ok(());
         }
         Action::Set(setting) => {
-            ctx.store.update_app(app, |record| match setting {
-                Setting::Redirect(on) => record.tls.redirect_disabled = !on,
-                Setting::Hsts(on) => record.tls.hsts_disabled = !on,
-                Setting::HstsMaxAge(seconds) => record.tls.hsts_max_age = seconds,
-            })?;
+            ctx.store
+                .update_app(app, |record| setting.apply(&mut record.tls))?;
             ctx.refresh_tls(app);
             io.step(&format!("Updated the HTTPS settings of {app}"))
                 .await;
@@ -284,7 +319,7 @@ mod tests {
         );
         assert_eq!(
             parse("certs:set", "shop redirect false").unwrap().action,
-            Action::Set(Setting::Redirect(false))
+            Action::Set(Setting::Redirect(Some(false)))
         );
         assert_eq!(
             parse("certs:set", "shop hsts-max-age").unwrap().action,

@@ -1,14 +1,16 @@
 //! `nginx:set (<app>|--global) <property> [<value>]` and `nginx:report <app>`: the proxy's
 //! limits and forwarding headers per app, under the names Dokku's nginx plugin gives them, so
 //! Dokku users' commands and scripts keep working (the logs: `nginx_logs`). Berth has no nginx:
-//! a value applies to its own proxy at once, with no config rebuild and no reload.
+//! a value applies to its own proxy at once, with no config rebuild and no reload. The `hsts…`
+//! properties are the app's HTTPS settings (`certs:set`), per app only.
 
 use super::argv::Argv;
+use super::certs::Setting;
 use super::output::report;
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::{shown, AppName};
-use crate::routing::{body_size, client_port, client_proto, for_value, read_timeout};
+use crate::routing::{body_size, client_port, client_proto, for_value, read_timeout, HSTS_MAX_AGE};
 use crate::state::ProxyLimits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +86,8 @@ impl Property {
 pub enum Args {
     /// `None` target: `--global`; `None` value: unset.
     Set(Option<AppName>, Property, Option<String>),
+    /// An HSTS property of the app.
+    Tls(AppName, Setting),
     Report(AppName),
 }
 
@@ -92,7 +96,8 @@ fn property(raw: &str) -> Result<Property, CommandError> {
         .into_iter()
         .find(|p| p.name() == raw)
         .ok_or_else(|| {
-            let known: Vec<&str> = Property::ALL.iter().map(|p| p.name()).collect();
+            let mut known: Vec<&str> = Property::ALL.iter().map(|p| p.name()).collect();
+            known.extend(Setting::HSTS);
             CommandError::User(format!(
                 "Invalid property \"{}\": nginx:set knows {}",
                 shown(raw),
@@ -120,7 +125,20 @@ impl Args {
             "nginx:set" => {
                 let mut argv = Argv::new("nginx:set", words);
                 let target = argv.app_or_global()?;
-                let property = property(&argv.required("property")?)?;
+                let key = argv.required("property")?;
+                if Setting::HSTS.contains(&key.as_str()) {
+                    let value = argv.optional()?;
+                    argv.finish()?;
+                    let Some(app) = target else {
+                        return Err(CommandError::User(format!(
+                            "{key} is set per app: nginx:set <app> {key} [value]"
+                        )));
+                    };
+                    let setting = Setting::parse(&key, value)?
+                        .ok_or_else(|| CommandError::Internal(format!("{key} has no setting")))?;
+                    return Ok(Args::Tls(app, setting));
+                }
+                let property = property(&key)?;
                 let value = argv
                     .optional()?
                     .filter(|raw| !raw.is_empty())
@@ -141,7 +159,7 @@ impl Args {
 
     pub fn command(&self) -> &'static str {
         match self {
-            Args::Set(..) => "nginx:set",
+            Args::Set(..) | Args::Tls(..) => "nginx:set",
             Args::Report(_) => "nginx:report",
         }
     }
@@ -174,8 +192,18 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             io.step(&line).await;
             Ok(())
         }
+        Args::Tls(app, setting) => {
+            ctx.store
+                .update_app(&app, |record| setting.apply(&mut record.tls))?;
+            ctx.refresh_tls(&app);
+            io.step(&format!("Updated the HTTPS settings of {app}"))
+                .await;
+            Ok(())
+        }
         Args::Report(app) => {
-            let own = ctx.store.app(&app)?.proxy;
+            let record = ctx.store.app(&app)?;
+            let tls = &record.tls;
+            let own = record.proxy.clone();
             let global = ctx.store.global().proxy;
             let proxy = &ctx.config.proxy;
             let defaults = [
@@ -194,6 +222,21 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
                 rows.push((format!("Nginx computed {label}"), computed));
                 rows.push((format!("Nginx global {label}"), global.unwrap_or_default()));
             }
+            rows.extend([
+                ("Nginx hsts".to_string(), (!tls.hsts_disabled).to_string()),
+                (
+                    "Nginx hsts include subdomains".to_string(),
+                    tls.hsts_include_subdomains.unwrap_or(true).to_string(),
+                ),
+                (
+                    "Nginx hsts max age".to_string(),
+                    tls.hsts_max_age.unwrap_or(HSTS_MAX_AGE).to_string(),
+                ),
+                (
+                    "Nginx hsts preload".to_string(),
+                    tls.hsts_preload.to_string(),
+                ),
+            ]);
             let rows: Vec<(&str, String)> =
                 rows.iter().map(|(l, v)| (l.as_str(), v.clone())).collect();
             report(io, &format!("{app} nginx information"), &rows).await?;
@@ -237,14 +280,22 @@ mod tests {
         else {
             panic!("an unset for --global");
         };
+        let Args::Tls(_, Setting::HstsPreload(Some(true))) =
+            Args::parse("nginx:set", &words("shop hsts-preload true")).unwrap()
+        else {
+            panic!("an HSTS setting of shop");
+        };
         for bad in [
             "shop client-max-body-size lots",
             "shop proxy-read-timeout 0",
-            "shop hsts true",
+            "shop hsts maybe",
+            "shop gzip on",
         ] {
             let err = Args::parse("nginx:set", &words(bad)).unwrap_err();
             assert!(err.to_string().starts_with("Invalid "), "{bad}: {err}");
         }
+        let global = Args::parse("nginx:set", &words("--global hsts false")).unwrap_err();
+        assert!(global.to_string().contains("is set per app"), "{global}");
     }
 
     #[test]

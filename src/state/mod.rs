@@ -21,7 +21,7 @@ pub use layout::Layout;
 pub use records::{
     AcmeProps, AppRecord, BuilderSettings, BuildpackSettings, CheckKind, ChecksSettings, CronTask,
     DomainSettings, GitSettings, GlobalSettings, HealthCheck, KeyRing, LetsencryptSettings, Mount,
-    ProxyLimits, Release, Resources, SshKey, ALL_PROCESSES, UNLIMITED,
+    ProxyLimits, Release, Resources, SshKey, TlsSettings, ALL_PROCESSES, UNLIMITED,
 };
 
 use crate::names::{AppName, KeyName};

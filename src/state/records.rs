@@ -145,7 +145,8 @@ pub struct AcmeProps {
     pub graceperiod: Option<u64>,
 }
 
-/// `certs:set <app> redirect|hsts|hsts-max-age`; the defaults follow Dokku's nginx.
+/// `certs:set <app> redirect|hsts…` and `nginx:set <app> hsts…`; the defaults follow Dokku's
+/// nginx (HSTS on, a max-age of 15724800, subdomains included, no preload).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TlsSettings {
     /// Plain HTTP requests are served rather than redirected to HTTPS.
@@ -156,6 +157,12 @@ pub struct TlsSettings {
     pub hsts_disabled: bool,
     /// HSTS max-age in seconds; Dokku's 15724800 when unset.
     pub hsts_max_age: Option<u64>,
+    /// `includeSubDomains` in the header; on when unset, as in Dokku.
+    #[serde(default)]
+    pub hsts_include_subdomains: Option<bool>,
+    /// `preload` in the header.
+    #[serde(default)]
+    pub hsts_preload: bool,
 }
 
 /// `http-auth:enable|disable|add-user|remove-user|add-allowed-ip|remove-allowed-ip`.
