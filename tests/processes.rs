@@ -96,6 +96,27 @@ fn procfile_types_scale_and_balance() {
         .unwrap_or_default()
         .starts_with("running"));
 
+    // --skip-deploy records the counts for the next deploy or restart.
+    berth
+        .ssh(&format!("ps:scale --skip-deploy {app} worker=2"))
+        .ok();
+    assert_eq!(processes(&app), vec!["web.1", "web.2", "web.3", "worker.1"]);
+    let json = berth
+        .ssh(&format!("ps:scale {app} --format json"))
+        .ok()
+        .stdout;
+    assert_eq!(
+        json,
+        "[{\"process_type\":\"web\",\"quantity\":3},{\"process_type\":\"worker\",\"quantity\":2}]\n"
+    );
+    berth.ssh(&format!("ps:restart {app} worker")).ok();
+    assert!(
+        eventually(Duration::from_secs(20), || processes(&app)
+            == vec!["web.1", "web.2", "web.3", "worker.1", "worker.2"]),
+        "{:?}",
+        processes(&app)
+    );
+
     berth.ssh(&format!("ps:scale {app} web=1 worker=0")).ok();
     assert!(
         eventually(Duration::from_secs(20), || processes(&app) == vec!["web.1"]),

@@ -531,7 +531,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "ps:scale",
-        "[--no-wait] <app> [<process>=<N>...]",
+        "[--no-wait] [--skip-deploy] [--format stdout|json] <app> [<process>=<N>...]",
         "Show or set how many instances of each process run",
     ),
     (

@@ -1,6 +1,7 @@
-//! `ps:scale [--no-wait] <app> [process=N ...]`: shows or sets how many instances of each
-//! process type run. Scaling starts or stops instances of the current release; it makes no
-//! new release, and no request is dropped.
+//! `ps:scale [--no-wait] [--skip-deploy] [--format stdout|json] <app> [process=N ...]`: shows or
+//! sets how many instances of each process type run. Scaling starts or stops instances of the
+//! current release; it makes no new release, and no request is dropped. `--skip-deploy` only
+//! records the counts, for the next deploy or restart.
 
 use std::collections::BTreeMap;
 
@@ -20,12 +21,16 @@ pub struct Args {
     pub app: AppName,
     pub changes: Vec<(String, u32)>,
     pub no_wait: bool,
+    pub skip_deploy: bool,
+    pub json: bool,
 }
 
 impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
         let mut argv = Argv::new("ps:scale", words);
         let no_wait = argv.flag("--no-wait");
+        let skip_deploy = argv.flag("--skip-deploy");
+        let json = argv.json_format("stdout")?;
         let app = AppName::parse(&argv.required("app name")?)?;
         let mut changes: Vec<(String, u32)> = Vec::new();
         while let Some(tuple) = argv.optional()? {
@@ -39,6 +44,8 @@ impl Args {
             app,
             changes,
             no_wait,
+            skip_deploy,
+            json,
         })
     }
 }
@@ -65,7 +72,15 @@ fn parse_tuple(tuple: &str) -> Result<(String, u32), CommandError> {
     }
 }
 
-async fn show(io: &mut Io, app: &AppName, formation: &BTreeMap<String, u32>) {
+async fn show(io: &mut Io, app: &AppName, formation: &BTreeMap<String, u32>, json: bool) {
+    if json {
+        let rows: Vec<serde_json::Value> = formation
+            .iter()
+            .map(|(process, count)| serde_json::json!({"process_type": process, "quantity": count}))
+            .collect();
+        io.line(&serde_json::Value::from(rows).to_string()).await;
+        return;
+    }
     io.step(&format!("Scaling for {app}")).await;
     io.line("proctype: qty").await;
     io.line("--------: ---").await;
@@ -83,7 +98,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             Some(release) => record.formation_for(release),
             None => record.formation.clone(),
         };
-        show(io, &args.app, &formation).await;
+        show(io, &args.app, &formation, args.json).await;
         return Ok(());
     }
     if let Some(release) = &current {
@@ -119,6 +134,11 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         summary.join(", ")
     ))
     .await;
+    if args.skip_deploy {
+        io.detail("Recorded; the next deploy or ps:restart applies it (--skip-deploy)")
+            .await;
+        return Ok(());
+    }
     scale(ctx, &args.app, io, wait_flag(args.no_wait)).await?;
     Ok(())
 }
