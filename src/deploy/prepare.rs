@@ -1,9 +1,9 @@
 //! The first stage: turn what the user asked to deploy into a release record with an image.
 
-use super::pipeline::IndentedOutput;
-use super::DeployError;
 use std::collections::BTreeMap;
 
+use super::pipeline::IndentedOutput;
+use super::DeployError;
 use crate::build::{
     build_with_buildpacks, buildpack_list, choose, BuilderKind, BuildpackBuild, Choice,
 };
