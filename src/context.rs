@@ -107,13 +107,21 @@ impl Ctx {
             let global = self.store.global();
             let mut policy =
                 crate::routing::policy(&record, &global, has_cert, self.main_ports.https);
-            policy.maintenance_page = match self.store.maintenance_page(app) {
-                Ok(page) => page.map(bytes::Bytes::from),
-                Err(err) => {
-                    tracing::warn!(app = %app, error = %err, "cannot read the maintenance page");
-                    None
+            match self.store.maintenance_page(app) {
+                Ok(Some(page)) => {
+                    policy.maintenance_page = Some(page.html.into());
+                    policy.maintenance_assets = Arc::new(
+                        page.assets
+                            .into_iter()
+                            .map(|(path, data)| (path, data.into()))
+                            .collect(),
+                    );
                 }
-            };
+                Ok(None) => {}
+                Err(err) => {
+                    tracing::warn!(app = %app, error = %err, "cannot read the maintenance page")
+                }
+            }
             self.routes.set_policy(app, policy);
         }
     }

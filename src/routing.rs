@@ -67,6 +67,7 @@ pub fn policy(
         read_timeout: setting(record, global, |l| &l.proxy_read_timeout, read_timeout),
         maintenance: record.maintenance,
         maintenance_page: None,
+        maintenance_assets: Default::default(),
         forwarded: ForwardedFrom {
             for_value: setting(record, global, |l| &l.x_forwarded_for_value, for_value)
                 .unwrap_or_default(),

@@ -179,6 +179,7 @@ fn maintenance_mode_answers_503_until_turned_off_and_survives_a_restart() {
     let page = "<!doctype html><h1>Back at five</h1>\n";
     std::fs::create_dir(dir.path().join("maintenance")).expect("mkdir");
     std::fs::write(dir.path().join("maintenance/maintenance.html"), page).expect("write");
+    std::fs::write(dir.path().join("maintenance/style.css"), "h1{color:red}").expect("write");
     let tar = std::process::Command::new("tar")
         .current_dir(dir.path())
         .args(["-cf", "-", "maintenance"])
@@ -195,6 +196,17 @@ fn maintenance_mode_answers_503_until_turned_off_and_survives_a_restart() {
         Some("text/html; charset=utf-8")
     );
 
+    let style = berth.get(&host, "/style.css");
+    assert_eq!(
+        (style.status, style.body.as_str()),
+        (200, "h1{color:red}"),
+        "the page's stylesheet is served"
+    );
+    assert_eq!(
+        style.header("content-type"),
+        Some("text/css; charset=utf-8")
+    );
+
     berth.restart();
     let after = berth.get(&host, "/");
     assert_eq!(
@@ -202,6 +214,7 @@ fn maintenance_mode_answers_503_until_turned_off_and_survives_a_restart() {
         (503, page),
         "still on, with its page, after a restart"
     );
+    assert_eq!(berth.get(&host, "/style.css").status, 200);
     berth
         .ssh_input(&format!("maintenance:custom-page {app}"), b"")
         .ok();
@@ -209,6 +222,11 @@ fn maintenance_mode_answers_503_until_turned_off_and_survives_a_restart() {
         .get(&host, "/")
         .body
         .contains("is down for maintenance"));
+    assert_eq!(
+        berth.get(&host, "/style.css").status,
+        503,
+        "its files went with it"
+    );
     berth.ssh(&format!("maintenance:off {app}")).ok();
     assert_eq!(berth.get(&host, "/").body, "open for business\n");
     assert_eq!(berth.ssh("maintenance:on no-such-app").code, 20);

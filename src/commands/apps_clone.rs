@@ -124,8 +124,9 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
 }
 
 /// Hands what identifies the old app on the network to the new one: domains, certificate,
-/// HTTPS and Let's Encrypt settings, maintenance mode and page, and every port mapping. The proxy routes the domains to the
-/// new app before the old one lets go of them, so no request finds neither.
+/// HTTPS and Let's Encrypt settings, maintenance mode and page (with its files), and every port
+/// mapping. The proxy routes the domains to the new app before the old one lets go of them, so
+/// no request finds neither.
 fn move_identity(ctx: &Ctx, old: &AppName, new: &AppName) -> Result<(), CommandError> {
     let globals = ctx.global_domains();
     let cert = ctx.store.cert(old)?;

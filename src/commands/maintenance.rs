@@ -2,15 +2,18 @@
 //! while on, the proxy answers every request for the app with a 503 maintenance page and
 //! `Retry-After`, at once and across restarts; the app itself keeps running.
 //! `maintenance:custom-page <app>` sets that page from stdin: the plugin's tar holding
-//! `maintenance.html`, or the HTML itself; empty input goes back to the built-in page.
+//! `maintenance.html` (and the stylesheets and images beside it, served at their paths while
+//! maintenance is on), or the HTML itself; empty input goes back to the built-in page.
 
 use std::io::Read;
+use std::path::{Component, Path, PathBuf};
 
 use super::argv::Argv;
 use super::output::report;
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::AppName;
+use crate::state::MaintenancePage;
 
 /// The largest page (or tar holding it) read from stdin.
 const MAX_PAGE: u64 = 1 << 20;
@@ -53,45 +56,76 @@ impl Args {
     }
 }
 
-/// The page in what came on stdin: `maintenance.html` from a tar, or the input itself when it
-/// is not a tar; `None` for empty input.
-fn page_from(input: &[u8]) -> Result<Option<Vec<u8>>, CommandError> {
+/// The page in what came on stdin: `maintenance.html` from a tar, with the other files beside
+/// or below it as its assets, or the input itself when it is not a tar; `None` for empty input.
+fn page_from(input: &[u8]) -> Result<Option<MaintenancePage>, CommandError> {
     if input.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
+    let as_html = || {
+        Ok(Some(MaintenancePage {
+            html: input.to_vec(),
+            assets: Vec::new(),
+        }))
+    };
     let mut archive = tar::Archive::new(input);
     let Ok(entries) = archive.entries() else {
-        return Ok(Some(input.to_vec()));
+        return as_html();
     };
-    let mut in_tar = false;
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     for entry in entries {
         // Not a tar after all (HTML is not): the input is the page.
         let Ok(mut entry) = entry else {
-            return match in_tar {
-                true => Err(CommandError::User("The tar on stdin is damaged".into())),
-                false => Ok(Some(input.to_vec())),
+            return match files.is_empty() {
+                true => as_html(),
+                false => Err(CommandError::User("The tar on stdin is damaged".into())),
             };
         };
-        in_tar = true;
-        let named = entry
+        let path = entry
             .path()
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n == "maintenance.html"))
-            .unwrap_or(false);
-        if named {
-            let mut page = Vec::new();
+            .map_err(|err| CommandError::User(format!("The tar on stdin is damaged: {err}")))?
+            .into_owned();
+        let mut data = Vec::new();
+        if entry.header().entry_type().is_file() {
             entry
-                .read_to_end(&mut page)
+                .read_to_end(&mut data)
                 .map_err(|err| CommandError::User(format!("The tar on stdin is damaged: {err}")))?;
-            return Ok(Some(page));
         }
+        files.push((path, data));
     }
-    match in_tar {
-        true => Err(CommandError::User(
+    if files.is_empty() {
+        return as_html();
+    }
+    let Some(page) = files
+        .iter()
+        .position(|(path, _)| path.file_name().is_some_and(|n| n == "maintenance.html"))
+    else {
+        return Err(CommandError::User(
             "The tar on stdin holds no maintenance.html".into(),
-        )),
-        false => Ok(Some(input.to_vec())),
-    }
+        ));
+    };
+    let (page_path, html) = files.swap_remove(page);
+    let base = page_path.parent().unwrap_or(Path::new(""));
+    let assets = files
+        .into_iter()
+        .filter(|(_, data)| !data.is_empty())
+        .filter_map(|(path, data)| Some((asset_path(path.strip_prefix(base).ok()?)?, data)))
+        .collect();
+    Ok(Some(MaintenancePage { html, assets }))
+}
+
+/// A file's path below the page as the proxy serves it (`css/site.css`); none for paths that
+/// leave the page's directory.
+fn asset_path(relative: &Path) -> Option<String> {
+    let parts: Option<Vec<&str>> = relative
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .map(|c| match c {
+            Component::Normal(part) => part.to_str(),
+            _ => None,
+        })
+        .collect();
+    parts.filter(|p| !p.is_empty()).map(|p| p.join("/"))
 }
 
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
@@ -120,7 +154,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
                 ));
             }
             let page = page_from(&input)?;
-            ctx.store.save_maintenance_page(app, page.as_deref())?;
+            ctx.store.save_maintenance_page(app, page.as_ref())?;
             ctx.refresh_policy(app);
             let line = match page {
                 Some(_) => format!("Setting the maintenance page of {app}"),
@@ -163,9 +197,26 @@ mod tests {
             ("maintenance/style.css", b"body{}"),
             ("maintenance/maintenance.html", b"<h1>Back soon</h1>"),
         ]);
-        assert_eq!(page_from(&tar).unwrap().unwrap(), b"<h1>Back soon</h1>");
+        let page = page_from(&tar).unwrap().unwrap();
+        assert_eq!(page.html, b"<h1>Back soon</h1>");
+        assert_eq!(
+            page.assets,
+            vec![("style.css".to_string(), b"body{}".to_vec())]
+        );
         let html = b"<!doctype html><p>Back at 5</p>\n";
-        assert_eq!(page_from(html).unwrap().unwrap(), html);
+        assert_eq!(page_from(html).unwrap().unwrap().html, html);
+        assert!(page_from(html).unwrap().unwrap().assets.is_empty());
+        let outside = tar_of(&[
+            ("site/maintenance/maintenance.html", b"<p>x</p>"),
+            ("site/other.css", b"a{}"),
+            ("site/maintenance/img/logo.svg", b"<svg/>"),
+        ]);
+        let page = page_from(&outside).unwrap().unwrap();
+        assert_eq!(
+            page.assets,
+            vec![("img/logo.svg".to_string(), b"<svg/>".to_vec())],
+            "files outside the page's directory are left out"
+        );
         assert_eq!(page_from(b" \n").unwrap(), None);
         let other = tar_of(&[("index.html", b"<p>x</p>")]);
         assert!(page_from(&other).is_err());

@@ -60,6 +60,28 @@ pub fn text_response(status: StatusCode, body: String) -> Response<ProxyBody> {
     typed_response(status, "text/plain; charset=utf-8", Bytes::from(body))
 }
 
+/// The content type of a maintenance page's file, by its extension.
+fn content_type(path: &str) -> &'static str {
+    let extension = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("html" | "htm") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("json") => "application/json",
+        Some("txt") => "text/plain; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("ico") => "image/x-icon",
+        Some("woff") => "font/woff",
+        Some("woff2") => "font/woff2",
+        Some("ttf") => "font/ttf",
+        _ => "application/octet-stream",
+    }
+}
+
 fn typed_response(status: StatusCode, kind: &'static str, body: Bytes) -> Response<ProxyBody> {
     let mut response = Response::new(Full::new(body).map_err(|never| match never {}).boxed());
     *response.status_mut() = status;
@@ -347,6 +369,14 @@ fn apply_policy(
         }
     }
     if policy.maintenance {
+        let path = request.uri().path().trim_start_matches('/');
+        if let Some(asset) = policy.maintenance_assets.get(path) {
+            return Some(typed_response(
+                StatusCode::OK,
+                content_type(path),
+                asset.clone(),
+            ));
+        }
         let mut response = match &policy.maintenance_page {
             Some(html) => typed_response(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -32,6 +32,9 @@ pub struct Policy {
     pub maintenance: bool,
     /// The app's own maintenance page (HTML, `maintenance:custom-page`), else a line of text.
     pub maintenance_page: Option<bytes::Bytes>,
+    /// The files the page uses, by path without the leading `/`: served (200) during
+    /// maintenance, so the page has its stylesheets and images.
+    pub maintenance_assets: std::sync::Arc<std::collections::HashMap<String, bytes::Bytes>>,
 }
 
 /// Where the forwarding headers the app sees come from (`nginx:set … x-forwarded-*-value`): by

@@ -43,6 +43,11 @@ impl Layout {
         self.app_dir(app).join("maintenance.html")
     }
 
+    /// The files the maintenance page uses (stylesheets, images), as a tar.
+    pub fn maintenance_assets(&self, app: &AppName) -> PathBuf {
+        self.app_dir(app).join("maintenance-assets.tar")
+    }
+
     pub fn app_file(&self, app: &AppName) -> PathBuf {
         self.app_dir(app).join("app.toml")
     }

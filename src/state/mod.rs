@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use app_files::MaintenancePage;
 pub use atomic::write_atomic;
 pub use layout::Layout;
 pub use records::{
