@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes this machine ready to run Berth and its tests: installs what is missing from Debian's
-# packages (docker.io, busybox-static, git, the OpenSSH client, curl, openssl, debootstrap),
+# packages (docker.io, busybox-static, git, the OpenSSH client, curl, openssl, debootstrap,
+# pebble, zip),
 # starts dockerd in the background when `docker info` does not answer, and waits for it.
 # Idempotent: what is already there is left alone.
 set -euo pipefail
@@ -14,6 +15,7 @@ command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)
 command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
 command -v pebble >/dev/null 2>&1 || need_pkgs+=(pebble)
+command -v zip >/dev/null 2>&1 || need_pkgs+=(zip)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "-----> Installing ${need_pkgs[*]}"
   apt-get update -qq

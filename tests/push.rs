@@ -408,9 +408,10 @@ fn builds_wait_for_a_slot_and_can_be_cancelled() {
         .contains("No builds are running or waiting"));
 }
 
-/// The `web_app` files serving `marker` (with `extra` appended to its Dockerfile) as a tar.gz
-/// made by the real `tar`, under one top-level directory as GitHub's archives are.
-fn web_archive(marker: &str, extra: &str) -> Vec<u8> {
+/// The `web_app` files serving `marker` (with `extra` appended to its Dockerfile) as an archive
+/// made by the real `tar` (`tar.gz`) or `zip` (`zip`), under one top-level directory as GitHub's
+/// archives are.
+fn web_archive(marker: &str, extra: &str, kind: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().expect("temp dir");
     for (path, content) in repo::web_app(marker) {
         let full = dir.path().join("shop-main").join(path);
@@ -421,11 +422,15 @@ fn web_archive(marker: &str, extra: &str) -> Vec<u8> {
         };
         std::fs::write(&full, content).expect("write");
     }
-    let output = std::process::Command::new("tar")
+    let (program, args) = match kind {
+        "zip" => ("zip", ["-qr", "-", "shop-main"]),
+        _ => ("tar", ["-czf", "-", "shop-main"]),
+    };
+    let output = std::process::Command::new(program)
         .current_dir(dir.path())
-        .args(["-czf", "-", "shop-main"])
+        .args(args)
         .output()
-        .expect("run tar");
+        .expect("run the archiver");
     assert!(output.status.success(), "{output:?}");
     output.stdout
 }
@@ -438,7 +443,7 @@ fn an_archive_on_stdin_deploys_like_a_push() {
     let deployed = berth
         .ssh_input(
             &format!("git:from-archive {app} -- 'CI Bot' ci@example.com"),
-            &web_archive("from an archive", ""),
+            &web_archive("from an archive", "", "tar.gz"),
         )
         .ok();
     assert!(
@@ -453,7 +458,7 @@ fn an_archive_on_stdin_deploys_like_a_push() {
     // A failed build leaves the deploy branch where it was: a rebuild builds the first archive.
     let failed = berth.ssh_input(
         &format!("git:from-archive --archive-type tar.gz {app} --"),
-        &web_archive("never served", "RUN false\n"),
+        &web_archive("never served", "RUN false\n", "tar.gz"),
     );
     assert_ne!(failed.code, 0, "{failed:#?}");
     assert!(failed.stderr.contains("App build failed"), "{failed:#?}");
@@ -473,6 +478,15 @@ fn an_archive_on_stdin_deploys_like_a_push() {
         "CI Bot <ci@example.com>\n",
         "{log:?}"
     );
+
+    // A zip archive (detected by its bytes) deploys the same way.
+    berth
+        .ssh_input(
+            &format!("git:from-archive {app} --"),
+            &web_archive("from a zip", "", "zip"),
+        )
+        .ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "from a zip\n");
 
     for (input, message) in [
         (&b""[..], "No archive on stdin"),

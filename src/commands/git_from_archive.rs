@@ -1,6 +1,6 @@
-//! `git:from-archive [--archive-type tar|tar.gz] [--no-wait] <app> -- [<user> <email>]`: the
-//! app's code as a tar or tar.gz on stdin, committed to its deploy branch and deployed like a
-//! push (for CI systems that produce an archive, not a git push).
+//! `git:from-archive [--archive-type tar|tar.gz|zip] [--no-wait] <app> -- [<user> <email>]`:
+//! the app's code as a tar, tar.gz or zip on stdin, committed to its deploy branch and deployed
+//! like a push (for CI systems that produce an archive, not a git push).
 
 use super::argv::Argv;
 use super::deploying::{run_deploy, wait_flag};
@@ -31,7 +31,7 @@ impl Args {
             None => None,
             Some(raw) => Some(ArchiveType::parse(&raw).ok_or_else(|| {
                 CommandError::User(format!(
-                    "Invalid archive type \"{}\": use tar or tar.gz (zip archives are not read yet)",
+                    "Invalid archive type \"{}\": use tar, tar.gz or zip",
                     shown(&raw)
                 ))
             })?),
@@ -147,13 +147,12 @@ mod tests {
         let args = parse("--archive-type tar.gz shop -- 'Jo Doe' jo@example.com").unwrap();
         assert_eq!(args.kind, Some(ArchiveType::TarGz));
         assert_eq!(args.author.email, "jo@example.com");
+        let args = parse("--archive-type zip shop --").unwrap();
+        assert_eq!(args.kind, Some(ArchiveType::Zip));
         assert!(parse("shop").is_ok(), "stdin is the only source anyway");
         for (bad, message) in [
             ("shop https://example.com/a.tar", "not a URL"),
-            (
-                "--archive-type zip shop --",
-                "zip archives are not read yet",
-            ),
+            ("--archive-type rar shop --", "use tar, tar.gz or zip"),
             ("shop -- 'Jo Doe'", "author name and email"),
             ("shop -- Jo '<x>'", "author name and email"),
             ("", "app name required"),

@@ -309,8 +309,8 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "git:from-archive",
-        "[--archive-type tar|tar.gz] [--no-wait] <app> -- [<user> <email>]",
-        "Deploy the code in a tar or tar.gz on stdin, committed to the deploy branch",
+        "[--archive-type tar|tar.gz|zip] [--no-wait] <app> -- [<user> <email>]",
+        "Deploy the code in a tar, tar.gz or zip on stdin, committed to the deploy branch",
     ),
     (
         "git:from-image",

@@ -1,5 +1,5 @@
-//! `git:from-archive`: an app's code as a tar or tar.gz, committed to the app's repository on
-//! its deploy branch, so it deploys, rebuilds and clones like a push.
+//! `git:from-archive`: an app's code as a tar, tar.gz or zip, committed to the app's repository
+//! on its deploy branch, so it deploys, rebuilds and clones like a push.
 //!
 //! The commit is written first and the branch moved only after the deploy succeeded
 //! (`advance_branch`), as a push's refs move only when its hook succeeds.
@@ -16,11 +16,13 @@ const MAX_UNPACKED_BYTES: u64 = 1 << 30;
 /// More files than this are refused.
 const MAX_FILES: usize = 100_000;
 
-/// What `--archive-type` names; `None` means: look at the bytes (gzip's magic number).
+/// What `--archive-type` names; `None` means: look at the bytes (gzip's and zip's magic
+/// numbers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArchiveType {
     Tar,
     TarGz,
+    Zip,
 }
 
 impl ArchiveType {
@@ -28,14 +30,18 @@ impl ArchiveType {
         match raw {
             "tar" => Some(ArchiveType::Tar),
             "tar.gz" | "tgz" => Some(ArchiveType::TarGz),
+            "zip" => Some(ArchiveType::Zip),
             _ => None,
         }
     }
 
     fn detect(bytes: &[u8]) -> ArchiveType {
-        match bytes.starts_with(&[0x1f, 0x8b]) {
-            true => ArchiveType::TarGz,
-            false => ArchiveType::Tar,
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            ArchiveType::TarGz
+        } else if bytes.starts_with(b"PK\x03\x04") {
+            ArchiveType::Zip
+        } else {
+            ArchiveType::Tar
         }
     }
 }
@@ -76,6 +82,7 @@ pub fn commit_archive(
     let files = match kind.unwrap_or_else(|| ArchiveType::detect(archive)) {
         ArchiveType::Tar => read_tar(archive)?,
         ArchiveType::TarGz => read_tar(flate2::read::GzDecoder::new(archive))?,
+        ArchiveType::Zip => read_zip(archive)?,
     };
     let files = without_common_top(files);
     if files.is_empty() {
@@ -197,6 +204,46 @@ fn read_tar(source: impl Read) -> Result<Vec<File>, GitError> {
                 "it holds more than {MAX_FILES} files"
             )));
         }
+    }
+    Ok(files)
+}
+
+fn read_zip(bytes: &[u8]) -> Result<Vec<File>, GitError> {
+    let bad =
+        |err: zip::result::ZipError| GitError::Archive(format!("cannot read it as a zip: {err}"));
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(bad)?;
+    if archive.len() > MAX_FILES {
+        return Err(GitError::Archive(format!(
+            "it holds more than {MAX_FILES} files"
+        )));
+    }
+    let mut files = Vec::new();
+    let mut unpacked = 0u64;
+    for index in 0..archive.len() {
+        let entry = archive.by_index(index).map_err(bad)?;
+        if entry.is_dir() {
+            continue;
+        }
+        let mode = match (
+            entry.is_symlink(),
+            entry.unix_mode().unwrap_or(0) & 0o111 != 0,
+        ) {
+            (true, _) => 0o120000,
+            (false, true) => 0o100755,
+            (false, false) => 0o100644,
+        };
+        let path = tree_path(Path::new(entry.name()))?;
+        let mut data = Vec::new();
+        let room = MAX_UNPACKED_BYTES - unpacked;
+        let read = entry
+            .take(room + 1)
+            .read_to_end(&mut data)
+            .map_err(|err| GitError::Archive(format!("cannot read it as a zip: {err}")))?;
+        unpacked += read as u64;
+        if unpacked > MAX_UNPACKED_BYTES {
+            return Err(GitError::Archive("it unpacks to more than 1 GiB".into()));
+        }
+        files.push(File { path, mode, data });
     }
     Ok(files)
 }
@@ -339,5 +386,37 @@ mod tests {
         assert!(commit(&tar_of(&[(".git/config", b"x", 0o644)])).contains("will not write"));
         assert!(commit(&tar_of(&[])).contains("holds no files"));
         assert!(commit(b"\x1f\x8bnot gzip at all").contains("cannot read it as a tar"));
+        assert!(commit(b"PK\x03\x04 not a zip").contains("cannot read it as a zip"));
+    }
+
+    #[test]
+    fn a_zip_archive_keeps_modes_and_drops_its_top_directory() {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let plain = zip::write::SimpleFileOptions::default().unix_permissions(0o644);
+        zip.add_directory("shop-main/", plain).unwrap();
+        zip.start_file("shop-main/Dockerfile", plain).unwrap();
+        zip.write_all(b"FROM scratch\n").unwrap();
+        zip.start_file("shop-main/bin/start", plain.unix_permissions(0o755))
+            .unwrap();
+        zip.write_all(b"#!/bin/sh\n").unwrap();
+        let archive = zip.finish().unwrap().into_inner();
+
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let commit = commit_archive(dir.path(), &archive, None, &spec(), &author()).unwrap();
+        let tree = repo
+            .find_commit(Oid::from_str(&commit.rev).unwrap())
+            .unwrap()
+            .tree()
+            .unwrap();
+        assert_eq!(
+            tree.get_path(Path::new("bin/start")).unwrap().filemode(),
+            0o100755
+        );
+        assert_eq!(
+            tree.get_path(Path::new("Dockerfile")).unwrap().filemode(),
+            0o100644
+        );
     }
 }
