@@ -313,6 +313,21 @@ fn enter_runs_commands_in_a_running_container() {
         missing.stderr.contains("has no running worker.1"),
         "{missing:#?}"
     );
+    // Dokku's --container-id, with the short id `docker ps` shows.
+    let id = Berth::containers(&app)[0].0.clone();
+    let by_id = berth
+        .ssh(&format!(
+            "enter {app} --container-id {id} cat /www/index.html"
+        ))
+        .ok();
+    assert_eq!(by_id.stdout, "entered\n");
+    let other = berth.ssh(&format!("enter {app} --container-id abc123"));
+    assert!(
+        other
+            .stderr
+            .contains(&format!("{app} has no running container abc123")),
+        "{other:#?}"
+    );
 
     let session = berth.ssh_tty(
         &format!("enter {app} web sh -c 'test -t 0 && read line && echo inside-$line; exit 3'"),

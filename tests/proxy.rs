@@ -86,6 +86,12 @@ fn domains_route_exact_and_wildcard_hosts_to_one_app_at_a_time() {
     assert_eq!(berth.get(&exact, "/").status, 404);
     berth.ssh(&format!("domains:enable {shop}")).ok();
     assert_eq!(berth.get(&exact, "/").status, 200);
+    berth.ssh("domains:disable --all").ok();
+    assert_eq!(berth.get(&exact, "/").status, 404);
+    assert_eq!(berth.get(&Berth::host(&blog), "/").status, 404);
+    berth.ssh("domains:enable --all").ok();
+    assert_eq!(berth.get(&exact, "/").status, 200);
+    assert_eq!(berth.get(&Berth::host(&blog), "/").body, "the blog\n");
 
     berth.ssh(&format!("domains:set {shop} {exact}")).ok();
     assert_eq!(berth.get(&Berth::host(&shop), "/").status, 404);

@@ -25,9 +25,11 @@ pub enum Verb {
 pub struct Args {
     pub command: &'static str,
     pub verb: Verb,
-    /// `None` for the `-global` commands and `domains:report --global`.
+    /// `None` for the `-global` commands, `domains:report --global` and `--all`.
     pub app: Option<AppName>,
     pub domains: Vec<String>,
+    /// `domains:enable|disable --all`: every app.
+    pub all: bool,
 }
 
 const COMMANDS: [(&str, Verb, bool); 12] = [
@@ -53,7 +55,8 @@ impl Args {
             .ok_or_else(|| CommandError::Unknown(name.to_string()))?;
         let mut argv = Argv::new(command, words);
         let global = global || (verb == Verb::Report && argv.flag("--global"));
-        let app = match global {
+        let all = matches!(verb, Verb::Enable | Verb::Disable) && argv.flag("--all");
+        let app = match global || all {
             true => None,
             false => Some(AppName::parse(&argv.required("app name")?)?),
         };
@@ -71,11 +74,28 @@ impl Args {
             verb,
             app,
             domains,
+            all,
         })
     }
 }
 
+/// Turns routing of the app's domains off (`disabled`) or on again.
+async fn toggle(ctx: &Ctx, io: &mut Io, app: &AppName, disabled: bool) -> Result<(), CommandError> {
+    ctx.store
+        .update_app(app, |r| r.domains.disabled = disabled)?;
+    ctx.reroute_hosts(app);
+    let state = if disabled { "Disabling" } else { "Enabling" };
+    io.step(&format!("{state} domains for {app}")).await;
+    Ok(())
+}
+
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    if args.all {
+        for app in ctx.store.app_names() {
+            toggle(ctx, io, &app, args.verb == Verb::Disable).await?;
+        }
+        return Ok(());
+    }
     let Some(app) = args.app.clone() else {
         return run_global(ctx, io, args).await;
     };
@@ -85,13 +105,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     let vhosts = match args.verb {
         Verb::Report => return report_app(ctx, io, &app).await,
         Verb::Enable | Verb::Disable => {
-            let disabled = args.verb == Verb::Disable;
-            ctx.store
-                .update_app(&app, |r| r.domains.disabled = disabled)?;
-            ctx.reroute_hosts(&app);
-            let state = if disabled { "Disabling" } else { "Enabling" };
-            io.step(&format!("{state} domains for {app}")).await;
-            return Ok(());
+            return toggle(ctx, io, &app, args.verb == Verb::Disable).await;
         }
         Verb::Add => {
             let mut list = current.clone();

@@ -1,14 +1,24 @@
-//! `enter <app> [<process>[.N]] [command...]`: runs a command (a shell by default) inside a
-//! running container of the app, attached to the user's terminal when `ssh -t` gave one.
+//! `enter <app> [<process>[.N]|--container-id ID] [command...]`: runs a command (a shell by
+//! default) inside a running container of the app, attached to the user's terminal when `ssh -t`
+//! gave one.
 
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::AppName;
 
+/// Which container `enter` runs in.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target {
+    /// `web.1`, `worker.2`.
+    Dyno(String),
+    /// `--container-id ID`: a container id or a prefix of one, as `docker ps` shows it.
+    Container(String),
+}
+
 #[derive(Debug)]
 pub struct Args {
     pub app: AppName,
-    pub dyno: String,
+    pub target: Target,
     pub command: Vec<String>,
 }
 
@@ -20,16 +30,28 @@ impl Args {
                 "app name required; usage: enter <app> [process[.N]] [command...]".into(),
             ));
         };
-        let (dyno, command) = match rest.split_first() {
-            Some((dyno, command)) => {
+        let (target, command) = match rest {
+            [flag, id, command @ ..] if flag == "--container-id" => {
+                if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(CommandError::User(format!(
+                        "Invalid container id \"{}\"",
+                        crate::names::shown(id)
+                    )));
+                }
+                (Target::Container(id.to_ascii_lowercase()), command.to_vec())
+            }
+            [flag] if flag == "--container-id" => {
+                return Err(CommandError::Usage("--container-id needs a value".into()))
+            }
+            [dyno, command @ ..] => {
                 let dyno = if dyno.contains('.') {
                     dyno.clone()
                 } else {
                     format!("{dyno}.1")
                 };
-                (dyno, command.to_vec())
+                (Target::Dyno(dyno), command.to_vec())
             }
-            None => ("web.1".to_string(), Vec::new()),
+            [] => (Target::Dyno("web.1".to_string()), Vec::new()),
         };
         let command = if command.is_empty() {
             vec!["/bin/sh".to_string()]
@@ -38,7 +60,7 @@ impl Args {
         };
         Ok(Args {
             app: AppName::parse(app)?,
-            dyno,
+            target,
             command,
         })
     }
@@ -54,8 +76,16 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         .map_err(engine)?
         .into_iter()
         .filter(|i| i.running && Some(i.release) == record.current_release)
-        .find(|i| i.dyno() == args.dyno)
-        .ok_or_else(|| CommandError::User(format!("{} has no running {}", args.app, args.dyno)))?;
+        .find(|i| match &args.target {
+            Target::Dyno(dyno) => i.dyno() == *dyno,
+            Target::Container(id) => i.id.starts_with(id.as_str()),
+        })
+        .ok_or_else(|| match &args.target {
+            Target::Dyno(dyno) => CommandError::User(format!("{} has no running {dyno}", args.app)),
+            Target::Container(id) => {
+                CommandError::User(format!("{} has no running container {id}", args.app))
+            }
+        })?;
     let hangup = io.hangup.clone();
     let status = ctx
         .scheduler
@@ -70,4 +100,26 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         .await
         .map_err(engine)?;
     CommandError::from_status(status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::argv::words;
+
+    #[test]
+    fn targets_a_dyno_or_a_container_id() {
+        let args = Args::parse(&words("shop")).unwrap();
+        assert_eq!(
+            (args.target, args.command),
+            (Target::Dyno("web.1".into()), vec!["/bin/sh".to_string()])
+        );
+        let args = Args::parse(&words("shop worker ls -la")).unwrap();
+        assert_eq!(args.target, Target::Dyno("worker.1".into()));
+        assert_eq!(args.command, ["ls", "-la"]);
+        let args = Args::parse(&words("shop --container-id 3F2A ls")).unwrap();
+        assert_eq!(args.target, Target::Container("3f2a".into()));
+        assert!(Args::parse(&words("shop --container-id")).is_err());
+        assert!(Args::parse(&words("shop --container-id ../x")).is_err());
+    }
 }

@@ -268,10 +268,10 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ("domains:clear-global", "", "Remove every global domain"),
     (
         "domains:disable",
-        "<app>",
+        "(<app>|--all)",
         "Stop routing the app's domains (they stay listed)",
     ),
-    ("domains:enable", "<app>", "Route the app's domains again"),
+    ("domains:enable", "(<app>|--all)", "Route the app's domains again"),
     (
         "domains:remove",
         "<app> <domain>...",
@@ -304,7 +304,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "enter",
-        "<app> [process[.N]] [command...]",
+        "<app> [process[.N]|--container-id ID] [command...]",
         "Run a command (a shell by default) in a running container; use ssh -t",
     ),
     (
