@@ -788,6 +788,33 @@ fn cron_tasks_are_listed_run_and_scheduled() {
         "{}",
         berth.log()
     );
+
+    // In maintenance the minute loop starts none of the app's tasks.
+    berth.ssh(&format!("cron:set {app} maintenance true")).ok();
+    let maintenance_at = berth.log().len();
+    assert!(
+        eventually(Duration::from_secs(75), || berth.log()[maintenance_at..]
+            .contains("cron: maintenance; not started")),
+        "{}",
+        berth.log()
+    );
+    assert!(
+        !berth.log()[maintenance_at..].contains("cron: starting"),
+        "{}",
+        berth.log()
+    );
+    let computed = berth
+        .ssh(&format!("cron:report {app} --cron-computed-maintenance"))
+        .ok();
+    assert_eq!(computed.stdout, "true\n");
+    berth.ssh(&format!("cron:set {app} maintenance")).ok();
+    berth.ssh("cron:set --global maintenance true").ok();
+    let global = berth.ssh(&format!("cron:report {app}")).ok().stdout;
+    assert!(
+        global.contains("Cron computed maintenance:     true")
+            && global.contains("Cron global maintenance:       true"),
+        "{global}"
+    );
 }
 
 #[test]

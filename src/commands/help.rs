@@ -215,6 +215,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "List the app.json cron tasks",
     ),
     (
+        "cron:report",
+        "[<app>] [--<flag>]",
+        "Show whether the app's cron tasks are in maintenance",
+    ),
+    (
         "cron:resume",
         "<app> <id>",
         "Let the minute loop start a suspended cron task again",
@@ -223,6 +228,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "cron:run",
         "[--detach] <app> <id>",
         "Run a cron task now (--detach: in the background; prints its name)",
+    ),
+    (
+        "cron:set",
+        "(<app>|--global) maintenance [true|false]",
+        "Keep the minute loop from starting any of the app's (or every app's) cron tasks",
     ),
     (
         "cron:suspend",

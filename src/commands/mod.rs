@@ -27,6 +27,7 @@ mod config_set;
 mod config_show;
 mod config_unset;
 mod cron;
+mod cron_set;
 mod deploying;
 mod docker_options;
 mod domains;
@@ -196,6 +197,8 @@ pub enum Command {
     ConfigShow(config_show::Args),
     ConfigUnset(config_unset::Args),
     Cron(cron::Args),
+    CronReport(argv::AppArgs),
+    CronSet(cron_set::Args),
     DockerOptions(docker_options::Args),
     Domains(domains::Args),
     Enter(enter::Args),
@@ -309,6 +312,8 @@ impl Command {
             "checks:report" => Command::ChecksReport(argv::AppArgs::parse("checks:report", rest)?),
             "checks:run" => Command::ChecksRun(checks_run::Args::parse(rest)?),
             "checks:set" => Command::ChecksSet(checks_set::Args::parse(rest)?),
+            "cron:report" => Command::CronReport(argv::AppArgs::parse("cron:report", rest)?),
+            "cron:set" => Command::CronSet(cron_set::Args::parse(rest)?),
             "cron:list" | "cron:run" | "cron:suspend" | "cron:resume" => {
                 Command::Cron(cron::Args::parse(name, rest)?)
             }
@@ -430,6 +435,8 @@ impl Command {
             Command::ConfigUnset(args) if args.keys.is_none() => "config:clear",
             Command::ConfigUnset(_) => "config:unset",
             Command::Cron(args) => args.name,
+            Command::CronReport(_) => "cron:report",
+            Command::CronSet(_) => "cron:set",
             Command::DockerOptions(args) => args.action.command(),
             Command::Domains(args) => args.command,
             Command::Enter(_) => "enter",
@@ -518,6 +525,8 @@ impl Command {
             Command::ConfigShow(args) => config_show::run(ctx, io, args).await,
             Command::ConfigUnset(args) => config_unset::run(ctx, caller, io, args).await,
             Command::Cron(args) => cron::run(ctx, io, args).await,
+            Command::CronReport(args) => cron_set::report_app(ctx, io, args).await,
+            Command::CronSet(args) => cron_set::run(ctx, io, args).await,
             Command::DockerOptions(args) => docker_options::run(ctx, io, args).await,
             Command::Domains(args) => domains::run(ctx, io, args).await,
             Command::Enter(args) => enter::run(ctx, io, args).await,

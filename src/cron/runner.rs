@@ -108,10 +108,12 @@ pub async fn run_loop(ctx: Arc<Ctx>) {
             _ = tokio::time::sleep(Duration::from_secs(next_minute)) => {}
         }
         let minute = Civil::from_unix(now.as_secs() + next_minute);
+        let global = ctx.store.global();
         for record in ctx.store.apps() {
             if record.stopped {
                 continue;
             }
+            let maintenance = record.cron_maintenance.unwrap_or(global.cron_maintenance);
             let Some(release) = record.current() else {
                 continue;
             };
@@ -122,6 +124,10 @@ pub async fn run_loop(ctx: Arc<Ctx>) {
                 }
                 if record.cron_suspended.contains(&task.id()) {
                     tracing::info!(app = %record.name, task = %task.id(), "cron: suspended; not started");
+                    continue;
+                }
+                if maintenance {
+                    tracing::info!(app = %record.name, task = %task.id(), "cron: maintenance; not started");
                     continue;
                 }
                 let Some(place) = RunningTask::start(&running, &record.name, &task.id()) else {

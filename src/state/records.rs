@@ -54,6 +54,10 @@ pub struct AppRecord {
     /// the global value, else `DEFAULT_LOG_MAX_SIZE`.
     #[serde(default)]
     pub logs_max_size: Option<String>,
+    /// `cron:set maintenance`: the minute loop starts none of the app's tasks; unset: the
+    /// global value.
+    #[serde(default)]
+    pub cron_maintenance: Option<bool>,
     /// `docker-options`, per phase (`build`, `deploy`, `run`), normalized `--flag=value`.
     #[serde(default)]
     pub docker_options: BTreeMap<String, Vec<String>>,
@@ -294,6 +298,9 @@ pub struct GlobalSettings {
     /// `logs:set --global max-size`.
     #[serde(default)]
     pub logs_max_size: Option<String>,
+    /// `cron:set --global maintenance`: no app's cron tasks start, unless the app says otherwise.
+    #[serde(default)]
+    pub cron_maintenance: bool,
 }
 
 /// How large a container's log grows when neither the app nor `--global` says (Dokku's).
@@ -334,6 +341,7 @@ impl Default for GlobalSettings {
             git: GitSettings::default(),
             disable_autocreation: false,
             logs_max_size: None,
+            cron_maintenance: false,
         }
     }
 }
@@ -484,6 +492,7 @@ impl AppRecord {
             stop_timeout_secs: None,
             procfile_path: None,
             logs_max_size: None,
+            cron_maintenance: None,
             docker_options: BTreeMap::new(),
             builder: BuilderSettings::default(),
             buildpacks: BuildpackSettings::default(),
