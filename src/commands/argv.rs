@@ -90,6 +90,18 @@ impl Argv {
         }
     }
 
+    /// `(<app>|--global) <property> [<value>]`, the shape of every `:set` command; the value is
+    /// `None` when absent or empty (unset).
+    pub fn app_property(
+        mut self,
+    ) -> Result<(Option<AppName>, String, Option<String>), CommandError> {
+        let app = self.app_or_global()?;
+        let key = self.required("property")?;
+        let value = self.optional()?.filter(|v| !v.is_empty());
+        self.finish()?;
+        Ok((app, key, value))
+    }
+
     /// `--format TEXT|json` (TEXT being this command's name for plain output): true for json.
     pub fn json_format(&mut self, text: &str) -> Result<bool, CommandError> {
         match self.option("--format")?.as_deref() {

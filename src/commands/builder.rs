@@ -23,11 +23,7 @@ pub struct Args {
 
 impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
-        let mut argv = Argv::new("builder:set", words);
-        let app = argv.app_or_global()?;
-        let key = argv.required("property")?;
-        let value = argv.optional()?.filter(|v| !v.is_empty());
-        argv.finish()?;
+        let (app, key, value) = Argv::new("builder:set", words).app_property()?;
         let property = match key.as_str() {
             "selected" => Property::Selected(value.as_deref().map(BuilderKind::parse).transpose()?),
             "build-dir" if app.is_some() => Property::BuildDir(

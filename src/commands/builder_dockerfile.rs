@@ -19,11 +19,7 @@ pub struct Args {
 
 impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
-        let mut argv = Argv::new("builder-dockerfile:set", words);
-        let app = argv.app_or_global()?;
-        let key = argv.required("property")?;
-        let value = argv.optional()?.filter(|v| !v.is_empty());
-        argv.finish()?;
+        let (app, key, value) = Argv::new("builder-dockerfile:set", words).app_property()?;
         if key != "dockerfile-path" {
             return Err(CommandError::User(format!(
                 "Invalid property \"{}\": builder-dockerfile:set knows dockerfile-path",

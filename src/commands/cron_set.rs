@@ -18,11 +18,7 @@ pub struct Args {
 
 impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
-        let mut argv = Argv::new("cron:set", words);
-        let app = argv.app_or_global()?;
-        let key = argv.required("property")?;
-        let value = argv.optional()?.filter(|v| !v.is_empty());
-        argv.finish()?;
+        let (app, key, value) = Argv::new("cron:set", words).app_property()?;
         match key.as_str() {
             "maintenance" => {}
             "mailto" | "mailfrom" => {

@@ -19,11 +19,7 @@ pub struct Args {
 
 impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
-        let mut argv = Argv::new("logs:set", words);
-        let app = argv.app_or_global()?;
-        let key = argv.required("property")?;
-        let value = argv.optional()?.filter(|v| !v.is_empty());
-        argv.finish()?;
+        let (app, key, value) = Argv::new("logs:set", words).app_property()?;
         match key.as_str() {
             "max-size" => {}
             "vector-sink" | "vector-cron-sink" => {
