@@ -115,6 +115,22 @@ fn apps_whose_containers_vanished_are_restored() {
         "the daemon restores it at start:\n{}",
         berth.log()
     );
+
+    // ps:set restore false: neither ps:restore nor the daemon's start brings it back.
+    berth.ssh(&format!("ps:set {app} restore false")).ok();
+    let report = berth.ssh(&format!("ps:report {app} --restore")).ok().stdout;
+    assert_eq!(report, "false\n");
+    remove_behind_berths_back(&app);
+    let kept = berth.ssh(&format!("ps:restore {app}")).ok();
+    assert!(kept.stdout.contains("Nothing to restore"), "{kept:#?}");
+    berth.restart();
+    assert!(
+        Berth::containers(&app).is_empty(),
+        "not restored at start: {:?}",
+        Berth::containers(&app)
+    );
+    berth.ssh(&format!("ps:start {app}")).ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "restored\n");
 }
 
 fn docker(args: &[&str]) -> String {

@@ -5,7 +5,8 @@
 //!   release, zero downtime); `ps:restart <app> <process>` replaces that process type's only;
 //! - stop: every container stops and the app answers 502 until started; survives restarts of
 //!   Berth;
-//! - start: a stopped app comes back, through the same cutover.
+//! - start: a stopped app (or one with no instance running) comes back, through the same
+//!   cutover.
 
 use super::argv::Argv;
 use super::deploying::{run_deploy, wait_flag};
@@ -80,6 +81,17 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     outcome.finish()
 }
 
+/// Whether any instance of the app runs (an app that is not stopped may have none left, after a
+/// reboot with `ps:set restore false`).
+async fn running(ctx: &Ctx, app: &AppName) -> Result<bool, CommandError> {
+    let instances = ctx
+        .scheduler
+        .instances(Some(app))
+        .await
+        .map_err(|err| CommandError::Internal(err.to_string()))?;
+    Ok(instances.iter().any(|i| i.running))
+}
+
 async fn run_one(
     ctx: &Ctx,
     caller: &Caller,
@@ -97,7 +109,7 @@ async fn run_one(
             stop(ctx, &app, io, wait_flag(args.no_wait)).await?;
             Ok(())
         }
-        Action::Start if !record.stopped => {
+        Action::Start if !record.stopped && running(ctx, &app).await? => {
             io.step(&format!("{app} is already running")).await;
             Ok(())
         }

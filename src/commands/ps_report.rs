@@ -39,7 +39,10 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
         ),
         ("Processes".to_string(), instances.len().to_string()),
         ("Running".to_string(), (running > 0).to_string()),
-        ("Restore".to_string(), (!record.stopped).to_string()),
+        (
+            "Restore".to_string(),
+            (!record.stopped && !record.restore_disabled).to_string(),
+        ),
         (
             "Restart policy".to_string(),
             record

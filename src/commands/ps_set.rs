@@ -3,7 +3,9 @@
 //!   (default, N=10), `always`, `unless-stopped` or `no`;
 //! - `stop-timeout-seconds`: how long a retiring instance gets between SIGTERM and SIGKILL
 //!   (default `[deploy] stop_timeout_secs`);
-//! - `procfile-path`: the Procfile, relative to the build directory (default `Procfile`).
+//! - `procfile-path`: the Procfile, relative to the build directory (default `Procfile`);
+//! - `restore`: `false` keeps the daemon's start and `ps:restore` from starting the app again
+//!   when its containers are gone (a reboot); `ps:start` still does.
 
 use super::argv::{seconds, Argv};
 use super::builder::relative_path;
@@ -17,6 +19,8 @@ pub enum Property {
     RestartPolicy(Option<RestartPolicy>),
     StopTimeout(Option<u64>),
     ProcfilePath(Option<String>),
+    /// `None`: unset (restored).
+    Restore(Option<bool>),
 }
 
 #[derive(Debug)]
@@ -53,9 +57,20 @@ impl Args {
                     .map(|raw| relative_path("procfile-path", &raw, "deploy/Procfile"))
                     .transpose()?,
             ),
+            "restore" => Property::Restore(match value.as_deref() {
+                None => None,
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                Some(other) => {
+                    return Err(CommandError::User(format!(
+                        "Invalid restore \"{}\": use true or false",
+                        shown(other)
+                    )))
+                }
+            }),
             other => {
                 return Err(CommandError::User(format!(
-                    "Invalid property \"{}\": ps:set knows restart-policy, stop-timeout-seconds and procfile-path",
+                    "Invalid property \"{}\": ps:set knows restart-policy, stop-timeout-seconds, procfile-path and restore",
                     shown(other)
                 )))
             }
@@ -77,12 +92,14 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             ctx.config.deploy.stop_timeout_secs.to_string(),
         ),
         Property::ProcfilePath(path) => ("procfile-path", path.clone(), "Procfile".to_string()),
+        Property::Restore(on) => ("restore", on.map(|on| on.to_string()), "true".to_string()),
     };
     ctx.store
         .update_app(&args.app, |record| match &args.property {
             Property::RestartPolicy(_) => record.restart_policy = value.clone(),
             Property::StopTimeout(secs) => record.stop_timeout_secs = *secs,
             Property::ProcfilePath(path) => record.procfile_path = path.clone(),
+            Property::Restore(on) => record.restore_disabled = *on == Some(false),
         })?;
     match value {
         Some(value) => io.step(&format!("Setting {name} to {value}")).await,
@@ -91,11 +108,13 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
                 .await
         }
     }
-    io.detail(&format!(
-        "It applies from the next deploy: ps:restart {}",
-        args.app
-    ))
-    .await;
+    let when = match args.property {
+        Property::Restore(_) => {
+            "It applies the next time the app's containers are gone (a reboot)".to_string()
+        }
+        _ => format!("It applies from the next deploy: ps:restart {}", args.app),
+    };
+    io.detail(&when).await;
     Ok(())
 }
 
@@ -115,6 +134,11 @@ mod tests {
             parse("shop stop-timeout-seconds 120").unwrap(),
             Property::StopTimeout(Some(120))
         );
+        assert_eq!(
+            parse("shop restore false").unwrap(),
+            Property::Restore(Some(false))
+        );
+        assert!(parse("shop restore maybe").is_err());
         assert_eq!(
             parse("shop procfile-path deploy/Procfile").unwrap(),
             Property::ProcfilePath(Some("deploy/Procfile".into()))

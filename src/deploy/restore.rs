@@ -57,7 +57,8 @@ pub async fn restore_idle_apps(ctx: Arc<Ctx>) {
 }
 
 /// Starts (through the checked cutover) every app — or just `only` — that has a release, is not
-/// stopped, and has no running instance. Returns the apps it started.
+/// stopped or kept from restores (`ps:set restore false`), and has no running instance. Returns
+/// the apps it started.
 pub async fn restore_apps(
     ctx: &Ctx,
     caller: &Caller,
@@ -69,7 +70,8 @@ pub async fn restore_apps(
     for record in ctx.store.apps() {
         let wanted = only.is_none_or(|app| *app == record.name);
         let idle = !running.iter().any(|i| i.app == record.name && i.running);
-        if !wanted || record.stopped || record.current_release.is_none() || !idle {
+        let kept = record.stopped || record.restore_disabled;
+        if !wanted || kept || record.current_release.is_none() || !idle {
             continue;
         }
         io.step(&format!("Restoring {}", record.name)).await;

@@ -58,6 +58,10 @@ pub struct AppRecord {
     /// global value.
     #[serde(default)]
     pub cron_maintenance: Option<bool>,
+    /// `ps:set restore false`: when the app's containers are gone (a reboot), neither the
+    /// daemon's start nor `ps:restore` starts it again; `ps:start` does.
+    #[serde(default)]
+    pub restore_disabled: bool,
     /// `docker-options`, per phase (`build`, `deploy`, `run`), normalized `--flag=value`.
     #[serde(default)]
     pub docker_options: BTreeMap<String, Vec<String>>,
@@ -493,6 +497,7 @@ impl AppRecord {
             procfile_path: None,
             logs_max_size: None,
             cron_maintenance: None,
+            restore_disabled: false,
             docker_options: BTreeMap::new(),
             builder: BuilderSettings::default(),
             buildpacks: BuildpackSettings::default(),
