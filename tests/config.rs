@@ -85,6 +85,27 @@ fn tricky_values_survive_exactly() {
             .stdout;
         assert_eq!(copied, json, "{format}");
     }
+    // config:bundle: one file per variable, unpacked by the real tar.
+    let bundle = berth.ssh(&format!("config:bundle {app}")).ok().stdout;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut untar = std::process::Command::new("tar")
+        .args(["-x", "-C"])
+        .arg(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("run tar");
+    std::io::Write::write_all(&mut untar.stdin.take().expect("stdin"), bundle.as_bytes())
+        .expect("feed tar");
+    assert!(untar.wait().expect("tar").success());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("MULTI")).unwrap(),
+        "line1\nline2"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("UNICODE")).unwrap(),
+        "ünï ☃"
+    );
+
     // Dokku's formats for other tools: export only.
     let list = berth
         .ssh(&format!("config:export --format json-list {app}"))

@@ -1,6 +1,7 @@
 //! `config:export [--format exports|shell|envfile|json|json-list|docker-args|docker-args-keys|
 //! pack-keys|pretty] [--merged] (<app>|--global)`: Dokku's formats. The first four are also
-//! what `config:import` reads.
+//! what `config:import` reads. `config:bundle [--merged] (<app>|--global)` writes a tar with
+//! one file per variable (the `envdir` layout).
 
 use super::argv::Argv;
 use super::config_common::{aligned, read_env, Scope};
@@ -52,6 +53,14 @@ pub enum Export {
     Pretty,
 }
 
+/// What the command writes: text in a format, or (`config:bundle`) a tar of one file per
+/// variable, named after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Text(Export),
+    Bundle,
+}
+
 impl Export {
     fn parse(raw: Option<&str>) -> Result<Export, CommandError> {
         Ok(match raw {
@@ -73,15 +82,19 @@ impl Export {
 #[derive(Debug)]
 pub struct Args {
     pub scope: Scope,
-    pub format: Export,
+    pub format: Output,
     pub merged: bool,
 }
 
 impl Args {
-    pub fn parse(words: &[String]) -> Result<Args, CommandError> {
-        let mut argv = Argv::new("config:export", words);
+    /// `config:export` or `config:bundle` (which takes no `--format`).
+    pub fn parse(name: &'static str, words: &[String]) -> Result<Args, CommandError> {
+        let mut argv = Argv::new(name, words);
         let merged = argv.flag("--merged");
-        let format = Export::parse(argv.option("--format")?.as_deref())?;
+        let format = match name {
+            "config:bundle" => Output::Bundle,
+            _ => Output::Text(Export::parse(argv.option("--format")?.as_deref())?),
+        };
         let scope = Scope::parse(&mut argv)?;
         argv.finish()?;
         Ok(Args {
@@ -140,6 +153,18 @@ pub fn render(env: &std::collections::BTreeMap<String, String>, format: Format) 
     }
 }
 
+/// `env` as a tar of one file per variable.
+fn bundle(env: &std::collections::BTreeMap<String, String>) -> std::io::Result<Vec<u8>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (key, value) in env {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(value.len() as u64);
+        header.set_mode(0o600);
+        builder.append_data(&mut header, key, value.as_bytes())?;
+    }
+    builder.into_inner()
+}
+
 /// `env` in an export-only format.
 fn render_export(env: &std::collections::BTreeMap<String, String>, format: Export) -> String {
     let joined = |item: &dyn Fn(&String, &String) -> String| {
@@ -167,7 +192,13 @@ fn render_export(env: &std::collections::BTreeMap<String, String>, format: Expor
 
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
     let env = read_env(ctx, &args.scope, args.merged)?;
-    io.out(&render_export(&env, args.format)).await;
+    match args.format {
+        Output::Text(format) => io.out(&render_export(&env, format)).await,
+        Output::Bundle => {
+            let tar = bundle(&env).map_err(|err| CommandError::Internal(err.to_string()))?;
+            io.write_bytes(&tar).await;
+        }
+    }
     Ok(())
 }
 

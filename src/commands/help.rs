@@ -175,6 +175,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Unset every config var (restarts the app)",
     ),
     (
+        "config:bundle",
+        "[--merged] (<app>|--global)",
+        "Write a tar of one file per config var (the envdir layout) to stdout",
+    ),
+    (
         "config:export",
         "[--format exports|shell|envfile|json|json-list|docker-args|docker-args-keys|pack-keys|pretty] [--merged] (<app>|--global)",
         "Print config vars for a shell, an env file, JSON, docker run or pack",

@@ -36,7 +36,12 @@ impl Io {
     }
 
     pub async fn out(&mut self, text: &str) {
-        let _ = self.stdout.write_all(text.as_bytes()).await;
+        self.write_bytes(text.as_bytes()).await;
+    }
+
+    /// Bytes that are not text (a tar), as they are.
+    pub async fn write_bytes(&mut self, bytes: &[u8]) {
+        let _ = self.stdout.write_all(bytes).await;
         let _ = self.stdout.flush().await;
     }
 

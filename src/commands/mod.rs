@@ -300,7 +300,9 @@ impl Command {
                 Command::ChecksToggle(checks_toggle::Args::parse(name, rest)?)
             }
             "config:clear" => Command::ConfigUnset(config_unset::Args::parse_clear(rest)?),
-            "config:export" => Command::ConfigExport(config_export::Args::parse(rest)?),
+            "config:export" | "config:bundle" => {
+                Command::ConfigExport(config_export::Args::parse(name, rest)?)
+            }
             "config:get" => Command::ConfigGet(config_get::Args::parse(rest)?),
             "config:import" => Command::ConfigImport(config_import::Args::parse(rest)?),
             "config:keys" => Command::ConfigShow(config_show::Args::parse("config:keys", rest)?),
@@ -426,6 +428,9 @@ impl Command {
             Command::ChecksRun(_) => "checks:run",
             Command::ChecksSet(_) => "checks:set",
             Command::ChecksToggle(args) => args.toggle.command(),
+            Command::ConfigExport(args) if args.format == config_export::Output::Bundle => {
+                "config:bundle"
+            }
             Command::ConfigExport(_) => "config:export",
             Command::ConfigGet(_) => "config:get",
             Command::ConfigImport(_) => "config:import",
