@@ -79,8 +79,9 @@ impl Args {
     }
 }
 
-/// Turns routing of the app's domains off (`disabled`) or on again.
-async fn toggle(ctx: &Ctx, io: &mut Io, app: &AppName, disabled: bool) -> Result<(), CommandError> {
+/// Turns routing of the app's domains off (`Verb::Disable`) or on again (`Verb::Enable`).
+async fn toggle(ctx: &Ctx, io: &mut Io, app: &AppName, verb: Verb) -> Result<(), CommandError> {
+    let disabled = verb == Verb::Disable;
     ctx.store
         .update_app(app, |r| r.domains.disabled = disabled)?;
     ctx.reroute_hosts(app);
@@ -92,7 +93,7 @@ async fn toggle(ctx: &Ctx, io: &mut Io, app: &AppName, disabled: bool) -> Result
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
     if args.all {
         for app in ctx.store.app_names() {
-            toggle(ctx, io, &app, args.verb == Verb::Disable).await?;
+            toggle(ctx, io, &app, args.verb).await?;
         }
         return Ok(());
     }
@@ -105,7 +106,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     let vhosts = match args.verb {
         Verb::Report => return report_app(ctx, io, &app).await,
         Verb::Enable | Verb::Disable => {
-            return toggle(ctx, io, &app, args.verb == Verb::Disable).await;
+            return toggle(ctx, io, &app, args.verb).await;
         }
         Verb::Add => {
             let mut list = current.clone();
