@@ -61,6 +61,7 @@ impl Builds {
             Ok(permit) => permit,
             Err(_) => {
                 let ahead = self.position(ticket.id);
+                tracing::info!(app = %app, ahead, "build waiting for a slot");
                 let noun = if ahead == 1 { "build" } else { "builds" };
                 io.step(&format!(
                     "Waiting for a build slot: {ahead} {noun} ahead (builds:list shows them)"
@@ -90,6 +91,7 @@ impl Builds {
         let entries = self.entries();
         let mut found = false;
         for entry in entries.iter().filter(|e| &e.shown.app == app) {
+            tracing::info!(app = %app, running = entry.shown.running, "build cancelled");
             entry.cancel.cancel();
             found = true;
         }
