@@ -230,6 +230,17 @@ fn one_process_type_restarts_alone() {
         assert_eq!(refused.code, 1, "{refused:#?}");
         assert!(refused.stderr.contains(&message), "{refused:#?}");
     }
+    // A stop-first restart of web that fails starts web again, and only web: the worker,
+    // never stopped, is not started a second time.
+    berth.ssh(&format!("checks:disable {app} web")).ok();
+    berth
+        .ssh(&format!(
+            "resource:limit --process-type web --cpu 64 {app}"
+        ))
+        .ok();
+    let failed = berth.ssh(&format!("ps:restart {app} web"));
+    assert_ne!(failed.code, 0, "{failed:#?}");
+    assert_eq!(ids_of(&app, "worker"), worker, "the worker was left alone");
     berth.ssh(&format!("ps:stop {app}")).ok();
     let stopped = berth.ssh(&format!("ps:restart {app} worker"));
     assert!(

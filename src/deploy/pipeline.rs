@@ -135,7 +135,7 @@ async fn run(
         Err(err) => {
             discard(ctx, &started).await;
             if stop_first && !old.is_empty() {
-                restore_previous(ctx, &app, io).await;
+                restore_previous(ctx, &app, only, io).await;
             }
             return Err(err);
         }
@@ -157,7 +157,7 @@ async fn run(
         Err(err) => {
             discard(ctx, &started).await;
             if stop_first && !old.is_empty() {
-                restore_previous(ctx, &app, io).await;
+                restore_previous(ctx, &app, only, io).await;
             }
             return Err(err.into());
         }
@@ -424,8 +424,9 @@ async fn discard(ctx: &Ctx, instances: &[Instance]) {
     }
 }
 
-/// After a failed stop-first deploy: start the release that was serving again and route to it.
-async fn restore_previous(ctx: &Ctx, app: &AppName, io: &mut Io) {
+/// After a failed stop-first deploy: start the release that was serving again (only the process
+/// type a restart of one type stopped, when `only` names it) and route to it.
+async fn restore_previous(ctx: &Ctx, app: &AppName, only: Option<&str>, io: &mut Io) {
     let hosts = ctx.app_hosts(app);
     let Ok(record) = ctx.store.app(app) else {
         ctx.routes.set_app(app, &hosts, Vec::new());
@@ -439,9 +440,13 @@ async fn restore_previous(ctx: &Ctx, app: &AppName, io: &mut Io) {
         .await;
     let settings = RunSettings::new(ctx, &record);
     let mut upstreams = Vec::new();
-    for (process, count) in record.formation_for(current) {
-        for index in 1..=count {
-            let spec = instance_spec(app, current, &process, index, &settings);
+    let formation = record.formation_for(current);
+    let stopped = formation
+        .iter()
+        .filter(|(process, _)| only.is_none_or(|only| only == process.as_str()));
+    for (process, count) in stopped {
+        for index in 1..=*count {
+            let spec = instance_spec(app, current, process, index, &settings);
             match ctx.scheduler.start(&spec).await {
                 Ok(instance) if process == "web" => {
                     upstreams.extend(super::upstream(&instance, current.port))
