@@ -234,9 +234,7 @@ fn one_process_type_restarts_alone() {
     // never stopped, is not started a second time.
     berth.ssh(&format!("checks:disable {app} web")).ok();
     berth
-        .ssh(&format!(
-            "resource:limit --process-type web --cpu 64 {app}"
-        ))
+        .ssh(&format!("resource:limit --process-type web --cpu 64 {app}"))
         .ok();
     let failed = berth.ssh(&format!("ps:restart {app} web"));
     assert_ne!(failed.code, 0, "{failed:#?}");

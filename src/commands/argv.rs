@@ -170,6 +170,19 @@ impl Argv {
     }
 }
 
+/// A `true|false` property value; `None` (no value) restores the default.
+pub fn boolean(key: &str, raw: Option<String>) -> Result<Option<bool>, CommandError> {
+    match raw.as_deref() {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(CommandError::User(format!(
+            "Invalid {key} \"{}\": use true or false (no value: the default)",
+            crate::names::shown(other)
+        ))),
+    }
+}
+
 /// Splits a test command line on whitespace.
 #[cfg(test)]
 pub fn words(line: &str) -> Vec<String> {

@@ -8,7 +8,7 @@
 
 use std::io::Read;
 
-use super::argv::Argv;
+use super::argv::{boolean, Argv};
 use super::output::{report, utc};
 use super::{CommandError, Io};
 use crate::certs::{load, self_signed};
@@ -54,11 +54,11 @@ impl Setting {
     pub fn parse(key: &str, value: Option<String>) -> Result<Option<Setting>, CommandError> {
         let value = value.filter(|v| !v.is_empty());
         Ok(Some(match key {
-            "redirect" => Setting::Redirect(flag(key, value)?),
-            "hsts" => Setting::Hsts(flag(key, value)?),
+            "redirect" => Setting::Redirect(boolean(key, value)?),
+            "hsts" => Setting::Hsts(boolean(key, value)?),
             "hsts-max-age" => Setting::HstsMaxAge(super::argv::seconds(key, value)?),
-            "hsts-include-subdomains" => Setting::HstsIncludeSubdomains(flag(key, value)?),
-            "hsts-preload" => Setting::HstsPreload(flag(key, value)?),
+            "hsts-include-subdomains" => Setting::HstsIncludeSubdomains(boolean(key, value)?),
+            "hsts-preload" => Setting::HstsPreload(boolean(key, value)?),
             _ => return Ok(None),
         }))
     }
@@ -90,18 +90,6 @@ const COMMANDS: [&str; 7] = [
     "certs:set",
     "certs:show",
 ];
-
-fn flag(key: &str, raw: Option<String>) -> Result<Option<bool>, CommandError> {
-    match raw.as_deref() {
-        None => Ok(None),
-        Some("true") => Ok(Some(true)),
-        Some("false") => Ok(Some(false)),
-        Some(other) => Err(CommandError::User(format!(
-            "Invalid {key} \"{}\": use true or false (no value: the default)",
-            crate::names::shown(other)
-        ))),
-    }
-}
 
 impl Args {
     pub fn parse(name: &str, words: &[String]) -> Result<Args, CommandError> {

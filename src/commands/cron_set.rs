@@ -2,7 +2,7 @@
 //! names): in maintenance the minute loop starts none of the app's (or, globally, any app's)
 //! tasks, as during a migration; `cron:run` still runs one by hand. No value unsets.
 
-use super::argv::{AppArgs, Argv};
+use super::argv::{boolean, AppArgs, Argv};
 use super::output::report;
 use super::{CommandError, Io};
 use crate::context::Ctx;
@@ -33,17 +33,7 @@ impl Args {
                 )))
             }
         }
-        let maintenance = match value.as_deref() {
-            None => None,
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            Some(other) => {
-                return Err(CommandError::User(format!(
-                    "Invalid maintenance \"{}\": use true or false (no value: unset)",
-                    shown(other)
-                )))
-            }
-        };
+        let maintenance = boolean("maintenance", value)?;
         Ok(Args { app, maintenance })
     }
 }

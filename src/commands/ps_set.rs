@@ -7,7 +7,7 @@
 //! - `restore`: `false` keeps the daemon's start and `ps:restore` from starting the app again
 //!   when its containers are gone (a reboot); `ps:start` still does.
 
-use super::argv::{seconds, Argv};
+use super::argv::{boolean, seconds, Argv};
 use super::builder::relative_path;
 use super::{CommandError, Io};
 use crate::context::Ctx;
@@ -57,17 +57,7 @@ impl Args {
                     .map(|raw| relative_path("procfile-path", &raw, "deploy/Procfile"))
                     .transpose()?,
             ),
-            "restore" => Property::Restore(match value.as_deref() {
-                None => None,
-                Some("true") => Some(true),
-                Some("false") => Some(false),
-                Some(other) => {
-                    return Err(CommandError::User(format!(
-                        "Invalid restore \"{}\": use true or false",
-                        shown(other)
-                    )))
-                }
-            }),
+            "restore" => Property::Restore(boolean("restore", value)?),
             other => {
                 return Err(CommandError::User(format!(
                     "Invalid property \"{}\": ps:set knows restart-policy, stop-timeout-seconds, procfile-path and restore",
