@@ -36,22 +36,23 @@ impl Args {
                 ))
             })?),
         };
-        // Dokku's `--` (or `-`) for "the archive is on stdin"; Berth reads nothing else.
-        let stdin = argv.flag("--") | argv.flag("-");
+        // Dokku's `--` (or `-`) for "the archive is on stdin", which is all Berth reads.
+        argv.flag("--");
+        argv.flag("-");
         let app = AppName::parse(&argv.required("app name")?)?;
         let rest = argv.into_words();
-        let author = match (stdin, rest.as_slice()) {
-            (_, [url, ..]) if url.contains("://") => {
+        let author = match rest.as_slice() {
+            [url, ..] if url.contains("://") => {
                 return Err(CommandError::User(format!(
                     "Berth reads the archive from stdin, not a URL: curl -fsSL '{}' | ssh … git:from-archive {app} --",
                     shown(url)
                 )))
             }
-            (_, []) => Author {
+            [] => Author {
                 name: "Berth".into(),
                 email: "berth@localhost".into(),
             },
-            (_, [name, email]) if valid_signature(name) && valid_signature(email) => Author {
+            [name, email] if valid_signature(name) && valid_signature(email) => Author {
                 name: name.clone(),
                 email: email.clone(),
             },
@@ -97,10 +98,10 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     let spec = ctx.source_spec(&app)?;
     let repo = ensure_repo(ctx.store.layout(), &app)
         .map_err(|err| CommandError::Internal(err.to_string()))?;
-    let (kind, author) = (args.kind, args.author);
+    let (kind, author, at) = (args.kind, args.author, repo.clone());
     let (commit, checkout) = tokio::task::spawn_blocking(move || {
-        let commit = commit_archive(&repo, &archive, kind, &spec, &author)?;
-        let checkout = export_commit(&repo, &commit.rev, &[], &spec)?;
+        let commit = commit_archive(&at, &archive, kind, &spec, &author)?;
+        let checkout = export_commit(&at, &commit.rev, &[], &spec)?;
         Ok::<_, crate::git::GitError>((commit, checkout))
     })
     .await
@@ -119,7 +120,6 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         wait: wait_flag(args.no_wait),
     };
     run_deploy(ctx, request, io).await?;
-    let repo = ctx.store.layout().repo_dir(&app);
     let moved = tokio::task::spawn_blocking(move || advance_branch(&repo, &commit))
         .await
         .map_err(|err| CommandError::Internal(format!("archive task failed: {err}")))?
