@@ -247,6 +247,9 @@ impl DockerEngine {
     }
 }
 
+/// `options::CPU_PERIOD_MICROS` as the build API takes it.
+const CPU_PERIOD: i32 = CPU_PERIOD_MICROS as i32;
+
 /// A build's limits as the build API takes them (32-bit numbers; `options` keeps them in range).
 fn with_limits(
     mut options: BuildImageOptionsBuilder,
@@ -262,7 +265,7 @@ fn with_limits(
     if let Some(quota) = limits.cpu_quota {
         options = options
             .cpuquota(narrow(quota, "CPU quota")?)
-            .cpuperiod(narrow(CPU_PERIOD_MICROS, "CPU period")?);
+            .cpuperiod(CPU_PERIOD);
     }
     if let Some(shares) = limits.cpu_shares {
         options = options.cpushares(narrow(shares, "CPU shares")?);
