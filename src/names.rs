@@ -1,4 +1,5 @@
-//! Validated names that cross module boundaries: app names and SSH key names.
+//! Validated names that cross module boundaries: app names, SSH key names, and paths taken from
+//! archives (`contained_path`, for `git:from-archive` and maintenance pages).
 //!
 //! Everything a user types becomes one of these types at the edge (the command parser or the SSH
 //! front end), so the rest of Berth never sees an unchecked name.
@@ -28,6 +29,21 @@ pub fn shown(raw: &str) -> String {
         Some((cut, _)) => format!("{}…", &escaped[..cut]),
         None => escaped,
     }
+}
+
+/// A path from an archive that stays inside where it is unpacked: relative, UTF-8, no `..`,
+/// written with `/` (`css/site.css`); `None` otherwise, or when it names nothing.
+pub fn contained_path(raw: &std::path::Path) -> Option<String> {
+    use std::path::Component;
+    let parts: Option<Vec<&str>> = raw
+        .components()
+        .filter(|c| *c != Component::CurDir)
+        .map(|c| match c {
+            Component::Normal(part) => part.to_str(),
+            _ => None,
+        })
+        .collect();
+    parts.filter(|p| !p.is_empty()).map(|p| p.join("/"))
 }
 
 /// An application name: one DNS label (`[a-z0-9][a-z0-9-]*`, at most 63 characters).

@@ -6,13 +6,13 @@
 //! maintenance is on), or the HTML itself; empty input goes back to the built-in page.
 
 use std::io::Read;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use super::argv::Argv;
 use super::output::report;
 use super::{CommandError, Io};
 use crate::context::Ctx;
-use crate::names::AppName;
+use crate::names::{contained_path, AppName};
 use crate::state::MaintenancePage;
 
 /// The largest page (or tar holding it) read from stdin.
@@ -109,23 +109,9 @@ fn page_from(input: &[u8]) -> Result<Option<MaintenancePage>, CommandError> {
     let assets = files
         .into_iter()
         .filter(|(_, data)| !data.is_empty())
-        .filter_map(|(path, data)| Some((asset_path(path.strip_prefix(base).ok()?)?, data)))
+        .filter_map(|(path, data)| Some((contained_path(path.strip_prefix(base).ok()?)?, data)))
         .collect();
     Ok(Some(MaintenancePage { html, assets }))
-}
-
-/// A file's path below the page as the proxy serves it (`css/site.css`); none for paths that
-/// leave the page's directory.
-fn asset_path(relative: &Path) -> Option<String> {
-    let parts: Option<Vec<&str>> = relative
-        .components()
-        .filter(|c| *c != Component::CurDir)
-        .map(|c| match c {
-            Component::Normal(part) => part.to_str(),
-            _ => None,
-        })
-        .collect();
-    parts.filter(|p| !p.is_empty()).map(|p| p.join("/"))
 }
 
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {

@@ -5,7 +5,7 @@
 //! (`advance_branch`), as a push's refs move only when its hook succeeds.
 
 use std::io::Read;
-use std::path::{Component, Path};
+use std::path::Path;
 
 use git2::{Oid, Repository};
 
@@ -250,26 +250,14 @@ fn read_zip(bytes: &[u8]) -> Result<Vec<File>, GitError> {
 
 /// A path inside the tree: relative, without `..`, and not inside a `.git` directory.
 fn tree_path(raw: &Path) -> Result<String, GitError> {
-    let refused = || {
-        GitError::Archive(format!(
-            "it holds a path Berth will not write: {}",
-            crate::names::shown(&raw.to_string_lossy())
-        ))
-    };
-    let mut parts = Vec::new();
-    for component in raw.components() {
-        match component {
-            Component::CurDir => {}
-            Component::Normal(part) if part != ".git" => {
-                parts.push(part.to_str().ok_or_else(refused)?);
-            }
-            _ => return Err(refused()),
-        }
-    }
-    match parts.is_empty() {
-        true => Err(refused()),
-        false => Ok(parts.join("/")),
-    }
+    crate::names::contained_path(raw)
+        .filter(|path| !path.split('/').any(|part| part == ".git"))
+        .ok_or_else(|| {
+            GitError::Archive(format!(
+                "it holds a path Berth will not write: {}",
+                crate::names::shown(&raw.to_string_lossy())
+            ))
+        })
 }
 
 /// Drops a directory every file sits in (`shop-1a2b3c4/…`).
