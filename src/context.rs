@@ -143,13 +143,19 @@ impl Ctx {
         }
     }
 
-    /// Opens the extra listeners `apps`' mappings need and closes the others; when one cannot
-    /// be opened, none changes.
+    /// Opens the extra listeners `apps`' mappings need and closes the others; an app whose
+    /// proxy is disabled (`proxy:disable`) keeps its mappings but gets no listener. When one
+    /// cannot be opened, none changes.
     pub fn open_ports(
         &self,
         apps: &[(AppName, Vec<crate::ports::PortMap>)],
     ) -> Result<(), crate::proxy::ListenError> {
-        self.listeners.reconcile(&crate::proxy::wanted(apps))
+        let served: Vec<_> = apps
+            .iter()
+            .filter(|(app, _)| !self.store.app(app).is_ok_and(|r| r.proxy_disabled))
+            .cloned()
+            .collect();
+        self.listeners.reconcile(&crate::proxy::wanted(&served))
     }
 
     /// Serves the app's stored certificate (or none) and the HTTPS policy that follows from it.

@@ -51,9 +51,9 @@ pub fn app_vhosts(record: &AppRecord, globals: &[String]) -> Vec<String> {
         .unwrap_or_else(|| default_vhosts(&record.name, globals))
 }
 
-/// The hosts the proxy routes to the app: none while its domains are disabled.
+/// The hosts the proxy routes to the app: none while its domains or its proxy are disabled.
 pub fn routed_hosts(record: &AppRecord, globals: &[String]) -> Vec<String> {
-    match record.domains.disabled {
+    match record.domains.disabled || record.proxy_disabled {
         true => Vec::new(),
         false => app_vhosts(record, globals),
     }
@@ -117,5 +117,8 @@ mod tests {
         record.domains.disabled = true;
         assert!(routed_hosts(&record, &globals).is_empty());
         assert_eq!(app_vhosts(&record, &globals), ["shop.com"]);
+        record.domains.disabled = false;
+        record.proxy_disabled = true;
+        assert!(routed_hosts(&record, &globals).is_empty());
     }
 }

@@ -714,6 +714,90 @@ fn extra_http_https_and_tcp_ports_open_at_once_and_survive_restarts_and_handoffs
 }
 
 #[test]
+fn proxy_disable_takes_an_app_off_the_proxy_until_enabled_again() {
+    let mut berth = Berth::start();
+    let app = deployed(&berth, "off", "back on");
+    let other = deployed(&berth, "stays", "still served");
+    let host = Berth::host(&app);
+    let tcp = free_port();
+    berth.ssh(&format!("ports:add {app} tcp:{tcp}:5000")).ok();
+    assert!(get_on(tcp, None).contains("back on"));
+
+    let disabled = berth.ssh(&format!("proxy:disable {app}")).ok();
+    assert!(
+        disabled
+            .stdout
+            .contains(&format!("Disabling proxy for {app}")),
+        "{disabled:#?}"
+    );
+    assert_eq!(berth.get(&host, "/").status, 404);
+    let closed = support::eventually(std::time::Duration::from_secs(10), || {
+        get_on(tcp, None) == "refused"
+    });
+    assert!(closed, "its mapped port closes");
+    assert_eq!(berth.get(&Berth::host(&other), "/").body, "still served\n");
+    let running = berth.ssh(&format!("ps:report {app} --running")).ok();
+    assert_eq!(running.stdout.trim(), "true", "its containers keep running");
+    let enabled = berth
+        .ssh(&format!("proxy:report {app} --proxy-enabled"))
+        .ok();
+    assert_eq!(enabled.stdout.trim(), "false");
+    assert!(berth
+        .ssh(&format!("urls {app}"))
+        .ok()
+        .stdout
+        .trim()
+        .is_empty());
+    let again = berth.ssh(&format!("proxy:disable {app}")).ok();
+    assert!(again.stdout.contains("already disabled"), "{again:#?}");
+
+    berth.restart();
+    assert_eq!(
+        berth.get(&host, "/").status,
+        404,
+        "still off after a restart"
+    );
+    assert_eq!(get_on(tcp, None), "refused");
+    let claimed = berth.ssh(&format!("ports:add {other} tcp:{tcp}:5000"));
+    assert!(
+        claimed.stderr.contains("already used by app"),
+        "a disabled app keeps its ports: {claimed:#?}"
+    );
+
+    let refused = berth.ssh(&format!("proxy:set {app} type caddy"));
+    assert!(
+        refused.stderr.contains("Proxy type caddy is not available"),
+        "{refused:#?}"
+    );
+    let mapping = berth.ssh(&format!("proxy:set {app} http:80:5000"));
+    assert!(
+        mapping.stderr.contains("Detected potential port mapping"),
+        "{mapping:#?}"
+    );
+    berth.ssh(&format!("proxy:set {app} type berth")).ok();
+
+    berth.ssh("proxy:enable --all").ok();
+    assert_eq!(berth.get(&host, "/").body, "back on\n");
+    assert!(
+        get_on(tcp, None).contains("back on"),
+        "its port opens again"
+    );
+    let report = berth.ssh("proxy:report").ok();
+    assert!(
+        report
+            .stdout
+            .contains(&format!("=====> {other} proxy information"))
+            && report.stdout.contains("Proxy computed type:"),
+        "{report:#?}"
+    );
+    let missing = berth.ssh("proxy:disable nosuchapp");
+    assert!(
+        missing.stderr.contains("App nosuchapp does not exist"),
+        "{missing:#?}"
+    );
+}
+
+#[test]
 fn a_handoff_waits_for_a_running_deploy_and_the_new_process_serves_its_release() {
     let mut berth = Berth::start();
     let app = berth.app("busy");

@@ -170,6 +170,15 @@ impl Argv {
     }
 }
 
+/// `name` as one of a family's `commands` (the `'static` spelling), or an unknown command.
+pub fn known(commands: &[&'static str], name: &str) -> Result<&'static str, CommandError> {
+    commands
+        .iter()
+        .find(|c| **c == name)
+        .copied()
+        .ok_or_else(|| CommandError::Unknown(name.to_string()))
+}
+
 /// A `true|false` property value; `None` (no value) restores the default.
 pub fn boolean(key: &str, raw: Option<String>) -> Result<Option<bool>, CommandError> {
     match raw.as_deref() {

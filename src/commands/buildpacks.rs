@@ -89,10 +89,7 @@ fn check_image(raw: &str) -> Result<String, CommandError> {
 
 impl Args {
     pub fn parse(name: &str, words: &[String]) -> Result<Args, CommandError> {
-        let command = COMMANDS
-            .into_iter()
-            .find(|c| *c == name)
-            .ok_or_else(|| CommandError::Unknown(name.to_string()))?;
+        let command = super::argv::known(&COMMANDS, name)?;
         let mut argv = Argv::new(command, words);
         let index = index_of(&mut argv)?;
         let global = command == "buildpacks:set-property" && argv.flag("--global");

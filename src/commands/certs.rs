@@ -93,10 +93,7 @@ const COMMANDS: [&str; 7] = [
 
 impl Args {
     pub fn parse(name: &str, words: &[String]) -> Result<Args, CommandError> {
-        let command = COMMANDS
-            .into_iter()
-            .find(|c| *c == name)
-            .ok_or_else(|| CommandError::Unknown(name.to_string()))?;
+        let command = super::argv::known(&COMMANDS, name)?;
         let mut argv = Argv::new(command, words);
         let app = AppName::parse(&argv.required("app name")?)?;
         let action = match command {

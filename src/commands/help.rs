@@ -520,6 +520,31 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Nothing to build: the proxy applies every change at once (Dokku's name)",
     ),
     (
+        "proxy:clear-config",
+        "[--parallel N] [--all|<app>]",
+        "Nothing to clear: the proxy keeps no config files (Dokku's name)",
+    ),
+    (
+        "proxy:disable",
+        "[--parallel N] (--all|<app>)",
+        "Take the app off the proxy: no host routed, no mapped port listened on",
+    ),
+    (
+        "proxy:enable",
+        "[--parallel N] (--all|<app>)",
+        "Put the app back on the proxy",
+    ),
+    (
+        "proxy:report",
+        "[<app>] [--<flag>]",
+        "Show whether the proxy serves the app",
+    ),
+    (
+        "proxy:set",
+        "(<app>|--global) type [berth]",
+        "Accepted for Dokku's scripts: the proxy is built in, its type is berth",
+    ),
+    (
         "ps:inspect",
         "<app>",
         "Show docker inspect of the app's containers",

@@ -99,10 +99,7 @@ fn property(key: &str, value: Option<String>) -> Result<Property, CommandError> 
 
 impl Args {
     pub fn parse(name: &str, words: &[String]) -> Result<Args, CommandError> {
-        let command = COMMANDS
-            .into_iter()
-            .find(|c| *c == name)
-            .ok_or_else(|| CommandError::Unknown(name.to_string()))?;
+        let command = super::argv::known(&COMMANDS, name)?;
         let mut argv = Argv::new(command, words);
         let action = match command {
             "letsencrypt:enable" => Action::Enable(app(&mut argv)?),

@@ -49,7 +49,7 @@ mod nginx_logs;
 mod nginx_show;
 mod output;
 mod ports;
-mod proxy_build;
+mod proxy;
 mod ps_inspect;
 mod ps_lifecycle;
 mod ps_rebuild;
@@ -217,7 +217,7 @@ pub enum Command {
     LogsSet(logs_set::Args),
     Maintenance(maintenance::Args),
     Ports(ports::Args),
-    ProxyBuild(proxy_build::Args),
+    Proxy(proxy::Args),
     PsInspect(argv::AppArgs),
     PsLifecycle(ps_lifecycle::Args),
     PsRebuild(ps_rebuild::Args),
@@ -347,7 +347,7 @@ impl Command {
                 Command::Maintenance(maintenance::Args::parse(name, rest)?)
             }
             name if name.starts_with("ports:") => Command::Ports(ports::Args::parse(name, rest)?),
-            "proxy:build-config" => Command::ProxyBuild(proxy_build::Args::parse(rest)?),
+            name if name.starts_with("proxy:") => Command::Proxy(proxy::Args::parse(name, rest)?),
             "ps:inspect" => Command::PsInspect(argv::AppArgs::parse("ps:inspect", rest)?),
             "ps:rebuild" => Command::PsRebuild(ps_rebuild::Args::parse(rest)?),
             "ps:restore" => Command::PsRestore(ps_restore::Args::parse(rest)?),
@@ -457,7 +457,7 @@ impl Command {
             Command::LogsSet(_) => "logs:set",
             Command::Maintenance(args) => args.command(),
             Command::Ports(args) => args.command,
-            Command::ProxyBuild(_) => "proxy:build-config",
+            Command::Proxy(args) => args.command,
             Command::PsInspect(_) => "ps:inspect",
             Command::PsLifecycle(args) => args.action.command(),
             Command::PsRestore(_) => "ps:restore",
@@ -546,7 +546,7 @@ impl Command {
             Command::LogsSet(args) => logs_set::run(ctx, io, args).await,
             Command::Maintenance(args) => maintenance::run(ctx, io, args).await,
             Command::Ports(args) => ports::run(ctx, caller, io, args).await,
-            Command::ProxyBuild(args) => proxy_build::run(ctx, io, args).await,
+            Command::Proxy(args) => proxy::run(ctx, io, args).await,
             Command::PsInspect(args) => ps_inspect::run(ctx, io, args).await,
             Command::PsLifecycle(args) => ps_lifecycle::run(ctx, caller, io, args).await,
             Command::PsRestore(args) => ps_restore::run(ctx, caller, io, args).await,

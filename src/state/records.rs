@@ -92,6 +92,9 @@ pub struct AppRecord {
     /// `maintenance:on`: the proxy answers every request with a 503 maintenance page.
     #[serde(default)]
     pub maintenance: bool,
+    /// `proxy:disable`: the proxy routes none of the app's hosts and opens none of its ports.
+    #[serde(default)]
+    pub proxy_disabled: bool,
     /// `git:set`: which pushes deploy, and the variable naming the deployed commit.
     #[serde(default)]
     pub git: GitSettings,
@@ -508,6 +511,7 @@ impl AppRecord {
             letsencrypt: LetsencryptSettings::default(),
             proxy: ProxyLimits::default(),
             maintenance: false,
+            proxy_disabled: false,
             git: GitSettings::default(),
             cron_suspended: Vec::new(),
         }
