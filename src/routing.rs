@@ -68,6 +68,8 @@ pub fn policy(
         maintenance: record.maintenance,
         maintenance_page: None,
         maintenance_assets: Default::default(),
+        access_log_off: setting(record, global, |l| &l.access_log_path, log_off).is_some(),
+        error_log_off: setting(record, global, |l| &l.error_log_path, log_off).is_some(),
         forwarded: ForwardedFrom {
             for_value: setting(record, global, |l| &l.x_forwarded_for_value, for_value)
                 .unwrap_or_default(),
@@ -101,6 +103,11 @@ fn setting<T>(
     [&record.proxy, &global.proxy]
         .iter()
         .find_map(|limits| field(limits).as_deref().and_then(&parse))
+}
+
+/// `access-log-path` or `error-log-path`: Berth keeps its own logs, so `off` is the only value.
+pub fn log_off(raw: &str) -> Option<()> {
+    (raw == "off").then_some(())
 }
 
 /// `x-forwarded-for-value`, by the nginx variable Dokku users set it to.
@@ -201,6 +208,14 @@ mod tests {
         record.proxy.client_max_body_size = Some("0".into());
         record.proxy.proxy_read_timeout = Some("5s".into());
         assert_eq!(limits(&record, &global), (Some(0), Some(5)));
+        let logs = |record: &AppRecord, global: &GlobalSettings| {
+            let policy = policy(record, global, false, 443);
+            (policy.access_log_off, policy.error_log_off)
+        };
+        assert_eq!(logs(&record, &global), (false, false));
+        global.proxy.access_log_path = Some("off".into());
+        record.proxy.error_log_path = Some("off".into());
+        assert_eq!(logs(&record, &global), (true, true));
     }
 
     #[test]

@@ -1031,6 +1031,60 @@ fn access_logs_per_app_and_followed() {
         "a 401 is not an error: {errors}"
     );
 
+    // error-log-path off: the app's failures are not kept while it is off.
+    berth
+        .ssh(&format!("nginx:set {shop} error-log-path off"))
+        .ok();
+    assert_eq!(berth.get(&Berth::host(&shop), "/unkept").status, 502);
+    let refused = berth.ssh(&format!("nginx:error-logs {shop}"));
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("The error log is off for {shop}")),
+        "{refused:#?}"
+    );
+    berth.ssh(&format!("nginx:set {shop} error-log-path")).ok();
+    let errors = berth.ssh(&format!("nginx:error-logs {shop}")).ok().stdout;
+    assert!(
+        errors.contains("/stopped") && !errors.contains("/unkept"),
+        "{errors}"
+    );
+
+    // access-log-path off: none of the app's lines. Two requests on one connection go through
+    // one proxy worker, which writes its lines in order: once the second is in the log, the
+    // first would be too.
+    berth
+        .ssh(&format!("nginx:set {other} access-log-path off"))
+        .ok();
+    let computed = berth
+        .ssh(&format!(
+            "nginx:report {other} --nginx-computed-access-log-path"
+        ))
+        .ok();
+    assert_eq!(computed.stdout.trim(), "off");
+    let refused = berth.ssh(&format!("nginx:access-logs {other}"));
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("The access log is off for {other}")),
+        "{refused:#?}"
+    );
+    let mut stream = std::net::TcpStream::connect(berth.http).unwrap();
+    let requests = format!(
+        "GET /unlogged HTTP/1.1\r\nHost: {}\r\n\r\nGET /logged-after HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        Berth::host(&other),
+        Berth::host(&shop)
+    );
+    std::io::Write::write_all(&mut stream, requests.as_bytes()).unwrap();
+    let mut answers = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answers).unwrap();
+    assert_eq!(answers.matches("HTTP/1.1 ").count(), 2, "{answers}");
+    let after = support::eventually(std::time::Duration::from_secs(10), || {
+        berth.log().contains("path=/logged-after")
+    });
+    assert!(after, "{}", berth.log());
+    assert!(!berth.log().contains("path=/unlogged"), "{}", berth.log());
+
     let missing = berth.ssh("nginx:access-logs no-such-app");
     assert_eq!(missing.code, 20, "{missing:#?}");
 }

@@ -10,7 +10,9 @@ use super::output::report;
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::{shown, AppName};
-use crate::routing::{body_size, client_port, client_proto, for_value, read_timeout, HSTS_MAX_AGE};
+use crate::routing::{
+    body_size, client_port, client_proto, for_value, log_off, read_timeout, HSTS_MAX_AGE,
+};
 use crate::state::ProxyLimits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,15 +22,19 @@ pub enum Property {
     XForwardedForValue,
     XForwardedProtoValue,
     XForwardedPortValue,
+    AccessLogPath,
+    ErrorLogPath,
 }
 
 impl Property {
-    const ALL: [Property; 5] = [
+    const ALL: [Property; 7] = [
         Property::ClientMaxBodySize,
         Property::ProxyReadTimeout,
         Property::XForwardedForValue,
         Property::XForwardedProtoValue,
         Property::XForwardedPortValue,
+        Property::AccessLogPath,
+        Property::ErrorLogPath,
     ];
 
     fn name(self) -> &'static str {
@@ -38,6 +44,8 @@ impl Property {
             Property::XForwardedForValue => "x-forwarded-for-value",
             Property::XForwardedProtoValue => "x-forwarded-proto-value",
             Property::XForwardedPortValue => "x-forwarded-port-value",
+            Property::AccessLogPath => "access-log-path",
+            Property::ErrorLogPath => "error-log-path",
         }
     }
 
@@ -48,6 +56,8 @@ impl Property {
             Property::XForwardedForValue => &mut limits.x_forwarded_for_value,
             Property::XForwardedProtoValue => &mut limits.x_forwarded_proto_value,
             Property::XForwardedPortValue => &mut limits.x_forwarded_port_value,
+            Property::AccessLogPath => &mut limits.access_log_path,
+            Property::ErrorLogPath => &mut limits.error_log_path,
         }
     }
 
@@ -77,6 +87,10 @@ impl Property {
             Property::XForwardedPortValue => (
                 client_port(raw).is_some(),
                 "use $server_port or $http_x_forwarded_port",
+            ),
+            Property::AccessLogPath | Property::ErrorLogPath => (
+                log_off(raw).is_some(),
+                "Berth keeps the app's lines in its own logs; off stops them, no value brings them back",
             ),
         }
     }
@@ -212,6 +226,11 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
                 "$remote_addr".to_string(),
                 "$scheme".to_string(),
                 "$server_port".to_string(),
+                match proxy.access_log.as_str() {
+                    "" => "stderr".to_string(),
+                    destination => destination.to_string(),
+                },
+                "on".to_string(),
             ];
             let mut rows = Vec::new();
             for (property, default) in Property::ALL.into_iter().zip(defaults) {
@@ -290,10 +309,17 @@ mod tests {
             "shop proxy-read-timeout 0",
             "shop hsts maybe",
             "shop gzip on",
+            "shop access-log-path /var/log/shop.log",
         ] {
             let err = Args::parse("nginx:set", &words(bad)).unwrap_err();
             assert!(err.to_string().starts_with("Invalid "), "{bad}: {err}");
         }
+        let Args::Set(None, Property::AccessLogPath, Some(off)) =
+            Args::parse("nginx:set", &words("--global access-log-path OFF")).unwrap()
+        else {
+            panic!("the access log off for every app");
+        };
+        assert_eq!(off, "off");
         let global = Args::parse("nginx:set", &words("--global hsts false")).unwrap_err();
         assert!(global.to_string().contains("is set per app"), "{global}");
     }

@@ -53,6 +53,9 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         let Some(route) = ctx.routes.route(app) else {
             return Ok(());
         };
+        if route.policy.error_log_off {
+            return Err(off(app, "error"));
+        }
         let (kept, feed) = route.errors.tail(LINES, args.follow);
         return show(io, kept, feed, |_| true).await;
     }
@@ -61,9 +64,23 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             "The access log is off ([proxy] access_log, or RUST_LOG without berth::access)".into(),
         ));
     }
+    if ctx
+        .routes
+        .route(app)
+        .is_some_and(|route| route.policy.access_log_off)
+    {
+        return Err(off(app, "access"));
+    }
     // The kept batches hold every app's lines (the latest 4 MiB), written once a second.
     let (kept, feed) = ctx.access_logs.tail(app.as_str(), LINES, args.follow);
     show(io, kept, feed, |line| app_of(line) == Some(app.as_str())).await
+}
+
+/// The refusal for an app whose `kind` log is off.
+fn off(app: &AppName, kind: &str) -> CommandError {
+    CommandError::User(format!(
+        "The {kind} log is off for {app}; nginx:set {app} {kind}-log-path (no value) turns it on"
+    ))
 }
 
 /// Prints `kept`, then the lines of each later batch on `feed` that `ours` picks.

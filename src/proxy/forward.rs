@@ -160,24 +160,29 @@ pub async fn forward(
     let status = response.status().as_u16();
     route.metrics.record(status, started.elapsed());
     let path = target.path_and_query().map_or("/", |p| p.as_str());
-    for failure in &failures {
+    let policy = &route.policy;
+    if !policy.error_log_off {
         let request = super::errors::Request {
             method: method.as_str(),
             path,
             id: &id,
             peer: inbound.peer.ip(),
         };
-        route.errors.record(route.app.as_str(), failure, &request);
+        for failure in &failures {
+            route.errors.record(route.app.as_str(), failure, &request);
+        }
     }
-    shared.access.record(&super::access::Entry {
-        app: route.app.as_str(),
-        id: &id,
-        method: method.as_str(),
-        path,
-        status,
-        micros: started.elapsed().as_micros() as u64,
-        peer: inbound.peer.ip(),
-    });
+    if !policy.access_log_off {
+        shared.access.record(&super::access::Entry {
+            app: route.app.as_str(),
+            id: &id,
+            method: method.as_str(),
+            path,
+            status,
+            micros: started.elapsed().as_micros() as u64,
+            peer: inbound.peer.ip(),
+        });
+    }
     response
 }
 

@@ -35,6 +35,10 @@ pub struct Policy {
     /// The files the page uses, by path without the leading `/`: served (200) during
     /// maintenance, so the page has its stylesheets and images.
     pub maintenance_assets: std::sync::Arc<std::collections::HashMap<String, bytes::Bytes>>,
+    /// No access lines for the app (`nginx:set … access-log-path off`).
+    pub access_log_off: bool,
+    /// No error lines for the app, kept or logged (`nginx:set … error-log-path off`).
+    pub error_log_off: bool,
 }
 
 /// Where the forwarding headers the app sees come from (`nginx:set … x-forwarded-*-value`): by

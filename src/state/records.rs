@@ -133,6 +133,12 @@ pub struct ProxyLimits {
     /// `x-forwarded-port-value`: `$server_port` or `$http_x_forwarded_port`.
     #[serde(default)]
     pub x_forwarded_port_value: Option<String>,
+    /// `access-log-path`: `off` stops the app's access lines.
+    #[serde(default)]
+    pub access_log_path: Option<String>,
+    /// `error-log-path`: `off` stops the app's proxy error lines.
+    #[serde(default)]
+    pub error_log_path: Option<String>,
 }
 
 /// `letsencrypt:enable|disable` and the app's own `letsencrypt:set` properties.
