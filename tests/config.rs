@@ -42,6 +42,20 @@ fn tricky_values_survive_exactly() {
         let got = berth.ssh(&format!("config:get {app} {key}")).ok().stdout;
         assert_eq!(got, format!("{value}\n"), "{key}");
     }
+    // Typed into a shell: `ssh … config:set app "TYPED='hello world'"` keeps the value whole,
+    // while `ssh … config:set app 'SPLIT=hello world'` reaches the server as two words.
+    berth
+        .ssh_words(&["config:set", "--no-restart", &app, "TYPED='hello world'"])
+        .ok();
+    let got = berth.ssh(&format!("config:get {app} TYPED")).ok().stdout;
+    assert_eq!(got, "hello world\n");
+    let split = berth.ssh_words(&["config:set", &app, "SPLIT=hello world"]);
+    assert!(
+        split.stderr.contains(
+            "Invalid env pair: world (a value with spaces needs quotes that reach the server"
+        ),
+        "{split:#?}"
+    );
     // base64 of "tab\there\r\nand $HOME"
     berth
         .ssh(&format!(

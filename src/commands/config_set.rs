@@ -24,7 +24,16 @@ impl Args {
         let scope = Scope::parse(&mut argv)?;
         let mut pairs = Vec::new();
         while let Some(pair) = argv.optional()? {
-            pairs.push(parse_pair(&pair, encoded)?);
+            match parse_pair(&pair, encoded) {
+                Ok(pair) => pairs.push(pair),
+                // The rest of a value with spaces that reached the server unquoted.
+                Err(err) if !pairs.is_empty() && !pair.contains('=') => {
+                    return Err(CommandError::User(format!(
+                        "{err} (a value with spaces needs quotes that reach the server: ssh … config:set app \"KEY='a b'\")"
+                    )))
+                }
+                Err(err) => return Err(err),
+            }
         }
         argv.finish()?;
         if pairs.is_empty() {
@@ -97,5 +106,11 @@ mod tests {
             "Invalid key name: '1K'"
         );
         assert!(parse_pair("K=***", true).is_err());
+        let words: Vec<String> = ["shop", "GREETING=hello", "world"].map(String::from).into();
+        let split = Args::parse(&words).unwrap_err().to_string();
+        assert!(
+            split.starts_with("Invalid env pair: world (a value with spaces needs quotes"),
+            "{split}"
+        );
     }
 }

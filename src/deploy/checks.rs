@@ -73,8 +73,9 @@ pub async fn check_instances(
     let wait = ctx.config.deploy.check_wait_secs;
     if !undeclared.is_empty() && wait > 0 {
         let names: Vec<String> = undeclared.iter().map(|i| i.dyno()).collect();
+        let verb = if names.len() == 1 { "stays" } else { "stay" };
         io.detail(&format!(
-            "Making sure {} stay up for {wait}s",
+            "Making sure {} {verb} up for {wait}s",
             names.join(", ")
         ))
         .await;

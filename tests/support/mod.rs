@@ -376,6 +376,19 @@ impl Berth {
         Run::from(output)
     }
 
+    /// `ssh USER@127.0.0.1 WORD…`, each word its own argument to `ssh`, as a shell user's typed
+    /// words reach it once their own shell has taken its quotes off.
+    pub fn ssh_words(&self, words: &[&str]) -> Run {
+        let output = self
+            .ssh_command(&self.key)
+            .arg("berth@127.0.0.1")
+            .args(words)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ssh");
+        Run::from(output)
+    }
+
     /// `ssh … LINE` with `input` on its standard input (no terminal).
     pub fn ssh_input(&self, line: &str, input: &[u8]) -> Run {
         self.ssh_feeding(&[], line, input)
