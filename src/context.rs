@@ -68,6 +68,8 @@ pub struct Ctx {
     pub deploy_locks: DeployLocks,
     /// The build slots, and the builds running or waiting for one (`builds:*`).
     pub builds: Builds,
+    /// Instances waiting out `wait-to-retire`, never taken back into service.
+    pub retiring: crate::deploy::Retiring,
     /// Background work (retiring old instances) runs here and ends with `shutdown`.
     pub tracker: TaskTracker,
     pub shutdown: CancellationToken,

@@ -168,6 +168,49 @@ fn scaling_and_restarting_under_load_drop_nothing() {
     );
 }
 
+#[test]
+fn an_instance_waiting_to_retire_is_never_taken_back() {
+    let mut berth = Berth::start();
+    let app = berth.app("rescale");
+    let source = repo::create(&repo::as_refs(&repo::web_app("rescaled")));
+    berth.push(source.path(), &app, "main").ok();
+    berth
+        .ssh(&format!("checks:set {app} wait-to-retire 3"))
+        .ok();
+    berth.ssh(&format!("ps:scale {app} web=2")).ok();
+    let two = ids_of(&app, "web");
+    assert_eq!(two.len(), 2);
+    // web.2 waits 3 s to retire; scaling up again starts a new web.2 rather than keeping it.
+    berth.ssh(&format!("ps:scale {app} web=1")).ok();
+    berth.ssh(&format!("ps:scale {app} web=2")).ok();
+    let settled = eventually(Duration::from_secs(30), || {
+        let now = ids_of(&app, "web");
+        now.len() == 2 && now.iter().any(|id| !two.contains(id))
+    });
+    assert!(
+        settled,
+        "two instances after the retirement: {:?}",
+        processes(&app)
+    );
+    let show = berth.ssh(&format!("nginx:show-config {app}")).ok().stdout;
+    assert!(
+        show.contains("web.1 ") && show.contains("web.2 "),
+        "both are routed: {show}"
+    );
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "rescaled\n");
+
+    // A daemon stopped while an instance waits to retire retires it when it starts again.
+    berth
+        .ssh(&format!("checks:set {app} wait-to-retire 600"))
+        .ok();
+    berth.ssh(&format!("ps:scale {app} web=1")).ok();
+    assert_eq!(ids_of(&app, "web").len(), 2, "web.2 waits to retire");
+    berth.restart();
+    let retired = eventually(Duration::from_secs(30), || ids_of(&app, "web").len() == 1);
+    assert!(retired, "{:?}", processes(&app));
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "rescaled\n");
+}
+
 /// The ids of the app's containers of one process type.
 fn ids_of(app: &str, process: &str) -> Vec<String> {
     support::docker_lines(&[

@@ -140,6 +140,7 @@ pub async fn run(
         pushes: Arc::new(PushRegistry::default()),
         deploy_locks: DeployLocks::default(),
         builds: Builds::new(concurrent_builds),
+        retiring: Default::default(),
         tracker: tracker.clone(),
         shutdown: shutdown.clone(),
         this: this.clone(),

@@ -234,7 +234,7 @@ pub async fn run_app_checks(ctx: &Ctx, app: &AppName, io: &mut Io) -> Result<(),
     Ok(())
 }
 
-/// The app's running instances of release `number`.
+/// The app's running instances of release `number`, less those retiring.
 pub async fn running_instances(
     ctx: &Ctx,
     app: &AppName,
@@ -245,6 +245,6 @@ pub async fn running_instances(
         .instances(Some(app))
         .await?
         .into_iter()
-        .filter(|i| i.release == number && i.running)
+        .filter(|i| i.release == number && i.running && !ctx.retiring.contains(&i.id))
         .collect())
 }

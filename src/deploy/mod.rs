@@ -30,6 +30,7 @@ pub use pipeline::{
 };
 pub use prepare::Source;
 pub use restore::{adopt_running, restore_apps, restore_idle_apps};
+pub use retire::Retiring;
 pub use scale::{scale, stop};
 
 use std::net::SocketAddr;

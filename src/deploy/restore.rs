@@ -1,6 +1,7 @@
 //! Daemon start: route every app to the containers that already run its current release.
 //! Containers are adopted by their labels, never recreated.
 
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,11 +9,12 @@ use super::{deploy, DeployError, DeployRequest, Source, Wait};
 use crate::commands::Io;
 use crate::context::{Caller, Ctx};
 use crate::names::AppName;
-use crate::scheduler::SchedulerError;
+use crate::scheduler::{Instance, SchedulerError};
 
 /// Rebuilds the route table from state and running containers. Leftovers of a deploy that never
 /// committed (a release newer than the current one) are removed; instances of older releases,
-/// which a stopped daemon did not get to retire, are retired now.
+/// and those of the current one a scale left over (beyond the formation, or a second instance of
+/// one dyno), which a stopped daemon did not get to retire, are retired now.
 pub async fn adopt_running(ctx: &Ctx) -> Result<(), SchedulerError> {
     let instances = ctx.scheduler.instances(None).await?;
     for record in ctx.store.apps() {
@@ -20,8 +22,17 @@ pub async fn adopt_running(ctx: &Ctx) -> Result<(), SchedulerError> {
         let grace = ctx.stop_timeout(&record);
         let current = record.current();
         let mut upstreams = Vec::new();
-        for instance in instances.iter().filter(|i| &i.app == app) {
+        let ours: Vec<&Instance> = instances.iter().filter(|i| &i.app == app).collect();
+        let extra = match current {
+            Some(release) => surplus(&ours, release.number, &record.formation_for(release)),
+            None => HashSet::new(),
+        };
+        for instance in ours {
             match current {
+                Some(release) if extra.contains(&instance.id) => {
+                    tracing::info!(app = %app, release = release.number, dyno = instance.dyno(), "retiring an instance beyond the formation");
+                    ctx.scheduler.retire(&instance.id, grace).await?;
+                }
                 Some(release) if instance.release == release.number => {
                     if instance.running && instance.process == "web" {
                         upstreams.extend(super::upstream(instance, release.port));
@@ -41,6 +52,26 @@ pub async fn adopt_running(ctx: &Ctx) -> Result<(), SchedulerError> {
         ctx.routes.set_app(app, &ctx.app_hosts(app), upstreams);
     }
     Ok(())
+}
+
+/// The ids of `release`'s running instances the formation has no place for: an index beyond its
+/// process's count, or a second running instance of one dyno (a scale down and up again while
+/// the first waited to retire).
+fn surplus(
+    instances: &[&Instance],
+    release: u32,
+    formation: &BTreeMap<String, u32>,
+) -> HashSet<String> {
+    let mut seen = HashSet::new();
+    instances
+        .iter()
+        .filter(|i| i.release == release && i.running)
+        .filter(|i| {
+            let wanted = formation.get(&i.process).copied().unwrap_or(0);
+            i.index > wanted || !seen.insert((i.process.as_str(), i.index))
+        })
+        .map(|i| i.id.clone())
+        .collect()
 }
 
 /// Restores every app left without a running instance, as `ps:restore` does, and logs it: at
@@ -85,4 +116,38 @@ pub async fn restore_apps(
         restored.push(record.name);
     }
     Ok(restored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(id: &str, process: &str, index: u32, release: u32) -> Instance {
+        Instance {
+            id: id.into(),
+            app: AppName::parse("shop").unwrap(),
+            process: process.into(),
+            index,
+            release,
+            running: true,
+            address: None,
+        }
+    }
+
+    #[test]
+    fn instances_beyond_the_formation_or_doubled_are_surplus() {
+        let all = [
+            instance("a", "web", 1, 3),
+            instance("b", "web", 2, 3),
+            instance("c", "web", 1, 3),
+            instance("d", "worker", 1, 3),
+            instance("e", "web", 5, 2),
+            instance("f", "clock", 1, 3),
+        ];
+        let refs: Vec<&Instance> = all.iter().collect();
+        let formation = BTreeMap::from([("web".to_string(), 1), ("worker".to_string(), 1)]);
+        let mut extra: Vec<String> = surplus(&refs, 3, &formation).into_iter().collect();
+        extra.sort();
+        assert_eq!(extra, ["b", "c", "f"]);
+    }
 }

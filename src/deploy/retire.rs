@@ -2,19 +2,42 @@
 //! then stop gracefully; images of releases beyond the kept ones are removed.
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::context::Ctx;
 use crate::scheduler::Instance;
 use crate::state::AppRecord;
 
+/// The instances waiting out `wait-to-retire` (by container id): still running, serving their
+/// in-flight requests, but no longer part of the app. A scale or check never counts them, so
+/// one that is due to stop is never taken back into service (a new instance starts instead).
+#[derive(Debug, Clone, Default)]
+pub struct Retiring(Arc<Mutex<HashSet<String>>>);
+
+impl Retiring {
+    fn ids(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.ids().contains(id)
+    }
+}
+
 /// Retires `instances` after `delay`, each given `grace` between SIGTERM and SIGKILL, in the
-/// background. If the daemon stops first, the next start retires them (`adopt_running`), so
-/// none is left behind.
+/// background; meanwhile they are `Retiring`. If the daemon stops first, the next start retires
+/// them (`adopt_running`), so none is left behind.
 pub fn retire_later(ctx: &Ctx, instances: Vec<Instance>, delay: Duration, grace: Duration) {
     if instances.is_empty() {
         return;
     }
+    let retiring = ctx.retiring.clone();
+    retiring
+        .ids()
+        .extend(instances.iter().map(|i| i.id.clone()));
     let scheduler = ctx.scheduler.clone();
     let shutdown = ctx.shutdown.clone();
     ctx.tracker.spawn(async move {
@@ -27,6 +50,7 @@ pub fn retire_later(ctx: &Ctx, instances: Vec<Instance>, delay: Duration, grace:
             if let Err(err) = scheduler.retire(&old.id, grace).await {
                 tracing::warn!(id = %old.id, error = %err, "could not retire an old instance");
             }
+            retiring.ids().remove(&old.id);
         }
     });
 }
