@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::config::{number_and_unit, Size};
 use crate::ports::Scheme;
-use crate::proxy::{BasicAuth, ForValue, ForwardedFrom, IpNet, Policy};
+use crate::proxy::{BasicAuth, ForValue, ForwardedFrom, IpNet, Policy, SslValue};
 use crate::state::{AppRecord, GlobalSettings, ProxyLimits};
 
 /// Dokku's nginx HSTS max-age (about six months).
@@ -70,6 +70,8 @@ pub fn policy(
         maintenance_assets: Default::default(),
         access_log_off: setting(record, global, |l| &l.access_log_path, log_off).is_some(),
         error_log_off: setting(record, global, |l| &l.error_log_path, log_off).is_some(),
+        underscores_in_headers: setting(record, global, |l| &l.underscore_in_headers, on_off)
+            .unwrap_or_default(),
         forwarded: ForwardedFrom {
             for_value: setting(record, global, |l| &l.x_forwarded_for_value, for_value)
                 .unwrap_or_default(),
@@ -77,6 +79,7 @@ pub fn policy(
                 .unwrap_or_default(),
             client_port: setting(record, global, |l| &l.x_forwarded_port_value, client_port)
                 .unwrap_or_default(),
+            ssl: setting(record, global, |l| &l.x_forwarded_ssl, forwarded_ssl).unwrap_or_default(),
         },
     }
 }
@@ -134,6 +137,25 @@ pub fn client_port(raw: &str) -> Option<bool> {
     match raw {
         "$server_port" => Some(false),
         "$http_x_forwarded_port" => Some(true),
+        _ => None,
+    }
+}
+
+/// `underscore-in-headers`, as nginx's `underscores_in_headers` reads it.
+pub fn on_off(raw: &str) -> Option<bool> {
+    match raw {
+        "on" => Some(true),
+        "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// `x-forwarded-ssl`: a fixed `on` or `off`, or the client's own.
+pub fn forwarded_ssl(raw: &str) -> Option<SslValue> {
+    match raw {
+        "on" => Some(SslValue::Fixed("on")),
+        "off" => Some(SslValue::Fixed("off")),
+        "$http_x_forwarded_ssl" => Some(SslValue::Client),
         _ => None,
     }
 }
@@ -216,6 +238,17 @@ mod tests {
         global.proxy.access_log_path = Some("off".into());
         record.proxy.error_log_path = Some("off".into());
         assert_eq!(logs(&record, &global), (true, true));
+        let headers = |record: &AppRecord, global: &GlobalSettings| {
+            let policy = policy(record, global, false, 443);
+            (policy.underscores_in_headers, policy.forwarded.ssl)
+        };
+        assert_eq!(headers(&record, &global), (false, SslValue::Unset));
+        global.proxy.underscore_in_headers = Some("on".into());
+        global.proxy.x_forwarded_ssl = Some("on".into());
+        record.proxy.x_forwarded_ssl = Some("$http_x_forwarded_ssl".into());
+        assert_eq!(headers(&record, &global), (true, SslValue::Client));
+        record.proxy.underscore_in_headers = Some("off".into());
+        assert_eq!(headers(&record, &global), (false, SslValue::Client));
     }
 
     #[test]

@@ -62,10 +62,20 @@ fn headers_bodies_streams_and_websockets_pass_through_the_proxy() {
     let host = Berth::host(&app);
     let url = |path: &str| format!("http://{}{path}", berth.http);
 
-    // Forwarding headers, and the client's request id kept (or one made up).
+    // Forwarding headers, and the client's request id kept (or one made up). Names with
+    // underscores (an app reading `HTTP_X_FORWARDED_FOR` could take `X_Forwarded_For` for the
+    // proxy's) and an `X-Forwarded-Ssl` Berth did not set are dropped.
     let headers = curl(
         &host,
-        &["-H", "X-Request-Id: trace-1", &url("/headers")],
+        &[
+            "-H",
+            "X-Request-Id: trace-1",
+            "-H",
+            "X_Forwarded_For: 6.6.6.6",
+            "-H",
+            "X-Forwarded-Ssl: on",
+            &url("/headers"),
+        ],
         None,
     );
     for line in [
@@ -77,6 +87,8 @@ fn headers_bodies_streams_and_websockets_pass_through_the_proxy() {
     ] {
         assert!(headers.contains(&line), "no {line:?} in {headers}");
     }
+    assert!(!headers.contains("6.6.6.6"), "{headers}");
+    assert!(!headers.contains("x-forwarded-ssl"), "{headers}");
     let made_up = curl(&host, &[&url("/headers")], None);
     let id = made_up
         .lines()
@@ -254,6 +266,44 @@ fn per_app_limits_apply_at_once() {
     ] {
         assert!(headers.contains(&line), "no {line:?} in {headers}");
     }
+    // Behind a load balancer that ends TLS: `X-Forwarded-Ssl: on` for every request, and
+    // underscored names passed on when the app asks for them.
+    berth
+        .ssh(&format!("nginx:set {app} x-forwarded-ssl on"))
+        .ok();
+    berth
+        .ssh("nginx:set --global underscore-in-headers on")
+        .ok();
+    let sent_by_client = || {
+        curl(
+            &host,
+            &[
+                "-H",
+                "Api_Key: k1",
+                "-H",
+                "X-Forwarded-Ssl: off",
+                &url("/headers"),
+            ],
+            None,
+        )
+    };
+    let headers = sent_by_client();
+    assert!(headers.contains("x-forwarded-ssl: on\n"), "{headers}");
+    assert!(headers.contains("api_key: k1\n"), "{headers}");
+    berth
+        .ssh(&format!(
+            "nginx:set {app} x-forwarded-ssl '$http_x_forwarded_ssl'"
+        ))
+        .ok();
+    berth
+        .ssh(&format!("nginx:set {app} underscore-in-headers off"))
+        .ok();
+    let headers = sent_by_client();
+    assert!(headers.contains("x-forwarded-ssl: off\n"), "{headers}");
+    assert!(
+        !headers.contains("api_key"),
+        "the app's own value wins: {headers}"
+    );
     let bad = berth.ssh(&format!(
         "nginx:set {app} x-forwarded-for-value '$http_x_real_ip'"
     ));
@@ -278,6 +328,9 @@ fn per_app_limits_apply_at_once() {
         "Nginx computed x forwarded proto value: $http_x_forwarded_proto",
         "Nginx global x forwarded proto value: $http_x_forwarded_proto",
         "Nginx computed x forwarded port value: $server_port",
+        "Nginx computed underscore in headers: off",
+        "Nginx global underscore in headers: on",
+        "Nginx x forwarded ssl: $http_x_forwarded_ssl",
     ] {
         assert!(rows.iter().any(|r| r == row), "no {row:?} in {rows:#?}");
     }

@@ -11,7 +11,8 @@ use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::{shown, AppName};
 use crate::routing::{
-    body_size, client_port, client_proto, for_value, log_off, read_timeout, HSTS_MAX_AGE,
+    body_size, client_port, client_proto, for_value, forwarded_ssl, log_off, on_off, read_timeout,
+    HSTS_MAX_AGE,
 };
 use crate::state::ProxyLimits;
 
@@ -24,10 +25,12 @@ pub enum Property {
     XForwardedPortValue,
     AccessLogPath,
     ErrorLogPath,
+    UnderscoreInHeaders,
+    XForwardedSsl,
 }
 
 impl Property {
-    const ALL: [Property; 7] = [
+    const ALL: [Property; 9] = [
         Property::ClientMaxBodySize,
         Property::ProxyReadTimeout,
         Property::XForwardedForValue,
@@ -35,6 +38,8 @@ impl Property {
         Property::XForwardedPortValue,
         Property::AccessLogPath,
         Property::ErrorLogPath,
+        Property::UnderscoreInHeaders,
+        Property::XForwardedSsl,
     ];
 
     fn name(self) -> &'static str {
@@ -46,6 +51,8 @@ impl Property {
             Property::XForwardedPortValue => "x-forwarded-port-value",
             Property::AccessLogPath => "access-log-path",
             Property::ErrorLogPath => "error-log-path",
+            Property::UnderscoreInHeaders => "underscore-in-headers",
+            Property::XForwardedSsl => "x-forwarded-ssl",
         }
     }
 
@@ -58,6 +65,8 @@ impl Property {
             Property::XForwardedPortValue => &mut limits.x_forwarded_port_value,
             Property::AccessLogPath => &mut limits.access_log_path,
             Property::ErrorLogPath => &mut limits.error_log_path,
+            Property::UnderscoreInHeaders => &mut limits.underscore_in_headers,
+            Property::XForwardedSsl => &mut limits.x_forwarded_ssl,
         }
     }
 
@@ -91,6 +100,11 @@ impl Property {
             Property::AccessLogPath | Property::ErrorLogPath => (
                 log_off(raw).is_some(),
                 "Berth keeps the app's lines in its own logs; off stops them, no value brings them back",
+            ),
+            Property::UnderscoreInHeaders => (on_off(raw).is_some(), "use on or off"),
+            Property::XForwardedSsl => (
+                forwarded_ssl(raw).is_some(),
+                "use on, off or $http_x_forwarded_ssl",
             ),
         }
     }
@@ -231,6 +245,8 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
                     destination => destination.to_string(),
                 },
                 "on".to_string(),
+                "off".to_string(),
+                String::new(),
             ];
             let mut rows = Vec::new();
             for (property, default) in Property::ALL.into_iter().zip(defaults) {
@@ -310,6 +326,8 @@ mod tests {
             "shop hsts maybe",
             "shop gzip on",
             "shop access-log-path /var/log/shop.log",
+            "shop underscore-in-headers yes",
+            "shop x-forwarded-ssl $https",
         ] {
             let err = Args::parse("nginx:set", &words(bad)).unwrap_err();
             assert!(err.to_string().starts_with("Invalid "), "{bad}: {err}");

@@ -13,7 +13,9 @@ use hyper::{Request, Response, StatusCode, Uri};
 
 use super::challenges::{Challenges, PREFIX as CHALLENGE_PREFIX};
 use super::errors::Failure;
-use super::headers::{is_upgrade, prepare_headers, request_id, strip_hop_by_hop, Forwarded};
+use super::headers::{
+    drop_underscored, is_upgrade, prepare_headers, request_id, strip_hop_by_hop, Forwarded,
+};
 use super::policy::Denied;
 use super::routes::{AppRoute, Lookup, Routes};
 use super::upstream::UpstreamError;
@@ -245,6 +247,9 @@ async fn to_app(
     }
     let upgrade = is_upgrade(request.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
+    if !route.policy.underscores_in_headers {
+        drop_underscored(request.headers_mut());
+    }
     prepare_headers(
         request.headers_mut(),
         forwarded,

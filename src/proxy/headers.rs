@@ -11,7 +11,7 @@ use hyper::HeaderMap;
 use rand::RngExt;
 
 use super::forward::Inbound;
-use super::policy::{ForValue, ForwardedFrom};
+use super::policy::{ForValue, ForwardedFrom, SslValue};
 
 /// Headers that describe one hop and must not be forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [HeaderName; 8] = [
@@ -28,6 +28,7 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+const X_FORWARDED_SSL: HeaderName = HeaderName::from_static("x-forwarded-ssl");
 const X_REQUEST_START: HeaderName = HeaderName::from_static("x-request-start");
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -106,6 +107,20 @@ fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
         .collect()
 }
 
+/// Removes request headers whose names have an underscore, as nginx does unless told otherwise:
+/// an app that reads headers CGI-style (`HTTP_X_FORWARDED_FOR`) cannot tell a client's
+/// `X_Forwarded_For` from the proxy's `X-Forwarded-For`.
+pub fn drop_underscored(headers: &mut HeaderMap) {
+    let underscored = |name: &HeaderName| name.as_str().contains('_');
+    if !headers.keys().any(underscored) {
+        return;
+    }
+    let names: Vec<HeaderName> = headers.keys().filter(|n| underscored(n)).cloned().collect();
+    for name in names {
+        headers.remove(name);
+    }
+}
+
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     if headers.contains_key(CONNECTION) {
         for name in connection_listed(headers) {
@@ -153,6 +168,14 @@ pub fn prepare_headers(
         .flatten()
         .filter(|v| v.to_str().is_ok_and(|p| p.parse::<u16>().is_ok()))
         .cloned();
+    let ssl = match from.ssl {
+        SslValue::Unset => None,
+        SslValue::Fixed(value) => Some(HeaderValue::from_static(value)),
+        SslValue::Client => headers
+            .get(&X_FORWARDED_SSL)
+            .filter(|v| matches!(v.as_bytes(), b"on" | b"off"))
+            .cloned(),
+    };
     let protocol = headers.get(UPGRADE).cloned();
     strip_hop_by_hop(headers);
     if let (true, Some(protocol)) = (upgrade, protocol) {
@@ -175,6 +198,10 @@ pub fn prepare_headers(
         X_FORWARDED_PORT,
         port.unwrap_or_else(|| forwarded.port.clone()),
     );
+    match ssl {
+        Some(ssl) => headers.insert(X_FORWARDED_SSL, ssl),
+        None => headers.remove(X_FORWARDED_SSL),
+    };
     if let Ok(start) = HeaderValue::from_str(&format!("t={millis}")) {
         headers.insert(X_REQUEST_START, start);
     }
@@ -246,6 +273,7 @@ mod tests {
             ("x-forwarded-for", "10.0.0.1"),
             ("x-forwarded-proto", "https"),
             ("x-forwarded-port", "443"),
+            ("x-forwarded-ssl", "on"),
         ];
         let append = ForwardedFrom {
             for_value: ForValue::Append,
@@ -260,18 +288,27 @@ mod tests {
             headers["x-forwarded-proto"], "http",
             "only what was asked for"
         );
+        assert!(headers.get("x-forwarded-ssl").is_none(), "not Berth's word");
         let client = ForwardedFrom {
             for_value: ForValue::Client,
             client_proto: true,
             client_port: true,
+            ssl: SslValue::Client,
         };
         let headers = forwarded_by_client(client, &sent);
         assert_eq!(headers["x-forwarded-for"], "203.0.113.1, 10.0.0.1");
         assert_eq!(headers["x-forwarded-proto"], "https");
         assert_eq!(headers["x-forwarded-port"], "443");
+        assert_eq!(headers["x-forwarded-ssl"], "on");
+        let fixed = ForwardedFrom {
+            ssl: SslValue::Fixed("off"),
+            ..Default::default()
+        };
+        assert_eq!(forwarded_by_client(fixed, &sent)["x-forwarded-ssl"], "off");
         let nonsense = [
             ("x-forwarded-proto", "gopher"),
             ("x-forwarded-port", "http"),
+            ("x-forwarded-ssl", "yes"),
         ];
         let headers = forwarded_by_client(client, &nonsense);
         assert_eq!(
@@ -280,6 +317,19 @@ mod tests {
         );
         assert_eq!(headers["x-forwarded-proto"], "http");
         assert_eq!(headers["x-forwarded-port"], "8080");
+        assert!(headers.get("x-forwarded-ssl").is_none());
+    }
+
+    #[test]
+    fn underscored_names_are_dropped() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x_forwarded_for", HeaderValue::from_static("6.6.6.6"));
+        headers.append("x_forwarded_for", HeaderValue::from_static("6.6.6.7"));
+        headers.insert("api_key", HeaderValue::from_static("k"));
+        headers.insert("x-api-key", HeaderValue::from_static("k"));
+        drop_underscored(&mut headers);
+        let left: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(left, ["x-api-key"]);
     }
 
     #[test]

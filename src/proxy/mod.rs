@@ -39,7 +39,7 @@ pub use errors::ErrorLog;
 pub use extra::{wanted, ExtraListeners, ListenError};
 pub use forward::{Inbound, Limits, Shared};
 pub use metrics::{AppMetrics, Snapshot, LATENCY_BUCKETS};
-pub use policy::{BasicAuth, ForValue, ForwardedFrom, IpNet, Policy};
+pub use policy::{BasicAuth, ForValue, ForwardedFrom, IpNet, Policy, SslValue};
 pub use routes::{normalize_host, AppRoute, RouteStats, Routes, Upstream};
 pub use tls::CertStore;
 

@@ -39,6 +39,9 @@ pub struct Policy {
     pub access_log_off: bool,
     /// No error lines for the app, kept or logged (`nginx:set … error-log-path off`).
     pub error_log_off: bool,
+    /// Request headers with underscores in their names reach the app (`nginx:set …
+    /// underscore-in-headers on`); by default they are dropped, as nginx drops them.
+    pub underscores_in_headers: bool,
 }
 
 /// Where the forwarding headers the app sees come from (`nginx:set … x-forwarded-*-value`): by
@@ -51,6 +54,20 @@ pub struct ForwardedFrom {
     pub client_proto: bool,
     /// `X-Forwarded-Port` as the client sent it (a port number), when it sent one.
     pub client_port: bool,
+    pub ssl: SslValue,
+}
+
+/// What `X-Forwarded-Ssl` says (`nginx:set … x-forwarded-ssl`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SslValue {
+    /// Unset: nothing; one the client sent is removed, since apps read it as the proxy's word.
+    #[default]
+    Unset,
+    /// `on` or `off` for every request, as Dokku's nginx sets it (behind a load balancer that
+    /// ends TLS: `on`).
+    Fixed(&'static str),
+    /// `$http_x_forwarded_ssl`: the client's `on` or `off`, when it sent one.
+    Client,
 }
 
 /// What `X-Forwarded-For` says, by the nginx variable Dokku users set it to.

@@ -139,6 +139,12 @@ pub struct ProxyLimits {
     /// `error-log-path`: `off` stops the app's proxy error lines.
     #[serde(default)]
     pub error_log_path: Option<String>,
+    /// `underscore-in-headers`: `on` passes request headers whose names have underscores.
+    #[serde(default)]
+    pub underscore_in_headers: Option<String>,
+    /// `x-forwarded-ssl`: `on`, `off` or `$http_x_forwarded_ssl`.
+    #[serde(default)]
+    pub x_forwarded_ssl: Option<String>,
 }
 
 /// `letsencrypt:enable|disable` and the app's own `letsencrypt:set` properties.
