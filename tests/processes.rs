@@ -312,6 +312,30 @@ fn stop_and_start() {
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "back\n");
     let again = berth.ssh(&format!("ps:start {app}")).ok();
     assert!(again.stdout.contains("already running"), "{again:#?}");
+
+    // An instance stopped behind Berth's back (Docker does not restart a killed container)
+    // leaves the app partly running: ps:start brings it back whole.
+    berth.ssh(&format!("ps:scale {app} web=2")).ok();
+    let id = Berth::containers(&app)[0].0.clone();
+    support::docker_lines(&["kill", &id]);
+    assert!(
+        eventually(Duration::from_secs(20), || Berth::containers(&app)
+            .iter()
+            .any(|(_, _, running)| !running)),
+        "killed: {:?}",
+        Berth::containers(&app)
+    );
+    let started = berth.ssh(&format!("ps:start {app}")).ok();
+    assert!(!started.stdout.contains("already running"), "{started:#?}");
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "back\n");
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let containers = Berth::containers(&app);
+            containers.len() == 2 && containers.iter().all(|(c, _, up)| *up && *c != id)
+        }),
+        "two new instances, the killed one retired: {:?}",
+        Berth::containers(&app)
+    );
 }
 
 #[test]

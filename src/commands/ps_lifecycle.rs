@@ -5,7 +5,7 @@
 //!   release, zero downtime); `ps:restart <app> <process>` replaces that process type's only;
 //! - stop: every container stops and the app answers 502 until started; survives restarts of
 //!   Berth;
-//! - start: a stopped app (or one with no instance running) comes back, through the same
+//! - start: a stopped app (or one with an instance not running) comes back, through the same
 //!   cutover.
 
 use super::argv::Argv;
@@ -81,15 +81,17 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     outcome.finish()
 }
 
-/// Whether any instance of the app runs (an app that is not stopped may have none left, after a
-/// reboot with `ps:set restore false`).
-async fn running(ctx: &Ctx, app: &AppName) -> Result<bool, CommandError> {
+/// Whether the app has instances and all of them run. An app that is not stopped may have none
+/// left (after a reboot with `ps:set restore false`), or some that exited for good (killed, or
+/// crashed more often than its restart policy allows): `ps:start` deploys it again then, as
+/// Dokku's does for an app it finds in a mixed state.
+async fn all_running(ctx: &Ctx, app: &AppName) -> Result<bool, CommandError> {
     let instances = ctx
         .scheduler
         .instances(Some(app))
         .await
         .map_err(|err| CommandError::Internal(err.to_string()))?;
-    Ok(instances.iter().any(|i| i.running))
+    Ok(!instances.is_empty() && instances.iter().all(|i| i.running))
 }
 
 async fn run_one(
@@ -109,7 +111,7 @@ async fn run_one(
             stop(ctx, &app, io, wait_flag(args.no_wait)).await?;
             Ok(())
         }
-        Action::Start if !record.stopped && running(ctx, &app).await? => {
+        Action::Start if !record.stopped && all_running(ctx, &app).await? => {
             io.step(&format!("{app} is already running")).await;
             Ok(())
         }

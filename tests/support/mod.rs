@@ -544,7 +544,6 @@ impl Berth {
     }
 }
 
-/// The lines `docker args` prints.
 /// The lines `docker <args>` prints.
 pub fn docker_lines(args: &[&str]) -> Vec<String> {
     let output = Command::new("docker")
