@@ -31,14 +31,25 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
         .map_err(|err| CommandError::Internal(err.to_string()))?;
     instances
         .sort_by(|a, b| (&a.process, a.index, a.release).cmp(&(&b.process, b.index, b.release)));
-    let running = instances.iter().filter(|i| i.running).count();
+    // Instances waiting to retire after a deploy or scale down are listed, marked, but not
+    // counted: they no longer take requests.
+    let current: Vec<bool> = instances
+        .iter()
+        .filter(|i| !ctx.retiring.contains(&i.id))
+        .map(|i| i.running)
+        .collect();
+    let running = match (current.iter().any(|r| *r), current.iter().all(|r| *r)) {
+        (true, true) => "true",
+        (true, false) => "mixed",
+        (false, _) => "false",
+    };
     let mut rows = vec![
         (
             "Deployed".to_string(),
             record.current_release.is_some().to_string(),
         ),
-        ("Processes".to_string(), instances.len().to_string()),
-        ("Running".to_string(), (running > 0).to_string()),
+        ("Processes".to_string(), current.len().to_string()),
+        ("Running".to_string(), running.to_string()),
         (
             "Restore".to_string(),
             (!record.stopped && !record.restore_disabled).to_string(),
@@ -72,6 +83,9 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
         let mut value = format!("{} (CID: {cid}, v{})", status.state, instance.release);
         if status.restarts > 0 {
             value.push_str(&format!(", restarted {} times", status.restarts));
+        }
+        if ctx.retiring.contains(&instance.id) {
+            value.push_str(", retiring");
         }
         rows.push((
             format!("Status {} {}", instance.process, instance.index),
