@@ -111,6 +111,9 @@ pub struct ProxyConfig {
     pub hold_timeout_secs: u64,
     /// How long an app may take to send response headers before the client gets a 504.
     pub read_timeout_secs: u64,
+    /// How long a client may send nothing of a request body the proxy is waiting for before it
+    /// gets a 408 (nginx's `client_body_timeout`).
+    pub client_body_timeout_secs: u64,
     /// How long a client may take to send a request's headers, and how long a keep-alive
     /// connection may sit idle between requests, before it is closed (nginx's
     /// `client_header_timeout`): slow or idle clients cannot hold sockets forever.
@@ -239,6 +242,7 @@ impl Default for ProxyConfig {
             https_listen: SocketAddr::from(([0, 0, 0, 0], 443)),
             hold_timeout_secs: 30,
             read_timeout_secs: 60,
+            client_body_timeout_secs: 60,
             client_header_timeout_secs: 60,
             client_max_body_size: Size(1 << 20),
             workers: None,
@@ -290,6 +294,11 @@ impl Config {
             (
                 "[proxy] client_header_timeout_secs",
                 config.proxy.client_header_timeout_secs,
+            ),
+            ("[proxy] read_timeout_secs", config.proxy.read_timeout_secs),
+            (
+                "[proxy] client_body_timeout_secs",
+                config.proxy.client_body_timeout_secs,
             ),
             ("[acme] renew_check_secs", config.acme.renew_check_secs),
             ("[build] concurrent", config.build.concurrent as u64),
@@ -401,6 +410,10 @@ mod tests {
     fn zero_intervals_are_refused() {
         let err = Config::parse("[proxy]\nclient_header_timeout_secs = 0").unwrap_err();
         assert_eq!(err, "[proxy] client_header_timeout_secs must be at least 1");
+        let err = Config::parse("[proxy]\nread_timeout_secs = 0").unwrap_err();
+        assert_eq!(err, "[proxy] read_timeout_secs must be at least 1");
+        let err = Config::parse("[proxy]\nclient_body_timeout_secs = 0").unwrap_err();
+        assert_eq!(err, "[proxy] client_body_timeout_secs must be at least 1");
         let err = Config::parse("[acme]\nrenew_check_secs = 0").unwrap_err();
         assert_eq!(err, "[acme] renew_check_secs must be at least 1");
         let err = Config::parse("[build]\nconcurrent = 0").unwrap_err();

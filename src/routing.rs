@@ -17,9 +17,9 @@ pub fn body_size(raw: &str) -> Option<u64> {
     Size::parse(raw).map(Size::bytes)
 }
 
-/// `proxy-read-timeout`, written as nginx times are, in whole seconds, minutes or hours (`60`,
-/// `60s`, `2m`, `1h`); at least a second.
-pub fn read_timeout(raw: &str) -> Option<Duration> {
+/// `proxy-read-timeout` or `client-body-timeout`, written as nginx times are, in whole seconds,
+/// minutes or hours (`60`, `60s`, `2m`, `1h`); at least a second.
+pub fn timeout(raw: &str) -> Option<Duration> {
     let (number, unit) = number_and_unit(raw)?;
     let scale = match unit.as_str() {
         "" | "s" => 1,
@@ -64,7 +64,8 @@ pub fn policy(
             .map(|m| (m.host, m.container))
             .collect(),
         max_body: setting(record, global, |l| &l.client_max_body_size, body_size),
-        read_timeout: setting(record, global, |l| &l.proxy_read_timeout, read_timeout),
+        read_timeout: setting(record, global, |l| &l.proxy_read_timeout, timeout),
+        body_timeout: setting(record, global, |l| &l.client_body_timeout, timeout),
         maintenance: record.maintenance,
         maintenance_page: None,
         maintenance_assets: Default::default(),
@@ -221,15 +222,25 @@ mod tests {
         let mut global = GlobalSettings::default();
         let limits = |record: &AppRecord, global: &GlobalSettings| {
             let policy = policy(record, global, false, 443);
-            (policy.max_body, policy.read_timeout.map(|t| t.as_secs()))
+            let secs = |t: Option<Duration>| t.map(|t| t.as_secs());
+            (
+                policy.max_body,
+                secs(policy.read_timeout),
+                secs(policy.body_timeout),
+            )
         };
-        assert_eq!(limits(&record, &global), (None, None));
+        assert_eq!(limits(&record, &global), (None, None, None));
         global.proxy.client_max_body_size = Some("10m".into());
         global.proxy.proxy_read_timeout = Some("2m".into());
-        assert_eq!(limits(&record, &global), (Some(10 << 20), Some(120)));
+        global.proxy.client_body_timeout = Some("30s".into());
+        assert_eq!(
+            limits(&record, &global),
+            (Some(10 << 20), Some(120), Some(30))
+        );
         record.proxy.client_max_body_size = Some("0".into());
         record.proxy.proxy_read_timeout = Some("5s".into());
-        assert_eq!(limits(&record, &global), (Some(0), Some(5)));
+        record.proxy.client_body_timeout = Some("1h".into());
+        assert_eq!(limits(&record, &global), (Some(0), Some(5), Some(3600)));
         let logs = |record: &AppRecord, global: &GlobalSettings| {
             let policy = policy(record, global, false, 443);
             (policy.access_log_off, policy.error_log_off)
@@ -252,8 +263,8 @@ mod tests {
     }
 
     #[test]
-    fn read_timeouts_read_like_nginx() {
-        let secs = |raw| read_timeout(raw).map(|t| t.as_secs());
+    fn timeouts_read_like_nginx() {
+        let secs = |raw| timeout(raw).map(|t| t.as_secs());
         assert_eq!(secs("60"), Some(60));
         assert_eq!(secs("60s"), Some(60));
         assert_eq!(secs(" 2M "), Some(120));

@@ -234,6 +234,32 @@ fn per_app_limits_apply_at_once() {
     assert_eq!(none, "", "an app with no failed request has no error lines");
     assert_eq!(berth.ssh("nginx:error-logs no-such-app").code, 20);
 
+    // A client that stops sending the body it announced: 408 once client-body-timeout passes
+    // (the app, still waiting for the rest, would otherwise hold it for proxy-read-timeout).
+    berth
+        .ssh(&format!("nginx:set {app} client-body-timeout 1s"))
+        .ok();
+    berth
+        .ssh(&format!("nginx:set {app} proxy-read-timeout 1h"))
+        .ok();
+    let mut stalled = TcpStream::connect(berth.http).unwrap();
+    write!(
+        stalled,
+        "POST /upload HTTP/1.1\r\nHost: {host}\r\nContent-Length: 100\r\n\r\n0123456789"
+    )
+    .unwrap();
+    let answer = String::from_utf8_lossy(&read_until(&mut stalled, b"in time\n")).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    let errors = berth.ssh(&format!("nginx:error-logs {app}")).ok().stdout;
+    assert!(
+        errors.lines().last().is_some_and(|line| line.contains(
+            "the client sent no request body for 1s (client-body-timeout), client: 127.0.0.1, \
+             request: \"POST /upload\""
+        )),
+        "{errors}"
+    );
+
     // Behind another proxy, the app may take its forwarding headers rather than Berth's view.
     let sent = [
         "-H",
@@ -321,8 +347,9 @@ fn per_app_limits_apply_at_once() {
     for row in [
         "Nginx client max body size:",
         "Nginx computed client max body size: 1m",
-        "Nginx proxy read timeout: 1s",
-        "Nginx computed proxy read timeout: 1s",
+        "Nginx proxy read timeout: 1h",
+        "Nginx computed proxy read timeout: 1h",
+        "Nginx computed client body timeout: 1s",
         "Nginx global proxy read timeout:",
         "Nginx computed x forwarded for value: $proxy_add_x_forwarded_for",
         "Nginx computed x forwarded proto value: $http_x_forwarded_proto",

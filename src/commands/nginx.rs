@@ -11,7 +11,7 @@ use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::{shown, AppName};
 use crate::routing::{
-    body_size, client_port, client_proto, for_value, forwarded_ssl, log_off, on_off, read_timeout,
+    body_size, client_port, client_proto, for_value, forwarded_ssl, log_off, on_off, timeout,
     HSTS_MAX_AGE,
 };
 use crate::state::ProxyLimits;
@@ -20,6 +20,7 @@ use crate::state::ProxyLimits;
 pub enum Property {
     ClientMaxBodySize,
     ProxyReadTimeout,
+    ClientBodyTimeout,
     XForwardedForValue,
     XForwardedProtoValue,
     XForwardedPortValue,
@@ -30,9 +31,10 @@ pub enum Property {
 }
 
 impl Property {
-    const ALL: [Property; 9] = [
+    const ALL: [Property; 10] = [
         Property::ClientMaxBodySize,
         Property::ProxyReadTimeout,
+        Property::ClientBodyTimeout,
         Property::XForwardedForValue,
         Property::XForwardedProtoValue,
         Property::XForwardedPortValue,
@@ -46,6 +48,7 @@ impl Property {
         match self {
             Property::ClientMaxBodySize => "client-max-body-size",
             Property::ProxyReadTimeout => "proxy-read-timeout",
+            Property::ClientBodyTimeout => "client-body-timeout",
             Property::XForwardedForValue => "x-forwarded-for-value",
             Property::XForwardedProtoValue => "x-forwarded-proto-value",
             Property::XForwardedPortValue => "x-forwarded-port-value",
@@ -60,6 +63,7 @@ impl Property {
         match self {
             Property::ClientMaxBodySize => &mut limits.client_max_body_size,
             Property::ProxyReadTimeout => &mut limits.proxy_read_timeout,
+            Property::ClientBodyTimeout => &mut limits.client_body_timeout,
             Property::XForwardedForValue => &mut limits.x_forwarded_for_value,
             Property::XForwardedProtoValue => &mut limits.x_forwarded_proto_value,
             Property::XForwardedPortValue => &mut limits.x_forwarded_port_value,
@@ -81,8 +85,8 @@ impl Property {
                 body_size(raw).is_some(),
                 "use bytes or a k/m/g suffix, like 50m (0: no limit)",
             ),
-            Property::ProxyReadTimeout => (
-                read_timeout(raw).is_some(),
+            Property::ProxyReadTimeout | Property::ClientBodyTimeout => (
+                timeout(raw).is_some(),
                 "use seconds, or an s/m/h suffix, like 60s",
             ),
             Property::XForwardedForValue => (
@@ -237,6 +241,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             let defaults = [
                 size_text(proxy.client_max_body_size.bytes()),
                 format!("{}s", proxy.read_timeout_secs),
+                format!("{}s", proxy.client_body_timeout_secs),
                 "$remote_addr".to_string(),
                 "$scheme".to_string(),
                 "$server_port".to_string(),
@@ -323,6 +328,7 @@ mod tests {
         for bad in [
             "shop client-max-body-size lots",
             "shop proxy-read-timeout 0",
+            "shop client-body-timeout 5ms",
             "shop hsts maybe",
             "shop gzip on",
             "shop access-log-path /var/log/shop.log",

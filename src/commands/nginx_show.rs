@@ -53,6 +53,9 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandErr
     let timeout = policy
         .read_timeout
         .map_or(limits.read_timeout_secs, |t| t.as_secs());
+    let body_timeout = policy
+        .body_timeout
+        .map_or(limits.client_body_timeout_secs, |t| t.as_secs());
     let hosts = ctx.routes.hosts_of(app);
     report(
         io,
@@ -73,6 +76,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandErr
             ("Basic auth", on_off(policy.auth.is_some())),
             ("Client max body size", size_text(body)),
             ("Proxy read timeout", format!("{timeout}s")),
+            ("Client body timeout", format!("{body_timeout}s")),
             ("Maintenance", on_off(policy.maintenance)),
         ],
     )

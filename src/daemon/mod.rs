@@ -110,6 +110,7 @@ pub async fn run(
             read_timeout: Duration::from_secs(config.proxy.read_timeout_secs),
             header_timeout: Duration::from_secs(config.proxy.client_header_timeout_secs),
             max_body: config.proxy.client_max_body_size.bytes(),
+            body_timeout: Duration::from_secs(config.proxy.client_body_timeout_secs),
         },
         extra: false,
         shutdown: shutdown.clone(),

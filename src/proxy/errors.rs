@@ -29,6 +29,8 @@ pub enum Failure {
     Broken(SocketAddr, String),
     /// The instance sent no response headers within `proxy-read-timeout`: 504.
     TimedOut(SocketAddr, Duration),
+    /// The client stopped sending its request body (`client-body-timeout`): 408.
+    BodyTimedOut(Duration),
 }
 
 impl fmt::Display for Failure {
@@ -53,6 +55,9 @@ impl fmt::Display for Failure {
                 "{upstream} sent no response headers within {}s (proxy-read-timeout)",
                 limit.as_secs()
             ),
+            Failure::BodyTimedOut(limit) => {
+                write!(f, "{}", super::body_timeout::BodyTimedOut(*limit))
+            }
         }
     }
 }
@@ -88,7 +93,8 @@ impl ErrorLog {
             Failure::NoInstance | Failure::Held(_) => {
                 tracing::debug!(%app, id = request.id, error = %failure, "proxy error")
             }
-            Failure::Unreachable(..) => {
+            // An instance the request then went past, or a client's own doing.
+            Failure::Unreachable(..) | Failure::TooLarge(_) | Failure::BodyTimedOut(_) => {
                 tracing::info!(%app, id = request.id, error = %failure, "proxy error")
             }
             _ => tracing::warn!(%app, id = request.id, error = %failure, "proxy error"),

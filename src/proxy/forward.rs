@@ -11,6 +11,7 @@ use hyper::body::{Body, Incoming};
 use hyper::header::{HeaderValue, HOST};
 use hyper::{Request, Response, StatusCode, Uri};
 
+use super::body_timeout::{BodyTimedOut, IdleTimeout};
 use super::challenges::{Challenges, PREFIX as CHALLENGE_PREFIX};
 use super::errors::Failure;
 use super::headers::{
@@ -42,6 +43,8 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Request bodies larger than this get a 413 (0: no limit).
     pub max_body: u64,
+    /// How long a client may send nothing of a request body the proxy waits for: then a 408.
+    pub body_timeout: Duration,
 }
 
 /// What every connection's requests share.
@@ -262,13 +265,18 @@ async fn to_app(
     // is streamed once.
     let replayable = request.body().is_end_stream();
     let (mut parts, body) = request.into_parts();
+    let body_timeout = route
+        .policy
+        .body_timeout
+        .unwrap_or(shared.limits.body_timeout);
     let mut body = match (replayable, max_body) {
         (true, _) => None,
         (false, 0) => Some(body.map_err(BoxError::from).boxed()),
         (false, limit) => {
             Some(Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).boxed())
         }
-    };
+    }
+    .map(|body| IdleTimeout::new(body, body_timeout).boxed());
     let mut swaps_left = 1;
     let outcome = loop {
         let attempts = if replayable { route.upstreams.len() } else { 1 };
@@ -294,9 +302,13 @@ async fn to_app(
                     failures.push(Failure::Unreachable(upstream, err.to_string()));
                     continue;
                 }
-                Ok(Err(err)) if caused_by_limit(&err) => {
+                Ok(Err(err)) if caused_by::<LengthLimitError>(&err) => {
                     failures.push(Failure::TooLarge(max_body));
                     Outcome::TooLarge
+                }
+                Ok(Err(err)) if caused_by::<BodyTimedOut>(&err) => {
+                    failures.push(Failure::BodyTimedOut(body_timeout));
+                    Outcome::BodyTimedOut
                 }
                 Ok(Err(err)) => {
                     failures.push(Failure::Broken(upstream, err.to_string()));
@@ -323,6 +335,7 @@ async fn to_app(
     let mut response = match outcome {
         Outcome::Answered(response) => response,
         Outcome::TooLarge => return too_large(),
+        Outcome::BodyTimedOut => return body_timed_out(),
         Outcome::TimedOut => {
             return failed(
                 &route,
@@ -362,6 +375,8 @@ enum Outcome {
     Failed,
     TimedOut,
     TooLarge,
+    /// The client stopped sending the request body.
+    BodyTimedOut,
 }
 
 /// Runs the app's policy; `Some` is the answer instead of forwarding.
@@ -444,15 +459,29 @@ fn redirect_to_https(host: &str, port: u16, request: &Request<Incoming>) -> Resp
     response
 }
 
-fn caused_by_limit(err: &(dyn std::error::Error + 'static)) -> bool {
+/// Whether `err` comes from an error of type `E` (the request body's own, through hyper's).
+fn caused_by<E: std::error::Error + 'static>(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut source = Some(err);
     while let Some(err) = source {
-        if err.is::<LengthLimitError>() {
+        if err.is::<E>() {
             return true;
         }
         source = err.source();
     }
     false
+}
+
+/// A 408 that closes the connection: what is left of the body will not come.
+fn body_timed_out() -> Response<ProxyBody> {
+    let mut response = text_response(
+        StatusCode::REQUEST_TIMEOUT,
+        "The request body did not arrive in time\n".into(),
+    );
+    response.headers_mut().insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 fn too_large() -> Response<ProxyBody> {

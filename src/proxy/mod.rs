@@ -6,6 +6,7 @@
 mod access;
 mod app_route;
 mod arrivals;
+mod body_timeout;
 mod challenges;
 mod errors;
 mod extra;

@@ -123,6 +123,9 @@ pub struct ProxyLimits {
     /// `proxy-read-timeout` as typed (`60s`, `2m`).
     #[serde(default)]
     pub proxy_read_timeout: Option<String>,
+    /// `client-body-timeout` as typed (`60s`, `2m`).
+    #[serde(default)]
+    pub client_body_timeout: Option<String>,
     /// `x-forwarded-for-value`: `$remote_addr`, `$proxy_add_x_forwarded_for` or
     /// `$http_x_forwarded_for`.
     #[serde(default)]
