@@ -158,6 +158,14 @@ fn headers_bodies_streams_and_websockets_pass_through_the_proxy() {
     let echoed = read_until(&mut ws, payload);
     assert_eq!(echoed[..2], [0x81, payload.len() as u8], "{echoed:?}");
     assert_eq!(&echoed[2..], payload);
+
+    // Over HTTP/2 the client sends no Host header (its :authority says it): the app, spoken to
+    // in HTTP/1.1, still gets one.
+    berth.ssh(&format!("certs:generate {app} {host}")).ok();
+    let h2 = berth.curl_https(&host, "/headers", &["--http2"]);
+    assert!(h2.stdout.starts_with("HTTP/2 200"), "{h2:#?}");
+    let authority = format!("host: {host}:{}\n", berth.https.port());
+    assert!(h2.stdout.contains(&authority), "{h2:#?}");
 }
 
 #[test]

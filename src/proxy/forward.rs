@@ -96,13 +96,30 @@ fn typed_response(status: StatusCode, kind: &'static str, body: Bytes) -> Respon
     response
 }
 
-fn request_host(request: &Request<Incoming>) -> Option<String> {
-    request
-        .headers()
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| request.uri().host().map(str::to_string))
+/// The host a request is for. A target with an authority (HTTP/2's `:authority`, an HTTP/1.1
+/// absolute-form target) names it, and the Host header the app gets is made to say the same
+/// (RFC 9112 §3.2.2; over HTTP/2 there may be none); otherwise the one Host header does. Two
+/// Host headers are refused (RFC 9112 §3.2): the proxy would route by one and the app might read
+/// the other.
+fn request_host(request: &mut Request<Incoming>) -> Result<String, &'static str> {
+    if let Some(authority) = request.uri().authority() {
+        let host = match authority.port() {
+            Some(port) => format!("{}:{port}", authority.host()),
+            None => authority.host().to_string(),
+        };
+        let value = HeaderValue::from_str(&host).map_err(|_| "Invalid host\n")?;
+        request.headers_mut().insert(HOST, value);
+        return Ok(host);
+    }
+    let mut hosts = request.headers().get_all(HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (Some(host), None) => host
+            .to_str()
+            .map(str::to_string)
+            .map_err(|_| "Invalid Host header\n"),
+        (None, _) => Err("Missing Host header\n"),
+        (Some(_), Some(_)) => Err("Duplicate Host header\n"),
+    }
 }
 
 /// The answer while an app stays held (a stop-first swap) longer than requests may wait.
@@ -119,7 +136,7 @@ pub async fn forward(
     shared: &Shared,
     inbound: Inbound,
     forwarded: &Forwarded,
-    request: Request<Incoming>,
+    mut request: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let started = Instant::now();
     if !inbound.tls && request.uri().path().starts_with(CHALLENGE_PREFIX) {
@@ -127,8 +144,16 @@ pub async fn forward(
             return text_response(StatusCode::OK, answer);
         }
     }
-    let Some(host) = request_host(&request) else {
-        return text_response(StatusCode::BAD_REQUEST, "Missing Host header\n".into());
+    // CONNECT asks a forward proxy for a tunnel; nothing behind Berth is one.
+    if request.method() == hyper::Method::CONNECT {
+        return text_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "CONNECT is not supported\n".into(),
+        );
+    }
+    let host = match request_host(&mut request) {
+        Ok(host) => host,
+        Err(refusal) => return text_response(StatusCode::BAD_REQUEST, refusal.into()),
     };
     let route = match shared.routes.lookup(&host) {
         Lookup::App(route) => route,
@@ -445,10 +470,12 @@ fn redirect_to_https(host: &str, port: u16, request: &Request<Incoming>) -> Resp
         443 => host,
         port => format!("{host}:{port}"),
     };
+    // An asterisk-form target (`OPTIONS *`) is about the server, not a path.
     let path = request
         .uri()
         .path_and_query()
         .map(|p| p.as_str())
+        .filter(|p| p.starts_with('/'))
         .unwrap_or("/");
     let mut response = text_response(StatusCode::MOVED_PERMANENTLY, String::new());
     if let Ok(location) = HeaderValue::from_str(&format!("https://{authority}{path}")) {

@@ -257,6 +257,42 @@ async fn requests_carry_an_id_and_forwarding_headers() {
     shutdown.cancel();
 }
 
+/// RFC 9112 §3.2: the host a request is routed by is the one the app is told.
+#[tokio::test]
+async fn the_app_sees_the_host_the_request_was_routed_by() {
+    let routes = Arc::new(Routes::default());
+    routes.set_app(
+        &app("shop"),
+        &["shop.test".into()],
+        upstreams(&[echo_headers().await]),
+    );
+    let (proxy, shutdown) = start_proxy(routes).await;
+    // An absolute-form target names the host; its Host header is replaced.
+    let response = send(
+        proxy,
+        b"GET http://shop.test/ HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("host: shop.test\n"), "{response}");
+    assert!(!response.contains("other.test"), "{response}");
+    // Two Host headers: the proxy would route by one, the app might read the other.
+    let response = send(
+        proxy,
+        b"GET / HTTP/1.1\r\nHost: shop.test\r\nHost: other.test\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
+    assert!(response.ends_with("Duplicate Host header\n"), "{response}");
+    let response = send(
+        proxy,
+        b"CONNECT shop.test:80 HTTP/1.1\r\nHost: shop.test:80\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(response.starts_with("HTTP/1.1 405"), "{response}");
+    shutdown.cancel();
+}
+
 #[tokio::test]
 async fn bodies_over_the_limit_get_a_413() {
     let (upstream, _) = backend("took it").await;
