@@ -90,6 +90,13 @@ async fn start_proxy(routes: Arc<Routes>) -> (SocketAddr, CancellationToken) {
     (addr, shutdown)
 }
 
+/// A proxy that routes `shop.test` to `upstream`.
+async fn proxy_to(upstream: SocketAddr) -> (SocketAddr, CancellationToken) {
+    let routes = Arc::new(Routes::default());
+    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[upstream]));
+    start_proxy(routes).await
+}
+
 /// One request on its own client connection; returns the raw response.
 async fn get(proxy: SocketAddr, host: &str) -> String {
     let mut stream = TcpStream::connect(proxy).await.unwrap();
@@ -107,9 +114,7 @@ fn app(name: &str) -> AppName {
 #[tokio::test]
 async fn upstream_connections_are_pooled() {
     let (upstream, accepted) = backend("pooled").await;
-    let routes = Arc::new(Routes::default());
-    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[upstream]));
-    let (proxy, shutdown) = start_proxy(routes).await;
+    let (proxy, shutdown) = proxy_to(upstream).await;
     for _ in 0..20 {
         let response = get(proxy, "shop.test").await;
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
@@ -141,9 +146,7 @@ async fn an_unreachable_upstream_is_a_502_naming_the_app() {
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = closed.local_addr().unwrap();
     drop(closed);
-    let routes = Arc::new(Routes::default());
-    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[addr]));
-    let (proxy, shutdown) = start_proxy(routes).await;
+    let (proxy, shutdown) = proxy_to(addr).await;
     let response = get(proxy, "shop.test").await;
     assert!(response.starts_with("HTTP/1.1 502"), "{response}");
     assert!(
@@ -234,13 +237,7 @@ async fn echo_headers() -> SocketAddr {
 
 #[tokio::test]
 async fn requests_carry_an_id_and_forwarding_headers() {
-    let routes = Arc::new(Routes::default());
-    routes.set_app(
-        &app("shop"),
-        &["shop.test".into()],
-        upstreams(&[echo_headers().await]),
-    );
-    let (proxy, shutdown) = start_proxy(routes).await;
+    let (proxy, shutdown) = proxy_to(echo_headers().await).await;
     let response = send(
         proxy,
         b"GET / HTTP/1.1\r\nHost: shop.test\r\nX-Request-Id: given-1\r\nConnection: close\r\n\r\n",
@@ -260,13 +257,7 @@ async fn requests_carry_an_id_and_forwarding_headers() {
 /// RFC 9112 §3.2: the host a request is routed by is the one the app is told.
 #[tokio::test]
 async fn the_app_sees_the_host_the_request_was_routed_by() {
-    let routes = Arc::new(Routes::default());
-    routes.set_app(
-        &app("shop"),
-        &["shop.test".into()],
-        upstreams(&[echo_headers().await]),
-    );
-    let (proxy, shutdown) = start_proxy(routes).await;
+    let (proxy, shutdown) = proxy_to(echo_headers().await).await;
     // An absolute-form target names the host; its Host header is replaced.
     let response = send(
         proxy,
@@ -296,9 +287,7 @@ async fn the_app_sees_the_host_the_request_was_routed_by() {
 #[tokio::test]
 async fn bodies_over_the_limit_get_a_413() {
     let (upstream, _) = backend("took it").await;
-    let routes = Arc::new(Routes::default());
-    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[upstream]));
-    let (proxy, shutdown) = start_proxy(routes).await;
+    let (proxy, shutdown) = proxy_to(upstream).await;
     let big = "x".repeat(2000);
     let declared = format!(
         "POST / HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 2000\r\nConnection: close\r\n\r\n{big}"
@@ -321,9 +310,7 @@ async fn bodies_over_the_limit_get_a_413() {
 async fn an_upstream_that_never_answers_is_a_504() {
     let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = silent.local_addr().unwrap();
-    let routes = Arc::new(Routes::default());
-    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[addr]));
-    let (proxy, shutdown) = start_proxy(routes).await;
+    let (proxy, shutdown) = proxy_to(addr).await;
     let response = get(proxy, "shop.test").await;
     assert!(response.starts_with("HTTP/1.1 504"), "{response}");
     assert!(
@@ -444,9 +431,7 @@ async fn until_closed(mut stream: TcpStream) -> String {
 #[tokio::test(start_paused = true)]
 async fn slow_headers_and_idle_keep_alive_connections_are_closed() {
     let (upstream, _) = backend("fast").await;
-    let routes = Arc::new(Routes::default());
-    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[upstream]));
-    let (proxy, shutdown) = start_proxy(routes).await;
+    let (proxy, shutdown) = proxy_to(upstream).await;
 
     let mut slow = TcpStream::connect(proxy).await.unwrap();
     slow.write_all(b"GET / HTTP/1.1\r\nHost: shop.test\r\n")
@@ -482,9 +467,7 @@ async fn a_response_streaming_slower_than_the_header_timeout_is_not_cut() {
             .await
             .unwrap();
     });
-    let routes = Arc::new(Routes::default());
-    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[upstream]));
-    let (proxy, shutdown) = start_proxy(routes).await;
+    let (proxy, shutdown) = proxy_to(upstream).await;
     let mut client = TcpStream::connect(proxy).await.unwrap();
     client
         .write_all(b"GET / HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n\r\n")
