@@ -202,6 +202,23 @@ fn a_push_to_another_branch_is_accepted_without_deploying() {
         "{push:#?}"
     );
     assert!(Berth::containers(&app).is_empty());
+
+    // Deleting a branch deploys nothing, and says so plainly; the deploy branch too.
+    berth.push(source.path(), &app, "main").ok();
+    for (refspec, said) in [
+        (
+            ":refs/heads/feature",
+            "Deleted refs/heads/feature ".to_string(),
+        ),
+        (
+            ":refs/heads/main",
+            format!("Deleted refs/heads/main; {app} keeps running its current release"),
+        ),
+    ] {
+        let deleted = berth.push_refspec(source.path(), &app, refspec).ok();
+        assert!(deleted.stderr.contains(&said), "{deleted:#?}");
+    }
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "feature\n");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use crate::commands::run_deploy;
 use crate::commands::Io;
 use crate::context::Ctx;
 use crate::deploy::{DeployRequest, Source, Wait};
-use crate::git::{deploy_target, export_commit, RefUpdate};
+use crate::git::{deploy_target, export_commit, not_deployed, RefUpdate};
 
 pub async fn run(
     ctx: &Ctx,
@@ -32,11 +32,8 @@ pub async fn run(
     };
     let Some(target) = deploy_target(updates, &spec.branch) else {
         for update in updates {
-            io.warn(&format!(
-                "Pushed {}: {} deploys pushes to {} only",
-                update.refname, push.app, spec.branch
-            ))
-            .await;
+            io.warn(&not_deployed(update, &push.app, &spec.branch))
+                .await;
         }
         return 0;
     };

@@ -13,8 +13,8 @@ pub use archive::{advance_branch, commit_archive, ArchiveCommit, ArchiveType, Au
 pub use branch::{is_branch_name, rev_env_var, DeployBranch};
 pub use export::{deploy_branch_head, export_commit, short, Checkout, SourceSpec};
 pub use push::{
-    deploy_target, hook_env, receive_pack_command, PushContext, PushRegistry, RefUpdate,
-    ENV_CONTROL_SOCKET, ENV_PUSH_ID,
+    deploy_target, hook_env, not_deployed, receive_pack_command, PushContext, PushRegistry,
+    RefUpdate, ENV_CONTROL_SOCKET, ENV_PUSH_ID,
 };
 
 use std::path::{Path, PathBuf};

@@ -54,6 +54,16 @@ pub fn deploy_target<'a>(updates: &'a [RefUpdate], branch: &DeployBranch) -> Opt
         .find(|u| !u.is_deletion() && branch.deploys(&u.refname))
 }
 
+/// What a push that deploys nothing says about one of its updates.
+pub fn not_deployed(update: &RefUpdate, app: &AppName, branch: &DeployBranch) -> String {
+    let refname = &update.refname;
+    match (update.is_deletion(), branch.deploys(refname)) {
+        (true, true) => format!("Deleted {refname}; {app} keeps running its current release"),
+        (true, false) => format!("Deleted {refname}"),
+        (false, _) => format!("Pushed {refname}: {app} deploys pushes to {branch} only"),
+    }
+}
+
 /// Who pushed to which app.
 #[derive(Debug, Clone)]
 pub struct PushContext {
@@ -168,6 +178,15 @@ mod tests {
         );
         let deletion = RefUpdate::parse_lines(&format!("{a} {zero} refs/heads/master\n"));
         assert!(deploy_target(&deletion, &default).is_none());
+        let app = AppName::parse("shop").unwrap();
+        assert_eq!(
+            not_deployed(&deletion[0], &app, &default),
+            "Deleted refs/heads/master; shop keeps running its current release"
+        );
+        assert_eq!(
+            not_deployed(&updates[0], &app, &default),
+            "Pushed refs/heads/feature: shop deploys pushes to main or master only"
+        );
     }
 
     #[test]

@@ -433,26 +433,29 @@ impl Berth {
 
     /// `git push ssh://berth@127.0.0.1:PORT/APP BRANCH` from `repo`, with alice's key.
     pub fn push(&self, repo: &Path, app: &str, branch: &str) -> Run {
+        self.push_refspec(repo, app, &format!("HEAD:refs/heads/{branch}"))
+    }
+
+    /// `git push --force` of any refspec (`:refs/heads/main` deletes).
+    pub fn push_refspec(&self, repo: &Path, app: &str, refspec: &str) -> Run {
         let output = self
-            .push_command(repo, app, branch)
+            .push_command(repo, app, refspec)
             .output()
             .expect("run git push");
         Run::from(output)
     }
 
-    fn push_command(&self, repo: &Path, app: &str, branch: &str) -> Command {
+    fn push_command(&self, repo: &Path, app: &str, refspec: &str) -> Command {
         let remote = format!("ssh://berth@127.0.0.1:{}/{app}", self.ssh_port);
         let ssh = format!(
             "ssh -i {} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes",
             self.key.display()
         );
         let mut command = Command::new("git");
-        command.current_dir(repo).env("GIT_SSH_COMMAND", ssh).args([
-            "push",
-            "--force",
-            &remote,
-            &format!("HEAD:refs/heads/{branch}"),
-        ]);
+        command
+            .current_dir(repo)
+            .env("GIT_SSH_COMMAND", ssh)
+            .args(["push", "--force", &remote, refspec]);
         command
     }
 
@@ -460,7 +463,7 @@ impl Berth {
     /// it as Ctrl-C would: `interrupt`), its stderr piped.
     pub fn push_spawn(&self, repo: &Path, app: &str, branch: &str) -> Child {
         use std::os::unix::process::CommandExt;
-        self.push_command(repo, app, branch)
+        self.push_command(repo, app, &format!("HEAD:refs/heads/{branch}"))
             .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
