@@ -182,7 +182,9 @@ fn ps_rebuild_builds_the_deploy_branch_again() {
     let nothing = berth.ssh(&format!("ps:rebuild {never}"));
     assert_eq!(nothing.code, 1);
     assert!(
-        nothing.stderr.contains("nothing to rebuild"),
+        nothing.stderr.contains(&format!(
+            "{never} has no main or master branch to rebuild from (push one)"
+        )),
         "{nothing:#?}"
     );
 

@@ -73,7 +73,7 @@ async fn checkout(ctx: &Ctx, app: &AppName) -> Result<Checkout, CommandError> {
     .map_err(|err: crate::git::GitError| CommandError::User(err.to_string()))?;
     checkout.ok_or_else(|| {
         CommandError::User(format!(
-            "{app} has never been pushed to {shown_branch}; nothing to rebuild"
+            "{app} has no {shown_branch} branch to rebuild from (push one)"
         ))
     })
 }
