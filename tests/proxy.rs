@@ -74,6 +74,22 @@ fn domains_route_exact_and_wildcard_hosts_to_one_app_at_a_time() {
     );
     let covered = berth.ssh(&format!("domains:add {blog} api.{shop}.example"));
     assert_ne!(covered.code, 0, "{covered:#?}");
+    // A wildcard over the domain an app already has leaves it that app's (exact beats
+    // wildcard), and that app can still add domains of its own.
+    let blog_host = Berth::host(&blog);
+    let over_blog = format!("*.{}", blog_host.split_once('.').unwrap().1);
+    berth.ssh(&format!("domains:add {shop} {over_blog}")).ok();
+    berth
+        .ssh(&format!("domains:add {blog} {blog}.example"))
+        .ok();
+    assert_eq!(berth.get(&blog_host, "/").body, "the blog\n");
+    assert_eq!(
+        berth.get(&format!("{blog}.example"), "/").body,
+        "the blog\n"
+    );
+    berth
+        .ssh(&format!("domains:remove {shop} {over_blog}"))
+        .ok();
     let invalid = berth.ssh(&format!("domains:add {blog} bad_domain"));
     assert!(
         invalid.stderr.contains("is not a valid domain"),

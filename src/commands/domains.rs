@@ -134,7 +134,14 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     let wanted = vhosts
         .clone()
         .unwrap_or_else(|| default_vhosts(&app, &globals));
-    check_unclaimed(ctx, &app, &wanted, &globals)?;
+    // Only what the app does not have yet: another app's wildcard may have come to cover one
+    // of its domains since (the app keeps it: an exact domain beats a wildcard).
+    let added: Vec<String> = wanted
+        .iter()
+        .filter(|d| !current.contains(d))
+        .cloned()
+        .collect();
+    check_unclaimed(ctx, &app, &added, &globals)?;
     ctx.store
         .update_app(&app, |r| r.domains.vhosts = vhosts.clone())?;
     ctx.reroute_hosts(&app);
