@@ -81,17 +81,17 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     outcome.finish()
 }
 
-/// Whether the app has instances and all of them run. An app that is not stopped may have none
-/// left (after a reboot with `ps:set restore false`), or some that exited for good (killed, or
-/// crashed more often than its restart policy allows): `ps:start` deploys it again then, as
-/// Dokku's does for an app it finds in a mixed state.
+/// Whether all the app's instances run (`ps:report`'s `Running: true`). An app that is not
+/// stopped may have none left (after a reboot with `ps:set restore false`), or some that exited
+/// for good (killed, or crashed more often than its restart policy allows): `ps:start` deploys
+/// it again then, as Dokku's does for an app it finds in a mixed state.
 async fn all_running(ctx: &Ctx, app: &AppName) -> Result<bool, CommandError> {
     let instances = ctx
         .scheduler
         .instances(Some(app))
         .await
         .map_err(|err| CommandError::Internal(err.to_string()))?;
-    Ok(!instances.is_empty() && instances.iter().all(|i| i.running))
+    Ok(super::ps_report::running(ctx, &instances).1 == "true")
 }
 
 async fn run_one(

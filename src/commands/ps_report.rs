@@ -5,6 +5,7 @@ use super::output::{report, row_key};
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::AppName;
+use crate::scheduler::Instance;
 use crate::state::AppRecord;
 
 #[derive(Debug)]
@@ -23,16 +24,10 @@ impl Args {
     }
 }
 
-async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, CommandError> {
-    let mut instances = ctx
-        .scheduler
-        .instances(Some(&record.name))
-        .await
-        .map_err(|err| CommandError::Internal(err.to_string()))?;
-    instances
-        .sort_by(|a, b| (&a.process, a.index, a.release).cmp(&(&b.process, b.index, b.release)));
-    // Instances waiting to retire after a deploy or scale down are listed, marked, but not
-    // counted: they no longer take requests.
+/// Dokku's `Running` of an app's instances, with how many count: `true` when all of them run,
+/// `mixed` when some do, `false` when none do. Instances waiting to retire after a deploy or a
+/// scale down do not count: they no longer take requests.
+pub fn running(ctx: &Ctx, instances: &[Instance]) -> (usize, &'static str) {
     let current: Vec<bool> = instances
         .iter()
         .filter(|i| !ctx.retiring.contains(&i.id))
@@ -43,12 +38,24 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
         (true, false) => "mixed",
         (false, _) => "false",
     };
+    (current.len(), running)
+}
+
+async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, CommandError> {
+    let mut instances = ctx
+        .scheduler
+        .instances(Some(&record.name))
+        .await
+        .map_err(|err| CommandError::Internal(err.to_string()))?;
+    instances
+        .sort_by(|a, b| (&a.process, a.index, a.release).cmp(&(&b.process, b.index, b.release)));
+    let (current, running) = running(ctx, &instances);
     let mut rows = vec![
         (
             "Deployed".to_string(),
             record.current_release.is_some().to_string(),
         ),
-        ("Processes".to_string(), current.len().to_string()),
+        ("Processes".to_string(), current.to_string()),
         ("Running".to_string(), running.to_string()),
         (
             "Restore".to_string(),
