@@ -91,7 +91,7 @@ async fn all_running(ctx: &Ctx, app: &AppName) -> Result<bool, CommandError> {
         .instances(Some(app))
         .await
         .map_err(|err| CommandError::Internal(err.to_string()))?;
-    Ok(super::ps_report::running(ctx, &instances).1 == "true")
+    Ok(super::ps_report::running(ctx, &instances).1 == super::ps_report::Running::All)
 }
 
 async fn run_one(

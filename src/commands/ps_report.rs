@@ -24,19 +24,37 @@ impl Args {
     }
 }
 
-/// Dokku's `Running` of an app's instances, with how many count: `true` when all of them run,
-/// `mixed` when some do, `false` when none do. Instances waiting to retire after a deploy or a
-/// scale down do not count: they no longer take requests.
-pub fn running(ctx: &Ctx, instances: &[Instance]) -> (usize, &'static str) {
+/// Dokku's `Running` of an app: whether all its instances run (`true`), some (`mixed`) or none
+/// (`false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Running {
+    All,
+    Some,
+    None,
+}
+
+impl Running {
+    fn as_str(self) -> &'static str {
+        match self {
+            Running::All => "true",
+            Running::Some => "mixed",
+            Running::None => "false",
+        }
+    }
+}
+
+/// How many of the app's instances count, and how many of those run. Instances waiting to
+/// retire after a deploy or a scale down do not count: they no longer take requests.
+pub fn running(ctx: &Ctx, instances: &[Instance]) -> (usize, Running) {
     let current: Vec<bool> = instances
         .iter()
         .filter(|i| !ctx.retiring.contains(&i.id))
         .map(|i| i.running)
         .collect();
     let running = match (current.iter().any(|r| *r), current.iter().all(|r| *r)) {
-        (true, true) => "true",
-        (true, false) => "mixed",
-        (false, _) => "false",
+        (true, true) => Running::All,
+        (true, false) => Running::Some,
+        (false, _) => Running::None,
     };
     (current.len(), running)
 }
@@ -56,7 +74,7 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
             record.current_release.is_some().to_string(),
         ),
         ("Processes".to_string(), current.to_string()),
-        ("Running".to_string(), running.to_string()),
+        ("Running".to_string(), running.as_str().to_string()),
         (
             "Restore".to_string(),
             (!record.stopped && !record.restore_disabled).to_string(),
