@@ -8,6 +8,7 @@ use super::argv::Argv;
 use super::certs::Setting;
 use super::output::report;
 use super::{CommandError, Io};
+use crate::config::ProxyConfig;
 use crate::context::Ctx;
 use crate::names::{shown, AppName};
 use crate::routing::{
@@ -71,6 +72,26 @@ impl Property {
             Property::ErrorLogPath => &mut limits.error_log_path,
             Property::UnderscoreInHeaders => &mut limits.underscore_in_headers,
             Property::XForwardedSsl => &mut limits.x_forwarded_ssl,
+        }
+    }
+
+    /// What applies when neither the app nor `--global` sets it: the config file's `[proxy]`
+    /// value, else Berth's own behaviour, in the property's terms.
+    fn default_value(self, proxy: &ProxyConfig) -> String {
+        match self {
+            Property::ClientMaxBodySize => size_text(proxy.client_max_body_size.bytes()),
+            Property::ProxyReadTimeout => format!("{}s", proxy.read_timeout_secs),
+            Property::ClientBodyTimeout => format!("{}s", proxy.client_body_timeout_secs),
+            Property::XForwardedForValue => "$remote_addr".to_string(),
+            Property::XForwardedProtoValue => "$scheme".to_string(),
+            Property::XForwardedPortValue => "$server_port".to_string(),
+            Property::AccessLogPath => match proxy.access_log.as_str() {
+                "" => "stderr".to_string(),
+                destination => destination.to_string(),
+            },
+            Property::ErrorLogPath => "on".to_string(),
+            Property::UnderscoreInHeaders => "off".to_string(),
+            Property::XForwardedSsl => String::new(),
         }
     }
 
@@ -238,26 +259,14 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             let own = record.proxy.clone();
             let global = ctx.store.global().proxy;
             let proxy = &ctx.config.proxy;
-            let defaults = [
-                size_text(proxy.client_max_body_size.bytes()),
-                format!("{}s", proxy.read_timeout_secs),
-                format!("{}s", proxy.client_body_timeout_secs),
-                "$remote_addr".to_string(),
-                "$scheme".to_string(),
-                "$server_port".to_string(),
-                match proxy.access_log.as_str() {
-                    "" => "stderr".to_string(),
-                    destination => destination.to_string(),
-                },
-                "on".to_string(),
-                "off".to_string(),
-                String::new(),
-            ];
             let mut rows = Vec::new();
-            for (property, default) in Property::ALL.into_iter().zip(defaults) {
+            for property in Property::ALL {
                 let label = property.name().replace('-', " ");
                 let (own, global) = (property.get(&own), property.get(&global));
-                let computed = own.clone().or(global.clone()).unwrap_or(default);
+                let computed = own
+                    .clone()
+                    .or(global.clone())
+                    .unwrap_or_else(|| property.default_value(proxy));
                 rows.push((format!("Nginx {label}"), own.unwrap_or_default()));
                 rows.push((format!("Nginx computed {label}"), computed));
                 rows.push((format!("Nginx global {label}"), global.unwrap_or_default()));
