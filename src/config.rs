@@ -114,6 +114,9 @@ pub struct ProxyConfig {
     /// How long a client may send nothing of a request body the proxy is waiting for before it
     /// gets a 408 (nginx's `client_body_timeout`).
     pub client_body_timeout_secs: u64,
+    /// How long a client may take nothing of a response the proxy is writing before its
+    /// connection is closed (nginx's `send_timeout`).
+    pub send_timeout_secs: u64,
     /// How long a client may take to send a request's headers, and how long a keep-alive
     /// connection may sit idle between requests, before it is closed (nginx's
     /// `client_header_timeout`): slow or idle clients cannot hold sockets forever.
@@ -243,6 +246,7 @@ impl Default for ProxyConfig {
             hold_timeout_secs: 30,
             read_timeout_secs: 60,
             client_body_timeout_secs: 60,
+            send_timeout_secs: 60,
             client_header_timeout_secs: 60,
             client_max_body_size: Size(1 << 20),
             workers: None,
@@ -300,6 +304,7 @@ impl Config {
                 "[proxy] client_body_timeout_secs",
                 config.proxy.client_body_timeout_secs,
             ),
+            ("[proxy] send_timeout_secs", config.proxy.send_timeout_secs),
             ("[acme] renew_check_secs", config.acme.renew_check_secs),
             ("[build] concurrent", config.build.concurrent as u64),
         ];
@@ -414,6 +419,8 @@ mod tests {
         assert_eq!(err, "[proxy] read_timeout_secs must be at least 1");
         let err = Config::parse("[proxy]\nclient_body_timeout_secs = 0").unwrap_err();
         assert_eq!(err, "[proxy] client_body_timeout_secs must be at least 1");
+        let err = Config::parse("[proxy]\nsend_timeout_secs = 0").unwrap_err();
+        assert_eq!(err, "[proxy] send_timeout_secs must be at least 1");
         let err = Config::parse("[acme]\nrenew_check_secs = 0").unwrap_err();
         assert_eq!(err, "[acme] renew_check_secs must be at least 1");
         let err = Config::parse("[build]\nconcurrent = 0").unwrap_err();

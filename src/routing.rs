@@ -17,7 +17,7 @@ pub fn body_size(raw: &str) -> Option<u64> {
     Size::parse(raw).map(Size::bytes)
 }
 
-/// `proxy-read-timeout` or `client-body-timeout`, written as nginx times are, in whole seconds,
+/// `proxy-read-timeout`, `client-body-timeout` or `send-timeout`, written as nginx times are, in whole seconds,
 /// minutes or hours (`60`, `60s`, `2m`, `1h`); at least a second.
 pub fn timeout(raw: &str) -> Option<Duration> {
     let (number, unit) = number_and_unit(raw)?;
@@ -66,6 +66,7 @@ pub fn policy(
         max_body: setting(record, global, |l| &l.client_max_body_size, body_size),
         read_timeout: setting(record, global, |l| &l.proxy_read_timeout, timeout),
         body_timeout: setting(record, global, |l| &l.client_body_timeout, timeout),
+        send_timeout: setting(record, global, |l| &l.send_timeout, timeout),
         maintenance: record.maintenance,
         maintenance_page: None,
         maintenance_assets: Default::default(),
@@ -227,20 +228,26 @@ mod tests {
                 policy.max_body,
                 secs(policy.read_timeout),
                 secs(policy.body_timeout),
+                secs(policy.send_timeout),
             )
         };
-        assert_eq!(limits(&record, &global), (None, None, None));
+        assert_eq!(limits(&record, &global), (None, None, None, None));
         global.proxy.client_max_body_size = Some("10m".into());
         global.proxy.proxy_read_timeout = Some("2m".into());
         global.proxy.client_body_timeout = Some("30s".into());
+        global.proxy.send_timeout = Some("90".into());
         assert_eq!(
             limits(&record, &global),
-            (Some(10 << 20), Some(120), Some(30))
+            (Some(10 << 20), Some(120), Some(30), Some(90))
         );
         record.proxy.client_max_body_size = Some("0".into());
         record.proxy.proxy_read_timeout = Some("5s".into());
         record.proxy.client_body_timeout = Some("1h".into());
-        assert_eq!(limits(&record, &global), (Some(0), Some(5), Some(3600)));
+        record.proxy.send_timeout = Some("2m".into());
+        assert_eq!(
+            limits(&record, &global),
+            (Some(0), Some(5), Some(3600), Some(120))
+        );
         let logs = |record: &AppRecord, global: &GlobalSettings| {
             let policy = policy(record, global, false, 443);
             (policy.access_log_off, policy.error_log_off)

@@ -168,6 +168,92 @@ fn headers_bodies_streams_and_websockets_pass_through_the_proxy() {
     assert!(h2.stdout.contains(&authority), "{h2:#?}");
 }
 
+/// Polls `nginx:error-logs app` (at most 30 s) until its last line contains `wanted`.
+fn until_error_line(berth: &Berth, app: &str, wanted: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let errors = berth.ssh(&format!("nginx:error-logs {app}")).ok().stdout;
+        if errors
+            .lines()
+            .last()
+            .is_some_and(|line| line.contains(wanted))
+        {
+            return errors;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {wanted:?} in {errors}"
+        );
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn a_client_that_stops_reading_is_cut_off_after_send_timeout() {
+    let berth = Berth::start();
+    let app = berth.app("reader");
+    berth.push(repo::protocol_app().path(), &app, "main").ok();
+    let host = Berth::host(&app);
+    berth.ssh(&format!("nginx:set {app} send-timeout 1s")).ok();
+    let report = berth.ssh(&format!("nginx:report {app}")).ok().stdout;
+    assert!(
+        report
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["Nginx", "computed", "send", "timeout:", "1s"]),
+        "{report}"
+    );
+
+    // A response far larger than every socket buffer on the way, which the client never reads.
+    const LENGTH: usize = 64 << 20;
+    let mut stalled = TcpStream::connect(berth.http).unwrap();
+    write!(
+        stalled,
+        "GET /bytes/{LENGTH} HTTP/1.1\r\nHost: {host}\r\nX-Request-Id: stalled-1\r\n\r\n"
+    )
+    .unwrap();
+    let errors = until_error_line(
+        &berth,
+        &app,
+        "the client took nothing of the response for 1s (send-timeout), client: 127.0.0.1, \
+         request: \"GET /bytes/67108864\", id: stalled-1",
+    );
+    // What was already on its way arrives, then the connection ends short of the response.
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut received = 0;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match stalled.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => received += n,
+            Err(err) => {
+                assert_ne!(err.kind(), std::io::ErrorKind::WouldBlock, "still open");
+                break;
+            }
+        }
+    }
+    assert!(
+        received > 0 && received < LENGTH,
+        "{received} bytes; {errors}"
+    );
+
+    // A client that reads it all, however long that takes overall, gets all of it.
+    let whole = curl(
+        &host,
+        &[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{size_download}",
+            &format!("http://{}/bytes/{LENGTH}", berth.http),
+        ],
+        None,
+    );
+    assert_eq!(whole, LENGTH.to_string());
+}
+
 #[test]
 fn per_app_limits_apply_at_once() {
     let berth = Berth::start();

@@ -481,7 +481,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "nginx:set",
         "(<app>|--global) <property> [value]",
-        "Set client-max-body-size, proxy-read-timeout, client-body-timeout, x-forwarded-{for,proto,port}-value, x-forwarded-ssl, underscore-in-headers, hsts…, {access,error}-log-path off",
+        "Set client-max-body-size, proxy-read-timeout, client-body-timeout, send-timeout, x-forwarded-{for,proto,port}-value, x-forwarded-ssl, underscore-in-headers, hsts…, {access,error}-log-path off",
     ),
     (
         "nginx:show-config",

@@ -22,6 +22,7 @@ pub enum Property {
     ClientMaxBodySize,
     ProxyReadTimeout,
     ClientBodyTimeout,
+    SendTimeout,
     XForwardedForValue,
     XForwardedProtoValue,
     XForwardedPortValue,
@@ -32,10 +33,11 @@ pub enum Property {
 }
 
 impl Property {
-    const ALL: [Property; 10] = [
+    const ALL: [Property; 11] = [
         Property::ClientMaxBodySize,
         Property::ProxyReadTimeout,
         Property::ClientBodyTimeout,
+        Property::SendTimeout,
         Property::XForwardedForValue,
         Property::XForwardedProtoValue,
         Property::XForwardedPortValue,
@@ -50,6 +52,7 @@ impl Property {
             Property::ClientMaxBodySize => "client-max-body-size",
             Property::ProxyReadTimeout => "proxy-read-timeout",
             Property::ClientBodyTimeout => "client-body-timeout",
+            Property::SendTimeout => "send-timeout",
             Property::XForwardedForValue => "x-forwarded-for-value",
             Property::XForwardedProtoValue => "x-forwarded-proto-value",
             Property::XForwardedPortValue => "x-forwarded-port-value",
@@ -65,6 +68,7 @@ impl Property {
             Property::ClientMaxBodySize => &mut limits.client_max_body_size,
             Property::ProxyReadTimeout => &mut limits.proxy_read_timeout,
             Property::ClientBodyTimeout => &mut limits.client_body_timeout,
+            Property::SendTimeout => &mut limits.send_timeout,
             Property::XForwardedForValue => &mut limits.x_forwarded_for_value,
             Property::XForwardedProtoValue => &mut limits.x_forwarded_proto_value,
             Property::XForwardedPortValue => &mut limits.x_forwarded_port_value,
@@ -82,6 +86,7 @@ impl Property {
             Property::ClientMaxBodySize => size_text(proxy.client_max_body_size.bytes()),
             Property::ProxyReadTimeout => format!("{}s", proxy.read_timeout_secs),
             Property::ClientBodyTimeout => format!("{}s", proxy.client_body_timeout_secs),
+            Property::SendTimeout => format!("{}s", proxy.send_timeout_secs),
             Property::XForwardedForValue => "$remote_addr".to_string(),
             Property::XForwardedProtoValue => "$scheme".to_string(),
             Property::XForwardedPortValue => "$server_port".to_string(),
@@ -106,7 +111,7 @@ impl Property {
                 body_size(raw).is_some(),
                 "use bytes or a k/m/g suffix, like 50m (0: no limit)",
             ),
-            Property::ProxyReadTimeout | Property::ClientBodyTimeout => (
+            Property::ProxyReadTimeout | Property::ClientBodyTimeout | Property::SendTimeout => (
                 timeout(raw).is_some(),
                 "use seconds, or an s/m/h suffix, like 60s",
             ),

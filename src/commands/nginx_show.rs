@@ -56,6 +56,9 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandErr
     let body_timeout = policy
         .body_timeout
         .map_or(limits.client_body_timeout_secs, |t| t.as_secs());
+    let send_timeout = policy
+        .send_timeout
+        .map_or(limits.send_timeout_secs, |t| t.as_secs());
     let hosts = ctx.routes.hosts_of(app);
     report(
         io,
@@ -77,6 +80,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandErr
             ("Client max body size", size_text(body)),
             ("Proxy read timeout", format!("{timeout}s")),
             ("Client body timeout", format!("{body_timeout}s")),
+            ("Send timeout", format!("{send_timeout}s")),
             ("Maintenance", on_off(policy.maintenance)),
         ],
     )

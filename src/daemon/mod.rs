@@ -111,6 +111,7 @@ pub async fn run(
             header_timeout: Duration::from_secs(config.proxy.client_header_timeout_secs),
             max_body: config.proxy.client_max_body_size.bytes(),
             body_timeout: Duration::from_secs(config.proxy.client_body_timeout_secs),
+            send_timeout: Duration::from_secs(config.proxy.send_timeout_secs),
         },
         extra: false,
         shutdown: shutdown.clone(),

@@ -31,6 +31,8 @@ pub enum Failure {
     TimedOut(SocketAddr, Duration),
     /// The client stopped sending its request body (`client-body-timeout`): 408.
     BodyTimedOut(Duration),
+    /// The client took nothing of the response for `send-timeout`: its connection is closed.
+    SendTimedOut(Duration),
 }
 
 impl fmt::Display for Failure {
@@ -57,6 +59,9 @@ impl fmt::Display for Failure {
             ),
             Failure::BodyTimedOut(limit) => {
                 write!(f, "{}", super::body_timeout::BodyTimedOut(*limit))
+            }
+            Failure::SendTimedOut(limit) => {
+                write!(f, "{}", super::send_timeout::SendTimedOut(*limit))
             }
         }
     }
@@ -94,7 +99,10 @@ impl ErrorLog {
                 tracing::debug!(%app, id = request.id, error = %failure, "proxy error")
             }
             // An instance the request then went past, or a client's own doing.
-            Failure::Unreachable(..) | Failure::TooLarge(_) | Failure::BodyTimedOut(_) => {
+            Failure::Unreachable(..)
+            | Failure::TooLarge(_)
+            | Failure::BodyTimedOut(_)
+            | Failure::SendTimedOut(_) => {
                 tracing::info!(%app, id = request.id, error = %failure, "proxy error")
             }
             _ => tracing::warn!(%app, id = request.id, error = %failure, "proxy error"),

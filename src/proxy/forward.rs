@@ -19,6 +19,7 @@ use super::headers::{
 };
 use super::policy::Denied;
 use super::routes::{AppRoute, Lookup, Routes};
+use super::send_timeout::{Sending, Watched};
 use super::upstream::UpstreamError;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -45,6 +46,8 @@ pub struct Limits {
     pub max_body: u64,
     /// How long a client may send nothing of a request body the proxy waits for: then a 408.
     pub body_timeout: Duration,
+    /// How long a client may take nothing of a response before its connection is closed.
+    pub send_timeout: Duration,
 }
 
 /// What every connection's requests share.
@@ -131,11 +134,13 @@ fn restarting(app: &str) -> Response<ProxyBody> {
 }
 
 /// One request to the proxy. Every response for an app, the proxy's own refusals included, is
-/// counted in its metrics and written to the access log.
+/// counted in its metrics and written to the access log, and is written to the client under the
+/// app's `send-timeout` (`sending`).
 pub async fn forward(
     shared: &Shared,
     inbound: Inbound,
     forwarded: &Forwarded,
+    sending: &Sending,
     mut request: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let started = Instant::now();
@@ -213,6 +218,15 @@ pub async fn forward(
             peer: inbound.peer.ip(),
         });
     }
+    let limit = policy.send_timeout.unwrap_or(shared.limits.send_timeout);
+    sending.watch(Watched {
+        limit,
+        route,
+        method,
+        target,
+        id,
+        peer: inbound.peer.ip(),
+    });
     response
 }
 

@@ -16,6 +16,7 @@ mod linger;
 mod metrics;
 mod policy;
 mod routes;
+mod send_timeout;
 mod tcp;
 mod tls;
 mod upgrade;
@@ -222,14 +223,16 @@ async fn connection<I>(
     let arriving = arrivals.clone();
     let linger = linger::LingerFlag::default();
     let lingering = linger.clone();
+    let sending = Arc::new(send_timeout::Sending::new(shared.limits.send_timeout));
+    let watching = sending.clone();
     let service = service_fn(move |request| {
         arriving.arrived();
         let (shared, forwarded) = (shared.clone(), forwarded.clone());
-        let lingering = lingering.clone();
+        let (lingering, watching) = (lingering.clone(), watching.clone());
         let span =
             tracing::debug_span!("request", peer = %inbound.peer, app = tracing::field::Empty);
         async move {
-            let response = forward::forward(&shared, inbound, &forwarded, request).await;
+            let response = forward::forward(&shared, inbound, &forwarded, &watching, request).await;
             // The client may still be sending the body it was refused: read it off before closing.
             if response.status() == hyper::StatusCode::PAYLOAD_TOO_LARGE {
                 lingering.set();
@@ -238,7 +241,10 @@ async fn connection<I>(
         }
         .instrument(span)
     });
-    let io = TokioIo::new(linger::Lingering::new(io, linger));
+    let io = TokioIo::new(send_timeout::SendTimeout::new(
+        linger::Lingering::new(io, linger),
+        sending,
+    ));
     // Serves until the connection ends; once `closing` fires, finishes what is in flight and
     // closes (keep-alive off, HTTP/2 GOAWAY). A graceful shutdown closes a connection with no
     // request in progress, so one accepted just before it first gets to send its request.

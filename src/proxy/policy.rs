@@ -28,6 +28,8 @@ pub struct Policy {
     pub read_timeout: Option<std::time::Duration>,
     /// The app's own wait for a silent client's request body, instead of the proxy's.
     pub body_timeout: Option<std::time::Duration>,
+    /// The app's own wait for a client that takes nothing of a response, instead of the proxy's.
+    pub send_timeout: Option<std::time::Duration>,
     /// Where the forwarding headers the app sees come from.
     pub forwarded: ForwardedFrom,
     /// Every request gets a 503 maintenance page instead (`maintenance:on`).

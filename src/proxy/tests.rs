@@ -75,6 +75,7 @@ async fn start_proxy(routes: Arc<Routes>) -> (SocketAddr, CancellationToken) {
         header_timeout: std::time::Duration::from_secs(5),
         max_body: 1024,
         body_timeout: std::time::Duration::from_secs(5),
+        send_timeout: std::time::Duration::from_secs(5),
     };
     let proxy = Proxy {
         routes,

@@ -126,6 +126,9 @@ pub struct ProxyLimits {
     /// `client-body-timeout` as typed (`60s`, `2m`).
     #[serde(default)]
     pub client_body_timeout: Option<String>,
+    /// `send-timeout` as typed (`60s`, `2m`).
+    #[serde(default)]
+    pub send_timeout: Option<String>,
     /// `x-forwarded-for-value`: `$remote_addr`, `$proxy_add_x_forwarded_for` or
     /// `$http_x_forwarded_for`.
     #[serde(default)]

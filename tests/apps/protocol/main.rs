@@ -189,6 +189,21 @@ fn serve(stream: TcpStream) -> Result<()> {
                 std::thread::sleep(Duration::from_secs(secs));
                 respond(&mut writer, "slow\n")?;
             }
+            ("GET", path) if path.starts_with("/bytes/") => {
+                let length: usize = path["/bytes/".len()..].parse().unwrap_or(0);
+                write!(
+                    writer,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
+                     Content-Length: {length}\r\n\r\n"
+                )?;
+                let chunk = [b'x'; 65536];
+                let mut left = length;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    writer.write_all(&chunk[..n])?;
+                    left -= n;
+                }
+            }
             ("GET", "/ws") => {
                 let key = head.header("sec-websocket-key").unwrap_or("").to_string();
                 return websocket(&mut reader, &mut writer, &key);
