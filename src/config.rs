@@ -123,6 +123,9 @@ pub struct ProxyConfig {
     pub client_header_timeout_secs: u64,
     /// Larger request bodies get a 413 (`1m`, `512k`, `0` for no limit), as nginx's.
     pub client_max_body_size: Size,
+    /// Larger request heads (request line and headers together) get a 431 (`32k`, as nginx's
+    /// `large_client_header_buffers 4 8k` allows; 1k to 256k).
+    pub client_max_header_size: Size,
     /// Proxy worker threads (like nginx's `worker_processes`); unset: one per CPU.
     pub workers: Option<usize>,
     /// Where access lines go: `stderr` (the daemon's log), `off`, or a file path.
@@ -169,6 +172,11 @@ impl Size {
         number.checked_mul(scale).map(Size)
     }
 }
+
+/// The bounds of `[proxy] client_max_header_size`: room for a request line, and no more than
+/// the HTTP/1.1 parser's own buffer.
+const MIN_HEADER_SIZE: u64 = 1 << 10;
+const MAX_HEADER_SIZE: u64 = 256 << 10;
 
 /// An nginx-style value (`50m`, `60s`), trimmed and lowercased: its leading whole number and
 /// the unit after it (possibly empty).
@@ -249,6 +257,7 @@ impl Default for ProxyConfig {
             send_timeout_secs: 60,
             client_header_timeout_secs: 60,
             client_max_body_size: Size(1 << 20),
+            client_max_header_size: Size(32 << 10),
             workers: None,
             access_log: "stderr".to_string(),
         }
@@ -308,10 +317,14 @@ impl Config {
             ("[acme] renew_check_secs", config.acme.renew_check_secs),
             ("[build] concurrent", config.build.concurrent as u64),
         ];
-        match intervals.iter().find(|(_, secs)| *secs == 0) {
-            Some((key, _)) => Err(format!("{key} must be at least 1")),
-            None => Ok(config),
+        if let Some((key, _)) = intervals.iter().find(|(_, secs)| *secs == 0) {
+            return Err(format!("{key} must be at least 1"));
         }
+        let header = config.proxy.client_max_header_size.bytes();
+        if !(MIN_HEADER_SIZE..=MAX_HEADER_SIZE).contains(&header) {
+            return Err("[proxy] client_max_header_size must be from 1k to 256k".into());
+        }
+        Ok(config)
     }
 
     pub fn control_socket(&self) -> PathBuf {
@@ -421,6 +434,14 @@ mod tests {
         assert_eq!(err, "[proxy] client_body_timeout_secs must be at least 1");
         let err = Config::parse("[proxy]\nsend_timeout_secs = 0").unwrap_err();
         assert_eq!(err, "[proxy] send_timeout_secs must be at least 1");
+        for size in ["1000", "257k"] {
+            let err = Config::parse(&format!("[proxy]\nclient_max_header_size = \"{size}\""));
+            assert_eq!(
+                err.unwrap_err(),
+                "[proxy] client_max_header_size must be from 1k to 256k"
+            );
+        }
+        assert!(Config::parse("[proxy]\nclient_max_header_size = \"256k\"").is_ok());
         let err = Config::parse("[acme]\nrenew_check_secs = 0").unwrap_err();
         assert_eq!(err, "[acme] renew_check_secs must be at least 1");
         let err = Config::parse("[build]\nconcurrent = 0").unwrap_err();

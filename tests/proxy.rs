@@ -418,6 +418,17 @@ fn https_picks_each_apps_certificate_by_sni_and_redirects_plain_http() {
             .contains("strict-transport-security: max-age=15724800; includeSubDomains\r\n"),
         "Dokku's header: {shop_tls:#?}"
     );
+    // Over HTTP/2 too, header lists up to [proxy] client_max_header_size (32k) pass, and
+    // larger ones are refused.
+    for (bytes, status) in [(24 << 10, "HTTP/2 200"), (40 << 10, "HTTP/2 431")] {
+        let big = format!("X-Big: {}", "b".repeat(bytes));
+        let answer = berth.curl_https(&shop_host, "/", &["--http2", "-H", &big]);
+        assert!(
+            answer.stdout.starts_with(status),
+            "{bytes}: {}",
+            &answer.stdout[..answer.stdout.len().min(300)]
+        );
+    }
     berth
         .ssh(&format!("nginx:set {shop} hsts-include-subdomains false"))
         .ok();

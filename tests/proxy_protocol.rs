@@ -96,6 +96,28 @@ fn headers_bodies_streams_and_websockets_pass_through_the_proxy() {
         .unwrap_or_else(|| panic!("no request id: {made_up}"));
     assert!(id.len() >= 16, "{id}");
 
+    // Request heads up to [proxy] client_max_header_size (32k) pass; larger ones get a 431.
+    let with_header = |bytes: usize| {
+        let big = format!("X-Big: {}", "b".repeat(bytes));
+        curl(
+            &host,
+            &["-H", &big, "-w", "%{http_code}", &url("/headers")],
+            None,
+        )
+    };
+    let passed = with_header(24 << 10);
+    assert!(
+        passed.ends_with("200") && passed.contains("x-big: bbbb"),
+        "{}",
+        &passed[passed.len().saturating_sub(300)..]
+    );
+    let refused = with_header(40 << 10);
+    assert!(
+        refused == "431",
+        "{}",
+        &refused[refused.len().saturating_sub(300)..]
+    );
+
     // A chunked upload streams through; over client_max_body_size (1m) it is a 413 either way.
     let upload = ["-X", "POST", "-T", "-", "-H", "Transfer-Encoding: chunked"];
     let half = curl(

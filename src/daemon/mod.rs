@@ -112,6 +112,7 @@ pub async fn run(
             max_body: config.proxy.client_max_body_size.bytes(),
             body_timeout: Duration::from_secs(config.proxy.client_body_timeout_secs),
             send_timeout: Duration::from_secs(config.proxy.send_timeout_secs),
+            max_header: config.proxy.client_max_header_size.bytes() as u32,
         },
         extra: false,
         shutdown: shutdown.clone(),

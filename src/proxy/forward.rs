@@ -48,6 +48,9 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// How long a client may take nothing of a response before its connection is closed.
     pub send_timeout: Duration,
+    /// Request heads (request line and headers; HTTP/2: the header list) larger than this
+    /// many bytes get a 431.
+    pub max_header: u32,
 }
 
 /// What every connection's requests share.

@@ -218,6 +218,7 @@ async fn connection<I>(
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let header_timeout = shared.limits.header_timeout;
+    let max_header = shared.limits.max_header;
     let forwarded = Arc::new(headers::Forwarded::new(inbound));
     let arrivals = Arc::new(arrivals::Arrivals::new());
     let arriving = arrivals.clone();
@@ -295,6 +296,7 @@ async fn connection<I>(
                 .timer(TokioTimer::new())
                 .keep_alive_interval(Some(header_timeout))
                 .keep_alive_timeout(header_timeout)
+                .max_header_list_size(max_header)
                 .serve_connection(io, service),
             arrivals.quiet_for(header_timeout)
         )
@@ -303,6 +305,7 @@ async fn connection<I>(
             hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
+                .max_header_size(max_header as usize)
                 .serve_connection(io, service)
                 .with_upgrades(),
             std::future::pending::<()>()

@@ -76,6 +76,7 @@ async fn start_proxy(routes: Arc<Routes>) -> (SocketAddr, CancellationToken) {
         max_body: 1024,
         body_timeout: std::time::Duration::from_secs(5),
         send_timeout: std::time::Duration::from_secs(5),
+        max_header: 32 << 10,
     };
     let proxy = Proxy {
         routes,
