@@ -214,3 +214,67 @@ fn the_control_socket_is_private() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[test]
+fn nginx_validate_config_names_and_cleans_values_the_proxy_cannot_read() {
+    let mut berth = Berth::start();
+    let app = berth.app("validate");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    berth
+        .ssh(&format!("nginx:set {app} proxy-read-timeout 2m"))
+        .ok();
+    berth.ssh(&format!("nginx:set {app} send-timeout 30s")).ok();
+    let valid = berth.ssh("nginx:validate-config").ok();
+    assert!(
+        valid
+            .stdout
+            .contains("-----> Proxy settings of every app are valid"),
+        "{valid:#?}"
+    );
+
+    // A value edited by hand into the app's state file, which the proxy cannot read.
+    berth.stop();
+    let file = berth.data_dir().join("apps").join(&app).join("app.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("\"30s\""), "{text}");
+    std::fs::write(&file, text.replace("\"30s\"", "\"soon\"")).unwrap();
+    berth.restart();
+    let invalid = berth.ssh(&format!("nginx:validate-config {app}"));
+    assert_eq!(invalid.code, 1, "{invalid:#?}");
+    assert!(
+        invalid.stderr.contains(&format!(
+            " !     {app}: send-timeout \"soon\" is not valid (use seconds, or an s/m/h suffix, \
+             like 60s); the proxy ignores it\n"
+        )) && invalid
+            .stderr
+            .contains(&format!("1 invalid proxy setting(s) for {app}")),
+        "{invalid:#?}"
+    );
+    let cleaned = berth.ssh("nginx:validate-config --clean").ok();
+    assert!(
+        cleaned
+            .stdout
+            .contains(&format!("-----> Unset send-timeout \"soon\" for {app}")),
+        "{cleaned:#?}"
+    );
+    berth.ssh(&format!("nginx:validate-config {app}")).ok();
+    let kept = berth
+        .ssh(&format!("nginx:report {app} --nginx-proxy-read-timeout"))
+        .ok();
+    assert_eq!(kept.stdout, "2m\n");
+    let unset = berth
+        .ssh(&format!("nginx:report {app} --nginx-send-timeout"))
+        .ok();
+    assert_eq!(unset.stdout, "\n");
+
+    // Berth has no nginx to reload, start or stop.
+    berth.ssh("nginx:reload").ok();
+    berth.ssh("nginx:start").ok();
+    let stop = berth.ssh("nginx:stop");
+    assert_eq!(stop.code, 1, "{stop:#?}");
+    assert!(
+        stop.stderr
+            .contains("proxy:disable <app> takes one app off it"),
+        "{stop:#?}"
+    );
+}

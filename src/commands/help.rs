@@ -474,6 +474,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "Show why the proxy failed the app's latest requests; -t follows new ones",
     ),
     (
+        "nginx:reload",
+        "",
+        "Accepted: Berth's proxy applies every change at once",
+    ),
+    (
         "nginx:report",
         "[<app>] [--<flag>]",
         "Show the app's proxy limits: its own, the global ones and what applies",
@@ -487,6 +492,21 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "nginx:show-config",
         "<app>",
         "Show what the proxy does for the app now: hosts, instances, policy",
+    ),
+    (
+        "nginx:start",
+        "",
+        "Accepted: Berth's proxy runs with the daemon",
+    ),
+    (
+        "nginx:stop",
+        "",
+        "Refused: the proxy stops with the daemon (proxy:disable takes one app off)",
+    ),
+    (
+        "nginx:validate-config",
+        "[<app>] [--clean]",
+        "Name stored nginx:set values the proxy cannot read (and ignores); --clean unsets them",
     ),
     (
         "ports:add",

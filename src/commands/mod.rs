@@ -47,6 +47,7 @@ mod maintenance;
 mod nginx;
 mod nginx_logs;
 mod nginx_show;
+mod nginx_validate;
 mod output;
 mod ports;
 mod proxy;
@@ -210,6 +211,7 @@ pub enum Command {
     Nginx(nginx::Args),
     NginxLogs(nginx_logs::Args),
     NginxShow(argv::AppArgs),
+    NginxValidate(nginx_validate::Args),
     HttpAuth(http_auth::Args),
     Logs(logs::Args),
     LogsFailed(logs_failed::Args),
@@ -292,6 +294,9 @@ impl Command {
             }
             "nginx:access-logs" | "nginx:error-logs" => {
                 Command::NginxLogs(nginx_logs::Args::parse(name, rest)?)
+            }
+            "nginx:validate-config" | "nginx:reload" | "nginx:start" | "nginx:stop" => {
+                Command::NginxValidate(nginx_validate::Args::parse(name, rest)?)
             }
             name if name.starts_with("letsencrypt:") => {
                 Command::Letsencrypt(letsencrypt::Args::parse(name, rest)?)
@@ -424,6 +429,7 @@ impl Command {
             Command::Nginx(args) => args.command(),
             Command::NginxLogs(args) => args.command(),
             Command::NginxShow(_) => "nginx:show-config",
+            Command::NginxValidate(args) => args.command(),
             Command::ChecksReport(_) => "checks:report",
             Command::ChecksRun(_) => "checks:run",
             Command::ChecksSet(_) => "checks:set",
@@ -519,6 +525,7 @@ impl Command {
             Command::Nginx(args) => nginx::run(ctx, io, args).await,
             Command::NginxLogs(args) => nginx_logs::run(ctx, io, args).await,
             Command::NginxShow(args) => nginx_show::run(ctx, io, args).await,
+            Command::NginxValidate(args) => nginx_validate::run(ctx, io, args).await,
             Command::ChecksReport(args) => checks_report::run(ctx, io, args).await,
             Command::ChecksRun(args) => checks_run::run(ctx, io, args).await,
             Command::ChecksSet(args) => checks_set::run(ctx, io, args).await,

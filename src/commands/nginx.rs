@@ -33,7 +33,7 @@ pub enum Property {
 }
 
 impl Property {
-    const ALL: [Property; 11] = [
+    pub const ALL: [Property; 11] = [
         Property::ClientMaxBodySize,
         Property::ProxyReadTimeout,
         Property::ClientBodyTimeout,
@@ -47,7 +47,7 @@ impl Property {
         Property::XForwardedSsl,
     ];
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Property::ClientMaxBodySize => "client-max-body-size",
             Property::ProxyReadTimeout => "proxy-read-timeout",
@@ -63,7 +63,7 @@ impl Property {
         }
     }
 
-    fn slot(self, limits: &mut ProxyLimits) -> &mut Option<String> {
+    pub fn slot(self, limits: &mut ProxyLimits) -> &mut Option<String> {
         match self {
             Property::ClientMaxBodySize => &mut limits.client_max_body_size,
             Property::ProxyReadTimeout => &mut limits.proxy_read_timeout,
@@ -100,12 +100,12 @@ impl Property {
         }
     }
 
-    fn get(self, limits: &ProxyLimits) -> Option<String> {
+    pub fn get(self, limits: &ProxyLimits) -> Option<String> {
         self.slot(&mut limits.clone()).take()
     }
 
     /// Whether `raw` reads as a value of this property, and what to say when it does not.
-    fn check(self, raw: &str) -> (bool, &'static str) {
+    pub fn check(self, raw: &str) -> (bool, &'static str) {
         match self {
             Property::ClientMaxBodySize => (
                 body_size(raw).is_some(),
