@@ -4,6 +4,7 @@
 //! This is the only module that knows hyper.
 
 mod access;
+mod answers;
 mod app_route;
 mod arrivals;
 mod body_timeout;
