@@ -119,7 +119,10 @@ pub struct ProxyConfig {
     pub send_timeout_secs: u64,
     /// How long a client may take to send a request's headers, and how long a keep-alive
     /// connection may sit idle between requests, before it is closed (nginx's
-    /// `client_header_timeout`): slow or idle clients cannot hold sockets forever.
+    /// `client_header_timeout` and `keepalive_timeout` in one): slow or idle clients cannot
+    /// hold sockets forever. 75 s, nginx's keep-alive default: a load balancer in front must be
+    /// the one to close an idle connection (AWS ALB: after 60 s), or it may send a request on a
+    /// connection Berth is closing and answer it with a 502.
     pub client_header_timeout_secs: u64,
     /// Larger request bodies get a 413 (`1m`, `512k`, `0` for no limit), as nginx's.
     pub client_max_body_size: Size,
@@ -255,7 +258,7 @@ impl Default for ProxyConfig {
             read_timeout_secs: 60,
             client_body_timeout_secs: 60,
             send_timeout_secs: 60,
-            client_header_timeout_secs: 60,
+            client_header_timeout_secs: 75,
             client_max_body_size: Size(1 << 20),
             client_max_header_size: Size(32 << 10),
             workers: None,
