@@ -436,6 +436,14 @@ impl Berth {
         self.push_refspec(repo, app, &format!("HEAD:refs/heads/{branch}"))
     }
 
+    /// A new app (a unique name from `base`) deployed with the web app that serves `marker`.
+    pub fn deployed(&self, base: &str, marker: &str) -> String {
+        let app = self.app(base);
+        let source = repo::create(&repo::as_refs(&repo::web_app(marker)));
+        self.push(source.path(), &app, "main").ok();
+        app
+    }
+
     /// `git push --force` of any refspec (`:refs/heads/main` deletes).
     pub fn push_refspec(&self, repo: &Path, app: &str, refspec: &str) -> Run {
         let output = self
