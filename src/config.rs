@@ -124,6 +124,10 @@ pub struct ProxyConfig {
     /// the one to close an idle connection (AWS ALB: after 60 s), or it may send a request on a
     /// connection Berth is closing and answer it with a 502.
     pub client_header_timeout_secs: u64,
+    /// When the daemon stops or hands over, how long an idle HTTP/1.1 keep-alive connection
+    /// stays open for its next request, answered with `Connection: close`, before it is closed
+    /// (nginx's `keepalive_min_timeout`; 0: closed at once).
+    pub keepalive_drain_secs: u64,
     /// Larger request bodies get a 413 (`1m`, `512k`, `0` for no limit), as nginx's.
     pub client_max_body_size: Size,
     /// Larger request heads (request line and headers together) get a 431 (`32k`, as nginx's
@@ -259,6 +263,7 @@ impl Default for ProxyConfig {
             client_body_timeout_secs: 60,
             send_timeout_secs: 60,
             client_header_timeout_secs: 75,
+            keepalive_drain_secs: 5,
             client_max_body_size: Size(1 << 20),
             client_max_header_size: Size(32 << 10),
             workers: None,

@@ -25,6 +25,8 @@ fn a_handoff_waits_for_a_running_deploy_and_the_new_process_serves_its_release()
     );
 }
 
+/// The load's clients never send a request again, as a load balancer in front may not: a
+/// keep-alive connection the old process closed while a request was on its way would fail it.
 #[test]
 fn a_restart_by_handoff_drops_no_request() {
     let mut berth = Berth::start();

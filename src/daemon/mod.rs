@@ -113,6 +113,7 @@ pub async fn run(
             body_timeout: Duration::from_secs(config.proxy.client_body_timeout_secs),
             send_timeout: Duration::from_secs(config.proxy.send_timeout_secs),
             max_header: config.proxy.client_max_header_size.bytes() as u32,
+            keepalive_drain: Duration::from_secs(config.proxy.keepalive_drain_secs),
         },
         extra: false,
         shutdown: shutdown.clone(),

@@ -53,6 +53,9 @@ pub struct Limits {
     /// Request heads (request line and headers; HTTP/2: the header list) larger than this
     /// many bytes get a 431.
     pub max_header: u32,
+    /// On shutdown, how long an idle HTTP/1.1 connection waits for its next request (answered
+    /// with `Connection: close`) before it is closed.
+    pub keepalive_drain: Duration,
 }
 
 /// What every connection's requests share.

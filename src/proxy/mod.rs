@@ -220,6 +220,7 @@ async fn connection<I>(
 {
     let header_timeout = shared.limits.header_timeout;
     let max_header = shared.limits.max_header;
+    let keepalive_drain = shared.limits.keepalive_drain;
     let forwarded = Arc::new(headers::Forwarded::new(inbound));
     let arrivals = Arc::new(arrivals::Arrivals::new());
     let arriving = arrivals.clone();
@@ -231,13 +232,26 @@ async fn connection<I>(
         arriving.arrived();
         let (shared, forwarded) = (shared.clone(), forwarded.clone());
         let (lingering, watching) = (lingering.clone(), watching.clone());
+        let arrivals = arriving.clone();
         let span =
             tracing::debug_span!("request", peer = %inbound.peer, app = tracing::field::Empty);
         async move {
-            let response = forward::forward(&shared, inbound, &forwarded, &watching, request).await;
+            let mut response =
+                forward::forward(&shared, inbound, &forwarded, &watching, request).await;
             // The client may still be sending the body it was refused: read it off before closing.
             if response.status() == hyper::StatusCode::PAYLOAD_TOO_LARGE {
                 lingering.set();
+            }
+            // Shutting down: the client learns that this connection takes no more requests
+            // (HTTP/2 has GOAWAY for it; an upgrade's 101 keeps its own Connection header).
+            if !h2
+                && arrivals.closing()
+                && response.status() != hyper::StatusCode::SWITCHING_PROTOCOLS
+            {
+                response.headers_mut().insert(
+                    hyper::header::CONNECTION,
+                    hyper::header::HeaderValue::from_static("close"),
+                );
             }
             Ok::<_, std::convert::Infallible>(response)
         }
@@ -247,12 +261,15 @@ async fn connection<I>(
         linger::Lingering::new(io, linger),
         sending,
     ));
-    // Serves until the connection ends; once `closing` fires, finishes what is in flight and
-    // closes (keep-alive off, HTTP/2 GOAWAY). A graceful shutdown closes a connection with no
-    // request in progress, so one accepted just before it first gets to send its request.
-    // Once `idle` resolves the connection is closed the same way, without that grace.
+    // Serves until the connection ends. Once `closing` fires, every HTTP/1.1 response says
+    // `Connection: close` and the connection closes after it; one with no request in progress
+    // is closed once it has waited `$drain` for its next request (one accepted just before:
+    // FIRST_REQUEST_GRACE for its first). Closing an idle HTTP/1.1 connection at once would
+    // lose the request a client (a load balancer reusing its connections) may be sending on it
+    // just then; HTTP/2 gets its GOAWAY at once, which tells the client what was not taken.
+    // Once `idle` resolves the connection is closed gracefully without that grace.
     macro_rules! serve_gracefully {
-        ($connection:expr, $idle:expr) => {{
+        ($connection:expr, $idle:expr, $drain:expr) => {{
             let connection = $connection;
             tokio::pin!(connection);
             tokio::select! {
@@ -269,12 +286,15 @@ async fn connection<I>(
                     }
                 }
                 _ = closing.cancelled() => {
-                    let ended = match arrivals.seen() {
-                        true => None,
-                        false => tokio::select! {
-                            served = connection.as_mut() => Some(served),
-                            _ = tokio::time::timeout(FIRST_REQUEST_GRACE, arrivals.wait()) => None,
-                        },
+                    arrivals.close_after_each();
+                    let wait = match arrivals.seen() {
+                        true => $drain,
+                        false => FIRST_REQUEST_GRACE,
+                    };
+                    let next = arrivals.beyond(arrivals.count());
+                    let ended = tokio::select! {
+                        served = connection.as_mut() => Some(served),
+                        _ = tokio::time::timeout(wait, next) => None,
                     };
                     match ended {
                         Some(served) => served,
@@ -299,7 +319,8 @@ async fn connection<I>(
                 .keep_alive_timeout(header_timeout)
                 .max_header_list_size(max_header)
                 .serve_connection(io, service),
-            arrivals.quiet_for(header_timeout)
+            arrivals.quiet_for(header_timeout),
+            Duration::ZERO
         )
     } else {
         serve_gracefully!(
@@ -309,7 +330,8 @@ async fn connection<I>(
                 .max_header_size(max_header as usize)
                 .serve_connection(io, service)
                 .with_upgrades(),
-            std::future::pending::<()>()
+            std::future::pending::<()>(),
+            keepalive_drain
         )
     };
     if let Err(err) = served {

@@ -77,6 +77,7 @@ async fn start_proxy(routes: Arc<Routes>) -> (SocketAddr, CancellationToken) {
         body_timeout: std::time::Duration::from_secs(5),
         send_timeout: std::time::Duration::from_secs(5),
         max_header: 32 << 10,
+        keepalive_drain: std::time::Duration::from_secs(5),
     };
     let proxy = Proxy {
         routes,

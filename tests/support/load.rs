@@ -22,7 +22,9 @@ pub struct Load {
 
 impl Load {
     /// Starts `clients` threads, each on its own keep-alive connection (reconnecting only when
-    /// the proxy closes it), sending `GET /` with `Host: host` until stopped.
+    /// the proxy closes it), sending `GET /` with `Host: host` until stopped. A client never
+    /// sends a request again, as a load balancer in front of Berth may not: a request lost to
+    /// a connection the proxy closed is an error.
     pub fn start(proxy: SocketAddr, host: &str, clients: usize) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let samples = Arc::new(Mutex::new(Vec::new()));
@@ -70,7 +72,7 @@ fn client(proxy: SocketAddr, host: &str, stop: &AtomicBool, samples: &Mutex<Vec<
     let mut connection: Option<BufReader<TcpStream>> = None;
     while !stop.load(Ordering::SeqCst) {
         let sent = Instant::now();
-        let outcome = request(&mut connection, proxy, host);
+        let outcome = exchange(&mut connection, proxy, host);
         if outcome.is_err() {
             connection = None;
         }
@@ -80,83 +82,45 @@ fn client(proxy: SocketAddr, host: &str, stop: &AtomicBool, samples: &Mutex<Vec<
     }
 }
 
-/// Like a browser or curl: a request on a reused keep-alive connection that the server closed
-/// before answering anything (it may close idle connections at any moment, RFC 9112 §9.3.1)
-/// is sent again once on a new connection.
-fn request(
-    connection: &mut Option<BufReader<TcpStream>>,
-    proxy: SocketAddr,
-    host: &str,
-) -> Result<String, String> {
-    let reused = connection.is_some();
-    match exchange(connection, proxy, host) {
-        Err(failure) if failure.before_response && reused => {
-            *connection = None;
-            exchange(connection, proxy, host).map_err(|f| f.message)
-        }
-        other => other.map_err(|f| f.message),
-    }
-}
-
-struct Failure {
-    /// Nothing of a response had arrived.
-    before_response: bool,
-    message: String,
-}
-
-fn early(message: String) -> Failure {
-    Failure {
-        before_response: true,
-        message,
-    }
-}
-
-fn late(message: String) -> Failure {
-    Failure {
-        before_response: false,
-        message,
-    }
-}
-
 fn exchange(
     connection: &mut Option<BufReader<TcpStream>>,
     proxy: SocketAddr,
     host: &str,
-) -> Result<String, Failure> {
+) -> Result<String, String> {
     if connection.is_none() {
-        let stream = TcpStream::connect(proxy).map_err(|e| early(format!("connect: {e}")))?;
+        let stream = TcpStream::connect(proxy).map_err(|e| format!("connect: {e}"))?;
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
-            .map_err(|e| early(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         *connection = Some(BufReader::new(stream));
     }
     let reader = connection
         .as_mut()
-        .ok_or_else(|| early("no connection".into()))?;
+        .ok_or_else(|| "no connection".to_string())?;
     write!(
         reader.get_mut(),
         "GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: berth-load\r\n\r\n"
     )
-    .map_err(|e| early(format!("write: {e}")))?;
+    .map_err(|e| format!("write: {e}"))?;
     let mut status_line = String::new();
     reader
         .read_line(&mut status_line)
-        .map_err(|e| early(format!("read: {e}")))?;
+        .map_err(|e| format!("read: {e}"))?;
     if status_line.is_empty() {
-        return Err(early("connection closed before a response".into()));
+        return Err("connection closed before a response".into());
     }
     let status: u16 = status_line
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| late(format!("bad status line {status_line:?}")))?;
+        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
     let mut length = None;
     let mut close = false;
     loop {
         let mut line = String::new();
         reader
             .read_line(&mut line)
-            .map_err(|e| late(format!("read: {e}")))?;
+            .map_err(|e| format!("read: {e}"))?;
         let line = line.trim_end();
         if line.is_empty() {
             break;
@@ -169,17 +133,17 @@ fn exchange(
             }
         }
     }
-    let length = length.ok_or_else(|| late("response without content-length".into()))?;
+    let length = length.ok_or_else(|| "response without content-length".to_string())?;
     let mut body = vec![0u8; length];
     reader
         .read_exact(&mut body)
-        .map_err(|e| late(format!("read body: {e}")))?;
+        .map_err(|e| format!("read body: {e}"))?;
     let body = String::from_utf8_lossy(&body).into_owned();
     if close {
         *connection = None;
     }
     if status != 200 {
-        return Err(late(format!("HTTP {status}: {body}")));
+        return Err(format!("HTTP {status}: {body}"));
     }
     Ok(body)
 }
