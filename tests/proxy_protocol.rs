@@ -277,6 +277,43 @@ fn a_client_that_stops_reading_is_cut_off_after_send_timeout() {
 }
 
 #[test]
+fn an_idempotent_request_on_a_connection_the_app_closed_goes_out_again() {
+    let berth = Berth::start();
+    let app = berth.app("stale");
+    berth.push(repo::protocol_app().path(), &app, "main").ok();
+    let host = Berth::host(&app);
+    // Two requests on one client connection (so one proxy worker and its pool): the second
+    // goes out on the connection the first left in the pool, which the app closes unread.
+    let twice = |method: &str| {
+        let url = format!("http://{}/drop-reused", berth.http);
+        curl(
+            &host,
+            &["-X", method, "-w", "%{http_code}\n", &url, &url],
+            None,
+        )
+    };
+    // The app may have acted on a POST before it closed: the client gets the 502.
+    assert_eq!(
+        twice("POST"),
+        format!("protocol app\n200\nApp {app} is not answering\n502\n")
+    );
+    // A GET goes out again on a new connection.
+    assert_eq!(twice("GET"), "protocol app\n200\nprotocol app\n200\n");
+    let errors = berth.ssh(&format!("nginx:error-logs {app}")).ok().stdout;
+    let lines: Vec<&str> = errors.lines().collect();
+    assert_eq!(lines.len(), 2, "{errors}");
+    assert!(
+        lines[0].contains("request: \"POST /drop-reused\""),
+        "{errors}"
+    );
+    assert!(
+        lines[1].contains("closed a kept-alive connection as the request was sent")
+            && lines[1].contains("request: \"GET /drop-reused\""),
+        "{errors}"
+    );
+}
+
+#[test]
 fn per_app_limits_apply_at_once() {
     let berth = Berth::start();
     let app = berth.app("limits");

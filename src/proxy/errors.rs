@@ -25,6 +25,9 @@ pub enum Failure {
     TooLarge(u64),
     /// No connection to an instance (the request goes to the next, if it can be sent again).
     Unreachable(SocketAddr, String),
+    /// The instance closed a kept-alive connection as the request went out on it; an
+    /// idempotent request went out again on a new one.
+    Stale(SocketAddr, String),
     /// The instance broke the exchange before its response headers: 502.
     Broken(SocketAddr, String),
     /// The instance sent no response headers within `proxy-read-timeout`: 504.
@@ -51,6 +54,10 @@ impl fmt::Display for Failure {
             Failure::Unreachable(upstream, err) => {
                 write!(f, "cannot connect to {upstream}: {err}")
             }
+            Failure::Stale(upstream, err) => write!(
+                f,
+                "{upstream} closed a kept-alive connection as the request was sent ({err})"
+            ),
             Failure::Broken(upstream, err) => write!(f, "{upstream} failed: {err}"),
             Failure::TimedOut(upstream, limit) => write!(
                 f,
@@ -100,6 +107,7 @@ impl ErrorLog {
             }
             // An instance the request then went past, or a client's own doing.
             Failure::Unreachable(..)
+            | Failure::Stale(..)
             | Failure::TooLarge(_)
             | Failure::BodyTimedOut(_)
             | Failure::SendTimedOut(_) => {

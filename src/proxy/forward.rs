@@ -22,7 +22,7 @@ use super::headers::{
 };
 use super::routes::{AppRoute, Lookup, Routes};
 use super::send_timeout::{Sending, Watched};
-use super::upstream::UpstreamError;
+use super::upstream::{UpstreamError, Via};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type ProxyBody = BoxBody<Bytes, BoxError>;
@@ -268,6 +268,9 @@ async fn to_app(
     // even be connected to, and again after a route swap (a stop-first deploy); one with a body
     // is streamed once.
     let replayable = request.body().is_end_stream();
+    // Sent again after a pooled connection closed under it (the app may have read it, so only
+    // if doing it twice is the same as once).
+    let resend = replayable && request.method().is_idempotent();
     let (mut parts, body) = request.into_parts();
     let body_timeout = route
         .policy
@@ -289,18 +292,25 @@ async fn to_app(
             let upstream =
                 mapped_port.map_or(upstream, |port| SocketAddr::new(upstream.ip(), port));
             let last = attempt + 1 == attempts && (swaps_left == 0 || !replayable);
-            let mut outgoing = Request::new(body.take().unwrap_or_else(empty_body));
-            *outgoing.method_mut() = parts.method.clone();
-            *outgoing.uri_mut() = target.clone();
-            *outgoing.version_mut() = hyper::Version::HTTP_11;
             // Only a request that may be sent again keeps a copy of its headers.
-            *outgoing.headers_mut() = if last {
-                std::mem::take(&mut parts.headers)
-            } else {
-                parts.headers.clone()
+            let outgoing = |final_use: bool| {
+                let mut outgoing = Request::new(body.take().unwrap_or_else(empty_body));
+                *outgoing.method_mut() = parts.method.clone();
+                *outgoing.uri_mut() = target.clone();
+                *outgoing.version_mut() = hyper::Version::HTTP_11;
+                *outgoing.headers_mut() = match final_use {
+                    true => std::mem::take(&mut parts.headers),
+                    false => parts.headers.clone(),
+                };
+                outgoing
             };
-            let sent = shared.pool.send(upstream, outgoing);
-            outcome = match tokio::time::timeout(read_timeout, sent).await {
+            let exchange = Exchange {
+                upstream,
+                last,
+                resend,
+                read_timeout,
+            };
+            outcome = match exchange.run(shared, outgoing, failures).await {
                 Ok(Ok(response)) => Outcome::Answered(response),
                 Ok(Err(UpstreamError::Connect(err))) => {
                     failures.push(Failure::Unreachable(upstream, err.to_string()));
@@ -370,6 +380,40 @@ async fn to_app(
         }
     }
     Response::from_parts(head, upstream_body.map_err(BoxError::from).boxed())
+}
+
+/// One request to one instance.
+struct Exchange {
+    upstream: SocketAddr,
+    /// No other instance will be tried after this one.
+    last: bool,
+    /// The request may go out again on a new connection if the pooled one turns out `Stale`.
+    resend: bool,
+    read_timeout: Duration,
+}
+
+impl Exchange {
+    /// The instance's response (or why there is none); `outgoing(true)` makes the request for
+    /// the last time, so it may take what it needs rather than copy it.
+    async fn run(
+        self,
+        shared: &Shared,
+        mut outgoing: impl FnMut(bool) -> Request<ProxyBody>,
+        failures: &mut Vec<Failure>,
+    ) -> Result<Result<Response<Incoming>, UpstreamError>, tokio::time::error::Elapsed> {
+        let mut via = Via::Pooled;
+        loop {
+            let request = outgoing(self.last && (via == Via::New || !self.resend));
+            let sent = shared.pool.send(self.upstream, request, via);
+            match tokio::time::timeout(self.read_timeout, sent).await {
+                Ok(Err(UpstreamError::Stale(err))) if self.resend && via == Via::Pooled => {
+                    failures.push(Failure::Stale(self.upstream, err.to_string()));
+                    via = Via::New;
+                }
+                answer => return answer,
+            }
+        }
+    }
 }
 
 enum Outcome {

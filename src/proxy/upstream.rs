@@ -2,6 +2,8 @@
 //! connection out never contends with another thread). A request goes out on an idle, ready
 //! connection when there is one, else on a new connection; a pooled connection the app closed
 //! meanwhile is noticed before the request is written, and the request goes out on a new one.
+//! One the app closes just as the request is written (an app's keep-alive timeout running out
+//! then) fails it with `Stale`, and the caller may send it again on a new connection.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,8 +26,38 @@ pub enum UpstreamError {
     /// No connection could be made: the request was not sent and may go elsewhere.
     #[error("cannot connect: {0}")]
     Connect(std::io::Error),
+    /// A pooled connection ended after the request was written, before any of a response:
+    /// the app closed it meanwhile, most likely without reading the request.
+    #[error("{0}")]
+    Stale(#[source] hyper::Error),
     #[error("{0}")]
     Request(#[from] hyper::Error),
+}
+
+/// Which connection a request may go out on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// An idle pooled one if there is one.
+    Pooled,
+    /// A new one (after a pooled one turned out `Stale`).
+    New,
+}
+
+/// Whether `err` ended an exchange before any of the response arrived, on a connection the
+/// other side closed or reset.
+fn before_response(err: &hyper::Error) -> bool {
+    if err.is_incomplete_message() {
+        return true;
+    }
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+            return matches!(io.kind(), BrokenPipe | ConnectionAborted | ConnectionReset);
+        }
+        source = cause.source();
+    }
+    false
 }
 
 pub struct Pool {
@@ -46,8 +78,9 @@ impl Pool {
         &self,
         upstream: SocketAddr,
         mut request: Request<ProxyBody>,
+        via: Via,
     ) -> Result<Response<Incoming>, UpstreamError> {
-        while let Some(mut sender) = self.checkout(upstream) {
+        while let Some(mut sender) = self.checkout(upstream, via) {
             match sender.try_send_request(request).await {
                 Ok(response) => {
                     self.checkin(upstream, sender);
@@ -56,7 +89,13 @@ impl Pool {
                 Err(mut err) => match err.take_message() {
                     // Not written: the connection was gone; try the next one.
                     Some(unsent) => request = unsent,
-                    None => return Err(UpstreamError::Request(err.into_error())),
+                    None => {
+                        let err = err.into_error();
+                        return Err(match before_response(&err) {
+                            true => UpstreamError::Stale(err),
+                            false => UpstreamError::Request(err),
+                        });
+                    }
                 },
             }
         }
@@ -67,7 +106,10 @@ impl Pool {
     }
 
     /// An idle connection that can take a request now; closed ones are dropped on the way.
-    fn checkout(&self, upstream: SocketAddr) -> Option<SendRequest<ProxyBody>> {
+    fn checkout(&self, upstream: SocketAddr, via: Via) -> Option<SendRequest<ProxyBody>> {
+        if via == Via::New {
+            return None;
+        }
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let senders = idle.get_mut(&upstream)?;
         senders.retain(|s| !s.is_closed());
@@ -119,7 +161,7 @@ mod tests {
         drop(closed);
         let pool = Pool::new(Duration::from_secs(1));
         let request = Request::new(super::super::forward::empty_body());
-        let err = pool.send(addr, request).await.unwrap_err();
+        let err = pool.send(addr, request, Via::Pooled).await.unwrap_err();
         assert!(matches!(err, UpstreamError::Connect(_)), "{err}");
     }
 }
