@@ -26,8 +26,8 @@ pub enum UpstreamError {
     /// No connection could be made: the request was not sent and may go elsewhere.
     #[error("cannot connect: {0}")]
     Connect(std::io::Error),
-    /// A pooled connection ended after the request was written, before any of a response:
-    /// the app closed it meanwhile, most likely without reading the request.
+    /// A pooled connection ended after the request was written, before the response's head
+    /// arrived: the app closed it meanwhile, most likely without reading the request.
     #[error("{0}")]
     Stale(#[source] hyper::Error),
     #[error("{0}")]
@@ -43,7 +43,7 @@ pub enum Via {
     New,
 }
 
-/// Whether `err` ended an exchange before any of the response arrived, on a connection the
+/// Whether `err` ended an exchange before the response's head arrived, on a connection the
 /// other side closed or reset.
 fn before_response(err: &hyper::Error) -> bool {
     if err.is_incomplete_message() {
