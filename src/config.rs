@@ -128,6 +128,10 @@ pub struct ProxyConfig {
     /// stays open for its next request, answered with `Connection: close`, before it is closed
     /// (nginx's `keepalive_min_timeout`; 0: closed at once).
     pub keepalive_drain_secs: u64,
+    /// Apps' text responses (HTML, CSS, JavaScript, JSON, XML, plain text, SVG, fonts) go out
+    /// gzip-compressed to clients that accept it, as Dokku's nginx template does; `false`
+    /// passes every response as the app sent it.
+    pub gzip: bool,
     /// Larger request bodies get a 413 (`1m`, `512k`, `0` for no limit), as nginx's.
     pub client_max_body_size: Size,
     /// Larger request heads (request line and headers together) get a 431 (`32k`, as nginx's
@@ -264,6 +268,7 @@ impl Default for ProxyConfig {
             send_timeout_secs: 60,
             client_header_timeout_secs: 75,
             keepalive_drain_secs: 5,
+            gzip: true,
             client_max_body_size: Size(1 << 20),
             client_max_header_size: Size(32 << 10),
             workers: None,

@@ -96,6 +96,45 @@ fn headers_bodies_streams_and_websockets_pass_through_the_proxy() {
         .unwrap_or_else(|| panic!("no request id: {made_up}"));
     assert!(id.len() >= 16, "{id}");
 
+    // Text goes out gzip-compressed to clients that take it, as with Dokku's nginx; short or
+    // binary responses, and responses to clients that do not take gzip, as the app sent them.
+    let head = |path: &str, gzip: bool| {
+        let accept = if gzip {
+            "Accept-Encoding: gzip"
+        } else {
+            "X-No: gzip"
+        };
+        curl(
+            &host,
+            &["-D", "-", "-o", "/dev/null", "-H", accept, &url(path)],
+            None,
+        )
+        .to_ascii_lowercase()
+    };
+    let compressed = head("/text/5000", true);
+    assert!(
+        compressed.contains("content-encoding: gzip\r\n")
+            && compressed.contains("vary: accept-encoding\r\n")
+            && !compressed.contains("content-length"),
+        "{compressed}"
+    );
+    let text: String = "berth ".chars().cycle().take(5000).collect();
+    assert_eq!(
+        curl(&host, &["--compressed", &url("/text/5000")], None),
+        text
+    );
+    for (path, gzip) in [
+        ("/text/5000", false),
+        ("/text/500", true),
+        ("/bytes/5000", true),
+    ] {
+        let plain = head(path, gzip);
+        assert!(
+            !plain.contains("content-encoding") && plain.contains("content-length: "),
+            "{path}: {plain}"
+        );
+    }
+
     // Request heads up to [proxy] client_max_header_size (32k) pass; larger ones get a 431.
     let with_header = |bytes: usize| {
         let big = format!("X-Big: {}", "b".repeat(bytes));

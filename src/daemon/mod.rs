@@ -114,6 +114,7 @@ pub async fn run(
             send_timeout: Duration::from_secs(config.proxy.send_timeout_secs),
             max_header: config.proxy.client_max_header_size.bytes() as u32,
             keepalive_drain: Duration::from_secs(config.proxy.keepalive_drain_secs),
+            gzip: config.proxy.gzip,
         },
         extra: false,
         shutdown: shutdown.clone(),

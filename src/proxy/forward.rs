@@ -56,6 +56,8 @@ pub struct Limits {
     /// On shutdown, how long an idle HTTP/1.1 connection waits for its next request (answered
     /// with `Connection: close`) before it is closed.
     pub keepalive_drain: Duration,
+    /// Text responses go out gzip-compressed to clients that accept it (as Dokku's nginx).
+    pub gzip: bool,
 }
 
 /// What every connection's requests share.
@@ -254,6 +256,9 @@ async fn to_app(
     }
     let upgrade = is_upgrade(request.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut request));
+    let gzip = shared.limits.gzip
+        && request.method() != hyper::Method::HEAD
+        && super::gzip::accepted(request.headers());
     if !route.policy.underscores_in_headers {
         drop_underscored(request.headers_mut());
     }
@@ -379,7 +384,11 @@ async fn to_app(
             head.headers.insert("strict-transport-security", value);
         }
     }
-    Response::from_parts(head, upstream_body.map_err(BoxError::from).boxed())
+    let response = Response::from_parts(head, upstream_body.map_err(BoxError::from).boxed());
+    match gzip && status != StatusCode::SWITCHING_PROTOCOLS {
+        true => super::gzip::compress(response),
+        false => response,
+    }
 }
 
 /// One request to one instance.

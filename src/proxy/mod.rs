@@ -12,6 +12,7 @@ mod challenges;
 mod errors;
 mod extra;
 mod forward;
+mod gzip;
 mod headers;
 mod linger;
 mod metrics;

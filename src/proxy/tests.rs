@@ -78,6 +78,7 @@ async fn start_proxy(routes: Arc<Routes>) -> (SocketAddr, CancellationToken) {
         send_timeout: std::time::Duration::from_secs(5),
         max_header: 32 << 10,
         keepalive_drain: std::time::Duration::from_secs(5),
+        gzip: true,
     };
     let proxy = Proxy {
         routes,

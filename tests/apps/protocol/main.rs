@@ -209,6 +209,11 @@ fn serve(stream: TcpStream) -> Result<()> {
                     left -= n;
                 }
             }
+            ("GET", path) if path.starts_with("/text/") => {
+                let length: usize = path["/text/".len()..].parse().unwrap_or(0);
+                let text: String = "berth ".chars().cycle().take(length).collect();
+                respond(&mut writer, &text)?;
+            }
             ("GET", "/ws") => {
                 let key = head.header("sec-websocket-key").unwrap_or("").to_string();
                 return websocket(&mut reader, &mut writer, &key);
