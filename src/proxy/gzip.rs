@@ -46,25 +46,27 @@ const TYPES: &[&str] = &[
 ];
 
 /// Whether a request with these headers takes a gzip-encoded response (`Accept-Encoding`
-/// naming `gzip` or `*` without `q=0`).
+/// naming `gzip` or `*` without `q=0`) and came straight from its client: nginx's
+/// `gzip_proxied off` leaves responses to requests through another proxy (`Via`) alone.
 pub fn accepted(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|param| {
-                let param: String = param.chars().filter(|c| !c.is_whitespace()).collect();
-                param
-                    .strip_prefix("q=")
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-        })
+    !headers.contains_key(header::VIA)
+        && headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .any(|coding| {
+                let mut parts = coding.split(';');
+                let name = parts.next().unwrap_or("").trim();
+                let refused = parts.any(|param| {
+                    let param: String = param.chars().filter(|c| !c.is_whitespace()).collect();
+                    param
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                });
+                (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+            })
 }
 
 /// Whether the app's response should go out compressed: a 200, 403 or 404 (as nginx) with a
@@ -218,6 +220,8 @@ mod tests {
         assert!(!takes("br, identity"));
         assert!(!takes("gzipped"));
         assert!(!accepted(&HeaderMap::new()));
+        let proxied = headers(&[("accept-encoding", "gzip"), ("via", "1.1 cdn")]);
+        assert!(!accepted(&proxied));
     }
 
     #[test]
