@@ -385,7 +385,7 @@ async fn to_app(
         }
     }
     let response = Response::from_parts(head, upstream_body.map_err(BoxError::from).boxed());
-    match gzip && status != StatusCode::SWITCHING_PROTOCOLS {
+    match gzip {
         true => super::gzip::compress(response),
         false => response,
     }
