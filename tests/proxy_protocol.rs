@@ -251,10 +251,28 @@ fn until_error_line(berth: &Berth, app: &str, wanted: &str) -> String {
 
 #[test]
 fn a_client_that_stops_reading_is_cut_off_after_send_timeout() {
-    let berth = Berth::start();
+    // Compression off, so the large response below is passed as the app sends it.
+    let berth = Berth::start_configured("", "gzip = false");
     let app = berth.app("reader");
     berth.push(repo::protocol_app().path(), &app, "main").ok();
     let host = Berth::host(&app);
+    let text = curl(
+        &host,
+        &[
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            "-H",
+            "Accept-Encoding: gzip",
+            &format!("http://{}/text/5000", berth.http),
+        ],
+        None,
+    );
+    assert!(
+        !text.to_ascii_lowercase().contains("content-encoding"),
+        "[proxy] gzip = false: {text}"
+    );
     berth.ssh(&format!("nginx:set {app} send-timeout 1s")).ok();
     let report = berth.ssh(&format!("nginx:report {app}")).ok().stdout;
     assert!(
