@@ -108,7 +108,16 @@ pub fn compress(response: Response<ProxyBody>) -> Response<ProxyBody> {
     let headers = &mut head.headers;
     headers.remove(header::CONTENT_LENGTH);
     headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    headers.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    let varies = headers.get_all(header::VARY).iter().any(|value| {
+        value.to_str().is_ok_and(|v| {
+            v.split(',').any(|name| {
+                name.trim() == "*" || name.trim().eq_ignore_ascii_case("accept-encoding")
+            })
+        })
+    });
+    if !varies {
+        headers.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
     // The compressed bytes are not the ones a strong validator names (nginx weakens it too).
     if let Some(tag) = headers.get(header::ETAG).and_then(|t| t.to_str().ok()) {
         if tag.starts_with('"') {
@@ -261,9 +270,13 @@ mod tests {
         response
             .headers_mut()
             .insert(header::ETAG, HeaderValue::from_static("\"v1\""));
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Cookie"));
         let (head, mut body) = compress(response).into_parts();
         assert_eq!(head.headers["content-encoding"], "gzip");
-        assert_eq!(head.headers["vary"], "Accept-Encoding");
+        let vary: Vec<_> = head.headers.get_all("vary").iter().collect();
+        assert_eq!(vary, ["Cookie", "Accept-Encoding"]);
         assert_eq!(head.headers["etag"], "W/\"v1\"");
         let first = "a line of text that repeats; ".repeat(100);
         sender
@@ -291,6 +304,22 @@ mod tests {
             .read_to_string(&mut plain)
             .unwrap();
         assert_eq!(plain, format!("{first}the end"));
+    }
+
+    #[test]
+    fn a_response_that_varies_on_the_encoding_already_says_so_once() {
+        let mut response =
+            Response::new(http_body_util::Empty::new().map_err(|n| match n {}).boxed());
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Origin, accept-encoding"),
+        );
+        let compressed = compress(response);
+        let vary: Vec<_> = compressed.headers().get_all("vary").iter().collect();
+        assert_eq!(vary, ["Origin, accept-encoding"]);
+        assert_eq!(compressed.headers()["content-encoding"], "gzip");
     }
 
     /// A body fed frame by frame through a channel.
