@@ -89,6 +89,12 @@ http {
       proxy_set_header X-Forwarded-Port \$server_port;
       proxy_set_header X-Forwarded-Proto \$scheme;
       proxy_set_header X-Request-Start \$msec;
+      gzip on;
+      gzip_min_length 1100;
+      gzip_buffers 4 32k;
+      gzip_types text/css text/javascript text/xml text/plain text/x-component application/javascript application/x-javascript application/json application/xml application/rss+xml font/truetype application/x-font-ttf font/opentype application/vnd.ms-fontobject image/svg+xml;
+      gzip_vary on;
+      gzip_comp_level 6;
     }
   }
 }
@@ -133,7 +139,9 @@ run() {
   local before out cpu_before
   before=$(time_wait)
   cpu_before=$(ticks "$@")
-  out=$(wrk -t2 -c"$connections" -d"${duration}s" --latency -H "Host: $hostname" "$url")
+  local accept=()
+  [[ $name != *gzip ]] || accept=(-H "Accept-Encoding: gzip")
+  out=$(wrk -t2 -c"$connections" -d"${duration}s" --latency -H "Host: $hostname" "${accept[@]}" "$url")
   if [ $# -gt 0 ]; then
     local requests
     requests=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -170,6 +178,17 @@ for size in 8k 64k; do
     fi
   done
 done
+# 8 KiB pages gzip-compressed, by both as Dokku's template sets nginx up (level 6); names
+# ending in "gzip" ask for it.
+for port in "$http_port" "$keepalive_port"; do
+  curl -s -D - -o /dev/null -H "Host: $host" -H "Accept-Encoding: gzip" "http://127.0.0.1:$port/8k" |
+    grep -qi '^content-encoding: gzip' || { echo " !     no gzip from port $port" >&2; exit 1; }
+done
+for _ in $(seq 1 "$rounds"); do
+  run "berth-8kgzip" "http://127.0.0.1:$http_port/8k" "$host" "$daemon"
+  # shellcheck disable=SC2046
+  run "nginx-keepalive-8kgzip" "http://127.0.0.1:$keepalive_port/8k" "$host" $(pgrep -P "${nginx_pids[1]}")
+done
 loaded_rss=$(rss_kb)
 
 # 10,000 domains on the app, then the same load on one of them, taking turns with one domain.
@@ -190,12 +209,12 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 base=$(median ${rps[nginx-keepalive]})
 echo "| target | requests/s | vs nginx keep-alive | p50 ms | p99 ms | proxy CPU µs/request | TIME_WAIT left | runs (req/s) |"
 echo "|---|---|---|---|---|---|---|---|"
-for name in direct berth nginx-keepalive nginx-dokku berth-10k-domains berth-8k nginx-keepalive-8k berth-64k nginx-keepalive-64k nginx-64k-buffers-64k; do
+for name in direct berth nginx-keepalive nginx-dokku berth-10k-domains berth-8k nginx-keepalive-8k berth-64k nginx-keepalive-64k nginx-64k-buffers-64k berth-8kgzip nginx-keepalive-8kgzip; do
   # shellcheck disable=SC2086
   r=$(median ${rps[$name]})
   # Sized runs compare with nginx on the same size.
   # shellcheck disable=SC2086
-  [[ $name != *-*k ]] || base=$(median ${rps[nginx-keepalive-${name##*-}]})
+  [[ $name != *-*k && $name != *-*kgzip ]] || base=$(median ${rps[nginx-keepalive-${name##*-}]})
   c="-"
   # shellcheck disable=SC2086
   [ -z "${cpu[$name]:-}" ] || c=$(median ${cpu[$name]})
