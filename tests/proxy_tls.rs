@@ -485,3 +485,47 @@ fn extra_http_https_and_tcp_ports_open_at_once_and_survive_restarts_and_handoffs
     });
     assert!(closed, "the port closes");
 }
+
+/// One TLS 1.2 handshake with `openssl s_client` for `host`, resuming the session in
+/// `session_in` if given and saving it to `session_out` if given; what s_client printed.
+fn tls12_handshake(
+    berth: &Berth,
+    host: &str,
+    session_in: Option<&std::path::Path>,
+    session_out: Option<&std::path::Path>,
+) -> String {
+    let mut command = std::process::Command::new("openssl");
+    command
+        .args(["s_client", "-tls1_2", "-connect"])
+        .arg(berth.https.to_string())
+        .args(["-servername", host]);
+    if let Some(path) = session_in {
+        command.arg("-sess_in").arg(path);
+    }
+    if let Some(path) = session_out {
+        command.arg("-sess_out").arg(path);
+    }
+    let output = command
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run openssl s_client");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn tls_sessions_resume_however_many_clients_came_since() {
+    let berth = Berth::start();
+    let app = berth.deployed("resume", "resumed");
+    let host = Berth::host(&app);
+    berth.ssh(&format!("certs:generate {app}")).ok();
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("session.pem");
+    let first = tls12_handshake(&berth, &host, None, Some(&session));
+    assert!(first.contains("New, TLSv1.2"), "{first}");
+    // More clients than a server-side session cache of a few hundred entries keeps.
+    for _ in 0..300 {
+        tls12_handshake(&berth, &host, None, None);
+    }
+    let again = tls12_handshake(&berth, &host, Some(&session), None);
+    assert!(again.contains("Reused, TLSv1.2"), "{again}");
+}
