@@ -90,6 +90,8 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
                 .into(),
         )),
     };
+    // The proxy already applies the next level's value in place of one it cannot read, so
+    // unsetting such a value changes no live policy: nothing to refresh.
     let mut found = Vec::new();
     let apps = match &target {
         Some(app) => vec![app.clone()],
@@ -109,11 +111,6 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
                 .update_app(app, |record| clean(&mut record.proxy, &bad))?;
         }
         found.extend(bad.into_iter().map(|bad| (app.to_string(), bad)));
-    }
-    if cleaning && !found.is_empty() {
-        for app in ctx.store.app_names() {
-            ctx.refresh_policy(&app);
-        }
     }
     let which = target.map_or("every app".to_string(), |app| app.to_string());
     if found.is_empty() {
