@@ -58,9 +58,10 @@ pub fn accepted(headers: &HeaderMap) -> bool {
             .any(|coding| {
                 let mut parts = coding.split(';');
                 let name = parts.next().unwrap_or("").trim();
+                // `weight = OWS ";" OWS "q=" qvalue` (RFC 9110 §12.4.2): no space around `=`.
                 let refused = parts.any(|param| {
-                    let param: String = param.chars().filter(|c| !c.is_whitespace()).collect();
                     param
+                        .trim()
                         .strip_prefix("q=")
                         .and_then(|q| q.parse::<f32>().ok())
                         .is_some_and(|q| q <= 0.0)
@@ -82,10 +83,9 @@ fn wanted(status: StatusCode, headers: &HeaderMap) -> bool {
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    let kind = text(header::CONTENT_TYPE)
+    let listed = text(header::CONTENT_TYPE)
         .and_then(|value| value.split(';').next())
-        .map(|kind| kind.trim().to_ascii_lowercase());
-    let listed = kind.is_some_and(|kind| TYPES.contains(&kind.as_str()));
+        .is_some_and(|kind| TYPES.iter().any(|t| t.eq_ignore_ascii_case(kind.trim())));
     let encoded =
         text(header::CONTENT_ENCODING).is_some_and(|c| !c.eq_ignore_ascii_case("identity"));
     let short = text(header::CONTENT_LENGTH)
@@ -95,7 +95,8 @@ fn wanted(status: StatusCode, headers: &HeaderMap) -> bool {
         .get_all(header::CACHE_CONTROL)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.to_ascii_lowercase().contains("no-transform"));
+        .flat_map(|v| v.split(','))
+        .any(|directive| directive.trim().eq_ignore_ascii_case("no-transform"));
     status_ok && listed && !encoded && !short && !untouchable
 }
 
