@@ -67,7 +67,15 @@ impl DockerEngine {
         match self.docker.inspect_network(&self.network, None).await {
             Ok(_) => return Ok(()),
             Err(err) if is_not_found(&err) => {}
-            Err(err) => return Err(engine_err(err)),
+            Err(err) => {
+                // Two of the name, made by daemons starting at once: keep one, then look again.
+                self.keep_one_network().await?;
+                self.docker
+                    .inspect_network(&self.network, None)
+                    .await
+                    .map_err(|_| engine_err(err))?;
+                return Ok(());
+            }
         }
         let request = NetworkCreateRequest {
             name: self.network.clone(),
@@ -76,12 +84,38 @@ impl DockerEngine {
             ..Default::default()
         };
         match self.docker.create_network(request).await {
-            Ok(_) => Ok(()),
+            Ok(_) => {}
             // Another daemon (a test running beside us) may have created it in the meantime.
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 409, ..
-            }) => Ok(()),
-            Err(err) => Err(engine_err(err)),
+            }) => {}
+            Err(err) => return Err(engine_err(err)),
         }
+        self.keep_one_network().await
+    }
+
+    /// Engines before API 1.44 let two daemons starting at once each create a network of the
+    /// name (then every container create fails: the name is ambiguous). Every daemon keeps the
+    /// same one, the smallest id, and removes the others, which no container uses yet.
+    async fn keep_one_network(&self) -> Result<(), SchedulerError> {
+        let options = bollard::query_parameters::ListNetworksOptions {
+            filters: Some([("name".to_string(), vec![self.network.clone()])].into()),
+        };
+        let mut ids: Vec<String> = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(engine_err)?
+            .into_iter()
+            .filter(|network| network.name.as_deref() == Some(self.network.as_str()))
+            .filter_map(|network| network.id)
+            .collect();
+        ids.sort();
+        for id in ids.iter().skip(1) {
+            if let Err(err) = self.docker.remove_network(id).await {
+                tracing::debug!(network = %id, error = %err, "duplicate network already gone");
+            }
+        }
+        Ok(())
     }
 }
