@@ -124,14 +124,7 @@ fn parse_one(flag: &str, value: &str) -> Result<Parsed, OptionError> {
             let bytes = parse_size(value).ok_or_else(|| bad("--shm-size"))?;
             Parsed::ShmSize(bytes)
         }
-        "--ulimit" => {
-            let (name, limits) = value.split_once('=').ok_or_else(|| bad("--ulimit"))?;
-            let (soft, hard) = limits.split_once(':').unwrap_or((limits, limits));
-            match (soft.parse(), hard.parse()) {
-                (Ok(soft), Ok(hard)) if plain(name) => Parsed::Ulimit(name.to_string(), soft, hard),
-                _ => return Err(bad("--ulimit")),
-            }
-        }
+        "--ulimit" => parse_ulimit(value)?,
         "--user" | "-u" if plain(value) => Parsed::User(value.to_string()),
         "--workdir" | "-w" if value.starts_with('/') && plain(value) => {
             Parsed::Workdir(value.to_string())
@@ -196,6 +189,38 @@ fn parse_one(flag: &str, value: &str) -> Result<Parsed, OptionError> {
         }
         other => return Err(OptionError::Unknown(other.to_string())),
     })
+}
+
+/// The limits `--ulimit` may set, each with its largest value. Others (`rtprio`, `rttime`,
+/// `nice`, `memlock`…) are refused: real-time priority or locked memory lets an app starve the
+/// host. `core` and `stack` are bytes.
+const ULIMITS: [(&str, i64); 4] = [
+    ("nofile", 1 << 20),
+    ("nproc", 1 << 16),
+    ("core", 1 << 30),
+    ("stack", 1 << 28),
+];
+
+/// `nofile=1024:2048` or `nofile=1024` (soft = hard).
+fn parse_ulimit(value: &str) -> Result<Parsed, OptionError> {
+    let bad = || OptionError::BadValue("--ulimit", value.to_string());
+    let (name, limits) = value.split_once('=').ok_or_else(bad)?;
+    let Some((_, cap)) = ULIMITS.iter().find(|(known, _)| *known == name) else {
+        return Err(OptionError::Refused(
+            format!("--ulimit {}", crate::names::shown(name)),
+            "only nofile, nproc, core and stack may be set",
+        ));
+    };
+    let (soft, hard) = limits.split_once(':').unwrap_or((limits, limits));
+    match (soft.parse::<i64>(), hard.parse::<i64>()) {
+        (Ok(soft), Ok(hard)) if 0 <= soft && soft <= hard && hard <= *cap => {
+            Ok(Parsed::Ulimit(name.to_string(), soft, hard))
+        }
+        _ => Err(OptionError::BadValue(
+            "--ulimit (soft:hard, soft at most hard, within the limit's cap)",
+            value.to_string(),
+        )),
+    }
 }
 
 /// `64m`, `1g`, bytes → bytes.
@@ -386,6 +411,34 @@ mod tests {
             let err = normalize(&words(line)).unwrap_err().to_string();
             assert!(err.contains(message), "{line}: {err}");
         }
+    }
+
+    #[test]
+    fn ulimits_that_starve_the_host_are_refused() {
+        for name in ["rtprio", "rttime", "nice", "memlock", "msgqueue", "no file"] {
+            let err = normalize(&words(&format!("--ulimit '{name}=1'")))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("only nofile, nproc, core and stack"),
+                "{name}: {err}"
+            );
+        }
+        for (value, ok) in [
+            ("nofile=1048576", true),
+            ("nofile=1048577", false),
+            ("nproc=512:1024", true),
+            ("nproc=1024:512", false),
+            ("core=0", true),
+            ("stack=-1", false),
+            ("stack=8388608:268435456", true),
+            ("core=unlimited", false),
+        ] {
+            let parsed = normalize(&words(&format!("--ulimit {value}")));
+            assert_eq!(parsed.is_ok(), ok, "{value}: {parsed:?}");
+        }
+        let stored = ["--ulimit=rtprio=99".to_string()];
+        assert!(container_options(&stored).ulimits.is_empty());
     }
 
     #[test]
