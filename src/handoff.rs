@@ -97,6 +97,11 @@ impl Inherited {
             .collect()
     }
 
+    /// Any other inherited descriptor (the data dir lock).
+    pub fn fd(&mut self, name: &str) -> Option<OwnedFd> {
+        self.fds.remove(name)
+    }
+
     pub fn unix(&mut self, name: &str) -> Option<std::os::unix::net::UnixListener> {
         self.fds
             .remove(name)

@@ -110,7 +110,7 @@ impl Args {
 
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
     let record = ctx.store.app(&args.app)?;
-    let Some(release) = record.current() else {
+    let Some(release) = record.current_with_config() else {
         return Err(CommandError::User(format!(
             "{} has not been deployed",
             args.app
@@ -123,10 +123,10 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     };
     let mut spec = one_off_spec(
         &args.app,
-        release,
+        &release,
         "run",
         index,
-        &RunSettings::new(ctx, &record),
+        &RunSettings::new(ctx, &record)?,
     );
     spec.env.extend(args.env);
     spec.command = Some(match release.processes.get(&args.command[0]) {

@@ -14,13 +14,7 @@ impl Args {
         let mut argv = Argv::new("storage:ensure-directory", words);
         let name = argv.required("directory name")?;
         argv.finish()?;
-        let valid = !name.is_empty()
-            && name.len() <= 45
-            && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !valid {
+        if !crate::state::valid_storage_name(&name) {
             return Err(CommandError::User(format!(
                 "Invalid directory name \"{shown}\": lowercase letters, digits and dashes, at most 45",
                 shown = crate::names::shown(&name)

@@ -1,15 +1,16 @@
 //! `storage:mount <app> <host>:<container>` and `storage:unmount`: bind mounts kept across
 //! deploys; they take effect at the next deploy or `ps:restart`.
 //!
-//! Over SSH only directories under `<data_dir>/storage` (see `storage:ensure-directory`) and
-//! named volumes may be mounted: mounting `/` would make every deployer root on the host.
-//! The server's own CLI may mount any absolute path.
+//! Over SSH only `<data_dir>/storage/<name>` (see `storage:ensure-directory`) and named
+//! volumes may be mounted: mounting `/` would make every deployer root on the host, and so would
+//! a symlink an app planted in its storage directory (`state::Store::check_mount_source`).
+//! The server's own CLI may mount any other absolute path.
 
 use super::argv::Argv;
 use super::{CommandError, Io};
 use crate::context::{Caller, Ctx};
 use crate::names::AppName;
-use crate::state::Mount;
+use crate::state::{Mount, MountSource};
 
 #[derive(Debug)]
 pub struct Args {
@@ -36,7 +37,7 @@ impl Args {
 fn clean_path(path: &str) -> bool {
     path.starts_with('/')
         && !path.contains([':', ',', '\n', '\0'])
-        && !path.split('/').any(|part| part == "..")
+        && !path.split('/').any(|part| part == ".." || part == ".")
 }
 
 fn volume_name(name: &str) -> bool {
@@ -64,12 +65,10 @@ pub fn parse_mount(raw: &str) -> Result<Mount, CommandError> {
 }
 
 pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
-    let storage = ctx.store.layout().storage_dir();
-    let host_path = args.mount.host.starts_with('/');
-    if args.add && host_path && !std::path::Path::new(&args.mount.host).starts_with(&storage) {
+    if args.add && ctx.store.check_mount_source(&args.mount.host)? == MountSource::Host {
         caller.require_local(&format!(
             "storage:mount of a path outside {}",
-            storage.display()
+            ctx.store.layout().storage_dir().display()
         ))?;
     }
     let mount = args.mount.clone();
@@ -119,6 +118,7 @@ mod tests {
             "rel/ative:/b",
             "/a:b",
             "/a/../etc:/b",
+            "/a/./b:/c",
             "/a:/b:ro",
             "-v:/b",
             "/a,b:/c",

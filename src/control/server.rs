@@ -31,7 +31,14 @@ pub async fn bind(path: &Path) -> std::io::Result<UnixListener> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let listener = UnixListener::bind(path)?;
+    // The socket is created 0600 (no moment when another user could connect to it): the umask
+    // is the process's, so it is narrowed only around the bind, before other work starts.
+    // SAFETY: umask only swaps the process's file mode mask; it cannot fail.
+    let previous = unsafe { libc::umask(0o177) };
+    let bound = UnixListener::bind(path);
+    // SAFETY: as above, restoring the mask in force before.
+    unsafe { libc::umask(previous) };
+    let listener = bound?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     Ok(listener)
 }

@@ -52,13 +52,14 @@ pub fn task_spec(
         Ok(record) => record,
         Err(err) => return Err(SchedulerError::Engine(err.to_string())),
     };
-    let Some(release) = record.current() else {
+    let Some(release) = record.current_with_config() else {
         return Err(SchedulerError::Engine(format!(
             "{app} has not been deployed"
         )));
     };
-    let settings = RunSettings::new(ctx, &record);
-    let mut spec = one_off_spec(app, release, "cron", 1, &settings);
+    let settings =
+        RunSettings::new(ctx, &record).map_err(|err| SchedulerError::Engine(err.to_string()))?;
+    let mut spec = one_off_spec(app, &release, "cron", 1, &settings);
     spec.command = Some(vec!["/bin/sh".into(), "-c".into(), task.command.clone()]);
     Ok(spec)
 }

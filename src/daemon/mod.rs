@@ -23,7 +23,7 @@ use listeners::Listeners;
 mod listeners;
 use crate::scheduler::SchedulerError;
 use crate::ssh::KeyError;
-use crate::state::StateError;
+use crate::state::{DataDirLock, StateError};
 use crate::urls::MainPorts;
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +69,7 @@ pub async fn run(
     on_ready: impl FnOnce(&Bound),
 ) -> Result<(), DaemonError> {
     let store = crate::state::Store::open(&config.data_dir)?;
+    let data_dir_lock = DataDirLock::acquire(store.layout(), inherited.fd(LOCK_FD))?;
     let host_key = crate::ssh::load_or_create_host_key(&config.host_key())?;
     let engine =
         Arc::new(DockerEngine::connect(&config.docker_host, &config.deploy.network).await?);
@@ -78,10 +79,17 @@ pub async fn run(
     let control_path = config.control_socket();
     let mut listeners = Listeners::open(&config, &mut inherited).await?;
     let bound = listeners.bound(&control_path)?;
+    let mut passed = std::mem::take(&mut listeners.handoff);
+    match data_dir_lock.share() {
+        Ok(fd) => passed.push((LOCK_FD, fd)),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot share the data dir lock; no graceful handoff")
+        }
+    }
     let handoff = Arc::new(Handoff {
         exe: exe.clone(),
         args: std::env::args_os().skip(1).collect(),
-        listeners: std::mem::take(&mut listeners.handoff),
+        listeners: passed,
     });
 
     let tracker = TaskTracker::new();
@@ -207,16 +215,17 @@ pub async fn run(
     }
     if !handed_off.load(std::sync::atomic::Ordering::SeqCst) {
         let _ = std::fs::remove_file(&control_path);
-        let _ = std::fs::remove_file(ctx.store.layout().root().join(PID_FILE));
+        let _ = std::fs::remove_file(ctx.store.layout().pid_file());
     }
+    drop(data_dir_lock);
     Ok(())
 }
 
-/// `<data_dir>/berth.pid`: the pid of the daemon serving now.
-const PID_FILE: &str = "berth.pid";
+/// The name under which a successor inherits the data dir lock.
+const LOCK_FD: &str = "data-dir-lock";
 
 fn write_pid_file(ctx: &Ctx) {
-    let path = ctx.store.layout().root().join(PID_FILE);
+    let path = ctx.store.layout().pid_file();
     let pid = format!("{}\n", std::process::id());
     if let Err(err) = crate::state::write_atomic(&path, pid.as_bytes(), 0o644) {
         tracing::warn!(path = %path.display(), error = %err, "cannot write the pid file");
@@ -247,6 +256,8 @@ async fn hand_over_on_signal(
             continue;
         }
         tracing::info!(exe = %handoff.exe.display(), "SIGUSR2: handing the listeners to a new process");
+        // The successor reads the state as it starts: from now on this process writes none.
+        ctx.store.freeze();
         let starting = handoff.clone();
         let more = ctx.listeners.handoff();
         let started = tokio::task::spawn_blocking(move || {
@@ -270,6 +281,7 @@ async fn hand_over_on_signal(
                 tracing::error!(error = %err, "handoff task failed; this process keeps serving")
             }
         }
+        ctx.store.thaw();
         ctx.deploy_locks.resume();
     }
 }

@@ -84,7 +84,11 @@ impl DeployError {
             DeployError::Git(GitError::NoBuildDir(..)) => false,
             DeployError::Builder(err) => matches!(err, crate::build::BuildError::Internal(_)),
             DeployError::Git(_) | DeployError::Engine(_) => true,
-            DeployError::State(StateError::AppMissing(_)) => false,
+            DeployError::State(
+                StateError::AppMissing(_)
+                | StateError::MountRefused { .. }
+                | StateError::HandedOver,
+            ) => false,
             DeployError::State(_) => true,
             DeployError::Build(_)
             | DeployError::Spec(_)

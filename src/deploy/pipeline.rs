@@ -17,7 +17,7 @@ use crate::commands::Io;
 use crate::context::{Caller, Ctx};
 use crate::names::AppName;
 use crate::scheduler::{Instance, InstanceSpec, Limits, RestartPolicy};
-use crate::state::{AppRecord, GlobalSettings, Release};
+use crate::state::{AppRecord, GlobalSettings, Release, StateError};
 
 /// Who deploys what to which app, and whether to wait for a deploy already running.
 #[derive(Debug)]
@@ -143,14 +143,18 @@ async fn run(
 
     stage(Stage::Switch);
     let checks_passed = std::time::Instant::now();
-    let saved = ctx.store.update_app(&app, |record| {
+    let rollback = prepared.rollback;
+    let saved = ctx.store.update_app(&app, |now| {
         if prepared.is_new {
-            record.releases.push(release.clone());
-            record.current_release = Some(release.number);
-            // A rollback brings back that release's config too, as on Heroku.
-            record.env = release.env.clone();
+            now.releases.push(release.clone());
+            now.current_release = Some(release.number);
+            // A rollback brings back that release's config too, as on Heroku; config set while
+            // it ran was acknowledged, so it is applied on top (its own restart follows).
+            if rollback {
+                now.env = with_changes(&release.env, &record.env, &now.env);
+            }
         }
-        record.stopped = false;
+        now.stopped = false;
     });
     let record = match saved {
         Ok((record, ())) => record,
@@ -213,6 +217,24 @@ async fn run(
     Ok(release.number)
 }
 
+/// `base` with the changes that turned `before` into `after` (keys set, changed or removed).
+fn with_changes(
+    base: &BTreeMap<String, String>,
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut merged = base.clone();
+    for (key, value) in after {
+        if before.get(key) != Some(value) {
+            merged.insert(key.clone(), value.clone());
+        }
+    }
+    for key in before.keys().filter(|key| !after.contains_key(*key)) {
+        merged.remove(key);
+    }
+    merged
+}
+
 /// The formation a deploy starts: all of it, or only the one process type a restart names.
 fn only_process(
     formation: BTreeMap<String, u32>,
@@ -244,7 +266,7 @@ async fn start_and_check(
     started: &mut Vec<Instance>,
     io: &mut Io,
 ) -> Result<Vec<Upstream>, DeployError> {
-    let settings = RunSettings::new(ctx, &ctx.store.app(app)?);
+    let settings = RunSettings::new(ctx, &ctx.store.app(app)?)?;
     for (process, count) in formation {
         for index in 1..=*count {
             let spec = instance_spec(app, release, process, index, &settings);
@@ -276,12 +298,17 @@ pub struct RunSettings {
 }
 
 impl RunSettings {
-    pub fn new(ctx: &Ctx, record: &AppRecord) -> RunSettings {
-        RunSettings {
+    /// The settings for a container about to be made; refused when a mount's source is not
+    /// safe to mount now (checked at every container, since the disk changes under stored mounts).
+    pub fn new(ctx: &Ctx, record: &AppRecord) -> Result<RunSettings, StateError> {
+        for mount in &record.mounts {
+            ctx.store.check_mount_source(&mount.host)?;
+        }
+        Ok(RunSettings {
             global: ctx.store.global(),
             record: record.clone(),
             stop_timeout_secs: ctx.stop_timeout(record).as_secs(),
-        }
+        })
     }
 
     /// The `docker-options` of `phase` (`deploy` for instances, `run` for one-off containers).
@@ -388,7 +415,7 @@ async fn run_script(
         release,
         phase,
         1,
-        &RunSettings::new(ctx, record),
+        &RunSettings::new(ctx, record)?,
     );
     spec.command = Some(vec!["/bin/sh".into(), "-c".into(), script.to_string()]);
     Ok(ctx
@@ -438,7 +465,14 @@ async fn restore_previous(ctx: &Ctx, app: &AppName, only: Option<&str>, io: &mut
     };
     io.step(&format!("Starting v{} again", current.number))
         .await;
-    let settings = RunSettings::new(ctx, &record);
+    let settings = match RunSettings::new(ctx, &record) {
+        Ok(settings) => settings,
+        Err(err) => {
+            tracing::error!(app = %app, error = %err, "could not restart the previous release");
+            ctx.routes.set_app(app, &hosts, Vec::new());
+            return;
+        }
+    };
     let mut upstreams = Vec::new();
     let formation = record.formation_for(current);
     let stopped = formation

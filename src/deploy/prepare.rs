@@ -44,6 +44,8 @@ pub struct Prepared {
     pub is_new: bool,
     /// The one process type to replace (a restart of one type); `None`: all of them.
     pub only: Option<String>,
+    /// A rollback, which brings back its release's config.
+    pub rollback: bool,
 }
 
 /// Builds or finds the image and assembles release `number` (not saved yet).
@@ -58,6 +60,7 @@ pub async fn prepare(
     let app = &record.name;
     let current = record.current();
 
+    let rollback = matches!(source, Source::Rollback { .. });
     let mut release = Release {
         number,
         image: image_tag(app, number),
@@ -95,17 +98,28 @@ pub async fn prepare(
             let Some(current) = current else {
                 return Err(DeployError::Refused(format!("{app} has not been deployed")));
             };
-            let what = match &only {
-                Some(process) => format!("{app}'s {process} processes"),
-                None => app.to_string(),
-            };
-            io.step(&format!("Restarting {what} (v{})", current.number))
-                .await;
-            return Ok(Prepared {
-                release: current.clone(),
-                is_new: false,
-                only,
-            });
+            if current.env == record.env {
+                let what = match &only {
+                    Some(process) => format!("{app}'s {process} processes"),
+                    None => app.to_string(),
+                };
+                io.step(&format!("Restarting {what} (v{})", current.number))
+                    .await;
+                return Ok(Prepared {
+                    release: current.clone(),
+                    is_new: false,
+                    only,
+                    rollback: false,
+                });
+            }
+            // Every config change is a release (Heroku's rule), and it restarts every process.
+            io.step(&format!(
+                "Restarting {app} with the config set since v{} (config:set --no-restart)",
+                current.number
+            ))
+            .await;
+            release.take_code_from(current);
+            release.description = "Restart with changed config".to_string();
         }
         Source::Config { description } => {
             let Some(current) = current else {
@@ -148,6 +162,7 @@ pub async fn prepare(
         release,
         is_new: true,
         only: None,
+        rollback,
     })
 }
 

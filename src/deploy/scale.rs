@@ -36,7 +36,7 @@ pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<
             .or_default()
             .push(instance);
     }
-    let settings = RunSettings::new(ctx, &record);
+    let settings = RunSettings::new(ctx, &record)?;
     let mut surplus: Vec<Instance> = Vec::new();
     let mut started: Vec<Instance> = Vec::new();
     for (process, have) in &mut by_process {

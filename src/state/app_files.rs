@@ -20,7 +20,7 @@ pub struct MaintenancePage {
 impl Store {
     /// Replaces the app's failed-deploy record. An app destroyed meanwhile gets none.
     pub fn save_failed_output(&self, app: &AppName, text: &str) -> Result<(), StateError> {
-        let snapshot = self.lock();
+        let snapshot = self.lock_mut()?;
         if !snapshot.apps.contains_key(app) {
             return Err(StateError::AppMissing(app.clone()));
         }
@@ -46,7 +46,7 @@ impl Store {
         app: &AppName,
         page: Option<&MaintenancePage>,
     ) -> Result<(), StateError> {
-        let snapshot = self.lock();
+        let snapshot = self.lock_mut()?;
         if !snapshot.apps.contains_key(app) {
             return Err(StateError::AppMissing(app.clone()));
         }

@@ -52,6 +52,16 @@ impl Layout {
         self.app_dir(app).join("app.toml")
     }
 
+    /// Held (`flock`) by the daemon serving this data dir.
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join("berth.lock")
+    }
+
+    /// The pid of the daemon serving now (after a handoff, the successor's).
+    pub fn pid_file(&self) -> PathBuf {
+        self.root.join("berth.pid")
+    }
+
     pub fn keys_file(&self) -> PathBuf {
         self.root.join("keys.toml")
     }

@@ -8,7 +8,9 @@
 mod app_files;
 mod atomic;
 mod layout;
+mod lock;
 mod records;
+mod storage;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -19,11 +21,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use app_files::MaintenancePage;
 pub use atomic::write_atomic;
 pub use layout::Layout;
+pub use lock::DataDirLock;
 pub use records::{
     AcmeProps, AppRecord, BuilderSettings, BuildpackSettings, CheckKind, ChecksSettings, CronTask,
     DomainSettings, GitSettings, GlobalSettings, HealthCheck, KeyRing, LetsencryptSettings, Mount,
     ProxyLimits, Release, Resources, SshKey, TlsSettings, ALL_PROCESSES, UNLIMITED,
 };
+pub use storage::{valid_storage_name, MountSource};
 
 use crate::names::{AppName, KeyName};
 
@@ -52,6 +56,12 @@ pub enum StateError {
     KeyAlreadyAdded(KeyName),
     #[error("No key named {0}")]
     KeyMissing(KeyName),
+    #[error("another berth daemon (pid {pid}) serves the data dir {data_dir}; stop it first, or send it SIGUSR2 to replace it")]
+    Locked { data_dir: PathBuf, pid: String },
+    #[error("Berth has handed over to a new process; reconnect and run the command again")]
+    HandedOver,
+    #[error("Mount source {path} is refused: {why}")]
+    MountRefused { path: String, why: String },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
@@ -72,6 +82,9 @@ struct Snapshot {
     apps: BTreeMap<AppName, AppRecord>,
     keys: KeyRing,
     global: GlobalSettings,
+    /// Set once a successor daemon took (or is taking) this state over: every write is refused,
+    /// since the successor read the files and would never see it.
+    frozen: bool,
 }
 
 /// The one owner of on-disk state.
@@ -83,6 +96,7 @@ pub struct Store {
 impl Store {
     /// Creates the data dir layout if needed and loads every state file.
     pub fn open(data_dir: &Path) -> Result<Store, StateError> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
         let layout = Layout::new(data_dir);
         for dir in [
             layout.root().to_path_buf(),
@@ -90,7 +104,16 @@ impl Store {
             layout.repos_dir(),
             layout.hooks_dir(),
         ] {
-            fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(io_err(&dir))?;
+        }
+        // Keys, certificates, config values and every app's source are in here: other local
+        // users may not even list it, whatever mode an older Berth or an admin gave it.
+        for dir in [layout.root().to_path_buf(), layout.repos_dir()] {
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(io_err(&dir))?;
         }
         let keys = read_or_default(&layout.keys_file())?;
         let global = read_or_default(&layout.global_file())?;
@@ -116,7 +139,12 @@ impl Store {
         }
         Ok(Store {
             layout,
-            snapshot: Mutex::new(Snapshot { apps, keys, global }),
+            snapshot: Mutex::new(Snapshot {
+                apps,
+                keys,
+                global,
+                frozen: false,
+            }),
         })
     }
 
@@ -130,6 +158,26 @@ impl Store {
         self.snapshot
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The snapshot, to change: refused while frozen.
+    fn lock_mut(&self) -> Result<std::sync::MutexGuard<'_, Snapshot>, StateError> {
+        let snapshot = self.lock();
+        match snapshot.frozen {
+            true => Err(StateError::HandedOver),
+            false => Ok(snapshot),
+        }
+    }
+
+    /// Refuses every write from now on (a successor is about to read the files); a write in
+    /// progress finishes first, since it holds the lock this takes.
+    pub fn freeze(&self) {
+        self.lock().frozen = true;
+    }
+
+    /// Takes writes again (the successor did not start).
+    pub fn thaw(&self) {
+        self.lock().frozen = false;
     }
 
     // === apps ===
@@ -155,7 +203,7 @@ impl Store {
     }
 
     pub fn create_app(&self, name: &AppName) -> Result<AppRecord, StateError> {
-        let mut snapshot = self.lock();
+        let mut snapshot = self.lock_mut()?;
         if snapshot.apps.contains_key(name) {
             return Err(StateError::AppExists(name.clone()));
         }
@@ -173,7 +221,7 @@ impl Store {
         name: &AppName,
         change: impl FnOnce(&mut AppRecord) -> T,
     ) -> Result<(AppRecord, T), StateError> {
-        let mut snapshot = self.lock();
+        let mut snapshot = self.lock_mut()?;
         let mut record = snapshot
             .apps
             .get(name)
@@ -193,7 +241,7 @@ impl Store {
         to: &AppName,
         ports: Vec<String>,
     ) -> Result<AppRecord, StateError> {
-        let mut snapshot = self.lock();
+        let mut snapshot = self.lock_mut()?;
         let source = snapshot
             .apps
             .get(from)
@@ -238,7 +286,7 @@ impl Store {
         to: &AppName,
         change: impl FnOnce(&mut AppRecord, &mut AppRecord),
     ) -> Result<(), StateError> {
-        let mut snapshot = self.lock();
+        let mut snapshot = self.lock_mut()?;
         let record = |name: &AppName| {
             snapshot
                 .apps
@@ -257,7 +305,7 @@ impl Store {
 
     /// Forgets the app: its state directory and its repository.
     pub fn destroy_app(&self, name: &AppName) -> Result<(), StateError> {
-        let mut snapshot = self.lock();
+        let mut snapshot = self.lock_mut()?;
         if !snapshot.apps.contains_key(name) {
             return Err(StateError::AppMissing(name.clone()));
         }
@@ -279,7 +327,7 @@ impl Store {
     /// An app destroyed meanwhile (a renewal racing `apps:destroy`) gets none: a stray
     /// certificate would show up for the next app of that name.
     pub fn save_cert(&self, app: &AppName, crt: &[u8], key: &[u8]) -> Result<(), StateError> {
-        let snapshot = self.lock();
+        let snapshot = self.lock_mut()?;
         if !snapshot.apps.contains_key(app) {
             return Err(StateError::AppMissing(app.clone()));
         }
@@ -311,7 +359,7 @@ impl Store {
 
     /// Removes the app's certificate; false when it had none.
     pub fn remove_cert(&self, app: &AppName) -> Result<bool, StateError> {
-        let _snapshot = self.lock();
+        let _snapshot = self.lock_mut()?;
         let dir = self.layout.tls_dir(app);
         match fs::remove_dir_all(&dir) {
             Ok(()) => Ok(true),
@@ -330,21 +378,12 @@ impl Store {
         &self,
         change: impl FnOnce(&mut GlobalSettings),
     ) -> Result<(), StateError> {
-        let mut snapshot = self.lock();
+        let mut snapshot = self.lock_mut()?;
         let mut global = snapshot.global.clone();
         change(&mut global);
         self.write(&self.layout.global_file(), &global)?;
         snapshot.global = global;
         Ok(())
-    }
-
-    // === storage ===
-
-    /// Creates `<data_dir>/storage/<name>` (a directory apps may mount) and returns its path.
-    pub fn ensure_storage_dir(&self, name: &str) -> Result<PathBuf, StateError> {
-        let dir = self.layout.storage_dir().join(name);
-        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        Ok(dir)
     }
 
     // === keys ===
@@ -364,7 +403,7 @@ impl Store {
     }
 
     pub fn add_key(&self, key: SshKey) -> Result<(), StateError> {
-        let mut snapshot = self.lock();
+        let mut snapshot = self.lock_mut()?;
         if snapshot.keys.keys.iter().any(|k| k.name == key.name) {
             return Err(StateError::KeyNameTaken(key.name));
         }
@@ -384,7 +423,7 @@ impl Store {
     }
 
     pub fn remove_key(&self, name: &KeyName) -> Result<(), StateError> {
-        let mut snapshot = self.lock();
+        let mut snapshot = self.lock_mut()?;
         let mut ring = snapshot.keys.clone();
         let before = ring.keys.len();
         ring.keys.retain(|k| &k.name != name);

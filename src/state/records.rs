@@ -545,6 +545,14 @@ impl AppRecord {
         self.release(number)
     }
 
+    /// The current release as a one-off (`run`, cron) runs now: its code with the app's current
+    /// config, so `config:set --no-restart` reaches them at once, as on Dokku.
+    pub fn current_with_config(&self) -> Option<Release> {
+        let mut release = self.current()?.clone();
+        release.env = self.env.clone();
+        Some(release)
+    }
+
     pub fn release(&self, number: u32) -> Option<&Release> {
         self.releases.iter().find(|r| r.number == number)
     }

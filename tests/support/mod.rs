@@ -257,22 +257,71 @@ impl Berth {
     /// SIGUSR2: the daemon hands its sockets to a new process and exits once that serves.
     /// Returns when the old process has exited; the new one is stopped with the rest.
     pub fn hand_over(&mut self) {
-        let mut child = self.child.take().expect("a running daemon");
-        let old = child.id();
-        let _ = Command::new("kill")
-            .args(["-USR2", &old.to_string()])
-            .status();
+        let mut child = self.hand_over_started();
         let exited = eventually(Duration::from_secs(90), || {
             matches!(child.try_wait(), Ok(Some(_)))
         });
         assert!(exited, "the old daemon did not exit: {}", self.log());
-        let pid = std::fs::read_to_string(self.data_dir().join("berth.pid"))
-            .expect("pid file")
-            .trim()
-            .parse::<u32>()
-            .expect("pid");
-        assert_ne!(pid, old, "a new daemon serves: {}", self.log());
-        self.successor = Some(pid);
+    }
+
+    /// SIGUSR2, returning once the successor serves (its pid in `berth.pid`) with the old
+    /// process, which may still be finishing its sessions.
+    pub fn hand_over_started(&mut self) -> Child {
+        let child = self.child.take().expect("a running daemon");
+        let old = child.id();
+        let _ = Command::new("kill")
+            .args(["-USR2", &old.to_string()])
+            .status();
+        let pid_file = self.data_dir().join("berth.pid");
+        let successor = || {
+            std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|pid| pid.trim().parse::<u32>().ok())
+                .filter(|pid| *pid != old)
+        };
+        let served = eventually(Duration::from_secs(90), || successor().is_some());
+        assert!(served, "no new daemon serves: {}", self.log());
+        self.successor = successor();
+        child
+    }
+
+    /// Opens a shared SSH connection at `control` (OpenSSH's ControlMaster), in the background.
+    pub fn ssh_shared_open(&self, control: &Path) {
+        let status = self
+            .ssh_command(&self.key)
+            .args(["-M", "-N", "-f", "-o"])
+            .arg(format!("ControlPath={}", control.display()))
+            .arg("berth@127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run ssh -M");
+        assert!(status.success(), "ssh -M failed");
+    }
+
+    /// `ssh … LINE` through the shared connection at `control`, as multiplexing users run it.
+    pub fn ssh_shared(&self, control: &Path, line: &str) -> Run {
+        let output = self
+            .ssh_command(&self.key)
+            .args(["-o", "ControlMaster=no", "-o"])
+            .arg(format!("ControlPath={}", control.display()))
+            .arg("berth@127.0.0.1")
+            .arg(line)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ssh");
+        Run::from(output)
+    }
+
+    /// Closes the shared connection at `control`.
+    pub fn ssh_shared_exit(&self, control: &Path) {
+        let _ = self
+            .ssh_command(&self.key)
+            .args(["-o"])
+            .arg(format!("ControlPath={}", control.display()))
+            .args(["-O", "exit", "berth@127.0.0.1"])
+            .output();
     }
 
     pub fn stop(&mut self) {

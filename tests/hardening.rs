@@ -1,0 +1,190 @@
+//! End to end, as an attacker or a merely concurrent user would try the core: host escapes
+//! through mounts, writes lost to deploys or handoffs, and a second daemon on one data dir.
+//! Each test is named after the attack or the lost write it stops.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+
+use support::{repo, Berth};
+
+#[test]
+fn host_escape_through_a_symlink_in_a_storage_mount_is_refused() {
+    let berth = Berth::start();
+    let app = berth.deployed("escape", "v1");
+    berth.ssh(&format!("storage:ensure-directory {app}")).ok();
+    let storage = berth.data_dir().join("storage");
+    let dir = storage.join(&app);
+    berth
+        .ssh(&format!("storage:mount {app} {}:/data", dir.display()))
+        .ok();
+    berth.ssh(&format!("ps:restart {app}")).ok();
+    berth.ssh(&format!("run {app} ln -s / /data/root")).ok();
+    assert!(dir.join("root").is_symlink());
+
+    let refused = |source: String, why: &str| {
+        let mount = berth.ssh(&format!("storage:mount {app} {source}:/host"));
+        assert_eq!(mount.code, 1, "{source}: {mount:#?}");
+        assert!(mount.stderr.contains(why), "{source}: {mount:#?}");
+    };
+    let through_link = format!("{}/root", dir.display());
+    refused(through_link, "only a directory directly under it");
+    refused(format!("{}/nested", dir.display()), "directly under it");
+    refused(
+        format!("{}", storage.display()),
+        "the storage directory itself",
+    );
+    refused(format!("{}/../..", dir.display()), "Invalid mount");
+    refused(format!("{}/./x", storage.display()), "Invalid mount");
+    let list = berth.ssh(&format!("storage:list {app}")).ok().stdout;
+    assert!(!list.contains("/host"), "{list}");
+
+    // A mount stored earlier is checked again whenever a container is made: swapped for a
+    // symlink to `/` on the host, it is refused, and the running release keeps serving.
+    std::fs::remove_dir_all(&dir).expect("remove the storage directory");
+    std::os::unix::fs::symlink("/", &dir).expect("plant a symlink");
+    let restart = berth.ssh(&format!("ps:restart {app}"));
+    assert_ne!(restart.code, 0, "{restart:#?}");
+    assert!(
+        restart.stderr.contains("not a real directory"),
+        "{restart:#?}"
+    );
+    let run = berth.ssh(&format!("run {app} cat /data/etc/shadow"));
+    assert_ne!(run.code, 0, "{run:#?}");
+    assert!(run.stderr.contains("not a real directory"), "{run:#?}");
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "v1\n");
+    std::fs::remove_file(&dir).expect("remove the symlink");
+}
+
+#[test]
+fn other_local_users_cannot_read_the_data_dir_or_reach_the_control_socket() {
+    let berth = Berth::start();
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&berth.data_dir()), 0o700);
+    assert_eq!(mode(&berth.data_dir().join("repos")), 0o700);
+    assert_eq!(mode(&berth.control), 0o600);
+}
+
+#[test]
+fn config_set_during_a_build_is_not_lost() {
+    let berth = Berth::start();
+    let app = berth.app("rotate");
+    let source = repo::create(&repo::as_refs(&repo::web_app("v1")));
+    berth.push(source.path(), &app, "main").ok();
+
+    repo::commit_slow(source.path(), "v2", 4);
+    let mut pushing = berth.push_spawn(source.path(), &app, "main");
+    let lines = support::wait_for_line(&mut pushing, "Building");
+    berth
+        .ssh(&format!("config:set --no-restart {app} SECRET=rotated"))
+        .ok();
+    lines.for_each(drop);
+    assert!(pushing.wait().expect("push").success());
+    let secret = berth.ssh(&format!("config:get {app} SECRET")).ok().stdout;
+    assert_eq!(secret, "rotated\n");
+
+    // With a restart, the config:set waits for the deploy, then deploys itself.
+    repo::commit_slow(source.path(), "v3", 4);
+    let mut pushing = berth.push_spawn(source.path(), &app, "main");
+    let lines = support::wait_for_line(&mut pushing, "Building");
+    berth.ssh(&format!("config:set {app} SECRET=again")).ok();
+    lines.for_each(drop);
+    assert!(pushing.wait().expect("push").success());
+    let secret = berth.ssh(&format!("config:get {app} SECRET")).ok().stdout;
+    assert_eq!(secret, "again\n");
+    let env = berth.get(&Berth::host(&app), "/cgi-bin/env").body;
+    assert!(env.contains("SECRET=again"), "{env}");
+}
+
+#[test]
+fn config_set_no_restart_then_ps_restart_applies_the_config() {
+    let berth = Berth::start();
+    let app = berth.deployed("migrate", "v1");
+    berth
+        .ssh(&format!("config:set --no-restart {app} MIGRATE=yes"))
+        .ok();
+    let run = berth.ssh(&format!("run {app} sh -c 'echo $MIGRATE'")).ok();
+    assert_eq!(run.stdout, "yes\n");
+    let env = berth.get(&Berth::host(&app), "/cgi-bin/env").body;
+    assert!(!env.contains("MIGRATE"), "{env}");
+
+    let restart = berth.ssh(&format!("ps:restart {app}")).ok();
+    assert!(
+        restart.stdout.contains("with the config set since v1"),
+        "{restart:#?}"
+    );
+    let env = berth.get(&Berth::host(&app), "/cgi-bin/env").body;
+    assert!(env.contains("MIGRATE=yes"), "{env}");
+    let releases = berth.ssh(&format!("releases {app}")).ok().stdout;
+    assert!(releases.contains("v2"), "{releases}");
+    berth.ssh(&format!("releases:rollback {app} v1")).ok();
+    let env = berth.get(&Berth::host(&app), "/cgi-bin/env").body;
+    assert!(!env.contains("MIGRATE"), "{env}");
+    // Nothing changed since: a restart is a restart, not a release.
+    berth.ssh(&format!("ps:restart {app}")).ok();
+    let releases = berth.ssh(&format!("releases {app}")).ok().stdout;
+    assert!(!releases.contains("v4"), "{releases}");
+}
+
+#[test]
+fn a_second_daemon_on_one_data_dir_refuses_to_start() {
+    let berth = Berth::start();
+    // The same data dir, with a control socket elsewhere (which nothing else would notice).
+    let config = std::fs::read_to_string(&berth.config).expect("read config");
+    let other = berth.config.with_file_name("second.toml");
+    let socket = berth.config.with_file_name("second.sock");
+    std::fs::write(
+        &other,
+        format!("control_socket = \"{}\"\n{config}", socket.display()),
+    )
+    .expect("write the second config");
+    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["daemon", "--config"])
+        .arg(&other)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run a second daemon");
+    let exited = support::eventually(std::time::Duration::from_secs(30), || {
+        matches!(second.try_wait(), Ok(Some(_)))
+    });
+    if !exited {
+        let _ = second.kill();
+    }
+    let output = second.wait_with_output().expect("second daemon's output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(exited, "a second daemon serves the same data dir: {stderr}");
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("another berth daemon"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    berth.ssh("apps:list").ok();
+}
+
+#[test]
+fn a_write_on_a_connection_to_the_replaced_daemon_is_refused_not_lost() {
+    let mut berth = Berth::start();
+    let app = berth.deployed("handover", "v1");
+    let control = berth.data_dir().join("..").join("mux");
+    berth.ssh_shared_open(&control);
+    berth.ssh_shared(&control, "apps:list").ok();
+
+    let mut old = berth.hand_over_started();
+    let late = berth.ssh_shared(&control, &format!("config:set --no-restart {app} LATE=1"));
+    let now = berth.ssh(&format!("config:get {app} LATE"));
+    assert!(
+        late.code != 0 || now.stdout == "1\n",
+        "acknowledged, then lost: {late:#?} {now:#?}"
+    );
+    assert!(late.stderr.contains("handed over"), "{late:#?}");
+    berth.ssh_shared_exit(&control);
+    let _ = old.wait();
+    berth
+        .ssh(&format!("config:set --no-restart {app} LATE=2"))
+        .ok();
+}
