@@ -188,3 +188,55 @@ fn a_write_on_a_connection_to_the_replaced_daemon_is_refused_not_lost() {
         .ssh(&format!("config:set --no-restart {app} LATE=2"))
         .ok();
 }
+
+fn head(repo: &std::path::Path, git_dir: Option<&std::path::Path>) -> String {
+    let mut git = std::process::Command::new("git");
+    git.current_dir(repo);
+    if let Some(dir) = git_dir {
+        git.arg("--git-dir").arg(dir);
+    }
+    let output = git
+        .args(["rev-parse", "main"])
+        .output()
+        .expect("git rev-parse");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+#[test]
+fn of_two_pushes_at_once_the_one_serving_is_the_one_git_accepted_last() {
+    let berth = Berth::start();
+    let app = berth.app("race");
+    let sources = [
+        repo::create(&repo::as_refs(&repo::web_app("a"))),
+        repo::create(&repo::as_refs(&repo::web_app("b"))),
+    ];
+    berth.push(sources[0].path(), &app, "main").ok();
+    let server_repo = berth.data_dir().join("repos").join(format!("{app}.git"));
+    for round in 0..4 {
+        for (source, marker) in sources.iter().zip(["a", "b"]) {
+            let text = format!("{marker}{round}\n");
+            repo::commit(source.path(), &[("www/index.html", &text)], "round");
+        }
+        let pushes: Vec<_> = sources
+            .iter()
+            .map(|source| berth.push_spawn(source.path(), &app, "main"))
+            .collect();
+        let results: Vec<_> = pushes
+            .into_iter()
+            .map(|push| push.wait_with_output().expect("push"))
+            .collect();
+        let served = berth.get(&Berth::host(&app), "/").body;
+        let winner = if served.starts_with('a') { 0 } else { 1 };
+        assert_eq!(served, format!("{}{round}\n", ["a", "b"][winner]));
+        assert!(
+            results[winner].status.success(),
+            "round {round}: the push git reported as failed serves: {}",
+            String::from_utf8_lossy(&results[winner].stderr)
+        );
+        assert_eq!(
+            head(sources[winner].path(), None),
+            head(&server_repo, Some(&server_repo)),
+            "round {round}: the deployed commit is not the branch's head"
+        );
+    }
+}

@@ -73,10 +73,11 @@ pub struct PushContext {
     pub hangup: CancellationToken,
 }
 
-/// Pushes under way, by the random id handed to their hook.
+/// Pushes under way, by the random id handed to their hook, and a turn per app.
 #[derive(Default)]
 pub struct PushRegistry {
     pushes: Mutex<HashMap<String, PushContext>>,
+    turns: Mutex<HashMap<AppName, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Unregisters its push when dropped.
@@ -112,6 +113,27 @@ impl PushRegistry {
 
     pub fn get(&self, id: &str) -> Option<PushContext> {
         self.lock().get(id).cloned()
+    }
+
+    /// The app's push turn: one `receive-pack` per app at a time, from its ref advertisement to
+    /// its ref update. Two at once would both deploy, and git would then refuse the ref update of
+    /// the one that deployed last (its advertised old value is stale), so the push reported as
+    /// failed would be the one serving. `None` when the turn is taken (`wait_turn` waits).
+    pub fn try_turn(&self, app: &AppName) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        self.turn(app).try_lock_owned().ok()
+    }
+
+    pub async fn wait_turn(&self, app: &AppName) -> tokio::sync::OwnedMutexGuard<()> {
+        self.turn(app).lock_owned().await
+    }
+
+    fn turn(&self, app: &AppName) -> Arc<tokio::sync::Mutex<()>> {
+        self.turns
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(app.clone())
+            .or_default()
+            .clone()
     }
 }
 

@@ -51,6 +51,17 @@ where
             return 1;
         }
     };
+    let _turn = match ctx.pushes.try_turn(&app) {
+        Some(turn) => turn,
+        None => {
+            let waiting = format!("-----> Waiting for the push to {app} in progress to finish\n");
+            let _ = stderr.write_all(waiting.as_bytes()).await;
+            tokio::select! {
+                turn = ctx.pushes.wait_turn(&app) => turn,
+                _ = ctx.shutdown.cancelled() => return 1,
+            }
+        }
+    };
     let hangup = CancellationToken::new();
     let ticket = ctx.pushes.register(PushContext {
         app: app.clone(),
