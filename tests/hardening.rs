@@ -240,3 +240,68 @@ fn of_two_pushes_at_once_the_one_serving_is_the_one_git_accepted_last() {
         );
     }
 }
+
+#[test]
+fn one_unreadable_app_file_does_not_take_every_app_down() {
+    let mut berth = Berth::start();
+    let broken = berth.deployed("broken", "b1");
+    let healthy = berth.deployed("healthy", "h1");
+    berth.stop();
+    let file = berth.data_dir().join("apps").join(&broken).join("app.toml");
+    std::fs::write(&file, "name = [unterminated\n").expect("break the app's file");
+    berth.restart();
+
+    assert_eq!(berth.get(&Berth::host(&healthy), "/").body, "h1\n");
+    let list = berth.ssh("apps:list").ok();
+    assert!(
+        list.stdout.contains(&format!("{broken} (out of service)")),
+        "{list:#?}"
+    );
+    assert!(list.stdout.contains(&healthy), "{list:#?}");
+    for command in [
+        format!("config:set {broken} A=b"),
+        format!("ps:restart {broken}"),
+        format!("apps:create {broken}"),
+    ] {
+        let refused = berth.ssh(&command);
+        assert_ne!(refused.code, 0, "{command}: {refused:#?}");
+        assert_eq!(refused.stderr.lines().count(), 1, "{command}: {refused:#?}");
+    }
+    let report = berth.ssh(&format!("apps:report {broken}"));
+    assert!(report.stderr.contains("out of service"), "{report:#?}");
+    assert!(berth.log().contains("its state file is unreadable"));
+
+    // A file from a newer Berth takes only its app out of service; global state from a newer
+    // Berth stops the daemon from starting, with one line.
+    berth.stop();
+    let text = std::fs::read_to_string(
+        berth
+            .data_dir()
+            .join("apps")
+            .join(&healthy)
+            .join("app.toml"),
+    )
+    .expect("read the app's file");
+    let newer = text.replacen("version = 1", "version = 99", 1);
+    std::fs::write(&file, newer).expect("write a newer app file");
+    std::fs::write(berth.data_dir().join("global.toml"), "version = 99\n").expect("write");
+    let started = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["daemon", "--config"])
+        .arg(&berth.config)
+        .output()
+        .expect("start berth");
+    let stderr = String::from_utf8_lossy(&started.stderr);
+    assert!(!started.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("was written by a newer Berth (state format 99"),
+        "{stderr}"
+    );
+    std::fs::remove_file(berth.data_dir().join("global.toml")).expect("remove");
+    berth.restart();
+    let list = berth.ssh("apps:list").ok();
+    assert!(
+        list.stderr.contains("written by a newer Berth"),
+        "{list:#?}"
+    );
+    assert_eq!(berth.get(&Berth::host(&healthy), "/").body, "h1\n");
+}

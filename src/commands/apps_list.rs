@@ -1,4 +1,5 @@
-//! `apps:list [--format stdout|json]`: `=====> My Apps` and one name per line.
+//! `apps:list [--format stdout|json]`: `=====> My Apps` and one name per line. An app whose
+//! state file Berth could not read is listed too, marked out of service, with why on stderr.
 
 use super::argv::Argv;
 use super::{CommandError, Io};
@@ -19,24 +20,31 @@ impl Args {
 }
 
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
-    let names: Vec<String> = ctx
+    let broken = ctx.store.broken_apps();
+    let mut names: Vec<String> = ctx
         .store
         .app_names()
         .into_iter()
         .map(String::from)
         .collect();
     if args.json {
+        names.extend(broken.into_iter().map(|(name, _)| name.to_string()));
+        names.sort();
         let text =
             serde_json::to_string(&names).map_err(|err| CommandError::Internal(err.to_string()))?;
         io.line(&text).await;
         return Ok(());
     }
     io.header("My Apps").await;
-    if names.is_empty() {
+    if names.is_empty() && broken.is_empty() {
         io.warn("You haven't deployed any applications yet").await;
     }
     for name in names {
         io.line(&name).await;
+    }
+    for (name, why) in broken {
+        io.line(&format!("{name} (out of service)")).await;
+        io.warn(&format!("{name} is out of service: {why}")).await;
     }
     Ok(())
 }

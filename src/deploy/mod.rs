@@ -86,6 +86,7 @@ impl DeployError {
             DeployError::Git(_) | DeployError::Engine(_) => true,
             DeployError::State(
                 StateError::AppMissing(_)
+                | StateError::Broken { .. }
                 | StateError::MountRefused { .. }
                 | StateError::HandedOver,
             ) => false,

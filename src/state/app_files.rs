@@ -22,7 +22,7 @@ impl Store {
     pub fn save_failed_output(&self, app: &AppName, text: &str) -> Result<(), StateError> {
         let snapshot = self.lock_mut()?;
         if !snapshot.apps.contains_key(app) {
-            return Err(StateError::AppMissing(app.clone()));
+            return Err(snapshot.missing(app));
         }
         let path = self.layout.failed_log(app);
         write_atomic(&path, text.as_bytes(), 0o600).map_err(io_err(&path))
@@ -48,7 +48,7 @@ impl Store {
     ) -> Result<(), StateError> {
         let snapshot = self.lock_mut()?;
         if !snapshot.apps.contains_key(app) {
-            return Err(StateError::AppMissing(app.clone()));
+            return Err(snapshot.missing(app));
         }
         let (html, assets) = (
             self.layout.maintenance_page(app),

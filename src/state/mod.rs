@@ -7,6 +7,7 @@
 
 mod app_files;
 mod atomic;
+mod format;
 mod layout;
 mod lock;
 mod records;
@@ -60,6 +61,14 @@ pub enum StateError {
     Locked { data_dir: PathBuf, pid: String },
     #[error("Berth has handed over to a new process; reconnect and run the command again")]
     HandedOver,
+    #[error("{path} was written by a newer Berth (state format {found}; this one reads up to {current}): upgrade Berth, or restore the file from before the upgrade")]
+    Newer {
+        path: PathBuf,
+        found: u32,
+        current: u32,
+    },
+    #[error("App {app} is out of service: {why}. Fix or restore its file, then restart Berth")]
+    Broken { app: AppName, why: String },
     #[error("Mount source {path} is refused: {why}")]
     MountRefused { path: String, why: String },
 }
@@ -80,11 +89,33 @@ pub fn now_unix() -> u64 {
 
 struct Snapshot {
     apps: BTreeMap<AppName, AppRecord>,
+    /// Apps whose file could not be read at start, with why: left out, and refused until fixed.
+    broken: BTreeMap<AppName, String>,
     keys: KeyRing,
     global: GlobalSettings,
     /// Set once a successor daemon took (or is taking) this state over: every write is refused,
     /// since the successor read the files and would never see it.
     frozen: bool,
+}
+
+impl Snapshot {
+    fn record(&self, name: &AppName) -> Result<AppRecord, StateError> {
+        self.apps
+            .get(name)
+            .cloned()
+            .ok_or_else(|| self.missing(name))
+    }
+
+    /// Why `name` has no record: it does not exist, or its file is unreadable.
+    fn missing(&self, name: &AppName) -> StateError {
+        match self.broken.get(name) {
+            Some(why) => StateError::Broken {
+                app: name.clone(),
+                why: why.clone(),
+            },
+            None => StateError::AppMissing(name.clone()),
+        }
+    }
 }
 
 /// The one owner of on-disk state.
@@ -115,9 +146,10 @@ impl Store {
         for dir in [layout.root().to_path_buf(), layout.repos_dir()] {
             fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(io_err(&dir))?;
         }
-        let keys = read_or_default(&layout.keys_file())?;
-        let global = read_or_default(&layout.global_file())?;
+        let keys = read_or_default(&format::KEYS, &layout.keys_file())?;
+        let global = read_or_default(&format::GLOBAL, &layout.global_file())?;
         let mut apps = BTreeMap::new();
+        let mut broken = BTreeMap::new();
         let apps_dir = layout.apps_dir();
         for entry in fs::read_dir(&apps_dir).map_err(io_err(&apps_dir))? {
             let entry = entry.map_err(io_err(&apps_dir))?;
@@ -134,13 +166,22 @@ impl Store {
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(err) => return Err(io_err(&file)(err)),
             };
-            let record: AppRecord = parse(&file, &text)?;
-            apps.insert(name, record);
+            // One app's unreadable file must not take every other app's routes down with it.
+            match format::decode::<AppRecord>(&format::APP, &file, &text) {
+                Ok(record) => {
+                    apps.insert(name, record);
+                }
+                Err(err) => {
+                    tracing::error!(app = %name, error = %err, "app left out: its state file is unreadable");
+                    broken.insert(name, err.to_string());
+                }
+            }
         }
         Ok(Store {
             layout,
             snapshot: Mutex::new(Snapshot {
                 apps,
+                broken,
                 keys,
                 global,
                 frozen: false,
@@ -191,20 +232,28 @@ impl Store {
     }
 
     pub fn app(&self, name: &AppName) -> Result<AppRecord, StateError> {
-        self.lock()
-            .apps
-            .get(name)
-            .cloned()
-            .ok_or_else(|| StateError::AppMissing(name.clone()))
+        let snapshot = self.lock();
+        snapshot.record(name)
     }
 
+    /// True for an app out of service too (its name stays taken).
     pub fn app_exists(&self, name: &AppName) -> bool {
-        self.lock().apps.contains_key(name)
+        let snapshot = self.lock();
+        snapshot.apps.contains_key(name) || snapshot.broken.contains_key(name)
+    }
+
+    /// Apps whose file could not be read at start, with why.
+    pub fn broken_apps(&self) -> Vec<(AppName, String)> {
+        self.lock()
+            .broken
+            .iter()
+            .map(|(name, why)| (name.clone(), why.clone()))
+            .collect()
     }
 
     pub fn create_app(&self, name: &AppName) -> Result<AppRecord, StateError> {
         let mut snapshot = self.lock_mut()?;
-        if snapshot.apps.contains_key(name) {
+        if snapshot.apps.contains_key(name) || snapshot.broken.contains_key(name) {
             return Err(StateError::AppExists(name.clone()));
         }
         let record = AppRecord::new(name.clone(), now_unix());
@@ -222,11 +271,7 @@ impl Store {
         change: impl FnOnce(&mut AppRecord) -> T,
     ) -> Result<(AppRecord, T), StateError> {
         let mut snapshot = self.lock_mut()?;
-        let mut record = snapshot
-            .apps
-            .get(name)
-            .cloned()
-            .ok_or_else(|| StateError::AppMissing(name.clone()))?;
+        let mut record = snapshot.record(name)?;
         let out = change(&mut record);
         self.write(&self.layout.app_file(name), &record)?;
         snapshot.apps.insert(name.clone(), record.clone());
@@ -242,12 +287,8 @@ impl Store {
         ports: Vec<String>,
     ) -> Result<AppRecord, StateError> {
         let mut snapshot = self.lock_mut()?;
-        let source = snapshot
-            .apps
-            .get(from)
-            .cloned()
-            .ok_or_else(|| StateError::AppMissing(from.clone()))?;
-        if snapshot.apps.contains_key(to) {
+        let source = snapshot.record(from)?;
+        if snapshot.apps.contains_key(to) || snapshot.broken.contains_key(to) {
             return Err(StateError::AppExists(to.clone()));
         }
         let mut record = AppRecord::new(to.clone(), now_unix());
@@ -287,14 +328,7 @@ impl Store {
         change: impl FnOnce(&mut AppRecord, &mut AppRecord),
     ) -> Result<(), StateError> {
         let mut snapshot = self.lock_mut()?;
-        let record = |name: &AppName| {
-            snapshot
-                .apps
-                .get(name)
-                .cloned()
-                .ok_or_else(|| StateError::AppMissing(name.clone()))
-        };
-        let (mut source, mut target) = (record(from)?, record(to)?);
+        let (mut source, mut target) = (snapshot.record(from)?, snapshot.record(to)?);
         change(&mut source, &mut target);
         self.write(&self.layout.app_file(to), &target)?;
         snapshot.apps.insert(to.clone(), target);
@@ -307,7 +341,7 @@ impl Store {
     pub fn destroy_app(&self, name: &AppName) -> Result<(), StateError> {
         let mut snapshot = self.lock_mut()?;
         if !snapshot.apps.contains_key(name) {
-            return Err(StateError::AppMissing(name.clone()));
+            return Err(snapshot.missing(name));
         }
         for dir in [self.layout.repo_dir(name), self.layout.app_dir(name)] {
             match fs::remove_dir_all(&dir) {
@@ -329,7 +363,7 @@ impl Store {
     pub fn save_cert(&self, app: &AppName, crt: &[u8], key: &[u8]) -> Result<(), StateError> {
         let snapshot = self.lock_mut()?;
         if !snapshot.apps.contains_key(app) {
-            return Err(StateError::AppMissing(app.clone()));
+            return Err(snapshot.missing(app));
         }
         let dir = self.layout.tls_dir(app);
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
@@ -460,19 +494,15 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), StateError> {
     Ok(())
 }
 
-fn read_or_default<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T, StateError> {
+fn read_or_default<T: serde::de::DeserializeOwned + Default>(
+    format: &format::Format,
+    path: &Path,
+) -> Result<T, StateError> {
     match fs::read_to_string(path) {
-        Ok(text) => parse(path, &text),
+        Ok(text) => format::decode(format, path, &text),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
         Err(err) => Err(io_err(path)(err)),
     }
-}
-
-fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, StateError> {
-    toml::from_str(text).map_err(|err| StateError::Corrupt {
-        path: path.to_path_buf(),
-        message: err.message().to_string(),
-    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The serde types stored on disk. Each file carries a `version` so later releases can migrate it.
+//! The serde types stored on disk. Each file carries a `version`, its format (`format.rs`).
 
 use std::collections::BTreeMap;
 
@@ -6,9 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::names::{AppName, KeyName};
 
-pub const APP_FILE_VERSION: u32 = 1;
-pub const KEYS_FILE_VERSION: u32 = 1;
-pub const GLOBAL_FILE_VERSION: u32 = 1;
+use super::format;
 
 /// `apps/<app>/app.toml`: one app and its release history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -354,7 +352,7 @@ impl GlobalSettings {
 impl Default for GlobalSettings {
     fn default() -> Self {
         GlobalSettings {
-            version: GLOBAL_FILE_VERSION,
+            version: format::GLOBAL.current(),
             wait_to_retire: None,
             env: BTreeMap::new(),
             builder_selected: None,
@@ -501,7 +499,7 @@ pub struct HealthCheck {
 impl AppRecord {
     pub fn new(name: AppName, created_at: u64) -> AppRecord {
         AppRecord {
-            version: APP_FILE_VERSION,
+            version: format::APP.current(),
             name,
             created_at,
             current_release: None,
@@ -615,7 +613,7 @@ pub struct KeyRing {
 impl Default for KeyRing {
     fn default() -> Self {
         KeyRing {
-            version: KEYS_FILE_VERSION,
+            version: format::KEYS.current(),
             keys: Vec::new(),
         }
     }
