@@ -53,6 +53,60 @@ fn read_until(stream: &mut TcpStream, wanted: &[u8]) -> Vec<u8> {
     seen
 }
 
+/// Opens a WebSocket to the protocol app's `/ws` through the proxy (RFC 6455's example key).
+fn websocket(berth: &Berth, host: &str) -> TcpStream {
+    let mut ws = TcpStream::connect(berth.http).unwrap();
+    write!(
+        ws,
+        "GET /ws HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    let handshake = String::from_utf8_lossy(&read_until(&mut ws, b"\r\n\r\n")).into_owned();
+    assert!(handshake.starts_with("HTTP/1.1 101"), "{handshake}");
+    assert!(
+        handshake.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        "{handshake}"
+    );
+    ws
+}
+
+/// Sends `payload` as a masked text frame and checks the app echoes it.
+fn echo(ws: &mut TcpStream, payload: &[u8]) {
+    let mask = [1u8, 2, 3, 4];
+    let mut frame = vec![0x81, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    ws.write_all(&frame).unwrap();
+    let echoed = read_until(ws, payload);
+    assert_eq!(echoed[..2], [0x81, payload.len() as u8], "{echoed:?}");
+    assert_eq!(&echoed[2..], payload);
+}
+
+#[test]
+fn dead_websocket_tunnels_do_not_pile_up() {
+    let berth = Berth::start();
+    let app = berth.app("tunnel");
+    let source = repo::protocol_app();
+    berth.push(source.path(), &app, "main").ok();
+    berth
+        .ssh(&format!("nginx:set {app} proxy-read-timeout 2s"))
+        .ok();
+    let mut ws = websocket(&berth, &Berth::host(&app));
+    echo(&mut ws, b"alive");
+    // Silent from both sides: the proxy closes the tunnel after the app's read timeout.
+    ws.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut buf = [0u8; 16];
+    let read = ws.read(&mut buf);
+    assert!(
+        matches!(read, Ok(0)),
+        "the idle tunnel stayed open: {read:?}"
+    );
+    assert!(support::eventually(Duration::from_secs(10), || berth
+        .log()
+        .contains("closing an idle upgraded connection")));
+}
+
 #[test]
 fn headers_bodies_streams_and_websockets_pass_through_the_proxy() {
     let berth = Berth::start();
@@ -197,28 +251,8 @@ fn headers_bodies_streams_and_websockets_pass_through_the_proxy() {
     assert!(!first.contains("second"), "{first:?}");
 
     // A WebSocket: the handshake (RFC 6455's example key and answer), then an echoed frame.
-    let mut ws = TcpStream::connect(berth.http).unwrap();
-    write!(
-        ws,
-        "GET /ws HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    .unwrap();
-    let handshake = String::from_utf8_lossy(&read_until(&mut ws, b"\r\n\r\n")).into_owned();
-    assert!(handshake.starts_with("HTTP/1.1 101"), "{handshake}");
-    assert!(
-        handshake.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
-        "{handshake}"
-    );
-    let payload = b"hello through berth";
-    let mask = [1u8, 2, 3, 4];
-    let mut frame = vec![0x81, 0x80 | payload.len() as u8];
-    frame.extend_from_slice(&mask);
-    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    ws.write_all(&frame).unwrap();
-    let echoed = read_until(&mut ws, payload);
-    assert_eq!(echoed[..2], [0x81, payload.len() as u8], "{echoed:?}");
-    assert_eq!(&echoed[2..], payload);
+    let mut ws = websocket(&berth, &host);
+    echo(&mut ws, b"hello through berth");
 
     // Over HTTP/2 the client sends no Host header (its :authority says it): the app, spoken to
     // in HTTP/1.1, still gets one.

@@ -375,7 +375,7 @@ async fn to_app(
     let (mut head, upstream_body) = response.into_parts();
     match tunnel {
         Some((client, upstream)) => {
-            super::upgrade::tunnel(shared, route.app.clone(), client, upstream)
+            super::upgrade::tunnel(shared, route.app.clone(), client, upstream, read_timeout)
         }
         None => strip_hop_by_hop(&mut head.headers),
     }
