@@ -139,6 +139,10 @@ pub struct ProxyConfig {
     pub client_max_header_size: Size,
     /// Proxy worker threads (like nginx's `worker_processes`); unset: one per CPU.
     pub workers: Option<usize>,
+    /// Wrong basic-auth credentials one client address may send in a minute (to any app)
+    /// before it gets 429s for the rest of that minute, without its passwords being checked;
+    /// 0: no limit.
+    pub auth_failures_per_minute: u32,
     /// Where access lines go: `stderr` (the daemon's log), `off`, or a file path.
     pub access_log: String,
 }
@@ -272,6 +276,7 @@ impl Default for ProxyConfig {
             client_max_body_size: Size(1 << 20),
             client_max_header_size: Size(32 << 10),
             workers: None,
+            auth_failures_per_minute: 10,
             access_log: "stderr".to_string(),
         }
     }

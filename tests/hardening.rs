@@ -305,3 +305,103 @@ fn one_unreadable_app_file_does_not_take_every_app_down() {
     );
     assert_eq!(berth.get(&Berth::host(&healthy), "/").body, "h1\n");
 }
+
+/// `Authorization: Basic …` for `user:password`.
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
+}
+
+/// The median of how long `request` takes, over `count` tries.
+fn median_time(count: usize, mut request: impl FnMut()) -> std::time::Duration {
+    let mut times: Vec<_> = (0..count)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            request();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[count / 2]
+}
+
+#[test]
+fn a_wrong_password_flood_neither_stalls_other_apps_nor_tells_which_users_exist() {
+    let berth = Berth::start_configured("", "auth_failures_per_minute = 0");
+    let private = berth.deployed("private", "private");
+    let public = berth.deployed("public", "public");
+    berth
+        .ssh(&format!("http-auth:enable {private} ann s3cret"))
+        .ok();
+    let (private_host, public_host) = (Berth::host(&private), Berth::host(&public));
+
+    // Unknown users take as long as wrong passwords (a hash each), over many tries.
+    let unknown = basic("nobody", "s3cret");
+    let wrong = basic("ann", "wrong");
+    let try_as = |authorization: &str| {
+        let denied = berth.get_with(&private_host, "/", &[("Authorization", authorization)]);
+        assert_eq!(denied.status, 401);
+    };
+    let unknown_time = median_time(9, || try_as(&unknown));
+    let wrong_time = median_time(9, || try_as(&wrong));
+    let ratio = unknown_time.as_secs_f64() / wrong_time.as_secs_f64();
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "unknown user {unknown_time:?}, wrong password {wrong_time:?}"
+    );
+
+    let public_get = || assert_eq!(berth.get(&public_host, "/").body, "public\n");
+    let quiet = median_time(21, public_get);
+    let flooding = std::sync::atomic::AtomicBool::new(true);
+    let during = std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                while flooding.load(std::sync::atomic::Ordering::Relaxed) {
+                    try_as(&wrong);
+                }
+            });
+        }
+        let during = median_time(21, public_get);
+        flooding.store(false, std::sync::atomic::Ordering::Relaxed);
+        during
+    });
+    // The floor keeps a sub-millisecond quiet figure from making noise look like a stall.
+    let floor = quiet.max(std::time::Duration::from_millis(5));
+    assert!(
+        during < floor * 10,
+        "another app's median went from {quiet:?} to {during:?} during the flood"
+    );
+}
+
+#[test]
+fn wrong_passwords_from_one_address_are_refused_after_ten_a_minute() {
+    let berth = Berth::start();
+    let app = berth.deployed("guarded", "guarded");
+    berth
+        .ssh(&format!("http-auth:enable {app} ann s3cret"))
+        .ok();
+    let host = Berth::host(&app);
+    let right = basic("ann", "s3cret");
+    assert_eq!(
+        berth
+            .get_with(&host, "/", &[("Authorization", &right)])
+            .status,
+        200
+    );
+    for n in 0..10 {
+        let wrong = basic("ann", &format!("guess{n}"));
+        let denied = berth.get_with(&host, "/", &[("Authorization", &wrong)]);
+        assert_eq!(denied.status, 401, "try {n}");
+    }
+    let refused = berth.get_with(&host, "/", &[("Authorization", &basic("ann", "guess10"))]);
+    assert_eq!(refused.status, 429, "{refused:#?}");
+    assert!(refused.header("retry-after").is_some(), "{refused:#?}");
+    // A client that logged in before keeps passing; new guesses do not get checked.
+    assert_eq!(
+        berth
+            .get_with(&host, "/", &[("Authorization", &right)])
+            .status,
+        200
+    );
+}

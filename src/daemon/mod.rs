@@ -128,6 +128,7 @@ pub async fn run(
         shutdown: shutdown.clone(),
         tracker: tracker.clone(),
         workers: config.proxy.workers(),
+        auth: crate::proxy::AuthGuard::for_this_host(config.proxy.auth_failures_per_minute),
     };
     let extra_listeners = crate::proxy::ExtraListeners::new(
         bound.http.ip(),

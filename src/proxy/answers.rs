@@ -57,11 +57,12 @@ pub(super) fn restarting(app: &str) -> Response<ProxyBody> {
 }
 
 /// Runs the app's policy; `Some` is the answer instead of forwarding.
-pub(super) fn apply_policy(
+pub(super) async fn apply_policy(
     route: &AppRoute,
     inbound: Inbound,
     host: &str,
     request: &Request<Incoming>,
+    guard: &std::sync::Arc<super::AuthGuard>,
 ) -> Option<Response<ProxyBody>> {
     let policy = &route.policy;
     if let (Some(port), false) = (policy.redirect_https, inbound.tls) {
@@ -100,8 +101,21 @@ pub(super) fn apply_policy(
         .headers()
         .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match auth.check(authorization, inbound.peer.ip()) {
+    match auth.check(authorization, inbound.peer.ip(), guard).await {
         Ok(()) => None,
+        Err(Denied::TooManyFailures(left)) => {
+            let mut response = text_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed logins; try again later\n".into(),
+            );
+            let retry = (left.as_secs() + 1).to_string();
+            if let Ok(value) = HeaderValue::from_str(&retry) {
+                response
+                    .headers_mut()
+                    .insert(hyper::header::RETRY_AFTER, value);
+            }
+            Some(response)
+        }
         Err(Denied::Unauthorized(realm)) => {
             let mut response =
                 text_response(StatusCode::UNAUTHORIZED, "Authentication required\n".into());

@@ -70,6 +70,8 @@ pub struct Shared {
     pub limits: Limits,
     /// See `Proxy::extra`.
     pub extra: bool,
+    /// Basic auth's hashing slots and failures per address, for the whole process.
+    pub auth: Arc<super::AuthGuard>,
     pub shutdown: tokio_util::sync::CancellationToken,
     pub tracker: tokio_util::task::TaskTracker,
 }
@@ -235,7 +237,7 @@ async fn to_app(
             }
         };
     }
-    if let Some(response) = apply_policy(&route, inbound, host, &request) {
+    if let Some(response) = apply_policy(&route, inbound, host, &request, &shared.auth).await {
         return response;
     }
     if route.upstreams.is_empty() {

@@ -7,6 +7,7 @@ mod access;
 mod answers;
 mod app_route;
 mod arrivals;
+mod auth_guard;
 mod body_timeout;
 mod challenges;
 mod errors;
@@ -38,6 +39,7 @@ pub use access::{
     app_of as access_app_of, Destination as AccessLogDestination, Recent as RecentAccess,
     Sink as AccessLogSink,
 };
+pub use auth_guard::AuthGuard;
 pub use challenges::Challenges;
 pub use errors::ErrorLog;
 pub use extra::{wanted, ExtraListeners, ListenError};
@@ -64,6 +66,8 @@ pub struct Proxy {
     /// Worker threads per listener, each with its own runtime and upstream pool; 0 serves on
     /// the caller's runtime.
     pub workers: usize,
+    /// Basic auth's hashing slots and failures per address, shared by every listener.
+    pub auth: Arc<AuthGuard>,
 }
 
 impl Proxy {
@@ -76,6 +80,7 @@ impl Proxy {
             pool: upstream::Pool::new(Duration::from_secs(5)),
             limits: self.limits,
             extra: self.extra,
+            auth: self.auth.clone(),
             shutdown: self.shutdown.clone(),
             tracker: self.tracker.clone(),
         })

@@ -89,6 +89,7 @@ async fn start_proxy(routes: Arc<Routes>) -> (SocketAddr, CancellationToken) {
         shutdown: shutdown.clone(),
         tracker: TaskTracker::new(),
         workers: 0,
+        auth: super::AuthGuard::new(1, 0),
     };
     tokio::spawn(serve(listener.into_std().unwrap(), proxy, None));
     (addr, shutdown)
