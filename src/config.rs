@@ -80,6 +80,12 @@ pub struct BuildConfig {
     pub run_image: Option<String>,
     /// How many builds may run at once; more wait their turn (`builds:list`).
     pub concurrent: usize,
+    /// The largest pack a `git push` may send (git's `receive.maxInputSize`).
+    pub max_push_size: Size,
+    /// The largest build context: the files of the commit (or build directory) a deploy
+    /// builds, or what a `git:from-archive` archive unpacks to. Checked from git's object
+    /// headers before any file is read.
+    pub max_context_size: Size,
 }
 
 impl Default for BuildConfig {
@@ -88,6 +94,8 @@ impl Default for BuildConfig {
             stack_image: "berth/stack:bookworm".to_string(),
             run_image: None,
             concurrent: 1,
+            max_push_size: Size(1 << 30),
+            max_context_size: Size(1 << 30),
         }
     }
 }
@@ -99,6 +107,12 @@ pub struct SshConfig {
     /// The server's private host key (OpenSSH format); generated on first start if missing.
     /// `<data_dir>/ssh_host_ed25519_key` when unset.
     pub host_key: Option<PathBuf>,
+    /// Connections that have not logged in yet, at most (OpenSSH's `MaxStartups`): more are
+    /// closed as soon as they are accepted.
+    pub max_unauthenticated: usize,
+    /// How long a connection may take to log in before it is closed (OpenSSH's
+    /// `LoginGraceTime`).
+    pub login_grace_time_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -257,6 +271,8 @@ impl Default for SshConfig {
         SshConfig {
             listen: SocketAddr::from(([0, 0, 0, 0], 2222)),
             host_key: None,
+            max_unauthenticated: 100,
+            login_grace_time_secs: 30,
         }
     }
 }

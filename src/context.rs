@@ -222,6 +222,7 @@ impl Ctx {
             procfile: record
                 .procfile_path
                 .unwrap_or_else(|| "Procfile".to_string()),
+            max_context: self.config.build.max_context_size.bytes(),
         })
     }
 

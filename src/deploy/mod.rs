@@ -81,7 +81,7 @@ impl DeployError {
     /// True when Berth or the host failed rather than the user or the pushed code.
     pub fn is_internal(&self) -> bool {
         match self {
-            DeployError::Git(GitError::NoBuildDir(..)) => false,
+            DeployError::Git(GitError::NoBuildDir(..) | GitError::TooLarge { .. }) => false,
             DeployError::Builder(err) => matches!(err, crate::build::BuildError::Internal(_)),
             DeployError::Git(_) | DeployError::Engine(_) => true,
             DeployError::State(

@@ -44,7 +44,21 @@ pub async fn deploy(ctx: &Ctx, request: DeployRequest, io: &mut Io) -> Result<u3
     let number = record.next_release_number();
     let span =
         tracing::info_span!("deploy", app = %request.app, release = number, by = %request.caller);
-    run(ctx, request, number, io).instrument(span).await
+    let deployed = run(ctx, request, number, io).instrument(span).await;
+    return_freed_memory();
+    deployed
+}
+
+/// Gives the heap a deploy freed back to the system. A build's context, output and image
+/// metadata are large and short-lived, and glibc's allocator otherwise keeps what was freed in
+/// its per-thread arenas: a daemon that had served an hour of pushes sat at ten times its
+/// fresh RSS with one app.
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the system; no live allocation moves.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Fails with `Abandoned` if the client hangs up before `work` is done.

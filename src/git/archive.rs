@@ -12,7 +12,6 @@ use git2::{Oid, Repository};
 use super::{GitError, SourceSpec};
 
 /// An archive larger than this, unpacked, is refused.
-const MAX_UNPACKED_BYTES: u64 = 1 << 30;
 /// More files than this are refused.
 const MAX_FILES: usize = 100_000;
 
@@ -80,9 +79,9 @@ pub fn commit_archive(
     author: &Author,
 ) -> Result<ArchiveCommit, GitError> {
     let files = match kind.unwrap_or_else(|| ArchiveType::detect(archive)) {
-        ArchiveType::Tar => read_tar(archive)?,
-        ArchiveType::TarGz => read_tar(flate2::read::GzDecoder::new(archive))?,
-        ArchiveType::Zip => read_zip(archive)?,
+        ArchiveType::Tar => read_tar(archive, spec.max_context)?,
+        ArchiveType::TarGz => read_tar(flate2::read::GzDecoder::new(archive), spec.max_context)?,
+        ArchiveType::Zip => read_zip(archive, spec.max_context)?,
     };
     let files = without_common_top(files);
     if files.is_empty() {
@@ -168,7 +167,16 @@ pub fn advance_branch(repo: &Path, commit: &ArchiveCommit) -> Result<bool, GitEr
     Ok(true)
 }
 
-fn read_tar(source: impl Read) -> Result<Vec<File>, GitError> {
+/// An archive that unpacks to more than `max` (a lower bound of its size, `so_far`).
+fn too_large(so_far: u64, max: u64) -> GitError {
+    GitError::TooLarge {
+        what: "Unpacked, the archive".to_string(),
+        size: so_far,
+        max,
+    }
+}
+
+fn read_tar(source: impl Read, max: u64) -> Result<Vec<File>, GitError> {
     let bad = |err: std::io::Error| GitError::Archive(format!("cannot read it as a tar: {err}"));
     let mut archive = tar::Archive::new(source);
     let mut files = Vec::new();
@@ -180,8 +188,8 @@ fn read_tar(source: impl Read) -> Result<Vec<File>, GitError> {
         let (mode, data) = if kind.is_file() {
             let executable = entry.header().mode().unwrap_or(0) & 0o111 != 0;
             unpacked += entry.size();
-            if unpacked > MAX_UNPACKED_BYTES {
-                return Err(GitError::Archive("it unpacks to more than 1 GiB".into()));
+            if unpacked > max {
+                return Err(too_large(unpacked, max));
             }
             let mut data = Vec::new();
             entry.read_to_end(&mut data).map_err(bad)?;
@@ -208,7 +216,7 @@ fn read_tar(source: impl Read) -> Result<Vec<File>, GitError> {
     Ok(files)
 }
 
-fn read_zip(bytes: &[u8]) -> Result<Vec<File>, GitError> {
+fn read_zip(bytes: &[u8], max: u64) -> Result<Vec<File>, GitError> {
     let bad =
         |err: zip::result::ZipError| GitError::Archive(format!("cannot read it as a zip: {err}"));
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(bad)?;
@@ -234,14 +242,14 @@ fn read_zip(bytes: &[u8]) -> Result<Vec<File>, GitError> {
         };
         let path = tree_path(Path::new(entry.name()))?;
         let mut data = Vec::new();
-        let room = MAX_UNPACKED_BYTES - unpacked;
+        let room = max - unpacked;
         let read = entry
             .take(room + 1)
             .read_to_end(&mut data)
             .map_err(|err| GitError::Archive(format!("cannot read it as a zip: {err}")))?;
         unpacked += read as u64;
-        if unpacked > MAX_UNPACKED_BYTES {
-            return Err(GitError::Archive("it unpacks to more than 1 GiB".into()));
+        if unpacked > max {
+            return Err(too_large(unpacked, max));
         }
         files.push(File { path, mode, data });
     }
@@ -301,6 +309,7 @@ mod tests {
             build_dir: None,
             dockerfile: "Dockerfile".into(),
             procfile: "Procfile".into(),
+            max_context: 1 << 30,
         }
     }
 

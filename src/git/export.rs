@@ -15,6 +15,8 @@ pub struct SourceSpec {
     pub build_dir: Option<String>,
     pub dockerfile: String,
     pub procfile: String,
+    /// The largest build context (bytes of files) Berth builds (`[build] max_context_size`).
+    pub max_context: u64,
 }
 
 /// A pushed commit, ready to build.
@@ -57,6 +59,14 @@ pub fn export_commit(
             .get_path(std::path::Path::new(dir))
             .map_err(|_| missing())?;
         tree = repository.find_tree(entry.id()).map_err(|_| missing())?;
+    }
+    let size = files_size(&odb, &tree)?;
+    if size > spec.max_context {
+        return Err(GitError::TooLarge {
+            what: format!("The build context of {}", short(rev)),
+            size,
+            max: spec.max_context,
+        });
     }
     let mut builder = tar::Builder::new(Vec::new());
     let mut failure: Option<GitError> = None;
@@ -106,6 +116,28 @@ pub fn export_commit(
         procfile: top_file(&spec.procfile)?,
         buildpacks_file: top_file(".buildpacks")?,
     })
+}
+
+/// The size of every file under `tree`, from the objects' headers (no file is read).
+fn files_size(odb: &git2::Odb<'_>, tree: &git2::Tree<'_>) -> Result<u64, GitError> {
+    let mut size = 0u64;
+    let mut failure = None;
+    tree.walk(TreeWalkMode::PreOrder, |_, entry| {
+        if entry.kind() == Some(ObjectType::Blob) {
+            match odb.read_header(entry.id()) {
+                Ok((bytes, _)) => size += bytes as u64,
+                Err(err) => {
+                    failure = Some(err);
+                    return TreeWalkResult::Abort;
+                }
+            }
+        }
+        TreeWalkResult::Ok
+    })?;
+    match failure {
+        Some(err) => Err(err.into()),
+        None => Ok(size),
+    }
 }
 
 fn append_blob(
@@ -202,6 +234,7 @@ mod tests {
             build_dir: build_dir.map(String::from),
             dockerfile: dockerfile.to_string(),
             procfile: "Procfile".to_string(),
+            max_context: 1 << 30,
         }
     }
 
@@ -273,5 +306,27 @@ mod tests {
         let api = spec(Some("api"), "Dockerfile");
         let err = export_commit(Path::new(dir.path()), &rev, &[], &api).unwrap_err();
         assert!(matches!(err, GitError::NoBuildDir(..)));
+    }
+
+    #[test]
+    fn a_context_over_the_limit_is_refused_before_its_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let big = vec![0u8; 3 << 20];
+        let oid = commit_files(
+            &repo,
+            &[("zeros", &big, 0o100644), ("web/a", b"a", 0o100644)],
+        );
+        let rev = oid.to_string();
+        let mut small = spec(None, "Dockerfile");
+        small.max_context = 2 << 20;
+        let err = export_commit(dir.path(), &rev, &[], &small).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("The build context of {} is 4 MiB, more than the 2 MiB Berth builds ([build] max_context_size)", short(&rev))
+        );
+        let mut web = spec(Some("web"), "Dockerfile");
+        web.max_context = 2 << 20;
+        assert!(export_commit(dir.path(), &rev, &[], &web).is_ok());
     }
 }

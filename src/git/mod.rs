@@ -33,9 +33,16 @@ pub enum GitError {
     },
     #[error("The build directory {0} is not a directory in commit {1}; fix it: builder:set <app> build-dir")]
     NoBuildDir(String, String),
+    #[error("{what} is {}, more than the {} Berth builds ([build] max_context_size)", mebibytes(*.size), mebibytes(*.max))]
+    TooLarge { what: String, size: u64, max: u64 },
     /// A `git:from-archive` archive Berth will not commit; the message says why.
     #[error("Cannot deploy the archive: {0}")]
     Archive(String),
+}
+
+/// `1536 MiB`, for messages about sizes.
+fn mebibytes(bytes: u64) -> String {
+    format!("{} MiB", bytes.div_ceil(1 << 20))
 }
 
 /// Makes sure the app's bare repository exists.

@@ -138,16 +138,20 @@ impl PushRegistry {
 }
 
 /// `git -c core.hooksPath=<hooks> receive-pack <repo>`, with the hook's environment. No shell.
+/// `max_input` bounds the pack git accepts (`receive.maxInputSize`).
 pub fn receive_pack_command(
     layout: &Layout,
     repo: &Path,
     push_id: &str,
     control_socket: &Path,
+    max_input: u64,
 ) -> tokio::process::Command {
     let mut command = tokio::process::Command::new("git");
     command
         .arg("-c")
         .arg(format!("core.hooksPath={}", layout.hooks_dir().display()))
+        .arg("-c")
+        .arg(format!("receive.maxInputSize={max_input}"))
         .arg("receive-pack")
         .arg(repo)
         .env(ENV_PUSH_ID, push_id)

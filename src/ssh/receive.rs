@@ -68,7 +68,13 @@ where
         caller,
         hangup: hangup.clone(),
     });
-    let mut command = receive_pack_command(layout, &repo, &ticket.id, &ctx.config.control_socket());
+    let mut command = receive_pack_command(
+        layout,
+        &repo,
+        &ticket.id,
+        &ctx.config.control_socket(),
+        ctx.config.build.max_push_size.bytes(),
+    );
     command.stdin(Stdio::piped());
     let mut child = match command.spawn() {
         Ok(child) => child,

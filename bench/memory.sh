@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Memory benchmark: the daemon's resident memory idle, its peak during a large (legal) push and
+# Dockerfile build, and what it comes back to once the work has ended, through the real daemon,
+# Docker, git and ssh on this machine. Prints a Markdown table; docs/benchmarks.md records it.
+#
+#   bash bench/memory.sh [MEGABYTES] [PUSHES]   (defaults: a 200 MB file, 3 pushes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+megabytes=${1:-200}
+pushes=${2:-3}
+
+source bench/lib.sh
+app="membench-$$"
+cleanup() {
+  docker ps -aq --filter "label=berth.app=$app" | xargs -r docker rm -f >/dev/null
+  docker images --filter "reference=berth/$app" --format '{{.Repository}}:{{.Tag}}' | xargs -r docker rmi >/dev/null 2>&1 || true
+  stop_daemon
+}
+trap cleanup EXIT
+bench_setup
+
+status() { awk -v key="$1:" '$1 == key {print $2}' "/proc/$daemon/status"; }
+idle_kb=$(status VmRSS)
+
+mkdir "$work/app" && cp -r tests/apps/hello/. "$work/app/"
+cd "$work/app"
+git init -q -b main
+export GIT_SSH_COMMAND="ssh -i $work/key -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+remote="ssh://berth@127.0.0.1:$ssh_port/$app"
+commit() { git add -A && git -c user.name=bench -c user.email=bench@berth.invalid commit -q -m "$1"; }
+for i in $(seq 1 "$pushes"); do
+  # Incompressible, so the pack and the build context are both the file's size.
+  head -c "$((megabytes << 20))" /dev/urandom >data.bin
+  commit "push $i"
+  git push -q --force "$remote" main 2>/dev/null
+done
+peak_kb=$(status VmHWM)
+# The old instances retire after wait-to-retire (60 s by default); the work is over once the
+# daemon's threads are idle again: sample until two readings a second apart agree.
+previous=0
+for _ in $(seq 1 30); do
+  now=$(status VmRSS)
+  [ "$now" = "$previous" ] && break
+  previous=$now
+  sleep 1
+done
+after_kb=$(status VmRSS)
+
+mb() { awk -v kb="$1" 'BEGIN {printf "%.0f MB", kb / 1024}'; }
+printf '\n| daemon memory (%s pushes of a %s MB file, Dockerfile builds) | RSS |\n|---|---|\n' "$pushes" "$megabytes"
+printf '| idle, after start | %s |\n' "$(mb "$idle_kb")"
+printf '| peak during the pushes and builds (VmHWM) | %s |\n' "$(mb "$peak_kb")"
+printf '| after the work ended | %s |\n' "$(mb "$after_kb")"
