@@ -19,9 +19,11 @@
 //! - `acme/`: certificates by ACME (http-01 answered by the proxy) and their renewal.
 //! - `state/`: the only module that writes the data dir's state files.
 //! - `config`, `names`, `context`: configuration, validated names, shared context.
+//! - `accept`: what every accept loop does when `accept` fails.
 //!
 //! See `docs/architecture.md` for the invariants.
 
+pub mod accept;
 pub mod acme;
 pub mod appjson;
 pub mod build;

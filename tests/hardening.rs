@@ -405,3 +405,154 @@ fn wrong_passwords_from_one_address_are_refused_after_ten_a_minute() {
         200
     );
 }
+
+/// The daemon's CPU time so far (user and system, in clock ticks), from /proc.
+fn cpu_ticks(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read stat");
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .expect("stat")
+        .1
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+#[test]
+fn idle_ssh_strangers_cannot_exhaust_the_daemon() {
+    use std::io::Read;
+    let berth = Berth::start_with_ssh("max_unauthenticated = 20\nlogin_grace_time_secs = 3");
+    let app = berth.deployed("steady", "steady");
+    let pid = std::fs::read_to_string(berth.data_dir().join("berth.pid")).expect("pid");
+    let pid = pid.trim();
+    let limited = std::process::Command::new("prlimit")
+        .args(["--pid", pid, "--nofile=256:256"])
+        .status()
+        .expect("run prlimit");
+    assert!(limited.success());
+
+    // Far more idle connections than the daemon has descriptors, none of which logs in.
+    let ssh = std::net::SocketAddr::from(([127, 0, 0, 1], berth.ssh_port));
+    let mut idle: Vec<_> = (0..400)
+        .filter_map(|_| std::net::TcpStream::connect(ssh).ok())
+        .collect();
+    assert!(idle.len() > 300, "only {} connected", idle.len());
+    let (log_before, ticks_before) = (berth.log_len(), cpu_ticks(pid));
+    let started = std::time::Instant::now();
+    for _ in 0..30 {
+        assert_eq!(berth.get(&Berth::host(&app), "/").body, "steady\n");
+    }
+    // Every idle connection ends: at once past the cap, after the grace time within it.
+    for stream in &mut idle {
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .expect("timeout");
+        let mut rest = Vec::new();
+        let read = stream.read_to_end(&mut rest);
+        assert!(read.is_ok(), "an idle connection stayed open: {read:?}");
+    }
+    // Meanwhile the daemon did not spin (a tick is 1/100 s of CPU) nor flood its log.
+    let ticks = cpu_ticks(pid) - ticks_before;
+    let window_ticks = started.elapsed().as_secs_f64() * 100.0;
+    assert!(
+        (ticks as f64) < window_ticks * 0.3,
+        "the daemon used {ticks} ticks of CPU in {window_ticks:.0}"
+    );
+    let grew = berth.log_len() - log_before;
+    assert!(grew < 20_000, "the log grew by {grew} bytes");
+    drop(idle);
+    let mut sftp = std::process::Command::new("ssh")
+        .args(["-p", &berth.ssh_port.to_string(), "-i"])
+        .arg(&berth.key)
+        .args([
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-s",
+            "berth@127.0.0.1",
+            "sftp",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run ssh -s");
+    let answered = support::eventually(std::time::Duration::from_secs(30), || {
+        matches!(sftp.try_wait(), Ok(Some(_)))
+    });
+    if !answered {
+        let _ = sftp.kill();
+    }
+    let sftp = sftp.wait_with_output().expect("ssh -s output");
+    let stderr = String::from_utf8_lossy(&sftp.stderr);
+    assert!(answered, "ssh -s sftp got no answer");
+    assert!(!sftp.status.success(), "{stderr}");
+    assert!(stderr.contains("Berth has no sftp subsystem"), "{stderr}");
+    let shell = berth.ssh_words(&[]);
+    assert_ne!(shell.code, 0, "{shell:#?}");
+    assert!(shell.stderr.contains("Berth has no shell"), "{shell:#?}");
+    berth.ssh("apps:list").ok();
+}
+
+/// A gzipped tar holding `name` with `size` zero bytes: a few KiB that unpack to `size`.
+fn zeros_archive(name: &str, size: usize) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join(name), vec![0u8; size]).expect("write zeros");
+    let output = std::process::Command::new("tar")
+        .current_dir(dir.path())
+        .args(["-czf", "-", name])
+        .output()
+        .expect("run tar");
+    assert!(output.status.success(), "{output:?}");
+    output.stdout
+}
+
+#[test]
+fn oversized_pushes_and_archive_bombs_are_refused_before_they_are_read() {
+    // `[build]` comes after the harness's `[deploy]` lines.
+    let berth = Berth::start_with("[build]\nmax_push_size = \"2m\"\nmax_context_size = \"2m\"");
+    let app = berth.app("sizes");
+    let source = repo::create(&repo::as_refs(&repo::web_app("small")));
+    berth.push(source.path(), &app, "main").ok();
+
+    // Incompressible: the pack itself is over the limit.
+    let mut noise = vec![0u8; 3 << 20];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| std::io::Read::read_exact(&mut random, &mut noise))
+        .expect("read random bytes");
+    std::fs::write(source.path().join("noise.bin"), &noise).expect("write noise");
+    repo::commit(source.path(), &[], "noise");
+    let push = berth.push(source.path(), &app, "main");
+    assert_ne!(push.code, 0, "{push:#?}");
+    assert!(
+        push.stderr.contains("pack exceeds maximum allowed size"),
+        "{push:#?}"
+    );
+
+    // Compressible: a tiny pack whose files are over the build context's limit.
+    let source = repo::create(&repo::as_refs(&repo::web_app("zeros")));
+    std::fs::write(source.path().join("zeros.bin"), vec![0u8; 3 << 20]).expect("write zeros");
+    repo::commit(source.path(), &[], "zeros");
+    let push = berth.push(source.path(), &app, "main");
+    assert_ne!(push.code, 0, "{push:#?}");
+    assert!(
+        push.stderr
+            .contains("is 4 MiB, more than the 2 MiB Berth builds ([build] max_context_size)"),
+        "{push:#?}"
+    );
+
+    let bomb = berth.ssh_input(
+        &format!("git:from-archive {app} --"),
+        &zeros_archive("z", 3 << 20),
+    );
+    assert_ne!(bomb.code, 0, "{bomb:#?}");
+    assert!(
+        bomb.stderr.contains("Unpacked, the archive is"),
+        "{bomb:#?}"
+    );
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "small\n");
+}

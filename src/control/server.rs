@@ -49,13 +49,14 @@ pub async fn serve(
     shutdown: CancellationToken,
     tracker: TaskTracker,
 ) {
+    let mut accept_errors = crate::accept::AcceptErrors::new("control");
     loop {
         let stream = tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
                 Err(err) => {
-                    tracing::warn!(error = %err, "control accept failed");
+                    accept_errors.pause(&err).await;
                     continue;
                 }
             },

@@ -159,6 +159,7 @@ async fn accept_loop(
     let connections = TaskTracker::new();
     let closing = CancellationToken::new();
     let mut flush = tokio::time::interval(access::FLUSH_EVERY);
+    let mut accept_errors = crate::accept::AcceptErrors::new("proxy");
     loop {
         let (stream, peer) = tokio::select! {
             _ = shared.shutdown.cancelled() => break,
@@ -169,7 +170,7 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(err) => {
-                    tracing::warn!(error = %err, "proxy accept failed");
+                    accept_errors.pause(&err).await;
                     continue;
                 }
             },

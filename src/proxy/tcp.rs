@@ -31,13 +31,14 @@ pub async fn serve(
     stop: CancellationToken,
     tracker: TaskTracker,
 ) {
+    let mut accept_errors = crate::accept::AcceptErrors::new("tcp");
     loop {
         let (client, peer) = tokio::select! {
             _ = stop.cancelled() => return,
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(err) => {
-                    tracing::warn!(error = %err, "tcp accept failed");
+                    accept_errors.pause(&err).await;
                     continue;
                 }
             },

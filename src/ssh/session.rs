@@ -1,15 +1,18 @@
 //! One SSH connection: public-key authentication against Berth's keys, then exec requests.
-//! Shells, subsystems and port forwarding are refused.
+//! Shells, subsystems and port forwarding are refused, and a connection has at most
+//! `MAX_CHANNELS` sessions open at once (OpenSSH's `MaxSessions`).
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use russh::server::{
     Auth, ChannelOpenHandle, Handler, Msg, PublicKeyOffer, Session, VerifiedPublicKey,
 };
-use russh::{Channel, ChannelId};
+use russh::{Channel, ChannelId, ChannelOpenFailure};
 use tokio::io::AsyncWriteExt;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
@@ -21,25 +24,82 @@ use crate::commands::{self, Io};
 use crate::context::{Caller, Ctx};
 use crate::names::KeyName;
 
+/// Sessions (channels) one connection may have open at once.
+const MAX_CHANNELS: usize = 10;
+
+/// A connection's way to logging in: its place among the connections that have not (given
+/// back once it logs in), and the token that stops its login grace timer.
+pub struct Login {
+    stranger: Option<OwnedSemaphorePermit>,
+    logged_in: CancellationToken,
+}
+
+impl Login {
+    pub fn new(stranger: OwnedSemaphorePermit, logged_in: CancellationToken) -> Login {
+        Login {
+            stranger: Some(stranger),
+            logged_in,
+        }
+    }
+
+    fn succeeded(&mut self) {
+        self.stranger = None;
+        self.logged_in.cancel();
+    }
+}
+
+/// One open channel's place among `MAX_CHANNELS`; given back when dropped.
+struct ChannelSlot(Arc<AtomicUsize>);
+
+impl Drop for ChannelSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 pub struct SshSession {
     ctx: Arc<Ctx>,
     tracker: TaskTracker,
     peer: Option<SocketAddr>,
     key: Option<KeyName>,
-    channels: HashMap<ChannelId, Channel<Msg>>,
+    login: Login,
+    /// Channels opened and not yet given a request, with their slots.
+    channels: HashMap<ChannelId, (Channel<Msg>, ChannelSlot)>,
+    /// Channels open on this connection, running or not.
+    open: Arc<AtomicUsize>,
     ptys: HashSet<ChannelId>,
 }
 
 impl SshSession {
-    pub fn new(ctx: Arc<Ctx>, tracker: TaskTracker, peer: Option<SocketAddr>) -> SshSession {
+    pub fn new(
+        ctx: Arc<Ctx>,
+        tracker: TaskTracker,
+        peer: Option<SocketAddr>,
+        login: Login,
+    ) -> SshSession {
         SshSession {
             ctx,
             tracker,
             peer,
             key: None,
+            login,
             channels: HashMap::new(),
+            open: Arc::default(),
             ptys: HashSet::new(),
         }
+    }
+
+    /// Answers a request on `channel_id` with one line on its stderr and exit status 1, and
+    /// closes the channel. The request itself is accepted: OpenSSH's client exits on a failed
+    /// subsystem request before it shows anything the server sent.
+    fn refuse(&mut self, channel_id: ChannelId, message: &str, session: &mut Session) {
+        let line = format!(" !     {message}\n").into_bytes();
+        let _ = session.channel_success(channel_id);
+        let _ = session.extended_data(channel_id, 1, line);
+        let _ = session.exit_status_request(channel_id, 1);
+        let _ = session.eof(channel_id);
+        let _ = session.close(channel_id);
+        self.channels.remove(&channel_id);
     }
 
     fn known_key(&self, key: &russh::keys::PublicKey) -> Option<KeyName> {
@@ -70,6 +130,7 @@ impl Handler for SshSession {
             Some(name) => {
                 tracing::info!(peer = ?self.peer, key = %name, user, "ssh login");
                 self.key = Some(name);
+                self.login.succeeded();
                 Ok(Auth::Accept)
             }
             None => {
@@ -85,8 +146,25 @@ impl Handler for SshSession {
         reply: ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        self.channels.insert(channel.id(), channel);
+        if self.open.fetch_add(1, Ordering::Relaxed) >= MAX_CHANNELS {
+            self.open.fetch_sub(1, Ordering::Relaxed);
+            tracing::info!(peer = ?self.peer, "ssh channel refused: {MAX_CHANNELS} already open");
+            reply.reject(ChannelOpenFailure::ResourceShortage).await;
+            return Ok(());
+        }
+        let slot = ChannelSlot(self.open.clone());
+        self.channels.insert(channel.id(), (channel, slot));
         reply.accept().await;
+        Ok(())
+    }
+
+    async fn channel_close(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.channels.remove(&channel);
+        self.ptys.remove(&channel);
         Ok(())
     }
 
@@ -112,7 +190,8 @@ impl Handler for SshSession {
         data: &[u8],
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        let (Some(channel), Some(key)) = (self.channels.remove(&channel_id), self.key.clone())
+        let (Some((channel, slot)), Some(key)) =
+            (self.channels.remove(&channel_id), self.key.clone())
         else {
             session.channel_failure(channel_id)?;
             return Ok(());
@@ -124,8 +203,11 @@ impl Handler for SshSession {
         let raw = data.to_vec();
         let span = tracing::info_span!("ssh", peer = ?self.peer, key = %key);
         self.tracker.spawn(
-            async move { run_exec(ctx, tracker, Caller::Key(key), channel, raw, tty).await }
-                .instrument(span),
+            async move {
+                run_exec(ctx, tracker, Caller::Key(key), channel, raw, tty).await;
+                drop(slot);
+            }
+            .instrument(span),
         );
         Ok(())
     }
@@ -135,15 +217,26 @@ impl Handler for SshSession {
         channel_id: ChannelId,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        session.channel_failure(channel_id)?;
-        if let Some(channel) = self.channels.remove(&channel_id) {
-            let message = " !     Berth has no shell; run a command: ssh <host> help\n";
-            let _ = channel
-                .extended_data_bytes(1, message.as_bytes().to_vec())
-                .await;
-            let _ = channel.exit_status(1).await;
-            let _ = channel.close().await;
-        }
+        self.refuse(
+            channel_id,
+            "Berth has no shell; run a command: ssh <host> help",
+            session,
+        );
+        Ok(())
+    }
+
+    /// `ssh -s host sftp` and the like: refused at once (left unanswered, the client waits).
+    async fn subsystem_request(
+        &mut self,
+        channel_id: ChannelId,
+        name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let message = format!(
+            "Berth has no {} subsystem; run a command: ssh <host> help",
+            crate::names::shown(name)
+        );
+        self.refuse(channel_id, &message, session);
         Ok(())
     }
 }

@@ -150,13 +150,14 @@ impl Berth {
 
     /// Like `start`, with extra `[deploy]` and `[proxy]` settings (TOML lines).
     pub fn start_configured(deploy: &str, proxy: &str) -> Berth {
-        Berth::start_from("", deploy, proxy, Vec::new())
+        Berth::start_from("", "", deploy, proxy, Vec::new())
     }
 
     /// Like `start`, talking to the Docker engine at `docker_host`.
     pub fn start_on_engine(docker_host: &str) -> Berth {
         Berth::start_from(
             &format!("docker_host = \"{docker_host}\"\n"),
+            "",
             "",
             "",
             Vec::new(),
@@ -169,11 +170,22 @@ impl Berth {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Berth::start_from("", "", "", env)
+        Berth::start_from("", "", "", "", env)
     }
 
-    /// A daemon with extra top-level, `[deploy]` and `[proxy]` settings (TOML lines).
-    fn start_from(top: &str, deploy: &str, proxy: &str, env: Vec<(String, String)>) -> Berth {
+    /// Like `start`, with extra `[ssh]` settings (TOML lines).
+    pub fn start_with_ssh(ssh: &str) -> Berth {
+        Berth::start_from("", ssh, "", "", Vec::new())
+    }
+
+    /// A daemon with extra top-level, `[ssh]`, `[deploy]` and `[proxy]` settings (TOML lines).
+    fn start_from(
+        top: &str,
+        ssh: &str,
+        deploy: &str,
+        proxy: &str,
+        env: Vec<(String, String)>,
+    ) -> Berth {
         ensure_base_images();
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("berth.toml");
@@ -181,7 +193,7 @@ impl Berth {
             &config,
             format!(
                 "{top}data_dir = \"{data}\"\nglobal_domain = \"{DOMAIN}\"\n\
-                 [ssh]\nlisten = \"127.0.0.1:0\"\n\
+                 [ssh]\nlisten = \"127.0.0.1:0\"\n{ssh}\n\
                  [proxy]\nhttp_listen = \"127.0.0.1:0\"\nhttps_listen = \"127.0.0.1:0\"\n{proxy}\n\
                  [deploy]\nstart_timeout_secs = 20\nstop_timeout_secs = 2\n\
                  check_wait_secs = 1\nwait_to_retire_secs = 1\n{deploy}\n",
@@ -350,6 +362,11 @@ impl Berth {
     pub fn restart(&mut self) {
         self.stop();
         self.spawn();
+    }
+
+    /// The daemon log's size in bytes, without reading it (it may be huge).
+    pub fn log_len(&self) -> u64 {
+        std::fs::metadata(self.dir.path().join("daemon.log")).map_or(0, |m| m.len())
     }
 
     pub fn log(&self) -> String {
