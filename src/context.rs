@@ -223,6 +223,7 @@ impl Ctx {
                 .procfile_path
                 .unwrap_or_else(|| "Procfile".to_string()),
             max_context: self.config.build.max_context_size.bytes(),
+            contexts: self.store.layout().contexts_dir(),
         })
     }
 

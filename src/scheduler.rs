@@ -240,7 +240,8 @@ pub trait BuildOutput: Send {
 /// and the `--build-arg`s.
 pub struct DockerfileBuild<'a> {
     pub app: &'a AppName,
-    pub context: Vec<u8>,
+    /// The context, a tar file, streamed to the engine (never read into memory whole).
+    pub context: &'a std::path::Path,
     pub dockerfile: &'a str,
     pub tag: &'a str,
     pub build_args: &'a BTreeMap<String, String>,

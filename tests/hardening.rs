@@ -555,4 +555,8 @@ fn oversized_pushes_and_archive_bombs_are_refused_before_they_are_read() {
         "{bomb:#?}"
     );
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "small\n");
+    // Build contexts are streamed from files, which go with their builds.
+    let contexts = berth.data_dir().join("tmp").join("contexts");
+    let left = std::fs::read_dir(&contexts).map_or(0, |dir| dir.count());
+    assert_eq!(left, 0, "build contexts left in {}", contexts.display());
 }

@@ -38,8 +38,8 @@ pub fn cache_volume(app: &AppName) -> String {
 /// One buildpack build, as `prepare` asks for it.
 pub struct BuildpackBuild<'a> {
     pub app: &'a AppName,
-    /// The source as a tar (the build directory of the pushed commit).
-    pub context: Vec<u8>,
+    /// The source as a tar file (the build directory of the pushed commit).
+    pub context: &'a Path,
     /// The buildpacks to run in order; `None` detects one among the bundled buildpacks.
     pub buildpacks: Option<Vec<String>>,
     /// Config vars, given to buildpacks as `ENV_DIR`.
@@ -147,7 +147,9 @@ async fn files(
     output: &mut dyn BuildOutput,
 ) -> Result<Vec<u8>, BuildError> {
     let mut files = tar::Builder::new(Vec::new());
-    reroot(&job.context, "app", &mut files)?;
+    let source = std::fs::File::open(job.context)
+        .map_err(|err| BuildError::Internal(format!("reading the source: {err}")))?;
+    reroot(std::io::BufReader::new(source), "app", &mut files)?;
     append_file(&mut files, "tmp/berth/builder", RUNNER.as_bytes(), 0o755)?;
     let mut order = String::new();
     for (index, raw) in refs.iter().enumerate() {
@@ -172,7 +174,7 @@ async fn files(
 
 /// Copies the entries of `source` into `files` under `prefix`.
 fn reroot(
-    source: &[u8],
+    source: impl std::io::Read,
     prefix: &str,
     files: &mut tar::Builder<Vec<u8>>,
 ) -> Result<(), BuildError> {
@@ -271,7 +273,7 @@ mod tests {
         link.set_size(0);
         source.append_link(&mut link, "current", "bin").unwrap();
         let mut files = tar::Builder::new(Vec::new());
-        reroot(&finish(source).unwrap(), "app", &mut files).unwrap();
+        reroot(finish(source).unwrap().as_slice(), "app", &mut files).unwrap();
         let tar = finish(files).unwrap();
         let mut archive = tar::Archive::new(tar.as_slice());
         let entries: Vec<(String, Option<String>)> = archive

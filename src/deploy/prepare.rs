@@ -311,7 +311,7 @@ async fn build_image(
             let build_args = crate::options::build_args(build_options);
             let job = DockerfileBuild {
                 app,
-                context: checkout.context,
+                context: checkout.context.path(),
                 dockerfile,
                 tag: &release.image,
                 build_args: &build_args,
@@ -334,7 +334,7 @@ async fn build_image(
             };
             let job = BuildpackBuild {
                 app,
-                context: checkout.context,
+                context: checkout.context.path(),
                 buildpacks,
                 env: &env,
                 stack_image: stack.unwrap_or(ctx.config.build.stack_image.clone()),

@@ -21,16 +21,15 @@ use crate::scheduler::{
 impl ImageBuilder for DockerEngine {
     async fn build(
         &self,
-        mut job: DockerfileBuild<'_>,
+        job: DockerfileBuild<'_>,
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError> {
-        let context = bytes::Bytes::from(std::mem::take(&mut job.context));
-        match self.build_once(&job, context.clone(), output).await {
+        match self.build_once(&job, output).await {
             Err(SchedulerError::BuildFailed(message)) if lost_cached_layer(&message) => {
                 output
                     .line("       A cached layer was deleted during the build (another image's removal); building again")
                     .await;
-                self.build_once(&job, context, output).await
+                self.build_once(&job, output).await
             }
             built => built,
         }
@@ -152,13 +151,16 @@ pub(super) fn stream_err(err: bollard::errors::Error) -> SchedulerError {
 }
 
 impl DockerEngine {
-    /// One run of the classic builder on `job` (whose context is `context`).
+    /// One run of the classic builder on `job`, its context streamed from its file.
     async fn build_once(
         &self,
         job: &DockerfileBuild<'_>,
-        context: bytes::Bytes,
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError> {
+        let context = tokio::fs::File::open(job.context).await.map_err(|err| {
+            SchedulerError::Engine(format!("cannot read the build context: {err}"))
+        })?;
+        let context = tokio_util::io::ReaderStream::with_capacity(context, 256 << 10);
         let build_args: HashMap<&str, &str> = job
             .build_args
             .iter()
@@ -172,9 +174,9 @@ impl DockerEngine {
             .labels(&[(LABEL_APP, job.app.as_str())].into())
             .buildargs(&build_args);
         let options = with_limits(options, job.limits)?.build();
-        let mut stream = self
-            .docker
-            .build_image(options, None, Some(bollard::body_full(context)));
+        let mut stream =
+            self.docker
+                .build_image(options, None, Some(bollard::body_try_stream(context)));
         let mut partial = String::new();
         while let Some(item) = stream.next().await {
             // An error item mid-stream fails the build even though the HTTP call succeeded.

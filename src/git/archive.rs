@@ -310,6 +310,7 @@ mod tests {
             dockerfile: "Dockerfile".into(),
             procfile: "Procfile".into(),
             max_context: 1 << 30,
+            contexts: std::env::temp_dir().join("berth-test-contexts"),
         }
     }
 

@@ -1,6 +1,8 @@
-//! Reads a pushed commit with git2 and writes its tree as a tar build context.
+//! Reads a pushed commit with git2 and writes its tree as a tar build context, to a file, so
+//! a large commit is never held in memory whole (only its largest file is, as git2 reads it).
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
@@ -17,6 +19,45 @@ pub struct SourceSpec {
     pub procfile: String,
     /// The largest build context (bytes of files) Berth builds (`[build] max_context_size`).
     pub max_context: u64,
+    /// Where build contexts are written (`state::Layout::contexts_dir`).
+    pub contexts: PathBuf,
+}
+
+/// A build context: an uncompressed tar file, removed when dropped.
+#[derive(Debug)]
+pub struct BuildContext {
+    path: PathBuf,
+}
+
+impl BuildContext {
+    /// A new, empty context file in `dir`, with a random name.
+    fn create(dir: &Path) -> Result<(BuildContext, std::fs::File), GitError> {
+        use rand::RngExt;
+        let io_err = |source| GitError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io_err)?;
+        let bytes: [u8; 8] = rand::rng().random();
+        let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let path = dir.join(format!("context-{name}.tar"));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(io_err)?;
+        Ok((BuildContext { path }, file))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for BuildContext {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// A pushed commit, ready to build.
@@ -24,7 +65,7 @@ pub struct SourceSpec {
 pub struct Checkout {
     pub rev: String,
     /// The commit's tree (or its build directory) as an uncompressed tar.
-    pub context: Vec<u8>,
+    pub context: BuildContext,
     /// The Dockerfile's path in the build context, when the commit has it there.
     pub dockerfile: Option<String>,
     /// `app.json` at the top of the build directory, if any.
@@ -68,7 +109,8 @@ pub fn export_commit(
             max: spec.max_context,
         });
     }
-    let mut builder = tar::Builder::new(Vec::new());
+    let (context, file) = BuildContext::create(&spec.contexts)?;
+    let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
     let mut failure: Option<GitError> = None;
     tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
         let Ok(name) = entry.name() else {
@@ -90,8 +132,11 @@ pub fn export_commit(
     if let Some(err) = failure {
         return Err(err);
     }
-    let context = builder.into_inner().map_err(|source| GitError::Io {
-        path: repo.to_path_buf(),
+    let written = builder
+        .into_inner()
+        .and_then(|mut file| file.flush().map(|()| file));
+    written.map_err(|source| GitError::Io {
+        path: context.path().to_path_buf(),
         source,
     })?;
     let dockerfile = tree
@@ -140,9 +185,9 @@ fn files_size(odb: &git2::Odb<'_>, tree: &git2::Tree<'_>) -> Result<u64, GitErro
     }
 }
 
-fn append_blob(
+fn append_blob<W: Write>(
     repository: &Repository,
-    builder: &mut tar::Builder<Vec<u8>>,
+    builder: &mut tar::Builder<W>,
     path: &str,
     entry: &git2::TreeEntry<'_>,
 ) -> Result<(), GitError> {
@@ -235,11 +280,12 @@ mod tests {
             dockerfile: dockerfile.to_string(),
             procfile: "Procfile".to_string(),
             max_context: 1 << 30,
+            contexts: std::env::temp_dir().join("berth-test-contexts"),
         }
     }
 
-    fn names(context: &[u8]) -> Vec<(String, u32)> {
-        let mut archive = tar::Archive::new(context);
+    fn names(context: &BuildContext) -> Vec<(String, u32)> {
+        let mut archive = tar::Archive::new(std::fs::File::open(context.path()).unwrap());
         archive
             .entries()
             .unwrap()

@@ -11,7 +11,7 @@ mod push;
 
 pub use archive::{advance_branch, commit_archive, ArchiveCommit, ArchiveType, Author};
 pub use branch::{is_branch_name, rev_env_var, DeployBranch};
-pub use export::{deploy_branch_head, export_commit, short, Checkout, SourceSpec};
+pub use export::{deploy_branch_head, export_commit, short, BuildContext, Checkout, SourceSpec};
 pub use push::{
     deploy_target, hook_env, not_deployed, receive_pack_command, PushContext, PushRegistry,
     RefUpdate, ENV_CONTROL_SOCKET, ENV_PUSH_ID,

@@ -84,6 +84,11 @@ impl Layout {
         self.repos_dir().join(format!("{app}.git"))
     }
 
+    /// Build contexts being built (`git::BuildContext`), one tar file each; emptied at start.
+    pub fn contexts_dir(&self) -> PathBuf {
+        self.root.join("tmp").join("contexts")
+    }
+
     /// Scratch space for one app's build (git buildpacks are cloned here), emptied after it.
     pub fn scratch_dir(&self, app: &AppName) -> PathBuf {
         self.root.join("tmp").join(format!("build-{app}"))

@@ -141,6 +141,11 @@ impl Store {
                 .create(&dir)
                 .map_err(io_err(&dir))?;
         }
+        // Build contexts left by a daemon that stopped mid-build belong to no build now.
+        let contexts = layout.contexts_dir();
+        if contexts.exists() {
+            fs::remove_dir_all(&contexts).map_err(io_err(&contexts))?;
+        }
         // Keys, certificates, config values and every app's source are in here: other local
         // users may not even list it, whatever mode an older Berth or an admin gave it.
         for dir in [layout.root().to_path_buf(), layout.repos_dir()] {
