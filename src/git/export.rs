@@ -118,7 +118,7 @@ pub fn export_commit(
         };
         let path = format!("{dir}{name}");
         let result = match entry.kind() {
-            Some(ObjectType::Blob) => append_blob(&repository, &mut builder, &path, entry),
+            Some(ObjectType::Blob) => append_blob(&repository, &odb, &mut builder, &path, entry),
             _ => Ok(()),
         };
         match result {
@@ -185,13 +185,15 @@ fn files_size(odb: &git2::Odb<'_>, tree: &git2::Tree<'_>) -> Result<u64, GitErro
     }
 }
 
+/// Appends one file. A loose object (what a small push leaves: git unpacks packs of fewer than
+/// 100 objects) is streamed from the object database; a packed one is read whole.
 fn append_blob<W: Write>(
     repository: &Repository,
+    odb: &git2::Odb<'_>,
     builder: &mut tar::Builder<W>,
     path: &str,
     entry: &git2::TreeEntry<'_>,
 ) -> Result<(), GitError> {
-    let blob = repository.find_blob(entry.id())?;
     let mut header = tar::Header::new_gnu();
     let io_err = |source| GitError::Io {
         path: PathBuf::from(path),
@@ -199,6 +201,7 @@ fn append_blob<W: Write>(
     };
     match entry.filemode() {
         0o120000 => {
+            let blob = repository.find_blob(entry.id())?;
             header.set_entry_type(tar::EntryType::Symlink);
             header.set_size(0);
             header.set_mode(0o777);
@@ -208,12 +211,18 @@ fn append_blob<W: Write>(
                 .map_err(io_err)
         }
         mode => {
-            header.set_size(blob.content().len() as u64);
+            let (size, _) = odb.read_header(entry.id())?;
+            header.set_size(size as u64);
             header.set_mode(if mode == 0o100755 { 0o755 } else { 0o644 });
             header.set_cksum();
-            builder
-                .append_data(&mut header, path, blob.content())
-                .map_err(io_err)
+            match odb.reader(entry.id()) {
+                Ok((reader, _, _)) => builder.append_data(&mut header, path, reader),
+                Err(_) => {
+                    let blob = repository.find_blob(entry.id())?;
+                    builder.append_data(&mut header, path, blob.content())
+                }
+            }
+            .map_err(io_err)
         }
     }
 }
