@@ -560,3 +560,37 @@ fn oversized_pushes_and_archive_bombs_are_refused_before_they_are_read() {
     let left = std::fs::read_dir(&contexts).map_or(0, |dir| dir.count());
     assert_eq!(left, 0, "build contexts left in {}", contexts.display());
 }
+
+#[test]
+fn one_connection_cannot_open_sessions_without_end() {
+    let berth = Berth::start();
+    let app = berth.app("sessions");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    let control = berth.data_dir().join("..").join("sessions-mux");
+    berth.ssh_shared_open(&control);
+    // Each `config:import` holds its session until its input ends.
+    let mut held: Vec<_> = (0..10)
+        .map(|_| berth.ssh_shared_spawn(&control, &format!("config:import {app}")))
+        .collect();
+    // OpenSSH falls back to a connection of its own when the shared one refuses a session,
+    // so the refusal shows in the daemon's log, not in the command's result.
+    let eleventh = support::eventually(std::time::Duration::from_secs(30), || {
+        // One refused while another command held a session is opened again.
+        for child in &mut held {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                *child = berth.ssh_shared_spawn(&control, &format!("config:import {app}"));
+            }
+        }
+        berth.ssh_shared(&control, "version").ok();
+        berth.log().contains("ssh channel refused: 10 already open")
+    });
+    assert!(eleventh, "an eleventh session opened on one connection");
+    for child in &mut held {
+        drop(child.stdin.take());
+    }
+    for mut child in held {
+        let _ = child.wait();
+    }
+    berth.ssh_shared(&control, "version").ok();
+    berth.ssh_shared_exit(&control);
+}

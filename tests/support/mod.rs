@@ -326,6 +326,21 @@ impl Berth {
         Run::from(output)
     }
 
+    /// `ssh … LINE` through the shared connection at `control`, left running with its stdin
+    /// open (a command reading stdin holds its session until the input ends).
+    pub fn ssh_shared_spawn(&self, control: &Path, line: &str) -> Child {
+        self.ssh_command(&self.key)
+            .args(["-o", "ControlMaster=no", "-o"])
+            .arg(format!("ControlPath={}", control.display()))
+            .arg("berth@127.0.0.1")
+            .arg(line)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run ssh")
+    }
+
     /// Closes the shared connection at `control`.
     pub fn ssh_shared_exit(&self, control: &Path) {
         let _ = self
