@@ -106,6 +106,11 @@ impl Snapshot {
             .ok_or_else(|| self.missing(name))
     }
 
+    /// Whether `name` is an app's, usable or out of service.
+    fn taken(&self, name: &AppName) -> bool {
+        self.apps.contains_key(name) || self.broken.contains_key(name)
+    }
+
     /// Why `name` has no record: it does not exist, or its file is unreadable.
     fn missing(&self, name: &AppName) -> StateError {
         match self.broken.get(name) {
@@ -243,8 +248,7 @@ impl Store {
 
     /// True for an app out of service too (its name stays taken).
     pub fn app_exists(&self, name: &AppName) -> bool {
-        let snapshot = self.lock();
-        snapshot.apps.contains_key(name) || snapshot.broken.contains_key(name)
+        self.lock().taken(name)
     }
 
     /// Apps whose file could not be read at start, with why.
@@ -258,7 +262,7 @@ impl Store {
 
     pub fn create_app(&self, name: &AppName) -> Result<AppRecord, StateError> {
         let mut snapshot = self.lock_mut()?;
-        if snapshot.apps.contains_key(name) || snapshot.broken.contains_key(name) {
+        if snapshot.taken(name) {
             return Err(StateError::AppExists(name.clone()));
         }
         let record = AppRecord::new(name.clone(), now_unix());
@@ -293,7 +297,7 @@ impl Store {
     ) -> Result<AppRecord, StateError> {
         let mut snapshot = self.lock_mut()?;
         let source = snapshot.record(from)?;
-        if snapshot.apps.contains_key(to) || snapshot.broken.contains_key(to) {
+        if snapshot.taken(to) {
             return Err(StateError::AppExists(to.clone()));
         }
         let mut record = AppRecord::new(to.clone(), now_unix());
