@@ -68,8 +68,13 @@ pub async fn run(
     shutdown: CancellationToken,
     on_ready: impl FnOnce(&Bound),
 ) -> Result<(), DaemonError> {
+    // Locked before the store opens: opening tidies the data dir (leftover build contexts),
+    // which must never happen under a daemon that serves it.
+    let data_dir_lock = DataDirLock::acquire(
+        &crate::state::Layout::new(&config.data_dir),
+        inherited.fd(LOCK_FD),
+    )?;
     let store = crate::state::Store::open(&config.data_dir)?;
-    let data_dir_lock = DataDirLock::acquire(store.layout(), inherited.fd(LOCK_FD))?;
     let host_key = crate::ssh::load_or_create_host_key(&config.host_key())?;
     let engine =
         Arc::new(DockerEngine::connect(&config.docker_host, &config.deploy.network).await?);

@@ -17,8 +17,15 @@ pub struct DataDirLock {
 }
 
 impl DataDirLock {
-    /// Takes the lock, or keeps the one a predecessor handed over as `inherited`.
+    /// Takes the lock, or keeps the one a predecessor handed over as `inherited`; creates the
+    /// data dir (0700) on a first start.
     pub fn acquire(layout: &Layout, inherited: Option<OwnedFd>) -> Result<DataDirLock, StateError> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(layout.root())
+            .map_err(io_err(layout.root()))?;
         let path = layout.lock_file();
         let file = match inherited {
             Some(fd) => File::from(fd),
