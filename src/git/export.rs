@@ -101,7 +101,8 @@ pub fn export_commit(
             .map_err(|_| missing())?;
         tree = repository.find_tree(entry.id()).map_err(|_| missing())?;
     }
-    let size = files_size(&odb, &tree)?;
+    let files = tree_files(&odb, &tree)?;
+    let size = files.iter().map(|file| file.size).sum();
     if size > spec.max_context {
         return Err(GitError::TooLarge {
             what: format!("The build context of {}", short(rev)),
@@ -111,26 +112,8 @@ pub fn export_commit(
     }
     let (context, file) = BuildContext::create(&spec.contexts)?;
     let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
-    let mut failure: Option<GitError> = None;
-    tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
-        let Ok(name) = entry.name() else {
-            return TreeWalkResult::Skip;
-        };
-        let path = format!("{dir}{name}");
-        let result = match entry.kind() {
-            Some(ObjectType::Blob) => append_blob(&repository, &odb, &mut builder, &path, entry),
-            _ => Ok(()),
-        };
-        match result {
-            Ok(()) => TreeWalkResult::Ok,
-            Err(err) => {
-                failure = Some(err);
-                TreeWalkResult::Abort
-            }
-        }
-    })?;
-    if let Some(err) = failure {
-        return Err(err);
+    for file in &files {
+        append_blob(&repository, &odb, &mut builder, file)?;
     }
     let written = builder
         .into_inner()
@@ -163,25 +146,44 @@ pub fn export_commit(
     })
 }
 
-/// The size of every file under `tree`, from the objects' headers (no file is read).
-fn files_size(odb: &git2::Odb<'_>, tree: &git2::Tree<'_>) -> Result<u64, GitError> {
-    let mut size = 0u64;
+/// One file of a tree: its path, object, git mode and size (from the object's header).
+struct TreeFile {
+    path: String,
+    id: Oid,
+    mode: i32,
+    size: u64,
+}
+
+/// Every file under `tree`, sized from the objects' headers (no file is read).
+fn tree_files(odb: &git2::Odb<'_>, tree: &git2::Tree<'_>) -> Result<Vec<TreeFile>, GitError> {
+    let mut files = Vec::new();
     let mut failure = None;
-    tree.walk(TreeWalkMode::PreOrder, |_, entry| {
-        if entry.kind() == Some(ObjectType::Blob) {
-            match odb.read_header(entry.id()) {
-                Ok((bytes, _)) => size += bytes as u64,
-                Err(err) => {
-                    failure = Some(err);
-                    return TreeWalkResult::Abort;
-                }
+    tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+        let Ok(name) = entry.name() else {
+            return TreeWalkResult::Skip;
+        };
+        if entry.kind() != Some(ObjectType::Blob) {
+            return TreeWalkResult::Ok;
+        }
+        match odb.read_header(entry.id()) {
+            Ok((size, _)) => {
+                files.push(TreeFile {
+                    path: format!("{dir}{name}"),
+                    id: entry.id(),
+                    mode: entry.filemode(),
+                    size: size as u64,
+                });
+                TreeWalkResult::Ok
+            }
+            Err(err) => {
+                failure = Some(err);
+                TreeWalkResult::Abort
             }
         }
-        TreeWalkResult::Ok
     })?;
     match failure {
         Some(err) => Err(err.into()),
-        None => Ok(size),
+        None => Ok(files),
     }
 }
 
@@ -191,35 +193,33 @@ fn append_blob<W: Write>(
     repository: &Repository,
     odb: &git2::Odb<'_>,
     builder: &mut tar::Builder<W>,
-    path: &str,
-    entry: &git2::TreeEntry<'_>,
+    file: &TreeFile,
 ) -> Result<(), GitError> {
     let mut header = tar::Header::new_gnu();
     let io_err = |source| GitError::Io {
-        path: PathBuf::from(path),
+        path: PathBuf::from(&file.path),
         source,
     };
-    match entry.filemode() {
+    match file.mode {
         0o120000 => {
-            let blob = repository.find_blob(entry.id())?;
+            let blob = repository.find_blob(file.id)?;
             header.set_entry_type(tar::EntryType::Symlink);
             header.set_size(0);
             header.set_mode(0o777);
             let target = String::from_utf8_lossy(blob.content()).to_string();
             builder
-                .append_link(&mut header, path, target)
+                .append_link(&mut header, &file.path, target)
                 .map_err(io_err)
         }
         mode => {
-            let (size, _) = odb.read_header(entry.id())?;
-            header.set_size(size as u64);
+            header.set_size(file.size);
             header.set_mode(if mode == 0o100755 { 0o755 } else { 0o644 });
             header.set_cksum();
-            match odb.reader(entry.id()) {
-                Ok((reader, _, _)) => builder.append_data(&mut header, path, reader),
+            match odb.reader(file.id) {
+                Ok((reader, _, _)) => builder.append_data(&mut header, &file.path, reader),
                 Err(_) => {
-                    let blob = repository.find_blob(entry.id())?;
-                    builder.append_data(&mut header, path, blob.content())
+                    let blob = repository.find_blob(file.id)?;
+                    builder.append_data(&mut header, &file.path, blob.content())
                 }
             }
             .map_err(io_err)
