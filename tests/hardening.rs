@@ -144,20 +144,14 @@ fn a_second_daemon_on_one_data_dir_refuses_to_start() {
         format!("control_socket = \"{}\"\n{config}", socket.display()),
     )
     .expect("write the second config");
-    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
         .args(["daemon", "--config"])
         .arg(&other)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("run a second daemon");
-    let exited = support::eventually(std::time::Duration::from_secs(30), || {
-        matches!(second.try_wait(), Ok(Some(_)))
-    });
-    if !exited {
-        let _ = second.kill();
-    }
-    let output = second.wait_with_output().expect("second daemon's output");
+    let (exited, output) = support::finished_within(second, std::time::Duration::from_secs(30));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(exited, "a second daemon serves the same data dir: {stderr}");
     assert!(!output.status.success(), "{stderr}");
@@ -461,33 +455,10 @@ fn idle_ssh_strangers_cannot_exhaust_the_daemon() {
     let grew = berth.log_len() - log_before;
     assert!(grew < 20_000, "the log grew by {grew} bytes");
     drop(idle);
-    let mut sftp = std::process::Command::new("ssh")
-        .args(["-p", &berth.ssh_port.to_string(), "-i"])
-        .arg(&berth.key)
-        .args([
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "BatchMode=yes",
-            "-s",
-            "berth@127.0.0.1",
-            "sftp",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run ssh -s");
-    let answered = support::eventually(std::time::Duration::from_secs(30), || {
-        matches!(sftp.try_wait(), Ok(Some(_)))
-    });
-    if !answered {
-        let _ = sftp.kill();
-    }
-    let sftp = sftp.wait_with_output().expect("ssh -s output");
+    let (answered, sftp) = support::finished_within(
+        berth.ssh_subsystem_spawn("sftp"),
+        std::time::Duration::from_secs(30),
+    );
     let stderr = String::from_utf8_lossy(&sftp.stderr);
     assert!(answered, "ssh -s sftp got no answer");
     assert!(!sftp.status.success(), "{stderr}");

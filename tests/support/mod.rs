@@ -63,6 +63,16 @@ pub fn wait_for_line(child: &mut Child, text: &str) -> impl Iterator<Item = Stri
     lines
 }
 
+/// Waits (at most `limit`) for `child` to exit, killing it after that; whether it exited by
+/// itself, and what it printed.
+pub fn finished_within(mut child: Child, limit: Duration) -> (bool, std::process::Output) {
+    let exited = eventually(limit, || matches!(child.try_wait(), Ok(Some(_))));
+    if !exited {
+        let _ = child.kill();
+    }
+    (exited, child.wait_with_output().expect("child's output"))
+}
+
 /// Polls `check` until it holds or `limit` passes.
 pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
@@ -494,6 +504,16 @@ impl Berth {
         let output = child.wait_with_output().expect("ssh output");
         drop(keep_open);
         Run::from(output)
+    }
+
+    /// `ssh -s … NAME`, a subsystem request (as `sftp` makes), left running, its stderr piped.
+    pub fn ssh_subsystem_spawn(&self, name: &str) -> Child {
+        self.ssh_command(&self.key)
+            .args(["-s", "berth@127.0.0.1", name])
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run ssh -s")
     }
 
     /// `ssh … LINE` left running, its stdout piped (for `logs -t`).
