@@ -29,6 +29,12 @@ TOML
   "${cli[@]}" ssh-keys:add bench <"$work/key.pub" >/dev/null
 }
 
+# Removes the containers and images of the Berth app named $1.
+remove_app() {
+  docker ps -aq --filter "label=berth.app=$1" | xargs -r docker rm -f >/dev/null
+  docker images --filter "reference=berth/$1" --format '{{.Repository}}:{{.Tag}}' | xargs -r docker rmi >/dev/null 2>&1 || true
+}
+
 stop_daemon() {
   if [ -n "${daemon:-}" ]; then
     kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null

@@ -12,8 +12,7 @@ pushes=${2:-3}
 source bench/lib.sh
 app="membench-$$"
 cleanup() {
-  docker ps -aq --filter "label=berth.app=$app" | xargs -r docker rm -f >/dev/null
-  docker images --filter "reference=berth/$app" --format '{{.Repository}}:{{.Tag}}' | xargs -r docker rmi >/dev/null 2>&1 || true
+  remove_app "$app"
   stop_daemon
 }
 trap cleanup EXIT

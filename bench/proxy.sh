@@ -23,8 +23,7 @@ app="proxybench-$$"
 nginx_pids=()
 cleanup() {
   for pid in "${nginx_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  docker ps -aq --filter "label=berth.app=$app" | xargs -r docker rm -f >/dev/null
-  docker images --filter "reference=berth/$app" --format '{{.Repository}}:{{.Tag}}' | xargs -r docker rmi >/dev/null 2>&1 || true
+  remove_app "$app"
   stop_daemon
 }
 trap cleanup EXIT
