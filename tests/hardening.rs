@@ -133,6 +133,46 @@ fn config_set_no_restart_then_ps_restart_applies_the_config() {
 }
 
 #[test]
+fn config_set_no_restart_then_ps_start_rebuild_or_cron_applies_the_config() {
+    let berth = Berth::start();
+    let app = berth.app("migrate");
+    let mut files = repo::web_app("v1");
+    files.push((
+        "app.json",
+        r#"{"cron": [{"command": "echo cron sees $FIRST", "schedule": "@daily"}]}"#.to_string(),
+    ));
+    let source = repo::create(&repo::as_refs(&files));
+    berth.push(source.path(), &app, "main").ok();
+    let env = || berth.get(&Berth::host(&app), "/cgi-bin/env").body;
+
+    berth
+        .ssh(&format!("config:set --no-restart {app} FIRST=yes"))
+        .ok();
+    let json = berth
+        .ssh(&format!("cron:list {app} --format json"))
+        .ok()
+        .stdout;
+    let tasks: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let task = tasks[0]["id"].as_str().expect("id");
+    let cron = berth.ssh(&format!("cron:run {app} {task}")).ok();
+    assert_eq!(cron.stdout, "cron sees yes\n");
+
+    berth.ssh(&format!("ps:stop {app}")).ok();
+    berth.ssh(&format!("ps:start {app}")).ok();
+    assert!(env().contains("FIRST=yes"), "{}", env());
+    let releases = berth.ssh(&format!("releases {app}")).ok().stdout;
+    assert!(releases.contains("v2*"), "{releases}");
+
+    berth
+        .ssh(&format!("config:set --no-restart {app} SECOND=yes"))
+        .ok();
+    berth.ssh(&format!("ps:rebuild {app}")).ok();
+    assert!(env().contains("SECOND=yes"), "{}", env());
+    let releases = berth.ssh(&format!("releases {app}")).ok().stdout;
+    assert!(releases.contains("v3*"), "{releases}");
+}
+
+#[test]
 fn a_second_daemon_on_one_data_dir_refuses_to_start() {
     let berth = Berth::start();
     // The same data dir, with a control socket elsewhere (which nothing else would notice).
