@@ -509,6 +509,52 @@ fn idle_ssh_strangers_cannot_exhaust_the_daemon() {
     berth.ssh("apps:list").ok();
 }
 
+#[test]
+fn a_daemon_out_of_descriptors_neither_spins_nor_floods_its_log() {
+    use std::io::Read;
+    let berth = Berth::start_configured("", "client_header_timeout_secs = 3");
+    let app = berth.deployed("starved", "starved");
+    let pid = std::fs::read_to_string(berth.data_dir().join("berth.pid")).expect("pid");
+    let pid = pid.trim();
+    let limited = std::process::Command::new("prlimit")
+        .args(["--pid", pid, "--nofile=128:128"])
+        .status()
+        .expect("run prlimit");
+    assert!(limited.success());
+
+    // More idle HTTP connections than the daemon has descriptors: the rest wait in the
+    // listener's backlog, and every accept fails until the header timeout frees some.
+    let (log_before, ticks_before) = (berth.log().len(), cpu_ticks(pid));
+    let started = std::time::Instant::now();
+    let mut idle: Vec<_> = (0..300)
+        .filter_map(|_| std::net::TcpStream::connect(berth.http).ok())
+        .collect();
+    assert!(idle.len() > 200, "only {} connected", idle.len());
+    for stream in &mut idle {
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+            .expect("timeout");
+        let mut rest = Vec::new();
+        let read = stream.read_to_end(&mut rest);
+        assert!(read.is_ok(), "an idle connection stayed open: {read:?}");
+    }
+    assert!(
+        berth.log()[log_before..].contains("accept failed; pausing"),
+        "the daemon never ran out of descriptors:\n{}",
+        &berth.log()[log_before..]
+    );
+    let ticks = cpu_ticks(pid) - ticks_before;
+    let window_ticks = started.elapsed().as_secs_f64() * 100.0;
+    assert!(
+        (ticks as f64) < window_ticks * 0.3,
+        "the daemon used {ticks} ticks of CPU in {window_ticks:.0}"
+    );
+    let grew = berth.log().len() - log_before;
+    assert!(grew < 20_000, "the log grew by {grew} bytes");
+    // Once the idle clients are gone, the proxy serves again.
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "starved\n");
+}
+
 /// A gzipped tar holding `name` with `size` zero bytes: a few KiB that unpack to `size`.
 fn zeros_archive(name: &str, size: usize) -> Vec<u8> {
     let dir = tempfile::tempdir().expect("temp dir");
