@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Memory benchmark: the daemon's resident memory idle, its peak during a large (legal) push and
-# Dockerfile build, and what it comes back to once the work has ended, through the real daemon,
-# Docker, git and ssh on this machine. Prints a Markdown table; docs/benchmarks.md records it.
+# build (Dockerfile, or buildpacks: the procfile buildpack's fixture), and what it comes back to
+# once the work has ended, through the real daemon, Docker, git and ssh on this machine. Prints
+# a Markdown table; docs/benchmarks.md records it.
 #
-#   bash bench/memory.sh [MEGABYTES] [PUSHES]   (defaults: a 200 MB file, 3 pushes)
+#   bash bench/memory.sh [MEGABYTES] [PUSHES] [dockerfile|buildpacks]
+#   (defaults: a 200 MB file, 3 pushes, Dockerfile builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 megabytes=${1:-200}
 pushes=${2:-3}
+builder=${3:-dockerfile}
+case "$builder" in
+  dockerfile) sample=tests/apps/hello ;;
+  buildpacks) sample=buildpacks/procfile/test/app ;;
+  *) echo "builder must be dockerfile or buildpacks, not $builder" >&2; exit 2 ;;
+esac
 
 source bench/lib.sh
 app="membench-$$"
@@ -21,7 +29,7 @@ bench_setup
 status() { awk -v key="$1:" '$1 == key {print $2}' "/proc/$daemon/status"; }
 idle_kb=$(status VmRSS)
 
-mkdir "$work/app" && cp -r tests/apps/hello/. "$work/app/"
+mkdir "$work/app" && cp -r "$sample/." "$work/app/"
 cd "$work/app"
 git init -q -b main
 export GIT_SSH_COMMAND="ssh -i $work/key -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
@@ -58,7 +66,7 @@ done
 after_kb=$(status VmRSS)
 
 mb() { awk -v kb="$1" 'BEGIN {printf "%.0f MB", kb / 1024}'; }
-printf '\n| daemon memory (%s pushes of a %s MB file, Dockerfile builds) | RSS |\n|---|---|\n' "$pushes" "$megabytes"
+printf '\n| daemon memory (%s pushes of a %s MB file, %s builds) | RSS |\n|---|---|\n' "$pushes" "$megabytes" "$builder"
 printf '| idle, after start | %s |\n' "$(mb "$idle_kb")"
 printf '| peak during the pushes and builds (VmHWM: heap and mapped files) | %s |\n' "$(mb "$peak_kb")"
 printf '| peak of the heap alone (RssAnon, sampled every 0.1 s) | %s |\n' "$(mb "$anon_peak_kb")"

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -176,33 +177,32 @@ pub struct CompileJob {
     pub app: AppName,
     /// The stack image the build runs in (pulled when missing).
     pub image: String,
-    /// A tar unpacked at `/` before the container starts.
-    pub files: Vec<u8>,
+    /// A tar file unpacked at `/` before the container starts.
+    pub files: PathBuf,
     pub command: Vec<String>,
     pub env: Vec<(String, String)>,
     /// A named volume kept between builds, mounted at `cache_path`.
     pub cache_volume: String,
     pub cache_path: String,
-    /// Paths copied out (each as a tar) when the command succeeds.
-    pub collect: Vec<String>,
+    /// Container paths copied out when the command succeeds, each as a tar into its file.
+    pub collect: Vec<(String, PathBuf)>,
     /// What the build container may use.
     pub limits: BuildLimits,
 }
 
-/// How a `CompileJob` ended: its exit status and, on success, the collected paths' tars.
+/// How a `CompileJob` ended; on success (0) the collected paths are in their files.
 #[derive(Debug, Clone)]
 pub struct Compiled {
     pub status: i64,
-    pub collected: Vec<Vec<u8>>,
 }
 
-/// An image made from `base` plus tars unpacked at `/`, with Dockerfile-style `changes`
+/// An image made from `base` plus tar files unpacked at `/`, with Dockerfile-style `changes`
 /// (`ENTRYPOINT`, `WORKDIR`, `ENV`, `LABEL`) applied.
 #[derive(Debug, Clone)]
 pub struct Assembly {
     pub app: AppName,
     pub base: String,
-    pub layers: Vec<Vec<u8>>,
+    pub layers: Vec<PathBuf>,
     pub changes: Vec<String>,
     pub tag: String,
 }

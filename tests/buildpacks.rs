@@ -33,6 +33,10 @@ fn deploy_fixture(buildpack: &str, detected: &str) -> (String, String) {
     );
     let response = berth.get(&Berth::host(&app), "/");
     assert_eq!(response.status, 200, "{push:#?}");
+    // The build's files in and out were on disk, not in memory, and went with the build.
+    let builds = berth.data_dir().join("tmp").join("builds");
+    let left = std::fs::read_dir(&builds).map_or(0, |dir| dir.count());
+    assert_eq!(left, 0, "build files left in {}", builds.display());
     (push.stderr, response.body)
 }
 

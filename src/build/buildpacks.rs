@@ -1,6 +1,7 @@
 //! Buildpack references (`buildpacks:add`, `.buildpacks`, `BUILDPACK_URL`) and fetching them
 //! into the build container's files. Fetching only copies files; buildpacks run in the container.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::BuildError;
@@ -92,35 +93,47 @@ impl BuildpackRef {
     }
 }
 
-/// Appends buildpack `raw` under `prefix` in `files`. Git buildpacks are cloned into `scratch`.
-pub async fn append(
-    files: &mut tar::Builder<Vec<u8>>,
-    prefix: &str,
-    raw: &str,
-    scratch: &Path,
-) -> Result<(), BuildError> {
-    let io_err =
-        |err: std::io::Error| BuildError::Internal(format!("packing buildpack {raw}: {err}"));
+/// A buildpack ready to pack: one of the bundled ones, or a directory on this host (a local
+/// buildpack, or a clone of a git one).
+pub enum Fetched {
+    Bundled(String),
+    Dir(PathBuf),
+}
+
+/// Finds buildpack `raw`, cloning a git buildpack into `scratch/<name>`.
+pub async fn fetch(raw: &str, name: &str, scratch: &Path) -> Result<Fetched, BuildError> {
     match BuildpackRef::parse(raw)? {
-        BuildpackRef::Bundled(name) => append_bundled(files, prefix, &name).map_err(io_err),
+        BuildpackRef::Bundled(name) => Ok(Fetched::Bundled(name)),
         BuildpackRef::Local(dir) => {
             if !dir.join("bin").is_dir() {
                 return Err(BuildError::Refused(format!(
                     "Buildpack {raw} is not a directory with bin/detect and bin/compile"
                 )));
             }
-            append_dir(files, prefix, &dir).map_err(io_err)
+            Ok(Fetched::Dir(dir))
         }
         BuildpackRef::Git { url, reference } => {
-            let dir = scratch.join(prefix.replace('/', "_"));
+            let dir = scratch.join(name);
             clone(&url, reference.as_deref(), &dir).await?;
-            append_dir(files, prefix, &dir).map_err(io_err)
+            Ok(Fetched::Dir(dir))
         }
     }
 }
 
+/// Appends a fetched buildpack's files under `prefix` in `files`.
+pub fn append(
+    files: &mut tar::Builder<impl Write>,
+    prefix: &str,
+    fetched: &Fetched,
+) -> std::io::Result<()> {
+    match fetched {
+        Fetched::Bundled(name) => append_bundled(files, prefix, name),
+        Fetched::Dir(dir) => append_dir(files, prefix, dir),
+    }
+}
+
 fn append_bundled(
-    files: &mut tar::Builder<Vec<u8>>,
+    files: &mut tar::Builder<impl Write>,
     prefix: &str,
     name: &str,
 ) -> std::io::Result<()> {
@@ -141,7 +154,11 @@ fn append_bundled(
 }
 
 /// Appends a directory's files (not its `.git`) under `prefix`, keeping modes and symlinks.
-fn append_dir(files: &mut tar::Builder<Vec<u8>>, prefix: &str, dir: &Path) -> std::io::Result<()> {
+fn append_dir(
+    files: &mut tar::Builder<impl Write>,
+    prefix: &str,
+    dir: &Path,
+) -> std::io::Result<()> {
     files.follow_symlinks(false);
     let mut stack = vec![dir.to_path_buf()];
     while let Some(current) = stack.pop() {

@@ -2,6 +2,7 @@
 //! a container of the stack image; the compiled `/app` comes out and is laid on the run image.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -47,7 +48,7 @@ pub struct BuildpackBuild<'a> {
     pub stack_image: String,
     pub run_image: String,
     pub tag: String,
-    /// A directory Berth may use (and removes) for cloning git buildpacks.
+    /// A directory Berth may use (and removes) for the build's files and git buildpacks.
     pub scratch: PathBuf,
     /// What the build container may use.
     pub limits: BuildLimits,
@@ -89,12 +90,14 @@ pub async fn build_with_buildpacks(
         .buildpacks
         .clone()
         .unwrap_or_else(|| BUNDLED.iter().map(|s| s.to_string()).collect());
-    let files = files(&job, &refs, output).await;
-    let _ = std::fs::remove_dir_all(&job.scratch);
+    let scratch = Scratch::create(&job.scratch)?;
+    let files = scratch.file("files.tar");
+    write_files(&job, &refs, &scratch, files.clone(), output).await?;
+    let (app_tar, releases) = (scratch.file("app.tar"), scratch.file("release.tar"));
     let compile = CompileJob {
         app: job.app.clone(),
         image: job.stack_image.clone(),
-        files: files?,
+        files,
         command: vec!["/bin/sh".into(), "/tmp/berth/builder".into()],
         env: vec![
             ("BERTH_DETECT".into(), detect.into()),
@@ -102,7 +105,10 @@ pub async fn build_with_buildpacks(
         ],
         cache_volume: cache_volume(job.app),
         cache_path: "/cache".into(),
-        collect: vec!["/app".into(), "/tmp/berth/release".into()],
+        collect: vec![
+            ("/app".into(), app_tar.clone()),
+            ("/tmp/berth/release".into(), releases.clone()),
+        ],
         limits: job.limits.clone(),
     };
     let mut watch = Watch {
@@ -115,15 +121,17 @@ pub async fn build_with_buildpacks(
             format!("the buildpack build exited with status {}", compiled.status)
         })));
     }
-    let [app_tar, releases] = <[Vec<u8>; 2]>::try_from(compiled.collected)
-        .map_err(|_| BuildError::Internal("the build container gave back no app".into()))?;
-    let default_process_types = read_releases(&releases)?;
-    let mut start = tar::Builder::new(Vec::new());
-    append_file(&mut start, "berth/start", START.as_bytes(), 0o755)?;
+    let releases = std::fs::File::open(&releases)
+        .map_err(|err| BuildError::Internal(format!("reading bin/release: {err}")))?;
+    let default_process_types = read_releases(std::io::BufReader::new(releases))?;
+    let start = scratch.file("start.tar");
+    let mut start_tar = tar::Builder::new(create(&start)?);
+    append_file(&mut start_tar, "berth/start", START.as_bytes(), 0o755)?;
+    finish(start_tar)?;
     let assembly = Assembly {
         app: job.app.clone(),
         base: job.run_image.clone(),
-        layers: vec![app_tar, finish(start)?],
+        layers: vec![app_tar, start],
         changes: vec![
             r#"ENTRYPOINT ["/bin/sh", "/berth/start"]"#.to_string(),
             "CMD []".to_string(),
@@ -140,28 +148,95 @@ pub async fn build_with_buildpacks(
     })
 }
 
-/// The tar unpacked at `/` in the build container.
-async fn files(
+/// A build's files on disk (what goes in, what comes out, git buildpacks' clones), in the
+/// app's scratch directory: removed when the build ends, however it ends, and at start after
+/// a daemon that stopped mid-build (`state::Store::open`). Nothing the size of the app is held
+/// in memory.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn create(dir: &Path) -> Result<Scratch, BuildError> {
+        use std::os::unix::fs::DirBuilderExt;
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|err| {
+                BuildError::Internal(format!("cannot create {}: {err}", dir.display()))
+            })?;
+        Ok(Scratch {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, BuildError> {
+    std::fs::File::create(path)
+        .map(std::io::BufWriter::new)
+        .map_err(|err| BuildError::Internal(format!("cannot create {}: {err}", path.display())))
+}
+
+/// Writes the tar unpacked at `/` in the build container into `into`: the source under `app`,
+/// the runner, the buildpacks (git ones cloned first) and the config as `ENV_DIR` files.
+async fn write_files(
     job: &BuildpackBuild<'_>,
     refs: &[String],
+    scratch: &Scratch,
+    into: PathBuf,
     output: &mut dyn BuildOutput,
-) -> Result<Vec<u8>, BuildError> {
-    let mut files = tar::Builder::new(Vec::new());
-    let source = std::fs::File::open(job.context)
+) -> Result<(), BuildError> {
+    let mut fetched = Vec::new();
+    for (index, raw) in refs.iter().enumerate() {
+        if job.buildpacks.is_some() {
+            output.line(&format!("Fetching buildpack {raw}")).await;
+        }
+        let name = format!("buildpack-{:02}", index + 1);
+        fetched.push((
+            raw.clone(),
+            buildpacks::fetch(raw, &name, &scratch.dir).await?,
+        ));
+    }
+    let source = job.context.to_path_buf();
+    let env = job.env.clone();
+    // Copying the source may take a while: off the async workers, which also serve the proxy.
+    tokio::task::spawn_blocking(move || pack(&source, &fetched, &env, &into))
+        .await
+        .map_err(|err| BuildError::Internal(format!("packing the build: {err}")))?
+}
+
+fn pack(
+    source: &Path,
+    buildpacks: &[(String, buildpacks::Fetched)],
+    env: &BTreeMap<String, String>,
+    into: &Path,
+) -> Result<(), BuildError> {
+    let mut files = tar::Builder::new(create(into)?);
+    let source = std::fs::File::open(source)
         .map_err(|err| BuildError::Internal(format!("reading the source: {err}")))?;
     reroot(std::io::BufReader::new(source), "app", &mut files)?;
     append_file(&mut files, "tmp/berth/builder", RUNNER.as_bytes(), 0o755)?;
     let mut order = String::new();
-    for (index, raw) in refs.iter().enumerate() {
+    for (index, (raw, fetched)) in buildpacks.iter().enumerate() {
         let dir = format!("tmp/berth/buildpacks/{:02}", index + 1);
-        if job.buildpacks.is_some() {
-            output.line(&format!("Fetching buildpack {raw}")).await;
-        }
-        buildpacks::append(&mut files, &dir, raw, &job.scratch).await?;
+        buildpacks::append(&mut files, &dir, fetched)
+            .map_err(|err| BuildError::Internal(format!("packing buildpack {raw}: {err}")))?;
         order.push_str(&format!("/{dir}\t{raw}\n"));
     }
     append_file(&mut files, "tmp/berth/order", order.as_bytes(), 0o644)?;
-    for (key, value) in job.env {
+    for (key, value) in env {
         append_file(
             &mut files,
             &format!("tmp/berth/env/{key}"),
@@ -169,14 +244,15 @@ async fn files(
             0o600,
         )?;
     }
-    finish(files)
+    finish(files)?;
+    Ok(())
 }
 
 /// Copies the entries of `source` into `files` under `prefix`.
 fn reroot(
     source: impl std::io::Read,
     prefix: &str,
-    files: &mut tar::Builder<Vec<u8>>,
+    files: &mut tar::Builder<impl Write>,
 ) -> Result<(), BuildError> {
     let io_err = |err: std::io::Error| BuildError::Internal(format!("packing the source: {err}"));
     let mut dir = tar::Header::new_gnu();
@@ -201,7 +277,7 @@ fn reroot(
 }
 
 fn append_file(
-    files: &mut tar::Builder<Vec<u8>>,
+    files: &mut tar::Builder<impl Write>,
     path: &str,
     content: &[u8],
     mode: u32,
@@ -214,14 +290,16 @@ fn append_file(
         .map_err(|err| BuildError::Internal(format!("packing {path}: {err}")))
 }
 
-fn finish(files: tar::Builder<Vec<u8>>) -> Result<Vec<u8>, BuildError> {
-    files
-        .into_inner()
-        .map_err(|err| BuildError::Internal(format!("packing the build: {err}")))
+/// Ends the tar and flushes it to its writer.
+fn finish<W: Write>(files: tar::Builder<W>) -> Result<W, BuildError> {
+    let err = |err: std::io::Error| BuildError::Internal(format!("packing the build: {err}"));
+    let mut inner = files.into_inner().map_err(err)?;
+    inner.flush().map_err(err)?;
+    Ok(inner)
 }
 
 /// Merges the buildpacks' `bin/release` outputs (`release/<n>.yml`), later buildpacks winning.
-fn read_releases(tar: &[u8]) -> Result<BTreeMap<String, String>, BuildError> {
+fn read_releases(tar: impl std::io::Read) -> Result<BTreeMap<String, String>, BuildError> {
     let io_err = |err: std::io::Error| BuildError::Internal(format!("reading bin/release: {err}"));
     let mut outputs: Vec<(u32, String)> = Vec::new();
     let mut archive = tar::Archive::new(tar);
@@ -259,7 +337,7 @@ mod tests {
         let second = "default_process_types:\n  web: b\n";
         append_file(&mut tar, "release/2.yml", second.as_bytes(), 0o644).unwrap();
         append_file(&mut tar, "release/1.yml", first.as_bytes(), 0o644).unwrap();
-        let types = read_releases(&finish(tar).unwrap()).unwrap();
+        let types = read_releases(finish(tar).unwrap().as_slice()).unwrap();
         assert_eq!(types["web"], "b");
         assert_eq!(types["worker"], "w");
     }

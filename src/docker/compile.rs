@@ -1,12 +1,15 @@
 //! Builds that run in containers (buildpacks) and images assembled from tars: the Docker side of
 //! `ImageBuilder::compile`, `assemble` and `remove_volume`.
 
+use std::path::Path;
+
 use bollard::models::{ContainerConfig, ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
     CommitContainerOptionsBuilder, CreateContainerOptionsBuilder,
     DownloadFromContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use futures_util::{StreamExt, TryStreamExt};
+use tokio::io::AsyncWriteExt;
 
 use super::{engine_err, is_not_found, DockerEngine};
 use crate::options::CPU_PERIOD_MICROS;
@@ -83,13 +86,12 @@ impl DockerEngine {
             output.line(split_timestamp(&line?).1).await;
         }
         let status = self.exit_status(id).await?;
-        let mut collected = Vec::new();
         if status == 0 {
-            for path in &job.collect {
-                collected.push(self.download(id, path).await?);
+            for (path, into) in &job.collect {
+                self.download(id, path, into).await?;
             }
         }
-        Ok(Compiled { status, collected })
+        Ok(Compiled { status })
     }
 
     pub(super) async fn assemble_image(
@@ -152,24 +154,39 @@ impl DockerEngine {
         Ok(created.id)
     }
 
-    async fn upload(&self, id: &str, tar: &[u8]) -> Result<(), SchedulerError> {
+    /// Unpacks the tar file `tar` at `/` in the container, streamed from the file.
+    async fn upload(&self, id: &str, tar: &Path) -> Result<(), SchedulerError> {
+        let file = tokio::fs::File::open(tar)
+            .await
+            .map_err(|err| file_err("read", tar, err))?;
+        let body = tokio_util::io::ReaderStream::with_capacity(file, 256 << 10);
         let options = UploadToContainerOptionsBuilder::default().path("/").build();
         self.docker
-            .upload_to_container(id, Some(options), bollard::body_full(tar.to_vec().into()))
+            .upload_to_container(id, Some(options), bollard::body_try_stream(body))
             .await
             .map_err(engine_err)
     }
 
-    async fn download(&self, id: &str, path: &str) -> Result<Vec<u8>, SchedulerError> {
+    /// Copies the container's `path` out as a tar, streamed into the file `into`.
+    async fn download(&self, id: &str, path: &str, into: &Path) -> Result<(), SchedulerError> {
         let options = DownloadFromContainerOptionsBuilder::default()
             .path(path)
             .build();
-        let chunks: Vec<bytes::Bytes> = self
-            .docker
-            .download_from_container(id, Some(options))
-            .try_collect()
+        let mut file = tokio::fs::File::create(into)
             .await
-            .map_err(engine_err)?;
-        Ok(chunks.concat())
+            .map_err(|err| file_err("write", into, err))?;
+        let mut chunks = self.docker.download_from_container(id, Some(options));
+        while let Some(chunk) = chunks.try_next().await.map_err(engine_err)? {
+            file.write_all(&chunk)
+                .await
+                .map_err(|err| file_err("write", into, err))?;
+        }
+        file.flush()
+            .await
+            .map_err(|err| file_err("write", into, err))
     }
+}
+
+fn file_err(what: &str, path: &Path, err: std::io::Error) -> SchedulerError {
+    SchedulerError::Engine(format!("cannot {what} {}: {err}", path.display()))
 }

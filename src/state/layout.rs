@@ -89,9 +89,15 @@ impl Layout {
         self.root.join("tmp").join("contexts")
     }
 
-    /// Scratch space for one app's build (git buildpacks are cloned here), emptied after it.
+    /// Scratch space for one app's buildpack build (its files in and out, git buildpacks'
+    /// clones), removed after it; `builds_dir` holds every app's.
     pub fn scratch_dir(&self, app: &AppName) -> PathBuf {
-        self.root.join("tmp").join(format!("build-{app}"))
+        self.builds_dir().join(app.as_str())
+    }
+
+    /// The apps' build scratch directories; emptied at start.
+    pub fn builds_dir(&self) -> PathBuf {
+        self.root.join("tmp").join("builds")
     }
 
     /// ACME account credentials, one file per directory and contact.

@@ -146,10 +146,12 @@ impl Store {
                 .create(&dir)
                 .map_err(io_err(&dir))?;
         }
-        // Build contexts left by a daemon that stopped mid-build belong to no build now.
-        let contexts = layout.contexts_dir();
-        if contexts.exists() {
-            fs::remove_dir_all(&contexts).map_err(io_err(&contexts))?;
+        // Build contexts and files left by a daemon that stopped mid-build belong to no build
+        // now.
+        for leftovers in [layout.contexts_dir(), layout.builds_dir()] {
+            if leftovers.exists() {
+                fs::remove_dir_all(&leftovers).map_err(io_err(&leftovers))?;
+            }
         }
         // Keys, certificates, config values and every app's source are in here: other local
         // users may not even list it, whatever mode an older Berth or an admin gave it.
