@@ -2,9 +2,11 @@
 # Memory benchmark: the daemon's resident memory idle, its peak during a large (legal) push and
 # build (Dockerfile, or buildpacks: the procfile buildpack's fixture), and what it comes back to
 # once the work has ended, through the real daemon, Docker, git and ssh on this machine. Prints
-# a Markdown table; docs/benchmarks.md records it.
+# a Markdown table; docs/benchmarks.md records it. `archive` sends the Dockerfile app with a
+# file of zeros as a .tar.gz to git:from-archive instead of pushing it (issue 18's probe: a
+# small archive that unpacks large).
 #
-#   bash bench/memory.sh [MEGABYTES] [PUSHES] [dockerfile|buildpacks]
+#   bash bench/memory.sh [MEGABYTES] [PUSHES] [dockerfile|buildpacks|archive]
 #   (defaults: a 200 MB file, 3 pushes, Dockerfile builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,9 +14,9 @@ megabytes=${1:-200}
 pushes=${2:-3}
 builder=${3:-dockerfile}
 case "$builder" in
-  dockerfile) sample=tests/apps/hello ;;
+  dockerfile | archive) sample=tests/apps/hello ;;
   buildpacks) sample=buildpacks/procfile/test/app ;;
-  *) echo "builder must be dockerfile or buildpacks, not $builder" >&2; exit 2 ;;
+  *) echo "builder must be dockerfile, buildpacks or archive, not $builder" >&2; exit 2 ;;
 esac
 
 source bench/lib.sh
@@ -45,7 +47,17 @@ commit() { git add -A && git -c user.name=bench -c user.email=bench@berth.invali
   done
 ) &
 sampler=$!
+if [ "$builder" = archive ]; then
+  "${cli[@]}" apps:create "$app" >/dev/null
+fi
 for i in $(seq 1 "$pushes"); do
+  if [ "$builder" = archive ]; then
+    head -c "$((megabytes << 20))" /dev/zero >data.bin
+    echo "$i" >index.html
+    tar czf "$work/app.tgz" --exclude=.git .
+    $GIT_SSH_COMMAND -p "$ssh_port" berth@127.0.0.1 git:from-archive "$app" -- <"$work/app.tgz" >/dev/null 2>&1
+    continue
+  fi
   # Incompressible, so the pack and the build context are both the file's size.
   head -c "$((megabytes << 20))" /dev/urandom >data.bin
   commit "push $i"
@@ -66,7 +78,9 @@ done
 after_kb=$(status VmRSS)
 
 mb() { awk -v kb="$1" 'BEGIN {printf "%.0f MB", kb / 1024}'; }
-printf '\n| daemon memory (%s pushes of a %s MB file, %s builds) | RSS |\n|---|---|\n' "$pushes" "$megabytes" "$builder"
+sent=pushes
+[ "$builder" = archive ] && sent="git:from-archive uploads"
+printf '\n| daemon memory (%s %s of a %s MB file, %s builds) | RSS |\n|---|---|\n' "$pushes" "$sent" "$megabytes" "$builder"
 printf '| idle, after start | %s |\n' "$(mb "$idle_kb")"
 printf '| peak during the pushes and builds (VmHWM: heap and mapped files) | %s |\n' "$(mb "$peak_kb")"
 printf '| peak of the heap alone (RssAnon, sampled every 0.1 s) | %s |\n' "$(mb "$anon_peak_kb")"

@@ -619,6 +619,38 @@ fn oversized_pushes_and_archive_bombs_are_refused_before_they_are_read() {
 }
 
 #[test]
+fn an_archive_that_unpacks_large_is_not_held_in_memory() {
+    let berth = Berth::start();
+    let app = berth.app("unpacked");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, content) in repo::web_app("unpacked") {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, content).expect("write");
+    }
+    let big = 150usize << 20;
+    std::fs::write(dir.path().join("zeros.bin"), vec![0u8; big]).expect("write zeros");
+    let archive = std::process::Command::new("tar")
+        .current_dir(dir.path())
+        .args(["-czf", "-", "."])
+        .output()
+        .expect("run tar");
+    assert!(archive.status.success(), "{archive:?}");
+
+    let before = berth.peak_rss_kib();
+    berth
+        .ssh_input(&format!("git:from-archive {app} --"), &archive.stdout)
+        .ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "unpacked\n");
+    let grew = berth.peak_rss_kib() - before;
+    assert!(
+        grew < (big as u64 >> 10) / 3,
+        "the daemon's peak memory grew by {grew} KiB for a {big}-byte file"
+    );
+}
+
+#[test]
 fn one_connection_cannot_open_sessions_without_end() {
     let berth = Berth::start();
     let app = berth.app("sessions");

@@ -62,11 +62,13 @@ pub struct ArchiveCommit {
     pub parent: Option<String>,
 }
 
-/// One file of the archive: its path in the tree, git mode and content.
+/// One file of the archive, already in the object database: its path in the tree, git mode,
+/// blob and size.
 struct File {
     path: String,
     mode: u32,
-    data: Vec<u8>,
+    id: Oid,
+    size: u64,
 }
 
 /// Commits the archive's files (a single top-level directory, as GitHub's archives have, is
@@ -78,19 +80,19 @@ pub fn commit_archive(
     spec: &SourceSpec,
     author: &Author,
 ) -> Result<ArchiveCommit, GitError> {
+    let repository = Repository::open_bare(repo)?;
+    let max = spec.max_context;
     let files = match kind.unwrap_or_else(|| ArchiveType::detect(archive)) {
-        ArchiveType::Tar => read_tar(archive, spec.max_context)?,
-        ArchiveType::TarGz => read_tar(flate2::read::GzDecoder::new(archive), spec.max_context)?,
-        ArchiveType::Zip => read_zip(archive, spec.max_context)?,
+        ArchiveType::Tar => read_tar(&repository, archive, max)?,
+        ArchiveType::TarGz => read_tar(&repository, flate2::read::GzDecoder::new(archive), max)?,
+        ArchiveType::Zip => read_zip(&repository, archive, max)?,
     };
     let files = without_common_top(files);
     if files.is_empty() {
         return Err(GitError::Archive("the archive holds no files".into()));
     }
-    let repository = Repository::open_bare(repo)?;
     let mut index = git2::Index::new()?;
     for file in &files {
-        let id = repository.blob(&file.data)?;
         index.add(&git2::IndexEntry {
             ctime: git2::IndexTime::new(0, 0),
             mtime: git2::IndexTime::new(0, 0),
@@ -99,8 +101,8 @@ pub fn commit_archive(
             mode: file.mode,
             uid: 0,
             gid: 0,
-            file_size: u32::try_from(file.data.len()).unwrap_or(u32::MAX),
-            id,
+            file_size: u32::try_from(file.size).unwrap_or(u32::MAX),
+            id: file.id,
             flags: 0,
             flags_extended: 0,
             path: file.path.as_bytes().to_vec(),
@@ -176,7 +178,27 @@ fn too_large(so_far: u64, max: u64) -> GitError {
     }
 }
 
-fn read_tar(source: impl Read, max: u64) -> Result<Vec<File>, GitError> {
+/// Writes one file's `size` bytes into the object database as they are read (a loose object
+/// streams to disk), so an archive's files are never held in memory. Fewer bytes than `size`
+/// fail.
+fn write_blob(
+    repository: &Repository,
+    size: u64,
+    content: impl Read,
+    bad: impl Fn(std::io::Error) -> GitError,
+) -> Result<Oid, GitError> {
+    let odb = repository.odb()?;
+    let length =
+        usize::try_from(size).map_err(|_| GitError::Archive("a file is too large".into()))?;
+    let mut writer = odb.writer(length, git2::ObjectType::Blob)?;
+    let copied = std::io::copy(&mut content.take(size), &mut writer).map_err(&bad)?;
+    if copied != size {
+        return Err(bad(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+    Ok(writer.finalize()?)
+}
+
+fn read_tar(repository: &Repository, source: impl Read, max: u64) -> Result<Vec<File>, GitError> {
     let bad = |err: std::io::Error| GitError::Archive(format!("cannot read it as a tar: {err}"));
     let mut archive = tar::Archive::new(source);
     let mut files = Vec::new();
@@ -185,18 +207,20 @@ fn read_tar(source: impl Read, max: u64) -> Result<Vec<File>, GitError> {
         let mut entry = entry.map_err(bad)?;
         let raw_path = entry.path().map_err(bad)?.into_owned();
         let kind = entry.header().entry_type();
-        let (mode, data) = if kind.is_file() {
+        let (mode, id, size) = if kind.is_file() {
             let executable = entry.header().mode().unwrap_or(0) & 0o111 != 0;
-            unpacked += entry.size();
+            let size = entry.size();
+            unpacked += size;
             if unpacked > max {
                 return Err(too_large(unpacked, max));
             }
-            let mut data = Vec::new();
-            entry.read_to_end(&mut data).map_err(bad)?;
-            (if executable { 0o100755 } else { 0o100644 }, data)
+            let id = write_blob(repository, size, &mut entry, bad)?;
+            (if executable { 0o100755 } else { 0o100644 }, id, size)
         } else if kind.is_symlink() {
             let target = entry.link_name().map_err(bad)?.unwrap_or_default();
-            (0o120000, target.to_string_lossy().into_owned().into_bytes())
+            let target = target.to_string_lossy().into_owned();
+            let id = repository.blob(target.as_bytes())?;
+            (0o120000, id, target.len() as u64)
         } else {
             // Directories are implied by their files; devices, fifos and hard links have no
             // place in a repository.
@@ -205,7 +229,8 @@ fn read_tar(source: impl Read, max: u64) -> Result<Vec<File>, GitError> {
         files.push(File {
             path: tree_path(&raw_path)?,
             mode,
-            data,
+            id,
+            size,
         });
         if files.len() > MAX_FILES {
             return Err(GitError::Archive(format!(
@@ -216,7 +241,7 @@ fn read_tar(source: impl Read, max: u64) -> Result<Vec<File>, GitError> {
     Ok(files)
 }
 
-fn read_zip(bytes: &[u8], max: u64) -> Result<Vec<File>, GitError> {
+fn read_zip(repository: &Repository, bytes: &[u8], max: u64) -> Result<Vec<File>, GitError> {
     let bad =
         |err: zip::result::ZipError| GitError::Archive(format!("cannot read it as a zip: {err}"));
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(bad)?;
@@ -241,17 +266,21 @@ fn read_zip(bytes: &[u8], max: u64) -> Result<Vec<File>, GitError> {
             (false, false) => 0o100644,
         };
         let path = tree_path(Path::new(entry.name()))?;
-        let mut data = Vec::new();
-        let room = max - unpacked;
-        let read = entry
-            .take(room + 1)
-            .read_to_end(&mut data)
-            .map_err(|err| GitError::Archive(format!("cannot read it as a zip: {err}")))?;
-        unpacked += read as u64;
+        // The declared size; the zip reader fails an entry whose data does not match it.
+        let size = entry.size();
+        unpacked += size;
         if unpacked > max {
             return Err(too_large(unpacked, max));
         }
-        files.push(File { path, mode, data });
+        let id = write_blob(repository, size, entry, |err| {
+            GitError::Archive(format!("cannot read it as a zip: {err}"))
+        })?;
+        files.push(File {
+            path,
+            mode,
+            id,
+            size,
+        });
     }
     Ok(files)
 }

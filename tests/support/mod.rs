@@ -235,6 +235,22 @@ impl Berth {
         self.dir.path().join("data")
     }
 
+    /// The serving daemon's peak resident memory so far (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let pid = std::fs::read_to_string(self.data_dir().join("berth.pid")).expect("pid");
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).expect("status");
+        let line = status
+            .lines()
+            .find(|line| line.starts_with("VmHWM:"))
+            .expect("VmHWM");
+        line.split_whitespace()
+            .nth(1)
+            .expect("kB")
+            .parse()
+            .expect("number")
+    }
+
     fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
