@@ -419,3 +419,24 @@ fn several_buildpacks_run_in_order_and_the_last_release_wins() {
     let info = berth.ssh(&format!("releases:info {app} v1")).ok();
     assert!(info.stdout.contains("# second"), "{info:#?}");
 }
+
+#[test]
+fn a_large_buildpack_build_is_not_held_in_memory() {
+    let berth = Berth::start();
+    let app = berth.app("large");
+    let source = repo::from_dir(&fixture("procfile"));
+    let big = 150usize << 20;
+    std::fs::write(source.path().join("zeros.bin"), vec![0u8; big]).expect("write zeros");
+    repo::commit(source.path(), &[], "zeros");
+    let before = berth.peak_rss_kib();
+    berth.push(source.path(), &app, "main").ok();
+    assert!(berth
+        .get(&Berth::host(&app), "/")
+        .body
+        .contains("procfile fixture"));
+    let grew = berth.peak_rss_kib() - before;
+    assert!(
+        grew < (big as u64 >> 10) / 3,
+        "the daemon's peak memory grew by {grew} KiB for a {big}-byte file"
+    );
+}
