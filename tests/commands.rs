@@ -119,7 +119,50 @@ fn unknown_commands_help_and_version() {
             .starts_with(" !     `apps:fly` is not a berth command.\n"),
         "{run:#?}"
     );
-    assert!(run.stderr.contains("berth help"));
+    // Over SSH, the way to help is ssh, not the server's CLI.
+    assert!(run.stderr.contains("See `ssh … help`"), "{run:#?}");
+    let local = berth.cli(&["apps:fly"], b"");
+    assert!(local.stderr.contains("See `berth help`"), "{local:#?}");
+
+    // A typo gets the command it nearly is; a Dokku command Berth lacks, the Berth way.
+    for (typed, hint) in [
+        ("app:list", " !     Did you mean `apps:list`?\n"),
+        (
+            "config:sett shop A=1",
+            " !     Did you mean `config:set`?\n",
+        ),
+        ("tags:deploy shop v1", "git:from-image <app> <image>"),
+        ("proxy:ports-add shop http:80:5000", "Use ports:add <app>"),
+        ("trace:on", "RUST_LOG=debug"),
+        ("postgres:create db", "postgres:create is planned"),
+    ] {
+        let run = berth.ssh(typed);
+        assert_eq!(run.code, 1, "{typed}: {run:#?}");
+        assert!(
+            run.stderr.contains("is not a berth command.") && run.stderr.contains(hint),
+            "{typed}: {run:#?}"
+        );
+    }
+
+    // Help for one namespace, and one command's usage, which exits 0.
+    for asked in ["help config", "config:help"] {
+        let namespace = berth.ssh(asked).ok().stdout;
+        assert!(namespace.contains("config:set"), "{asked}: {namespace}");
+        assert!(!namespace.contains("apps:create"), "{asked}: {namespace}");
+    }
+    for asked in ["config:set --help", "config:set -h", "help config:set"] {
+        let usage = berth.ssh(asked).ok().stdout;
+        assert!(
+            usage.starts_with("Usage: config:set [--no-restart] [--encoded] (<app>|--global)"),
+            "{asked}: {usage}"
+        );
+    }
+    let nothing = berth.ssh("help frobnicate");
+    assert_eq!(nothing.code, 1, "{nothing:#?}");
+    assert!(
+        nothing.stderr.contains("No help for frobnicate"),
+        "{nothing:#?}"
+    );
 
     let help = berth.ssh("help").ok();
     for command in [

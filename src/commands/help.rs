@@ -726,22 +726,62 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ("version", "", "Print Berth's version"),
 ];
 
-/// Whether `name` is a command in the table (aliases aside): the router knows no other, so
-/// `help` lists every command there is.
-/// The table's own (static) spelling of `name`, if the table lists it.
+/// What `help` shows: every command, one namespace's (`help config`, `config:help`) or one
+/// command's usage (`help config:set`, `config:set --help`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Topic {
+    All,
+    Namespace(String),
+    Command(&'static str),
+}
+
+impl Topic {
+    /// The topic `help <word>` asks for; an unknown word is refused with a hint.
+    pub fn parse(word: &str) -> Result<Topic, CommandError> {
+        if word == "--all" {
+            return Ok(Topic::All);
+        }
+        // `help logs` lists `logs` and `logs:*`; `help logs:set` shows one command.
+        if !word.contains(':') && names().any(|name| namespace(name) == word) {
+            return Ok(Topic::Namespace(word.to_string()));
+        }
+        if let Some(name) = listed(word) {
+            return Ok(Topic::Command(name));
+        }
+        let mut message = format!(
+            "No help for {}: it is neither a command nor a namespace.",
+            crate::names::shown(word)
+        );
+        let topics = names().chain(names().map(namespace));
+        if let Some(dokku) = super::hints::dokku(word) {
+            message.push_str(&format!(" {dokku}"));
+        } else if let Some(near) = super::hints::nearest(word, topics) {
+            message.push_str(&format!(" Did you mean `{near}`?"));
+        }
+        Err(CommandError::User(message))
+    }
+}
+
+/// `config:set` → `config`; `logs` → `logs`.
+fn namespace(name: &str) -> &str {
+    name.split_once(':')
+        .map_or(name, |(namespace, _)| namespace)
+}
+
+/// The table's own (static) spelling of `name`, if the table lists it: the router knows no
+/// other, so `help` lists every command there is.
 pub fn listed(name: &str) -> Option<&'static str> {
-    COMMANDS
-        .iter()
-        .map(|(listed, _, _)| *listed)
-        .find(|listed| *listed == name)
+    names().find(|listed| *listed == name)
+}
+
+/// Every command's name, in the table's order.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    COMMANDS.iter().map(|(name, _, _)| *name)
 }
 
 /// Every `<plugin>:report` command, in the table's order (`report` runs them all).
 pub fn reports() -> impl Iterator<Item = &'static str> {
-    COMMANDS
-        .iter()
-        .map(|(name, _, _)| *name)
-        .filter(|name| name.ends_with(":report"))
+    names().filter(|name| name.ends_with(":report"))
 }
 
 pub fn usage(command: &str) -> String {
@@ -752,14 +792,31 @@ pub fn usage(command: &str) -> String {
         .unwrap_or_else(|| command.to_string())
 }
 
-pub async fn run(io: &mut Io) -> Result<(), CommandError> {
+pub async fn run(io: &mut Io, topic: Topic) -> Result<(), CommandError> {
+    let entries: Vec<&(&str, &str, &str)> = match &topic {
+        Topic::Command(command) => {
+            let (_, _, description) = COMMANDS
+                .iter()
+                .find(|(name, _, _)| name == command)
+                .expect("a listed command");
+            io.line(&format!("Usage: {}", usage(command))).await;
+            io.line("").await;
+            io.line(description).await;
+            return Ok(());
+        }
+        Topic::Namespace(wanted) => COMMANDS
+            .iter()
+            .filter(|(name, _, _)| namespace(name) == wanted)
+            .collect(),
+        Topic::All => COMMANDS.iter().collect(),
+    };
     io.line("Usage: berth COMMAND <app> [command-specific-options]")
         .await;
     io.line("").await;
     io.line("Commands:").await;
     // Descriptions line up after the calls; a longer call puts its description below.
     const WIDTH: usize = 48;
-    for (name, args, description) in COMMANDS {
+    for (name, args, description) in entries {
         let call = format!("{name} {args}");
         match call.len() <= WIDTH {
             true => io.line(&format!("    {call:<WIDTH$}  {description}")).await,
@@ -769,16 +826,54 @@ pub async fn run(io: &mut Io) -> Result<(), CommandError> {
             }
         }
     }
-    io.line("").await;
-    io.line("Deploy with: git push ssh://berth@<host>:<port>/<app> main")
-        .await;
+    if topic == Topic::All {
+        io.line("").await;
+        io.line("Deploy with: git push ssh://berth@<host>:<port>/<app> main")
+            .await;
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::COMMANDS;
+    use super::{Topic, COMMANDS};
     use crate::commands::{Command, CommandError};
+
+    #[test]
+    fn help_topics_are_namespaces_or_commands() {
+        let topic = |word: &str| Topic::parse(word).unwrap();
+        assert_eq!(topic("config"), Topic::Namespace("config".into()));
+        assert_eq!(topic("logs"), Topic::Namespace("logs".into()));
+        assert_eq!(topic("logs:set"), Topic::Command("logs:set"));
+        assert_eq!(topic("version"), Topic::Namespace("version".into()));
+        assert_eq!(topic("--all"), Topic::All);
+        let unknown = Topic::parse("app").unwrap_err().to_string();
+        assert_eq!(
+            unknown,
+            "No help for app: it is neither a command nor a namespace. Did you mean `apps`?"
+        );
+        let planned = Topic::parse("postgres").unwrap_err().to_string();
+        assert!(
+            planned.ends_with(
+                "postgres is planned (a bundled postgres plugin); it is not in this version."
+            ),
+            "{planned}"
+        );
+        let parsed = |line: &str| {
+            let words: Vec<String> = line.split(' ').map(String::from).collect();
+            match Command::parse(&words) {
+                Ok(Command::Help(topic)) => topic,
+                other => panic!("{line}: {other:?}"),
+            }
+        };
+        assert_eq!(parsed("config:help"), Topic::Namespace("config".into()));
+        assert_eq!(parsed("config:set --help"), Topic::Command("config:set"));
+        assert_eq!(parsed("ps:scale -h"), Topic::Command("ps:scale"));
+        assert!(matches!(
+            Command::parse(&["run".into(), "shop".into(), "ls".into(), "--help".into()]),
+            Ok(Command::Run(_))
+        ));
+    }
 
     #[test]
     fn every_listed_command_is_known_to_the_router() {

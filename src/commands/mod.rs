@@ -37,6 +37,7 @@ mod git_from_archive;
 mod git_from_image;
 mod git_set;
 mod help;
+mod hints;
 mod http_auth;
 mod io;
 mod letsencrypt;
@@ -244,7 +245,7 @@ pub enum Command {
     SshKeysList(ssh_keys_list::Args),
     SshKeysRemove(ssh_keys_remove::Args),
     Urls(argv::AppArgs, bool),
-    Help,
+    Help(help::Topic),
     Version,
 }
 
@@ -252,12 +253,27 @@ impl Command {
     /// Turns a command line (already split into words) into a typed command.
     pub fn parse(words: &[String]) -> Result<Command, CommandError> {
         let Some((name, rest)) = words.split_first() else {
-            return Ok(Command::Help);
+            return Ok(Command::Help(help::Topic::All));
         };
+        if let Some(namespace) = name.strip_suffix(":help") {
+            if let Some(extra) = rest.first() {
+                return Err(CommandError::Usage(format!(
+                    "unexpected argument \"{}\"; usage: {name}",
+                    crate::names::shown(extra)
+                )));
+            }
+            return Ok(Command::Help(help::Topic::parse(namespace)?));
+        }
         let known = help::listed(name).or_else(|| ALIASES.iter().copied().find(|a| a == name));
         let Some(name) = known else {
             return Err(CommandError::Unknown(name.to_string()));
         };
+        // `<command> --help` shows the command's usage (a later `--help` is an argument).
+        if let (Some(listed), Some("--help" | "-h")) =
+            (help::listed(name), rest.first().map(String::as_str))
+        {
+            return Ok(Command::Help(help::Topic::Command(listed)));
+        }
         Ok(match name {
             "apps:clone" => Command::AppsClone(apps_clone::Args::parse(false, rest)?),
             "apps:rename" => Command::AppsClone(apps_clone::Args::parse(true, rest)?),
@@ -399,7 +415,15 @@ impl Command {
             "ssh-keys:remove" => Command::SshKeysRemove(ssh_keys_remove::Args::parse(rest)?),
             "urls" => Command::Urls(argv::AppArgs::parse("urls", rest)?, true),
             "url" => Command::Urls(argv::AppArgs::parse("url", rest)?, false),
-            "help" | "--help" | "-h" => Command::Help,
+            "help" | "--help" | "-h" => {
+                let mut argv = argv::Argv::new("help", rest);
+                let topic = argv.optional()?;
+                argv.finish()?;
+                Command::Help(match topic {
+                    Some(word) => help::Topic::parse(&word)?,
+                    None => help::Topic::All,
+                })
+            }
             "version" | "--version" => Command::Version,
             other => return Err(CommandError::Unknown(other.to_string())),
         })
@@ -496,7 +520,7 @@ impl Command {
             Command::SshKeysRemove(_) => "ssh-keys:remove",
             Command::Urls(_, true) => "urls",
             Command::Urls(_, false) => "url",
-            Command::Help => "help",
+            Command::Help(_) => "help",
             Command::Version => "version",
         }
     }
@@ -578,7 +602,7 @@ impl Command {
             Command::SshKeysList(args) => ssh_keys_list::run(ctx, io, args).await,
             Command::SshKeysRemove(args) => ssh_keys_remove::run(ctx, caller, io, args).await,
             Command::Urls(args, all) => urls::run(ctx, io, args, all).await,
-            Command::Help => help::run(io).await,
+            Command::Help(topic) => help::run(io, topic).await,
             Command::Version => version::run(io).await,
         }
     }
@@ -604,7 +628,7 @@ pub async fn execute(ctx: &Ctx, caller: &Caller, words: &[String], io: &mut Io) 
     match result {
         Ok(()) => 0,
         Err(err) => {
-            report(&err, io).await;
+            report(&err, caller, io).await;
             err.exit_code()
         }
     }
@@ -682,11 +706,18 @@ async fn every_app_report(
     Ok(())
 }
 
-async fn report(err: &CommandError, io: &mut Io) {
+async fn report(err: &CommandError, caller: &Caller, io: &mut Io) {
     match err {
-        CommandError::Unknown(_) => {
+        CommandError::Unknown(name) => {
             io.warn(&err.to_string()).await;
-            io.warn("See `berth help` for a list of available commands.")
+            if let Some(hint) = hints::hint(name) {
+                io.warn(&hint).await;
+            }
+            let help = match caller {
+                Caller::Key(_) => "ssh … help",
+                Caller::Local | Caller::Watch => "berth help",
+            };
+            io.warn(&format!("See `{help}` for a list of available commands."))
                 .await;
         }
         CommandError::Internal(message) => {
@@ -716,7 +747,10 @@ mod tests {
             Command::parse(&words("apps:destroy shop --force")),
             Ok(Command::AppsDestroy(apps_destroy::Args { force: true, .. }))
         ));
-        assert!(matches!(Command::parse(&[]), Ok(Command::Help)));
+        assert!(matches!(
+            Command::parse(&[]),
+            Ok(Command::Help(help::Topic::All))
+        ));
         assert!(matches!(
             Command::parse(&words("apps")),
             Ok(Command::AppsList(_))
