@@ -59,16 +59,6 @@ pub fn routed_hosts(record: &AppRecord, globals: &[String]) -> Vec<String> {
     }
 }
 
-/// Whether `host` is `domain` or, for a wildcard domain, one of its subdomains.
-pub fn matches(domain: &str, host: &str) -> bool {
-    match domain.strip_prefix("*.") {
-        Some(parent) => host
-            .strip_suffix(parent)
-            .is_some_and(|rest| rest.len() > 1 && rest.ends_with('.')),
-        None => domain == host,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,16 +82,6 @@ mod tests {
             assert!(parse_domain(bad).is_err(), "{bad}");
         }
         assert!(parse_domain(&format!("{}.example", "a".repeat(64))).is_err());
-    }
-
-    #[test]
-    fn wildcards_match_subdomains_only() {
-        assert!(matches("*.shop.example", "a.shop.example"));
-        assert!(matches("*.shop.example", "a.b.shop.example"));
-        assert!(!matches("*.shop.example", "shop.example"));
-        assert!(!matches("*.shop.example", "ashop.example"));
-        assert!(matches("shop.example", "shop.example"));
-        assert!(!matches("shop.example", "a.shop.example"));
     }
 
     #[test]

@@ -66,8 +66,30 @@ fn domains_route_exact_and_wildcard_hosts_to_one_app_at_a_time() {
             .contains(&format!("Domain {exact} is already used by app {shop}")),
         "{taken:#?}"
     );
-    let covered = berth.ssh(&format!("domains:add {blog} api.{shop}.example"));
-    assert_ne!(covered.code, 0, "{covered:#?}");
+    // An exact domain under another app's wildcard is that app's (as with Dokku's nginx):
+    // tenants on *.shop, the API on api.shop.
+    berth
+        .ssh(&format!("domains:add {blog} api.{shop}.example"))
+        .ok();
+    assert_eq!(
+        berth.get(&format!("api.{shop}.example"), "/").body,
+        "the blog\n"
+    );
+    assert_eq!(
+        berth.get(&format!("tenant.{shop}.example"), "/").body,
+        "the shop\n"
+    );
+    berth
+        .ssh(&format!("domains:remove {blog} api.{shop}.example"))
+        .ok();
+    let absent = berth.ssh(&format!("domains:remove {blog} api.{shop}.example"));
+    assert_eq!(absent.code, 1, "{absent:#?}");
+    assert!(
+        absent
+            .stderr
+            .contains(&format!("App {blog} has no domain api.{shop}.example")),
+        "{absent:#?}"
+    );
     // A wildcard over the domain an app already has leaves it that app's (exact beats
     // wildcard), and that app can still add domains of its own.
     let blog_host = Berth::host(&blog);

@@ -6,7 +6,7 @@ use super::argv::Argv;
 use super::output::report;
 use super::{CommandError, Io};
 use crate::context::Ctx;
-use crate::domains::{app_vhosts, default_vhosts, matches, parse_domain};
+use crate::domains::{app_vhosts, default_vhosts, parse_domain};
 use crate::names::AppName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,13 +120,17 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             }
             Some(list)
         }
-        Verb::Remove => Some(
-            current
-                .iter()
-                .filter(|d| !args.domains.contains(d))
-                .cloned()
-                .collect(),
-        ),
+        Verb::Remove => {
+            let owner = format!("App {app} has");
+            skip_absent(io, &owner, &args.domains, &current).await?;
+            Some(
+                current
+                    .iter()
+                    .filter(|d| !args.domains.contains(d))
+                    .cloned()
+                    .collect(),
+            )
+        }
         Verb::Set => Some(args.domains.clone()),
         Verb::Clear => Some(Vec::new()),
         Verb::Reset => None,
@@ -156,6 +160,32 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     Ok(())
 }
 
+/// Says which of the domains to remove are not there (`owner`: "App shop has"); refuses when
+/// none is.
+async fn skip_absent(
+    io: &mut Io,
+    owner: &str,
+    removed: &[String],
+    current: &[String],
+) -> Result<(), CommandError> {
+    let absent: Vec<String> = removed
+        .iter()
+        .filter(|d| !current.contains(d))
+        .cloned()
+        .collect();
+    if absent.len() == removed.len() {
+        return Err(CommandError::User(format!(
+            "{owner} no domain {}",
+            absent.join(" ")
+        )));
+    }
+    for domain in absent {
+        io.detail(&format!("Skipping: {owner} no domain {domain}"))
+            .await;
+    }
+    Ok(())
+}
+
 fn shown(domains: &[String]) -> String {
     match domains.is_empty() {
         true => "none".to_string(),
@@ -163,8 +193,8 @@ fn shown(domains: &[String]) -> String {
     }
 }
 
-/// A domain belongs to one app at a time: refuses domains (or wildcards covering them, or
-/// covered by them) that another app answers on.
+/// A domain belongs to one app at a time: refuses domains another app has. A wildcard and an
+/// exact domain under it may belong to different apps: the exact one wins, as with nginx.
 fn check_unclaimed(
     ctx: &Ctx,
     app: &AppName,
@@ -180,15 +210,6 @@ fn check_unclaimed(
                 return Err(CommandError::User(format!(
                     "Domain {ours} is already used by app {}; remove it there first: domains:remove {} {ours}",
                     other.name, other.name
-                )));
-            }
-            let overlap = wanted
-                .iter()
-                .find(|d| !d.starts_with("*.") && matches(&theirs, d));
-            if let Some(ours) = overlap {
-                return Err(CommandError::User(format!(
-                    "Domain {ours} is covered by {theirs} of app {}",
-                    other.name
                 )));
             }
         }
@@ -223,10 +244,13 @@ async fn run_global(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandErr
             }
             list
         }
-        Verb::Remove => current
-            .into_iter()
-            .filter(|d| !args.domains.contains(d))
-            .collect(),
+        Verb::Remove => {
+            skip_absent(io, "The global domains have", &args.domains, &current).await?;
+            current
+                .into_iter()
+                .filter(|d| !args.domains.contains(d))
+                .collect()
+        }
         Verb::Set => args.domains.clone(),
         _ => Vec::new(),
     };
