@@ -431,6 +431,17 @@ fn logs_merge_instances_and_follow() {
     let _ = follow.wait();
     let bad = berth.ssh(&format!("logs {app} -n lots"));
     assert_eq!(bad.code, 1);
+    // A process type the app lacks and a name none could have get the same answer.
+    for process in ["clock", "web.x"] {
+        let refused = berth.ssh(&format!("logs {app} -p {process}"));
+        assert_eq!(refused.code, 1, "{refused:#?}");
+        assert_eq!(
+            refused.stderr,
+            format!(
+                " !     {app} has no process type {process}; its process types are: web, worker\n"
+            )
+        );
+    }
 }
 
 #[test]

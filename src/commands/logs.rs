@@ -8,7 +8,6 @@ use super::argv::Argv;
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::AppName;
-use crate::procfile::valid_process_name;
 use crate::scheduler::{split_timestamp, Instance};
 
 #[derive(Debug)]
@@ -23,14 +22,6 @@ impl Args {
         let mut argv = Argv::new("logs", words);
         let tail = Tail::parse(&mut argv)?;
         let process = argv.option("-p")?.or(argv.option("--ps")?);
-        if let Some(process) = &process {
-            if !valid_process_name(process) {
-                return Err(CommandError::User(format!(
-                    "Invalid process type \"{shown}\"",
-                    shown = crate::names::shown(process)
-                )));
-            }
-        }
         let app = AppName::parse(&argv.required("app name")?)?;
         argv.finish()?;
         Ok(Args { app, tail, process })
@@ -83,12 +74,25 @@ fn render(app: &AppName, dyno: &str, line: &str, quiet: bool) -> String {
 
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
     let record = ctx.store.app(&args.app)?;
-    let Some(current) = record.current_release else {
+    let Some(release) = record.current() else {
         return Err(CommandError::User(format!(
             "{} has not been deployed",
             args.app
         )));
     };
+    let current = release.number;
+    // A process type the release lacks, or a name no process type could have: one answer.
+    if let Some(process) = &args.process {
+        let types = release.process_types();
+        if !types.contains(process) {
+            return Err(CommandError::User(format!(
+                "{} has no process type {}; its process types are: {}",
+                args.app,
+                crate::names::shown(process),
+                types.join(", ")
+            )));
+        }
+    }
     let mut instances: Vec<Instance> = ctx
         .scheduler
         .instances(Some(&args.app))
