@@ -535,11 +535,13 @@ fn clone_and_rename() {
         var.stdout, "SOURCE_VERSION\n",
         "a clone keeps git:set settings"
     );
-    let exists = berth.ssh(&format!("apps:clone {app} {copy}"));
-    assert!(
-        exists.stderr.contains("Name is already taken"),
-        "{exists:#?}"
-    );
+    // Refused before anything is said to happen.
+    for verb in ["apps:clone", "apps:rename"] {
+        let exists = berth.ssh(&format!("{verb} {app} {copy}"));
+        assert_eq!(exists.code, 1, "{exists:#?}");
+        assert_eq!(exists.stdout, "", "{exists:#?}");
+        assert_eq!(exists.stderr, " !     Name is already taken\n");
+    }
     berth
         .ssh(&format!("apps:clone --ignore-existing {app} {copy}"))
         .ok();

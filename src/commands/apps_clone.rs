@@ -18,7 +18,7 @@ use crate::deploy::{destroy_app, DeployRequest, Source, Wait};
 use crate::git::{deploy_branch_head, export_commit};
 use crate::names::AppName;
 use crate::ports::{PortMap, Scheme};
-use crate::state::DomainSettings;
+use crate::state::{DomainSettings, StateError};
 
 #[derive(Debug)]
 pub struct Args {
@@ -82,6 +82,10 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         io.step(&format!("{} already exists; nothing to clone", args.new))
             .await;
         return Ok(());
+    }
+    // Refused before saying what it would do (the clone below checks again, atomically).
+    if ctx.store.app_exists(&args.new) {
+        return Err(StateError::AppExists(args.new.clone()).into());
     }
     let verb = if args.rename { "Renaming" } else { "Cloning" };
     io.step(&format!("{verb} {} to {}", args.old, args.new))
