@@ -70,6 +70,25 @@ fn apps_create_list_exists_over_ssh() {
     );
     let gone = berth.ssh("report nothing-here");
     assert_eq!(gone.code, 20);
+
+    // In JSON, as every `:report` has it: one object of every report's rows, and for every
+    // app one such object per app.
+    let json = berth
+        .ssh(&format!("report {app} --format json"))
+        .ok()
+        .stdout;
+    let rows: serde_json::Value = serde_json::from_str(&json).expect("one JSON object");
+    for key in [
+        "app-dir",
+        "domains-app-vhosts",
+        "restart-policy",
+        "ssl-enabled",
+    ] {
+        assert!(rows.get(key).is_some(), "{key} in {json}");
+    }
+    let every = berth.ssh("report --format json").ok().stdout;
+    let every: serde_json::Value = serde_json::from_str(&every).expect("one JSON object");
+    assert_eq!(every[app.as_str()], rows);
 }
 
 #[test]

@@ -623,7 +623,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "report",
-        "[<app>]",
+        "[<app>] [--format stdout|json]",
         "Every :report of the app (of every app without one)",
     ),
     (

@@ -229,7 +229,7 @@ pub enum Command {
     PsScale(ps_scale::Args),
     PsSet(ps_set::Args),
     Releases(argv::AppArgs),
-    Report(Option<AppName>),
+    Report(Option<AppName>, bool),
     ReleasesInfo(releases_info::Args),
     ReleasesRollback(releases_rollback::Args),
     RepoPurgeCache(argv::AppArgs),
@@ -381,9 +381,10 @@ impl Command {
             "releases" => Command::Releases(argv::AppArgs::parse("releases", rest)?),
             "report" => {
                 let mut argv = argv::Argv::new("report", rest);
+                let json = argv.json_format("stdout")?;
                 let app = argv.optional()?.map(|a| AppName::parse(&a)).transpose()?;
                 argv.finish()?;
-                Command::Report(app)
+                Command::Report(app, json)
             }
             "releases:info" => Command::ReleasesInfo(releases_info::Args::parse(rest)?),
             "releases:rollback" => Command::ReleasesRollback(releases_rollback::Args::parse(rest)?),
@@ -496,7 +497,7 @@ impl Command {
             Command::PsReport(_) => "ps:report",
             Command::PsScale(_) => "ps:scale",
             Command::Releases(_) => "releases",
-            Command::Report(_) => "report",
+            Command::Report(..) => "report",
             Command::ReleasesInfo(_) => "releases:info",
             Command::ReleasesRollback(_) => "releases:rollback",
             Command::RepoPurgeCache(_) => "repo:purge-cache",
@@ -586,7 +587,7 @@ impl Command {
             Command::PsReport(args) => ps_report::run(ctx, io, args).await,
             Command::PsScale(args) => ps_scale::run(ctx, io, args).await,
             Command::Releases(args) => releases::run(ctx, io, args).await,
-            Command::Report(app) => every_report(ctx, caller, app, io).await,
+            Command::Report(app, json) => every_report(ctx, caller, app, json, io).await,
             Command::ReleasesInfo(args) => releases_info::run(ctx, io, args).await,
             Command::ReleasesRollback(args) => releases_rollback::run(ctx, caller, io, args).await,
             Command::RepoPurgeCache(args) => repo_purge_cache::run(ctx, io, args).await,
@@ -645,18 +646,25 @@ async fn run(
         // `report` runs the other `:report` commands through `Command::run`: started here, the
         // frame of `Command::run`'s poll (large in debug builds, which lay out every command's
         // future side by side) is on the stack once, not twice.
-        Command::Report(app) => every_report(ctx, caller, app, io).instrument(span).await,
+        Command::Report(app, json) => {
+            every_report(ctx, caller, app, json, io)
+                .instrument(span)
+                .await
+        }
         command => command.run(ctx, caller, io).instrument(span).await,
     }
 }
 
-/// `report [<app>]`: every `:report` of the app, or of every app.
+/// `report [<app>] [--format json]`: every `:report` of the app, or of every app; in JSON
+/// one object of every report's rows (for every app: one such object per app name).
 async fn every_report(
     ctx: &Ctx,
     caller: &Caller,
     app: Option<AppName>,
+    json: bool,
     io: &mut Io,
 ) -> Result<(), CommandError> {
+    let one = app.is_some();
     let apps = match app {
         Some(app) => {
             ctx.store.app(&app)?;
@@ -668,7 +676,11 @@ async fn every_report(
             apps
         }
     };
+    let mut every = serde_json::Map::new();
     for app in apps {
+        if json {
+            io.report = output::ReportFormat::Gather(serde_json::Map::new());
+        }
         for name in help::reports() {
             let command = Command::parse(&[name.to_string(), app.to_string()])?;
             match Box::pin(command.run(ctx, caller, io)).await {
@@ -677,6 +689,16 @@ async fn every_report(
                 other => other?,
             }
         }
+        if let output::ReportFormat::Gather(rows) = std::mem::take(&mut io.report) {
+            every.insert(app.to_string(), rows.into());
+        }
+    }
+    if json {
+        let value = match (one, every.values().next()) {
+            (true, Some(rows)) => rows.clone(),
+            _ => every.into(),
+        };
+        io.line(&value.to_string()).await;
     }
     Ok(())
 }

@@ -12,6 +12,8 @@ pub enum ReportFormat {
     Flag(String),
     /// `--format json`: one object, keyed by the rows' flag names.
     Json,
+    /// `report <app> --format json`: every report's rows gathered into one object.
+    Gather(serde_json::Map<String, serde_json::Value>),
 }
 
 /// `=====> title` then one `       Label:   value` row each, labels padded like Dokku's reports.
@@ -19,6 +21,12 @@ pub enum ReportFormat {
 /// them; a dot counts as a dash, as in `--status-web.1`), only that row's value; an unknown flag
 /// is refused with the list of known ones. With `--format json`, the rows as one JSON object.
 pub async fn report(io: &mut Io, title: &str, rows: &[(&str, String)]) -> Result<(), CommandError> {
+    if let ReportFormat::Gather(object) = &mut io.report {
+        for (label, value) in rows {
+            object.insert(row_key(label), value.clone().into());
+        }
+        return Ok(());
+    }
     match io.report.clone() {
         ReportFormat::Flag(flag) => {
             let flag = flag.replace('.', "-");
@@ -38,7 +46,8 @@ pub async fn report(io: &mut Io, title: &str, rows: &[(&str, String)]) -> Result
                 .collect();
             io.line(&serde_json::Value::from(object).to_string()).await;
         }
-        ReportFormat::Text => {
+        // Gathered above.
+        ReportFormat::Text | ReportFormat::Gather(_) => {
             io.header(title).await;
             let width = rows
                 .iter()
