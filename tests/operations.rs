@@ -306,6 +306,11 @@ fn detached_one_offs_are_listed_followed_and_stopped() {
             "main",
         )
         .ok();
+    let empty = berth.ssh(&format!("run:list {app}")).ok().stdout;
+    assert_eq!(
+        empty,
+        format!("=====> {app} run containers\nNAME  COMMAND  CREATED\nnone\n")
+    );
     let started = berth
         .ssh(&format!(
             "run:detached -e WHO=cron {app} sh -c 'echo started by $WHO; exec sleep 600'"
@@ -318,6 +323,10 @@ fn detached_one_offs_are_listed_followed_and_stopped() {
         list.starts_with(&format!("=====> {app} run containers\nNAME")) && list.contains(&name),
         "{list}"
     );
+    // Columns line up however long the command.
+    let lines: Vec<&str> = list.lines().skip(1).collect();
+    let created = lines[0].find("CREATED").expect("CREATED");
+    assert!(lines[1][created..].starts_with("20"), "{list}");
     let json = berth
         .ssh(&format!("run:list {app} --format json"))
         .ok()
@@ -714,6 +723,9 @@ fn cron_tasks_are_listed_run_and_scheduled() {
                      {"command": "echo slow start; sleep 150", "schedule": "* * * * *"}]}"#
             .to_string(),
     ));
+    berth.ssh(&format!("apps:create {app}")).ok();
+    let none = berth.ssh(&format!("cron:list {app}")).ok().stdout;
+    assert_eq!(none, "ID  Schedule  Suspended  Command\nnone\n");
     let source = repo::create(&repo::as_refs(&files));
     berth.push(source.path(), &app, "main").ok();
 
@@ -723,6 +735,8 @@ fn cron_tasks_are_listed_run_and_scheduled() {
         lines[0].starts_with("ID") && lines[0].ends_with("Command"),
         "{list}"
     );
+    let command = lines[0].find("Command").expect("Command");
+    assert_eq!(&lines[1][command..], "echo tick from $DYNO", "{list}");
     assert!(
         lines[1].contains("* * * * *") && lines[1].ends_with("echo tick from $DYNO"),
         "{list}"

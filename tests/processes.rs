@@ -37,14 +37,23 @@ fn processes(app: &str) -> Vec<String> {
 fn procfile_types_scale_and_balance() {
     let berth = Berth::start();
     let app = berth.app("procs");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    let nothing = berth.ssh(&format!("ps:scale {app}")).ok().stdout;
+    assert_eq!(
+        nothing,
+        format!("-----> Scaling for {app}\nproctype: qty\n--------: ---\nnone\n")
+    );
     let source = repo::create(&repo::as_refs(&procfile_app("procs")));
     berth.push(source.path(), &app, "main").ok();
     assert_eq!(processes(&app), vec!["web.1"]);
 
+    // The counts line up under `qty`.
     let shown = berth.ssh(&format!("ps:scale {app}")).ok().stdout;
     assert_eq!(
         shown,
-        format!("-----> Scaling for {app}\nproctype: qty\n--------: ---\nweb:  1\nworker: 0\n")
+        format!(
+            "-----> Scaling for {app}\nproctype: qty\n--------: ---\nweb:      1\nworker:   0\n"
+        )
     );
     berth.ssh(&format!("ps:scale {app} web=3 worker=1")).ok();
     assert_eq!(processes(&app), vec!["web.1", "web.2", "web.3", "worker.1"]);

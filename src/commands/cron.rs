@@ -4,6 +4,7 @@
 //! keeping the minute loop from starting one until resumed.
 
 use super::argv::Argv;
+use super::output::table;
 use super::run::start_detached;
 use super::{CommandError, Io, Lines};
 use crate::context::Ctx;
@@ -112,26 +113,17 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         io.line(&serde_json::Value::from(rows).to_string()).await;
         return Ok(());
     }
-    let width = tasks
+    let rows: Vec<Vec<String>> = tasks
         .iter()
-        .map(|t| t.schedule.len())
-        .max()
-        .unwrap_or(0)
-        .max(8);
-    io.line(&format!(
-        "{:<8}  {:<width$}  Suspended  Command",
-        "ID", "Schedule"
-    ))
-    .await;
-    for task in &tasks {
-        io.line(&format!(
-            "{}  {:<width$}  {:<9}  {}",
-            task.id(),
-            task.schedule,
-            suspended(task),
-            task.command
-        ))
-        .await;
-    }
+        .map(|task| {
+            vec![
+                task.id(),
+                task.schedule.clone(),
+                suspended(task).to_string(),
+                task.command.clone(),
+            ]
+        })
+        .collect();
+    table(io, &["ID", "Schedule", "Suspended", "Command"], &rows).await;
     Ok(())
 }

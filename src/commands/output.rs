@@ -119,6 +119,38 @@ pub fn take_report_format(words: &[String]) -> Result<(Vec<String>, ReportFormat
     Ok((words, format))
 }
 
+/// Rows under a header line, each column as wide as its widest cell (the last one not padded),
+/// two spaces apart; `none` under the header when there are no rows.
+pub async fn table(io: &mut Io, header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (cell, width))| match i == last {
+                true => cell.to_string(),
+                false => format!("{cell:<width$}"),
+            })
+            .collect();
+        padded.join("  ")
+    };
+    io.line(&line(header.to_vec())).await;
+    if rows.is_empty() {
+        io.line("none").await;
+    }
+    for row in rows {
+        io.line(&line(row.iter().map(String::as_str).collect()))
+            .await;
+    }
+}
+
 /// `2026-11-22 01:02:03 UTC` from Unix seconds.
 pub fn utc(seconds: u64) -> String {
     crate::clock::Civil::from_unix(seconds).display()

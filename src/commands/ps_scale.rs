@@ -82,10 +82,20 @@ async fn show(io: &mut Io, app: &AppName, formation: &BTreeMap<String, u32>, jso
         return;
     }
     io.step(&format!("Scaling for {app}")).await;
-    io.line("proctype: qty").await;
-    io.line("--------: ---").await;
+    // Dokku's header; the counts line up under `qty` however long the process types are.
+    let width = formation
+        .keys()
+        .map(|process| process.len() + 1)
+        .max()
+        .unwrap_or(0)
+        .max("proctype:".len());
+    io.line(&format!("{:<width$} qty", "proctype:")).await;
+    io.line(&format!("{:-<w$}: ---", "", w = width - 1)).await;
+    if formation.is_empty() {
+        io.line("none").await;
+    }
     for (process, count) in formation {
-        io.line(&format!("{:<5} {count}", format!("{process}:")))
+        io.line(&format!("{:<width$} {count}", format!("{process}:")))
             .await;
     }
 }

@@ -4,7 +4,7 @@
 
 use super::argv::Argv;
 use super::logs::{show, Source, Tail};
-use super::output::utc;
+use super::output::{table, utc};
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::deploy::ONE_OFF_STOP_GRACE;
@@ -153,23 +153,11 @@ async fn list(
     }
     io.header(&format!("{} run containers", shown_target(target)))
         .await;
-    let width = found
+    let rows: Vec<Vec<String>> = found
         .iter()
-        .map(|(_, o)| o.name.len())
-        .max()
-        .unwrap_or(0)
-        .max("NAME".len());
-    io.line(&format!("{:<width$}  {:<24}  CREATED", "NAME", "COMMAND"))
-        .await;
-    for (_, o) in found {
-        let command = format!("\"{}\"", o.command);
-        io.line(&format!(
-            "{:<width$}  {command:<24}  {}",
-            o.name,
-            utc(o.created)
-        ))
-        .await;
-    }
+        .map(|(_, o)| vec![o.name.clone(), format!("\"{}\"", o.command), utc(o.created)])
+        .collect();
+    table(io, &["NAME", "COMMAND", "CREATED"], &rows).await;
     Ok(())
 }
 
