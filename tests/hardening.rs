@@ -28,11 +28,18 @@ fn host_escape_through_a_symlink_in_a_storage_mount_is_refused() {
         assert!(mount.stderr.contains(why), "{source}: {mount:#?}");
     };
     let through_link = format!("{}/root", dir.display());
-    refused(through_link, "only a directory directly under it");
-    refused(format!("{}/nested", dir.display()), "directly under it");
+    let deeper = format!(
+        "only a directory directly under {} can be mounted, a directory made by storage:ensure-directory <name>",
+        storage.display()
+    );
+    refused(through_link, &deeper);
+    refused(format!("{}/nested", dir.display()), &deeper);
     refused(
         format!("{}", storage.display()),
-        "the storage directory itself",
+        &format!(
+            "Cannot mount {}: it is the storage directory itself; mount a directory made by storage:ensure-directory <name>",
+            storage.display()
+        ),
     );
     refused(format!("{}/../..", dir.display()), "Invalid mount");
     refused(format!("{}/./x", storage.display()), "Invalid mount");

@@ -85,7 +85,9 @@ fn storage_mounts_survive_deploys() {
     let outside = berth.ssh(&format!("storage:mount {app} /etc:/host-etc"));
     assert_eq!(outside.code, 1);
     assert!(
-        outside.stderr.contains("can only be run on the server"),
+        outside.stderr.starts_with(
+            " !     Cannot mount /etc: over SSH only directories made by storage:ensure-directory"
+        ),
         "{outside:#?}"
     );
     let bad = berth.ssh(&format!("storage:mount {app} /a/../etc:/x"));

@@ -69,7 +69,7 @@ pub enum StateError {
     },
     #[error("App {app} is out of service: {why}. Fix or restore its file, then restart Berth")]
     Broken { app: AppName, why: String },
-    #[error("Mount source {path} is refused: {why}")]
+    #[error("Cannot mount {path}: {why}")]
     MountRefused { path: String, why: String },
 }
 

@@ -64,17 +64,29 @@ impl Store {
             why: why.to_string(),
         };
         let mut parts = inside.components();
+        let made = "a directory made by storage:ensure-directory <name>";
         let name = match (parts.next(), parts.next()) {
             (Some(Component::Normal(name)), None) => name.to_str().unwrap_or(""),
-            (None, _) => return Err(refused("it is the storage directory itself")),
-            _ => return Err(refused("only a directory directly under it can be mounted")),
+            (None, _) => {
+                return Err(refused(&format!(
+                    "it is the storage directory itself; mount {made}"
+                )))
+            }
+            _ => {
+                return Err(refused(&format!(
+                    "only a directory directly under {} can be mounted, {made}",
+                    storage.display()
+                )))
+            }
         };
         if !valid_storage_name(name) {
-            return Err(refused("it was not made by storage:ensure-directory"));
+            return Err(refused(&format!("it is not {made}")));
         }
         for dir in [storage.clone(), storage.join(name)] {
             real_directory(&dir).map_err(|_| {
-                refused("it is not a real directory (missing, or a symlink); run storage:ensure-directory")
+                refused(&format!(
+                    "it is not a real directory (it is missing, or a symlink); storage:ensure-directory {name} makes it"
+                ))
             })?;
         }
         Ok(MountSource::Storage)
