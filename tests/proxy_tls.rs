@@ -419,6 +419,12 @@ fn extra_http_https_and_tcp_ports_open_at_once_and_survive_restarts_and_handoffs
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&secure.stdout), "on many ports\n");
 
+    // An extra listener added without a restart goes without one too.
+    let extra = free_port();
+    for verb in ["ports:add", "ports:remove"] {
+        let changed = berth.ssh(&format!("{verb} {other} http:{extra}:5000")).ok();
+        assert!(!changed.stdout.contains("Deploying"), "{changed:#?}");
+    }
     let taken = berth.ssh(&format!("ports:add {other} tcp:{tcp}:5000"));
     assert!(taken.stderr.contains("already used by app"), "{taken:#?}");
     let clash = berth.ssh(&format!("ports:add {other} https:{http}:5000"));

@@ -117,11 +117,11 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     apps.push((app.clone(), next.clone()));
     ctx.open_ports(&apps)
         .map_err(|err| CommandError::User(err.to_string()))?;
-    // A release only when the port the app listens on changes.
+    // A release only when the mappings name a port other than the one the app listens on.
+    // Without a port in them the release keeps its own, so removing mappings restarts nothing.
     let running = record.current().map(|r| r.port);
-    let port = |maps: &[PortMap]| crate::ports::container_port(maps);
     let port_changes =
-        port(&current) != port(&next) && port(&next).is_none_or(|port| Some(port) != running);
+        crate::ports::container_port(&next).is_some_and(|port| Some(port) != running);
     let stored: Vec<String> = next.iter().map(|m| m.to_string()).collect();
     if let Err(err) = ctx.store.update_app(app, |r| r.ports = stored.clone()) {
         // Listeners opened for mappings that were not stored close again.
