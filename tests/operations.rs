@@ -722,7 +722,8 @@ fn cron_tasks_are_listed_run_and_scheduled() {
         "app.json",
         r#"{"cron": [{"command": "echo tick from $DYNO", "schedule": "* * * * *"},
                      {"command": "exit 4", "schedule": "@daily"},
-                     {"command": "echo slow start; sleep 150", "schedule": "* * * * *"}]}"#
+                     {"command": "echo slow start; sleep 150", "schedule": "* * * * *"},
+                     {"command": "echo weekly", "schedule": "0 3 * JAN-DEC MON"}]}"#
             .to_string(),
     ));
     berth.ssh(&format!("apps:create {app}")).ok();
@@ -739,6 +740,8 @@ fn cron_tasks_are_listed_run_and_scheduled() {
     );
     let command = lines[0].find("Command").expect("Command");
     assert_eq!(&lines[1][command..], "echo tick from $DYNO", "{list}");
+    // Month and weekday names, as Dokku's cron takes them.
+    assert!(list.contains("0 3 * JAN-DEC MON"), "{list}");
     assert!(
         lines[1].contains("* * * * *") && lines[1].ends_with("echo tick from $DYNO"),
         "{list}"

@@ -153,7 +153,7 @@ pub async fn table(io: &mut Io, header: &[&str], rows: &[Vec<String>]) {
 
 /// `2026-11-22 01:02:03 UTC` from Unix seconds.
 pub fn utc(seconds: u64) -> String {
-    crate::clock::Civil::from_unix(seconds).display()
+    crate::clock::display(seconds)
 }
 
 #[cfg(test)]

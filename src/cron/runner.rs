@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 
 use super::Schedule;
-use crate::clock::Civil;
 use crate::context::Ctx;
 use crate::deploy::{one_off_spec, RunSettings};
 use crate::names::AppName;
@@ -108,7 +107,7 @@ pub async fn run_loop(ctx: Arc<Ctx>) {
             _ = ctx.shutdown.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(next_minute)) => {}
         }
-        let minute = Civil::from_unix(now.as_secs() + next_minute);
+        let minute = crate::clock::utc(now.as_secs() + next_minute);
         let global = ctx.store.global();
         for record in ctx.store.apps() {
             if record.stopped {

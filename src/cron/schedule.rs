@@ -1,7 +1,10 @@
-//! Five-field cron schedules (`minute hour day-of-month month day-of-week`, UTC), with `*`,
-//! lists, ranges, steps and the `@hourly`-style shorthands.
+//! Five-field cron schedules (`minute hour day-of-month month day-of-week`, UTC), as Dokku's
+//! cron reads them: `*`, lists, ranges, steps, month and weekday names (`JAN`, `MON-FRI`) and
+//! the `@daily`-style shorthands; croner's extensions (`L`, `#`, `W`) come with it. Parsed by
+//! the croner crate rather than by hand.
 
-use crate::clock::Civil;
+use chrono::{DateTime, Utc};
+use croner::parser::{CronParser, Seconds, Year};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -13,101 +16,33 @@ pub struct ScheduleError {
     pub reason: String,
 }
 
-/// A parsed schedule: one bit per allowed value of each field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Schedule {
-    minutes: u64,
-    hours: u64,
-    days: u64,
-    months: u64,
-    weekdays: u64,
-    any_day: bool,
-    any_weekday: bool,
-}
-
-fn field(raw: &str, min: u32, max: u32) -> Result<u64, String> {
-    let mut bits = 0u64;
-    for item in raw.split(',') {
-        let (range, step) = match item.split_once('/') {
-            Some((range, step)) => (
-                range,
-                step.parse::<u32>()
-                    .ok()
-                    .filter(|s| *s > 0)
-                    .ok_or_else(|| format!("bad step in {item:?}"))?,
-            ),
-            None => (item, 1),
-        };
-        let (low, high) = match range {
-            "*" => (min, max),
-            _ => {
-                let (a, b) = range.split_once('-').unwrap_or((range, range));
-                let parse = |v: &str| v.parse::<u32>().map_err(|_| format!("bad value {v:?}"));
-                let (a, b) = (parse(a)?, parse(b)?);
-                if a < min || b > max || a > b {
-                    return Err(format!("{range} is outside {min}-{max}"));
-                }
-                (a, b)
-            }
-        };
-        for value in (low..=high).step_by(step as usize) {
-            bits |= 1 << value;
-        }
-    }
-    Ok(bits)
-}
+/// A parsed schedule.
+#[derive(Debug, Clone)]
+pub struct Schedule(croner::Cron);
 
 impl Schedule {
     pub fn parse(schedule: &str) -> Result<Schedule, ScheduleError> {
-        let expanded = match schedule.trim() {
-            "@hourly" => "0 * * * *",
-            "@daily" | "@midnight" => "0 0 * * *",
-            "@weekly" => "0 0 * * 0",
-            "@monthly" => "0 0 1 * *",
-            "@yearly" | "@annually" => "0 0 1 1 *",
+        // Vixie cron's one shorthand croner lacks.
+        let pattern = match schedule.trim() {
+            midnight if midnight.eq_ignore_ascii_case("@midnight") => "@daily",
             other => other,
         };
-        let fail = |reason: String| ScheduleError {
-            schedule: schedule.to_string(),
-            reason,
-        };
-        let fields: Vec<&str> = expanded.split_whitespace().collect();
-        let [minute, hour, day, month, weekday] = fields.as_slice() else {
-            return Err(fail(
-                "it needs five fields: minute hour day month weekday".into(),
-            ));
-        };
-        let mut weekdays = field(weekday, 0, 7).map_err(fail)?;
-        if weekdays & (1 << 7) != 0 {
-            weekdays |= 1;
-        }
-        Ok(Schedule {
-            minutes: field(minute, 0, 59).map_err(fail)?,
-            hours: field(hour, 0, 23).map_err(fail)?,
-            days: field(day, 1, 31).map_err(fail)?,
-            months: field(month, 1, 12).map_err(fail)?,
-            weekdays,
-            any_day: *day == "*",
-            any_weekday: *weekday == "*",
-        })
+        CronParser::builder()
+            .seconds(Seconds::Disallowed)
+            .year(Year::Disallowed)
+            .build()
+            .parse(pattern)
+            .map(Schedule)
+            .map_err(|err| ScheduleError {
+                schedule: schedule.to_string(),
+                reason: err.to_string(),
+            })
     }
 
-    /// Does the schedule fire in this minute? (Day-of-month and day-of-week: either matches
-    /// when both are restricted, as in every cron.)
-    pub fn matches(&self, at: &Civil) -> bool {
-        let bit = |set: u64, value: u32| set & (1 << value) != 0;
-        let day = bit(self.days, at.day);
-        let weekday = bit(self.weekdays, at.weekday);
-        let day_ok = match (self.any_day, self.any_weekday) {
-            (true, true) => true,
-            (true, false) => weekday,
-            (false, true) => day,
-            (false, false) => day || weekday,
-        };
-        bit(self.minutes, at.minute)
-            && bit(self.hours, at.hour)
-            && bit(self.months, at.month)
-            && day_ok
+    /// Does the schedule fire in the minute that starts at `minute`? (Day-of-month and
+    /// day-of-week: either matches when both are restricted, as in every cron.)
+    pub fn matches(&self, minute: &DateTime<Utc>) -> bool {
+        self.0.is_time_matching(minute).unwrap_or(false)
     }
 }
 
@@ -115,40 +50,49 @@ impl Schedule {
 mod tests {
     use super::*;
 
-    fn at(unix: u64) -> Civil {
-        Civil::from_unix(unix)
+    fn at(unix: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(unix, 0).unwrap()
     }
 
     #[test]
     fn schedules_match_their_minutes() {
-        // 2026-11-21 01:02:03 UTC, a Saturday.
-        let t = at(1_795_222_923);
-        assert!(Schedule::parse("* * * * *").unwrap().matches(&t));
-        assert!(Schedule::parse("2 1 * * *").unwrap().matches(&t));
-        assert!(!Schedule::parse("3 1 * * *").unwrap().matches(&t));
-        assert!(Schedule::parse("*/2 * * * 6").unwrap().matches(&t));
-        assert!(Schedule::parse("0-5,30 1 21 11 *").unwrap().matches(&t));
-        assert!(!Schedule::parse("@hourly").unwrap().matches(&t));
-        assert!(
-            Schedule::parse("2 1 1 * 6").unwrap().matches(&t),
-            "day or weekday"
-        );
-        assert!(Schedule::parse("2 1 * * 7")
-            .unwrap()
-            .matches(&at(1_795_222_923 + 86_400)));
+        // 2026-11-21 01:02:00 UTC, a Saturday.
+        let t = at(1_795_222_920);
+        let matches =
+            |schedule: &str, at: &DateTime<Utc>| Schedule::parse(schedule).unwrap().matches(at);
+        assert!(matches("* * * * *", &t));
+        assert!(matches("2 1 * * *", &t));
+        assert!(!matches("3 1 * * *", &t));
+        assert!(matches("*/2 * * * 6", &t));
+        assert!(matches("0-5,30 1 21 11 *", &t));
+        assert!(!matches("@hourly", &t));
+        assert!(matches("2 1 1 * 6", &t), "day or weekday");
+        assert!(matches("2 1 * * 7", &at(1_795_222_920 + 86_400)));
+        // Names, as Dokku's cron takes them.
+        assert!(matches("2 1 * * SAT", &t));
+        assert!(matches("2 1 * NOV sat", &t));
+        assert!(matches("2 1 * * MON-SAT", &t));
+        assert!(!matches("2 1 * * MON-FRI", &t));
+        assert!(!matches("0 3 * * MON", &t));
+        assert!(matches(
+            "0 3 * * MON",
+            &at(1_795_222_920 + 2 * 86_400 + 7080)
+        ));
+        assert!(matches("@midnight", &at(1_795_219_200)));
     }
 
     #[test]
-    fn bad_schedules_say_why() {
-        for (bad, reason) in [
-            ("* * * *", "five fields"),
-            ("60 * * * *", "outside 0-59"),
-            ("*/0 * * * *", "bad step"),
-            ("a * * * *", "bad value"),
-            ("5-1 * * * *", "outside"),
+    fn bad_schedules_are_refused() {
+        for bad in [
+            "* * * *",
+            "0 * * * * *",
+            "60 * * * *",
+            "*/0 * * * *",
+            "a * * * *",
+            "* * * * FUNDAY",
         ] {
             let err = Schedule::parse(bad).unwrap_err().to_string();
-            assert!(err.contains(reason), "{bad}: {err}");
+            assert!(err.starts_with("invalid cron schedule"), "{bad}: {err}");
         }
     }
 }

@@ -132,7 +132,7 @@ fn failed_output(failure: &Failure<'_>, lines: &[&str], now: u64) -> String {
     let mut text = format!(
         "Deploy of v{} failed at {}: {}\nOutput of {} (container {}), last {} lines:\n",
         failure.release.number,
-        crate::clock::Civil::from_unix(now).display(),
+        crate::clock::display(now),
         failure.err,
         instance.dyno(),
         instance.id.chars().take(12).collect::<String>(),

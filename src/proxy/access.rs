@@ -228,7 +228,7 @@ impl Buffer {
     fn push(&mut self, now: Duration, entry: &Entry<'_>) {
         if self.stamp.is_empty() || now.as_secs() != self.second {
             self.second = now.as_secs();
-            self.stamp = crate::clock::Civil::from_unix(now.as_secs()).iso();
+            self.stamp = crate::clock::iso(now.as_secs());
         }
         let _ = writeln!(
             self.lines,

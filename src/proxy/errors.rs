@@ -120,7 +120,7 @@ impl ErrorLog {
             .unwrap_or_default();
         let line: Arc<str> = format!(
             "{}Z [error] {failure}, client: {}, request: \"{} {}\", id: {}",
-            crate::clock::Civil::from_unix(now.as_secs()).iso(),
+            crate::clock::iso(now.as_secs()),
             request.peer,
             request.method,
             request.path.escape_debug(),
