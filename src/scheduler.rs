@@ -161,6 +161,15 @@ pub struct InstanceStatus {
     pub state: String,
     /// How often Docker restarted it after a crash.
     pub restarts: i64,
+    /// The status its process last exited with, once it has exited (even if restarted since).
+    pub exit_code: Option<i64>,
+}
+
+impl InstanceStatus {
+    /// Whether the process has exited since the container was made (restarted or not).
+    pub fn has_exited(&self) -> bool {
+        self.state != "running" || self.restarts > 0
+    }
 }
 
 /// What a finished build tells the deploy.

@@ -151,10 +151,19 @@ fn a_container_that_never_answers_fails_the_push() {
     repo::commit(source.path(), &[("Dockerfile", crashing)], "crash");
     let push = berth.push(source.path(), &app, "main");
     assert_ne!(push.code, 0, "{push:#?}");
-    assert!(push.stderr.contains("Could not start web.1"), "{push:#?}");
+    // What happened, not what the probe met: the process exited, with its status.
+    assert!(
+        push.stderr
+            .contains("Could not start web.1: its process exited with status 3"),
+        "{push:#?}"
+    );
     assert!(
         push.stderr.contains("boom: missing DATABASE_URL"),
         "log tail shown: {push:#?}"
+    );
+    assert!(
+        push.stderr.contains("the running release keeps serving"),
+        "{push:#?}"
     );
     let shown = |text: &str, line: &str| {
         text.lines()
@@ -187,6 +196,19 @@ fn a_container_that_never_answers_fails_the_push() {
             == 1),
         "the failed container is removed: {:?}",
         Berth::containers(&app)
+    );
+
+    // A first deploy that fails has no running release to speak of.
+    let first = berth.app("crashy-first");
+    let push = berth.push(source.path(), &first, "main");
+    assert_ne!(push.code, 0, "{push:#?}");
+    assert!(
+        push.stderr.contains("its process exited with status 3")
+            && push.stderr.contains(&format!(
+                "Deploy of {first} failed; nothing of it was running before"
+            ))
+            && !push.stderr.contains("keeps serving"),
+        "{push:#?}"
     );
 }
 

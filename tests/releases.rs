@@ -43,7 +43,7 @@ fn releases_list_and_rollback() {
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "two\n");
     let missing = berth.ssh(&format!("releases:rollback {app} v9"));
     assert_eq!(missing.code, 1);
-    assert!(missing.stderr.contains("has no release v9"), "{missing:#?}");
+    assert_eq!(missing.stderr, format!(" !     {app} has no release v9\n"));
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "two\n");
 }
 

@@ -2,9 +2,11 @@
 
 use super::{CommandError, Io};
 use crate::context::Ctx;
-use crate::deploy::{deploy, DeployRequest};
+use crate::deploy::{deploy, DeployError, DeployRequest};
 
-/// Deploys; on failure says that the running release keeps serving.
+/// Deploys; on failure says why, and that the running release keeps serving when there is
+/// one. A deploy refused before it started (a rollback to a release that does not exist) is
+/// only refused.
 pub async fn run_deploy(
     ctx: &Ctx,
     request: DeployRequest,
@@ -13,6 +15,7 @@ pub async fn run_deploy(
     let app = request.app.clone();
     match deploy(ctx, request, io).await {
         Ok(number) => Ok(number),
+        Err(DeployError::Refused(why)) => Err(CommandError::User(why)),
         Err(err) => {
             if err.is_internal() {
                 tracing::error!(app = %app, error = %err, "deploy failed");
@@ -20,9 +23,14 @@ pub async fn run_deploy(
                 tracing::warn!(app = %app, error = %err, "deploy failed");
             }
             io.warn(&err.to_string()).await;
-            Err(CommandError::User(format!(
-                "Deploy of {app} failed; the running release keeps serving"
-            )))
+            let serving = ctx
+                .store
+                .app(&app)
+                .is_ok_and(|record| record.current_release.is_some());
+            Err(CommandError::User(match serving {
+                true => format!("Deploy of {app} failed; the running release keeps serving"),
+                false => format!("Deploy of {app} failed; nothing of it was running before"),
+            }))
         }
     }
 }

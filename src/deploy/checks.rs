@@ -59,7 +59,10 @@ pub async fn check_instances(
         match check_one(ctx, app, release, instance, io).await {
             Ok(Some(upstream)) => upstreams.push(upstream),
             Ok(None) => {}
-            Err(err) => return Err(show_output(ctx, app, failure(instance, err), io).await),
+            Err(err) => {
+                let err = exited_instead(ctx, instance, err).await;
+                return Err(show_output(ctx, app, failure(instance, err), io).await);
+            }
         }
     }
     let undeclared: Vec<&Instance> = instances
@@ -88,6 +91,32 @@ pub async fn check_instances(
         }
     }
     Ok(upstreams)
+}
+
+/// A check that failed because the process had exited (no address yet, the connection
+/// refused) is told as what happened: the exit and its status; its output follows.
+async fn exited_instead(ctx: &Ctx, instance: &Instance, err: DeployError) -> DeployError {
+    let DeployError::Check { .. } = err else {
+        return err;
+    };
+    match ctx.scheduler.status(&instance.id).await {
+        Ok(status) if status.has_exited() => {
+            let code = status.exit_code.map_or_else(
+                || "an unknown status".to_string(),
+                |code| format!("status {code}"),
+            );
+            let restarts = match status.restarts {
+                0 => String::new(),
+                1 => " (restarted once)".to_string(),
+                n => format!(" (restarted {n} times)"),
+            };
+            failed(
+                instance,
+                format!("its process exited with {code}{restarts}; its last output is above"),
+            )
+        }
+        _ => err,
+    }
 }
 
 /// An instance that failed its checks, and why.

@@ -348,8 +348,8 @@ async fn build_image(
             release.processes = slug.default_process_types;
             release.processes.extend(procfile);
             if release.processes.is_empty() {
-                return Err(DeployError::Refused(
-                    "The build declares no process types: add a Procfile with a web process (web: <command>)".into(),
+                return Err(DeployError::Build(
+                    "it declares no process types: add a Procfile with a web process (web: <command>)".into(),
                 ));
             }
             Ok(slug.image)

@@ -387,14 +387,20 @@ impl Scheduler for DockerEngine {
             .inspect_container(id, None)
             .await
             .map_err(engine_err)?;
-        let state = inspect
-            .state
-            .and_then(|s| s.status)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "unknown".to_string());
+        let restarts = inspect.restart_count.unwrap_or(0);
+        let (state, exit_code) = match inspect.state {
+            Some(state) => (
+                state.status.map(|s| s.to_string()),
+                state.exit_code.filter(|_| {
+                    restarts > 0 || state.status.is_some_and(|s| s.to_string() != "running")
+                }),
+            ),
+            None => (None, None),
+        };
         Ok(InstanceStatus {
-            state,
-            restarts: inspect.restart_count.unwrap_or(0),
+            state: state.unwrap_or_else(|| "unknown".to_string()),
+            restarts,
+            exit_code,
         })
     }
 
