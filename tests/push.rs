@@ -253,15 +253,6 @@ fn a_push_to_master_deploys_too() {
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "from master\n");
 }
 
-fn head_of(repo: &std::path::Path) -> String {
-    let output = std::process::Command::new("git")
-        .current_dir(repo)
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .expect("git rev-parse");
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
 #[test]
 fn the_deploy_branch_and_revision_variable_are_set_per_app_or_globally() {
     let berth = Berth::start();
@@ -280,7 +271,7 @@ fn the_deploy_branch_and_revision_variable_are_set_per_app_or_globally() {
     assert!(Berth::containers(&app).is_empty());
     berth.push(source.path(), &app, "release/live").ok();
     assert_eq!(berth.get(&host, "/").body, "from live\n");
-    let live = head_of(source.path());
+    let live = repo::head(source.path());
     let env = berth.get(&host, "/cgi-bin/env").body;
     assert!(env.contains(&format!("GIT_REV={live}")), "{env}");
     let report = |flag: &str| berth.ssh(&format!("git:report {app} {flag}")).ok().stdout;
@@ -296,7 +287,7 @@ fn the_deploy_branch_and_revision_variable_are_set_per_app_or_globally() {
     assert_eq!(report("--git-computed-deploy-branch"), "main or master\n");
     berth.ssh(&format!("ps:rebuild {app}")).ok();
     assert_eq!(berth.get(&host, "/").body, "from main\n");
-    let main = head_of(source.path());
+    let main = repo::head(source.path());
 
     // The revision variable: renamed for every app, then turned off for this one.
     berth

@@ -11,6 +11,50 @@ fn web_repo(marker: &str) -> tempfile::TempDir {
 }
 
 #[test]
+fn a_rollback_says_what_it_changes_and_a_later_rebuild_what_it_brings() {
+    let berth = Berth::start();
+    let app = berth.app("changes");
+    let source = web_repo("one");
+    berth.push(source.path(), &app, "main").ok();
+    let first = repo::head(source.path());
+    repo::commit(source.path(), &[("www/index.html", "two\n")], "two");
+    berth.push(source.path(), &app, "main").ok();
+    let second = repo::head(source.path());
+    berth.ssh(&format!("config:set {app} ADDED=1")).ok();
+
+    let rollback = berth
+        .ssh(&format!("releases:rollback {app} v1"))
+        .ok()
+        .stdout;
+    assert!(
+        rollback.contains(&format!(
+            "Code: commit {} (v3) → commit {} (v1)",
+            &second[..7],
+            &first[..7]
+        )) && rollback.contains("Config: removed ADDED"),
+        "{rollback}"
+    );
+    assert!(
+        !rollback.contains("ADDED=1"),
+        "values are never shown: {rollback}"
+    );
+
+    let rebuild = berth.ssh(&format!("ps:rebuild {app}")).ok();
+    assert!(
+        rebuild.stderr.contains(&format!(
+            "{app} runs commit {} (v4: Rollback to v1); this rebuild deploys the deploy branch's commit {} instead",
+            &first[..7],
+            &second[..7]
+        )),
+        "{rebuild:#?}"
+    );
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "two\n");
+    // Rebuilding what runs says nothing.
+    let again = berth.ssh(&format!("ps:rebuild {app}")).ok();
+    assert!(!again.stderr.contains("this rebuild deploys"), "{again:#?}");
+}
+
+#[test]
 fn releases_list_and_rollback() {
     let berth = Berth::start();
     let app = berth.app("rollback");

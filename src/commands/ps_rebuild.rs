@@ -6,8 +6,8 @@ use super::deploying::{run_deploy, wait_flag};
 use super::every_app::{apps, Outcome, Target};
 use super::{CommandError, Io};
 use crate::context::{Caller, Ctx};
-use crate::deploy::{DeployRequest, Source};
-use crate::git::{deploy_branch_head, export_commit, Checkout};
+use crate::deploy::{code, DeployRequest, Source};
+use crate::git::{deploy_branch_head, export_commit, short, Checkout};
 use crate::names::AppName;
 
 #[derive(Debug)]
@@ -42,11 +42,26 @@ async fn rebuild(
     app: AppName,
     no_wait: bool,
 ) -> Result<(), CommandError> {
-    let source = match ctx.store.app(&app)?.current() {
+    let record = ctx.store.app(&app)?;
+    let source = match record.current() {
         Some(release) if release.git_rev.is_none() && release.source_image.is_some() => {
             Source::ImageAgain(release.source_image.clone().unwrap_or_default())
         }
-        _ => Source::Rebuild(checkout(ctx, &app).await?),
+        running => {
+            let checkout = checkout(ctx, &app).await?;
+            // After a rollback the branch is ahead of what runs: say what the rebuild brings.
+            if let Some(running) = running.filter(|r| r.git_rev.as_ref() != Some(&checkout.rev)) {
+                io.warn(&format!(
+                    "{app} runs {} (v{}: {}); this rebuild deploys the deploy branch's commit {} instead",
+                    code(running),
+                    running.number,
+                    running.description,
+                    short(&checkout.rev)
+                ))
+                .await;
+            }
+            Source::Rebuild(checkout)
+        }
     };
     let request = DeployRequest {
         app,

@@ -7,6 +7,7 @@
 //! point where plugin triggers will attach.
 
 mod builds;
+mod changes;
 mod checks;
 mod destroy;
 mod expiry;
@@ -20,6 +21,7 @@ mod scale;
 mod watch;
 
 pub use builds::{BuildEntry, Builds};
+pub use changes::code;
 pub use checks::run_app_checks;
 pub use destroy::destroy_app;
 pub use expiry::{arm_expiries, expire_later, with_ttl, DEFAULT_TTL, ONE_OFF_STOP_GRACE};

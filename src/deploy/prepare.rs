@@ -143,6 +143,11 @@ pub async fn prepare(
                 )));
             }
             io.step(&format!("Rolling back {app} to v{target}")).await;
+            if let Some(current) = current {
+                for line in super::changes::rollback(current, old) {
+                    io.detail(&line).await;
+                }
+            }
             release.take_code_from(old);
             release.env = old.env.clone();
             release.description = match reason {

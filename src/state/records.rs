@@ -434,6 +434,29 @@ impl CronTask {
 }
 
 impl Release {
+    /// A release of `berth/test:<number>` with nothing else set, for unit tests.
+    #[cfg(test)]
+    pub fn test(number: u32) -> Release {
+        Release {
+            number,
+            image: format!("berth/test:{number}"),
+            git_rev: None,
+            source_image: None,
+            created_at: 0,
+            created_by: "test".into(),
+            port: 5000,
+            description: String::new(),
+            env: BTreeMap::new(),
+            formation: BTreeMap::new(),
+            checks: Vec::new(),
+            processes: BTreeMap::new(),
+            predeploy: None,
+            postdeploy: None,
+            declared_formation: BTreeMap::new(),
+            cron: Vec::new(),
+        }
+    }
+
     /// Runs `other`'s code: its image, revision, port, checks, process types, declared
     /// formation and cron (not its scripts, which ran when it was built).
     pub fn take_code_from(&mut self, other: &Release) {

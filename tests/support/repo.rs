@@ -24,6 +24,16 @@ fn git(dir: &Path, args: &[&str]) {
     );
 }
 
+/// The commit `HEAD` names.
+pub fn head(dir: &Path) -> String {
+    let output = Command::new("git")
+        .current_dir(dir)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .expect("git rev-parse");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
 /// A repository on `main` holding `files`, committed.
 pub fn create(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("repo dir");
