@@ -57,6 +57,46 @@ fn the_python_buildpack_installs_from_the_vendored_wheelhouse() {
 }
 
 #[test]
+fn the_python_buildpack_honours_runtime_txt_and_gives_pip_the_app_config() {
+    let berth = Berth::start();
+    let app = berth.app("pyconf");
+    let source = repo::from_dir(&fixture("python"));
+    // No vendor/: only config vars given to pip through ENV_DIR find the wheel offline.
+    std::fs::rename(source.path().join("vendor"), source.path().join("wheels")).expect("rename");
+    repo::commit(source.path(), &[("runtime.txt", "python-3.11.2\n")], "wheels");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    berth
+        .ssh(&format!(
+            "config:set --no-restart {app} PIP_NO_INDEX=1 PIP_FIND_LINKS=/app/wheels"
+        ))
+        .ok();
+    let push = berth.push(source.path(), &app, "main").ok();
+    assert!(
+        push.stderr.contains("Using Python 3.11.2 (runtime.txt)"),
+        "{push:#?}"
+    );
+    assert_eq!(
+        berth.get(&Berth::host(&app), "/").body,
+        "hello python from a vendored wheel\n"
+    );
+
+    std::fs::remove_file(source.path().join("runtime.txt")).expect("remove runtime.txt");
+    repo::commit(source.path(), &[(".python-version", "3.99\n")], "3.99");
+    let push = berth.push(source.path(), &app, "main");
+    assert_ne!(push.code, 0, "{push:#?}");
+    assert!(
+        push.stderr.contains(
+            ".python-version asks for Python 3.99, which this stack does not have (it has Python 3.11"
+        ),
+        "{push:#?}"
+    );
+    assert_eq!(
+        berth.get(&Berth::host(&app), "/").body,
+        "hello python from a vendored wheel\n"
+    );
+}
+
+#[test]
 fn the_nodejs_buildpack_installs_from_the_offline_cache() {
     let (push, body) = deploy_fixture("nodejs", "Node.js");
     assert!(push.contains("remote: -----> npm ci"), "{push}");
