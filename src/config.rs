@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::size::Size;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -94,8 +96,8 @@ impl Default for BuildConfig {
             stack_image: "berth/stack:bookworm".to_string(),
             run_image: None,
             concurrent: 1,
-            max_push_size: Size(1 << 30),
-            max_context_size: Size(1 << 30),
+            max_push_size: Size::from_bytes(1 << 30),
+            max_context_size: Size::from_bytes(1 << 30),
         }
     }
 }
@@ -180,52 +182,10 @@ impl ProxyConfig {
     }
 }
 
-/// A byte size written like nginx's: `1048576`, `512k`, `1m`, `2g`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Size(u64);
-
-impl Size {
-    pub fn bytes(self) -> u64 {
-        self.0
-    }
-
-    pub fn parse(raw: &str) -> Option<Size> {
-        let (number, unit) = number_and_unit(raw)?;
-        let scale = match unit.as_str() {
-            "" | "b" => 1,
-            "k" | "kb" => 1 << 10,
-            "m" | "mb" => 1 << 20,
-            "g" | "gb" => 1 << 30,
-            _ => return None,
-        };
-        number.checked_mul(scale).map(Size)
-    }
-}
-
 /// The bounds of `[proxy] client_max_header_size`: room for a request line, and no more than
 /// the HTTP/1.1 parser's own buffer.
 const MIN_HEADER_SIZE: u64 = 1 << 10;
 const MAX_HEADER_SIZE: u64 = 256 << 10;
-
-/// An nginx-style value (`50m`, `60s`), trimmed and lowercased: its leading whole number and
-/// the unit after it (possibly empty).
-pub fn number_and_unit(raw: &str) -> Option<(u64, String)> {
-    let raw = raw.trim().to_ascii_lowercase();
-    let (digits, unit) = match raw.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((at, _)) => raw.split_at(at),
-        None => (raw.as_str(), ""),
-    };
-    Some((digits.parse().ok()?, unit.to_string()))
-}
-
-impl<'de> Deserialize<'de> for Size {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Size, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        Size::parse(&raw).ok_or_else(|| {
-            serde::de::Error::custom(format!("invalid size {raw:?}: use bytes or a k/m/g suffix"))
-        })
-    }
-}
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -289,8 +249,8 @@ impl Default for ProxyConfig {
             client_header_timeout_secs: 75,
             keepalive_drain_secs: 5,
             gzip: true,
-            client_max_body_size: Size(1 << 20),
-            client_max_header_size: Size(32 << 10),
+            client_max_body_size: Size::from_bytes(1 << 20),
+            client_max_header_size: Size::from_bytes(32 << 10),
             workers: None,
             auth_failures_per_minute: 10,
             access_log: "stderr".to_string(),
@@ -446,14 +406,7 @@ mod tests {
     }
 
     #[test]
-    fn sizes_read_like_nginx() {
-        assert_eq!(Size::parse("1048576"), Some(Size(1 << 20)));
-        assert_eq!(Size::parse("512k"), Some(Size(512 << 10)));
-        assert_eq!(Size::parse("1M"), Some(Size(1 << 20)));
-        assert_eq!(Size::parse("0"), Some(Size(0)));
-        for bad in ["", "m", "1t", "-1", "1.5m"] {
-            assert_eq!(Size::parse(bad), None, "{bad}");
-        }
+    fn a_bad_size_in_the_config_file_says_so() {
         let err = Config::parse("[proxy]\nclient_max_body_size = \"lots\"").unwrap_err();
         assert!(err.contains("invalid size"), "{err}");
     }

@@ -49,6 +49,7 @@ pub mod procfile;
 pub mod proxy;
 pub mod routing;
 pub mod scheduler;
+pub mod size;
 pub mod ssh;
 pub mod state;
 pub mod urls;

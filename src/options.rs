@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::size::Size;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OptionError {
     #[error("{0} is not supported: {1}")]
@@ -223,25 +225,11 @@ fn parse_ulimit(value: &str) -> Result<Parsed, OptionError> {
     }
 }
 
-/// `64m`, `1g`, bytes → bytes.
+/// `64m`, `1g`, bytes → bytes, more than none.
 fn parse_size(raw: &str) -> Option<i64> {
-    let lower = raw.to_ascii_lowercase();
-    let at = lower
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(lower.len());
-    let (digits, unit) = lower.split_at(at);
-    let factor: i64 = match unit.trim_end_matches('b') {
-        "" => 1,
-        "k" => 1 << 10,
-        "m" => 1 << 20,
-        "g" => 1 << 30,
-        _ => return None,
-    };
-    digits
-        .parse::<i64>()
-        .ok()?
-        .checked_mul(factor)
-        .filter(|b| *b > 0)
+    Size::parse(raw)
+        .and_then(|size| i64::try_from(size.bytes()).ok())
+        .filter(|bytes| *bytes > 0)
 }
 
 /// `1.5` CPUs → a quota of 150,000 µs per 100,000 µs period (at most 1,000 CPUs, at least 0.01).

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use crate::config::{number_and_unit, Size};
 use crate::ports::Scheme;
 use crate::proxy::{BasicAuth, ForValue, ForwardedFrom, IpNet, Policy, SslValue};
+use crate::size::{number_and_unit, Size};
 use crate::state::{AppRecord, GlobalSettings, ProxyLimits};
 
 /// Dokku's nginx HSTS max-age (about six months).

@@ -63,7 +63,11 @@ fn the_python_buildpack_honours_runtime_txt_and_gives_pip_the_app_config() {
     let source = repo::from_dir(&fixture("python"));
     // No vendor/: only config vars given to pip through ENV_DIR find the wheel offline.
     std::fs::rename(source.path().join("vendor"), source.path().join("wheels")).expect("rename");
-    repo::commit(source.path(), &[("runtime.txt", "python-3.11.2\n")], "wheels");
+    repo::commit(
+        source.path(),
+        &[("runtime.txt", "python-3.11.2\n")],
+        "wheels",
+    );
     berth.ssh(&format!("apps:create {app}")).ok();
     berth
         .ssh(&format!(

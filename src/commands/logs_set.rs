@@ -7,6 +7,7 @@ use super::output::report;
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::{shown, AppName};
+use crate::size::Size;
 use crate::state::UNLIMITED;
 
 #[derive(Debug)]
@@ -47,14 +48,9 @@ impl Args {
     }
 }
 
-/// `unlimited`, or a whole number with an optional `k`, `m` or `g`, as Docker's `max-size`.
+/// `unlimited`, or a size more than none (Docker's `max-size` reads every spelling `Size` does).
 fn valid_size(raw: &str) -> bool {
-    let digits = raw.trim_end_matches(['k', 'm', 'g']);
-    raw == UNLIMITED
-        || (raw.len() - digits.len() <= 1
-            && (1..=10).contains(&digits.len())
-            && !digits.starts_with('0')
-            && digits.chars().all(|c| c.is_ascii_digit()))
+    raw == UNLIMITED || Size::parse(raw).is_some_and(|size| size.bytes() > 0)
 }
 
 pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {

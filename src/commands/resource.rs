@@ -10,6 +10,7 @@ use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::AppName;
 use crate::procfile::valid_process_name;
+use crate::size::Size;
 use crate::state::{Resources, ALL_PROCESSES};
 
 #[derive(Debug)]
@@ -70,24 +71,8 @@ impl Args {
 
 /// `512m`, `1g`, `256k`, `1048576` → bytes (at least 6 MiB, Docker's floor).
 pub fn parse_memory(raw: &str) -> Result<u64, CommandError> {
-    let lower = raw.to_ascii_lowercase();
-    let (digits, unit) = match lower.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((at, _)) => lower.split_at(at),
-        None => (lower.as_str(), ""),
-    };
-    let factor: u64 = match unit.trim_end_matches('b') {
-        "" => 1,
-        "k" => 1 << 10,
-        "m" => 1 << 20,
-        "g" => 1 << 30,
-        _ => 0,
-    };
-    let bytes = digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(factor));
-    match bytes {
-        Some(bytes) if factor > 0 && bytes >= 6 << 20 => Ok(bytes),
+    match Size::parse(raw).map(Size::bytes) {
+        Some(bytes) if bytes >= 6 << 20 => Ok(bytes),
         _ => Err(CommandError::User(format!(
             "Invalid memory size \"{shown}\": use e.g. 512m or 1g (at least 6m)",
             shown = crate::names::shown(raw)
@@ -196,7 +181,7 @@ mod tests {
         assert_eq!(parse_memory("8192k").unwrap(), 8 << 20);
         assert_eq!(parse_memory("10485760").unwrap(), 10 << 20);
         assert_eq!(parse_memory("64mb").unwrap(), 64 << 20);
-        for bad in ["", "m", "5m", "12x", "-1g", "99999999999999g"] {
+        for bad in ["", "m", "5m", "12x", "-1g", "99999999999999g", "64mbbb"] {
             assert!(parse_memory(bad).is_err(), "{bad}");
         }
     }
