@@ -13,8 +13,6 @@ pub use spec::{from_app_json, from_checks_file, SpecError};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
 
 /// How one probe went.
@@ -26,48 +24,18 @@ pub enum Probe {
     Failed(String),
 }
 
-/// One HTTP probe: connect, `GET /`, read the status line.
+/// One HTTP probe: connect, `GET /`, read the status.
 pub async fn probe_http(addr: SocketAddr, host: &str, limit: Duration) -> Probe {
-    let attempt = async {
-        let mut stream = TcpStream::connect(addr)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
-        let request = format!(
-            "GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: berth-health\r\nConnection: close\r\n\r\n"
-        );
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| format!("write: {e}"))?;
-        let mut head = Vec::with_capacity(64);
-        let mut buf = [0u8; 64];
-        while !head.contains(&b'\n') && head.len() < 1024 {
-            let n = stream
-                .read(&mut buf)
-                .await
-                .map_err(|e| format!("read: {e}"))?;
-            if n == 0 {
-                return Err("connection closed without a response".to_string());
-            }
-            head.extend_from_slice(&buf[..n]);
-        }
-        parse_status_line(&head).ok_or_else(|| "not an HTTP response".to_string())
-    };
-    match timeout(limit, attempt).await {
-        Ok(Ok(status)) => Probe::Answered(status),
+    match timeout(
+        limit,
+        run::exchange(addr, host, "/", &[], run::Read::Status),
+    )
+    .await
+    {
+        Ok(Ok(answer)) => Probe::Answered(answer.status),
         Ok(Err(reason)) => Probe::Failed(reason),
         Err(_) => Probe::Failed(format!("no answer within {}s", limit.as_secs())),
     }
-}
-
-fn parse_status_line(head: &[u8]) -> Option<u16> {
-    let line = head.split(|b| *b == b'\n').next()?;
-    let line = std::str::from_utf8(line).ok()?;
-    let mut parts = line.split_whitespace();
-    if !parts.next()?.starts_with("HTTP/") {
-        return None;
-    }
-    parts.next()?.parse().ok()
 }
 
 /// Polls `probe_http` until it answers or `deadline` passes; `still_running` is asked between
@@ -102,14 +70,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
-
-    #[test]
-    fn status_lines() {
-        assert_eq!(parse_status_line(b"HTTP/1.1 404 Not Found\r\n"), Some(404));
-        assert_eq!(parse_status_line(b"HTTP/1.0 200 OK\n"), Some(200));
-        assert_eq!(parse_status_line(b"SSH-2.0-OpenSSH\r\n"), None);
-    }
 
     #[tokio::test]
     async fn a_404_is_alive_and_a_closed_port_is_not() {

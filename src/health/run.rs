@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
@@ -27,7 +26,77 @@ pub struct Answer {
 
 const MAX_BODY: usize = 1024 * 1024;
 
-/// `GET path` with `Connection: close`, reading at most 1 MiB of the answer.
+/// What of the answer an exchange reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    Status,
+    /// The status and at most 1 MiB of the body (chunked or not).
+    Body,
+}
+
+/// `GET path` over HTTP/1.1 with hyper's client and `Connection: close`.
+pub async fn exchange(
+    address: SocketAddr,
+    host: &str,
+    path: &str,
+    headers: &[(String, String)],
+    read: Read,
+) -> Result<Answer, String> {
+    use http_body_util::BodyExt;
+    let stream = TcpStream::connect(address)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
+    let mut request = hyper::Request::get(path)
+        .header(hyper::header::HOST, host)
+        .header(hyper::header::USER_AGENT, "berth-health")
+        .header(hyper::header::CONNECTION, "close");
+    for (name, value) in headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let request = request
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .map_err(|e| format!("request: {e}"))?;
+    let answer = async move {
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        let mut incoming = response.into_body();
+        while read == Read::Body && body.len() < MAX_BODY {
+            match incoming.frame().await {
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        body.extend_from_slice(data);
+                    }
+                }
+                Some(Err(e)) => return Err(format!("read: {e}")),
+                None => break,
+            }
+        }
+        body.truncate(MAX_BODY);
+        Ok(Answer {
+            status,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    };
+    // The connection is driven here, not on a task of its own; it ends with the answer.
+    tokio::pin!(answer, connection);
+    tokio::select! {
+        answer = &mut answer => answer,
+        ended = &mut connection => match ended {
+            Ok(()) => answer.await,
+            Err(e) => Err(format!("read: {e}")),
+        },
+    }
+}
+
+/// `GET path`, reading at most 1 MiB of the answer, within `limit`.
 pub async fn http_get(
     address: SocketAddr,
     host: &str,
@@ -35,45 +104,10 @@ pub async fn http_get(
     headers: &[(String, String)],
     limit: Duration,
 ) -> Result<Answer, String> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(address)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
-        let mut request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: berth-health\r\nConnection: close\r\n");
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| format!("write: {e}"))?;
-        let mut raw = Vec::new();
-        (&mut stream)
-            .take(MAX_BODY as u64)
-            .read_to_end(&mut raw)
-            .await
-            .map_err(|e| format!("read: {e}"))?;
-        parse_answer(&raw).ok_or_else(|| "not an HTTP response".to_string())
-    };
-    match timeout(limit, exchange).await {
+    match timeout(limit, exchange(address, host, path, headers, Read::Body)).await {
         Ok(result) => result,
         Err(_) => Err(format!("no answer within {}s", limit.as_secs())),
     }
-}
-
-fn parse_answer(raw: &[u8]) -> Option<Answer> {
-    let text = String::from_utf8_lossy(raw);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status_line = head.lines().next()?;
-    let mut parts = status_line.split_whitespace();
-    if !parts.next()?.starts_with("HTTP/") {
-        return None;
-    }
-    Some(Answer {
-        status: parts.next()?.parse().ok()?,
-        body: body.to_string(),
-    })
 }
 
 /// Runs `check` until it passes or its attempts run out; the error names the check and why.
@@ -150,10 +184,28 @@ async fn attempt_once(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    #[test]
-    fn answers_are_parsed() {
-        let answer = parse_answer(b"HTTP/1.1 503 Service Unavailable\r\nA: b\r\n\r\nbusy").unwrap();
+    /// Serves one connection with `answer`, whatever was asked.
+    async fn answering(answer: &'static [u8]) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket.write_all(answer).await;
+        });
+        address
+    }
+
+    #[tokio::test]
+    async fn answers_are_read_with_their_bodies_chunked_or_not() {
+        let plain =
+            answering(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\nbusy").await;
+        let answer = http_get(plain, "x", "/", &[], Duration::from_secs(5))
+            .await
+            .unwrap();
         assert_eq!(
             answer,
             Answer {
@@ -161,6 +213,17 @@ mod tests {
                 body: "busy".into()
             }
         );
-        assert!(parse_answer(b"garbage").is_none());
+        let chunked = answering(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nready\r\n4\r\n now\r\n0\r\n\r\n",
+        )
+        .await;
+        let answer = http_get(chunked, "x", "/", &[], Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(answer.body, "ready now");
+        let garbage = answering(b"SSH-2.0-OpenSSH\r\n").await;
+        assert!(http_get(garbage, "x", "/", &[], Duration::from_secs(5))
+            .await
+            .is_err());
     }
 }
