@@ -4,13 +4,14 @@ use std::collections::BTreeMap;
 
 use super::pipeline::IndentedOutput;
 use super::DeployError;
+use crate::appjson::AppJson;
 use crate::build::{
     build_with_buildpacks, buildpack_list, choose, BuilderKind, BuildpackBuild, Choice,
 };
 use crate::commands::Io;
 use crate::context::{Caller, Ctx};
 use crate::git::{short, Checkout};
-use crate::health::{from_app_json, from_checks_file};
+use crate::health::from_checks_file;
 use crate::names::AppName;
 use crate::scheduler::{image_tag, BuiltImage, DockerfileBuild, Pull};
 use crate::state::{now_unix, AppRecord, HealthCheck, Release};
@@ -222,17 +223,15 @@ async fn build(
 ) -> Result<(), DeployError> {
     let app = &record.name;
     release.description = format!("{verb} {}", short(&checkout.rev));
-    release.checks = declared_checks(&checkout, io).await?;
-    if let Some(text) = &checkout.app_json {
-        let scripts = crate::appjson::scripts(text)?;
-        release.predeploy = scripts.predeploy;
-        release.postdeploy = scripts.postdeploy;
-        release.declared_formation = crate::appjson::formation(text)?;
-        release.cron = crate::appjson::cron(text)?;
-    } else {
-        release.declared_formation.clear();
-        release.cron.clear();
-    }
+    let app_json = match &checkout.app_json {
+        Some(text) => AppJson::parse(text)?,
+        None => AppJson::default(),
+    };
+    release.predeploy = app_json.scripts.predeploy;
+    release.postdeploy = app_json.scripts.postdeploy;
+    release.declared_formation = app_json.formation;
+    release.cron = app_json.cron;
+    release.checks = declared_checks(app_json.healthchecks, &checkout, io).await?;
     let procfile = match &checkout.procfile {
         Some(text) => crate::procfile::parse(text)?,
         None => Default::default(),
@@ -364,14 +363,12 @@ async fn build_image(
 
 /// app.json `healthchecks` win; the legacy CHECKS file is read when app.json declares none.
 async fn declared_checks(
+    from_app_json: Vec<HealthCheck>,
     checkout: &Checkout,
     io: &mut Io,
 ) -> Result<Vec<HealthCheck>, DeployError> {
-    if let Some(text) = &checkout.app_json {
-        let checks = from_app_json(text)?;
-        if !checks.is_empty() {
-            return Ok(checks);
-        }
+    if !from_app_json.is_empty() {
+        return Ok(from_app_json);
     }
     match &checkout.checks_file {
         Some(text) => {

@@ -8,7 +8,7 @@ mod run;
 mod spec;
 
 pub use run::{http_get, run_check, Answer, Target};
-pub use spec::{from_app_json, from_checks_file, SpecError};
+pub use spec::{app_json_checks, from_checks_file, AppJsonCheck, SpecError};
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,4 +1,5 @@
-//! Reading declared checks: Dokku's app.json `healthchecks` and the legacy `CHECKS` file.
+//! Reading declared checks: Dokku's app.json `healthchecks` (as `appjson::AppJson` parses the
+//! file) and the legacy `CHECKS` file.
 
 use std::collections::BTreeMap;
 
@@ -7,22 +8,16 @@ use serde::Deserialize;
 use crate::state::{CheckKind, HealthCheck};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SpecError {
-    #[error("app.json is not valid: {0}")]
-    AppJson(String),
-    #[error("CHECKS line {line}: {message}")]
-    ChecksFile { line: usize, message: String },
+#[error("CHECKS line {line}: {message}")]
+pub struct SpecError {
+    line: usize,
+    message: String,
 }
 
-#[derive(Deserialize)]
-struct AppJson {
-    #[serde(default)]
-    healthchecks: BTreeMap<String, Vec<AppJsonCheck>>,
-}
-
+/// One entry of app.json `healthchecks`, as written.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct AppJsonCheck {
+pub struct AppJsonCheck {
     #[serde(rename = "type", default = "startup")]
     kind: CheckKind,
     name: Option<String>,
@@ -50,11 +45,9 @@ fn startup() -> CheckKind {
 }
 
 /// The checks app.json declares, per Dokku's defaults (3 attempts, 5 s timeout, 5 s wait).
-pub fn from_app_json(text: &str) -> Result<Vec<HealthCheck>, SpecError> {
-    let parsed: AppJson =
-        serde_json::from_str(text).map_err(|err| SpecError::AppJson(err.to_string()))?;
+pub fn app_json_checks(declared: BTreeMap<String, Vec<AppJsonCheck>>) -> Vec<HealthCheck> {
     let mut checks = Vec::new();
-    for (process, list) in parsed.healthchecks {
+    for (process, list) in declared {
         for (index, check) in list.into_iter().enumerate() {
             let kinds = [check.command.is_some(), check.uptime.is_some()];
             let path = match (&check.path, kinds) {
@@ -86,7 +79,7 @@ pub fn from_app_json(text: &str) -> Result<Vec<HealthCheck>, SpecError> {
             });
         }
     }
-    Ok(checks)
+    checks
 }
 
 fn normalize_path(path: &str) -> String {
@@ -108,7 +101,7 @@ pub fn from_checks_file(text: &str) -> Result<Vec<HealthCheck>, SpecError> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let fail = |message: String| SpecError::ChecksFile {
+        let fail = |message: String| SpecError {
             line: index + 1,
             message,
         };
@@ -173,51 +166,6 @@ fn split_target(target: &str) -> Option<(Option<String>, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn app_json_checks_with_dokku_defaults() {
-        let checks = from_app_json(
-            r#"{"healthchecks": {"web": [
-                {"type": "startup", "name": "ready", "path": "/health", "content": "ok",
-                 "attempts": 2, "timeout": 3, "wait": 1, "initialDelay": 4,
-                 "httpHeaders": [{"name": "X-Forwarded-Proto", "value": "https"}]},
-                {"type": "liveness", "uptime": 5},
-                {"command": ["/bin/true"]}
-            ]}}"#,
-        )
-        .unwrap();
-        assert_eq!(checks.len(), 3);
-        assert_eq!(checks[0].path.as_deref(), Some("/health"));
-        assert_eq!(checks[0].content.as_deref(), Some("ok"));
-        assert_eq!(
-            (
-                checks[0].attempts,
-                checks[0].timeout_secs,
-                checks[0].wait_secs,
-                checks[0].initial_delay_secs
-            ),
-            (2, 3, 1, 4)
-        );
-        assert_eq!(
-            checks[0].headers,
-            vec![("X-Forwarded-Proto".into(), "https".into())]
-        );
-        assert_eq!(checks[1].kind, CheckKind::Liveness);
-        assert_eq!((checks[1].path.clone(), checks[1].uptime), (None, Some(5)));
-        assert_eq!(checks[2].kind, CheckKind::Startup);
-        assert_eq!(checks[2].name, "web check 3");
-        assert_eq!((checks[2].attempts, checks[2].timeout_secs), (3, 5));
-    }
-
-    #[test]
-    fn app_json_without_checks_and_broken_app_json() {
-        assert!(from_app_json(r#"{"name": "shop"}"#).unwrap().is_empty());
-        assert!(matches!(from_app_json("{"), Err(SpecError::AppJson(_))));
-        assert!(matches!(
-            from_app_json(r#"{"healthchecks": {"web": [{"type": "sometimes"}]}}"#),
-            Err(SpecError::AppJson(_))
-        ));
-    }
 
     #[test]
     fn checks_file() {
