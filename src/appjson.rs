@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::health::HealthCheck;
 use crate::health::{app_json_checks, AppJsonCheck};
-use crate::state::{CronTask, HealthCheck};
+use crate::state::CronTask;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("app.json is not valid: {0}")]
@@ -77,7 +78,7 @@ impl AppJson {
             .cron
             .into_iter()
             .map(|entry| {
-                crate::cron::Schedule::parse(&entry.schedule)
+                crate::crontab::Schedule::parse(&entry.schedule)
                     .map_err(|err| AppJsonError(err.to_string()))?;
                 if entry.command.trim().is_empty() {
                     return Err(AppJsonError("a cron entry has an empty command".into()));
@@ -107,7 +108,7 @@ impl AppJson {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::CheckKind;
+    use crate::health::CheckKind;
 
     #[test]
     fn dokku_scripts() {

@@ -1,6 +1,15 @@
 //! Wall-clock time as Berth prints it, in UTC (chrono, which the cron parser uses too).
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use chrono::{DateTime, Utc};
+
+pub fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
 
 /// The UTC time at `seconds` after the Unix epoch (the epoch itself for times chrono cannot
 /// represent).

@@ -164,15 +164,6 @@ pub struct ProxyConfig {
 }
 
 impl ProxyConfig {
-    pub fn access_log(&self) -> crate::proxy::AccessLogDestination {
-        use crate::proxy::AccessLogDestination as D;
-        match self.access_log.as_str() {
-            "off" => D::Off,
-            "stderr" | "" => D::Stderr,
-            path => D::File(PathBuf::from(path)),
-        }
-    }
-
     pub fn workers(&self) -> usize {
         self.workers.unwrap_or_else(|| {
             std::thread::available_parallelism()

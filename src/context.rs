@@ -1,52 +1,19 @@
 //! What every command and front end shares: config, state, the scheduler, routes, pushes.
 //! Built once by the daemon and passed explicitly (`Arc<Ctx>`); there are no globals.
 
-use std::fmt;
 use std::sync::{Arc, Weak};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::commands::CommandError;
 use crate::config::Config;
 use crate::deploy::{Builds, DeployLocks};
 use crate::git::PushRegistry;
-use crate::names::{AppName, KeyName};
+use crate::names::AppName;
 use crate::proxy::{CertStore, Routes};
 use crate::scheduler::{ImageBuilder, Scheduler};
 use crate::state::{AppRecord, StateError, Store};
 use crate::urls::{MainPorts, Tls};
-
-/// Who runs a command: the server's own CLI (root, over the control socket) or an SSH key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    Local,
-    Key(KeyName),
-    /// Berth itself: the watch window rolling back a bad release.
-    Watch,
-}
-
-impl fmt::Display for Caller {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Caller::Local => f.write_str("local"),
-            Caller::Key(name) => f.write_str(name.as_str()),
-            Caller::Watch => f.write_str("berth-watch"),
-        }
-    }
-}
-
-impl Caller {
-    /// Refuses commands that only the server's administrator may run.
-    pub fn require_local(&self, command: &str) -> Result<(), CommandError> {
-        match self {
-            Caller::Local => Ok(()),
-            Caller::Key(_) | Caller::Watch => Err(CommandError::User(format!(
-                "{command} can only be run on the server itself (berth {command} ...)"
-            ))),
-        }
-    }
-}
 
 pub struct Ctx {
     pub config: Config,

@@ -156,7 +156,7 @@ pub async fn renew_due(
     only: Option<&AppName>,
     skip: &[AppName],
 ) -> Vec<(AppName, Result<CertInfo, RenewError>)> {
-    let now = crate::state::now_unix() as i64;
+    let now = crate::clock::now_unix() as i64;
     let mut outcomes = Vec::new();
     for record in ctx.store.apps() {
         if only.is_some_and(|app| *app != record.name)

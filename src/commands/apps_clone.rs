@@ -13,7 +13,8 @@
 use super::argv::Argv;
 use super::deploying::run_deploy;
 use super::{CommandError, Io};
-use crate::context::{Caller, Ctx};
+use crate::caller::Caller;
+use crate::context::Ctx;
 use crate::deploy::{destroy_app, DeployRequest, Source, Wait};
 use crate::git::{deploy_branch_head, export_commit};
 use crate::names::AppName;

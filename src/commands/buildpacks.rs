@@ -7,7 +7,8 @@ use super::argv::Argv;
 use super::output::report;
 use super::{CommandError, Io};
 use crate::build::BuildpackRef;
-use crate::context::{Caller, Ctx};
+use crate::caller::Caller;
+use crate::context::Ctx;
 use crate::names::AppName;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,8 +11,9 @@ use std::io::Read;
 use super::argv::{boolean, Argv};
 use super::output::{report, utc};
 use super::{CommandError, Io};
+use crate::caller::Caller;
 use crate::certs::{load, self_signed};
-use crate::context::{Caller, Ctx};
+use crate::context::Ctx;
 use crate::names::AppName;
 use crate::state::TlsSettings;
 

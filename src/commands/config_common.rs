@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use super::argv::Argv;
 use super::deploying::run_deploy;
 use super::{CommandError, Io};
-use crate::context::{Caller, Ctx};
+use crate::caller::Caller;
+use crate::context::Ctx;
 use crate::deploy::{DeployRequest, Source, Wait};
 use crate::names::AppName;
 

@@ -14,7 +14,8 @@ use super::argv::Argv;
 use super::config_common::{restart, show_pairs, valid_key, write_env, Scope};
 use super::config_export::Format;
 use super::{CommandError, Io};
-use crate::context::{Caller, Ctx};
+use crate::caller::Caller;
+use crate::context::Ctx;
 
 /// The most `config:import` reads from stdin.
 const MAX_INPUT: u64 = 1 << 20;

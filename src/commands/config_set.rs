@@ -7,7 +7,8 @@ use base64::Engine;
 use super::argv::Argv;
 use super::config_common::{restart, show_pairs, valid_key, write_env, Scope};
 use super::{CommandError, Io};
-use crate::context::{Caller, Ctx};
+use crate::caller::Caller;
+use crate::context::Ctx;
 
 #[derive(Debug)]
 pub struct Args {

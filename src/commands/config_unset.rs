@@ -3,7 +3,8 @@
 use super::argv::Argv;
 use super::config_common::{restart, valid_key, write_env, Scope};
 use super::{CommandError, Io};
-use crate::context::{Caller, Ctx};
+use crate::caller::Caller;
+use crate::context::Ctx;
 
 #[derive(Debug)]
 pub struct Args {

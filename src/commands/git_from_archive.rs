@@ -5,7 +5,8 @@
 use super::argv::Argv;
 use super::deploying::{run_deploy, wait_flag};
 use super::{CommandError, Io};
-use crate::context::{Caller, Ctx};
+use crate::caller::Caller;
+use crate::context::Ctx;
 use crate::deploy::{DeployRequest, Source};
 use crate::git::{
     advance_branch, commit_archive, ensure_repo, export_commit, short, ArchiveType, Author,

@@ -276,7 +276,7 @@ async fn auto_renew(ctx: &Ctx, io: &mut Io, only: Option<AppName>) -> Result<(),
 }
 
 async fn list(ctx: &Ctx, io: &mut Io) -> Result<(), CommandError> {
-    let now = crate::state::now_unix() as i64;
+    let now = crate::clock::now_unix() as i64;
     io.step(&format!(
         "{:<26}{:<26}{:<26}{}",
         "App name", "Certificate Expiry", "Time before expiry", "Time before renewal"

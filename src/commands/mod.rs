@@ -39,7 +39,6 @@ mod git_set;
 mod help;
 mod hints;
 mod http_auth;
-mod io;
 mod letsencrypt;
 mod logs;
 mod logs_failed;
@@ -75,13 +74,14 @@ mod storage_mount;
 mod urls;
 mod version;
 
+pub use crate::io::{Io, Lines, Reader, Writer};
 pub use deploying::run_deploy;
 use help::usage;
-pub use io::{Io, Lines, Reader, Writer};
 
 use tracing::Instrument;
 
-use crate::context::{Caller, Ctx};
+use crate::caller::Caller;
+use crate::context::Ctx;
 use crate::deploy::DeployError;
 use crate::names::{AppName, NameError};
 use crate::state::StateError;
@@ -135,6 +135,12 @@ impl From<StateError> for CommandError {
             }
             _ => CommandError::User(err.to_string()),
         }
+    }
+}
+
+impl From<crate::caller::LocalOnly> for CommandError {
+    fn from(err: crate::caller::LocalOnly) -> Self {
+        CommandError::User(err.to_string())
     }
 }
 

@@ -1,20 +1,7 @@
 //! Shared output shapes: Dokku's `:report` blocks and UTC timestamps.
 
 use super::{CommandError, Io};
-
-/// How a `:report` command prints: Dokku's options every report shares.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum ReportFormat {
-    /// `=====> title` and padded rows.
-    #[default]
-    Text,
-    /// `--<info-flag>`: that row's value alone.
-    Flag(String),
-    /// `--format json`: one object, keyed by the rows' flag names.
-    Json,
-    /// `report <app> --format json`: every report's rows gathered into one object.
-    Gather(serde_json::Map<String, serde_json::Value>),
-}
+pub use crate::io::ReportFormat;
 
 /// `=====> title` then one `       Label:   value` row each, labels padded like Dokku's reports.
 /// With an info flag (`--domains-app-vhosts` for the row `Domains app vhosts`, as Dokku names

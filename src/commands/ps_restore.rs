@@ -3,7 +3,8 @@
 
 use super::argv::Argv;
 use super::{CommandError, Io};
-use crate::context::{Caller, Ctx};
+use crate::caller::Caller;
+use crate::context::Ctx;
 use crate::deploy::restore_apps;
 use crate::names::AppName;
 

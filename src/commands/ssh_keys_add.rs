@@ -3,10 +3,12 @@
 
 use super::argv::Argv;
 use super::{CommandError, Io};
-use crate::context::{Caller, Ctx};
+use crate::caller::Caller;
+use crate::clock::now_unix;
+use crate::context::Ctx;
 use crate::names::KeyName;
 use crate::ssh::parse_public_key;
-use crate::state::{now_unix, SshKey};
+use crate::state::SshKey;
 
 #[derive(Debug)]
 pub struct Args {

@@ -2,7 +2,8 @@
 
 use super::argv::Argv;
 use super::{CommandError, Io};
-use crate::context::{Caller, Ctx};
+use crate::caller::Caller;
+use crate::context::Ctx;
 use crate::names::KeyName;
 
 #[derive(Debug)]

@@ -8,7 +8,8 @@
 
 use super::argv::Argv;
 use super::{CommandError, Io};
-use crate::context::{Caller, Ctx};
+use crate::caller::Caller;
+use crate::context::Ctx;
 use crate::names::AppName;
 use crate::state::{Mount, MountSource};
 

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::run_deploy;
-use crate::commands::Io;
 use crate::context::Ctx;
 use crate::deploy::{DeployRequest, Source, Wait};
 use crate::git::{deploy_target, export_commit, not_deployed, RefUpdate};
+use crate::io::Io;
 
 pub async fn run(
     ctx: &Ctx,

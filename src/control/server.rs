@@ -14,8 +14,9 @@ use super::hook;
 use super::protocol::{
     read_frame, write_frame, Request, EXIT, REQUEST, STDERR, STDIN, STDIN_EOF, STDOUT,
 };
+use crate::caller::Caller;
 use crate::commands::{self, Io};
-use crate::context::{Caller, Ctx};
+use crate::context::Ctx;
 
 /// Binds the socket, refusing to steal it from a daemon that still answers.
 pub async fn bind(path: &Path) -> std::io::Result<UnixListener> {

@@ -1,8 +1,6 @@
-//! app.json `cron` tasks: parsed schedules (`schedule`) and the daemon's minute loop
-//! (`runner`) that runs due tasks in one-off containers of the app's current release.
+//! app.json `cron` tasks: the daemon's minute loop (`runner`) that runs due tasks in one-off
+//! containers of the app's current release. Their schedules are `crontab::Schedule`s.
 
 mod runner;
-mod schedule;
 
 pub use runner::{run_loop, run_task, task_spec};
-pub use schedule::{Schedule, ScheduleError};

@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
-use super::Schedule;
 use crate::context::Ctx;
+use crate::crontab::Schedule;
 use crate::deploy::{one_off_spec, RunSettings};
 use crate::names::AppName;
 use crate::scheduler::{BuildOutput, InstanceSpec, SchedulerError};

@@ -106,13 +106,13 @@ pub async fn run(
     );
     let routes = Arc::new(Routes::default());
     let certs = Arc::new(CertStore::default());
-    let access_log =
-        crate::proxy::AccessLogSink::open(&config.proxy.access_log()).map_err(|source| {
-            DaemonError::AccessLog {
-                path: config.proxy.access_log.clone(),
-                source,
-            }
-        })?;
+    let access_log = crate::proxy::AccessLogSink::open(
+        &crate::proxy::AccessLogDestination::from_setting(&config.proxy.access_log),
+    )
+    .map_err(|source| DaemonError::AccessLog {
+        path: config.proxy.access_log.clone(),
+        source,
+    })?;
     let access_logs = access_log.recent();
     let proxy = crate::proxy::Proxy {
         routes: routes.clone(),

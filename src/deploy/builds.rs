@@ -11,9 +11,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use super::DeployError;
-use crate::commands::Io;
+use crate::clock::now_unix;
+use crate::io::Io;
 use crate::names::AppName;
-use crate::state::now_unix;
 
 /// A build that is running or waiting for a slot, as `builds:list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,13 +11,14 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{stage, DeployError, Stage};
-use crate::commands::Io;
 use crate::context::Ctx;
 use crate::health::{run_check, wait_until_answers, Target};
+use crate::health::{CheckKind, HealthCheck};
+use crate::io::Io;
 use crate::names::AppName;
 use crate::proxy::Upstream;
 use crate::scheduler::Instance;
-use crate::state::{CheckKind, HealthCheck, Release};
+use crate::state::Release;
 
 fn failed(instance: &Instance, reason: String) -> DeployError {
     DeployError::Check {
@@ -147,7 +148,7 @@ async fn show_output(ctx: &Ctx, app: &AppName, failure: Failure<'_>, io: &mut Io
     }
     io.header(&format!("End of {app} container output")).await;
     if failure.occasion == Occasion::Deploy {
-        let text = failed_output(&failure, &lines, crate::state::now_unix());
+        let text = failed_output(&failure, &lines, crate::clock::now_unix());
         if let Err(err) = ctx.store.save_failed_output(app, &text) {
             tracing::warn!(app = %app, error = %err, "cannot keep the failed deploy's output");
         }

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::{DeployError, Wait};
-use crate::commands::Io;
 use crate::context::Ctx;
+use crate::io::Io;
 use crate::names::AppName;
 
 pub async fn destroy_app(ctx: &Ctx, app: &AppName, io: &mut Io) -> Result<(), DeployError> {

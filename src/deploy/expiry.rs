@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use crate::clock::now_unix;
 use crate::context::Ctx;
 use crate::scheduler::{InstanceSpec, OneOff, SchedulerError, LABEL_EXPIRES};
-use crate::state::now_unix;
 
 /// Seconds a stopped one-off gets between SIGTERM and SIGKILL.
 pub const ONE_OFF_STOP_GRACE: Duration = Duration::from_secs(10);

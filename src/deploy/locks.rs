@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::OwnedMutexGuard;
 
 use super::DeployError;
-use crate::commands::Io;
+use crate::io::Io;
 use crate::names::AppName;
 
 /// What to do when another deploy of the same app is running.

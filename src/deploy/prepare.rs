@@ -8,13 +8,16 @@ use crate::appjson::AppJson;
 use crate::build::{
     build_with_buildpacks, buildpack_list, choose, BuilderKind, BuildpackBuild, Choice,
 };
-use crate::commands::Io;
-use crate::context::{Caller, Ctx};
+use crate::caller::Caller;
+use crate::clock::now_unix;
+use crate::context::Ctx;
 use crate::git::{short, Checkout};
 use crate::health::from_checks_file;
+use crate::health::HealthCheck;
+use crate::io::Io;
 use crate::names::AppName;
 use crate::scheduler::{image_tag, BuiltImage, DockerfileBuild, Pull};
-use crate::state::{now_unix, AppRecord, HealthCheck, Release};
+use crate::state::{AppRecord, Release};
 
 /// The port a web process listens on when its image EXPOSEs none (or several): Dokku's default.
 const DEFAULT_PORT: u16 = 5000;

@@ -10,8 +10,8 @@ use super::checks::{check_instances, running_instances, Occasion};
 use super::pipeline::{instance_spec, RunSettings};
 use super::retire::{retire_later, retire_now};
 use super::{DeployError, Wait};
-use crate::commands::Io;
 use crate::context::Ctx;
+use crate::io::Io;
 use crate::names::AppName;
 use crate::scheduler::Instance;
 

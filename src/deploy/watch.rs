@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{deploy, DeployRequest, Source, Wait};
-use crate::commands::Io;
-use crate::context::{Caller, Ctx};
+use crate::caller::Caller;
+use crate::context::Ctx;
+use crate::io::Io;
 use crate::names::AppName;
 
 /// Should a release with these numbers be rolled back?

@@ -32,7 +32,7 @@ impl DockerEngine {
             name: id.chars().take(12).collect(),
             dyno: format!("{}.{}", spec.process, spec.index),
             command: spec.command.clone().unwrap_or_default().join(" "),
-            created: crate::state::now_unix(),
+            created: crate::clock::now_unix(),
             expires_at: spec
                 .options
                 .labels

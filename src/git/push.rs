@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::DeployBranch;
-use crate::context::Caller;
+use crate::caller::Caller;
 use crate::names::AppName;
 use crate::state::Layout;
 

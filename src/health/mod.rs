@@ -4,8 +4,11 @@
 //! Declared checks (app.json `healthchecks`, the legacy `CHECKS` file) are read by `spec` and run
 //! by `run`. Checks are polled with a deadline, never by sleeping a fixed time and hoping.
 
+mod check;
 mod run;
 mod spec;
+
+pub use check::{CheckKind, HealthCheck};
 
 pub use run::{http_get, run_check, Answer, Target};
 pub use spec::{app_json_checks, from_checks_file, AppJsonCheck, SpecError};

@@ -6,8 +6,8 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
+use super::HealthCheck;
 use crate::scheduler::Scheduler;
-use crate::state::HealthCheck;
 
 /// The instance a check runs against.
 pub struct Target<'a> {

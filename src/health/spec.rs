@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::state::{CheckKind, HealthCheck};
+use super::{CheckKind, HealthCheck};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("CHECKS line {line}: {message}")]

@@ -29,6 +29,17 @@ pub enum Destination {
     File(PathBuf),
 }
 
+impl Destination {
+    /// `[proxy] access_log`: `stderr` (or empty), `off`, or a file path.
+    pub fn from_setting(setting: &str) -> Destination {
+        match setting {
+            "off" => Destination::Off,
+            "stderr" | "" => Destination::Stderr,
+            path => Destination::File(PathBuf::from(path)),
+        }
+    }
+}
+
 type Writer = Arc<Mutex<Box<dyn std::io::Write + Send>>>;
 
 /// The destination, opened once and shared by every worker, and the latest lines per app.

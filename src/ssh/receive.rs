@@ -8,7 +8,8 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::context::{Caller, Ctx};
+use crate::caller::Caller;
+use crate::context::Ctx;
 use crate::git::{ensure_repo, receive_pack_command, PushContext};
 use crate::names::AppName;
 

@@ -20,8 +20,9 @@ use tracing::Instrument;
 use super::exec::{parse_exec, ExecRequest};
 use super::keys::describe;
 use super::receive;
+use crate::caller::Caller;
 use crate::commands::{self, Io};
-use crate::context::{Caller, Ctx};
+use crate::context::Ctx;
 use crate::names::KeyName;
 
 /// Sessions (channels) one connection may have open at once.

@@ -17,16 +17,16 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::clock::now_unix;
 pub use app_files::MaintenancePage;
 pub use atomic::write_atomic;
 pub use layout::Layout;
 pub use lock::DataDirLock;
 pub use records::{
-    AcmeProps, AppRecord, BuilderSettings, BuildpackSettings, CheckKind, ChecksSettings, CronTask,
-    DomainSettings, GitSettings, GlobalSettings, HealthCheck, KeyRing, LetsencryptSettings, Mount,
-    ProxyLimits, Release, Resources, SshKey, TlsSettings, ALL_PROCESSES, UNLIMITED,
+    AcmeProps, AppRecord, BuilderSettings, BuildpackSettings, ChecksSettings, CronTask,
+    DomainSettings, GitSettings, GlobalSettings, KeyRing, LetsencryptSettings, Mount, ProxyLimits,
+    Release, Resources, SshKey, TlsSettings, ALL_PROCESSES, UNLIMITED,
 };
 pub use storage::{valid_storage_name, MountSource};
 
@@ -78,13 +78,6 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
         path: path.to_path_buf(),
         source,
     }
-}
-
-pub fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 struct Snapshot {

@@ -18,7 +18,7 @@ pub struct Io {
     /// Cancelled when the client disconnects; long work that has not committed yet stops.
     pub hangup: CancellationToken,
     /// How a `:report` command prints (`output::report`).
-    pub report: super::output::ReportFormat,
+    pub report: ReportFormat,
 }
 
 impl Io {
@@ -127,4 +127,18 @@ impl crate::scheduler::BuildOutput for Lines<'_> {
     async fn line(&mut self, text: &str) {
         self.0.line(text).await;
     }
+}
+
+/// How a `:report` command prints: Dokku's options every report shares.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// `=====> title` and padded rows.
+    #[default]
+    Text,
+    /// `--<info-flag>`: that row's value alone.
+    Flag(String),
+    /// `--format json`: one object, keyed by the rows' flag names.
+    Json,
+    /// `report <app> --format json`: every report's rows gathered into one object.
+    Gather(serde_json::Map<String, serde_json::Value>),
 }
