@@ -653,12 +653,12 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "run",
-        "[-e KEY=VALUE]... [--no-tty] [--ttl-seconds N] <app> <command...>",
+        "[-e|--env KEY=VALUE]... [--no-tty] [--ttl-seconds N] <app> <command...>",
         "Run a one-off command in a new container of the app; its exit status comes back",
     ),
     (
         "run:detached",
-        "[-e KEY=VALUE]... [--ttl-seconds N] <app> <command...>",
+        "[-e|--env KEY=VALUE]... [--ttl-seconds N] <app> <command...>",
         "Start a one-off container that runs on its own; prints its name",
     ),
     (
@@ -792,6 +792,25 @@ pub fn usage(command: &str) -> String {
         .unwrap_or_else(|| command.to_string())
 }
 
+/// The commands' calls and descriptions, one per line (a long call puts its description on
+/// the next), as `help` prints them and docs/commands.md's synopsis shows them.
+fn listing(entries: Vec<&(&str, &str, &str)>) -> String {
+    // Descriptions line up after the calls.
+    const WIDTH: usize = 48;
+    let mut text = String::new();
+    for (name, args, description) in entries {
+        let call = format!("{name} {args}");
+        match call.len() <= WIDTH {
+            true => text.push_str(&format!("    {call:<WIDTH$}  {description}\n")),
+            false => {
+                text.push_str(&format!("    {call}\n"));
+                text.push_str(&format!("    {:<WIDTH$}  {description}\n", ""));
+            }
+        }
+    }
+    text
+}
+
 pub async fn run(io: &mut Io, topic: Topic) -> Result<(), CommandError> {
     let entries: Vec<&(&str, &str, &str)> = match &topic {
         Topic::Command(command) => {
@@ -814,18 +833,7 @@ pub async fn run(io: &mut Io, topic: Topic) -> Result<(), CommandError> {
         .await;
     io.line("").await;
     io.line("Commands:").await;
-    // Descriptions line up after the calls; a longer call puts its description below.
-    const WIDTH: usize = 48;
-    for (name, args, description) in entries {
-        let call = format!("{name} {args}");
-        match call.len() <= WIDTH {
-            true => io.line(&format!("    {call:<WIDTH$}  {description}")).await,
-            false => {
-                io.line(&format!("    {call}")).await;
-                io.line(&format!("    {:<WIDTH$}  {description}", "")).await;
-            }
-        }
-    }
+    io.out(&listing(entries)).await;
     if topic == Topic::All {
         io.line("").await;
         io.line("Deploy with: git push ssh://berth@<host>:<port>/<app> main")
@@ -838,6 +846,28 @@ pub async fn run(io: &mut Io, topic: Topic) -> Result<(), CommandError> {
 mod tests {
     use super::{Topic, COMMANDS};
     use crate::commands::{Command, CommandError};
+
+    /// docs/commands.md's synopsis is the command table, so the two cannot disagree:
+    /// `UPDATE_DOCS=1 cargo test --lib synopsis` rewrites it.
+    #[test]
+    fn the_synopsis_in_docs_commands_md_is_the_command_table() {
+        const START: &str = "<!-- synopsis: generated from src/commands/help.rs -->\n";
+        const END: &str = "<!-- end of synopsis -->\n";
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/commands.md");
+        let docs = std::fs::read_to_string(path).expect("read docs/commands.md");
+        let (before, rest) = docs.split_once(START).expect("the synopsis start marker");
+        let (_, after) = rest.split_once(END).expect("the synopsis end marker");
+        let synopsis = super::listing(COMMANDS.iter().collect());
+        let fresh = format!("{before}{START}```\n{synopsis}```\n{END}{after}");
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(path, &fresh).expect("write docs/commands.md");
+            return;
+        }
+        assert!(
+            docs == fresh,
+            "docs/commands.md's synopsis is stale: UPDATE_DOCS=1 cargo test --lib synopsis"
+        );
+    }
 
     #[test]
     fn help_topics_are_namespaces_or_commands() {
