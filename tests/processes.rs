@@ -274,10 +274,10 @@ fn one_process_type_restarts_alone() {
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "one at a time\n");
     assert_eq!(ids_of(&app, "worker"), worker, "the worker was left alone");
 
-    for (process, message) in [
-        ("clock", format!("{app} runs no clock processes")),
-        ("'bad!'", "Invalid process type \"bad!\"".to_string()),
-    ] {
+    let unknown = |name: &str| {
+        format!("{app} has no process type {name}; its process types are: web, worker")
+    };
+    for (process, message) in [("clock", unknown("clock")), ("'bad!'", unknown("bad!"))] {
         let refused = berth.ssh(&format!("ps:restart {app} {process}"));
         assert_eq!(refused.code, 1, "{refused:#?}");
         assert!(refused.stderr.contains(&message), "{refused:#?}");

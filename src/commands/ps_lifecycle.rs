@@ -16,7 +16,6 @@ use crate::caller::Caller;
 use crate::context::Ctx;
 use crate::deploy::{stop, DeployRequest, Source};
 use crate::names::AppName;
-use crate::procfile::valid_process_name;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -57,12 +56,6 @@ impl Args {
             Action::Restart => argv.optional()?,
             Action::Stop | Action::Start => None,
         };
-        if let Some(process) = process.as_deref().filter(|p| !valid_process_name(p)) {
-            return Err(CommandError::User(format!(
-                "Invalid process type \"{}\"",
-                crate::names::shown(process)
-            )));
-        }
         argv.finish()?;
         Ok(Args {
             action,

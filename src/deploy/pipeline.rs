@@ -261,8 +261,14 @@ fn only_process(
     };
     match formation.get(process) {
         Some(&count) if count > 0 => Ok([(process.to_string(), count)].into()),
-        _ => Err(DeployError::Refused(format!(
+        Some(_) => Err(DeployError::Refused(format!(
             "{app} runs no {process} processes (ps:scale {app} {process}=1 starts one)"
+        ))),
+        // A process type the release lacks, or a name none could have: one answer, as `logs -p`.
+        None => Err(DeployError::Refused(format!(
+            "{app} has no process type {}; its process types are: {}",
+            crate::names::shown(process),
+            formation.keys().cloned().collect::<Vec<_>>().join(", ")
         ))),
     }
 }
