@@ -436,102 +436,6 @@ impl Command {
         })
     }
 
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::AppsClone(args) if args.rename => "apps:rename",
-            Command::AppsClone(_) => "apps:clone",
-            Command::AppsCreate(_) => "apps:create",
-            Command::AppsDestroy(_) => "apps:destroy",
-            Command::AppsExists(_) => "apps:exists",
-            Command::AppsList(_) => "apps:list",
-            Command::AppsLock(_, true) => "apps:lock",
-            Command::AppsLock(_, false) => "apps:unlock",
-            Command::AppsLocked(_) => "apps:locked",
-            Command::AppsReport(_) => "apps:report",
-            Command::AppsSet(_) => "apps:set",
-            Command::BuilderReport(_) => "builder:report",
-            Command::BuilderSet(_) => "builder:set",
-            Command::BuilderDockerfileReport(_) => "builder-dockerfile:report",
-            Command::BuilderDockerfileSet(_) => "builder-dockerfile:set",
-            Command::Buildpacks(args) => args.command,
-            Command::Builds(args) => args.name,
-            Command::Certs(args) => args.command,
-            Command::Letsencrypt(args) => args.command,
-            Command::Nginx(args) => args.command(),
-            Command::NginxLogs(args) => args.command(),
-            Command::NginxShow(_) => "nginx:show-config",
-            Command::NginxValidate(args) => args.command(),
-            Command::ChecksReport(_) => "checks:report",
-            Command::ChecksRun(_) => "checks:run",
-            Command::ChecksSet(_) => "checks:set",
-            Command::ChecksToggle(args) => args.toggle.command(),
-            Command::ConfigExport(args) if args.format == config_export::Output::Bundle => {
-                "config:bundle"
-            }
-            Command::ConfigExport(_) => "config:export",
-            Command::ConfigGet(_) => "config:get",
-            Command::ConfigImport(_) => "config:import",
-            Command::ConfigSet(_) => "config:set",
-            Command::ConfigShow(args) if args.keys_only => "config:keys",
-            Command::ConfigShow(_) => "config:show",
-            Command::ConfigUnset(args) if args.keys.is_none() => "config:clear",
-            Command::ConfigUnset(_) => "config:unset",
-            Command::Cron(args) => args.name,
-            Command::CronReport(_) => "cron:report",
-            Command::CronSet(_) => "cron:set",
-            Command::DockerOptions(args) => args.action.command(),
-            Command::Domains(args) => args.command,
-            Command::Enter(_) => "enter",
-            Command::GitFromArchive(_) => "git:from-archive",
-            Command::GitFromImage(args) if args.load => "git:load-image",
-            Command::GitFromImage(_) => "git:from-image",
-            Command::GitReport(_) => "git:report",
-            Command::GitSet(_) => "git:set",
-            Command::HttpAuth(args) => args.command,
-            Command::Logs(_) => "logs",
-            Command::LogsFailed(_) => "logs:failed",
-            Command::LogsReport(_) => "logs:report",
-            Command::LogsSet(_) => "logs:set",
-            Command::Maintenance(args) => args.command(),
-            Command::Ports(args) => args.command,
-            Command::Proxy(args) => args.command,
-            Command::PsInspect(_) => "ps:inspect",
-            Command::PsLifecycle(args) => args.action.command(),
-            Command::PsRestore(_) => "ps:restore",
-            Command::PsSet(_) => "ps:set",
-            Command::PsRebuild(_) => "ps:rebuild",
-            Command::PsReport(_) => "ps:report",
-            Command::PsScale(_) => "ps:scale",
-            Command::Releases(_) => "releases",
-            Command::Report(..) => "report",
-            Command::ReleasesInfo(_) => "releases:info",
-            Command::ReleasesRollback(_) => "releases:rollback",
-            Command::RepoPurgeCache(_) => "repo:purge-cache",
-            Command::Resource(args) => match (args.reserve, args.clear) {
-                (true, true) => "resource:reserve-clear",
-                (true, false) => "resource:reserve",
-                (false, true) => "resource:limit-clear",
-                (false, false) => "resource:limit",
-            },
-            Command::ResourceReport(_) => "resource:report",
-            Command::StorageEnsure(_) => "storage:ensure-directory",
-            Command::StorageList(_) => "storage:list",
-            Command::StorageReport(_) => "storage:report",
-            Command::StorageMount(args) if args.add => "storage:mount",
-            Command::StorageMount(_) => "storage:unmount",
-            Command::Run(args) if args.detached => "run:detached",
-            Command::Run(_) => "run",
-            Command::RunList(args) => args.name,
-            Command::SshKeysAdd(_) => "ssh-keys:add",
-            Command::SshKeysList(_) => "ssh-keys:list",
-            Command::SshKeysRemove(_) => "ssh-keys:remove",
-            Command::Urls(_, true) => "urls",
-            Command::Urls(_, false) => "url",
-            Command::Help(_) => "help",
-            Command::Version => "version",
-        }
-    }
-
     async fn run(self, ctx: &Ctx, caller: &Caller, io: &mut Io) -> Result<(), CommandError> {
         match self {
             Command::AppsClone(args) => apps_clone::run(ctx, caller, io, args).await,
@@ -626,7 +530,7 @@ pub async fn execute(ctx: &Ctx, caller: &Caller, words: &[String], io: &mut Io) 
         Err(err) => (Vec::new(), Err(err)),
     };
     let result = match result {
-        Ok(command) => run(ctx, caller, command, io).await,
+        Ok(command) => run(ctx, caller, words.first(), command, io).await,
         Err(CommandError::Usage(_)) if is_bare_report(&words) => {
             every_app_report(ctx, caller, &words[0], io).await
         }
@@ -641,13 +545,16 @@ pub async fn execute(ctx: &Ctx, caller: &Caller, words: &[String], io: &mut Io) 
     }
 }
 
+/// Runs `command`, in a span named after the word that asked for it (`help` for none).
 async fn run(
     ctx: &Ctx,
     caller: &Caller,
+    name: Option<&String>,
     command: Command,
     io: &mut Io,
 ) -> Result<(), CommandError> {
-    let span = tracing::info_span!("command", command = command.name(), caller = %caller);
+    let name = name.map_or("help", String::as_str);
+    let span = tracing::info_span!("command", command = name, caller = %caller);
     match command {
         // `report` runs the other `:report` commands through `Command::run`: started here, the
         // frame of `Command::run`'s poll (large in debug builds, which lay out every command's
@@ -724,8 +631,9 @@ async fn every_app_report(
     let mut apps = ctx.store.app_names();
     apps.sort();
     for app in apps {
-        let command = Command::parse(&[name.to_string(), app.to_string()])?;
-        match run(ctx, caller, command, io).await {
+        let words = [name.to_string(), app.to_string()];
+        let command = Command::parse(&words)?;
+        match run(ctx, caller, words.first(), command, io).await {
             // Destroyed since the list was taken.
             Ok(()) | Err(CommandError::AppMissing(_)) => {}
             Err(err) => return Err(err),
