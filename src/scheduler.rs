@@ -161,7 +161,8 @@ pub struct InstanceStatus {
     pub state: String,
     /// How often Docker restarted it after a crash.
     pub restarts: i64,
-    /// The status its process last exited with, once it has exited (even if restarted since).
+    /// The status its process last exited with, while it is down (exited, or waiting to be
+    /// restarted); unknown once a restart runs it again.
     pub exit_code: Option<i64>,
 }
 

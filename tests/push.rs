@@ -146,6 +146,8 @@ fn a_container_that_never_answers_fails_the_push() {
         format!("-----> No failed deploy of {app} recorded\n")
     );
 
+    // Without restarts the exit status stays readable (Docker reads 0 once a restart runs).
+    berth.ssh(&format!("ps:set {app} restart-policy no")).ok();
     let crashing = "FROM berth-base/busybox:latest\n\
                     CMD [\"/bin/sh\", \"-c\", \"seq 1 30; echo boom: missing DATABASE_URL; exit 3\"]\n";
     repo::commit(source.path(), &[("Dockerfile", crashing)], "crash");
@@ -200,6 +202,8 @@ fn a_container_that_never_answers_fails_the_push() {
 
     // A first deploy that fails has no running release to speak of.
     let first = berth.app("crashy-first");
+    berth.ssh(&format!("apps:create {first}")).ok();
+    berth.ssh(&format!("ps:set {first} restart-policy no")).ok();
     let push = berth.push(source.path(), &first, "main");
     assert_ne!(push.code, 0, "{push:#?}");
     assert!(

@@ -102,10 +102,9 @@ async fn exited_instead(ctx: &Ctx, instance: &Instance, err: DeployError) -> Dep
     };
     match ctx.scheduler.status(&instance.id).await {
         Ok(status) if status.has_exited() => {
-            let code = status.exit_code.map_or_else(
-                || "an unknown status".to_string(),
-                |code| format!("status {code}"),
-            );
+            let code = status
+                .exit_code
+                .map_or_else(String::new, |code| format!(" with status {code}"));
             let restarts = match status.restarts {
                 0 => String::new(),
                 1 => " (restarted once)".to_string(),
@@ -113,7 +112,7 @@ async fn exited_instead(ctx: &Ctx, instance: &Instance, err: DeployError) -> Dep
             };
             failed(
                 instance,
-                format!("its process exited with {code}{restarts}; its last output is above"),
+                format!("its process exited{code}{restarts}; its last output is above"),
             )
         }
         _ => err,

@@ -388,15 +388,12 @@ impl Scheduler for DockerEngine {
             .await
             .map_err(engine_err)?;
         let restarts = inspect.restart_count.unwrap_or(0);
-        let (state, exit_code) = match inspect.state {
-            Some(state) => (
-                state.status.map(|s| s.to_string()),
-                state.exit_code.filter(|_| {
-                    restarts > 0 || state.status.is_some_and(|s| s.to_string() != "running")
-                }),
-            ),
-            None => (None, None),
-        };
+        let state = inspect.state.unwrap_or_default();
+        let status = state.status.map(|s| s.to_string());
+        // Docker keeps the last exit's code only while the process is down: once a restart
+        // runs it again, the code reads 0.
+        let down = matches!(status.as_deref(), Some("exited" | "dead" | "restarting"));
+        let (state, exit_code) = (status, state.exit_code.filter(|_| down));
         Ok(InstanceStatus {
             state: state.unwrap_or_else(|| "unknown".to_string()),
             restarts,
