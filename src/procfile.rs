@@ -12,6 +12,21 @@ pub enum ProcfileError {
     Duplicate { line: usize, name: String },
 }
 
+/// The answer to a process type `app` does not have (or a name none could have), naming the
+/// ones it has.
+pub fn no_such_type<'a>(
+    app: &crate::names::AppName,
+    process: &str,
+    types: impl IntoIterator<Item = &'a String>,
+) -> String {
+    let types: Vec<&str> = types.into_iter().map(String::as_str).collect();
+    format!(
+        "{app} has no process type {}; its process types are: {}",
+        crate::names::shown(process),
+        types.join(", ")
+    )
+}
+
 /// A valid process type name: `[A-Za-z0-9_-]{1,63}`.
 pub fn valid_process_name(name: &str) -> bool {
     !name.is_empty()

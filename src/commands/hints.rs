@@ -3,79 +3,161 @@
 
 use super::help;
 
-/// Dokku commands Berth does not have, and what to tell their users. An entry ending in `:`
-/// covers every command of that namespace; exact names are looked up first.
-const DOKKU: &[(&str, &str)] = &[
+/// Dokku commands Berth does not have, and what to tell their users. A name ending in `:`
+/// covers every command of that namespace and the bare word; exact names are looked up first.
+const DOKKU: &[(&[&str], &str)] = &[
     (
-        "tags",
+        &["tags:"],
         "Berth deploys images with git:from-image <app> <image> (git:load-image for a tar on stdin)",
     ),
     (
-        "tags:",
-        "Berth deploys images with git:from-image <app> <image> (git:load-image for a tar on stdin)",
+        &["deploy"],
+        "Use ps:rebuild <app> to deploy the pushed code again, or git:from-image <app> <image>",
     ),
-    ("deploy", "Use ps:rebuild <app> to deploy the pushed code again, or git:from-image <app> <image>"),
-    ("proxy:ports", "Use ports:list <app>"),
-    ("proxy:ports-add", "Use ports:add <app> <scheme>:<host-port>:<container-port>"),
-    ("proxy:ports-set", "Use ports:set <app> <scheme>:<host-port>:<container-port>..."),
-    ("proxy:ports-remove", "Use ports:remove <app> <host-port>|<mapping>"),
-    ("proxy:ports-clear", "Use ports:clear <app>"),
     (
-        "trace",
+        &["proxy:ports"],
+        "Use ports:list <app>",
+    ),
+    (
+        &["proxy:ports-add"],
+        "Use ports:add <app> <scheme>:<host-port>:<container-port>",
+    ),
+    (
+        &["proxy:ports-set"],
+        "Use ports:set <app> <scheme>:<host-port>:<container-port>...",
+    ),
+    (
+        &["proxy:ports-remove"],
+        "Use ports:remove <app> <host-port>|<mapping>",
+    ),
+    (
+        &["proxy:ports-clear"],
+        "Use ports:clear <app>",
+    ),
+    (
+        &["trace:"],
         "Berth has no trace mode: its log is the daemon's standard error (journalctl -u berth); start it with RUST_LOG=debug for more",
     ),
     (
-        "trace:",
-        "Berth has no trace mode: its log is the daemon's standard error (journalctl -u berth); start it with RUST_LOG=debug for more",
+        &["shell"],
+        "Berth has no shell: run commands over ssh one at a time, or run <app> <command>",
     ),
-    ("shell", "Berth has no shell: run commands over ssh one at a time, or run <app> <command>"),
     (
-        "cleanup",
+        &["cleanup"],
         "Berth removes a release's containers when it retires them and keeps images for rollback; docker system prune cleans the rest",
     ),
-    ("run:retire", "One-off containers retire themselves after --ttl-seconds (a day by default)"),
-    ("ps:retire", "Old instances retire by themselves after checks:set wait-to-retire"),
-    ("git:initialize", "apps:create makes the app's repository"),
-    ("git:status", "git:report <app> shows the app's deploy branch and last pushed revision"),
-    ("git:sync", "planned (deploys from a remote repository, the project's deploy-from-anywhere work)"),
-    ("git:auth", "planned (with git:sync)"),
-    ("git:auth-status", "planned (with git:sync)"),
-    ("git:allow-host", "planned (with git:sync)"),
-    ("git:generate-deploy-key", "planned (with git:sync)"),
-    ("git:public-key", "planned (with git:sync)"),
-    ("repo:gc", "Berth's repositories are plain bare repositories: run git gc in <data_dir>/repos/<app>.git"),
-    ("builds:info", "builds:list shows running and waiting builds; logs:failed the last failed one's output"),
-    ("builds:output", "logs:failed <app> shows the last failed build's output"),
-    ("builds:prune", "Berth keeps no build history to prune"),
-    ("buildpacks:detect", "A push detects the buildpack and says which one; buildpacks:report <app> shows the list"),
-    ("plugin", "planned (plugins with Dokku's layout and triggers)"),
-    ("plugin:", "planned (plugins with Dokku's layout and triggers)"),
-    ("network:", "planned (private networks between apps)"),
-    ("postgres:", "planned (a bundled postgres plugin)"),
-    ("redis:", "planned (a bundled redis plugin)"),
-    ("acl:", "planned (per-key roles and access to apps)"),
-    ("events", "planned (an audit log of every command)"),
-    ("events:", "planned (an audit log of every command)"),
-    ("scheduler:", "planned (apps on Docker Swarm)"),
-    ("scheduler-docker-local:", "Berth schedules on this host's Docker without settings; Swarm is planned"),
-    ("scheduler-k3s:", "Berth schedules on Docker; Docker Swarm is planned, Kubernetes is not"),
-    ("registry:", "planned; Berth builds and runs images on this host without a registry"),
-    ("builder-herokuish:", "Berth builds buildpack apps itself: builder:set <app> selected buildpacks"),
-    ("builder-pack:", "Berth builds buildpack apps itself: builder:set <app> selected buildpacks"),
-    ("builder-nixpacks:", "Berth builds with a Dockerfile or buildpacks: builder:set <app> selected dockerfile|buildpacks"),
-    ("builder-railpack:", "Berth builds with a Dockerfile or buildpacks: builder:set <app> selected dockerfile|buildpacks"),
-    ("builder-lambda:", "Berth builds with a Dockerfile or buildpacks: builder:set <app> selected dockerfile|buildpacks"),
-    ("caddy:", "Berth's proxy is built in: its settings are nginx:set, ports:* and proxy:*"),
-    ("haproxy:", "Berth's proxy is built in: its settings are nginx:set, ports:* and proxy:*"),
-    ("traefik:", "Berth's proxy is built in: its settings are nginx:set, ports:* and proxy:*"),
-    ("openresty:", "Berth's proxy is built in: its settings are nginx:set, ports:* and proxy:*"),
-    ("logs:vector-start", "Berth has no vector sink: logs <app> and nginx:access-logs <app> read the logs"),
-    ("logs:vector-stop", "Berth has no vector sink: logs <app> and nginx:access-logs <app> read the logs"),
-    ("logs:vector-logs", "Berth has no vector sink: logs <app> and nginx:access-logs <app> read the logs"),
-    ("storage:create", "Berth has Dokku's directory form: storage:ensure-directory <name>, then storage:mount"),
-    ("storage:destroy", "Remove the directory under <data_dir>/storage on the server after storage:unmount"),
-    ("storage:list-entries", "storage:list <app> shows an app's mounts"),
-    ("storage:info", "storage:list <app> shows an app's mounts"),
+    (
+        &["run:retire"],
+        "One-off containers retire themselves after --ttl-seconds (a day by default)",
+    ),
+    (
+        &["ps:retire"],
+        "Old instances retire by themselves after checks:set wait-to-retire",
+    ),
+    (
+        &["git:initialize"],
+        "apps:create makes the app's repository",
+    ),
+    (
+        &["git:status"],
+        "git:report <app> shows the app's deploy branch and last pushed revision",
+    ),
+    (
+        &["git:sync"],
+        "planned (deploys from a remote repository, the project's deploy-from-anywhere work)",
+    ),
+    (
+        &["git:auth", "git:auth-status", "git:allow-host", "git:generate-deploy-key", "git:public-key"],
+        "planned (with git:sync)",
+    ),
+    (
+        &["repo:gc"],
+        "Berth's repositories are plain bare repositories: run git gc in <data_dir>/repos/<app>.git",
+    ),
+    (
+        &["builds:info"],
+        "builds:list shows running and waiting builds; logs:failed the last failed one's output",
+    ),
+    (
+        &["builds:output"],
+        "logs:failed <app> shows the last failed build's output",
+    ),
+    (
+        &["builds:prune"],
+        "Berth keeps no build history to prune",
+    ),
+    (
+        &["buildpacks:detect"],
+        "A push detects the buildpack and says which one; buildpacks:report <app> shows the list",
+    ),
+    (
+        &["plugin:"],
+        "planned (plugins with Dokku's layout and triggers)",
+    ),
+    (
+        &["network:"],
+        "planned (private networks between apps)",
+    ),
+    (
+        &["postgres:"],
+        "planned (a bundled postgres plugin)",
+    ),
+    (
+        &["redis:"],
+        "planned (a bundled redis plugin)",
+    ),
+    (
+        &["acl:"],
+        "planned (per-key roles and access to apps)",
+    ),
+    (
+        &["events:"],
+        "planned (an audit log of every command)",
+    ),
+    (
+        &["scheduler:"],
+        "planned (apps on Docker Swarm)",
+    ),
+    (
+        &["scheduler-docker-local:"],
+        "Berth schedules on this host's Docker without settings; Swarm is planned",
+    ),
+    (
+        &["scheduler-k3s:"],
+        "Berth schedules on Docker; Docker Swarm is planned, Kubernetes is not",
+    ),
+    (
+        &["registry:"],
+        "planned; Berth builds and runs images on this host without a registry",
+    ),
+    (
+        &["builder-herokuish:", "builder-pack:"],
+        "Berth builds buildpack apps itself: builder:set <app> selected buildpacks",
+    ),
+    (
+        &["builder-nixpacks:", "builder-railpack:", "builder-lambda:"],
+        "Berth builds with a Dockerfile or buildpacks: builder:set <app> selected dockerfile|buildpacks",
+    ),
+    (
+        &["caddy:", "haproxy:", "traefik:", "openresty:"],
+        "Berth's proxy is built in: its settings are nginx:set, ports:* and proxy:*",
+    ),
+    (
+        &["logs:vector-start", "logs:vector-stop", "logs:vector-logs"],
+        "Berth has no vector sink: logs <app> and nginx:access-logs <app> read the logs",
+    ),
+    (
+        &["storage:create"],
+        "Berth has Dokku's directory form: storage:ensure-directory <name>, then storage:mount",
+    ),
+    (
+        &["storage:destroy"],
+        "Remove the directory under <data_dir>/storage on the server after storage:unmount",
+    ),
+    (
+        &["storage:list-entries", "storage:info"],
+        "storage:list <app> shows an app's mounts",
+    ),
 ];
 
 /// One line for a command Berth does not have: what to use instead, or the command it nearly
@@ -91,11 +173,13 @@ pub fn dokku(name: &str) -> Option<String> {
     let namespace = name
         .split_once(':')
         .map_or(name, |(namespace, _)| namespace);
-    let (_, hint) = DOKKU.iter().find(|(known, _)| *known == name).or_else(|| {
+    let entry = |matches: &dyn Fn(&str) -> bool| {
         DOKKU
             .iter()
-            .find(|(known, _)| known.strip_suffix(':') == Some(namespace))
-    })?;
+            .find(|(known, _)| known.iter().any(|known| matches(known)))
+    };
+    let (_, hint) = entry(&|known| known == name)
+        .or_else(|| entry(&|known| known.strip_suffix(':') == Some(namespace)))?;
     Some(match hint.strip_prefix("planned") {
         Some(rest) => format!("{name} is planned{rest}; it is not in this version."),
         None => format!("{hint}."),
@@ -148,18 +232,20 @@ mod tests {
     #[test]
     fn docs_list_every_hint() {
         let docs = include_str!("../../docs/dokku.md");
-        for (name, hint) in DOKKU {
-            let shown = match name.ends_with(':') {
-                true => format!("| `{name}*` | {} |", hint.replace('|', "\\|")),
-                false => format!("| `{name}` | {} |", hint.replace('|', "\\|")),
-            };
-            assert!(docs.contains(&shown), "docs/dokku.md lacks {shown}");
+        for (names, hint) in DOKKU {
+            for name in *names {
+                let shown = match name.ends_with(':') {
+                    true => format!("| `{name}*` | {} |", hint.replace('|', "\\|")),
+                    false => format!("| `{name}` | {} |", hint.replace('|', "\\|")),
+                };
+                assert!(docs.contains(&shown), "docs/dokku.md lacks {shown}");
+            }
         }
     }
 
     #[test]
     fn no_hint_names_a_command_berth_has() {
-        for (name, _) in DOKKU {
+        for name in DOKKU.iter().flat_map(|(names, _)| names.iter()) {
             let name = name.trim_end_matches(':');
             assert!(
                 help::names().all(|known| known != name),

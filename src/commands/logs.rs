@@ -8,6 +8,7 @@ use super::argv::Argv;
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::AppName;
+use crate::procfile::no_such_type;
 use crate::scheduler::{split_timestamp, Instance};
 
 #[derive(Debug)]
@@ -85,12 +86,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     if let Some(process) = &args.process {
         let types = release.process_types();
         if !types.contains(process) {
-            return Err(CommandError::User(format!(
-                "{} has no process type {}; its process types are: {}",
-                args.app,
-                crate::names::shown(process),
-                types.join(", ")
-            )));
+            return Err(CommandError::User(no_such_type(&args.app, process, &types)));
         }
     }
     let mut instances: Vec<Instance> = ctx

@@ -66,14 +66,14 @@ pub fn parse_mount(raw: &str) -> Result<Mount, CommandError> {
 }
 
 pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
-    let host_path =
-        args.add && ctx.store.check_mount_source(&args.mount.host)? == MountSource::Host;
-    if host_path && *caller != Caller::Local {
-        return Err(CommandError::User(format!(
-            "Cannot mount {}: over SSH only directories made by storage:ensure-directory (under {}) and volumes can be mounted; mount other host paths with berth storage:mount on the server",
-            args.mount.host,
-            ctx.store.layout().storage_dir().display()
-        )));
+    if args.add && ctx.store.check_mount_source(&args.mount.host)? == MountSource::Host {
+        caller.require_local("storage:mount").map_err(|_| {
+            CommandError::User(format!(
+                "Cannot mount {}: over SSH only directories made by storage:ensure-directory (under {}) and volumes can be mounted; mount other host paths with berth storage:mount on the server",
+                args.mount.host,
+                ctx.store.layout().storage_dir().display()
+            ))
+        })?;
     }
     let mount = args.mount.clone();
     let add = args.add;

@@ -30,23 +30,26 @@ pub fn rollback(from: &Release, to: &Release) -> Vec<String> {
 
 /// `Config: added A; removed B; changed C`, or `Config: unchanged`.
 fn config(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> String {
-    let keys = |pick: &dyn Fn(&String) -> bool, from: &BTreeMap<String, String>| {
-        from.keys()
-            .filter(|key| pick(key))
+    let only_in = |one: &BTreeMap<String, String>, other: &BTreeMap<String, String>| {
+        one.keys()
+            .filter(|key| !other.contains_key(*key))
             .cloned()
             .collect::<Vec<_>>()
     };
-    let added = keys(&|key| !before.contains_key(key), after);
-    let removed = keys(&|key| !after.contains_key(key), before);
-    let changed = keys(
-        &|key| after.get(key).is_some_and(|value| value != &before[key]),
-        before,
-    );
-    let parts: Vec<String> = [("added", added), ("removed", removed), ("changed", changed)]
-        .into_iter()
-        .filter(|(_, keys)| !keys.is_empty())
-        .map(|(what, keys)| format!("{what} {}", keys.join(", ")))
-        .collect();
+    let changed = before
+        .iter()
+        .filter(|(key, value)| after.get(*key).is_some_and(|now| now != *value))
+        .map(|(key, _)| key.clone())
+        .collect::<Vec<_>>();
+    let parts: Vec<String> = [
+        ("added", only_in(after, before)),
+        ("removed", only_in(before, after)),
+        ("changed", changed),
+    ]
+    .into_iter()
+    .filter(|(_, keys)| !keys.is_empty())
+    .map(|(what, keys)| format!("{what} {}", keys.join(", ")))
+    .collect();
     match parts.is_empty() {
         true => "Config: unchanged".to_string(),
         false => format!("Config: {}", parts.join("; ")),

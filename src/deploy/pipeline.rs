@@ -265,10 +265,10 @@ fn only_process(
             "{app} runs no {process} processes (ps:scale {app} {process}=1 starts one)"
         ))),
         // A process type the release lacks, or a name none could have: one answer, as `logs -p`.
-        None => Err(DeployError::Refused(format!(
-            "{app} has no process type {}; its process types are: {}",
-            crate::names::shown(process),
-            formation.keys().cloned().collect::<Vec<_>>().join(", ")
+        None => Err(DeployError::Refused(crate::procfile::no_such_type(
+            app,
+            process,
+            formation.keys(),
         ))),
     }
 }

@@ -182,12 +182,11 @@ fn too_large(so_far: u64, max: u64) -> GitError {
 /// streams to disk), so an archive's files are never held in memory. Fewer bytes than `size`
 /// fail.
 fn write_blob(
-    repository: &Repository,
+    odb: &git2::Odb<'_>,
     size: u64,
     content: impl Read,
     bad: impl Fn(std::io::Error) -> GitError,
 ) -> Result<Oid, GitError> {
-    let odb = repository.odb()?;
     let length =
         usize::try_from(size).map_err(|_| GitError::Archive("a file is too large".into()))?;
     let mut writer = odb.writer(length, git2::ObjectType::Blob)?;
@@ -200,6 +199,7 @@ fn write_blob(
 
 fn read_tar(repository: &Repository, source: impl Read, max: u64) -> Result<Vec<File>, GitError> {
     let bad = |err: std::io::Error| GitError::Archive(format!("cannot read it as a tar: {err}"));
+    let odb = repository.odb()?;
     let mut archive = tar::Archive::new(source);
     let mut files = Vec::new();
     let mut unpacked = 0u64;
@@ -214,7 +214,7 @@ fn read_tar(repository: &Repository, source: impl Read, max: u64) -> Result<Vec<
             if unpacked > max {
                 return Err(too_large(unpacked, max));
             }
-            let id = write_blob(repository, size, &mut entry, bad)?;
+            let id = write_blob(&odb, size, &mut entry, bad)?;
             (if executable { 0o100755 } else { 0o100644 }, id, size)
         } else if kind.is_symlink() {
             let target = entry.link_name().map_err(bad)?.unwrap_or_default();
@@ -244,6 +244,7 @@ fn read_tar(repository: &Repository, source: impl Read, max: u64) -> Result<Vec<
 fn read_zip(repository: &Repository, bytes: &[u8], max: u64) -> Result<Vec<File>, GitError> {
     let bad =
         |err: zip::result::ZipError| GitError::Archive(format!("cannot read it as a zip: {err}"));
+    let odb = repository.odb()?;
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(bad)?;
     if archive.len() > MAX_FILES {
         return Err(GitError::Archive(format!(
@@ -272,7 +273,7 @@ fn read_zip(repository: &Repository, bytes: &[u8], max: u64) -> Result<Vec<File>
         if unpacked > max {
             return Err(too_large(unpacked, max));
         }
-        let id = write_blob(repository, size, entry, |err| {
+        let id = write_blob(&odb, size, entry, |err| {
             GitError::Archive(format!("cannot read it as a zip: {err}"))
         })?;
         files.push(File {
