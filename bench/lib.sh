@@ -1,9 +1,11 @@
 # Shared by the benchmark scripts (sourced, not run): builds Berth in release mode and starts a
 # daemon on ephemeral ports with a temp data dir and one key, `bench`.
 # Sets: berth, work, daemon, ssh_port, cli (array). The caller's EXIT trap should call
-# stop_daemon.
+# stop_daemon. With FORMAT (berth|combined), the access log goes to $work/access.log in that
+# format; without, to the daemon's log ($work/daemon.log).
 
 bench_setup() {
+  local format=${1:-}
   bash scripts/setup-host.sh >/dev/null
   bash scripts/base-images.sh
   cargo build --release --quiet
@@ -20,6 +22,9 @@ listen = "127.0.0.1:0"
 http_listen = "127.0.0.1:0"
 https_listen = "127.0.0.1:0"
 TOML
+  if [ -n "$format" ]; then
+    printf 'access_log = "%s"\naccess_log_format = "%s"\n' "$work/access.log" "$format" >>"$work/berth.toml"
+  fi
   "$berth" daemon --config "$work/berth.toml" >"$work/ready" 2>"$work/daemon.log" &
   daemon=$!
   for _ in $(seq 1 100); do grep -q ready "$work/ready" 2>/dev/null && break; sleep 0.1; done

@@ -5,8 +5,10 @@
 # again with 10,000 domains configured, TIME_WAIT sockets after each run, and the idle
 # daemon's memory. Prints Markdown tables; docs/benchmarks.md records the figures.
 #
-#   bash bench/proxy.sh [SECONDS] [CONNECTIONS] [ROUNDS]   (defaults: 10 s, 64, 3)
+#   bash bench/proxy.sh [SECONDS] [CONNECTIONS] [ROUNDS] [FORMAT]   (defaults: 10 s, 64, 3, combined)
 #
+# Both proxies write an access log file in nginx's combined format, as Dokku's nginx does
+# (FORMAT berth: Berth's structured lines instead).
 # The proxies take turns, ROUNDS times, and each figure is the median of its rounds, so a
 # passing disturbance on the machine does not decide the comparison.
 set -euo pipefail
@@ -14,6 +16,7 @@ cd "$(dirname "$0")/.."
 duration=${1:-10}
 connections=${2:-64}
 rounds=${3:-3}
+format=${4:-combined}
 
 if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk >/dev/null
@@ -27,7 +30,7 @@ cleanup() {
   stop_daemon
 }
 trap cleanup EXIT
-bench_setup
+bench_setup "$format"
 http_port=$(grep -o 'http=[0-9.:]*' "$work/ready" | cut -d: -f2)
 
 # The app: a static, dependency-free keep-alive server FROM scratch.
@@ -227,4 +230,5 @@ echo "| idle, one app | $((idle_rss / 1024)) MiB |"
 echo "| after the load runs | $((loaded_rss / 1024)) MiB |"
 echo "| with 10,000 domains | $((domains_rss / 1024)) MiB |"
 echo
+echo "Access log lines written: Berth $(wc -l <"$work/access.log" 2>/dev/null || echo 0) ($format), nginx $(cat "$work"/nginx-*/access.log | wc -l) (combined)."
 echo "wrk -t2 -c$connections -d${duration}s, median of $rounds rounds, on $(nproc) cores; the app is bench/server.rs FROM scratch."

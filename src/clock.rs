@@ -30,6 +30,11 @@ pub fn iso(seconds: u64) -> String {
     utc(seconds).format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 
+/// `22/Nov/2026:01:02:03 +0000` (the Common Log Format's time, as nginx's `$time_local` in UTC).
+pub fn common_log(seconds: u64) -> String {
+    utc(seconds).format("%d/%b/%Y:%H:%M:%S +0000").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +45,6 @@ mod tests {
         assert_eq!(display(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(display(1_795_222_923), "2026-11-21 01:02:03 UTC");
         assert_eq!(iso(1_795_222_923), "2026-11-21T01:02:03");
+        assert_eq!(common_log(1_795_222_923), "21/Nov/2026:01:02:03 +0000");
     }
 }

@@ -161,6 +161,17 @@ pub struct ProxyConfig {
     pub auth_failures_per_minute: u32,
     /// Where access lines go: `stderr` (the daemon's log), `off`, or a file path.
     pub access_log: String,
+    /// How access lines read: `berth` (structured, as the daemon's log) or `combined` (nginx's).
+    pub access_log_format: AccessLogFormat,
+}
+
+/// `[proxy] access_log_format`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessLogFormat {
+    #[default]
+    Berth,
+    Combined,
 }
 
 impl ProxyConfig {
@@ -245,6 +256,7 @@ impl Default for ProxyConfig {
             workers: None,
             auth_failures_per_minute: 10,
             access_log: "stderr".to_string(),
+            access_log_format: AccessLogFormat::Berth,
         }
     }
 }

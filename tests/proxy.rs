@@ -362,6 +362,77 @@ fn proxy_disable_takes_an_app_off_the_proxy_until_enabled_again() {
     );
 }
 
+/// `[proxy] access_log_format = "combined"`: nginx's combined lines, which goaccess and log
+/// shippers read, with the bytes each response body took, and the two workers' lines in the
+/// order the requests were answered.
+#[test]
+fn access_log_in_nginx_combined_format_in_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("access.log");
+    let berth = Berth::start_configured(
+        "",
+        &format!(
+            "access_log = \"{}\"\naccess_log_format = \"combined\"\nworkers = 2\n",
+            path.display()
+        ),
+    );
+    let app = berth.deployed("combined", "combined page");
+    let host = Berth::host(&app);
+    for i in 0..30 {
+        assert_eq!(berth.get(&host, &format!("/seq-{i}")).status, 404);
+    }
+    let page = berth.get_with(&host, "/", &[("Referer", "https://ref.example/\"x")]);
+    assert_eq!(page.body, "combined page\n");
+    // A CGI answer has no Content-Length: its size is counted as it is sent.
+    let cgi = berth.get(&host, "/cgi-bin/env");
+    assert!(cgi.body.contains("PORT="), "{cgi:#?}");
+
+    let mut written = String::new();
+    let done = support::eventually(std::time::Duration::from_secs(15), || {
+        written = std::fs::read_to_string(&path).unwrap_or_default();
+        written.contains("/cgi-bin/env")
+    });
+    assert!(done, "{written}");
+    let lines: Vec<&str> = written.lines().collect();
+    let order: Vec<usize> = lines
+        .iter()
+        .filter_map(|line| {
+            line.split("GET /seq-")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(order, (0..30).collect::<Vec<_>>(), "{written}");
+    let line = |path: &str| {
+        let wanted = format!("\"GET {path} HTTP/1.0\"");
+        *lines
+            .iter()
+            .find(|l| l.contains(&wanted))
+            .unwrap_or_else(|| panic!("{written}"))
+    };
+    let first = line("/seq-0");
+    assert!(first.starts_with("127.0.0.1 - - ["), "{first}");
+    assert!(
+        first.contains(" +0000] \"GET /seq-0 HTTP/1.0\" 404 "),
+        "{first}"
+    );
+    assert_eq!(
+        line("/").split_once("] ").map(|(_, rest)| rest),
+        Some(r#""GET / HTTP/1.0" 200 14 "https://ref.example/\x22x" "berth-tests""#)
+    );
+    assert!(
+        line("/cgi-bin/env").ends_with(&format!("\" 200 {} \"-\" \"berth-tests\"", cgi.body.len())),
+        "{written}"
+    );
+
+    // nginx:access-logs shows the app's lines as written.
+    let shown = berth.ssh(&format!("nginx:access-logs {app}")).ok().stdout;
+    assert!(shown.contains(line("/cgi-bin/env")), "{shown}");
+}
+
 #[test]
 fn access_logs_per_app_and_followed() {
     let berth = Berth::start();

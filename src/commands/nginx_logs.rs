@@ -2,15 +2,12 @@
 //! access lines or error lines, then with `-t` new ones until the client goes away, under the
 //! names Dokku's nginx plugin gives them. Both start over when the daemon restarts.
 
-use std::sync::Arc;
-
 use tokio::sync::broadcast::{error::RecvError, Receiver};
 
 use super::argv::Argv;
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::AppName;
-use crate::proxy::access_app_of as app_of;
 
 /// Lines shown before following.
 const LINES: usize = 100;
@@ -57,7 +54,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             return Err(off(app, "error"));
         }
         let (kept, feed) = route.errors.tail(LINES, args.follow);
-        return show(io, kept, feed, |_| true).await;
+        return show(io, kept, feed, |line, out| out.push(line.to_string())).await;
     }
     if !ctx.access_logs.enabled() {
         return Err(CommandError::User(
@@ -71,9 +68,12 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     {
         return Err(off(app, "access"));
     }
-    // The kept batches hold every app's lines (the latest 4 MiB), written once a second.
+    // The kept batches hold every app's lines (the latest 4 MiB), as they were written.
     let (kept, feed) = ctx.access_logs.tail(app.as_str(), LINES, args.follow);
-    show(io, kept, feed, |line| app_of(line) == Some(app.as_str())).await
+    show(io, kept, feed, |batch, out| {
+        out.extend(batch.lines_of(app.as_str()).map(str::to_string))
+    })
+    .await
 }
 
 /// The refusal for an app whose `kind` log is off.
@@ -83,12 +83,12 @@ fn off(app: &AppName, kind: &str) -> CommandError {
     ))
 }
 
-/// Prints `kept`, then the lines of each later batch on `feed` that `ours` picks.
-async fn show(
+/// Prints `kept`, then the lines `ours` picks out of each later item on `feed`.
+async fn show<K: std::fmt::Display, T: Clone>(
     io: &mut Io,
-    kept: Vec<Arc<str>>,
-    feed: Option<Receiver<Arc<str>>>,
-    ours: impl Fn(&str) -> bool,
+    kept: Vec<K>,
+    feed: Option<Receiver<T>>,
+    ours: impl Fn(&T, &mut Vec<String>),
 ) -> Result<(), CommandError> {
     for line in kept {
         io.out(&format!("{line}\n")).await;
@@ -97,12 +97,14 @@ async fn show(
         return Ok(());
     };
     let hangup = io.hangup.clone();
+    let mut lines = Vec::new();
     loop {
         tokio::select! {
             _ = hangup.cancelled() => return Ok(()),
             next = feed.recv() => match next {
-                Ok(batch) => {
-                    for line in batch.lines().filter(|line| ours(line)) {
+                Ok(item) => {
+                    ours(&item, &mut lines);
+                    for line in lines.drain(..) {
                         io.out(&format!("{line}\n")).await;
                     }
                 }

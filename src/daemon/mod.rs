@@ -108,6 +108,10 @@ pub async fn run(
     let certs = Arc::new(CertStore::default());
     let access_log = crate::proxy::AccessLogSink::open(
         &crate::proxy::AccessLogDestination::from_setting(&config.proxy.access_log),
+        match config.proxy.access_log_format {
+            crate::config::AccessLogFormat::Berth => crate::proxy::AccessLogFormat::Berth,
+            crate::config::AccessLogFormat::Combined => crate::proxy::AccessLogFormat::Combined,
+        },
     )
     .map_err(|source| DaemonError::AccessLog {
         path: config.proxy.access_log.clone(),

@@ -1,22 +1,23 @@
-//! The access log: one structured line per proxied request (`app=… id=… method=… path=…
-//! status=… micros=… peer=…`), in the daemon log's format. Each proxy worker collects its lines
-//! in its own buffer and writes them in one batch every second or at 32 KiB, so a request never
-//! waits on a lock another thread holds or on a write to the log. Each batch written also goes
-//! to `Recent`, the latest lines per app that `nginx:access-logs` shows.
+//! The access log: one line per proxied request, in Berth's structured format (`app=… id=…
+//! method=… path=… status=… micros=… peer=…`, as the daemon's log reads) or in nginx's
+//! `combined` format (`[proxy] access_log_format`). Each proxy worker collects its lines in its
+//! own buffer and hands them over every second or at 32 KiB, so a request never waits on a lock
+//! another thread holds or on a write to the log; the lines of every worker are then written
+//! in time order (`order.rs`), and each written batch also goes to `Recent`, the latest lines
+//! that `nginx:access-logs` shows.
 
-use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::broadcast;
+pub use super::access_order::Recent;
+use super::access_order::{Batch, Output};
 
-/// A worker writes its lines once this much is buffered, even before the next tick.
+/// A worker hands its lines over once this much is buffered, even before the next tick.
 const FLUSH_AT: usize = 32 * 1024;
-/// How often each worker writes what it has buffered.
+/// How often each worker hands over what it has buffered.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 /// Where the lines go (`[proxy] access_log`).
@@ -40,17 +41,26 @@ impl Destination {
     }
 }
 
-type Writer = Arc<Mutex<Box<dyn std::io::Write + Send>>>;
+/// How a line reads (`[proxy] access_log_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `<time>  INFO berth::access: app=… id=… method=… path=… status=… micros=… peer=…`
+    Berth,
+    /// nginx's `combined`: `$remote_addr - $remote_user [$time_local] "$request" $status
+    /// $body_bytes_sent "$http_referer" "$http_user_agent"`, times in UTC.
+    Combined,
+}
 
-/// The destination, opened once and shared by every worker, and the latest lines per app.
+/// The destination, opened once and shared by every worker, and the latest lines.
 #[derive(Clone)]
 pub struct Sink {
-    writer: Option<Writer>,
+    format: Format,
+    output: Option<Arc<Output>>,
     recent: Arc<Recent>,
 }
 
 impl Sink {
-    pub fn open(destination: &Destination) -> std::io::Result<Sink> {
+    pub fn open(destination: &Destination, format: Format) -> std::io::Result<Sink> {
         let writer: Box<dyn std::io::Write + Send> = match destination {
             Destination::Off => return Ok(Sink::off()),
             Destination::Stderr if !tracing::enabled!(target: "berth::access", tracing::Level::INFO) => {
@@ -59,95 +69,25 @@ impl Sink {
             Destination::Stderr => Box::new(std::io::stderr()),
             Destination::File(path) => Box::new(append(path)?),
         };
+        let recent = Arc::new(Recent::new(true));
         Ok(Sink {
-            writer: Some(Arc::new(Mutex::new(writer))),
-            recent: Arc::new(Recent::new(true)),
+            format,
+            output: Some(Arc::new(Output::new(writer, recent.clone()))),
+            recent,
         })
     }
 
     pub fn off() -> Sink {
         Sink {
-            writer: None,
+            format: Format::Berth,
+            output: None,
             recent: Arc::new(Recent::new(false)),
         }
     }
 
-    /// The latest lines per app, as written through this sink.
+    /// The latest lines, as written through this sink.
     pub fn recent(&self) -> Arc<Recent> {
         self.recent.clone()
-    }
-}
-
-/// Batches of access lines as workers write them.
-pub type Feed = broadcast::Receiver<Arc<str>>;
-
-/// How much of the access log (all apps together) is kept in memory for `nginx:access-logs`.
-const RECENT_BYTES: usize = 4 << 20;
-
-/// The latest access log batches, as written, and a feed of new ones for `nginx:access-logs
-/// -t`. A written batch is moved here whole; lines are picked out per app only when someone
-/// reads them, so requests pay nothing for it.
-pub struct Recent {
-    enabled: bool,
-    batches: Mutex<(VecDeque<Arc<str>>, usize)>,
-    feed: broadcast::Sender<Arc<str>>,
-}
-
-/// The app a line is about (its `app=` field).
-pub fn app_of(line: &str) -> Option<&str> {
-    line.split(" app=").nth(1)?.split(' ').next()
-}
-
-impl Recent {
-    fn new(enabled: bool) -> Recent {
-        Recent {
-            enabled,
-            batches: Mutex::default(),
-            feed: broadcast::Sender::new(64),
-        }
-    }
-
-    /// Whether the access log is written at all (`[proxy] access_log` not `off`).
-    pub fn enabled(&self) -> bool {
-        self.enabled
-    }
-
-    /// The last `lines` kept lines of `app`, and with `follow` a receiver of every later
-    /// batch, taken together so that no line is missed or seen twice.
-    pub fn tail(&self, app: &str, lines: usize, follow: bool) -> (Vec<Arc<str>>, Option<Feed>) {
-        let batches = self.lock();
-        let mut kept: Vec<Arc<str>> = batches
-            .0
-            .iter()
-            .rev()
-            .flat_map(|batch| batch.lines().rev())
-            .filter(|line| app_of(line) == Some(app))
-            .take(lines)
-            .map(Arc::from)
-            .collect();
-        kept.reverse();
-        (kept, follow.then(|| self.feed.subscribe()))
-    }
-
-    fn add(&self, batch: String) {
-        let batch: Arc<str> = batch.into();
-        let mut batches = self.lock();
-        let (kept, bytes) = &mut *batches;
-        *bytes += batch.len();
-        kept.push_back(batch.clone());
-        while *bytes > RECENT_BYTES {
-            match kept.pop_front() {
-                Some(old) => *bytes -= old.len(),
-                None => break,
-            }
-        }
-        if self.feed.receiver_count() > 0 {
-            let _ = self.feed.send(batch);
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, (VecDeque<Arc<str>>, usize)> {
-        self.batches.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -169,6 +109,40 @@ pub struct Entry<'a> {
     pub status: u16,
     pub micros: u64,
     pub peer: IpAddr,
+    /// What only the combined format shows.
+    pub client: Option<&'a Client>,
+}
+
+/// The combined format's fields beyond Berth's: the client's request version, Basic auth user,
+/// Referer and User-Agent as it sent them, and the response body's size.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub version: &'static str,
+    pub user: Option<String>,
+    pub referer: Option<hyper::header::HeaderValue>,
+    pub agent: Option<hyper::header::HeaderValue>,
+    pub bytes: u64,
+}
+
+impl Client {
+    /// What `request` tells about its client.
+    pub fn of<B>(request: &hyper::Request<B>) -> Client {
+        use hyper::header::{AUTHORIZATION, REFERER, USER_AGENT};
+        let headers = request.headers();
+        Client {
+            version: match request.version() {
+                hyper::Version::HTTP_10 => "HTTP/1.0",
+                hyper::Version::HTTP_2 => "HTTP/2.0",
+                _ => "HTTP/1.1",
+            },
+            user: headers
+                .get(AUTHORIZATION)
+                .and_then(|value| super::policy::basic_user(value.as_bytes())),
+            referer: headers.get(REFERER).cloned(),
+            agent: headers.get(USER_AGENT).cloned(),
+            bytes: 0,
+        }
+    }
 }
 
 /// One worker's buffer in front of the shared sink.
@@ -179,7 +153,7 @@ pub struct AccessLog {
 
 #[derive(Default)]
 struct Buffer {
-    lines: String,
+    batch: Batch,
     /// The formatted timestamp of `second`, reused within it.
     second: u64,
     stamp: String,
@@ -193,8 +167,13 @@ impl AccessLog {
         }
     }
 
+    /// Whether lines need the combined format's `Client`.
+    pub fn combined(&self) -> bool {
+        self.sink.output.is_some() && self.sink.format == Format::Combined
+    }
+
     pub fn record(&self, entry: &Entry<'_>) {
-        if self.sink.writer.is_none() {
+        if self.sink.output.is_none() {
             return;
         }
         let now = SystemTime::now()
@@ -202,32 +181,30 @@ impl AccessLog {
             .unwrap_or_default();
         let full = {
             let mut buffer = self.lock();
-            buffer.push(now, entry);
-            buffer.lines.len() >= FLUSH_AT
+            buffer.push(self.sink.format, now, entry);
+            buffer.batch.len() >= FLUSH_AT
         };
         if full {
             self.flush();
         }
     }
 
-    /// Writes the buffered lines, if any, in one write.
+    /// Hands the buffered lines over, and writes those every worker has handed over.
     pub fn flush(&self) {
-        let Some(sink) = &self.sink.writer else {
+        self.hand_over(false);
+    }
+
+    /// Hands the buffered lines over and writes every line handed over so far (at shutdown).
+    pub fn finish(&self) {
+        self.hand_over(true);
+    }
+
+    fn hand_over(&self, all: bool) {
+        let Some(output) = &self.sink.output else {
             return;
         };
-        let lines = std::mem::take(&mut self.lock().lines);
-        if lines.is_empty() {
-            return;
-        }
-        let mut writer = sink.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(err) = writer
-            .write_all(lines.as_bytes())
-            .and_then(|_| writer.flush())
-        {
-            tracing::warn!(error = %err, "cannot write the access log");
-        }
-        drop(writer);
-        self.sink.recent.add(lines);
+        let batch = std::mem::take(&mut self.lock().batch);
+        output.hand_over(batch, all);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Buffer> {
@@ -236,24 +213,67 @@ impl AccessLog {
 }
 
 impl Buffer {
-    fn push(&mut self, now: Duration, entry: &Entry<'_>) {
+    fn push(&mut self, format: Format, now: Duration, entry: &Entry<'_>) {
         if self.stamp.is_empty() || now.as_secs() != self.second {
             self.second = now.as_secs();
-            self.stamp = crate::clock::iso(now.as_secs());
+            self.stamp = match format {
+                Format::Berth => crate::clock::iso(now.as_secs()),
+                Format::Combined => crate::clock::common_log(now.as_secs()),
+            };
         }
-        let _ = writeln!(
-            self.lines,
-            "{}.{:06}Z  INFO berth::access: app={} id={} method={} path={} status={} micros={} peer={}",
-            self.stamp,
-            now.subsec_micros(),
-            entry.app,
-            entry.id,
-            entry.method,
-            entry.path,
-            entry.status,
-            entry.micros,
-            entry.peer
-        );
+        let stamp = &self.stamp;
+        let at = now.as_micros() as u64;
+        self.batch.push(at, entry.app, |line| match (format, entry.client) {
+            (Format::Combined, Some(client)) => {
+                let _ = write!(line, "{} - ", entry.peer);
+                escaped(line, client.user.as_deref().map(str::as_bytes));
+                let _ = write!(line, " [{stamp}] \"");
+                escaped(line, Some(entry.method.as_bytes()));
+                line.push(' ');
+                escaped(line, Some(entry.path.as_bytes()));
+                let _ = write!(
+                    line,
+                    " {}\" {} {} \"",
+                    client.version, entry.status, client.bytes
+                );
+                escaped(line, client.referer.as_ref().map(|v| v.as_bytes()));
+                line.push_str("\" \"");
+                escaped(line, client.agent.as_ref().map(|v| v.as_bytes()));
+                line.push_str("\"\n");
+            }
+            _ => {
+                let _ = writeln!(
+                    line,
+                    "{stamp}.{:06}Z  INFO berth::access: app={} id={} method={} path={} status={} micros={} peer={}",
+                    now.subsec_micros(),
+                    entry.app,
+                    entry.id,
+                    entry.method,
+                    entry.path,
+                    entry.status,
+                    entry.micros,
+                    entry.peer
+                );
+            }
+        });
+    }
+}
+
+/// `value` as nginx writes a variable into a log line (`escape=default`): `"`, `\`, control
+/// characters and bytes past ASCII as `\xHH`; `-` when there is none or it is empty.
+fn escaped(line: &mut String, value: Option<&[u8]>) {
+    match value {
+        None | Some([]) => line.push('-'),
+        Some(bytes) => {
+            for &byte in bytes {
+                match byte {
+                    b'"' | b'\\' | 0..=0x1f | 0x7f.. => {
+                        let _ = write!(line, "\\x{byte:02X}");
+                    }
+                    _ => line.push(char::from(byte)),
+                }
+            }
+        }
     }
 }
 
@@ -261,12 +281,8 @@ impl Buffer {
 mod tests {
     use super::*;
 
-    #[test]
-    fn lines_are_buffered_until_flushed_then_written_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("access.log");
-        let log = AccessLog::new(Sink::open(&Destination::File(path.clone())).unwrap());
-        let entry = Entry {
+    fn entry<'a>(client: Option<&'a Client>) -> Entry<'a> {
+        Entry {
             app: "shop",
             id: "abc",
             method: "GET",
@@ -274,14 +290,28 @@ mod tests {
             status: 200,
             micros: 812,
             peer: "203.0.113.9".parse().unwrap(),
-        };
-        log.record(&entry);
+            client,
+        }
+    }
+
+    #[test]
+    fn lines_are_buffered_until_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let sink = Sink::open(&Destination::File(path.clone()), Format::Berth).unwrap();
+        let log = AccessLog::new(sink);
+        log.record(&entry(None));
         log.record(&Entry {
             status: 404,
-            ..entry
+            ..entry(None)
         });
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
         log.flush();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "",
+            "held until every worker has had time to hand its lines over"
+        );
+        log.finish();
         let written = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = written.lines().collect();
         assert_eq!(lines.len(), 2, "{written}");
@@ -290,24 +320,49 @@ mod tests {
         ), "{written}");
         assert!(lines[1].contains("status=404"));
         assert_eq!(lines[0].find('T'), Some(10), "an RFC 3339 timestamp first");
+    }
 
-        let recent = log.sink.recent();
-        let (kept, _) = recent.tail("shop", 1, false);
-        assert_eq!(kept.len(), 1);
-        assert!(kept[0].contains("status=404"), "the latest line: {kept:?}");
-        let (kept, mut feed) = recent.tail("shop", 10, true);
-        assert_eq!(kept.len(), 2);
-        assert!(kept[0].contains("status=200"), "oldest first: {kept:?}");
-        log.record(&Entry {
-            app: "other",
-            ..entry
-        });
-        log.flush();
-        let batch = feed.as_mut().unwrap().try_recv().unwrap();
-        assert_eq!(
-            batch.lines().map(app_of).collect::<Vec<_>>(),
-            vec![Some("other")]
+    #[test]
+    fn combined_lines_read_as_nginx_writes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        let sink = Sink::open(&Destination::File(path.clone()), Format::Combined).unwrap();
+        let log = AccessLog::new(sink);
+        assert!(log.combined());
+        let client = Client {
+            version: "HTTP/1.1",
+            user: Some("ann".into()),
+            referer: Some(hyper::header::HeaderValue::from_static(
+                "https://shop.example/",
+            )),
+            agent: Some(hyper::header::HeaderValue::from_bytes(b"curl/8 \"x\" \xe9").unwrap()),
+            bytes: 1234,
+        };
+        log.record(&entry(Some(&client)));
+        let bare = Client {
+            version: "HTTP/1.1",
+            ..Client::default()
+        };
+        log.record(&entry(Some(&bare)));
+        log.finish();
+        let written = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = written.lines().collect();
+        let (start, rest) = lines[0].split_once(" [").unwrap();
+        assert_eq!(start, "203.0.113.9 - ann");
+        let (stamp, rest) = rest.split_once("] ").unwrap();
+        assert!(
+            chrono::DateTime::parse_from_str(stamp, "%d/%b/%Y:%H:%M:%S %z").is_ok(),
+            "{stamp}"
         );
-        assert!(recent.tail("nobody", 10, false).0.is_empty());
+        assert_eq!(
+            rest,
+            r#""GET /cart?x=1 HTTP/1.1" 200 1234 "https://shop.example/" "curl/8 \x22x\x22 \xE9""#
+        );
+        assert!(
+            lines[1].ends_with(r#""GET /cart?x=1 HTTP/1.1" 200 0 "-" "-""#)
+                && lines[1].starts_with("203.0.113.9 - - ["),
+            "{}",
+            lines[1]
+        );
     }
 }

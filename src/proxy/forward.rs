@@ -11,6 +11,7 @@ use hyper::body::{Body, Incoming};
 use hyper::header::{HeaderValue, HOST};
 use hyper::{Request, Response, StatusCode, Uri};
 
+use super::access::{AccessLog, Client, Entry};
 use super::answers::{
     apply_policy, body_timed_out, failed, restarting, text_response, too_large, unknown_host,
 };
@@ -20,6 +21,7 @@ use super::errors::Failure;
 use super::headers::{
     drop_underscored, is_upgrade, prepare_headers, request_id, strip_hop_by_hop, Forwarded,
 };
+use super::logged::{Deferred, Logged};
 use super::routes::{AppRoute, Lookup, Routes};
 use super::send_timeout::{Sending, Watched};
 use super::upstream::{UpstreamError, Via};
@@ -65,7 +67,7 @@ pub struct Shared {
     pub routes: Arc<Routes>,
     pub challenges: Arc<Challenges>,
     /// This worker's access log buffer.
-    pub access: super::access::AccessLog,
+    pub access: Arc<AccessLog>,
     pub pool: super::upstream::Pool,
     pub limits: Limits,
     /// See `Proxy::extra`.
@@ -151,6 +153,7 @@ pub async fn forward(
     };
     let method = request.method().clone();
     let id = request_id(request.headers());
+    let client = shared.access.combined().then(|| Client::of(&request));
     let call = Call {
         inbound,
         forwarded,
@@ -160,7 +163,7 @@ pub async fn forward(
         mapped_port,
     };
     let mut failures = Vec::new();
-    let response = to_app(shared, route.clone(), call, request, &mut failures).await;
+    let mut response = to_app(shared, route.clone(), call, request, &mut failures).await;
     let status = response.status().as_u16();
     route.metrics.record(status, started.elapsed());
     let path = target.path_and_query().map_or("/", |p| p.as_str());
@@ -176,16 +179,40 @@ pub async fn forward(
             route.errors.record(route.app.as_str(), failure, &request);
         }
     }
+    let micros = started.elapsed().as_micros() as u64;
     if !policy.access_log_off {
-        shared.access.record(&super::access::Entry {
-            app: route.app.as_str(),
-            id: &id,
-            method: method.as_str(),
-            path,
-            status,
-            micros: started.elapsed().as_micros() as u64,
-            peer: inbound.peer.ip(),
-        });
+        match client {
+            // Its size known only once it is sent: its line is written then.
+            Some(client) if response.body().size_hint().exact().is_none() => {
+                let line = Deferred {
+                    app: route.app.to_string(),
+                    id: id.clone(),
+                    method: method.clone(),
+                    target: target.clone(),
+                    status,
+                    micros,
+                    peer: inbound.peer.ip(),
+                    client,
+                };
+                response = response.map(|body| Logged::wrap(body, &shared.access, line));
+            }
+            client => {
+                let client = client.map(|mut client| {
+                    client.bytes = response.body().size_hint().lower();
+                    client
+                });
+                shared.access.record(&Entry {
+                    app: route.app.as_str(),
+                    id: &id,
+                    method: method.as_str(),
+                    path,
+                    status,
+                    micros,
+                    peer: inbound.peer.ip(),
+                    client: client.as_ref(),
+                });
+            }
+        }
     }
     let limit = policy.send_timeout.unwrap_or(shared.limits.send_timeout);
     sending.watch(Watched {

@@ -4,6 +4,7 @@
 //! This is the only module that knows hyper.
 
 mod access;
+mod access_order;
 mod answers;
 mod app_route;
 mod arrivals;
@@ -16,6 +17,7 @@ mod forward;
 mod gzip;
 mod headers;
 mod linger;
+mod logged;
 mod metrics;
 mod policy;
 mod routes;
@@ -36,7 +38,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 pub use access::{
-    app_of as access_app_of, Destination as AccessLogDestination, Recent as RecentAccess,
+    Destination as AccessLogDestination, Format as AccessLogFormat, Recent as RecentAccess,
     Sink as AccessLogSink,
 };
 pub use auth_guard::AuthGuard;
@@ -76,7 +78,7 @@ impl Proxy {
         Arc::new(Shared {
             routes: self.routes.clone(),
             challenges: self.challenges.clone(),
-            access: access::AccessLog::new(self.access_log.clone()),
+            access: Arc::new(access::AccessLog::new(self.access_log.clone())),
             pool: upstream::Pool::new(Duration::from_secs(5)),
             limits: self.limits,
             extra: self.extra,
@@ -211,7 +213,7 @@ async fn accept_loop(
     {
         tracing::warn!("proxy connections still open after 30s; closing them");
     }
-    shared.access.flush();
+    shared.access.finish();
 }
 
 /// Serves one client connection until it closes: HTTP/2 when TLS negotiated it, else

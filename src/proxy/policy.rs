@@ -182,6 +182,15 @@ impl BasicAuth {
     }
 }
 
+/// The user name of a `Basic` Authorization header, as nginx's `$remote_user` gives it (whether
+/// or not the password is right); the name is bounded by the header's size.
+pub fn basic_user(authorization: &[u8]) -> Option<String> {
+    let encoded = authorization.strip_prefix(b"Basic ")?.trim_ascii();
+    let decoded = B64.decode(encoded).ok()?;
+    let user = decoded.split(|&b| b == b':').next()?;
+    Some(String::from_utf8_lossy(user).into_owned())
+}
+
 /// An address or a network (`10.0.0.0/8`, `2001:db8::/32`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IpNet {
