@@ -15,6 +15,23 @@ use crate::scheduler::{ImageBuilder, Scheduler};
 use crate::state::{AppRecord, StateError, Store};
 use crate::urls::{MainPorts, Tls};
 
+/// The limits every proxied request gets, from `[proxy]`.
+pub fn proxy_limits(config: &Config) -> crate::proxy::Limits {
+    use std::time::Duration;
+    let proxy = &config.proxy;
+    crate::proxy::Limits {
+        hold: Duration::from_secs(proxy.hold_timeout_secs),
+        read_timeout: Duration::from_secs(proxy.read_timeout_secs),
+        header_timeout: Duration::from_secs(proxy.client_header_timeout_secs),
+        max_body: proxy.client_max_body_size.bytes(),
+        body_timeout: Duration::from_secs(proxy.client_body_timeout_secs),
+        send_timeout: Duration::from_secs(proxy.send_timeout_secs),
+        max_header: proxy.client_max_header_size.bytes() as u32,
+        keepalive_drain: Duration::from_secs(proxy.keepalive_drain_secs),
+        gzip: proxy.gzip,
+    }
+}
+
 pub struct Ctx {
     pub config: Config,
     pub store: Store,
@@ -200,6 +217,60 @@ impl Ctx {
             .stop_timeout_secs
             .unwrap_or(self.config.deploy.stop_timeout_secs);
         std::time::Duration::from_secs(secs)
+    }
+
+    /// A context on `config`'s data dir with `engine` as scheduler and builder, no listeners and
+    /// no background work beyond what a test starts: what `cargo test --lib` runs the deploy
+    /// pipeline and the commands against, without Docker.
+    #[cfg(test)]
+    pub fn for_tests<E: Scheduler + ImageBuilder + 'static>(
+        config: Config,
+        engine: Arc<E>,
+    ) -> Arc<Ctx> {
+        let store = Store::open(&config.data_dir).expect("open the test data dir");
+        let challenges = Arc::new(crate::proxy::Challenges::default());
+        let routes = Arc::new(Routes::default());
+        let certs = Arc::new(CertStore::default());
+        let shutdown = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let proxy = crate::proxy::Proxy {
+            routes: routes.clone(),
+            access_log: crate::proxy::AccessLogSink::off(),
+            challenges: challenges.clone(),
+            limits: proxy_limits(&config),
+            shutdown: shutdown.clone(),
+            tracker: tracker.clone(),
+            extra: false,
+            workers: 0,
+            auth: crate::proxy::AuthGuard::for_this_host(0),
+        };
+        Arc::new_cyclic(|this| Ctx {
+            acme: crate::acme::Issuer::new(store.layout().acme_dir(), None, challenges),
+            access_logs: proxy.access_log.recent(),
+            listeners: crate::proxy::ExtraListeners::new(
+                std::net::Ipv4Addr::LOCALHOST.into(),
+                proxy,
+                certs.clone(),
+                Vec::new(),
+            ),
+            builds: Builds::new(config.build.concurrent),
+            config,
+            store,
+            scheduler: engine.clone(),
+            builder: engine,
+            routes,
+            certs,
+            main_ports: MainPorts {
+                http: 80,
+                https: 443,
+            },
+            pushes: Arc::default(),
+            deploy_locks: DeployLocks::default(),
+            retiring: Default::default(),
+            tracker,
+            shutdown,
+            this: this.clone(),
+        })
     }
 
     /// Registers a new app; its host routes (to a 502) until the first deploy.

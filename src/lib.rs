@@ -20,6 +20,7 @@
 //! - `state/`: the only module that writes the data dir's state files.
 //! - `config`, `names`, `context`: configuration, validated names, shared context.
 //! - `accept`: what every accept loop does when `accept` fails.
+//! - `fake` (unit tests only): an in-memory engine behind `scheduler`'s traits.
 //!
 //! See `docs/architecture.md` for the invariants.
 
@@ -40,6 +41,8 @@ pub mod daemon;
 pub mod deploy;
 pub mod docker;
 pub mod domains;
+#[cfg(test)]
+pub mod fake;
 pub mod git;
 pub mod handoff;
 pub mod health;

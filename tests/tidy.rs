@@ -41,8 +41,12 @@ fn module_of(path: &Path) -> Option<String> {
     (!matches!(name, "lib" | "main")).then(|| name.to_string())
 }
 
-/// The file's code without its unit tests (`#[cfg(test)] mod tests` comes last by convention).
+/// The file's code without its unit tests (`#[cfg(test)] mod tests` comes last by convention,
+/// or is a file of its own, `tests.rs`).
 fn code(path: &Path) -> String {
+    if path.file_name().is_some_and(|name| name == "tests.rs") {
+        return String::new();
+    }
     let text = std::fs::read_to_string(path).expect("read source");
     match text.find("#[cfg(test)]\nmod tests") {
         Some(at) => text[..at].to_string(),

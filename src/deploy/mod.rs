@@ -151,3 +151,6 @@ fn upstream(instance: &Instance, port: u16) -> Option<Upstream> {
         addr: SocketAddr::new(ip, port),
     })
 }
+
+#[cfg(test)]
+mod tests;

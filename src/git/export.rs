@@ -29,6 +29,23 @@ pub struct BuildContext {
     path: PathBuf,
 }
 
+#[cfg(test)]
+impl Checkout {
+    /// A commit with an empty build context and a Dockerfile, for pipeline tests.
+    pub fn for_tests(dir: &Path) -> Checkout {
+        let (context, _) = BuildContext::create(dir).expect("a build context");
+        Checkout {
+            rev: "0123456789abcdef0123456789abcdef01234567".into(),
+            context,
+            dockerfile: Some("Dockerfile".into()),
+            app_json: None,
+            checks_file: None,
+            procfile: None,
+            buildpacks_file: None,
+        }
+    }
+}
+
 impl BuildContext {
     /// A new, empty context file in `dir`, with a random name.
     fn create(dir: &Path) -> Result<(BuildContext, std::fs::File), GitError> {

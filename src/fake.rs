@@ -1,0 +1,295 @@
+//! A fake engine behind the `Scheduler` and `ImageBuilder` traits, for unit tests of the deploy
+//! pipeline without Docker: images and instances are records in memory. Every web instance
+//! answers HTTP on one local server, the port every image EXPOSEs, except the instances of a
+//! release told to crash, which have exited by the time anyone looks and answer nowhere.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::names::AppName;
+use crate::scheduler::{
+    Assembly, BuildOutput, BuiltImage, ByteStream, CompileJob, Compiled, DockerfileBuild,
+    ImageBuilder, Instance, InstanceSpec, InstanceStatus, InstanceStream, LogStream, OneOff, Pull,
+    Scheduler, SchedulerError, Stdin, Stdout,
+};
+
+/// Where a crashed instance "listens": a loopback address nothing serves on.
+const NOWHERE: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+
+pub struct FakeEngine {
+    /// The port the local server answers on, which every image EXPOSEs.
+    pub port: u16,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Every instance started and not retired, in start order.
+    instances: Vec<Instance>,
+    /// Image tag → id.
+    images: BTreeMap<String, String>,
+    /// Instances of this release crash at once.
+    crashing: Option<u32>,
+    /// Ids retired, in order.
+    retired: Vec<String>,
+    serial: u32,
+}
+
+impl FakeEngine {
+    /// A fake engine and its HTTP server (on the current runtime).
+    pub async fn start() -> Arc<FakeEngine> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut head = [0u8; 1024];
+                    let _ = stream.read(&mut head).await;
+                    let answer =
+                        "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok";
+                    let _ = stream.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        Arc::new(FakeEngine {
+            port,
+            state: Mutex::default(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Instances of `release` crash as soon as they start (`None`: none do).
+    pub fn crash_release(&self, release: Option<u32>) {
+        self.lock().crashing = release;
+    }
+
+    /// The instances of `app` not retired (running or crashed), as (dyno, release), in start
+    /// order.
+    pub fn running(&self, app: &str) -> Vec<(String, u32)> {
+        self.lock()
+            .instances
+            .iter()
+            .filter(|i| i.app.as_str() == app)
+            .map(|i| (i.dyno(), i.release))
+            .collect()
+    }
+
+    /// How many instances were retired so far.
+    pub fn retired(&self) -> usize {
+        self.lock().retired.len()
+    }
+
+    fn image(&self, tag: &str) -> BuiltImage {
+        let mut state = self.lock();
+        state.serial += 1;
+        let id = format!("sha256:{:04}", state.serial);
+        state.images.insert(tag.to_string(), id);
+        BuiltImage {
+            tag: tag.to_string(),
+            exposed_ports: vec![self.port],
+        }
+    }
+
+    fn unsupported<T>(what: &str) -> Result<T, SchedulerError> {
+        Err(SchedulerError::Engine(format!(
+            "the fake engine has no {what}"
+        )))
+    }
+}
+
+#[async_trait]
+impl Scheduler for FakeEngine {
+    async fn start(&self, spec: &InstanceSpec) -> Result<Instance, SchedulerError> {
+        let mut state = self.lock();
+        state.serial += 1;
+        let crashed = state.crashing == Some(spec.release);
+        let instance = Instance {
+            id: format!("c{:04}", state.serial),
+            app: spec.app.clone(),
+            process: spec.process.clone(),
+            index: spec.index,
+            release: spec.release,
+            running: !crashed,
+            address: Some(match crashed {
+                true => NOWHERE,
+                false => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            }),
+        };
+        state.instances.push(instance.clone());
+        Ok(instance)
+    }
+
+    async fn instances(&self, app: Option<&AppName>) -> Result<Vec<Instance>, SchedulerError> {
+        Ok(self
+            .lock()
+            .instances
+            .iter()
+            .filter(|i| app.is_none_or(|app| &i.app == app))
+            .cloned()
+            .collect())
+    }
+
+    fn changes(&self, _since: std::time::SystemTime) -> InstanceStream {
+        Box::pin(futures_util::stream::pending())
+    }
+
+    async fn is_up_since_start(&self, id: &str) -> Result<bool, SchedulerError> {
+        Ok(self
+            .lock()
+            .instances
+            .iter()
+            .any(|i| i.id == id && i.running))
+    }
+
+    fn log_lines(&self, _id: &str, _tail: Option<usize>, _follow: bool) -> LogStream {
+        Box::pin(futures_util::stream::iter([Ok(
+            "2026-12-07T00:00:00.000000000Z crashed: no database".to_string(),
+        )]))
+    }
+
+    async fn status(&self, id: &str) -> Result<InstanceStatus, SchedulerError> {
+        let running = self.is_up_since_start(id).await?;
+        Ok(InstanceStatus {
+            state: if running { "running" } else { "exited" }.to_string(),
+            restarts: 0,
+            exit_code: (!running).then_some(3),
+        })
+    }
+
+    async fn inspect(&self, _id: &str) -> Result<serde_json::Value, SchedulerError> {
+        Ok(serde_json::json!({}))
+    }
+
+    async fn run_once(
+        &self,
+        _spec: &InstanceSpec,
+        _output: &mut dyn BuildOutput,
+        _stop: &tokio_util::sync::CancellationToken,
+    ) -> Result<i64, SchedulerError> {
+        Ok(0)
+    }
+
+    async fn run_attached(
+        &self,
+        _spec: &InstanceSpec,
+        _tty: bool,
+        _stdin: Stdin<'_>,
+        _output: Stdout<'_>,
+        _stop: &tokio_util::sync::CancellationToken,
+    ) -> Result<i64, SchedulerError> {
+        Self::unsupported("attached one-offs")
+    }
+
+    async fn run_detached(&self, _spec: &InstanceSpec) -> Result<OneOff, SchedulerError> {
+        Self::unsupported("detached one-offs")
+    }
+
+    async fn one_offs(&self, _app: &AppName) -> Result<Vec<OneOff>, SchedulerError> {
+        Ok(Vec::new())
+    }
+
+    async fn exec_attached(
+        &self,
+        _id: &str,
+        _command: &[String],
+        _tty: bool,
+        _stdin: Stdin<'_>,
+        _output: Stdout<'_>,
+        _stop: &tokio_util::sync::CancellationToken,
+    ) -> Result<i64, SchedulerError> {
+        Self::unsupported("exec")
+    }
+
+    async fn exec(
+        &self,
+        _id: &str,
+        _command: &[String],
+        _limit: Duration,
+    ) -> Result<i64, SchedulerError> {
+        Self::unsupported("exec")
+    }
+
+    async fn retire(&self, id: &str, _grace: Duration) -> Result<(), SchedulerError> {
+        let mut state = self.lock();
+        state.instances.retain(|i| i.id != id);
+        state.retired.push(id.to_string());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ImageBuilder for FakeEngine {
+    async fn build(
+        &self,
+        job: DockerfileBuild<'_>,
+        _output: &mut dyn BuildOutput,
+    ) -> Result<BuiltImage, SchedulerError> {
+        Ok(self.image(job.tag))
+    }
+
+    async fn load_images(
+        &self,
+        _tar: ByteStream,
+        _output: &mut dyn BuildOutput,
+    ) -> Result<Vec<String>, SchedulerError> {
+        Self::unsupported("docker load")
+    }
+
+    async fn adopt_image(
+        &self,
+        _image: &str,
+        tag: &str,
+        _pull: Pull,
+        _output: &mut dyn BuildOutput,
+    ) -> Result<BuiltImage, SchedulerError> {
+        Ok(self.image(tag))
+    }
+
+    async fn image_id(&self, tag: &str) -> Result<Option<String>, SchedulerError> {
+        Ok(self.lock().images.get(tag).cloned())
+    }
+
+    async fn app_images(&self, app: &AppName) -> Result<Vec<String>, SchedulerError> {
+        let prefix = format!("{}:", crate::scheduler::image_repository(app));
+        Ok(self
+            .lock()
+            .images
+            .keys()
+            .filter(|tag| tag.starts_with(&prefix))
+            .cloned()
+            .collect())
+    }
+
+    async fn remove_image(&self, tag: &str) -> Result<(), SchedulerError> {
+        self.lock().images.remove(tag);
+        Ok(())
+    }
+
+    async fn remove_untagged(&self, _id: &str) -> Result<bool, SchedulerError> {
+        Ok(false)
+    }
+
+    async fn compile(
+        &self,
+        _job: &CompileJob,
+        _output: &mut dyn BuildOutput,
+    ) -> Result<Compiled, SchedulerError> {
+        Self::unsupported("buildpack builds")
+    }
+
+    async fn assemble(&self, _assembly: &Assembly) -> Result<BuiltImage, SchedulerError> {
+        Self::unsupported("buildpack builds")
+    }
+
+    async fn remove_volume(&self, _name: &str) -> Result<bool, SchedulerError> {
+        Ok(false)
+    }
+}
