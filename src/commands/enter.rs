@@ -26,9 +26,10 @@ impl Args {
     /// `enter shop`, `enter shop worker`, `enter shop web.2 ls -la`.
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
         let Some((app, rest)) = words.split_first() else {
-            return Err(CommandError::Usage(
-                "app name required; usage: enter <app> [process[.N]] [command...]".into(),
-            ));
+            return Err(CommandError::Usage(format!(
+                "app name required; usage: {}",
+                super::usage("enter")
+            )));
         };
         let (target, command) = match rest {
             [flag, id, command @ ..] if flag == "--container-id" => {

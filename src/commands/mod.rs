@@ -71,6 +71,7 @@ mod ssh_keys_remove;
 mod storage_ensure;
 mod storage_list;
 mod storage_mount;
+mod table;
 mod urls;
 mod version;
 
@@ -172,9 +173,6 @@ impl From<DeployError> for CommandError {
     }
 }
 
-/// Other names of listed commands (`apps` is `apps:list`, `config` is `config:show`).
-const ALIASES: [&str; 5] = ["apps", "config", "--help", "-h", "--version"];
-
 /// A parsed command line, ready to run.
 #[derive(Debug)]
 pub enum Command {
@@ -270,170 +268,14 @@ impl Command {
             }
             return Ok(Command::Help(help::Topic::parse(namespace)?));
         }
-        let known = help::listed(name).or_else(|| ALIASES.iter().copied().find(|a| a == name));
-        let Some(name) = known else {
+        let Some(spec) = table::find(name) else {
             return Err(CommandError::Unknown(name.to_string()));
         };
         // `<command> --help` shows the command's usage (a later `--help` is an argument).
-        if let (Some(listed), Some("--help" | "-h")) =
-            (help::listed(name), rest.first().map(String::as_str))
-        {
-            return Ok(Command::Help(help::Topic::Command(listed)));
+        if let Some("--help" | "-h") = rest.first().map(String::as_str) {
+            return Ok(Command::Help(help::Topic::Command(spec.name)));
         }
-        Ok(match name {
-            "apps:clone" => Command::AppsClone(apps_clone::Args::parse(false, rest)?),
-            "apps:rename" => Command::AppsClone(apps_clone::Args::parse(true, rest)?),
-            "apps:create" => Command::AppsCreate(argv::AppArgs::parse("apps:create", rest)?),
-            "apps:destroy" => Command::AppsDestroy(apps_destroy::Args::parse(rest)?),
-            "apps:exists" => Command::AppsExists(argv::AppArgs::parse("apps:exists", rest)?),
-            "apps:list" | "apps" => Command::AppsList(apps_list::Args::parse(rest)?),
-            "apps:lock" => Command::AppsLock(argv::AppArgs::parse("apps:lock", rest)?, true),
-            "apps:unlock" => Command::AppsLock(argv::AppArgs::parse("apps:unlock", rest)?, false),
-            "apps:locked" => Command::AppsLocked(argv::AppArgs::parse("apps:locked", rest)?),
-            "apps:report" => Command::AppsReport(argv::AppArgs::parse("apps:report", rest)?),
-            "apps:set" => Command::AppsSet(apps_set::Args::parse(rest)?),
-            "builder:report" => {
-                Command::BuilderReport(argv::AppArgs::parse("builder:report", rest)?)
-            }
-            "builder:set" => Command::BuilderSet(builder::Args::parse(rest)?),
-            "builder-dockerfile:report" => Command::BuilderDockerfileReport(argv::AppArgs::parse(
-                "builder-dockerfile:report",
-                rest,
-            )?),
-            "builder-dockerfile:set" => {
-                Command::BuilderDockerfileSet(builder_dockerfile::Args::parse(rest)?)
-            }
-            name if name.starts_with("buildpacks:") => {
-                Command::Buildpacks(buildpacks::Args::parse(name, rest)?)
-            }
-            "builds:list" | "builds:cancel" => Command::Builds(builds::Args::parse(name, rest)?),
-            name if name.starts_with("certs:") => Command::Certs(certs::Args::parse(name, rest)?),
-            name @ ("nginx:set" | "nginx:report") => {
-                Command::Nginx(nginx::Args::parse(name, rest)?)
-            }
-            "nginx:show-config" => {
-                Command::NginxShow(argv::AppArgs::parse("nginx:show-config", rest)?)
-            }
-            "nginx:access-logs" | "nginx:error-logs" => {
-                Command::NginxLogs(nginx_logs::Args::parse(name, rest)?)
-            }
-            "nginx:validate-config" | "nginx:reload" | "nginx:start" | "nginx:stop" => {
-                Command::NginxValidate(nginx_validate::Args::parse(name, rest)?)
-            }
-            name if name.starts_with("letsencrypt:") => {
-                Command::Letsencrypt(letsencrypt::Args::parse(name, rest)?)
-            }
-            "checks:disable" | "checks:enable" | "checks:skip" => {
-                Command::ChecksToggle(checks_toggle::Args::parse(name, rest)?)
-            }
-            "config:clear" => Command::ConfigUnset(config_unset::Args::parse_clear(rest)?),
-            "config:export" | "config:bundle" => {
-                Command::ConfigExport(config_export::Args::parse(name, rest)?)
-            }
-            "config:get" => Command::ConfigGet(config_get::Args::parse(rest)?),
-            "config:import" => Command::ConfigImport(config_import::Args::parse(rest)?),
-            "config:keys" => Command::ConfigShow(config_show::Args::parse("config:keys", rest)?),
-            "config:set" => Command::ConfigSet(config_set::Args::parse(rest)?),
-            "config:show" | "config" => {
-                Command::ConfigShow(config_show::Args::parse("config:show", rest)?)
-            }
-            "config:unset" => Command::ConfigUnset(config_unset::Args::parse_unset(rest)?),
-            "checks:report" => Command::ChecksReport(argv::AppArgs::parse("checks:report", rest)?),
-            "checks:run" => Command::ChecksRun(checks_run::Args::parse(rest)?),
-            "checks:set" => Command::ChecksSet(checks_set::Args::parse(rest)?),
-            "cron:report" => Command::CronReport(argv::AppArgs::parse("cron:report", rest)?),
-            "cron:set" => Command::CronSet(cron_set::Args::parse(rest)?),
-            "cron:list" | "cron:run" | "cron:suspend" | "cron:resume" => {
-                Command::Cron(cron::Args::parse(name, rest)?)
-            }
-            "docker-options:add"
-            | "docker-options:remove"
-            | "docker-options:clear"
-            | "docker-options:list"
-            | "docker-options:report" => {
-                Command::DockerOptions(docker_options::Args::parse(name, rest)?)
-            }
-            name if name.starts_with("domains:") => {
-                Command::Domains(domains::Args::parse(name, rest)?)
-            }
-            "enter" => Command::Enter(enter::Args::parse(rest)?),
-            "git:from-archive" => Command::GitFromArchive(git_from_archive::Args::parse(rest)?),
-            "git:from-image" | "git:load-image" => {
-                Command::GitFromImage(git_from_image::Args::parse(name, rest)?)
-            }
-            "git:report" => Command::GitReport(argv::AppArgs::parse("git:report", rest)?),
-            "git:set" => Command::GitSet(git_set::Args::parse(rest)?),
-            name if name.starts_with("http-auth:") => {
-                Command::HttpAuth(http_auth::Args::parse(name, rest)?)
-            }
-            "logs" => Command::Logs(logs::Args::parse(rest)?),
-            "logs:failed" => Command::LogsFailed(logs_failed::Args::parse(rest)?),
-            "logs:report" => Command::LogsReport(argv::AppArgs::parse("logs:report", rest)?),
-            "logs:set" => Command::LogsSet(logs_set::Args::parse(rest)?),
-            name if name.starts_with("maintenance:") => {
-                Command::Maintenance(maintenance::Args::parse(name, rest)?)
-            }
-            name if name.starts_with("ports:") => Command::Ports(ports::Args::parse(name, rest)?),
-            name if name.starts_with("proxy:") => Command::Proxy(proxy::Args::parse(name, rest)?),
-            "ps:inspect" => Command::PsInspect(argv::AppArgs::parse("ps:inspect", rest)?),
-            "ps:rebuild" => Command::PsRebuild(ps_rebuild::Args::parse(rest)?),
-            "ps:restore" => Command::PsRestore(ps_restore::Args::parse(rest)?),
-            "ps:set" => Command::PsSet(ps_set::Args::parse(rest)?),
-            "ps:report" => Command::PsReport(ps_report::Args::parse(rest)?),
-            "ps:restart" | "ps:stop" | "ps:start" => {
-                Command::PsLifecycle(ps_lifecycle::Args::parse(name, rest)?)
-            }
-            "ps:scale" => Command::PsScale(ps_scale::Args::parse(rest)?),
-            "releases" => Command::Releases(argv::AppArgs::parse("releases", rest)?),
-            "report" => {
-                let mut argv = argv::Argv::new("report", rest);
-                let json = argv.json_format("stdout")?;
-                let app = argv.optional()?.map(|a| AppName::parse(&a)).transpose()?;
-                argv.finish()?;
-                Command::Report(app, json)
-            }
-            "releases:info" => Command::ReleasesInfo(releases_info::Args::parse(rest)?),
-            "releases:rollback" => Command::ReleasesRollback(releases_rollback::Args::parse(rest)?),
-            "repo:purge-cache" => {
-                Command::RepoPurgeCache(argv::AppArgs::parse("repo:purge-cache", rest)?)
-            }
-            "resource:limit"
-            | "resource:reserve"
-            | "resource:limit-clear"
-            | "resource:reserve-clear" => Command::Resource(resource::Args::parse(name, rest)?),
-            "resource:report" => {
-                Command::ResourceReport(argv::AppArgs::parse("resource:report", rest)?)
-            }
-            "storage:ensure-directory" => {
-                Command::StorageEnsure(storage_ensure::Args::parse(rest)?)
-            }
-            "storage:list" => Command::StorageList(storage_list::Args::parse(rest)?),
-            "storage:report" => {
-                Command::StorageReport(argv::AppArgs::parse("storage:report", rest)?)
-            }
-            "storage:mount" => Command::StorageMount(storage_mount::Args::parse(true, rest)?),
-            "storage:unmount" => Command::StorageMount(storage_mount::Args::parse(false, rest)?),
-            "run" | "run:detached" => Command::Run(run::Args::parse(name, rest)?),
-            "run:list" | "run:logs" | "run:stop" => {
-                Command::RunList(run_list::Args::parse(name, rest)?)
-            }
-            "ssh-keys:add" => Command::SshKeysAdd(ssh_keys_add::Args::parse(rest)?),
-            "ssh-keys:list" => Command::SshKeysList(ssh_keys_list::Args::parse(rest)?),
-            "ssh-keys:remove" => Command::SshKeysRemove(ssh_keys_remove::Args::parse(rest)?),
-            "urls" => Command::Urls(argv::AppArgs::parse("urls", rest)?, true),
-            "url" => Command::Urls(argv::AppArgs::parse("url", rest)?, false),
-            "help" | "--help" | "-h" => {
-                let mut argv = argv::Argv::new("help", rest);
-                let topic = argv.optional()?;
-                argv.finish()?;
-                Command::Help(match topic {
-                    Some(word) => help::Topic::parse(&word)?,
-                    None => help::Topic::All,
-                })
-            }
-            "version" | "--version" => Command::Version,
-            other => return Err(CommandError::Unknown(other.to_string())),
-        })
+        (spec.parse)(spec.name, rest)
     }
 
     async fn run(self, ctx: &Ctx, caller: &Caller, io: &mut Io) -> Result<(), CommandError> {
