@@ -8,7 +8,7 @@
 #   bash bench/proxy.sh [SECONDS] [CONNECTIONS] [ROUNDS] [FORMAT]   (defaults: 10 s, 64, 3, combined)
 #
 # Both proxies write an access log file in nginx's combined format, as Dokku's nginx does
-# (FORMAT berth: Berth's structured lines instead).
+# (FORMAT berth: Berth's structured lines instead; stderr: those, to the daemon's log).
 # The proxies take turns, ROUNDS times, and each figure is the median of its rounds, so a
 # passing disturbance on the machine does not decide the comparison.
 set -euo pipefail
@@ -30,7 +30,7 @@ cleanup() {
   stop_daemon
 }
 trap cleanup EXIT
-bench_setup "$format"
+bench_setup "${format#stderr}"
 http_port=$(grep -o 'http=[0-9.:]*' "$work/ready" | cut -d: -f2)
 
 # The app: a static, dependency-free keep-alive server FROM scratch.
