@@ -54,6 +54,10 @@ pub struct Ctx {
     pub builds: Builds,
     /// Instances waiting out `wait-to-retire`, never taken back into service.
     pub retiring: crate::deploy::Retiring,
+    /// Held by a command while it reads settings, checks them (against every app's, for
+    /// domains and ports) and writes them back, so two such commands never interleave and
+    /// neither's change is lost (`Ctx::edit`).
+    pub edits: std::sync::Mutex<()>,
     /// Background work (retiring old instances) runs here and ends with `shutdown`.
     pub tracker: TaskTracker,
     pub shutdown: CancellationToken,
@@ -267,10 +271,18 @@ impl Ctx {
             pushes: Arc::default(),
             deploy_locks: DeployLocks::default(),
             retiring: Default::default(),
+            edits: Default::default(),
             tracker,
             shutdown,
             this: this.clone(),
         })
+    }
+
+    /// Takes the edits lock (see `edits`). A plain mutex, so that clippy's `await_holding_lock`
+    /// refuses any await while it is held: a client that stops reading a command's output
+    /// cannot hold up everyone's edits.
+    pub fn edit(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.edits.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Registers a new app; its host routes (to a 502) until the first deploy.

@@ -156,10 +156,9 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
             .update_global(|global| global.stack = image.clone())?;
         return announce_stack(io, "--global", image).await;
     };
-    let record = ctx.store.app(&app)?;
-    let mut list = record.buildpacks.list.clone();
-    match args.action {
+    let action = match args.action {
         Action::List => {
+            let list = ctx.store.app(&app)?.buildpacks.list;
             io.header(&format!("{app} buildpack urls")).await;
             for buildpack in &list {
                 io.line(buildpack).await;
@@ -172,8 +171,35 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
                 .update_app(&app, |record| record.buildpacks.stack = image.clone())?;
             return announce_stack(io, app.as_str(), image).await;
         }
+        action => action,
+    };
+    let list = edit_list(ctx, caller, args.command, &app, action)?;
+    match list.is_empty() {
+        true => {
+            io.step(&format!("{app} has no buildpacks set: builds detect one"))
+                .await
+        }
+        false => {
+            io.step(&format!("Buildpacks of {app}: {}", list.join(" ")))
+                .await
+        }
+    }
+    Ok(())
+}
+
+/// Applies `action` to the app's list and stores it, as one edit; returns the new list.
+fn edit_list(
+    ctx: &Ctx,
+    caller: &Caller,
+    command: &str,
+    app: &AppName,
+    action: Action,
+) -> Result<Vec<String>, CommandError> {
+    let _edit = ctx.edit();
+    let mut list = ctx.store.app(app)?.buildpacks.list;
+    match action {
         Action::Add { index, buildpack } => {
-            allowed(caller, args.command, &buildpack)?;
+            allowed(caller, command, &buildpack)?;
             if list.contains(&buildpack) {
                 return Err(CommandError::User(format!(
                     "The buildpack {buildpack} is already set for {app}"
@@ -183,7 +209,7 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
             list.insert(at, buildpack);
         }
         Action::Set { index, buildpack } => {
-            allowed(caller, args.command, &buildpack)?;
+            allowed(caller, command, &buildpack)?;
             match list.get_mut(index - 1) {
                 Some(slot) => *slot = buildpack,
                 None => list.push(buildpack),
@@ -202,20 +228,11 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
             list.remove(position);
         }
         Action::Clear => list.clear(),
+        Action::List | Action::Report | Action::Stack(_) => {}
     }
     ctx.store
-        .update_app(&app, |record| record.buildpacks.list = list.clone())?;
-    match list.is_empty() {
-        true => {
-            io.step(&format!("{app} has no buildpacks set: builds detect one"))
-                .await
-        }
-        false => {
-            io.step(&format!("Buildpacks of {app}: {}", list.join(" ")))
-                .await
-        }
-    }
-    Ok(())
+        .update_app(app, |record| record.buildpacks.list = list.clone())?;
+    Ok(list)
 }
 
 /// Buildpacks that read the server's files may only be chosen on the server itself.
@@ -266,6 +283,28 @@ async fn report_app(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), Command
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two adds that read the list before either wrote it back would store one list without
+    /// the other's buildpack, after both said so.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_buildpack_adds_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = crate::commands::test_ctx(dir.path()).await;
+        let shop = AppName::parse("shop").unwrap();
+        ctx.create_app(&shop).unwrap();
+        let urls: Vec<String> = (0..100)
+            .map(|i| format!("https://example.com/pack{i}.git"))
+            .collect();
+        let adds: Vec<String> = urls
+            .iter()
+            .map(|u| format!("buildpacks:add shop {u}"))
+            .collect();
+        let statuses = crate::commands::at_once(&ctx, &adds).await;
+        assert!(statuses.iter().all(|s| *s == 0), "{statuses:?}");
+        let list = ctx.store.app(&shop).unwrap().buildpacks.list;
+        let lost: Vec<&String> = urls.iter().filter(|u| !list.contains(u)).collect();
+        assert!(lost.is_empty(), "lost {lost:?}");
+    }
 
     fn parse(command: &str, line: &str) -> Result<Args, CommandError> {
         Args::parse(command, &crate::commands::argv::words(line))

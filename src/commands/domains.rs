@@ -100,55 +100,15 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     let Some(app) = args.app.clone() else {
         return run_global(ctx, io, args).await;
     };
-    let record = ctx.store.app(&app)?;
-    let globals = ctx.global_domains();
-    let current = app_vhosts(&record, &globals);
-    let vhosts = match args.verb {
+    match args.verb {
         Verb::Report => return report_app(ctx, io, &app).await,
-        Verb::Enable | Verb::Disable => {
-            return toggle(ctx, io, &app, args.verb).await;
-        }
-        Verb::Add => {
-            let mut list = current.clone();
-            for domain in &args.domains {
-                if list.contains(domain) {
-                    io.detail(&format!("Skipping: {domain} already added to {app}"))
-                        .await;
-                } else {
-                    list.push(domain.clone());
-                }
-            }
-            Some(list)
-        }
-        Verb::Remove => {
-            let owner = format!("App {app} has");
-            skip_absent(io, &owner, &args.domains, &current).await?;
-            Some(
-                current
-                    .iter()
-                    .filter(|d| !args.domains.contains(d))
-                    .cloned()
-                    .collect(),
-            )
-        }
-        Verb::Set => Some(args.domains.clone()),
-        Verb::Clear => Some(Vec::new()),
-        Verb::Reset => None,
-    };
-    let wanted = vhosts
-        .clone()
-        .unwrap_or_else(|| default_vhosts(&app, &globals));
-    // Only what the app does not have yet: another app's wildcard may have come to cover one
-    // of its domains since (the app keeps it: an exact domain beats a wildcard).
-    let added: Vec<String> = wanted
-        .iter()
-        .filter(|d| !current.contains(d))
-        .cloned()
-        .collect();
-    check_unclaimed(ctx, &app, &added, &globals)?;
-    ctx.store
-        .update_app(&app, |r| r.domains.vhosts = vhosts.clone())?;
-    ctx.reroute_hosts(&app);
+        Verb::Enable | Verb::Disable => return toggle(ctx, io, &app, args.verb).await,
+        _ => {}
+    }
+    let (notes, wanted) = edit_app(ctx, &app, &args)?;
+    for note in notes {
+        io.detail(&note).await;
+    }
     let verb = match args.verb {
         Verb::Add => "Added",
         Verb::Remove => "Removed",
@@ -160,14 +120,68 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     Ok(())
 }
 
-/// Says which of the domains to remove are not there (`owner`: "App shop has"); refuses when
-/// none is.
-async fn skip_absent(
-    io: &mut Io,
+/// Changes the app's domains as `args` asks, checked against every app's, and stores them, as
+/// one edit. Returns what to say about domains skipped, and the domains the app now has.
+fn edit_app(
+    ctx: &Ctx,
+    app: &AppName,
+    args: &Args,
+) -> Result<(Vec<String>, Vec<String>), CommandError> {
+    let _edit = ctx.edit();
+    let record = ctx.store.app(app)?;
+    let globals = ctx.global_domains();
+    let current = app_vhosts(&record, &globals);
+    let mut notes = Vec::new();
+    let vhosts = match args.verb {
+        Verb::Add => {
+            let mut list = current.clone();
+            for domain in &args.domains {
+                if list.contains(domain) {
+                    notes.push(format!("Skipping: {domain} already added to {app}"));
+                } else {
+                    list.push(domain.clone());
+                }
+            }
+            Some(list)
+        }
+        Verb::Remove => {
+            notes = skipped(&format!("App {app} has"), &args.domains, &current)?;
+            Some(
+                current
+                    .iter()
+                    .filter(|d| !args.domains.contains(d))
+                    .cloned()
+                    .collect(),
+            )
+        }
+        Verb::Set => Some(args.domains.clone()),
+        Verb::Reset => None,
+        Verb::Clear | Verb::Enable | Verb::Disable | Verb::Report => Some(Vec::new()),
+    };
+    let wanted = vhosts
+        .clone()
+        .unwrap_or_else(|| default_vhosts(app, &globals));
+    // Only what the app does not have yet: another app's wildcard may have come to cover one
+    // of its domains since (the app keeps it: an exact domain beats a wildcard).
+    let added: Vec<String> = wanted
+        .iter()
+        .filter(|d| !current.contains(d))
+        .cloned()
+        .collect();
+    check_unclaimed(ctx, app, &added, &globals)?;
+    ctx.store
+        .update_app(app, |r| r.domains.vhosts = vhosts.clone())?;
+    ctx.reroute_hosts(app);
+    Ok((notes, wanted))
+}
+
+/// What to say about the domains to remove that are not there (`owner`: "App shop has");
+/// refuses when none is.
+fn skipped(
     owner: &str,
     removed: &[String],
     current: &[String],
-) -> Result<(), CommandError> {
+) -> Result<Vec<String>, CommandError> {
     let absent: Vec<String> = removed
         .iter()
         .filter(|d| !current.contains(d))
@@ -179,11 +193,10 @@ async fn skip_absent(
             absent.join(" ")
         )));
     }
-    for domain in absent {
-        io.detail(&format!("Skipping: {owner} no domain {domain}"))
-            .await;
-    }
-    Ok(())
+    Ok(absent
+        .iter()
+        .map(|domain| format!("Skipping: {owner} no domain {domain}"))
+        .collect())
 }
 
 fn shown(domains: &[String]) -> String {
@@ -233,7 +246,20 @@ async fn run_global(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandErr
             "Global domains cannot be wildcards: apps get <app>.<domain> under each".into(),
         ));
     }
+    let (notes, next) = edit_global(ctx, &args)?;
+    for note in notes {
+        io.detail(&note).await;
+    }
+    io.step(&format!("Global domains: {}", shown(&next))).await;
+    Ok(())
+}
+
+/// Changes the global domains as `args` asks and points every app at its hosts, as one edit.
+/// Returns what to say about domains skipped, and the global domains now.
+fn edit_global(ctx: &Ctx, args: &Args) -> Result<(Vec<String>, Vec<String>), CommandError> {
+    let _edit = ctx.edit();
     let current = ctx.global_domains();
+    let mut notes = Vec::new();
     let next: Vec<String> = match args.verb {
         Verb::Add => {
             let mut list = current;
@@ -245,7 +271,7 @@ async fn run_global(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandErr
             list
         }
         Verb::Remove => {
-            skip_absent(io, "The global domains have", &args.domains, &current).await?;
+            notes = skipped("The global domains have", &args.domains, &current)?;
             current
                 .into_iter()
                 .filter(|d| !args.domains.contains(d))
@@ -260,8 +286,7 @@ async fn run_global(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandErr
         ctx.routes.set_hosts(&app, &ctx.app_hosts(&app));
     }
     ctx.refresh_certs();
-    io.step(&format!("Global domains: {}", shown(&next))).await;
-    Ok(())
+    Ok((notes, next))
 }
 
 async fn report_app(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), CommandError> {
@@ -290,6 +315,47 @@ async fn report_app(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), Command
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two commands that read an app's domains before either wrote them back would store one
+    /// list without the other's domain, after both said "Added".
+    use crate::commands::at_once;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_domain_edits_lose_nothing_and_claim_a_domain_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = crate::commands::test_ctx(dir.path()).await;
+        let (shop, blog) = (
+            AppName::parse("shop").unwrap(),
+            AppName::parse("blog").unwrap(),
+        );
+        ctx.create_app(&shop).unwrap();
+        ctx.create_app(&blog).unwrap();
+
+        let adds: Vec<String> = (0..200)
+            .map(|i| format!("domains:add shop d{i}.example"))
+            .collect();
+        assert!(at_once(&ctx, &adds).await.iter().all(|status| *status == 0));
+        let vhosts = ctx.store.app(&shop).unwrap().domains.vhosts.unwrap();
+        let lost: Vec<String> = (0..200)
+            .map(|i| format!("d{i}.example"))
+            .filter(|d| !vhosts.contains(d))
+            .collect();
+        assert!(lost.is_empty(), "lost {lost:?}");
+
+        // The same domain asked for by two apps at once goes to one of them.
+        let contested: Vec<String> = (0..100)
+            .flat_map(|i| {
+                [
+                    format!("domains:add shop c{i}.example"),
+                    format!("domains:add blog c{i}.example"),
+                ]
+            })
+            .collect();
+        let statuses = at_once(&ctx, &contested).await;
+        for pair in statuses.chunks(2) {
+            assert_eq!(pair.iter().filter(|s| **s == 0).count(), 1, "{statuses:?}");
+        }
+    }
 
     fn parse(command: &str, line: &str) -> Result<Args, CommandError> {
         Args::parse(command, &crate::commands::argv::words(line))

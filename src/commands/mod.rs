@@ -507,6 +507,38 @@ async fn report(err: &CommandError, caller: &Caller, io: &mut Io) {
     }
 }
 
+/// A context with the fake engine on `dir`, for commands' unit tests.
+#[cfg(test)]
+pub(crate) async fn test_ctx(dir: &std::path::Path) -> std::sync::Arc<Ctx> {
+    let config = crate::config::Config {
+        data_dir: dir.to_path_buf(),
+        ..Default::default()
+    };
+    Ctx::for_tests(config, crate::fake::FakeEngine::start().await)
+}
+
+/// Runs every command line at once, each in its own task (on several threads under a
+/// multi-threaded runtime), from the server's CLI; returns their exit statuses in order.
+#[cfg(test)]
+pub(crate) async fn at_once(ctx: &std::sync::Arc<Ctx>, lines: &[String]) -> Vec<i32> {
+    let tasks: Vec<_> = lines
+        .iter()
+        .map(|line| {
+            let ctx = ctx.clone();
+            let words = argv::words(line);
+            tokio::spawn(async move {
+                let mut io = Io::detached(tokio_util::sync::CancellationToken::new());
+                execute(&ctx, &Caller::Local, &words, &mut io).await
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.expect("the command's task"));
+    }
+    statuses
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

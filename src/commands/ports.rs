@@ -14,6 +14,7 @@ use crate::context::Ctx;
 use crate::deploy::{DeployRequest, Source, Wait};
 use crate::names::AppName;
 use crate::ports::{PortMap, Scheme};
+use crate::state::AppRecord;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verb {
@@ -84,52 +85,11 @@ impl Args {
 
 pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
     let app = &args.app;
-    let record = ctx.store.app(app)?;
-    let current: Vec<PortMap> = record
-        .ports
-        .iter()
-        .filter_map(|m| PortMap::parse(m).ok())
-        .collect();
-    let next: Vec<PortMap> = match args.verb {
-        Verb::List | Verb::Report => return show(ctx, io, app, args.verb, &current).await,
-        Verb::Add => {
-            let mut list = current.clone();
-            for map in &args.maps {
-                if list.contains(map) {
-                    return Err(CommandError::User(format!(
-                        "{map} is already mapped for {app}"
-                    )));
-                }
-                list.push(*map);
-            }
-            list
-        }
-        Verb::Set => args.maps.clone(),
-        Verb::Remove => current
-            .iter()
-            .filter(|m| !args.maps.contains(m) && !args.host_ports.contains(&m.host))
-            .copied()
-            .collect(),
-        Verb::Clear => Vec::new(),
-    };
-    let mut apps = ctx.port_maps();
-    crate::ports::check(app, &next, &apps).map_err(|err| CommandError::User(err.to_string()))?;
-    apps.retain(|(other, _)| other != app);
-    apps.push((app.clone(), next.clone()));
-    ctx.open_ports(&apps)
-        .map_err(|err| CommandError::User(err.to_string()))?;
-    // A release only when the mappings name a port other than the one the app listens on.
-    // Without a port in them the release keeps its own, so removing mappings restarts nothing.
-    let running = record.current().map(|r| r.port);
-    let port_changes =
-        crate::ports::container_port(&next).is_some_and(|port| Some(port) != running);
-    let stored: Vec<String> = next.iter().map(|m| m.to_string()).collect();
-    if let Err(err) = ctx.store.update_app(app, |r| r.ports = stored.clone()) {
-        // Listeners opened for mappings that were not stored close again.
-        ctx.reopen_ports();
-        return Err(err.into());
+    if let Verb::List | Verb::Report = args.verb {
+        let record = ctx.store.app(app)?;
+        return show(ctx, io, app, args.verb, &parse_maps(&record.ports)).await;
     }
-    ctx.refresh_policy(app);
+    let (record, stored, port_changes) = edit_maps(ctx, &args)?;
     io.step(&format!(
         "Port mappings of {app}: {}",
         if stored.is_empty() {
@@ -151,6 +111,64 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         run_deploy(ctx, request, io).await?;
     }
     Ok(())
+}
+
+/// The stored mappings, parsed (a stored one that no longer parses is left out).
+fn parse_maps(stored: &[String]) -> Vec<PortMap> {
+    stored
+        .iter()
+        .filter_map(|m| PortMap::parse(m).ok())
+        .collect()
+}
+
+/// Changes the app's mappings as `args` asks, checked against every app's, opens the
+/// listeners they need and stores them, as one edit. Returns the app as it was, the stored
+/// mappings, and whether they change the port the app listens on.
+fn edit_maps(ctx: &Ctx, args: &Args) -> Result<(AppRecord, Vec<String>, bool), CommandError> {
+    let app = &args.app;
+    let _edit = ctx.edit();
+    let record = ctx.store.app(app)?;
+    let current = parse_maps(&record.ports);
+    let next: Vec<PortMap> = match args.verb {
+        Verb::Add => {
+            let mut list = current.clone();
+            for map in &args.maps {
+                if list.contains(map) {
+                    return Err(CommandError::User(format!(
+                        "{map} is already mapped for {app}"
+                    )));
+                }
+                list.push(*map);
+            }
+            list
+        }
+        Verb::Set => args.maps.clone(),
+        Verb::Remove => current
+            .iter()
+            .filter(|m| !args.maps.contains(m) && !args.host_ports.contains(&m.host))
+            .copied()
+            .collect(),
+        Verb::Clear | Verb::List | Verb::Report => Vec::new(),
+    };
+    let mut apps = ctx.port_maps();
+    crate::ports::check(app, &next, &apps).map_err(|err| CommandError::User(err.to_string()))?;
+    apps.retain(|(other, _)| other != app);
+    apps.push((app.clone(), next.clone()));
+    ctx.open_ports(&apps)
+        .map_err(|err| CommandError::User(err.to_string()))?;
+    // A release only when the mappings name a port other than the one the app listens on.
+    // Without a port in them the release keeps its own, so removing mappings restarts nothing.
+    let running = record.current().map(|r| r.port);
+    let port_changes =
+        crate::ports::container_port(&next).is_some_and(|port| Some(port) != running);
+    let stored: Vec<String> = next.iter().map(|m| m.to_string()).collect();
+    if let Err(err) = ctx.store.update_app(app, |r| r.ports = stored.clone()) {
+        // Listeners opened for mappings that were not stored close again.
+        ctx.reopen_ports();
+        return Err(err.into());
+    }
+    ctx.refresh_policy(app);
+    Ok((record, stored, port_changes))
 }
 
 async fn show(

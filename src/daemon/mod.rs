@@ -154,6 +154,7 @@ pub async fn run(
         deploy_locks: DeployLocks::default(),
         builds: Builds::new(concurrent_builds),
         retiring: Default::default(),
+        edits: Default::default(),
         tracker: tracker.clone(),
         shutdown: shutdown.clone(),
         this: this.clone(),
