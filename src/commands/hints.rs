@@ -181,7 +181,10 @@ pub fn dokku(name: &str) -> Option<String> {
     let (_, hint) = entry(&|known| known == name)
         .or_else(|| entry(&|known| known.strip_suffix(':') == Some(namespace)))?;
     Some(match hint.strip_prefix("planned") {
-        Some(rest) => format!("{name} is planned{rest}; it is not in this version."),
+        Some(rest) => format!(
+            "{} is planned{rest}; it is not in this version.",
+            crate::names::shown(name)
+        ),
         None => format!("{hint}."),
     })
 }
@@ -217,6 +220,11 @@ mod tests {
             "postgres:create is planned (a bundled postgres plugin); it is not in this version."
         );
         assert!(hint("plugin:install").unwrap().contains("is planned"));
+        assert_eq!(
+            hint("postgres:\u{1b}[2J\nfake").unwrap(),
+            "postgres:\\u{1b}[2J\\nfake is planned (a bundled postgres plugin); it is not in this version.",
+            "a name as typed reaches no terminal raw"
+        );
     }
 
     #[test]

@@ -92,7 +92,8 @@ use crate::state::StateError;
 pub enum CommandError {
     #[error("{0}")]
     Usage(String),
-    #[error("`{0}` is not a berth command.")]
+    /// The name as typed (hints need it); shown escaped and shortened.
+    #[error("`{}` is not a berth command.", crate::names::shown(.0))]
     Unknown(String),
     #[error("App {0} does not exist")]
     AppMissing(AppName),
@@ -571,6 +572,11 @@ mod tests {
     fn unknown_commands_and_bad_arguments_are_refused() {
         let err = Command::parse(&words("apps:fly shop")).unwrap_err();
         assert_eq!(err.to_string(), "`apps:fly` is not a berth command.");
+        let terminal_escape = Command::parse(&["x\u{1b}[2J\nfake line".into()]).unwrap_err();
+        assert_eq!(
+            terminal_escape.to_string(),
+            "`x\\u{1b}[2J\\nfake line` is not a berth command."
+        );
         let err = Command::parse(&words("apps:create")).unwrap_err();
         assert_eq!(
             err.to_string(),
