@@ -1,7 +1,7 @@
 //! The access log: one line per proxied request, in Berth's structured format (`app=… id=…
 //! method=… path=… status=… micros=… peer=…`, as the daemon's log reads) or in nginx's
 //! `combined` format (`[proxy] access_log_format`). Each proxy worker collects its lines in its
-//! own buffer and hands them over every second or at 32 KiB, so a request never waits on a lock
+//! own buffer and hands them over every half second or at 32 KiB, so a request never waits on a lock
 //! another thread holds or on a write to the log; the lines of every worker are then written
 //! in time order (`order.rs`), and each written batch also goes to `Recent`, the latest lines
 //! that `nginx:access-logs` shows.
@@ -18,7 +18,7 @@ use super::access_order::{Batch, Output};
 /// A worker hands its lines over once this much is buffered, even before the next tick.
 const FLUSH_AT: usize = 32 * 1024;
 /// How often each worker hands over what it has buffered.
-pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
 /// Where the lines go (`[proxy] access_log`).
 #[derive(Debug, Clone, PartialEq, Eq)]

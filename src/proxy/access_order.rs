@@ -17,7 +17,8 @@ use super::access::FLUSH_EVERY;
 /// lines over at least every `FLUSH_EVERY`, and this leaves it as long again to be late.
 const HOLD: std::time::Duration = FLUSH_EVERY.saturating_mul(2);
 
-/// Lines, each with its time (microseconds since the epoch) and its app.
+/// One worker's lines, each with its time (microseconds since the epoch) and its app, in the
+/// order it recorded them.
 #[derive(Default)]
 pub struct Batch {
     text: String,
@@ -61,31 +62,53 @@ impl Batch {
     fn line(&self, line: &Line) -> &str {
         &self.text[line.app_end as usize..line.end as usize]
     }
+}
 
+/// Lines as they were written, each with the app it belongs to, kept for `nginx:access-logs`.
+pub struct Written {
+    text: String,
+    /// Each line's end in `text` and its app's index in `apps`.
+    lines: Vec<(u32, u32)>,
+    apps: Vec<String>,
+}
+
+impl Written {
     /// The lines of `app`, oldest first, without their newlines.
-    pub fn lines_of<'a>(&'a self, app: &'a str) -> impl DoubleEndedIterator<Item = &'a str> {
-        self.lines
-            .iter()
-            .filter(move |line| self.app(line) == app)
-            .map(|line| self.line(line).trim_end_matches('\n'))
+    pub fn lines_of<'a>(&'a self, app: &str) -> impl DoubleEndedIterator<Item = &'a str> {
+        let wanted = self.apps.iter().position(|a| a == app);
+        let starts = std::iter::once(0).chain(self.lines.iter().map(|(end, _)| *end));
+        starts
+            .zip(self.lines.iter())
+            .filter(move |(_, (_, app))| Some(*app as usize) == wanted)
+            .map(|(start, (end, _))| {
+                self.text[start as usize..*end as usize].trim_end_matches('\n')
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
     }
 }
 
 type Writer = Box<dyn std::io::Write + Send>;
 
+/// A handed-over batch and how many of its lines are written.
+struct Pending {
+    batch: Batch,
+    written: usize,
+}
+
 /// Lines handed over and not yet written, and where they go.
 pub struct Output {
-    pending: Mutex<Vec<Batch>>,
-    /// The writer, and the lines that waited past a write for lines older than them.
-    writer: Mutex<(Writer, Batch)>,
+    handed: Mutex<Vec<Batch>>,
+    /// The writer, and the batches with lines still waiting for older lines.
+    writer: Mutex<(Writer, Vec<Pending>)>,
     recent: Arc<Recent>,
 }
 
 impl Output {
     pub fn new(writer: Writer, recent: Arc<Recent>) -> Output {
         Output {
-            pending: Mutex::default(),
-            writer: Mutex::new((writer, Batch::default())),
+            handed: Mutex::default(),
+            writer: Mutex::new((writer, Vec::new())),
             recent,
         }
     }
@@ -104,7 +127,7 @@ impl Output {
     /// another worker holds.
     fn write_until(&self, batch: Batch, cutoff: u64, wait: bool) {
         if !batch.lines.is_empty() {
-            lock(&self.pending).push(batch);
+            lock(&self.handed).push(batch);
         }
         let mut writer = match self.writer.try_lock() {
             Ok(writer) => writer,
@@ -112,20 +135,17 @@ impl Output {
             Err(TryLockError::WouldBlock) if wait => lock(&self.writer),
             Err(TryLockError::WouldBlock) => return,
         };
-        let (writer, waiting) = &mut *writer;
-        let mut batches = std::mem::take(&mut *lock(&self.pending));
-        batches.push(std::mem::take(waiting));
-        let (due, later) = sorted(&batches, cutoff);
-        *waiting = later;
-        if due.lines.is_empty() {
+        let (writer, pending) = &mut *writer;
+        pending.extend(
+            std::mem::take(&mut *lock(&self.handed))
+                .into_iter()
+                .map(|batch| Pending { batch, written: 0 }),
+        );
+        let Some(due) = take_due(pending, cutoff) else {
             return;
-        }
-        let mut out = String::with_capacity(due.len());
-        for line in &due.lines {
-            out.push_str(due.line(line));
-        }
+        };
         if let Err(err) = writer
-            .write_all(out.as_bytes())
+            .write_all(due.text.as_bytes())
             .and_then(|_| writer.flush())
         {
             tracing::warn!(error = %err, "cannot write the access log");
@@ -134,28 +154,45 @@ impl Output {
     }
 }
 
-/// Every line of `batches` in time order (a stable sort: one worker's lines of the same
-/// microsecond keep their order), split into those at or before `cutoff` and the rest.
-fn sorted(batches: &[Batch], cutoff: u64) -> (Batch, Batch) {
-    let mut order: Vec<(u64, usize, usize)> = batches
-        .iter()
-        .enumerate()
-        .flat_map(|(b, batch)| {
-            batch
-                .lines
-                .iter()
-                .enumerate()
-                .map(move |(l, line)| (line.at, b, l))
-        })
-        .collect();
-    order.sort_by_key(|(at, _, _)| *at);
-    let (mut due, mut later) = (Batch::default(), Batch::default());
-    for (at, b, l) in order {
-        let (batch, line) = (&batches[b], &batches[b].lines[l]);
-        let into = if at <= cutoff { &mut due } else { &mut later };
-        into.push(at, batch.app(line), |text| text.push_str(batch.line(line)));
+/// The lines of `pending` at or before `cutoff`, in time order (a stable sort: one worker's
+/// lines of the same microsecond keep their order), marked written; batches written whole are
+/// dropped. Each batch is in its worker's order, so its due lines come first.
+fn take_due(pending: &mut Vec<Pending>, cutoff: u64) -> Option<Written> {
+    let mut order: Vec<(u64, usize, usize)> = Vec::new();
+    let mut size = 0;
+    for (b, waiting) in pending.iter_mut().enumerate() {
+        let lines = &waiting.batch.lines[waiting.written..];
+        let due = lines.iter().take_while(|line| line.at <= cutoff).count();
+        for (l, line) in lines[..due].iter().enumerate() {
+            order.push((line.at, b, waiting.written + l));
+            size += (line.end - line.app_end) as usize;
+        }
+        waiting.written += due;
     }
-    (due, later)
+    if order.is_empty() {
+        return None;
+    }
+    order.sort_by_key(|(at, _, _)| *at);
+    let mut due = Written {
+        text: String::with_capacity(size),
+        lines: Vec::with_capacity(order.len()),
+        apps: Vec::new(),
+    };
+    for (_, b, l) in order {
+        let (batch, line) = (&pending[b].batch, &pending[b].batch.lines[l]);
+        let app = batch.app(line);
+        let index = match due.apps.iter().position(|a| a == app) {
+            Some(index) => index,
+            None => {
+                due.apps.push(app.to_string());
+                due.apps.len() - 1
+            }
+        };
+        due.text.push_str(batch.line(line));
+        due.lines.push((due.text.len() as u32, index as u32));
+    }
+    pending.retain(|waiting| waiting.written < waiting.batch.lines.len());
+    Some(due)
 }
 
 fn now_micros() -> u64 {
@@ -169,7 +206,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Batches of access lines as they are written.
-pub type Feed = broadcast::Receiver<Arc<Batch>>;
+pub type Feed = broadcast::Receiver<Arc<Written>>;
 
 /// How much of the access log (all apps together) is kept in memory for `nginx:access-logs`.
 const RECENT_BYTES: usize = 4 << 20;
@@ -179,8 +216,8 @@ const RECENT_BYTES: usize = 4 << 20;
 /// reads them, so requests pay nothing for it.
 pub struct Recent {
     enabled: bool,
-    batches: Mutex<(VecDeque<Arc<Batch>>, usize)>,
-    feed: broadcast::Sender<Arc<Batch>>,
+    batches: Mutex<(VecDeque<Arc<Written>>, usize)>,
+    feed: broadcast::Sender<Arc<Written>>,
 }
 
 impl Recent {
@@ -213,15 +250,15 @@ impl Recent {
         (kept, follow.then(|| self.feed.subscribe()))
     }
 
-    fn add(&self, batch: Batch) {
+    fn add(&self, batch: Written) {
         let batch = Arc::new(batch);
         let mut batches = lock(&self.batches);
         let (kept, bytes) = &mut *batches;
-        *bytes += batch.len();
+        *bytes += batch.text.len();
         kept.push_back(batch.clone());
         while *bytes > RECENT_BYTES {
             match kept.pop_front() {
-                Some(old) => *bytes -= old.len(),
+                Some(old) => *bytes -= old.text.len(),
                 None => break,
             }
         }
@@ -275,6 +312,11 @@ mod tests {
         );
         let text = String::from_utf8(lock(&written.0).clone()).unwrap();
         assert_eq!(text, "a1\nb2\na3\nb4\n", "the later line waits");
+        assert_eq!(
+            lock(&output.writer).1.len(),
+            1,
+            "only the batch with a line waiting"
+        );
         let (kept, mut feed) = recent.tail("shop", 2, true);
         assert_eq!(
             kept,
@@ -284,6 +326,10 @@ mod tests {
         output.hand_over(Batch::default(), true);
         let text = String::from_utf8(lock(&written.0).clone()).unwrap();
         assert!(text.ends_with("b4\nnew\n"), "{text}");
+        assert!(
+            lock(&output.writer).1.is_empty(),
+            "written batches are let go"
+        );
         let batch = feed.as_mut().unwrap().try_recv().unwrap();
         assert_eq!(batch.lines_of("shop").collect::<Vec<_>>(), ["new"]);
         assert_eq!(recent.tail("blog", 10, false).0, ["a3"]);
