@@ -58,6 +58,8 @@ pub struct Ctx {
     /// domains and ports) and writes them back, so two such commands never interleave and
     /// neither's change is lost (`Ctx::edit`).
     pub edits: std::sync::Mutex<()>,
+    /// The installed plugins (an index in memory; `plugin:*` changes it).
+    pub plugins: Arc<crate::plugins::Registry>,
     /// Background work (retiring old instances) runs here and ends with `shutdown`.
     pub tracker: TaskTracker,
     pub shutdown: CancellationToken,
@@ -232,6 +234,10 @@ impl Ctx {
         engine: Arc<E>,
     ) -> Arc<Ctx> {
         let store = Store::open(&config.data_dir).expect("open the test data dir");
+        let plugins = Arc::new(crate::plugins::Registry::load(
+            store.layout().plugins_dir(),
+            &store.global().plugins_disabled,
+        ));
         let challenges = Arc::new(crate::proxy::Challenges::default());
         let routes = Arc::new(Routes::default());
         let certs = Arc::new(CertStore::default());
@@ -272,6 +278,7 @@ impl Ctx {
             deploy_locks: DeployLocks::default(),
             retiring: Default::default(),
             edits: Default::default(),
+            plugins,
             tracker,
             shutdown,
             this: this.clone(),

@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::context::Ctx;
 use crate::names::AppName;
 use crate::scheduler::{
     Assembly, BuildOutput, BuiltImage, ByteStream, CompileJob, Compiled, DockerfileBuild,
@@ -292,4 +293,34 @@ impl ImageBuilder for FakeEngine {
     async fn remove_volume(&self, _name: &str) -> Result<bool, SchedulerError> {
         Ok(false)
     }
+}
+
+/// A context with the fake engine on `dir`, for commands' unit tests.
+pub async fn test_ctx(dir: &std::path::Path) -> Arc<Ctx> {
+    let config = crate::config::Config {
+        data_dir: dir.to_path_buf(),
+        ..Default::default()
+    };
+    Ctx::for_tests(config, FakeEngine::start().await)
+}
+
+/// Runs every command line at once, each in its own task (on several threads under a
+/// multi-threaded runtime), from the server's CLI; returns their exit statuses in order.
+pub async fn at_once(ctx: &Arc<Ctx>, lines: &[String]) -> Vec<i32> {
+    let tasks: Vec<_> = lines
+        .iter()
+        .map(|line| {
+            let ctx = ctx.clone();
+            let words = shell_words::split(line).expect("a command line");
+            tokio::spawn(async move {
+                let mut io = crate::io::Io::detached(tokio_util::sync::CancellationToken::new());
+                crate::commands::execute(&ctx, &crate::caller::Caller::Local, &words, &mut io).await
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.expect("the command's task"));
+    }
+    statuses
 }

@@ -20,6 +20,7 @@
 //! - `state/`: the only module that writes the data dir's state files.
 //! - `config`, `names`, `context`: configuration, validated names, shared context.
 //! - `accept`: what every accept loop does when `accept` fails.
+//! - `plugins/`: installed plugins (an index in memory) and running their commands.
 //! - `fake` (unit tests only): an in-memory engine behind `scheduler`'s traits.
 //!
 //! See `docs/architecture.md` for the invariants.
@@ -50,6 +51,7 @@ pub mod io;
 pub mod names;
 pub mod options;
 pub mod password;
+pub mod plugins;
 pub mod ports;
 pub mod procfile;
 pub mod proxy;

@@ -289,7 +289,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_buildpack_adds_lose_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = crate::commands::test_ctx(dir.path()).await;
+        let ctx = crate::fake::test_ctx(dir.path()).await;
         let shop = AppName::parse("shop").unwrap();
         ctx.create_app(&shop).unwrap();
         let urls: Vec<String> = (0..100)
@@ -299,7 +299,7 @@ mod tests {
             .iter()
             .map(|u| format!("buildpacks:add shop {u}"))
             .collect();
-        let statuses = crate::commands::at_once(&ctx, &adds).await;
+        let statuses = crate::fake::at_once(&ctx, &adds).await;
         assert!(statuses.iter().all(|s| *s == 0), "{statuses:?}");
         let list = ctx.store.app(&shop).unwrap().buildpacks.list;
         let lost: Vec<&String> = urls.iter().filter(|u| !list.contains(u)).collect();

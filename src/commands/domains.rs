@@ -318,12 +318,12 @@ mod tests {
 
     /// Two commands that read an app's domains before either wrote them back would store one
     /// list without the other's domain, after both said "Added".
-    use crate::commands::at_once;
+    use crate::fake::at_once;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_domain_edits_lose_nothing_and_claim_a_domain_once() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = crate::commands::test_ctx(dir.path()).await;
+        let ctx = crate::fake::test_ctx(dir.path()).await;
         let (shop, blog) = (
             AppName::parse("shop").unwrap(),
             AppName::parse("blog").unwrap(),

@@ -39,8 +39,15 @@ impl Topic {
     }
 }
 
+/// Every namespace of Berth's own commands (`config`, `logs`, …): no plugin may take one.
+pub fn namespaces() -> Vec<&'static str> {
+    let mut namespaces: Vec<&'static str> = names().map(namespace).collect();
+    namespaces.dedup();
+    namespaces
+}
+
 /// `config:set` → `config`; `logs` → `logs`.
-fn namespace(name: &str) -> &str {
+fn namespace(name: &'static str) -> &'static str {
     name.split_once(':')
         .map_or(name, |(namespace, _)| namespace)
 }

@@ -91,10 +91,6 @@ const DOKKU: &[(&[&str], &str)] = &[
         "A push detects the buildpack and says which one; buildpacks:report <app> shows the list",
     ),
     (
-        &["plugin:"],
-        "planned (plugins with Dokku's layout and triggers)",
-    ),
-    (
         &["network:"],
         "planned (private networks between apps)",
     ),
@@ -219,7 +215,6 @@ mod tests {
             hint("postgres:create").unwrap(),
             "postgres:create is planned (a bundled postgres plugin); it is not in this version."
         );
-        assert!(hint("plugin:install").unwrap().contains("is planned"));
         assert_eq!(
             hint("postgres:\u{1b}[2J\nfake").unwrap(),
             "postgres:\\u{1b}[2J\\nfake is planned (a bundled postgres plugin); it is not in this version.",

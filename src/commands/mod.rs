@@ -49,6 +49,7 @@ mod nginx_logs;
 mod nginx_show;
 mod nginx_validate;
 mod output;
+mod plugin;
 mod ports;
 mod proxy;
 mod ps_inspect;
@@ -224,6 +225,7 @@ pub enum Command {
     LogsReport(argv::AppArgs),
     LogsSet(logs_set::Args),
     Maintenance(maintenance::Args),
+    Plugin(plugin::Args),
     Ports(ports::Args),
     Proxy(proxy::Args),
     PsInspect(argv::AppArgs),
@@ -330,6 +332,7 @@ impl Command {
             Command::LogsReport(args) => logs_set::report_app(ctx, io, args).await,
             Command::LogsSet(args) => logs_set::run(ctx, io, args).await,
             Command::Maintenance(args) => maintenance::run(ctx, io, args).await,
+            Command::Plugin(args) => plugin::run(ctx, io, args).await,
             Command::Ports(args) => ports::run(ctx, caller, io, args).await,
             Command::Proxy(args) => proxy::run(ctx, io, args).await,
             Command::PsInspect(args) => ps_inspect::run(ctx, io, args).await,
@@ -374,6 +377,11 @@ pub async fn execute(ctx: &Ctx, caller: &Caller, words: &[String], io: &mut Io) 
     };
     let result = match result {
         Ok(command) => run(ctx, caller, words.first(), command, io).await,
+        Err(CommandError::Unknown(name)) => match plugin::run_plugin_command(ctx, &words, io).await
+        {
+            Some(result) => result,
+            None => Err(CommandError::Unknown(name)),
+        },
         Err(CommandError::Usage(_)) if is_bare_report(&words) => {
             every_app_report(ctx, caller, &words[0], io).await
         }
@@ -506,38 +514,6 @@ async fn report(err: &CommandError, caller: &Caller, io: &mut Io) {
         CommandError::Status(_) => {}
         _ => io.warn(&err.to_string()).await,
     }
-}
-
-/// A context with the fake engine on `dir`, for commands' unit tests.
-#[cfg(test)]
-pub(crate) async fn test_ctx(dir: &std::path::Path) -> std::sync::Arc<Ctx> {
-    let config = crate::config::Config {
-        data_dir: dir.to_path_buf(),
-        ..Default::default()
-    };
-    Ctx::for_tests(config, crate::fake::FakeEngine::start().await)
-}
-
-/// Runs every command line at once, each in its own task (on several threads under a
-/// multi-threaded runtime), from the server's CLI; returns their exit statuses in order.
-#[cfg(test)]
-pub(crate) async fn at_once(ctx: &std::sync::Arc<Ctx>, lines: &[String]) -> Vec<i32> {
-    let tasks: Vec<_> = lines
-        .iter()
-        .map(|line| {
-            let ctx = ctx.clone();
-            let words = argv::words(line);
-            tokio::spawn(async move {
-                let mut io = Io::detached(tokio_util::sync::CancellationToken::new());
-                execute(&ctx, &Caller::Local, &words, &mut io).await
-            })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.expect("the command's task"));
-    }
-    statuses
 }
 
 #[cfg(test)]

@@ -136,6 +136,10 @@ pub async fn run(
         inherited.tcp_named("port-"),
     );
     let concurrent_builds = config.build.concurrent;
+    let plugins = Arc::new(crate::plugins::Registry::load(
+        store.layout().plugins_dir(),
+        &store.global().plugins_disabled,
+    ));
     let ctx = Arc::new_cyclic(|this| Ctx {
         config,
         store,
@@ -155,6 +159,7 @@ pub async fn run(
         builds: Builds::new(concurrent_builds),
         retiring: Default::default(),
         edits: Default::default(),
+        plugins,
         tracker: tracker.clone(),
         shutdown: shutdown.clone(),
         this: this.clone(),

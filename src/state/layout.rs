@@ -100,6 +100,11 @@ impl Layout {
         self.root.join("tmp").join("builds")
     }
 
+    /// Installed plugins, one directory each (`plugins::Registry`).
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.root.join("plugins")
+    }
+
     /// ACME account credentials, one file per directory and contact.
     pub fn acme_dir(&self) -> PathBuf {
         self.root.join("acme")

@@ -326,6 +326,9 @@ pub struct GlobalSettings {
     /// `cron:set --global maintenance`: no app's cron tasks start, unless the app says otherwise.
     #[serde(default)]
     pub cron_maintenance: bool,
+    /// `plugin:disable`: installed plugins whose commands are unknown until enabled again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins_disabled: Vec<String>,
 }
 
 /// How large a container's log grows when neither the app nor `--global` says (Dokku's).
@@ -367,6 +370,7 @@ impl Default for GlobalSettings {
             disable_autocreation: false,
             logs_max_size: None,
             cron_maintenance: false,
+            plugins_disabled: Vec::new(),
         }
     }
 }

@@ -1,0 +1,210 @@
+//! `plugin:list`, `plugin:install <path|git-url> [--name NAME]`, `plugin:update <name> [<ref>]`,
+//! `plugin:enable|disable|uninstall|installed <name>`, and running a plugin's own commands
+//! (`NAME:sub ARGS`). Installing, updating, enabling, disabling and uninstalling are for
+//! admins (every key until per-key roles exist): a plugin runs as the daemon's user.
+
+use super::argv::Argv;
+use super::output::table;
+use super::{CommandError, Io};
+use crate::context::Ctx;
+use crate::plugins::{PluginError, Source};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    List,
+    Install,
+    Update,
+    Enable,
+    Disable,
+    Uninstall,
+    Installed,
+}
+
+#[derive(Debug)]
+pub struct Args {
+    pub verb: Verb,
+    /// The plugin's name, or for `install` where it comes from.
+    pub target: Option<String>,
+    /// `install --name`, or `update`'s ref.
+    pub extra: Option<String>,
+}
+
+impl Args {
+    pub fn parse(name: &'static str, words: &[String]) -> Result<Args, CommandError> {
+        let verb = match name {
+            "plugin:install" => Verb::Install,
+            "plugin:update" => Verb::Update,
+            "plugin:enable" => Verb::Enable,
+            "plugin:disable" => Verb::Disable,
+            "plugin:uninstall" => Verb::Uninstall,
+            "plugin:installed" => Verb::Installed,
+            _ => Verb::List,
+        };
+        let mut argv = Argv::new(name, words);
+        let (target, extra) = match verb {
+            Verb::List => (None, None),
+            Verb::Install => {
+                let name = argv.option("--name")?;
+                (Some(argv.required("a plugin directory or git URL")?), name)
+            }
+            Verb::Update => (Some(argv.required("plugin name")?), argv.optional()?),
+            _ => (Some(argv.required("plugin name")?), None),
+        };
+        argv.finish()?;
+        Ok(Args {
+            verb,
+            target,
+            extra,
+        })
+    }
+}
+
+impl From<PluginError> for CommandError {
+    fn from(err: PluginError) -> Self {
+        match err {
+            PluginError::Refused(message) => CommandError::User(message),
+            PluginError::Internal(message) => CommandError::Internal(message),
+        }
+    }
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let target = args.target.unwrap_or_default();
+    match args.verb {
+        Verb::List => list(ctx, io).await,
+        Verb::Install => {
+            io.step(&format!(
+                "Installing plugin from {}",
+                crate::names::shown(&target)
+            ))
+            .await;
+            let source = Source::parse(&target);
+            let taken = super::help::namespaces();
+            let plugin = crate::plugins::install(
+                &ctx.plugins,
+                &source,
+                args.extra.as_deref(),
+                &taken,
+                false,
+            )
+            .await?;
+            io.detail(&format!(
+                "Plugin {} {} installed and enabled",
+                plugin.name, plugin.manifest.version
+            ))
+            .await;
+            Ok(())
+        }
+        Verb::Update => {
+            let plugin = installed(ctx, &target)?;
+            let mut source = crate::plugins::source_of(&plugin)?;
+            if let (Source::Git(_, reference), Some(wanted)) = (&mut source, args.extra) {
+                *reference = Some(wanted);
+            }
+            io.step(&format!("Updating plugin {target}")).await;
+            let taken = super::help::namespaces();
+            let plugin =
+                crate::plugins::install(&ctx.plugins, &source, Some(&target), &taken, true).await?;
+            io.detail(&format!(
+                "Plugin {} is now {}",
+                plugin.name, plugin.manifest.version
+            ))
+            .await;
+            Ok(())
+        }
+        Verb::Enable | Verb::Disable => {
+            installed(ctx, &target)?;
+            let enable = args.verb == Verb::Enable;
+            {
+                let _edit = ctx.edit();
+                ctx.store.update_global(|global| {
+                    global.plugins_disabled.retain(|name| *name != target);
+                    if !enable {
+                        global.plugins_disabled.push(target.clone());
+                    }
+                })?;
+                ctx.plugins.set_enabled(&target, enable);
+            }
+            let state = if enable { "enabled" } else { "disabled" };
+            io.step(&format!("Plugin {target} {state}")).await;
+            Ok(())
+        }
+        Verb::Uninstall => {
+            let plugin = installed(ctx, &target)?;
+            ctx.plugins.remove(&target);
+            if let Err(err) = std::fs::remove_dir_all(&plugin.dir) {
+                return Err(CommandError::Internal(format!(
+                    "{}: {err}",
+                    plugin.dir.display()
+                )));
+            }
+            {
+                let _edit = ctx.edit();
+                ctx.store
+                    .update_global(|global| global.plugins_disabled.retain(|n| *n != target))?;
+            }
+            io.step(&format!("Plugin {target} uninstalled")).await;
+            Ok(())
+        }
+        Verb::Installed => match ctx.plugins.get(&target) {
+            Some(_) => Ok(()),
+            None => Err(CommandError::Status(1)),
+        },
+    }
+}
+
+/// The installed plugin `name`, or the refusal that says it is not.
+fn installed(ctx: &Ctx, name: &str) -> Result<crate::plugins::Plugin, CommandError> {
+    ctx.plugins.get(name).ok_or_else(|| {
+        CommandError::User(format!(
+            "Plugin {} is not installed",
+            crate::names::shown(name)
+        ))
+    })
+}
+
+async fn list(ctx: &Ctx, io: &mut Io) -> Result<(), CommandError> {
+    let rows: Vec<Vec<String>> = ctx
+        .plugins
+        .list()
+        .into_iter()
+        .map(|plugin| {
+            vec![
+                plugin.name,
+                plugin.manifest.version,
+                if plugin.enabled {
+                    "enabled"
+                } else {
+                    "disabled"
+                }
+                .to_string(),
+                plugin.manifest.description,
+            ]
+        })
+        .collect();
+    table(io, &["name", "version", "state", "description"], &rows).await;
+    Ok(())
+}
+
+/// `NAME:sub ARGS` for an enabled plugin's namespace: runs its program and passes its exit
+/// status back; `None` when no enabled plugin has that namespace, or its `commands` says the
+/// command is not its own (exit status 10).
+pub async fn run_plugin_command(
+    ctx: &Ctx,
+    words: &[String],
+    io: &mut Io,
+) -> Option<Result<(), CommandError>> {
+    let (command, args) = words.split_first()?;
+    let (plugin, sub) = ctx.plugins.command(command)?;
+    use tracing::Instrument;
+    let span = tracing::info_span!("plugin command", plugin = %plugin.name, command = %command);
+    let data_dir = ctx.store.layout().root();
+    let ran = crate::plugins::run_command(&plugin, command, sub, args, data_dir, io)
+        .instrument(span)
+        .await;
+    match ran {
+        Ok(None) | Ok(Some(crate::plugins::NOT_MINE)) => None,
+        Ok(Some(status)) => Some(CommandError::from_status(i64::from(status))),
+        Err(err) => Some(Err(err.into())),
+    }
+}

@@ -1,0 +1,97 @@
+//! Running a plugin's command: its executable with the words as argv (never a shell string),
+//! the client's stdin, stdout and stderr passed through as they come, and its exit status
+//! returned. The program is killed when the client goes away.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::{Plugin, PluginError};
+use crate::io::Io;
+
+/// The exit status of a `commands` program that does not handle the command it was given
+/// (Dokku's convention).
+pub const NOT_MINE: i32 = 10;
+
+/// Runs `NAME:sub ARGS` (`command` is the whole name) with `plugin`: `subcommands/<sub>` with
+/// `ARGS`, else `commands` with `NAME:sub ARGS`. `None` when the plugin has neither; else the
+/// exit status (`NOT_MINE` from `commands`: it does not handle `sub`).
+pub async fn run_command(
+    plugin: &Plugin,
+    command: &str,
+    sub: &str,
+    args: &[String],
+    data_dir: &Path,
+    io: &mut Io,
+) -> Result<Option<i32>, PluginError> {
+    let Some((program, whole)) = plugin.executable_for(sub) else {
+        return Ok(None);
+    };
+    let mut child = tokio::process::Command::new(&program);
+    if whole {
+        child.arg(command);
+    }
+    let mut child = child
+        .args(args)
+        .current_dir(&plugin.dir)
+        .env("BERTH_DATA_DIR", data_dir)
+        .env("PLUGIN_PATH", &plugin.dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|err| PluginError::Internal(format!("cannot run {}: {err}", program.display())))?;
+    let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(PluginError::Internal(
+            "the plugin's pipes are missing".into(),
+        ));
+    };
+    let Io {
+        stdin: client_in,
+        stdout: client_out,
+        stderr: client_err,
+        hangup,
+        ..
+    } = io;
+    // The client's input until it ends (or the program stops reading), then EOF.
+    let input = async {
+        let _ = tokio::io::copy(client_in, &mut stdin).await;
+        drop(stdin);
+    };
+    let status = async {
+        let (_, _, status) = tokio::join!(
+            pass(&mut stdout, client_out),
+            pass(&mut stderr, client_err),
+            child.wait()
+        );
+        status
+    };
+    tokio::pin!(input, status);
+    let mut input_ended = false;
+    loop {
+        tokio::select! {
+            _ = hangup.cancelled() => return Ok(Some(-1)),
+            _ = &mut input, if !input_ended => input_ended = true,
+            status = &mut status => {
+                let status = status.map_err(|err| PluginError::Internal(err.to_string()))?;
+                return Ok(Some(status.code().unwrap_or(1)));
+            }
+        }
+    }
+}
+
+/// Copies the program's output to the client as it comes.
+async fn pass(from: &mut (impl AsyncRead + Unpin), to: &mut (impl AsyncWrite + Unpin + ?Sized)) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = [0u8; 8192];
+    while let Ok(read) = from.read(&mut buffer).await {
+        if read == 0 || to.write_all(&buffer[..read]).await.is_err() {
+            break;
+        }
+        let _ = to.flush().await;
+    }
+}
