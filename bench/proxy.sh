@@ -230,5 +230,7 @@ echo "| idle, one app | $((idle_rss / 1024)) MiB |"
 echo "| after the load runs | $((loaded_rss / 1024)) MiB |"
 echo "| with 10,000 domains | $((domains_rss / 1024)) MiB |"
 echo
-echo "Access log lines written: Berth $(wc -l <"$work/access.log" 2>/dev/null || echo 0) ($format), nginx $(cat "$work"/nginx-*/access.log | wc -l) (combined)."
+berth_lines=$(grep -c 'berth::access' "$work/daemon.log" || true)
+[ "$format" = stderr ] || berth_lines=$(wc -l <"$work/access.log")
+echo "Access log lines written: Berth $berth_lines ($format), nginx $(cat "$work"/nginx-*/access.log | wc -l) (combined)."
 echo "wrk -t2 -c$connections -d${duration}s, median of $rounds rounds, on $(nproc) cores; the app is bench/server.rs FROM scratch."
