@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use support::Berth;
+use support::{repo, Berth};
 
 fn write_executable(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -192,4 +192,136 @@ fn bad_plugins_are_refused_with_one_line() {
         berth.ssh("plugin:list").ok().stdout,
         "name  version  state  description\nnone\n"
     );
+}
+
+/// A plugin `triggers` whose every trigger appends `<trigger> <args> key=… release=… rev=…` to
+/// `log`, says so on stdout, and fails (`fail-<trigger>` in `control`) or hangs
+/// (`hang-<trigger>`) when told to; its pre-deploy trigger may run 3 seconds.
+fn trigger_plugin(dir: &Path, log: &Path, control: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("plugin.toml"),
+        "name = \"triggers\"\nversion = \"1\"\ndescription = \"Logs triggers\"\n\
+         [timeouts]\npre-deploy = 3\n",
+    )
+    .unwrap();
+    let script = format!(
+        "#!/bin/sh\nname=$(basename \"$0\")\n\
+         echo \"$name $* key=$BERTH_KEY release=$BERTH_RELEASE rev=${{BERTH_REV:-}}\" >> {log}\n\
+         echo \"trigger $name ran\"\n\
+         if [ -e {control}/fail-$name ]; then echo \"refusing $name\" >&2; exit 1; fi\n\
+         if [ -e {control}/hang-$name ]; then exec sleep 600; fi\n",
+        log = log.display(),
+        control = control.display()
+    );
+    for trigger in berth::plugins::TRIGGERS {
+        write_executable(&dir.join(trigger), &script);
+    }
+}
+
+#[test]
+fn a_push_fires_triggers_in_order_and_a_failing_pre_deploy_or_check_deploy_keeps_the_old_release() {
+    let berth = Berth::start();
+    let work = tempfile::tempdir().unwrap();
+    let (log, control) = (work.path().join("calls.log"), work.path().join("control"));
+    std::fs::create_dir_all(&control).unwrap();
+    trigger_plugin(&work.path().join("plugin"), &log, &control);
+    berth
+        .ssh(&format!(
+            "plugin:install {}",
+            work.path().join("plugin").display()
+        ))
+        .ok();
+    let app = berth.app("trig");
+    let source = repo::create(&repo::as_refs(&repo::web_app("v1")));
+    let pushed = berth.push(source.path(), &app, "main").ok();
+    assert!(
+        pushed.stderr.contains("trigger pre-deploy ran"),
+        "trigger output reaches the pusher: {pushed:#?}"
+    );
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let names: Vec<&str> = calls
+        .lines()
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "pre-build",
+            "post-build",
+            "post-release",
+            "pre-deploy",
+            "check-deploy",
+            "post-deploy"
+        ],
+        "{calls}"
+    );
+    let rev = repo::head(source.path());
+    let image = format!("berth/{app}:1");
+    let line = |name: &str| {
+        calls
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        line("pre-build"),
+        format!("pre-build dockerfile {app} key=alice release=1 rev={rev}")
+    );
+    assert_eq!(
+        line("pre-deploy"),
+        format!("pre-deploy {app} {image} key=alice release=1 rev={rev}")
+    );
+    let check: Vec<String> = line("check-deploy").split(' ').map(String::from).collect();
+    assert_eq!(check[1], app);
+    assert_eq!(check[3], "web");
+    assert_eq!(check[6], "1", "{check:?}");
+    let post: Vec<String> = line("post-deploy").split(' ').map(String::from).collect();
+    assert_eq!(post[4], image, "{post:?}");
+    assert_eq!(post[3], check[5], "the web instance's address");
+
+    // A failing pre-deploy or check-deploy: refused, and v1 keeps serving.
+    for trigger in ["pre-deploy", "check-deploy"] {
+        std::fs::write(control.join(format!("fail-{trigger}")), "").unwrap();
+        repo::commit(source.path(), &[("www/index.html", "v2\n")], trigger);
+        let refused = berth.push(source.path(), &app, "main");
+        assert_ne!(refused.code, 0, "{refused:#?}");
+        assert!(
+            refused.stderr.contains(&format!(
+                "The {trigger} trigger of plugin triggers failed with exit status 1"
+            )) && refused.stderr.contains(&format!("refusing {trigger}")),
+            "{refused:#?}"
+        );
+        assert_eq!(berth.get(&Berth::host(&app), "/").body, "v1\n");
+        std::fs::remove_file(control.join(format!("fail-{trigger}"))).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("deploy-failed"),
+        "deploy-failed fired"
+    );
+
+    // A hung trigger is stopped at its plugin's time limit.
+    std::fs::write(control.join("hang-pre-deploy"), "").unwrap();
+    let hung = berth.push(source.path(), &app, "main");
+    assert!(
+        hung.stderr.contains(
+            "The pre-deploy trigger of plugin triggers took longer than 3s and was stopped"
+        ),
+        "{hung:#?}"
+    );
+    std::fs::remove_file(control.join("hang-pre-deploy")).unwrap();
+
+    // A failing post-deploy is reported; the deploy stands.
+    std::fs::write(control.join("fail-post-deploy"), "").unwrap();
+    let reported = berth.push(source.path(), &app, "main").ok();
+    assert!(
+        reported
+            .stderr
+            .contains("The post-deploy trigger of plugin triggers failed with exit status 1"),
+        "{reported:#?}"
+    );
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "v2\n");
 }

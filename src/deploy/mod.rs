@@ -18,6 +18,7 @@ mod prepare;
 mod restore;
 mod retire;
 mod scale;
+mod triggers;
 mod watch;
 
 pub use builds::{BuildEntry, Builds};
@@ -73,6 +74,9 @@ pub enum DeployError {
     /// A rollback or rebuild that cannot happen; the message says why.
     #[error("{0}")]
     Refused(String),
+    /// A plugin's `pre-*` or `check-deploy` trigger failed.
+    #[error(transparent)]
+    Trigger(crate::plugins::TriggerFailed),
     #[error("{0}")]
     Engine(String),
     #[error(transparent)]
@@ -103,7 +107,8 @@ impl DeployError {
             | DeployError::HandingOver
             | DeployError::Abandoned
             | DeployError::Cancelled
-            | DeployError::Refused(_) => false,
+            | DeployError::Refused(_)
+            | DeployError::Trigger(_) => false,
         }
     }
 }

@@ -45,7 +45,13 @@ pub async fn deploy(ctx: &Ctx, request: DeployRequest, io: &mut Io) -> Result<u3
     let number = record.next_release_number();
     let span =
         tracing::info_span!("deploy", app = %request.app, release = number, by = %request.caller);
+    let app = request.app.clone();
     let deployed = run(ctx, request, number, io).instrument(span).await;
+    if let Err(err) = &deployed {
+        let args = [app.to_string(), number.to_string(), err.to_string()];
+        let env = [("BERTH_APP", app.to_string())];
+        let _ = super::triggers::fire(ctx, "deploy-failed", &args, &env, io).await;
+    }
     return_freed_memory();
     deployed
 }
@@ -115,6 +121,17 @@ async fn run(
             });
         }
     }
+    let trigger_env = super::triggers::env(&release, app.as_str());
+    if prepared.is_new {
+        let args = [app.to_string(), release.image.clone()];
+        super::triggers::fire(ctx, "post-release", &args, &trigger_env, io).await?;
+    }
+    let args = [app.to_string(), release.image.clone()];
+    unless_hung_up(
+        &hangup,
+        super::triggers::fire(ctx, "pre-deploy", &args, &trigger_env, io),
+    )
+    .await?;
     let old: Vec<Instance> = ctx
         .scheduler
         .instances(Some(&app))
@@ -134,18 +151,26 @@ async fn run(
     io.step(&format!("Deploying {app} (v{})...", release.number))
         .await;
     let mut started = Vec::new();
-    let upstreams = match start_and_check(
-        ctx,
-        &app,
-        &release,
-        &formation,
-        !record.checks.is_skipped("web"),
-        &hangup,
-        &mut started,
-        io,
-    )
-    .await
-    {
+    let started_and_checked = async {
+        let upstreams = start_and_check(
+            ctx,
+            &app,
+            &release,
+            &formation,
+            !record.checks.is_skipped("web"),
+            &hangup,
+            &mut started,
+            io,
+        )
+        .await?;
+        for instance in &started {
+            let args = check_deploy_args(&app, &release, instance);
+            let check = super::triggers::fire(ctx, "check-deploy", &args, &trigger_env, io);
+            unless_hung_up(&hangup, check).await?;
+        }
+        Ok::<_, DeployError>(upstreams)
+    };
+    let upstreams = match started_and_checked.await {
         Ok(upstreams) => upstreams,
         Err(err) => {
             discard(ctx, &started).await;
@@ -188,6 +213,15 @@ async fn run(
         u64::try_from(checks_passed.elapsed().as_micros()).unwrap_or(u64::MAX);
     tracing::info!(checks_to_switch_us, "proxy switched");
     super::follow::recheck(ctx, &app).await;
+    let web = started.iter().find(|i| i.process == "web");
+    let ip = web.and_then(|i| i.address).map(|ip| ip.to_string());
+    let args = [
+        app.to_string(),
+        release.port.to_string(),
+        ip.unwrap_or_default(),
+        release.image.clone(),
+    ];
+    super::triggers::fire(ctx, "post-deploy", &args, &trigger_env, io).await?;
 
     stage(Stage::Retire);
     if !old.is_empty() && !stop_first {
@@ -230,6 +264,21 @@ async fn run(
         io.detail(&url).await;
     }
     Ok(release.number)
+}
+
+/// `check-deploy`'s arguments, Dokku's: app, container id, process type, port, address, index.
+fn check_deploy_args(app: &AppName, release: &Release, instance: &Instance) -> [String; 6] {
+    [
+        app.to_string(),
+        instance.id.clone(),
+        instance.process.clone(),
+        release.port.to_string(),
+        instance
+            .address
+            .map(|ip| ip.to_string())
+            .unwrap_or_default(),
+        instance.index.to_string(),
+    ]
 }
 
 /// `base` with the changes that turned `before` into `after` (keys set, changed or removed).

@@ -257,6 +257,10 @@ async fn build(
     };
     let choice = choose(selected, checkout.dockerfile.is_some(), list.as_ref())?;
     let rev = checkout.rev.clone();
+    release.git_rev = Some(rev.clone());
+    let trigger_env = super::triggers::env(release, app.as_str());
+    let trigger_args = [choice.kind.as_str().to_string(), app.to_string()];
+    super::triggers::fire(ctx, "pre-build", &trigger_args, &trigger_env, io).await?;
     let plan = Plan {
         choice,
         checkout,
@@ -270,7 +274,7 @@ async fn build(
         .run(build_image(ctx, record, plan, release, io))
         .await?;
     release.port = port_of(&built.exposed_ports);
-    release.git_rev = Some(rev);
+    super::triggers::fire(ctx, "post-build", &trigger_args, &trigger_env, io).await?;
     Ok(())
 }
 

@@ -184,6 +184,14 @@ pub fn check(dir: &Path) -> Result<Manifest, PluginError> {
             "Its commands file is not an executable file".into(),
         ));
     }
+    for trigger in super::TRIGGERS {
+        let program = dir.join(trigger);
+        if program.exists() && !is_executable(&program) {
+            return Err(refused(format!(
+                "Its {trigger} trigger is not an executable file"
+            )));
+        }
+    }
     if let Ok(entries) = std::fs::read_dir(dir.join("subcommands")) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();

@@ -6,6 +6,7 @@
 
 mod install;
 mod run;
+mod trigger;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use serde::Deserialize;
 
 pub use install::{install, source_of, Source};
 pub use run::{run_command, NOT_MINE};
+pub use trigger::{fire, Trigger, TriggerFailed, TRIGGERS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
@@ -32,6 +34,9 @@ pub struct Manifest {
     pub name: String,
     pub version: String,
     pub description: String,
+    /// Seconds a trigger may run, by trigger name (`trigger::DEFAULT_TIMEOUT` otherwise).
+    #[serde(default)]
+    pub timeouts: BTreeMap<String, u64>,
 }
 
 /// An installed plugin, as the index knows it.
