@@ -292,6 +292,28 @@ impl Ctx {
         self.edits.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Fires the plugin trigger `name` with `args` for what `caller` does to `app` (its output
+    /// on `io`); only an aborting trigger's failure (`pre-*`) is returned.
+    pub async fn trigger(
+        &self,
+        name: &'static str,
+        args: &[String],
+        app: Option<&AppName>,
+        caller: &crate::caller::Caller,
+        io: &mut crate::io::Io,
+    ) -> Result<(), crate::plugins::TriggerFailed> {
+        let mut env = vec![("BERTH_KEY", caller.to_string())];
+        if let Some(app) = app {
+            env.push(("BERTH_APP", app.to_string()));
+        }
+        let trigger = crate::plugins::Trigger {
+            name,
+            args,
+            env: &env,
+        };
+        crate::plugins::fire(&self.plugins, &trigger, self.store.layout().root(), io).await
+    }
+
     /// Registers a new app; its host routes (to a 502) until the first deploy.
     pub fn create_app(&self, app: &AppName) -> Result<AppRecord, StateError> {
         let record = self.store.create_app(app)?;

@@ -4,7 +4,7 @@
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use support::{repo, Berth};
@@ -219,19 +219,22 @@ fn trigger_plugin(dir: &Path, log: &Path, control: &Path) {
     }
 }
 
-#[test]
-fn a_push_fires_triggers_in_order_and_a_failing_pre_deploy_or_check_deploy_keeps_the_old_release() {
-    let berth = Berth::start();
+/// Installs `trigger_plugin` in a temp dir (kept while the first value lives); returns its
+/// log and control paths.
+fn install_trigger_plugin(berth: &Berth) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let work = tempfile::tempdir().unwrap();
     let (log, control) = (work.path().join("calls.log"), work.path().join("control"));
     std::fs::create_dir_all(&control).unwrap();
-    trigger_plugin(&work.path().join("plugin"), &log, &control);
-    berth
-        .ssh(&format!(
-            "plugin:install {}",
-            work.path().join("plugin").display()
-        ))
-        .ok();
+    let dir = work.path().join("plugin");
+    trigger_plugin(&dir, &log, &control);
+    berth.ssh(&format!("plugin:install {}", dir.display())).ok();
+    (work, log, control)
+}
+
+#[test]
+fn a_push_fires_triggers_in_order_and_a_failing_pre_deploy_or_check_deploy_keeps_the_old_release() {
+    let berth = Berth::start();
+    let (_work, log, control) = install_trigger_plugin(&berth);
     let app = berth.app("trig");
     let source = repo::create(&repo::as_refs(&repo::web_app("v1")));
     let pushed = berth.push(source.path(), &app, "main").ok();
@@ -324,4 +327,63 @@ fn a_push_fires_triggers_in_order_and_a_failing_pre_deploy_or_check_deploy_keeps
         "{reported:#?}"
     );
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "v2\n");
+}
+
+#[test]
+fn app_lifecycle_and_config_triggers_fire_with_dokkus_arguments() {
+    let berth = Berth::start();
+    let (_work, log, control) = install_trigger_plugin(&berth);
+    let (app, renamed) = (berth.app("life"), berth.app("moved"));
+    berth.ssh(&format!("apps:create {app}")).ok();
+    berth
+        .ssh(&format!("config:set --no-restart {app} A=1 B=2"))
+        .ok();
+    berth
+        .ssh(&format!("config:unset --no-restart {app} A"))
+        .ok();
+    berth.ssh("config:set --global G=1").ok();
+    berth.ssh(&format!("domains:add {app} life.example")).ok();
+    berth.ssh(&format!("apps:rename {app} {renamed}")).ok();
+
+    std::fs::write(control.join("fail-pre-delete"), "").unwrap();
+    let refused = berth.ssh(&format!("apps:destroy {renamed} --force"));
+    assert!(
+        refused
+            .stderr
+            .contains("The pre-delete trigger of plugin triggers failed with exit status 1"),
+        "{refused:#?}"
+    );
+    assert_eq!(
+        berth.ssh(&format!("apps:exists {renamed}")).code,
+        0,
+        "not destroyed"
+    );
+    std::fs::remove_file(control.join("fail-pre-delete")).unwrap();
+    berth.ssh(&format!("apps:destroy {renamed} --force")).ok();
+    let by_hand = berth.ssh("plugin:trigger post-deploy by hand").ok();
+    assert!(
+        by_hand.stdout.contains("trigger post-deploy ran"),
+        "{by_hand:#?}"
+    );
+    let unknown = berth.ssh("plugin:trigger post-nothing");
+    assert!(
+        unknown.stderr.contains("post-nothing is not a trigger"),
+        "{unknown:#?}"
+    );
+
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let tail = " key=alice release= rev=";
+    let expected = [
+        format!("post-create {app}{tail}"),
+        format!("post-config-update {app} set A B{tail}"),
+        format!("post-config-update {app} unset A{tail}"),
+        format!("post-config-update --global set G{tail}"),
+        format!("post-domains-update {app} add life.example{tail}"),
+        format!("post-app-rename {app} {renamed}{tail}"),
+        format!("pre-delete {renamed} {tail}"),
+        format!("pre-delete {renamed} {tail}"),
+        format!("post-delete {renamed} {tail}"),
+        format!("post-deploy by hand{tail}"),
+    ];
+    assert_eq!(calls.lines().collect::<Vec<_>>(), expected, "{calls}");
 }

@@ -124,6 +124,15 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         destroy_app(ctx, &args.old, io).await?;
         io.step(&format!("Renamed {} to {}", args.old, args.new))
             .await;
+        let trigger_args = [args.old.to_string(), args.new.to_string()];
+        ctx.trigger(
+            "post-app-rename",
+            &trigger_args,
+            Some(&args.new),
+            caller,
+            io,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -2,14 +2,23 @@
 
 use super::argv::AppArgs;
 use super::{CommandError, Io};
+use crate::caller::Caller;
 use crate::context::Ctx;
 use crate::state::StateError;
 
-pub async fn run(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandError> {
+pub async fn run(
+    ctx: &Ctx,
+    caller: &Caller,
+    io: &mut Io,
+    args: AppArgs,
+) -> Result<(), CommandError> {
     if ctx.store.app_exists(&args.app) {
         return Err(StateError::AppExists(args.app).into());
     }
     io.step(&format!("Creating {}...", args.app)).await;
     ctx.create_app(&args.app)?;
+    let trigger_args = [args.app.to_string()];
+    ctx.trigger("post-create", &trigger_args, Some(&args.app), caller, io)
+        .await?;
     Ok(())
 }

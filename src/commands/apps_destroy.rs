@@ -3,6 +3,7 @@
 
 use super::argv::Argv;
 use super::{CommandError, Io};
+use crate::caller::Caller;
 use crate::context::Ctx;
 use crate::names::AppName;
 
@@ -22,14 +23,25 @@ impl Args {
     }
 }
 
-pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
-    ctx.store.app(&args.app)?;
+pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let record = ctx.store.app(&args.app)?;
     if !args.force {
         confirm(io, &args.app).await?;
     }
+    // Dokku's arguments: the app and its image tag (none before a deploy).
+    let image = record
+        .current()
+        .map(|r| r.image.clone())
+        .unwrap_or_default();
+    let trigger_args = [args.app.to_string(), image];
+    let app = Some(&args.app);
+    ctx.trigger("pre-delete", &trigger_args, app, caller, io)
+        .await?;
     io.step(&format!("Destroying {} (including all add-ons)", args.app))
         .await;
     crate::deploy::destroy_app(ctx, &args.app, io).await?;
+    ctx.trigger("post-delete", &trigger_args, app, caller, io)
+        .await?;
     Ok(())
 }
 

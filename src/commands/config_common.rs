@@ -101,6 +101,27 @@ pub fn write_env<T>(
     }
 }
 
+/// Fires `post-config-update` (Dokku's `APP set|unset|clear KEYS...`; `--global` for the
+/// global config) after a change of `keys`.
+pub async fn updated(
+    ctx: &Ctx,
+    caller: &Caller,
+    io: &mut Io,
+    scope: &Scope,
+    action: &str,
+    keys: &[&str],
+) -> Result<(), CommandError> {
+    let (name, app) = match scope {
+        Scope::App(app) => (app.to_string(), Some(app)),
+        Scope::Global => ("--global".to_string(), None),
+    };
+    let mut args = vec![name, action.to_string()];
+    args.extend(keys.iter().map(|k| k.to_string()));
+    ctx.trigger("post-config-update", &args, app, caller, io)
+        .await?;
+    Ok(())
+}
+
 /// After a change: a new release with the new config, unless `--no-restart`, the global scope
 /// (apps pick global changes up at their next release, as in Dokku), or an undeployed app.
 pub async fn restart(

@@ -5,7 +5,7 @@
 use base64::Engine;
 
 use super::argv::Argv;
-use super::config_common::{restart, show_pairs, valid_key, write_env, Scope};
+use super::config_common::{restart, show_pairs, updated, valid_key, write_env, Scope};
 use super::{CommandError, Io};
 use crate::caller::Caller;
 use crate::context::Ctx;
@@ -77,6 +77,7 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     show_pairs(io, &args.pairs).await;
     let keys: Vec<&str> = args.pairs.iter().map(|(k, _)| k.as_str()).collect();
     let description = format!("Set {} config vars", keys.join(", "));
+    updated(ctx, caller, io, &args.scope, "set", &keys).await?;
     restart(ctx, caller, io, &args.scope, args.no_restart, description).await
 }
 

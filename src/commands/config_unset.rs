@@ -1,7 +1,7 @@
 //! `config:unset [--no-restart] (<app>|--global) KEY...`, and `config:clear`, which unsets all.
 
 use super::argv::Argv;
-use super::config_common::{restart, valid_key, write_env, Scope};
+use super::config_common::{restart, updated, valid_key, write_env, Scope};
 use super::{CommandError, Io};
 use crate::caller::Caller;
 use crate::context::Ctx;
@@ -75,6 +75,13 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     if removed.is_empty() {
         return Ok(());
     }
+    let action = if args.keys.is_none() {
+        "clear"
+    } else {
+        "unset"
+    };
+    let keys: Vec<&str> = removed.iter().map(String::as_str).collect();
+    updated(ctx, caller, io, &args.scope, action, &keys).await?;
     let description = format!("Unset {} config vars", removed.join(", "));
     restart(ctx, caller, io, &args.scope, args.no_restart, description).await
 }

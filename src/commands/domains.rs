@@ -5,6 +5,7 @@
 use super::argv::Argv;
 use super::output::report;
 use super::{CommandError, Io};
+use crate::caller::Caller;
 use crate::context::Ctx;
 use crate::domains::{app_vhosts, default_vhosts, parse_domain};
 use crate::names::AppName;
@@ -90,7 +91,7 @@ async fn toggle(ctx: &Ctx, io: &mut Io, app: &AppName, verb: Verb) -> Result<(),
     Ok(())
 }
 
-pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
     if args.all {
         for app in ctx.store.app_names() {
             toggle(ctx, io, &app, args.verb).await?;
@@ -109,6 +110,11 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     for note in notes {
         io.detail(&note).await;
     }
+    let action = args.command.trim_start_matches("domains:");
+    let mut trigger_args = vec![app.to_string(), action.to_string()];
+    trigger_args.extend(args.domains.iter().cloned());
+    ctx.trigger("post-domains-update", &trigger_args, Some(&app), caller, io)
+        .await?;
     let verb = match args.verb {
         Verb::Add => "Added",
         Verb::Remove => "Removed",

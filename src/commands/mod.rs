@@ -284,8 +284,8 @@ impl Command {
     async fn run(self, ctx: &Ctx, caller: &Caller, io: &mut Io) -> Result<(), CommandError> {
         match self {
             Command::AppsClone(args) => apps_clone::run(ctx, caller, io, args).await,
-            Command::AppsCreate(args) => apps_create::run(ctx, io, args).await,
-            Command::AppsDestroy(args) => apps_destroy::run(ctx, io, args).await,
+            Command::AppsCreate(args) => apps_create::run(ctx, caller, io, args).await,
+            Command::AppsDestroy(args) => apps_destroy::run(ctx, caller, io, args).await,
             Command::AppsExists(args) => apps_exists::run(ctx, args).await,
             Command::AppsList(args) => apps_list::run(ctx, io, args).await,
             Command::AppsLock(args, lock) => apps_lock::run(ctx, io, args, lock).await,
@@ -320,7 +320,7 @@ impl Command {
             Command::CronReport(args) => cron_set::report_app(ctx, io, args).await,
             Command::CronSet(args) => cron_set::run(ctx, io, args).await,
             Command::DockerOptions(args) => docker_options::run(ctx, io, args).await,
-            Command::Domains(args) => domains::run(ctx, io, args).await,
+            Command::Domains(args) => domains::run(ctx, caller, io, args).await,
             Command::Enter(args) => enter::run(ctx, io, args).await,
             Command::GitFromArchive(args) => git_from_archive::run(ctx, caller, io, args).await,
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
@@ -332,7 +332,7 @@ impl Command {
             Command::LogsReport(args) => logs_set::report_app(ctx, io, args).await,
             Command::LogsSet(args) => logs_set::run(ctx, io, args).await,
             Command::Maintenance(args) => maintenance::run(ctx, io, args).await,
-            Command::Plugin(args) => plugin::run(ctx, io, args).await,
+            Command::Plugin(args) => plugin::run(ctx, caller, io, args).await,
             Command::Ports(args) => ports::run(ctx, caller, io, args).await,
             Command::Proxy(args) => proxy::run(ctx, io, args).await,
             Command::PsInspect(args) => ps_inspect::run(ctx, io, args).await,

@@ -6,6 +6,7 @@
 use super::argv::Argv;
 use super::output::table;
 use super::{CommandError, Io};
+use crate::caller::Caller;
 use crate::context::Ctx;
 use crate::plugins::{PluginError, Source};
 
@@ -18,6 +19,8 @@ pub enum Verb {
     Disable,
     Uninstall,
     Installed,
+    /// `plugin:trigger TRIGGER [ARGS...]`: runs one trigger by hand.
+    Trigger,
 }
 
 #[derive(Debug)]
@@ -27,6 +30,8 @@ pub struct Args {
     pub target: Option<String>,
     /// `install --name`, or `update`'s ref.
     pub extra: Option<String>,
+    /// `plugin:trigger`'s arguments.
+    pub args: Vec<String>,
 }
 
 impl Args {
@@ -38,8 +43,23 @@ impl Args {
             "plugin:disable" => Verb::Disable,
             "plugin:uninstall" => Verb::Uninstall,
             "plugin:installed" => Verb::Installed,
+            "plugin:trigger" => Verb::Trigger,
             _ => Verb::List,
         };
+        if verb == Verb::Trigger {
+            let Some((trigger, args)) = words.split_first() else {
+                return Err(CommandError::Usage(format!(
+                    "a trigger name required; usage: {}",
+                    super::usage(name)
+                )));
+            };
+            return Ok(Args {
+                verb,
+                target: Some(trigger.clone()),
+                extra: None,
+                args: args.to_vec(),
+            });
+        }
         let mut argv = Argv::new(name, words);
         let (target, extra) = match verb {
             Verb::List => (None, None),
@@ -48,14 +68,23 @@ impl Args {
                 (Some(argv.required("a plugin directory or git URL")?), name)
             }
             Verb::Update => (Some(argv.required("plugin name")?), argv.optional()?),
-            _ => (Some(argv.required("plugin name")?), None),
+            Verb::Trigger | Verb::Enable | Verb::Disable | Verb::Uninstall | Verb::Installed => {
+                (Some(argv.required("plugin name")?), None)
+            }
         };
         argv.finish()?;
         Ok(Args {
             verb,
             target,
             extra,
+            args: Vec::new(),
         })
+    }
+}
+
+impl From<crate::plugins::TriggerFailed> for CommandError {
+    fn from(err: crate::plugins::TriggerFailed) -> Self {
+        CommandError::User(err.to_string())
     }
 }
 
@@ -68,9 +97,20 @@ impl From<PluginError> for CommandError {
     }
 }
 
-pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
     let target = args.target.unwrap_or_default();
     match args.verb {
+        Verb::Trigger => {
+            let Some(name) = crate::plugins::TRIGGERS.iter().find(|t| **t == target) else {
+                return Err(CommandError::User(format!(
+                    "{} is not a trigger; they are: {}",
+                    crate::names::shown(&target),
+                    crate::plugins::TRIGGERS.join(" ")
+                )));
+            };
+            ctx.trigger(name, &args.args, None, caller, io).await?;
+            Ok(())
+        }
         Verb::List => list(ctx, io).await,
         Verb::Install => {
             io.step(&format!(

@@ -745,6 +745,12 @@ pub const COMMANDS: &[Spec] = &[
         parse: |name, rest| Ok(Command::Plugin(plugin::Args::parse(name, rest)?)),
     },
     Spec {
+        name: "plugin:trigger",
+        usage: "<trigger> [<args>...]",
+        about: "Run one trigger of every enabled plugin by hand (to debug a plugin)",
+        parse: |name, rest| Ok(Command::Plugin(plugin::Args::parse(name, rest)?)),
+    },
+    Spec {
         name: "plugin:uninstall",
         usage: "<name>",
         about: "Remove a plugin",

@@ -15,6 +15,12 @@ use crate::io::Io;
 
 /// Every trigger Berth fires.
 pub const TRIGGERS: &[&str] = &[
+    "post-create",
+    "pre-delete",
+    "post-delete",
+    "post-app-rename",
+    "post-config-update",
+    "post-domains-update",
     "pre-build",
     "post-build",
     "post-release",
