@@ -327,6 +327,23 @@ fn a_push_fires_triggers_in_order_and_a_failing_pre_deploy_or_check_deploy_keeps
         "{reported:#?}"
     );
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "v2\n");
+
+    // pre-restart can refuse a restart; post-stop follows a stop.
+    std::fs::write(control.join("fail-pre-restart"), "").unwrap();
+    let refused = berth.ssh(&format!("ps:restart {app}"));
+    assert!(
+        refused
+            .stderr
+            .contains("The pre-restart trigger of plugin triggers failed"),
+        "{refused:#?}"
+    );
+    berth.ssh(&format!("ps:stop {app}")).ok();
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let last: Vec<&str> = calls.lines().rev().take(2).collect();
+    assert!(
+        last[0].starts_with(&format!("post-stop {app} ")) && last[1].starts_with("pre-restart"),
+        "{calls}"
+    );
 }
 
 #[test]
@@ -343,6 +360,12 @@ fn app_lifecycle_and_config_triggers_fire_with_dokkus_arguments() {
         .ok();
     berth.ssh("config:set --global G=1").ok();
     berth.ssh(&format!("domains:add {app} life.example")).ok();
+    let port = support::http::free_port();
+    berth.ssh(&format!("ports:add {app} http:{port}:5000")).ok();
+    berth
+        .ssh(&format!("certs:generate {app} life.example"))
+        .ok();
+    berth.ssh(&format!("certs:remove {app}")).ok();
     berth.ssh(&format!("apps:rename {app} {renamed}")).ok();
 
     std::fs::write(control.join("fail-pre-delete"), "").unwrap();
@@ -379,6 +402,9 @@ fn app_lifecycle_and_config_triggers_fire_with_dokkus_arguments() {
         format!("post-config-update {app} unset A{tail}"),
         format!("post-config-update --global set G{tail}"),
         format!("post-domains-update {app} add life.example{tail}"),
+        format!("post-proxy-ports-update {app} add{tail}"),
+        format!("post-certs-update {app}{tail}"),
+        format!("post-certs-remove {app}{tail}"),
         format!("post-app-rename {app} {renamed}{tail}"),
         format!("pre-delete {renamed} {tail}"),
         format!("pre-delete {renamed} {tail}"),

@@ -157,6 +157,14 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
             }
             ctx.refresh_tls(app);
             io.step(&format!("Removed the certificate of {app}")).await;
+            ctx.trigger(
+                "post-certs-remove",
+                &[app.to_string()],
+                Some(app),
+                caller,
+                io,
+            )
+            .await?;
             return Ok(());
         }
         Action::Set(setting) => {
@@ -210,6 +218,14 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         utc(bundle.info.expires_at.max(0) as u64)
     ))
     .await;
+    ctx.trigger(
+        "post-certs-update",
+        &[app.to_string()],
+        Some(app),
+        caller,
+        io,
+    )
+    .await?;
     Ok(())
 }
 

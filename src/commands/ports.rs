@@ -90,6 +90,16 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         return show(ctx, io, app, args.verb, &parse_maps(&record.ports)).await;
     }
     let (record, stored, port_changes) = edit_maps(ctx, &args)?;
+    let action = args.command.trim_start_matches("ports:");
+    let trigger_args = [app.to_string(), action.to_string()];
+    ctx.trigger(
+        "post-proxy-ports-update",
+        &trigger_args,
+        Some(app),
+        caller,
+        io,
+    )
+    .await?;
     io.step(&format!(
         "Port mappings of {app}: {}",
         if stored.is_empty() {

@@ -103,6 +103,8 @@ async fn run_one(
         Action::Stop => {
             io.step(&format!("Stopping {app}")).await;
             stop(ctx, &app, io, wait_flag(args.no_wait)).await?;
+            ctx.trigger("post-stop", &[app.to_string()], Some(&app), caller, io)
+                .await?;
             Ok(())
         }
         Action::Start if !record.stopped && all_running(ctx, &app).await? => {
@@ -113,6 +115,11 @@ async fn run_one(
             format!("{app} is stopped; start all of it with ps:start {app}"),
         )),
         Action::Start | Action::Restart => {
+            if args.action == Action::Restart {
+                let trigger_args = [app.to_string()];
+                ctx.trigger("pre-restart", &trigger_args, Some(&app), caller, io)
+                    .await?;
+            }
             let request = DeployRequest {
                 app,
                 caller: caller.clone(),
