@@ -32,6 +32,7 @@ fn plugin(dir: &Path, name: &str) {
              {name}:args) for arg in \"$@\"; do echo \"[$arg]\"; done ;;\n\
              {name}:echo) read -r line; echo \"got $line\" ;;\n\
              {name}:fail) echo 'it failed' >&2; exit 3 ;;\n\
+             help) echo \"    {name}:args <words...>, Print its arguments\" ;;\n\
              *) exit 10 ;;\nesac\n"
         ),
     );
@@ -86,10 +87,16 @@ fn a_plugin_from_a_directory_runs_its_commands_until_disabled_or_uninstalled() {
             .contains("`hello:nope` is not a berth command."),
         "exit status 10 means not mine: {not_its_own:#?}"
     );
+    let help = berth.ssh("help").ok().stdout;
+    assert!(
+        help.contains("Plugin commands:\n    hello:args <words...>, Print its arguments\n"),
+        "{help}"
+    );
     assert_eq!(berth.ssh("plugin:installed hello").code, 0);
     assert_eq!(berth.ssh("plugin:installed nothing").code, 1);
 
     berth.ssh("plugin:disable hello").ok();
+    assert!(!berth.ssh("help").ok().stdout.contains("hello:args"));
     let disabled = berth.ssh("hello:args x");
     assert!(
         disabled.stderr.contains("is not a berth command"),

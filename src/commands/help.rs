@@ -105,7 +105,11 @@ fn listing(entries: Vec<&Spec>) -> String {
     text
 }
 
-pub async fn run(io: &mut Io, topic: Topic) -> Result<(), CommandError> {
+pub async fn run(
+    plugins: &crate::plugins::Registry,
+    io: &mut Io,
+    topic: Topic,
+) -> Result<(), CommandError> {
     let entries: Vec<&Spec> = match &topic {
         Topic::Command(command) => {
             io.line(&format!("Usage: {}", usage(command))).await;
@@ -127,11 +131,30 @@ pub async fn run(io: &mut Io, topic: Topic) -> Result<(), CommandError> {
     io.line("Commands:").await;
     io.out(&listing(entries)).await;
     if topic == Topic::All {
+        plugin_commands(plugins, io).await;
         io.line("").await;
         io.line("Deploy with: git push ssh://berth@<host>:<port>/<app> main")
             .await;
     }
     Ok(())
+}
+
+/// Each enabled plugin's commands, as its `commands help` lists them (Dokku's convention).
+async fn plugin_commands(plugins: &crate::plugins::Registry, io: &mut Io) {
+    let mut listed = Vec::new();
+    for plugin in plugins.list().into_iter().filter(|p| p.enabled) {
+        for line in crate::plugins::help_lines(&plugin).await {
+            listed.push(format!("    {}", line.trim()));
+        }
+    }
+    if listed.is_empty() {
+        return;
+    }
+    io.line("").await;
+    io.line("Plugin commands:").await;
+    for line in listed {
+        io.line(&line).await;
+    }
 }
 
 #[cfg(test)]

@@ -269,6 +269,11 @@ impl Command {
                     crate::names::shown(extra)
                 )));
             }
+            // A namespace that is not Berth's may be a plugin's, whose `commands` answers
+            // `NAME:help` itself (Dokku's convention).
+            if !help::namespaces().contains(&namespace) {
+                return Err(CommandError::Unknown(name.to_string()));
+            }
             return Ok(Command::Help(help::Topic::parse(namespace)?));
         }
         let Some(spec) = table::find(name) else {
@@ -359,7 +364,7 @@ impl Command {
             Command::SshKeysList(args) => ssh_keys_list::run(ctx, io, args).await,
             Command::SshKeysRemove(args) => ssh_keys_remove::run(ctx, caller, io, args).await,
             Command::Urls(args, all) => urls::run(ctx, io, args, all).await,
-            Command::Help(topic) => help::run(io, topic).await,
+            Command::Help(topic) => help::run(&ctx.plugins, io, topic).await,
             Command::Version => version::run(io).await,
         }
     }

@@ -15,7 +15,7 @@ use std::sync::RwLock;
 use serde::Deserialize;
 
 pub use install::{install, source_of, Source};
-pub use run::{run_command, NOT_MINE};
+pub use run::{help_lines, run_command, NOT_MINE};
 pub use trigger::{fire, Trigger, TriggerFailed, TRIGGERS};
 
 #[derive(Debug, thiserror::Error)]

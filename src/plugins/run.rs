@@ -84,6 +84,46 @@ pub async fn run_command(
     }
 }
 
+/// How long `commands help` may take, and how much of its output is read.
+const HELP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const HELP_BYTES: u64 = 64 << 10;
+
+/// The lines `commands help` prints (Dokku's convention: one `NAME:sub <args>, what it does`
+/// per command); none when the plugin has no `commands`, or it fails or takes too long.
+pub async fn help_lines(plugin: &Plugin) -> Vec<String> {
+    use tokio::io::AsyncReadExt;
+    let program = plugin.dir.join("commands");
+    if !super::is_executable(&program) {
+        return Vec::new();
+    }
+    let spawned = tokio::process::Command::new(&program)
+        .arg("help")
+        .current_dir(&plugin.dir)
+        .env("PLUGIN_PATH", &plugin.dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn();
+    let Ok(mut child) = spawned else {
+        return Vec::new();
+    };
+    let Some(stdout) = child.stdout.take() else {
+        return Vec::new();
+    };
+    let mut text = String::new();
+    let mut limited = stdout.take(HELP_BYTES);
+    let read = limited.read_to_string(&mut text);
+    match tokio::time::timeout(HELP_TIMEOUT, async { (read.await, child.wait().await) }).await {
+        Ok((Ok(_), Ok(status))) if status.success() => text
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| crate::names::shown(line.trim()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Copies the program's output to the client as it comes.
 async fn pass(from: &mut (impl AsyncRead + Unpin), to: &mut (impl AsyncWrite + Unpin + ?Sized)) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
