@@ -95,18 +95,26 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
-    let config = load_config(&cli)?;
-    match cli.command {
-        Some(Sub::Daemon) => daemon(config),
-        Some(Sub::Command(argv)) => {
-            let socket = config.control_socket();
-            Ok(client_runtime()?.block_on(client::run_command(&socket, argv))?)
-        }
+    // Inside a plugin, `berth` (or `dokku`) talks to the daemon that runs the plugin.
+    let from_plugin = match (&cli.config, &cli.command) {
+        (None, Some(Sub::Command(_)) | None) => std::env::var_os(ENV_CONTROL_SOCKET),
+        _ => None,
+    };
+    let socket = match from_plugin {
+        Some(socket) => PathBuf::from(socket),
         None => {
-            let socket = config.control_socket();
-            Ok(client_runtime()?.block_on(client::run_command(&socket, vec!["help".into()]))?)
+            let config = load_config(&cli)?;
+            if let Some(Sub::Daemon) = cli.command {
+                return daemon(config);
+            }
+            config.control_socket()
         }
-    }
+    };
+    let argv = match cli.command {
+        Some(Sub::Command(argv)) => argv,
+        _ => vec!["help".into()],
+    };
+    Ok(client_runtime()?.block_on(client::run_command(&socket, argv))?)
 }
 
 fn daemon(config: Config) -> anyhow::Result<i32> {

@@ -33,6 +33,7 @@ fn plugin(dir: &Path, name: &str) {
              {name}:echo) read -r line; echo \"got $line\" ;;\n\
              {name}:fail) echo 'it failed' >&2; exit 3 ;;\n\
              help) echo \"    {name}:args <words...>, Print its arguments\" ;;\n\
+             {name}:cli) berth config:set --global FROM_PLUGIN=yes >/dev/null && dokku config:get --global FROM_PLUGIN ;;\n\
              *) exit 10 ;;\nesac\n"
         ),
     );
@@ -69,6 +70,8 @@ fn a_plugin_from_a_directory_runs_its_commands_until_disabled_or_uninstalled() {
         args.stdout, "[hello:args]\n[two words]\n[$(id)]\n[;ls]\n",
         "{args:#?}"
     );
+    // berth and dokku on its PATH run commands against this daemon.
+    assert_eq!(berth.ssh("hello:cli").ok().stdout, "yes\n");
     let echoed = berth.ssh_input("hello:echo", b"from stdin\n").ok();
     assert_eq!(echoed.stdout, "got from stdin\n");
     let failed = berth.ssh("hello:fail");

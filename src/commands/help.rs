@@ -143,7 +143,7 @@ pub async fn run(
 async fn plugin_commands(plugins: &crate::plugins::Registry, io: &mut Io) {
     let mut listed = Vec::new();
     for plugin in plugins.list().into_iter().filter(|p| p.enabled) {
-        for line in crate::plugins::help_lines(&plugin).await {
+        for line in crate::plugins::help_lines(plugins, &plugin).await {
             listed.push(format!("    {}", line.trim()));
         }
     }

@@ -239,7 +239,7 @@ pub async fn run_plugin_command(
     use tracing::Instrument;
     let span = tracing::info_span!("plugin command", plugin = %plugin.name, command = %command);
     let data_dir = ctx.store.layout().root();
-    let ran = crate::plugins::run_command(&plugin, command, sub, args, data_dir, io)
+    let ran = crate::plugins::run_command(&ctx.plugins, &plugin, command, sub, args, data_dir, io)
         .instrument(span)
         .await;
     match ran {

@@ -44,6 +44,8 @@ pub enum DaemonError {
     },
     #[error("cannot find Berth's own executable: {0}")]
     Exe(std::io::Error),
+    #[error("cannot link berth and dokku for plugins: {0}")]
+    PluginPath(std::io::Error),
     #[error("cannot open the access log {path}: {source}")]
     AccessLog {
         path: String,
@@ -151,10 +153,18 @@ pub async fn run(
         inherited.tcp_named("port-"),
     );
     let concurrent_builds = config.build.concurrent;
-    let plugins = Arc::new(crate::plugins::Registry::load(
+    let plugins = crate::plugins::Registry::load(
         store.layout().plugins_dir(),
         &store.global().plugins_disabled,
-    ));
+    )
+    .with_cli(
+        &store.layout().bin_dir(),
+        &exe,
+        &control_path,
+        store.layout().root(),
+    )
+    .map_err(DaemonError::PluginPath)?;
+    let plugins = Arc::new(plugins);
     let ctx = Arc::new_cyclic(|this| Ctx {
         config,
         store,

@@ -84,6 +84,8 @@ pub fn is_executable(path: &Path) -> bool {
 pub struct Registry {
     root: PathBuf,
     index: RwLock<BTreeMap<String, Plugin>>,
+    /// What every plugin program gets in its environment beyond `PLUGIN_PATH` (`with_cli`).
+    env: Vec<(&'static str, std::ffi::OsString)>,
 }
 
 impl Registry {
@@ -122,7 +124,54 @@ impl Registry {
         Registry {
             root,
             index: RwLock::new(index),
+            env: Vec::new(),
         }
+    }
+
+    /// Puts `berth` and `dokku` (links to `exe` in `bin`) first on every plugin program's PATH,
+    /// talking to the daemon through `socket`, so a plugin runs commands as Dokku plugins call
+    /// `dokku config:get`; with the data dir in `BERTH_DATA_DIR`.
+    pub fn with_cli(
+        mut self,
+        bin: &Path,
+        exe: &Path,
+        socket: &Path,
+        data_dir: &Path,
+    ) -> std::io::Result<Registry> {
+        std::fs::create_dir_all(bin)?;
+        for name in ["berth", "dokku"] {
+            let link = bin.join(name);
+            if std::fs::read_link(&link).ok().as_deref() == Some(exe) {
+                continue;
+            }
+            let tmp = bin.join(format!(".{name}.tmp"));
+            let _ = std::fs::remove_file(&tmp);
+            std::os::unix::fs::symlink(exe, &tmp)?;
+            std::fs::rename(&tmp, &link)?;
+        }
+        let mut path = std::ffi::OsString::from(bin);
+        if let Some(inherited) = std::env::var_os("PATH") {
+            path.push(":");
+            path.push(inherited);
+        }
+        self.env = vec![
+            ("PATH", path),
+            ("BERTH_CONTROL_SOCKET", socket.into()),
+            ("BERTH_DATA_DIR", data_dir.into()),
+        ];
+        Ok(self)
+    }
+
+    /// A command running `program` of the plugin in `dir`, in that directory, with the
+    /// environment every plugin program gets.
+    pub fn process(&self, program: &Path, dir: &Path) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(program);
+        command
+            .current_dir(dir)
+            .env("PLUGIN_PATH", dir)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .kill_on_drop(true);
+        command
     }
 
     /// Where plugins are installed.

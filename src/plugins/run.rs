@@ -18,6 +18,7 @@ pub const NOT_MINE: i32 = 10;
 /// `ARGS`, else `commands` with `NAME:sub ARGS`. `None` when the plugin has neither; else the
 /// exit status (`NOT_MINE` from `commands`: it does not handle `sub`).
 pub async fn run_command(
+    registry: &super::Registry,
     plugin: &Plugin,
     command: &str,
     sub: &str,
@@ -28,19 +29,16 @@ pub async fn run_command(
     let Some((program, whole)) = plugin.executable_for(sub) else {
         return Ok(None);
     };
-    let mut child = tokio::process::Command::new(&program);
+    let mut child = registry.process(&program, &plugin.dir);
     if whole {
         child.arg(command);
     }
     let mut child = child
         .args(args)
-        .current_dir(&plugin.dir)
         .env("BERTH_DATA_DIR", data_dir)
-        .env("PLUGIN_PATH", &plugin.dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .map_err(|err| PluginError::Internal(format!("cannot run {}: {err}", program.display())))?;
     let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) =
@@ -90,20 +88,18 @@ const HELP_BYTES: u64 = 64 << 10;
 
 /// The lines `commands help` prints (Dokku's convention: one `NAME:sub <args>, what it does`
 /// per command); none when the plugin has no `commands`, or it fails or takes too long.
-pub async fn help_lines(plugin: &Plugin) -> Vec<String> {
+pub async fn help_lines(registry: &super::Registry, plugin: &Plugin) -> Vec<String> {
     use tokio::io::AsyncReadExt;
     let program = plugin.dir.join("commands");
     if !super::is_executable(&program) {
         return Vec::new();
     }
-    let spawned = tokio::process::Command::new(&program)
+    let spawned = registry
+        .process(&program, &plugin.dir)
         .arg("help")
-        .current_dir(&plugin.dir)
-        .env("PLUGIN_PATH", &plugin.dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .kill_on_drop(true)
         .spawn();
     let Ok(mut child) = spawned else {
         return Vec::new();

@@ -84,7 +84,8 @@ pub async fn fire(
             .get(trigger.name)
             .map_or(DEFAULT_TIMEOUT, |secs| Duration::from_secs(*secs));
         tracing::info!(plugin = %plugin.name, trigger = trigger.name, "trigger");
-        let why = match run(&program, &plugin.dir, trigger, data_dir, limit, io).await {
+        let process = registry.process(&program, &plugin.dir);
+        let why = match run(process, trigger, data_dir, limit, io).await {
             Ok(()) => continue,
             Err(why) => why,
         };
@@ -103,23 +104,19 @@ pub async fn fire(
 
 /// Runs one trigger program; `Err` says how it failed.
 async fn run(
-    program: &Path,
-    dir: &Path,
+    mut process: tokio::process::Command,
     trigger: &Trigger<'_>,
     data_dir: &Path,
     limit: Duration,
     io: &mut Io,
 ) -> Result<(), String> {
-    let mut child = tokio::process::Command::new(program)
+    let mut child = process
         .args(trigger.args)
         .envs(trigger.env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("BERTH_DATA_DIR", data_dir)
-        .env("PLUGIN_PATH", dir)
-        .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .map_err(|err| format!("could not start: {err}"))?;
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {

@@ -100,6 +100,11 @@ impl Layout {
         self.root.join("tmp").join("builds")
     }
 
+    /// `berth` and `dokku`, links to the daemon's binary put first on plugins' PATH.
+    pub fn bin_dir(&self) -> PathBuf {
+        self.root.join("bin")
+    }
+
     /// Installed plugins, one directory each (`plugins::Registry`).
     pub fn plugins_dir(&self) -> PathBuf {
         self.root.join("plugins")
