@@ -260,6 +260,8 @@ fn a_push_fires_triggers_in_order_and_a_failing_pre_deploy_or_check_deploy_keeps
     assert_eq!(
         names,
         [
+            "post-create",
+            "pre-receive",
             "pre-build",
             "post-build",
             "post-release",
@@ -295,7 +297,11 @@ fn a_push_fires_triggers_in_order_and_a_failing_pre_deploy_or_check_deploy_keeps
     assert_eq!(post[3], check[5], "the web instance's address");
 
     // A failing pre-deploy or check-deploy: refused, and v1 keeps serving.
-    for trigger in ["pre-deploy", "check-deploy"] {
+    assert_eq!(
+        line("pre-receive"),
+        format!("pre-receive {app} {rev} refs/heads/main key=alice release= rev=")
+    );
+    for trigger in ["pre-receive", "pre-deploy", "check-deploy"] {
         std::fs::write(control.join(format!("fail-{trigger}")), "").unwrap();
         repo::commit(source.path(), &[("www/index.html", "v2\n")], trigger);
         let refused = berth.push(source.path(), &app, "main");

@@ -37,6 +37,25 @@ pub async fn run(
         }
         return 0;
     };
+    let app = Some(&push.app);
+    if push.created {
+        let args = [push.app.to_string()];
+        let _ = ctx
+            .trigger("post-create", &args, app, &push.caller, io)
+            .await;
+    }
+    let args = [
+        push.app.to_string(),
+        target.new.clone(),
+        target.refname.clone(),
+    ];
+    if let Err(err) = ctx
+        .trigger("pre-receive", &args, app, &push.caller, io)
+        .await
+    {
+        io.warn(&err.to_string()).await;
+        return 1;
+    }
     let repo = ctx.store.layout().repo_dir(&push.app);
     let rev = target.new.clone();
     let exported =

@@ -71,6 +71,8 @@ pub struct PushContext {
     pub caller: Caller,
     /// Cancelled when the pusher disconnects: the deploy stops if it has not switched yet.
     pub hangup: CancellationToken,
+    /// The push created the app (its `post-create` trigger fires in the hook).
+    pub created: bool,
 }
 
 /// Pushes under way, by the random id handed to their hook, and a turn per app.
@@ -223,6 +225,7 @@ mod tests {
             app: AppName::parse("shop").unwrap(),
             caller: Caller::Local,
             hangup: hangup.clone(),
+            created: false,
         });
         let id = ticket.id.clone();
         assert!(registry.get(&id).is_some());

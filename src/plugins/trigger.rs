@@ -26,6 +26,7 @@ pub const TRIGGERS: &[&str] = &[
     "post-certs-remove",
     "pre-restart",
     "post-stop",
+    "pre-receive",
     "pre-build",
     "post-build",
     "post-release",

@@ -27,7 +27,8 @@ where
     E: AsyncWrite + Unpin + Send + 'static,
 {
     let fail = |message: String| format!(" !     {message}\n");
-    if !ctx.store.app_exists(&app) {
+    let created = !ctx.store.app_exists(&app);
+    if created {
         if ctx.store.global().disable_autocreation {
             let refused = format!("App {app} does not exist; create it first: apps:create {app}");
             let _ = stderr.write_all(fail(refused).as_bytes()).await;
@@ -68,6 +69,7 @@ where
         app: app.clone(),
         caller,
         hangup: hangup.clone(),
+        created,
     });
     let mut command = receive_pack_command(
         layout,
