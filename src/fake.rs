@@ -36,6 +36,9 @@ struct State {
     images: BTreeMap<String, String>,
     /// Instances of this release crash at once.
     crashing: Option<u32>,
+    /// Whether a crashed instance's address answers anyway (the engine gave it to another
+    /// container, which serves there).
+    address_reused: bool,
     /// Ids retired, in order.
     retired: Vec<String>,
     serial: u32,
@@ -70,6 +73,12 @@ impl FakeEngine {
     /// Instances of `release` crash as soon as they start (`None`: none do).
     pub fn crash_release(&self, release: Option<u32>) {
         self.lock().crashing = release;
+    }
+
+    /// Crashed instances' addresses answer HTTP, as when the engine has given a crashed
+    /// container's address to another one.
+    pub fn reuse_crashed_addresses(&self) {
+        self.lock().address_reused = true;
     }
 
     /// The instances of `app` not retired (running or crashed), as (dyno, release), in start
@@ -119,7 +128,7 @@ impl Scheduler for FakeEngine {
             index: spec.index,
             release: spec.release,
             running: !crashed,
-            address: Some(match crashed {
+            address: Some(match crashed && !state.address_reused {
                 true => NOWHERE,
                 false => IpAddr::V4(Ipv4Addr::LOCALHOST),
             }),

@@ -87,6 +87,7 @@ pub async fn check_instances(
         for instance in undeclared {
             if !ctx.scheduler.is_up_since_start(&instance.id).await? {
                 let err = failed(instance, format!("the container exited within {wait}s"));
+                let err = exited_instead(ctx, instance, err).await;
                 return Err(show_output(ctx, app, failure(instance, err), io).await);
             }
         }
@@ -211,6 +212,11 @@ async fn check_one(
         })
         .await
         .map_err(|reason| failed(instance, reason))?;
+        // The engine hands an exited container's address to the next container it starts: an
+        // answer there after the instance exited came from someone else.
+        if !ctx.scheduler.is_up_since_start(&instance.id).await? {
+            return Err(failed(instance, "the container exited".into()));
+        }
         io.detail(&format!("{dyno} answered HTTP {status}")).await;
         super::upstream(instance, release.port)
     } else {

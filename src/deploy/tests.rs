@@ -112,6 +112,21 @@ async fn a_failed_check_leaves_state_byte_identical_and_routes_unchanged() {
     );
 }
 
+/// An instance that exited at once, whose address the engine gave to another container that
+/// answers there, must not pass for alive.
+#[tokio::test]
+async fn an_answer_at_a_crashed_instances_reused_address_does_not_pass_its_check() {
+    let (ctx, engine, _dir) = setup(|_| {}).await;
+    engine.reuse_crashed_addresses();
+    engine.crash_release(Some(1));
+    let err = deploy_image(&ctx).await.unwrap_err();
+    assert!(
+        err.to_string().contains("its process exited with status 3"),
+        "{err}"
+    );
+    assert_eq!(ctx.store.app(&shop()).unwrap().current_release, None);
+}
+
 #[tokio::test]
 async fn stop_first_restores_the_previous_release_when_the_new_one_fails() {
     let (ctx, engine, _dir) = setup(|_| {}).await;
