@@ -212,11 +212,6 @@ async fn check_one(
         })
         .await
         .map_err(|reason| failed(instance, reason))?;
-        // The engine hands an exited container's address to the next container it starts: an
-        // answer there after the instance exited came from someone else.
-        if !ctx.scheduler.is_up_since_start(&instance.id).await? {
-            return Err(failed(instance, "the container exited".into()));
-        }
         io.detail(&format!("{dyno} answered HTTP {status}")).await;
         super::upstream(instance, release.port)
     } else {

@@ -57,15 +57,5 @@ pub fn ensure_repo(layout: &Layout, app: &AppName) -> Result<PathBuf, GitError> 
 /// Points `<hooks_dir>/pre-receive` at this binary (replacing a stale link after an upgrade).
 pub fn install_hook(layout: &Layout, exe: &Path) -> Result<(), GitError> {
     let hook = layout.hooks_dir().join("pre-receive");
-    let io_err = |source| GitError::Io {
-        path: hook.clone(),
-        source,
-    };
-    if std::fs::read_link(&hook).ok().as_deref() == Some(exe) {
-        return Ok(());
-    }
-    let tmp = layout.hooks_dir().join(".pre-receive.tmp");
-    let _ = std::fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(exe, &tmp).map_err(io_err)?;
-    std::fs::rename(&tmp, &hook).map_err(io_err)
+    crate::state::link_atomic(exe, &hook).map_err(|source| GitError::Io { path: hook, source })
 }

@@ -42,7 +42,9 @@ pub async fn probe_http(addr: SocketAddr, host: &str, limit: Duration) -> Probe 
 }
 
 /// Polls `probe_http` until it answers or `deadline` passes; `still_running` is asked between
-/// probes so a crashed container fails at once instead of at the deadline.
+/// probes so a crashed container fails at once instead of at the deadline, and after an answer:
+/// the engine hands an exited container's address to the next container it starts, so an
+/// answer there after the container exited came from someone else.
 pub async fn wait_until_answers<F, Fut>(
     addr: SocketAddr,
     host: &str,
@@ -55,7 +57,12 @@ where
 {
     loop {
         let last = match probe_http(addr, host, Duration::from_secs(5)).await {
-            Probe::Answered(status) => return Ok(status),
+            Probe::Answered(status) if still_running().await => return Ok(status),
+            Probe::Answered(status) => {
+                return Err(format!(
+                    "the container exited (HTTP {status} came from another holder of its address)"
+                ))
+            }
             Probe::Failed(reason) => reason,
         };
         if !still_running().await {

@@ -101,36 +101,37 @@ pub async fn install(
             "Plugin name {name} is a built-in namespace of Berth"
         )));
     }
+    let record = files.join(SOURCE_FILE);
+    std::fs::write(&record, source.to_record()).map_err(|err| internal(&record, err))?;
+    // Checked and moved into place under the index's lock (no await from here on), so two
+    // installs of one name cannot both pass the check.
+    let mut index = registry.write();
     let dir = root.join(&name);
-    match (registry.get(&name).is_some() || dir.exists(), replace) {
-        (true, false) => {
+    let enabled = match (index.get(&name), dir.exists(), replace) {
+        (Some(_), _, false) | (None, true, false) => {
             return Err(PluginError::Refused(format!(
                 "Plugin {name} is already installed (plugin:update {name} replaces it)"
             )))
         }
-        (false, true) => {
+        (None, false, true) => {
             return Err(PluginError::Refused(format!(
                 "Plugin {name} is not installed"
             )))
         }
-        _ => {}
-    }
+        (installed, _, _) => installed.is_none_or(|p| p.enabled),
+    };
     if replace {
         let old = staging.0.join("old");
         std::fs::rename(&dir, &old).map_err(|err| internal(&dir, err))?;
     }
-    let record = dir.join(SOURCE_FILE);
-    std::fs::write(files.join(SOURCE_FILE), source.to_record())
-        .map_err(|err| internal(&record, err))?;
     std::fs::rename(&files, &dir).map_err(|err| internal(&dir, err))?;
-    let enabled = registry.get(&name).is_none_or(|p| p.enabled);
     let plugin = Plugin {
-        name,
+        name: name.clone(),
         manifest,
         dir,
         enabled,
     };
-    registry.insert(plugin.clone());
+    index.insert(name, plugin.clone());
     Ok(plugin)
 }
 

@@ -140,14 +140,7 @@ impl Registry {
     ) -> std::io::Result<Registry> {
         std::fs::create_dir_all(bin)?;
         for name in ["berth", "dokku"] {
-            let link = bin.join(name);
-            if std::fs::read_link(&link).ok().as_deref() == Some(exe) {
-                continue;
-            }
-            let tmp = bin.join(format!(".{name}.tmp"));
-            let _ = std::fs::remove_file(&tmp);
-            std::os::unix::fs::symlink(exe, &tmp)?;
-            std::fs::rename(&tmp, &link)?;
+            crate::state::link_atomic(exe, &bin.join(name))?;
         }
         let mut path = std::ffi::OsString::from(bin);
         if let Some(inherited) = std::env::var_os("PATH") {
@@ -192,11 +185,6 @@ impl Registry {
         let (namespace, sub) = command.split_once(':')?;
         let plugin = self.read().get(namespace).filter(|p| p.enabled).cloned()?;
         Some((plugin, sub))
-    }
-
-    /// Records `plugin` as installed (replacing an earlier version of it).
-    pub fn insert(&self, plugin: Plugin) {
-        self.write().insert(plugin.name.clone(), plugin);
     }
 
     pub fn set_enabled(&self, name: &str, enabled: bool) {

@@ -6,6 +6,19 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+/// Points the symlink `link` at `target` (unless it already does), replacing whatever was
+/// there in one rename: a reader finds the old link or the new one.
+pub fn link_atomic(target: &Path, link: &Path) -> io::Result<()> {
+    if fs::read_link(link).ok().as_deref() == Some(target) {
+        return Ok(());
+    }
+    let name = link.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = link.with_file_name(format!(".{name}.tmp"));
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)?;
+    fs::rename(&tmp, link)
+}
+
 /// Replaces `path` with `bytes` atomically; readers see either the old or the new file, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = path

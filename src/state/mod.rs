@@ -20,7 +20,7 @@ use std::sync::Mutex;
 
 use crate::clock::now_unix;
 pub use app_files::MaintenancePage;
-pub use atomic::write_atomic;
+pub use atomic::{link_atomic, write_atomic};
 pub use layout::Layout;
 pub use lock::DataDirLock;
 pub use records::{
