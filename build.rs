@@ -1,13 +1,13 @@
-//! Packs the bundled buildpacks (`buildpacks/<name>/`) into one tar the binary carries, so a
-//! single `berth` executable has them without an install step. Each buildpack's `test/`
-//! directory (its fixtures) stays out.
+//! Packs the bundled buildpacks (`buildpacks/<name>/`) and plugins (`plugins/<name>/`) into
+//! one tar each that the binary carries, so a single `berth` executable has them without an
+//! install step. Each one's `test/` directory (its fixtures) stays out.
 
 use std::path::Path;
 
 fn pack(builder: &mut tar::Builder<std::fs::File>, dir: &Path, name: &Path) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .expect("cannot read a bundled buildpack")
-        .map(|e| e.expect("cannot read a bundled buildpack"))
+        .expect("cannot read a bundled directory")
+        .map(|e| e.expect("cannot read a bundled directory"))
         .collect();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
@@ -21,20 +21,24 @@ fn pack(builder: &mut tar::Builder<std::fs::File>, dir: &Path, name: &Path) {
         } else {
             builder
                 .append_path_with_name(&path, &inside)
-                .expect("cannot pack a bundled buildpack file");
+                .expect("cannot pack a bundled file");
         }
     }
 }
 
-fn main() {
-    println!("cargo:rerun-if-changed=buildpacks");
+/// Packs `dir` into `<OUT_DIR>/<dir>.tar`.
+fn bundle(dir: &str) {
+    println!("cargo:rerun-if-changed={dir}");
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
-    let file = std::fs::File::create(Path::new(&out).join("buildpacks.tar"))
-        .expect("cannot create the bundled buildpacks tar");
+    let file = std::fs::File::create(Path::new(&out).join(format!("{dir}.tar")))
+        .expect("cannot create a bundle tar");
     let mut builder = tar::Builder::new(file);
     builder.mode(tar::HeaderMode::Deterministic);
-    pack(&mut builder, Path::new("buildpacks"), Path::new(""));
-    builder
-        .finish()
-        .expect("cannot write the bundled buildpacks tar");
+    pack(&mut builder, Path::new(dir), Path::new(""));
+    builder.finish().expect("cannot write a bundle tar");
+}
+
+fn main() {
+    bundle("buildpacks");
+    bundle("plugins");
 }

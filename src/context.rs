@@ -236,6 +236,7 @@ impl Ctx {
         let store = Store::open(&config.data_dir).expect("open the test data dir");
         let plugins = Arc::new(crate::plugins::Registry::load(
             store.layout().plugins_dir(),
+            store.layout().plugin_data_dir(),
             &store.global().plugins_disabled,
         ));
         let challenges = Arc::new(crate::proxy::Challenges::default());

@@ -198,10 +198,28 @@ fn bad_plugins_are_refused_with_one_line() {
             .contains("Its commands file is not an executable file"),
         "{refused:#?}"
     );
-    assert_eq!(
-        berth.ssh("plugin:list").ok().stdout,
-        "name  version  state  description\nnone\n"
+
+    let same_name = tempfile::tempdir().unwrap();
+    plugin(same_name.path(), "notify");
+    let refused = berth.ssh(&format!("plugin:install {}", same_name.path().display()));
+    assert!(
+        refused
+            .stderr
+            .contains("Plugin notify is already installed"),
+        "{refused:#?}"
     );
+    let bundled = berth.ssh("plugin:uninstall notify");
+    assert_eq!(
+        bundled.stderr.trim_end(),
+        " !     Plugin notify is bundled with Berth and updates with it; plugin:disable notify turns it off"
+    );
+    let list = berth.ssh("plugin:list").ok().stdout;
+    let names: Vec<&str> = list
+        .lines()
+        .skip(1)
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(names, ["notify"], "only the bundled plugin: {list}");
 }
 
 /// A plugin `triggers` whose every trigger appends `<trigger> <args> key=… release=… rev=…` to

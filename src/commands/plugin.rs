@@ -137,7 +137,7 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         }
         Verb::Update => {
             let plugin = installed(ctx, &target)?;
-            let mut source = crate::plugins::source_of(&plugin)?;
+            let mut source = not_bundled(crate::plugins::source_of(&plugin)?, &target)?;
             if let (Source::Git(_, reference), Some(wanted)) = (&mut source, args.extra) {
                 *reference = Some(wanted);
             }
@@ -171,6 +171,9 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         }
         Verb::Uninstall => {
             let plugin = installed(ctx, &target)?;
+            if let Ok(source) = crate::plugins::source_of(&plugin) {
+                not_bundled(source, &target)?;
+            }
             ctx.plugins.remove(&target);
             if let Err(err) = std::fs::remove_dir_all(&plugin.dir) {
                 return Err(CommandError::Internal(format!(
@@ -190,6 +193,16 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
             Some(_) => Ok(()),
             None => Err(CommandError::Status(1)),
         },
+    }
+}
+
+/// `source`, unless it is the binary's: a bundled plugin updates with Berth.
+fn not_bundled(source: Source, name: &str) -> Result<Source, CommandError> {
+    match source {
+        Source::Bundled => Err(CommandError::User(format!(
+            "Plugin {name} is bundled with Berth and updates with it; plugin:disable {name} turns it off"
+        ))),
+        source => Ok(source),
     }
 }
 

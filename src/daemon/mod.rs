@@ -153,8 +153,12 @@ pub async fn run(
         inherited.tcp_named("port-"),
     );
     let concurrent_builds = config.build.concurrent;
+    if let Err(err) = crate::plugins::install_bundled(&store.layout().plugins_dir()) {
+        tracing::error!(error = %err, "cannot install the bundled plugins");
+    }
     let plugins = crate::plugins::Registry::load(
         store.layout().plugins_dir(),
+        store.layout().plugin_data_dir(),
         &store.global().plugins_disabled,
     )
     .with_cli(

@@ -46,11 +46,22 @@ pub async fn deploy(ctx: &Ctx, request: DeployRequest, io: &mut Io) -> Result<u3
     let span =
         tracing::info_span!("deploy", app = %request.app, release = number, by = %request.caller);
     let app = request.app.clone();
-    let deployed = run(ctx, request, number, io).instrument(span).await;
+    let mut failed_env = vec![
+        ("BERTH_APP", app.to_string()),
+        ("BERTH_RELEASE", number.to_string()),
+        ("BERTH_KEY", request.caller.to_string()),
+    ];
+    if let Source::Push(checkout) | Source::Rebuild(checkout) = &request.source {
+        failed_env.push(("BERTH_REV", checkout.rev.clone()));
+    }
+    let started = std::time::Instant::now();
+    let deployed = run(ctx, request, number, started, io)
+        .instrument(span)
+        .await;
     if let Err(err) = &deployed {
         let args = [app.to_string(), number.to_string(), err.to_string()];
-        let env = [("BERTH_APP", app.to_string())];
-        let _ = super::triggers::fire(ctx, "deploy-failed", &args, &env, io).await;
+        failed_env.push(super::triggers::duration(started));
+        let _ = super::triggers::fire(ctx, "deploy-failed", &args, &failed_env, io).await;
     }
     return_freed_memory();
     deployed
@@ -83,6 +94,7 @@ async fn run(
     ctx: &Ctx,
     request: DeployRequest,
     number: u32,
+    began: std::time::Instant,
     io: &mut Io,
 ) -> Result<u32, DeployError> {
     let app = request.app;
@@ -221,6 +233,8 @@ async fn run(
         ip.unwrap_or_default(),
         release.image.clone(),
     ];
+    let mut trigger_env = trigger_env;
+    trigger_env.push(super::triggers::duration(began));
     super::triggers::fire(ctx, "post-deploy", &args, &trigger_env, io).await?;
 
     stage(Stage::Retire);

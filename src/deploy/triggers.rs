@@ -22,6 +22,13 @@ pub fn env(release: &Release, app: &str) -> Vec<(&'static str, String)> {
     env
 }
 
+/// `BERTH_DEPLOY_DURATION_MS`: the milliseconds since the deploy `started` (for `post-deploy`
+/// and `deploy-failed`).
+pub fn duration(started: std::time::Instant) -> (&'static str, String) {
+    let ms = started.elapsed().as_millis();
+    ("BERTH_DEPLOY_DURATION_MS", ms.to_string())
+}
+
 /// Fires `name` with `args`; an aborting trigger's failure becomes the deploy's.
 pub async fn fire(
     ctx: &Ctx,

@@ -12,6 +12,8 @@ pub enum Source {
     Dir(PathBuf),
     /// A git URL and the ref to check out (the default branch when `None`).
     Git(String, Option<String>),
+    /// Compiled into the binary (`bundled.rs`); never installed through `install`.
+    Bundled,
 }
 
 impl Source {
@@ -27,7 +29,7 @@ impl Source {
 }
 
 /// Where an installed plugin came from, kept in its directory for `plugin:update`.
-const SOURCE_FILE: &str = ".berth-source";
+pub(super) const SOURCE_FILE: &str = ".berth-source";
 
 impl Source {
     /// `dir <path>` or `git <url> [<ref>]`, one line.
@@ -36,6 +38,7 @@ impl Source {
             Source::Dir(dir) => format!("dir {}\n", dir.display()),
             Source::Git(url, None) => format!("git {url}\n"),
             Source::Git(url, Some(reference)) => format!("git {url} {reference}\n"),
+            Source::Bundled => "bundled\n".into(),
         }
     }
 }
@@ -46,6 +49,7 @@ pub fn source_of(plugin: &Plugin) -> Result<Source, PluginError> {
     let line = text.lines().next().unwrap_or_default();
     match line.split_once(' ') {
         Some(("dir", path)) => Ok(Source::Dir(PathBuf::from(path))),
+        Some(("bundled", _)) => Ok(Source::Bundled),
         Some(("git", rest)) => {
             let mut words = rest.split(' ');
             let url = words.next().unwrap_or_default().to_string();
@@ -87,6 +91,11 @@ pub async fn install(
                 .map_err(|err| PluginError::Internal(err.to_string()))??
         }
         Source::Git(url, reference) => clone(url, reference.as_deref(), &files).await?,
+        Source::Bundled => {
+            return Err(PluginError::Refused(
+                "A bundled plugin updates with Berth".into(),
+            ))
+        }
     }
     let manifest = check(&files)?;
     let name = name.unwrap_or(&manifest.name).to_string();
@@ -137,16 +146,22 @@ pub async fn install(
 
 /// A directory under the plugins' root, removed with what it holds when dropped: an install's
 /// files until they move into place (and the version they replace).
-struct Staging(PathBuf);
+pub(super) struct Staging(PathBuf);
 
 impl Staging {
-    fn new(root: &Path) -> Result<Staging, PluginError> {
+    pub(super) fn new(root: &Path) -> Result<Staging, PluginError> {
         use rand::RngExt;
         let bytes: [u8; 8] = rand::rng().random();
         let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let dir = root.join(format!(".staging-{name}"));
         std::fs::create_dir(&dir).map_err(|err| internal(&dir, err))?;
         Ok(Staging(dir))
+    }
+}
+
+impl Staging {
+    pub(super) fn path(&self) -> &Path {
+        &self.0
     }
 }
 
@@ -285,7 +300,7 @@ async fn clone(url: &str, reference: Option<&str>, dir: &Path) -> Result<(), Plu
     )))
 }
 
-fn internal(path: &Path, err: std::io::Error) -> PluginError {
+pub(super) fn internal(path: &Path, err: std::io::Error) -> PluginError {
     PluginError::Internal(format!("{}: {err}", path.display()))
 }
 
@@ -310,7 +325,7 @@ mod tests {
     #[tokio::test]
     async fn a_plugin_directory_is_checked_copied_and_indexed() {
         let root = tempfile::tempdir().unwrap();
-        let registry = Registry::load(root.path().join("plugins"), &[]);
+        let registry = Registry::load(root.path().join("plugins"), root.path().join("data"), &[]);
         let source = plugin_dir("hello");
         let dir = Source::Dir(source.path().to_path_buf());
         let plugin = install(&registry, &dir, None, &["config"], false)
@@ -329,7 +344,11 @@ mod tests {
             builtin.to_string(),
             "Plugin name config is a built-in namespace of Berth"
         );
-        let reloaded = Registry::load(root.path().join("plugins"), &["hello".into()]);
+        let reloaded = Registry::load(
+            root.path().join("plugins"),
+            root.path().join("data"),
+            &["hello".into()],
+        );
         assert!(!reloaded.get("hello").unwrap().enabled);
         assert!(reloaded.command("hello:world").is_none(), "disabled");
     }
@@ -337,7 +356,7 @@ mod tests {
     #[tokio::test]
     async fn bad_plugins_are_refused_with_one_line() {
         let root = tempfile::tempdir().unwrap();
-        let registry = Registry::load(root.path().join("plugins"), &[]);
+        let registry = Registry::load(root.path().join("plugins"), root.path().join("data"), &[]);
         let refusal = |source: &tempfile::TempDir| {
             let source = Source::Dir(source.path().to_path_buf());
             let registry = &registry;

@@ -4,6 +4,7 @@
 //! read once at start and changed only by `plugin:*`, so a command that no plugin handles costs
 //! one map lookup, never a directory scan (Dokku scans and forks bash for every command).
 
+mod bundled;
 mod install;
 mod run;
 mod trigger;
@@ -14,6 +15,7 @@ use std::sync::RwLock;
 
 use serde::Deserialize;
 
+pub use bundled::{install_bundled, names as bundled_names};
 pub use install::{install, source_of, Source};
 pub use run::{help_lines, run_command, NOT_MINE};
 pub use trigger::{fire, Trigger, TriggerFailed, TRIGGERS};
@@ -80,18 +82,30 @@ pub fn is_executable(path: &Path) -> bool {
         .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
+/// `dir` and its parents, `dir` itself readable by the daemon's user only.
+fn make_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
 /// The installed plugins, by name.
 pub struct Registry {
     root: PathBuf,
+    /// Where each plugin keeps its data (`<data>/<name>`, `BERTH_PLUGIN_DATA`).
+    data: PathBuf,
     index: RwLock<BTreeMap<String, Plugin>>,
     /// What every plugin program gets in its environment beyond `PLUGIN_PATH` (`with_cli`).
     env: Vec<(&'static str, std::ffi::OsString)>,
 }
 
 impl Registry {
-    /// The plugins installed under `root`; those named in `disabled` are disabled. A directory
-    /// that is not a valid plugin (any more) is logged and left out.
-    pub fn load(root: PathBuf, disabled: &[String]) -> Registry {
+    /// The plugins installed under `root`, keeping their data under `data`; those named in
+    /// `disabled` are disabled. A directory that is not a valid plugin (any more) is logged and
+    /// left out.
+    pub fn load(root: PathBuf, data: PathBuf, disabled: &[String]) -> Registry {
         let mut index = BTreeMap::new();
         if let Ok(entries) = std::fs::read_dir(&root) {
             for entry in entries.flatten() {
@@ -123,6 +137,7 @@ impl Registry {
         }
         Registry {
             root,
+            data,
             index: RwLock::new(index),
             env: Vec::new(),
         }
@@ -155,13 +170,19 @@ impl Registry {
         Ok(self)
     }
 
-    /// A command running `program` of the plugin in `dir`, in that directory, with the
-    /// environment every plugin program gets.
-    pub fn process(&self, program: &Path, dir: &Path) -> tokio::process::Command {
+    /// A command running `program` of `plugin`, in its directory, with the environment every
+    /// plugin program gets: its directory in `PLUGIN_PATH`, and in `BERTH_PLUGIN_DATA` a
+    /// directory of its own for what it keeps (made here, mode 0700).
+    pub fn process(&self, program: &Path, plugin: &Plugin) -> tokio::process::Command {
+        let data = self.data.join(&plugin.name);
+        if let Err(err) = make_private_dir(&data) {
+            tracing::warn!(dir = %data.display(), error = %err, "cannot make a plugin's data dir");
+        }
         let mut command = tokio::process::Command::new(program);
         command
-            .current_dir(dir)
-            .env("PLUGIN_PATH", dir)
+            .current_dir(&plugin.dir)
+            .env("PLUGIN_PATH", &plugin.dir)
+            .env("BERTH_PLUGIN_DATA", data)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .kill_on_drop(true);
         command

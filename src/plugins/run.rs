@@ -29,7 +29,7 @@ pub async fn run_command(
     let Some((program, whole)) = plugin.executable_for(sub) else {
         return Ok(None);
     };
-    let mut child = registry.process(&program, &plugin.dir);
+    let mut child = registry.process(&program, plugin);
     if whole {
         child.arg(command);
     }
@@ -95,7 +95,7 @@ pub async fn help_lines(registry: &super::Registry, plugin: &Plugin) -> Vec<Stri
         return Vec::new();
     }
     let spawned = registry
-        .process(&program, &plugin.dir)
+        .process(&program, plugin)
         .arg("help")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

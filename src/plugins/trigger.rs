@@ -85,7 +85,7 @@ pub async fn fire(
             .get(trigger.name)
             .map_or(DEFAULT_TIMEOUT, |secs| Duration::from_secs(*secs));
         tracing::info!(plugin = %plugin.name, trigger = trigger.name, "trigger");
-        let process = registry.process(&program, &plugin.dir);
+        let process = registry.process(&program, &plugin);
         let why = match run(process, trigger, data_dir, limit, io).await {
             Ok(()) => continue,
             Err(why) => why,

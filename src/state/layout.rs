@@ -110,6 +110,12 @@ impl Layout {
         self.root.join("plugins")
     }
 
+    /// What plugins keep, one directory each (`BERTH_PLUGIN_DATA`); kept when a plugin is
+    /// updated or uninstalled.
+    pub fn plugin_data_dir(&self) -> PathBuf {
+        self.root.join("plugin-data")
+    }
+
     /// ACME account credentials, one file per directory and contact.
     pub fn acme_dir(&self) -> PathBuf {
         self.root.join("acme")

@@ -1,0 +1,236 @@
+//! End to end: the bundled `notify` plugin posts deploy results to local HTTP receivers, in
+//! JSON and Slack's format, retrying a receiver that fails, without a slow receiver holding a
+//! deploy.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use support::{eventually, repo, Berth};
+
+/// One HTTP receiver on a local port: keeps every request's path and body, answers 500 to the
+/// next `failures` requests and 200 to the others, and holds its answers while `held`.
+struct Receiver {
+    port: u16,
+    bodies: Arc<Mutex<Vec<String>>>,
+    failures: Arc<AtomicUsize>,
+    held: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let receiver = Receiver {
+            port,
+            bodies: Arc::default(),
+            failures: Arc::default(),
+            held: Arc::default(),
+        };
+        let (bodies, failures, held) = (
+            receiver.bodies.clone(),
+            receiver.failures.clone(),
+            receiver.held.clone(),
+        );
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (bodies, failures, held) = (bodies.clone(), failures.clone(), held.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(&stream);
+                    let mut length = 0;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let lower = line.to_ascii_lowercase();
+                        if let Some(value) = lower.strip_prefix("content-length:") {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    bodies
+                        .lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&body).into_owned());
+                    let (lock, released) = &*held;
+                    drop(
+                        released
+                            .wait_while(lock.lock().unwrap(), |held| *held)
+                            .unwrap(),
+                    );
+                    let failing = failures
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                    let status = if failing { "500 Oops" } else { "200 OK" };
+                    let _ = (&stream).write_all(
+                        format!(
+                            "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        )
+                        .as_bytes(),
+                    );
+                });
+            }
+        });
+        receiver
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn bodies(&self) -> Vec<String> {
+        self.bodies.lock().unwrap().clone()
+    }
+
+    fn hold(&self, hold: bool) {
+        let (lock, released) = &*self.held;
+        *lock.lock().unwrap() = hold;
+        released.notify_all();
+    }
+}
+
+/// Whether `receiver` got `count` bodies containing `text` within a minute.
+fn receives(receiver: &Receiver, text: &str, count: usize) -> bool {
+    eventually(Duration::from_secs(60), || {
+        receiver
+            .bodies()
+            .iter()
+            .filter(|b| b.contains(text))
+            .count()
+            >= count
+    })
+}
+
+#[test]
+fn notify_posts_deploy_results_retrying_without_holding_the_deploy() {
+    let berth = Berth::start();
+    let (json, slack) = (Receiver::start(), Receiver::start());
+    let added = berth.ssh(&format!("notify:add {}", json.url("/hook"))).ok();
+    assert_eq!(
+        added.stdout,
+        format!(
+            "-----> Deploys of every app are now posted to {} (json)\n",
+            json.url("/hook")
+        )
+    );
+    berth
+        .ssh(&format!(
+            "notify:add {} --format slack",
+            slack.url("/slack")
+        ))
+        .ok();
+    assert_eq!(
+        berth.ssh("notify:list").ok().stdout,
+        format!(
+            "=====> Notified URLs\njson   {}\nslack  {}\n",
+            json.url("/hook"),
+            slack.url("/slack")
+        )
+    );
+    for (bad, said) in [
+        (
+            "notify:add ftp://x",
+            " !     Invalid URL ftp://x: use http:// or https://",
+        ),
+        (
+            "notify:add http://x --format xml",
+            " !     Format must be json or slack",
+        ),
+        (
+            "notify:remove http://nowhere",
+            " !     http://nowhere is not notified",
+        ),
+    ] {
+        let refused = berth.ssh(bad);
+        assert_eq!(
+            (refused.code, refused.stderr.trim_end()),
+            (1, said),
+            "{bad}"
+        );
+    }
+    let help = berth.ssh("help").ok().stdout;
+    assert!(
+        help.contains("notify:add <url> [--format json|slack]"),
+        "{help}"
+    );
+
+    let tested = berth.ssh("notify:test").ok();
+    assert!(
+        tested
+            .stdout
+            .contains(&format!("{} answered 200", json.url("/hook"))),
+        "{tested:#?}"
+    );
+    assert!(receives(&json, "\"event\":\"test\"", 1));
+    assert!(receives(
+        &slack,
+        "{\"text\":\"Berth notifications reach this channel\"}",
+        1
+    ));
+
+    // The JSON receiver fails once (retried after a second); the Slack one holds its answer
+    // while the push completes.
+    json.failures.store(1, Ordering::SeqCst);
+    slack.hold(true);
+    let app = berth.app("notified");
+    let source = repo::create(&repo::as_refs(&repo::web_app("v1")));
+    let pushed = berth.push(source.path(), &app, "main").ok();
+    assert!(!pushed.stderr.contains("plugin notify"), "{pushed:#?}");
+    let rev = repo::head(source.path());
+    let succeeded = format!(
+        "{{\"event\":\"deploy.succeeded\",\"app\":\"{app}\",\"release\":1,\"commit\":\"{rev}\",\"key\":\"alice\",\"duration_ms\":"
+    );
+    assert!(receives(&json, &succeeded, 2), "{:?}", json.bodies());
+    let slack_text = format!("Deployed {app} v1 ({}) by alice in ", &rev[..7]);
+    assert!(receives(&slack, &slack_text, 1), "{:?}", slack.bodies());
+    slack.hold(false);
+    let log = berth.data_dir().join("plugin-data/notify/deliveries.log");
+    let delivered = |line: &str| {
+        eventually(Duration::from_secs(30), || {
+            std::fs::read_to_string(&log).is_ok_and(|text| text.contains(line))
+        })
+    };
+    assert!(delivered(&format!(
+        "deploy.succeeded {app} v1 -> {}: 200 (attempt 2)",
+        json.url("/hook")
+    )));
+    assert!(
+        delivered(&format!(
+            "deploy.succeeded {app} v1 -> {}: 200 (attempt 1)",
+            slack.url("/slack")
+        )),
+        "the held answer came after the push ended, on the first attempt"
+    );
+
+    // A failed deploy, with its reason; after notify:remove nothing more goes there.
+    berth
+        .ssh(&format!("notify:remove {}", slack.url("/slack")))
+        .ok();
+    let broken = repo::web_app("never served");
+    let dockerfile = format!("{}RUN false\n", broken[0].1);
+    repo::commit(source.path(), &[("Dockerfile", &dockerfile)], "bad");
+    assert_ne!(berth.push(source.path(), &app, "main").code, 0);
+    let failed = format!(
+        "{{\"event\":\"deploy.failed\",\"app\":\"{app}\",\"release\":2,\"commit\":\"{}\",\"key\":\"alice\",\"duration_ms\":",
+        repo::head(source.path())
+    );
+    assert!(receives(&json, &failed, 1), "{:?}", json.bodies());
+    let reason = json
+        .bodies()
+        .into_iter()
+        .find(|b| b.contains(&failed))
+        .unwrap();
+    assert!(reason.contains("\"reason\":\"App build failed"), "{reason}");
+    assert_eq!(slack.bodies().len(), 2, "{:?}", slack.bodies());
+}
