@@ -188,6 +188,35 @@ fn line_of<'a>(text: &'a str, label: &str) -> &'a str {
     text.lines().find(|l| l.contains(label)).unwrap_or("")
 }
 
+/// Installs a plugin whose `post-certs-update` trigger says which app's certificate changed
+/// and who changed it, and appends that to the returned file (in the returned directory).
+fn certs_plugin(berth: &Berth) -> (tempfile::TempDir, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let updates = dir.path().join("updates");
+    let plugin = dir.path().join("plugin");
+    std::fs::create_dir(&plugin).unwrap();
+    std::fs::write(
+        plugin.join("plugin.toml"),
+        "name = \"certwatch\"\nversion = \"1\"\ndescription = \"Watches certificates\"\n",
+    )
+    .unwrap();
+    let trigger = plugin.join("post-certs-update");
+    std::fs::write(
+        &trigger,
+        format!(
+            "#!/bin/sh\necho \"certificate of $1 updated by $BERTH_KEY\" | tee -a {}\n",
+            updates.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&trigger, std::fs::Permissions::from_mode(0o755)).unwrap();
+    berth
+        .ssh(&format!("plugin:install {}", plugin.display()))
+        .ok();
+    (dir, updates)
+}
+
 #[test]
 fn letsencrypt_obtains_serves_and_renews_certificates_from_pebble() {
     let setup = PebbleSetup::new();
@@ -198,6 +227,7 @@ fn letsencrypt_obtains_serves_and_renews_certificates_from_pebble() {
     berth.push(source.path(), &app, "main").ok();
     let domain = format!("{app}.example.test");
     berth.ssh(&format!("domains:set {app} {domain}")).ok();
+    let (_plugin, updates) = certs_plugin(&berth);
 
     let enabled = berth.ssh(&format!("letsencrypt:enable {app}"));
     assert_eq!(enabled.code, 0, "{enabled:#?}\n{}", setup.log());
@@ -205,6 +235,12 @@ fn letsencrypt_obtains_serves_and_renews_certificates_from_pebble() {
         enabled.stdout.contains(&format!("- Domain '{domain}'"))
             && enabled.stdout.contains("Certificate retrieved"),
         "{enabled:#?}"
+    );
+    assert!(
+        enabled
+            .stdout
+            .contains(&format!("certificate of {app} updated by alice")),
+        "post-certs-update fired: {enabled:#?}"
     );
     let report = berth.ssh(&format!("certs:report {app}")).ok().stdout;
     assert!(
@@ -242,6 +278,14 @@ fn letsencrypt_obtains_serves_and_renews_certificates_from_pebble() {
         now.contains("Pebble") && now != first
     });
     assert!(renewed, "never renewed: {}", berth.log());
+    let renewal = format!("certificate of {app} updated by berth-watch");
+    assert!(
+        eventually(Duration::from_secs(10), || std::fs::read_to_string(
+            &updates
+        )
+        .is_ok_and(|text| text.contains(&renewal))),
+        "the daemon's renewal fired post-certs-update"
+    );
     berth
         .ssh(&format!("letsencrypt:set {app} graceperiod"))
         .ok();

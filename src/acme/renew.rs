@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 use super::client::AcmeError;
+use crate::caller::Caller;
 use crate::certs::{CertError, CertInfo};
 use crate::config::{AcmeConfig, LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING};
 use crate::context::Ctx;
+use crate::io::Io;
 use crate::names::AppName;
 use crate::state::{AcmeProps, AppRecord, StateError};
 
@@ -83,8 +85,14 @@ pub fn domains_of(ctx: &Ctx, record: &AppRecord) -> Vec<String> {
         .collect()
 }
 
-/// Orders a certificate for the app now and installs it (stored, then served).
-pub async fn obtain(ctx: &Ctx, app: &AppName) -> Result<CertInfo, RenewError> {
+/// Orders a certificate for the app now and installs it (stored, then served), then fires
+/// `post-certs-update` with its output on `io`.
+pub async fn obtain(
+    ctx: &Ctx,
+    app: &AppName,
+    caller: &Caller,
+    io: &mut Io,
+) -> Result<CertInfo, RenewError> {
     let record = ctx.store.app(app)?;
     let names = domains_of(ctx, &record);
     if names.is_empty() {
@@ -102,6 +110,16 @@ pub async fn obtain(ctx: &Ctx, app: &AppName) -> Result<CertInfo, RenewError> {
         .save_cert(app, issued.crt.as_bytes(), issued.key.as_bytes())?;
     ctx.refresh_tls(app);
     tracing::info!(%app, expires_at = bundle.info.expires_at, "certificate obtained by ACME");
+    // Not an aborting trigger: a failure is reported on `io` and the certificate stays.
+    let _ = ctx
+        .trigger(
+            "post-certs-update",
+            &[app.to_string()],
+            Some(app),
+            caller,
+            io,
+        )
+        .await;
     Ok(bundle.info)
 }
 
@@ -149,12 +167,14 @@ fn is_due(ctx: &Ctx, record: &AppRecord, now: i64) -> bool {
     expiring || uncovered
 }
 
-/// Renews every due certificate (of `only`, or of every app but those `skip` names): each
-/// app's outcome.
+/// Renews every due certificate (of `only`, or of every app but those `skip` names), for
+/// `caller` with triggers' output on `io`: each app's outcome.
 pub async fn renew_due(
     ctx: &Ctx,
     only: Option<&AppName>,
     skip: &[AppName],
+    caller: &Caller,
+    io: &mut Io,
 ) -> Vec<(AppName, Result<CertInfo, RenewError>)> {
     let now = crate::clock::now_unix() as i64;
     let mut outcomes = Vec::new();
@@ -165,7 +185,7 @@ pub async fn renew_due(
         {
             continue;
         }
-        let outcome = obtain(ctx, &record.name).await;
+        let outcome = obtain(ctx, &record.name, caller, io).await;
         outcomes.push((record.name, outcome));
     }
     outcomes
@@ -188,7 +208,8 @@ pub async fn run_loop(ctx: Arc<Ctx>) {
             .filter(|(_, (_, next))| *next > now)
             .map(|(app, _)| app.clone())
             .collect();
-        for (app, outcome) in renew_due(&ctx, None, &waiting).await {
+        let mut io = Io::detached(ctx.shutdown.clone());
+        for (app, outcome) in renew_due(&ctx, None, &waiting, &Caller::Watch, &mut io).await {
             match outcome {
                 Ok(info) => {
                     failing.remove(&app);

@@ -8,6 +8,7 @@ use super::argv::Argv;
 use super::output::utc;
 use super::{CommandError, Io};
 use crate::acme::{current, obtain, renew_due, revoke, RenewError, Settings};
+use crate::caller::Caller;
 use crate::context::Ctx;
 use crate::names::AppName;
 use crate::state::AcmeProps;
@@ -137,9 +138,9 @@ impl Args {
     }
 }
 
-pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
     match args.action {
-        Action::Enable(app) => enable(ctx, io, &app).await,
+        Action::Enable(app) => enable(ctx, caller, io, &app).await,
         Action::Disable(app) => {
             let record = ctx.store.app(&app)?;
             if !record.letsencrypt.enabled {
@@ -181,7 +182,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             .await;
             Ok(())
         }
-        Action::AutoRenew(only) => auto_renew(ctx, io, only).await,
+        Action::AutoRenew(only) => auto_renew(ctx, caller, io, only).await,
         Action::List => list(ctx, io).await,
         Action::CronJob(true) => {
             io.step(&format!(
@@ -206,7 +207,12 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     }
 }
 
-async fn enable(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), CommandError> {
+async fn enable(
+    ctx: &Ctx,
+    caller: &Caller,
+    io: &mut Io,
+    app: &AppName,
+) -> Result<(), CommandError> {
     let record = ctx.store.app(app)?;
     let settings = Settings::of(ctx, &record);
     io.header(&format!("Enabling Let's Encrypt for {app}"))
@@ -219,7 +225,9 @@ async fn enable(ctx: &Ctx, io: &mut Io, app: &AppName) -> Result<(), CommandErro
     for domain in crate::acme::domains_of(ctx, &record) {
         io.detail(&format!("- Domain '{domain}'")).await;
     }
-    let info = obtain(ctx, app).await.map_err(|err| refused(app, err))?;
+    let info = obtain(ctx, app, caller, io)
+        .await
+        .map_err(|err| refused(app, err))?;
     ctx.store
         .update_app(app, |r| r.letsencrypt.enabled = true)?;
     io.step(&format!(
@@ -238,7 +246,12 @@ fn refused(app: &AppName, err: RenewError) -> CommandError {
     }
 }
 
-async fn auto_renew(ctx: &Ctx, io: &mut Io, only: Option<AppName>) -> Result<(), CommandError> {
+async fn auto_renew(
+    ctx: &Ctx,
+    caller: &Caller,
+    io: &mut Io,
+    only: Option<AppName>,
+) -> Result<(), CommandError> {
     if let Some(app) = &only {
         if !ctx.store.app(app)?.letsencrypt.enabled {
             return Err(CommandError::User(format!(
@@ -246,7 +259,7 @@ async fn auto_renew(ctx: &Ctx, io: &mut Io, only: Option<AppName>) -> Result<(),
             )));
         }
     }
-    let outcomes = renew_due(ctx, only.as_ref(), &[]).await;
+    let outcomes = renew_due(ctx, only.as_ref(), &[], caller, io).await;
     if outcomes.is_empty() {
         io.step("No certificate is due for renewal").await;
         return Ok(());

@@ -306,7 +306,7 @@ impl Command {
             Command::Buildpacks(args) => buildpacks::run(ctx, caller, io, args).await,
             Command::Builds(args) => builds::run(ctx, io, args).await,
             Command::Certs(args) => certs::run(ctx, caller, io, args).await,
-            Command::Letsencrypt(args) => letsencrypt::run(ctx, io, args).await,
+            Command::Letsencrypt(args) => letsencrypt::run(ctx, caller, io, args).await,
             Command::Nginx(args) => nginx::run(ctx, io, args).await,
             Command::NginxLogs(args) => nginx_logs::run(ctx, io, args).await,
             Command::NginxShow(args) => nginx_show::run(ctx, io, args).await,
