@@ -12,11 +12,11 @@ use async_trait::async_trait;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::context::Ctx;
-use crate::names::AppName;
+use crate::names::{AppName, NetworkName};
 use crate::scheduler::{
     Assembly, BuildOutput, BuiltImage, ByteStream, CompileJob, Compiled, DockerfileBuild,
-    ImageBuilder, Instance, InstanceSpec, InstanceStatus, InstanceStream, LogStream, OneOff, Pull,
-    Scheduler, SchedulerError, Stdin, Stdout,
+    ImageBuilder, Instance, InstanceSpec, InstanceStatus, InstanceStream, LogStream, NetworkInfo,
+    OneOff, Pull, Scheduler, SchedulerError, Stdin, Stdout,
 };
 
 /// Where a crashed instance "listens": a loopback address nothing serves on.
@@ -42,6 +42,8 @@ struct State {
     /// Ids retired, in order.
     retired: Vec<String>,
     serial: u32,
+    /// Networks by name, with the ids of the instances on them.
+    networks: BTreeMap<String, Vec<String>>,
 }
 
 impl FakeEngine {
@@ -119,10 +121,27 @@ impl FakeEngine {
 impl Scheduler for FakeEngine {
     async fn start(&self, spec: &InstanceSpec) -> Result<Instance, SchedulerError> {
         let mut state = self.lock();
+        let wanted = spec
+            .networks
+            .initial
+            .iter()
+            .chain(&spec.networks.post_create);
+        for network in wanted.clone() {
+            if !state.networks.contains_key(network.as_str()) {
+                return Err(SchedulerError::Engine(format!(
+                    "network {network} not found"
+                )));
+            }
+        }
         state.serial += 1;
+        let id = format!("c{:04}", state.serial);
+        for network in wanted {
+            let on = state.networks.entry(network.to_string()).or_default();
+            on.push(id.clone());
+        }
         let crashed = state.crashing == Some(spec.release);
         let instance = Instance {
-            id: format!("c{:04}", state.serial),
+            id,
             app: spec.app.clone(),
             process: spec.process.clone(),
             index: spec.index,
@@ -231,7 +250,65 @@ impl Scheduler for FakeEngine {
         let mut state = self.lock();
         state.instances.retain(|i| i.id != id);
         state.retired.push(id.to_string());
+        for on in state.networks.values_mut() {
+            on.retain(|i| i != id);
+        }
         Ok(())
+    }
+
+    async fn attach(
+        &self,
+        id: &str,
+        network: &NetworkName,
+        _aliases: &[String],
+    ) -> Result<(), SchedulerError> {
+        match self.lock().networks.get_mut(network.as_str()) {
+            Some(on) => {
+                on.push(id.to_string());
+                Ok(())
+            }
+            None => Err(SchedulerError::Engine(format!(
+                "Network {network} does not exist"
+            ))),
+        }
+    }
+
+    async fn networks(&self) -> Result<Vec<NetworkInfo>, SchedulerError> {
+        let state = self.lock();
+        Ok(state
+            .networks
+            .keys()
+            .map(|name| network_info(name, &[]))
+            .collect())
+    }
+
+    async fn network(&self, name: &NetworkName) -> Result<Option<NetworkInfo>, SchedulerError> {
+        let state = self.lock();
+        Ok(state
+            .networks
+            .get(name.as_str())
+            .map(|on| network_info(name.as_str(), on)))
+    }
+
+    async fn create_network(&self, name: &NetworkName) -> Result<(), SchedulerError> {
+        self.lock().networks.insert(name.to_string(), Vec::new());
+        Ok(())
+    }
+
+    async fn remove_network(&self, name: &NetworkName) -> Result<(), SchedulerError> {
+        self.lock().networks.remove(name.as_str());
+        Ok(())
+    }
+}
+
+fn network_info(name: &str, containers: &[String]) -> NetworkInfo {
+    NetworkInfo {
+        name: name.to_string(),
+        id: format!("net-{name}"),
+        driver: "bridge".into(),
+        scope: "local".into(),
+        managed: true,
+        containers: containers.to_vec(),
     }
 }
 

@@ -19,6 +19,10 @@ pub enum NameError {
     AppInvalid(String),
     #[error("Key name {0} is invalid: use letters, digits, dots, dashes, underscores and @ (at most 64 characters)")]
     KeyInvalid(String),
+    #[error("Network name {0} is invalid: use lowercase letters, digits, dots, dashes and underscores, starting with a letter or digit (at most 63 characters)")]
+    NetworkInvalid(String),
+    #[error("Network {0} is Docker's own; use a network made with network:create")]
+    NetworkReserved(String),
 }
 
 /// User input as an error message quotes it: control characters escaped (a message stays one
@@ -94,6 +98,55 @@ impl From<AppName> for String {
 }
 
 impl fmt::Display for AppName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Docker network an app may join (`network:create`, `network:set`): `[a-z0-9][a-z0-9_.-]*`,
+/// at most 63 characters, and not one of Docker's own (`bridge`, `host`, `none`), on which
+/// names between containers do not resolve.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct NetworkName(String);
+
+impl NetworkName {
+    pub fn parse(raw: &str) -> Result<NetworkName, NameError> {
+        let ok = raw.len() <= 63
+            && raw.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && raw.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_')
+            });
+        if !ok {
+            return Err(NameError::NetworkInvalid(shown(raw)));
+        }
+        if matches!(raw, "bridge" | "host" | "none") {
+            return Err(NameError::NetworkReserved(raw.to_string()));
+        }
+        Ok(NetworkName(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for NetworkName {
+    type Error = NameError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        NetworkName::parse(&raw)
+    }
+}
+
+impl From<NetworkName> for String {
+    fn from(name: NetworkName) -> String {
+        name.0
+    }
+}
+
+impl fmt::Display for NetworkName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::names::AppName;
+use crate::names::{AppName, NetworkName};
 use crate::options::BuildLimits;
 
 /// Labels on every container and image Berth owns.
@@ -58,7 +58,47 @@ pub struct InstanceSpec {
     /// How large its log may grow (`logs:set max-size`, as Docker writes sizes: `10m`); `None`
     /// is unlimited.
     pub log_max_size: Option<String>,
+    /// The networks it joins when created (`network:set`).
+    pub networks: InstanceNetworks,
 }
+
+/// The networks an instance joins as it is created (`network:set`); `attach-post-deploy` ones
+/// are joined later, once it passed its checks (`Scheduler::attach`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceNetworks {
+    /// The network it is created on (`initial-network`), where the proxy reaches it; `None`:
+    /// Berth's own.
+    pub initial: Option<NetworkName>,
+    /// Joined after it is created, before it starts (`attach-post-create`).
+    pub post_create: Vec<NetworkName>,
+}
+
+/// The names an instance of `process` answers to on every network it is on: `<app>.<process>`,
+/// and for web also `<app>`. Every instance of a process has them, so they resolve to the
+/// running ones across redeploys and scaling.
+pub fn aliases(app: &AppName, process: &str) -> Vec<String> {
+    let mut names = vec![format!("{app}.{process}")];
+    if process == "web" {
+        names.push(app.to_string());
+    }
+    names
+}
+
+/// A Docker network, as `network:list` and `network:info` show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkInfo {
+    pub name: String,
+    pub id: String,
+    pub driver: String,
+    pub scope: String,
+    /// Made by `network:create` (it carries `LABEL_NETWORK`).
+    pub managed: bool,
+    /// The names of the containers on it (only when asked for one network).
+    pub containers: Vec<String>,
+}
+
+/// On networks `network:create` made: their name.
+pub const LABEL_NETWORK: &str = "berth.network-name";
 
 /// What Docker does when an instance's process exits (`ps:set restart-policy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -412,6 +452,26 @@ pub trait Scheduler: Send + Sync {
 
     /// Stops gracefully (SIGTERM, then SIGKILL after `grace`) and removes the instance.
     async fn retire(&self, id: &str, grace: Duration) -> Result<(), SchedulerError>;
+
+    /// Connects the instance to `network`, where it answers to `aliases` too.
+    async fn attach(
+        &self,
+        id: &str,
+        network: &NetworkName,
+        aliases: &[String],
+    ) -> Result<(), SchedulerError>;
+
+    /// Every network on the engine, without their containers.
+    async fn networks(&self) -> Result<Vec<NetworkInfo>, SchedulerError>;
+
+    /// One network with the containers on it; `None` when there is none of that name.
+    async fn network(&self, name: &NetworkName) -> Result<Option<NetworkInfo>, SchedulerError>;
+
+    /// Makes a bridge network that containers can join, labelled `LABEL_NETWORK`.
+    async fn create_network(&self, name: &NetworkName) -> Result<(), SchedulerError>;
+
+    /// Disconnects every container from the network, then removes it.
+    async fn remove_network(&self, name: &NetworkName) -> Result<(), SchedulerError>;
 }
 
 #[cfg(test)]

@@ -91,8 +91,8 @@ const DOKKU: &[(&[&str], &str)] = &[
         "A push detects the buildpack and says which one; buildpacks:report <app> shows the list",
     ),
     (
-        &["network:"],
-        "planned (private networks between apps)",
+        &["network:rebuild", "network:rebuildall"],
+        "The proxy follows instances' addresses itself: nothing to rebuild",
     ),
     (
         &["postgres:"],

@@ -44,6 +44,7 @@ mod logs;
 mod logs_failed;
 mod logs_set;
 mod maintenance;
+mod network;
 mod nginx;
 mod nginx_logs;
 mod nginx_show;
@@ -141,6 +142,12 @@ impl From<StateError> for CommandError {
     }
 }
 
+impl From<crate::scheduler::SchedulerError> for CommandError {
+    fn from(err: crate::scheduler::SchedulerError) -> Self {
+        CommandError::Internal(err.to_string())
+    }
+}
+
 impl From<crate::caller::LocalOnly> for CommandError {
     fn from(err: crate::caller::LocalOnly) -> Self {
         CommandError::User(err.to_string())
@@ -215,6 +222,7 @@ pub enum Command {
     GitReport(argv::AppArgs),
     GitSet(git_set::Args),
     Letsencrypt(letsencrypt::Args),
+    Network(network::Args),
     Nginx(nginx::Args),
     NginxLogs(nginx_logs::Args),
     NginxShow(argv::AppArgs),
@@ -307,6 +315,7 @@ impl Command {
             Command::Builds(args) => builds::run(ctx, io, args).await,
             Command::Certs(args) => certs::run(ctx, caller, io, args).await,
             Command::Letsencrypt(args) => letsencrypt::run(ctx, caller, io, args).await,
+            Command::Network(args) => network::run(ctx, io, args).await,
             Command::Nginx(args) => nginx::run(ctx, io, args).await,
             Command::NginxLogs(args) => nginx_logs::run(ctx, io, args).await,
             Command::NginxShow(args) => nginx_show::run(ctx, io, args).await,

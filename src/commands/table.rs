@@ -8,10 +8,10 @@ use super::{
     builds, certs, checks_run, checks_set, checks_toggle, config_export, config_get, config_import,
     config_set, config_show, config_unset, cron, cron_set, docker_options, domains, enter,
     git_from_archive, git_from_image, git_set, help, http_auth, letsencrypt, logs, logs_failed,
-    logs_set, maintenance, nginx, nginx_logs, nginx_validate, plugin, ports, proxy, ps_lifecycle,
-    ps_rebuild, ps_report, ps_restore, ps_scale, ps_set, releases_info, releases_rollback,
-    resource, run, run_list, ssh_keys_add, ssh_keys_list, ssh_keys_remove, storage_ensure,
-    storage_list, storage_mount, Command, CommandError,
+    logs_set, maintenance, network, nginx, nginx_logs, nginx_validate, plugin, ports, proxy,
+    ps_lifecycle, ps_rebuild, ps_report, ps_restore, ps_scale, ps_set, releases_info,
+    releases_rollback, resource, run, run_list, ssh_keys_add, ssh_keys_list, ssh_keys_remove,
+    storage_ensure, storage_list, storage_mount, Command, CommandError,
 };
 use crate::names::AppName;
 
@@ -713,6 +713,48 @@ pub const COMMANDS: &[Spec] = &[
         usage: "[<app>] [--clean]",
         about: "Name stored nginx:set values the proxy cannot read (and ignores); --clean unsets them",
         parse: |name, rest| Ok(Command::NginxValidate(nginx_validate::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "network:create",
+        usage: "<network>",
+        about: "Create a bridge network apps can join",
+        parse: |name, rest| Ok(Command::Network(network::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "network:destroy",
+        usage: "<network> [--force]",
+        about: "Remove a network (refused while apps use it, unless --force detaches them)",
+        parse: |name, rest| Ok(Command::Network(network::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "network:exists",
+        usage: "<network>",
+        about: "Exit 0 if the network exists, 1 if not",
+        parse: |name, rest| Ok(Command::Network(network::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "network:info",
+        usage: "<network> [--format text|json]",
+        about: "Show a network, the apps set to it and its containers",
+        parse: |name, rest| Ok(Command::Network(network::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "network:list",
+        usage: "[--format text|json]",
+        about: "List the Docker networks",
+        parse: |name, rest| Ok(Command::Network(network::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "network:report",
+        usage: "[<app>] [--<flag>]",
+        about: "Show the app's networks and the addresses its web instances listen on",
+        parse: |name, rest| Ok(Command::Network(network::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "network:set",
+        usage: "<app> initial-network|attach-post-create|attach-post-deploy [<network>...]",
+        about: "Set the networks the app's containers join (none: unset)",
+        parse: |name, rest| Ok(Command::Network(network::Args::parse(name, rest)?)),
     },
     Spec {
         name: "plugin:disable",

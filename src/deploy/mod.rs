@@ -13,6 +13,7 @@ mod destroy;
 mod expiry;
 mod follow;
 mod locks;
+mod networks;
 mod pipeline;
 mod prepare;
 mod restore;

@@ -17,7 +17,7 @@ use crate::caller::Caller;
 use crate::context::Ctx;
 use crate::io::Io;
 use crate::names::AppName;
-use crate::scheduler::{Instance, InstanceSpec, Limits, RestartPolicy};
+use crate::scheduler::{Instance, InstanceNetworks, InstanceSpec, Limits, RestartPolicy};
 use crate::state::{AppRecord, GlobalSettings, Release, StateError};
 
 /// Who deploys what to which app, and whether to wait for a deploy already running.
@@ -359,19 +359,22 @@ async fn start_and_check(
             started.push(instance);
         }
     }
-    if checked {
-        return unless_hung_up(
+    let upstreams = if checked {
+        unless_hung_up(
             hangup,
             check_instances(ctx, app, release, started, Occasion::Deploy, io),
         )
-        .await;
-    }
-    io.detail("Zero downtime checks have been skipped").await;
-    Ok(started
-        .iter()
-        .filter(|i| i.process == "web")
-        .filter_map(|i| super::upstream(i, release.port))
-        .collect())
+        .await?
+    } else {
+        io.detail("Zero downtime checks have been skipped").await;
+        started
+            .iter()
+            .filter(|i| i.process == "web")
+            .filter_map(|i| super::upstream(i, release.port))
+            .collect()
+    };
+    super::networks::attach_post_deploy(ctx, &settings.record, started).await?;
+    Ok(upstreams)
 }
 
 /// What every instance of an app shares beyond its release: global config, mounts, resources.
@@ -465,6 +468,10 @@ pub fn instance_spec(
         log_max_size: settings
             .global
             .log_max_size(settings.record.logs_max_size.as_deref()),
+        networks: InstanceNetworks {
+            initial: settings.record.network.initial_network.clone(),
+            post_create: settings.record.network.attach_post_create.clone(),
+        },
     }
 }
 
@@ -565,7 +572,18 @@ async fn restore_previous(ctx: &Ctx, app: &AppName, only: Option<&str>, io: &mut
     for (process, count) in stopped {
         for index in 1..=*count {
             let spec = instance_spec(app, current, process, index, &settings);
-            match ctx.scheduler.start(&spec).await {
+            let started = ctx.scheduler.start(&spec).await;
+            if let Ok(instance) = &started {
+                let attached = super::networks::attach_post_deploy(
+                    ctx,
+                    &record,
+                    std::slice::from_ref(instance),
+                );
+                if let Err(err) = attached.await {
+                    tracing::error!(app = %app, error = %err, "could not attach the previous release's instance to its networks");
+                }
+            }
+            match started {
                 Ok(instance) if process == "web" => {
                     upstreams.extend(super::upstream(&instance, current.port))
                 }

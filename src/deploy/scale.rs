@@ -68,7 +68,13 @@ pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<
     let new_upstreams = if started.is_empty() {
         Vec::new()
     } else {
-        match check_instances(ctx, app, release, &started, Occasion::Deploy, io).await {
+        let checked = async {
+            let upstreams =
+                check_instances(ctx, app, release, &started, Occasion::Deploy, io).await?;
+            super::networks::attach_post_deploy(ctx, &record, &started).await?;
+            Ok::<_, DeployError>(upstreams)
+        };
+        match checked.await {
             Ok(upstreams) => upstreams,
             Err(err) => {
                 retire_now(ctx, &started, ctx.stop_timeout(&record)).await;

@@ -263,3 +263,38 @@ async fn a_cancelled_build_leaves_nothing() {
         "its build context is gone"
     );
 }
+
+#[tokio::test]
+async fn new_instances_join_attach_post_deploy_networks_and_a_missing_one_fails_the_deploy() {
+    let (ctx, engine, _dir) = setup(|_| {}).await;
+    assert_eq!(deploy_image(&ctx).await.unwrap(), 1);
+    let backend = crate::names::NetworkName::parse("backend").unwrap();
+    ctx.store
+        .update_app(&shop(), |r| {
+            r.network.attach_post_deploy = vec![backend.clone()]
+        })
+        .unwrap();
+    let (state, routes) = (state_file(&ctx), routed(&ctx));
+    let err = deploy_image(&ctx).await.unwrap_err();
+    assert!(
+        err.to_string().contains("Network backend does not exist"),
+        "{err}"
+    );
+    assert_eq!(state_file(&ctx), state, "state untouched");
+    assert_eq!(routed(&ctx), routes, "routes untouched");
+    assert_eq!(engine.running("shop"), [("web.1".to_string(), 1)]);
+
+    ctx.scheduler.create_network(&backend).await.unwrap();
+    assert_eq!(deploy_image(&ctx).await.unwrap(), 2);
+    let on = ctx.scheduler.network(&backend).await.unwrap().unwrap();
+    let v2: Vec<String> = ctx
+        .scheduler
+        .instances(Some(&shop()))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.release == 2)
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(on.containers, v2, "only the new release's instance joined");
+}

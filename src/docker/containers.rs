@@ -8,7 +8,8 @@ use bollard::exec::StartExecResults;
 use bollard::models::ExecConfig;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummary, ContainerSummaryStateEnum,
-    HostConfig, HostConfigLogConfig, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    EndpointSettings, HostConfig, HostConfigLogConfig, NetworkingConfig, ResourcesUlimits,
+    RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder,
@@ -18,11 +19,11 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 
 use super::{engine_err, is_not_found, DockerEngine};
-use crate::names::AppName;
+use crate::names::{AppName, NetworkName};
 use crate::scheduler::{
     split_timestamp, BuildOutput, Instance, InstanceSpec, InstanceStatus, InstanceStream,
-    LogStream, OneOff, Scheduler, SchedulerError, Stdin, Stdout, LABEL_APP, LABEL_INDEX,
-    LABEL_ONEOFF, LABEL_PROCESS, LABEL_RELEASE,
+    LogStream, NetworkInfo, OneOff, Scheduler, SchedulerError, Stdin, Stdout, LABEL_APP,
+    LABEL_INDEX, LABEL_ONEOFF, LABEL_PROCESS, LABEL_RELEASE,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -107,15 +108,23 @@ impl DockerEngine {
     }
 
     pub(super) fn address_of(&self, inspect: &ContainerInspectResponse) -> Option<String> {
+        let mode = inspect.host_config.as_ref()?.network_mode.as_deref();
         inspect
             .network_settings
             .as_ref()?
             .networks
             .as_ref()?
-            .get(&self.network)?
+            .get(self.first_network(mode))?
             .ip_address
             .clone()
             .filter(|ip| !ip.is_empty())
+    }
+
+    /// The network a container was created on (its network mode), where the proxy reaches it:
+    /// Berth's own unless the app has an `initial-network`.
+    fn first_network<'a>(&'a self, mode: Option<&'a str>) -> &'a str {
+        mode.filter(|m| !m.is_empty() && *m != "default")
+            .unwrap_or(&self.network)
     }
 
     /// Waits for the container to exit; returns its exit status.
@@ -143,7 +152,22 @@ impl DockerEngine {
             .create_container(Some(options), self.create_body(spec, kind))
             .await
             .map_err(engine_err)?;
+        let aliases = self.aliases_for(spec, kind);
+        for network in &spec.networks.post_create {
+            if let Err(err) = self.attach_to(&created.id, network, &aliases).await {
+                let _ = self.remove_force(&created.id).await;
+                return Err(err);
+            }
+        }
         Ok(created.id)
+    }
+
+    /// The names an instance answers to on its networks; one-off containers have none.
+    fn aliases_for(&self, spec: &InstanceSpec, kind: Kind) -> Vec<String> {
+        match kind {
+            Kind::Instance => crate::scheduler::aliases(&spec.app, &spec.process),
+            _ => Vec::new(),
+        }
     }
 
     /// The container Berth creates for `spec`: its labels, config, network, mounts and limits.
@@ -183,8 +207,27 @@ impl DockerEngine {
             name: Some(name),
             maximum_retry_count: retries,
         });
+        let first_network = spec
+            .networks
+            .initial
+            .as_ref()
+            .map_or_else(|| self.network.clone(), |n| n.to_string());
+        let aliases = self.aliases_for(spec, kind);
+        let networking_config = (!aliases.is_empty()).then(|| NetworkingConfig {
+            endpoints_config: Some(
+                [(
+                    first_network.clone(),
+                    EndpointSettings {
+                        aliases: Some(aliases),
+                        ..Default::default()
+                    },
+                )]
+                .into(),
+            ),
+        });
         ContainerCreateBody {
             image: Some(spec.image.clone()),
+            networking_config,
             cmd: spec.command.clone(),
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             labels: Some(labels),
@@ -218,7 +261,7 @@ impl DockerEngine {
                         })
                         .collect()
                 }),
-                network_mode: Some(self.network.clone()),
+                network_mode: Some(first_network.clone()),
                 init: Some(true),
                 binds: (!spec.binds.is_empty()).then(|| spec.binds.clone()),
                 memory: spec.limits.memory_bytes,
@@ -357,10 +400,12 @@ impl Scheduler for DockerEngine {
                 continue;
             }
             let running = summary.state == Some(ContainerSummaryStateEnum::RUNNING);
+            let mode = summary.host_config.and_then(|h| h.network_mode);
+            let first = self.first_network(mode.as_deref()).to_string();
             let address = summary
                 .network_settings
                 .and_then(|n| n.networks)
-                .and_then(|mut n| n.remove(&self.network))
+                .and_then(|mut n| n.remove(&first))
                 .and_then(|endpoint| endpoint.ip_address)
                 .filter(|ip| !ip.is_empty());
             if let Some(instance) = self.instance_from_labels(id, &labels, running, address) {
@@ -563,6 +608,31 @@ impl Scheduler for DockerEngine {
             Err(err) => return Err(engine_err(err)),
         }
         self.remove_force(id).await
+    }
+
+    async fn attach(
+        &self,
+        id: &str,
+        network: &NetworkName,
+        aliases: &[String],
+    ) -> Result<(), SchedulerError> {
+        self.attach_to(id, network, aliases).await
+    }
+
+    async fn networks(&self) -> Result<Vec<NetworkInfo>, SchedulerError> {
+        self.list_networks().await
+    }
+
+    async fn network(&self, name: &NetworkName) -> Result<Option<NetworkInfo>, SchedulerError> {
+        self.inspect_network(name).await
+    }
+
+    async fn create_network(&self, name: &NetworkName) -> Result<(), SchedulerError> {
+        self.make_network(name).await
+    }
+
+    async fn remove_network(&self, name: &NetworkName) -> Result<(), SchedulerError> {
+        self.delete_network(name).await
     }
 }
 

@@ -2,13 +2,15 @@
 //!
 //! This is the only module that imports bollard. It implements `scheduler::ImageBuilder` and
 //! `scheduler::Scheduler`; everything above talks to those traits. Every container it creates
-//! carries Berth's labels and sits on Berth's own bridge network, with no published ports.
+//! carries Berth's labels and sits on Berth's own bridge network (or the app's `initial-network`),
+//! with no published ports.
 
 mod build;
 mod compile;
 mod containers;
 mod events;
 mod load;
+mod networks;
 mod oneoffs;
 
 use bollard::models::NetworkCreateRequest;

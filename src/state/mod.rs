@@ -25,8 +25,9 @@ pub use layout::Layout;
 pub use lock::DataDirLock;
 pub use records::{
     AcmeProps, AppRecord, BuilderSettings, BuildpackSettings, ChecksSettings, CronTask,
-    DomainSettings, GitSettings, GlobalSettings, KeyRing, LetsencryptSettings, Mount, ProxyLimits,
-    Release, Resources, SshKey, TlsSettings, ALL_PROCESSES, UNLIMITED,
+    DomainSettings, GitSettings, GlobalSettings, KeyRing, LetsencryptSettings, Mount,
+    NetworkSettings, ProxyLimits, Release, Resources, SshKey, TlsSettings, ALL_PROCESSES,
+    UNLIMITED,
 };
 pub use storage::{valid_storage_name, MountSource};
 

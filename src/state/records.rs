@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::health::HealthCheck;
 
-use crate::names::{AppName, KeyName};
+use crate::names::{AppName, KeyName, NetworkName};
 
 use super::format;
 
@@ -101,6 +101,36 @@ pub struct AppRecord {
     /// `cron:suspend`: ids of the cron tasks the minute loop leaves alone.
     #[serde(default)]
     pub cron_suspended: Vec<String>,
+    /// `network:set`: the Docker networks the app's containers join.
+    #[serde(default)]
+    pub network: NetworkSettings,
+}
+
+/// `network:set <app> initial-network|attach-post-create|attach-post-deploy`, applied to the
+/// containers made from then on (Dokku's properties).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkSettings {
+    /// The network containers are created on instead of Berth's own; the proxy reaches web
+    /// instances there.
+    #[serde(default)]
+    pub initial_network: Option<NetworkName>,
+    /// Joined after a container is created, before it starts (instances and one-offs).
+    #[serde(default)]
+    pub attach_post_create: Vec<NetworkName>,
+    /// Joined by each new instance once it passed its checks, before the proxy switches.
+    #[serde(default)]
+    pub attach_post_deploy: Vec<NetworkName>,
+}
+
+impl NetworkSettings {
+    /// Every network named, once.
+    pub fn all(&self) -> std::collections::BTreeSet<&NetworkName> {
+        self.initial_network
+            .iter()
+            .chain(&self.attach_post_create)
+            .chain(&self.attach_post_deploy)
+            .collect()
+    }
 }
 
 /// `git:set (<app>|--global) deploy-branch|rev-env-var`; an app's unset value is the global
@@ -524,6 +554,7 @@ impl AppRecord {
             proxy_disabled: false,
             git: GitSettings::default(),
             cron_suspended: Vec::new(),
+            network: NetworkSettings::default(),
         }
     }
 
