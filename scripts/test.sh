@@ -11,6 +11,7 @@ command -v cargo >/dev/null 2>&1 || {
 bash scripts/setup-host.sh
 bash scripts/base-images.sh
 bash scripts/stack-image.sh
+bash scripts/service-images.sh
 
 echo "-----> cargo fmt --check"
 cargo fmt --all -- --check

@@ -197,10 +197,10 @@ mod tests {
             unknown,
             "No help for app: it is neither a command nor a namespace. Did you mean `apps`?"
         );
-        let planned = Topic::parse("postgres").unwrap_err().to_string();
+        let planned = Topic::parse("acl").unwrap_err().to_string();
         assert!(
             planned.ends_with(
-                "postgres is planned (a bundled postgres plugin); it is not in this version."
+                "acl is planned (per-key roles and access to apps); it is not in this version."
             ),
             "{planned}"
         );

@@ -95,14 +95,6 @@ const DOKKU: &[(&[&str], &str)] = &[
         "The proxy follows instances' addresses itself: nothing to rebuild",
     ),
     (
-        &["postgres:"],
-        "planned (a bundled postgres plugin)",
-    ),
-    (
-        &["redis:"],
-        "planned (a bundled redis plugin)",
-    ),
-    (
         &["acl:"],
         "planned (per-key roles and access to apps)",
     ),
@@ -212,12 +204,12 @@ mod tests {
         );
         assert!(hint("trace:on").unwrap().contains("RUST_LOG"));
         assert_eq!(
-            hint("postgres:create").unwrap(),
-            "postgres:create is planned (a bundled postgres plugin); it is not in this version."
+            hint("acl:add").unwrap(),
+            "acl:add is planned (per-key roles and access to apps); it is not in this version."
         );
         assert_eq!(
-            hint("postgres:\u{1b}[2J\nfake").unwrap(),
-            "postgres:\\u{1b}[2J\\nfake is planned (a bundled postgres plugin); it is not in this version.",
+            hint("acl:\u{1b}[2J\nfake").unwrap(),
+            "acl:\\u{1b}[2J\\nfake is planned (per-key roles and access to apps); it is not in this version.",
             "a name as typed reaches no terminal raw"
         );
     }

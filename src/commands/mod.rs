@@ -391,11 +391,12 @@ pub async fn execute(ctx: &Ctx, caller: &Caller, words: &[String], io: &mut Io) 
     };
     let result = match result {
         Ok(command) => run(ctx, caller, words.first(), command, io).await,
-        Err(CommandError::Unknown(name)) => match plugin::run_plugin_command(ctx, &words, io).await
-        {
-            Some(result) => result,
-            None => Err(CommandError::Unknown(name)),
-        },
+        Err(CommandError::Unknown(name)) => {
+            match plugin::run_plugin_command(ctx, caller, &words, io).await {
+                Some(result) => result,
+                None => Err(CommandError::Unknown(name)),
+            }
+        }
         Err(CommandError::Usage(_)) if is_bare_report(&words) => {
             every_app_report(ctx, caller, &words[0], io).await
         }

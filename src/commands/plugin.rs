@@ -244,6 +244,7 @@ async fn list(ctx: &Ctx, io: &mut Io) -> Result<(), CommandError> {
 /// command is not its own (exit status 10).
 pub async fn run_plugin_command(
     ctx: &Ctx,
+    caller: &Caller,
     words: &[String],
     io: &mut Io,
 ) -> Option<Result<(), CommandError>> {
@@ -251,8 +252,14 @@ pub async fn run_plugin_command(
     let (plugin, sub) = ctx.plugins.command(command)?;
     use tracing::Instrument;
     let span = tracing::info_span!("plugin command", plugin = %plugin.name, command = %command);
-    let data_dir = ctx.store.layout().root();
-    let ran = crate::plugins::run_command(&ctx.plugins, &plugin, command, sub, args, data_dir, io)
+    let env = [
+        (
+            "BERTH_DATA_DIR",
+            ctx.store.layout().root().display().to_string(),
+        ),
+        ("BERTH_KEY", caller.to_string()),
+    ];
+    let ran = crate::plugins::run_command(&ctx.plugins, &plugin, command, sub, args, &env, io)
         .instrument(span)
         .await;
     match ran {

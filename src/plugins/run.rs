@@ -2,7 +2,6 @@
 //! the client's stdin, stdout and stderr passed through as they come, and its exit status
 //! returned. The program is killed when the client goes away.
 
-use std::path::Path;
 use std::process::Stdio;
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -16,14 +15,15 @@ pub const NOT_MINE: i32 = 10;
 
 /// Runs `NAME:sub ARGS` (`command` is the whole name) with `plugin`: `subcommands/<sub>` with
 /// `ARGS`, else `commands` with `NAME:sub ARGS`. `None` when the plugin has neither; else the
-/// exit status (`NOT_MINE` from `commands`: it does not handle `sub`).
+/// exit status (`NOT_MINE` from `commands`: it does not handle `sub`). `env` is added to the
+/// program's environment (`BERTH_DATA_DIR`, `BERTH_KEY`).
 pub async fn run_command(
     registry: &super::Registry,
     plugin: &Plugin,
     command: &str,
     sub: &str,
     args: &[String],
-    data_dir: &Path,
+    env: &[(&'static str, String)],
     io: &mut Io,
 ) -> Result<Option<i32>, PluginError> {
     let Some((program, whole)) = plugin.executable_for(sub) else {
@@ -35,7 +35,7 @@ pub async fn run_command(
     }
     let mut child = child
         .args(args)
-        .env("BERTH_DATA_DIR", data_dir)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

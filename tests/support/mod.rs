@@ -497,6 +497,18 @@ impl Berth {
     }
 
     /// `ssh … LINE` with `input` on its standard input (no terminal).
+    /// `ssh … LINE`'s exit status and its stdout as bytes (a binary dump).
+    pub fn ssh_bytes(&self, line: &str) -> (i32, Vec<u8>) {
+        let output = self
+            .ssh_command(&self.key)
+            .arg("berth@127.0.0.1")
+            .arg(line)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ssh");
+        (output.status.code().unwrap_or(-1), output.stdout)
+    }
+
     pub fn ssh_input(&self, line: &str, input: &[u8]) -> Run {
         self.ssh_feeding(&[], line, input)
     }

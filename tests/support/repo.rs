@@ -76,6 +76,47 @@ pub fn web_app(marker: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// A shell function `redis` running redis-cli against `REDIS_URL` (`redis://:PASSWORD@HOST:PORT`,
+/// read as app clients read it: redis-cli 7.0's `-u` sends an empty user name).
+const REDIS_FROM_URL: &str = "redis() {\n  rest=${REDIS_URL#redis://:}\n  at=${rest##*@}\n  \
+     REDISCLI_AUTH=${rest%@*} redis-cli -h \"${at%:*}\" -p \"${at##*:}\" \"$@\" 2>&1\n}";
+
+/// An app on the test database images' Debian (their `psql` and `redis-cli`) serving CGI
+/// scripts with busybox's httpd: `/cgi-bin/pg-write?WORD` and `/cgi-bin/redis-write?WORD` store
+/// a word through `DATABASE_URL` / `REDIS_URL`, `pg-read` and `redis-read` answer what is
+/// stored.
+pub fn service_app() -> Vec<(&'static str, String)> {
+    let cgi =
+        |body: &str| format!("#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\n{body}\n");
+    vec![
+        (
+            "Dockerfile",
+            "FROM berth-base/busybox:latest AS busybox\n\
+             FROM berth-test/services-base:bookworm\n\
+             COPY --from=busybox /bin/busybox /bin/busybox\nCOPY www /www\n\
+             CMD [\"/bin/sh\", \"-c\", \"exec /bin/busybox httpd -f -p \\\"$PORT\\\" -h /www\"]\n"
+                .to_string(),
+        ),
+        ("www/index.html", "services\n".to_string()),
+        (
+            "www/cgi-bin/pg-write",
+            cgi("psql \"$DATABASE_URL\" -qtA -c \"CREATE TABLE IF NOT EXISTS notes (body text); INSERT INTO notes VALUES ('$QUERY_STRING')\" 2>&1 && echo written"),
+        ),
+        (
+            "www/cgi-bin/pg-read",
+            cgi("psql \"$DATABASE_URL\" -qtA -c 'SELECT body FROM notes ORDER BY body' 2>&1"),
+        ),
+        (
+            "www/cgi-bin/redis-write",
+            cgi(&format!("{REDIS_FROM_URL}\nredis SET word \"$QUERY_STRING\"")),
+        ),
+        (
+            "www/cgi-bin/redis-read",
+            cgi(&format!("{REDIS_FROM_URL}\nredis GET word")),
+        ),
+    ]
+}
+
 /// Commits a new version of a `web_app` repository that serves `marker` and whose build takes
 /// `seconds` longer (a deploy to interrupt or overlap).
 pub fn commit_slow(dir: &Path, marker: &str, seconds: u32) {
