@@ -6,8 +6,10 @@
 mod support;
 
 use std::process::Command;
+use std::time::Duration;
 
-use support::{repo, unique, Berth};
+use support::load::Load;
+use support::{eventually, repo, unique, Berth};
 
 /// Service containers and networks a test made, removed when it ends (declared before the
 /// `Berth`, so after it).
@@ -80,7 +82,25 @@ fn a_postgres_service_keeps_an_apps_rows_through_restarts_export_and_import() {
         " !     App no-such-app does not exist"
     );
 
+    berth
+        .ssh(&format!(
+            "config:set --no-restart {app} DATABASE_URL=elsewhere"
+        ))
+        .ok();
+    assert_eq!(
+        refused(&berth, &format!("postgres:link {db} {app}")),
+        format!(" !     App {app} already has DATABASE_URL; link with --alias NAME")
+    );
+    let networks = format!("network:report {app} --network-attach-post-create");
+    assert_eq!(berth.ssh(&networks).ok().stdout, "\n", "nothing changed");
+    berth
+        .ssh(&format!("config:unset --no-restart {app} DATABASE_URL"))
+        .ok();
     berth.ssh(&format!("postgres:link {db} {app}")).ok();
+    assert_eq!(
+        berth.ssh(&networks).ok().stdout,
+        format!("berth-postgres-{db}\n")
+    );
     let dsn = berth.cli(&["postgres:info", &db, "--dsn"], b"").ok().stdout;
     assert!(
         !dsn.contains("********"),
@@ -146,6 +166,48 @@ fn a_postgres_service_keeps_an_apps_rows_through_restarts_export_and_import() {
         "{corrupt:#?}"
     );
     assert_eq!(read(&berth, &app, "/cgi-bin/pg-read"), "alpha\n");
+
+    // Backups: by hand, keeping the last two; on a schedule, restored.
+    let dumps = || -> Vec<std::path::PathBuf> {
+        let dir = berth.data_dir().join("backups/nightly");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.retain(|f| f.extension().is_some_and(|e| e == "dump"));
+        files.sort();
+        files
+    };
+    for _ in 0..3 {
+        berth
+            .ssh(&format!("postgres:backup {db} nightly --keep 2"))
+            .ok();
+    }
+    assert_eq!(dumps().len(), 2, "{:?}", dumps());
+    for file in dumps() {
+        std::fs::remove_file(file).unwrap();
+    }
+    assert_eq!(
+        refused(&berth, &format!("postgres:backup {db} ../escape")),
+        " !     Invalid backup directory \"../escape\": a name (lowercase letters, digits, - and _) under <data_dir>/backups/"
+    );
+    berth
+        .ssh(&format!(
+            "postgres:backup-schedule {db} '* * * * *' nightly"
+        ))
+        .ok();
+    let scheduled = eventually(Duration::from_secs(150), || !dumps().is_empty());
+    assert!(scheduled, "no scheduled backup: {}", berth.log());
+    berth.ssh(&format!("postgres:backup-unschedule {db}")).ok();
+    let backup = std::fs::read(&dumps()[0]).unwrap();
+    assert_eq!(read(&berth, &app, "/cgi-bin/pg-write?beta"), "written\n");
+    berth
+        .ssh_input(&format!("postgres:import {db}"), &backup)
+        .ok();
+    assert_eq!(
+        read(&berth, &app, "/cgi-bin/pg-read"),
+        "alpha\n",
+        "the backup restored"
+    );
     berth.ssh(&format!("postgres:destroy {db} --force")).ok();
 }
 
@@ -159,7 +221,22 @@ fn a_redis_service_keeps_a_key_through_restarts_export_and_import() {
     let store = services.name("redis");
     let create = format!("redis:create {store} --image berth-test/redis --image-version 7");
     berth.ssh(&create).ok();
+    // Linking restarts the app through the cutover: no request fails meanwhile.
+    let load = Load::start(berth.http, &Berth::host(&app), 8);
+    load.wait_for_more(100);
     berth.ssh(&format!("redis:link {store} {app}")).ok();
+    load.wait_for_more(100);
+    let samples = load.stop();
+    let failed: Vec<_> = samples.iter().filter(|s| s.outcome.is_err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    assert!(samples
+        .iter()
+        .all(|s| s.outcome.as_deref() == Ok("services\n")));
     assert_eq!(read(&berth, &app, "/cgi-bin/redis-write?bravo"), "OK\n");
     assert_eq!(read(&berth, &app, "/cgi-bin/redis-read"), "bravo\n");
     berth.ssh(&format!("redis:restart {store}")).ok();

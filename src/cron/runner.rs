@@ -63,19 +63,19 @@ pub fn task_spec(
     Ok(spec)
 }
 
-/// The cron tasks running now, by app and task id.
-type Running = Arc<Mutex<HashSet<(AppName, String)>>>;
+/// The cron tasks running now, by owner (an app, or `plugin NAME`) and task id.
+pub(super) type Running = Arc<Mutex<HashSet<(String, String)>>>;
 
 /// A task's place in `Running` while it runs; dropping it (however the run ends) frees it.
-struct RunningTask {
+pub(super) struct RunningTask {
     running: Running,
-    key: (AppName, String),
+    key: (String, String),
 }
 
 impl RunningTask {
     /// Marks the task running; `None` if it already is.
-    fn start(running: &Running, app: &AppName, id: &str) -> Option<RunningTask> {
-        let key = (app.clone(), id.to_string());
+    pub(super) fn start(running: &Running, owner: &str, id: &str) -> Option<RunningTask> {
+        let key = (owner.to_string(), id.to_string());
         let mut set = running
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -108,6 +108,7 @@ pub async fn run_loop(ctx: Arc<Ctx>) {
             _ = tokio::time::sleep(Duration::from_secs(next_minute)) => {}
         }
         let minute = crate::clock::utc(now.as_secs() + next_minute);
+        super::plugin_tasks::run_due(&ctx, &minute, &running);
         let global = ctx.store.global();
         for record in ctx.store.apps() {
             if record.stopped {
@@ -130,7 +131,8 @@ pub async fn run_loop(ctx: Arc<Ctx>) {
                     tracing::info!(app = %record.name, task = %task.id(), "cron: maintenance; not started");
                     continue;
                 }
-                let Some(place) = RunningTask::start(&running, &record.name, &task.id()) else {
+                let Some(place) = RunningTask::start(&running, record.name.as_str(), &task.id())
+                else {
                     tracing::info!(app = %record.name, task = %task.id(), "cron: still running from an earlier minute; not started again");
                     continue;
                 };
@@ -157,14 +159,14 @@ mod tests {
     #[test]
     fn a_running_task_is_not_started_twice_until_its_run_ends() {
         let running = Running::default();
-        let app = AppName::parse("shop").unwrap();
-        let first = RunningTask::start(&running, &app, "a1").expect("not running yet");
-        assert!(RunningTask::start(&running, &app, "a1").is_none());
+        let app = "shop";
+        let first = RunningTask::start(&running, app, "a1").expect("not running yet");
+        assert!(RunningTask::start(&running, app, "a1").is_none());
         assert!(
-            RunningTask::start(&running, &app, "b2").is_some(),
+            RunningTask::start(&running, app, "b2").is_some(),
             "another task"
         );
         drop(first);
-        assert!(RunningTask::start(&running, &app, "a1").is_some());
+        assert!(RunningTask::start(&running, app, "a1").is_some());
     }
 }

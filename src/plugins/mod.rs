@@ -174,7 +174,7 @@ impl Registry {
     /// plugin program gets: its directory in `PLUGIN_PATH`, and in `BERTH_PLUGIN_DATA` a
     /// directory of its own for what it keeps (made here, mode 0700).
     pub fn process(&self, program: &Path, plugin: &Plugin) -> tokio::process::Command {
-        let data = self.data.join(&plugin.name);
+        let data = self.data_dir(plugin);
         if let Err(err) = make_private_dir(&data) {
             tracing::warn!(dir = %data.display(), error = %err, "cannot make a plugin's data dir");
         }
@@ -186,6 +186,11 @@ impl Registry {
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .kill_on_drop(true);
         command
+    }
+
+    /// Where `plugin` keeps what it keeps (`BERTH_PLUGIN_DATA`).
+    pub fn data_dir(&self, plugin: &Plugin) -> PathBuf {
+        self.data.join(&plugin.name)
     }
 
     /// Where plugins are installed.

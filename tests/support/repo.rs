@@ -100,7 +100,7 @@ pub fn service_app() -> Vec<(&'static str, String)> {
         ("www/index.html", "services\n".to_string()),
         (
             "www/cgi-bin/pg-write",
-            cgi("psql \"$DATABASE_URL\" -qtA -c \"CREATE TABLE IF NOT EXISTS notes (body text); INSERT INTO notes VALUES ('$QUERY_STRING')\" 2>&1 && echo written"),
+            cgi("psql \"$DATABASE_URL\" -qtA -c \"SET client_min_messages TO warning; CREATE TABLE IF NOT EXISTS notes (body text); INSERT INTO notes VALUES ('$QUERY_STRING')\" 2>&1 && echo written"),
         ),
         (
             "www/cgi-bin/pg-read",
