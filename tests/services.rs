@@ -39,6 +39,23 @@ impl Drop for Services {
     }
 }
 
+/// A local tag of an image, removed when dropped.
+struct Tag(String);
+
+impl Tag {
+    fn new(image: &str, tag: &str) -> Tag {
+        let status = Command::new("docker").args(["tag", image, tag]).status();
+        assert!(status.unwrap().success());
+        Tag(tag.to_string())
+    }
+}
+
+impl Drop for Tag {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rmi", &self.0]).output();
+    }
+}
+
 /// What GET `path` answers through the proxy.
 fn read(berth: &Berth, app: &str, path: &str) -> String {
     berth.get(&Berth::host(app), path).body
@@ -113,11 +130,9 @@ fn a_postgres_service_keeps_an_apps_rows_through_restarts_export_and_import() {
             .stdout,
         dsn
     );
-    assert!(!berth
-        .ssh(&format!("ps:report {app}"))
-        .ok()
-        .stdout
-        .contains(dsn.trim()));
+    let password = dsn.split([':', '@']).nth(2).unwrap().to_string();
+    let report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
+    assert!(!report.contains(&password));
     assert_eq!(read(&berth, &app, "/cgi-bin/pg-write?alpha"), "written\n");
     assert_eq!(read(&berth, &app, "/cgi-bin/pg-read"), "alpha\n");
 
@@ -127,6 +142,9 @@ fn a_postgres_service_keeps_an_apps_rows_through_restarts_export_and_import() {
     assert_eq!(read(&berth, &app, "/cgi-bin/pg-read"), "alpha\n");
     berth.restart();
     assert_eq!(read(&berth, &app, "/cgi-bin/pg-read"), "alpha\n");
+    let query = b"SELECT body FROM notes;\n";
+    let connected = berth.ssh_input(&format!("postgres:connect {db}"), query);
+    assert!(connected.ok().stdout.contains("alpha"));
 
     let (code, dump) = berth.ssh_bytes(&format!("postgres:export {db}"));
     assert_eq!(
@@ -209,6 +227,10 @@ fn a_postgres_service_keeps_an_apps_rows_through_restarts_export_and_import() {
         "the backup restored"
     );
     berth.ssh(&format!("postgres:destroy {db} --force")).ok();
+    assert!(
+        !berth.log().contains(&password),
+        "the password never reaches the log"
+    );
 }
 
 #[test]
@@ -261,5 +283,23 @@ fn a_redis_service_keeps_a_key_through_restarts_export_and_import() {
     let corrupt = berth.ssh_input(&format!("redis:import {store}"), b"not a dump");
     assert_eq!(corrupt.code, 1, "{corrupt:#?}");
     assert_eq!(read(&berth, &app, "/cgi-bin/redis-read"), "bravo\n");
+
+    // Another image on the same data (a local tag of the test image).
+    let tag = unique("next");
+    let image = Tag::new("berth-test/redis:7", &format!("berth-test/redis:{tag}"));
+    let upgrade = format!("redis:upgrade {store} --image-version {tag}");
+    berth.ssh(&upgrade).ok();
+    assert_eq!(
+        berth
+            .ssh(&format!("redis:info {store} --version"))
+            .ok()
+            .stdout,
+        format!("{}\n", image.0)
+    );
+    assert_eq!(read(&berth, &app, "/cgi-bin/redis-read"), "bravo\n");
+    assert_eq!(
+        refused(&berth, &upgrade),
+        format!(" !     Service {store} already running {}", image.0)
+    );
     berth.ssh(&format!("redis:destroy {store} --force")).ok();
 }
