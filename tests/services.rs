@@ -145,6 +145,12 @@ fn a_postgres_service_keeps_an_apps_rows_through_restarts_export_and_import() {
     let query = b"SELECT body FROM notes;\n";
     let connected = berth.ssh_input(&format!("postgres:connect {db}"), query);
     assert!(connected.ok().stdout.contains("alpha"));
+    let prompt = format!("{}=#", db.replace('-', "_"));
+    let typed = berth.ssh_typing(
+        &format!("postgres:connect {db}"),
+        &[(&prompt, b"SELECT body FROM notes;\n"), ("alpha", b"\\q\n")],
+    );
+    assert!(typed.contains("(1 row)"), "psql on a terminal: {typed}");
 
     let (code, dump) = berth.ssh_bytes(&format!("postgres:export {db}"));
     assert_eq!(

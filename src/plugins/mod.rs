@@ -6,6 +6,7 @@
 
 mod bundled;
 mod install;
+mod pty;
 mod run;
 mod trigger;
 

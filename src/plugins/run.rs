@@ -1,6 +1,7 @@
 //! Running a plugin's command: its executable with the words as argv (never a shell string),
-//! the client's stdin, stdout and stderr passed through as they come, and its exit status
-//! returned. The program is killed when the client goes away.
+//! the client's stdin, stdout and stderr passed through as they come (or, for a client with a
+//! terminal, a pseudo-terminal: `pty.rs`), and its exit status returned. The program is killed
+//! when the client goes away.
 
 use std::process::Stdio;
 
@@ -33,42 +34,75 @@ pub async fn run_command(
     if whole {
         child.arg(command);
     }
-    let mut child = child
+    child
         .args(args)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|err| PluginError::Internal(format!("cannot run {}: {err}", program.display())))?;
-    let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) =
-        (child.stdin.take(), child.stdout.take(), child.stderr.take())
-    else {
-        return Err(PluginError::Internal(
-            "the plugin's pipes are missing".into(),
-        ));
-    };
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
     let Io {
         stdin: client_in,
         stdout: client_out,
         stderr: client_err,
         hangup,
+        tty,
         ..
     } = io;
-    // The client's input until it ends (or the program stops reading), then EOF.
-    let input = async {
-        let _ = tokio::io::copy(client_in, &mut stdin).await;
-        drop(stdin);
+    let spawn_err = |err: std::io::Error| {
+        PluginError::Internal(format!("cannot run {}: {err}", program.display()))
     };
-    let status = async {
-        let (_, _, status) = tokio::join!(
-            pass(&mut stdout, client_out),
-            pass(&mut stderr, client_err),
-            child.wait()
-        );
-        status
+    let (input, status): (BoxFuture<'_, ()>, BoxFuture<'_, std::io::Result<_>>) = if *tty {
+        let (master, slave) = super::pty::open().map_err(spawn_err)?;
+        let side = |fd: &std::os::fd::OwnedFd| fd.try_clone().map(Stdio::from);
+        child
+            .stdin(side(&slave).map_err(spawn_err)?)
+            .stdout(side(&slave).map_err(spawn_err)?)
+            .stderr(Stdio::from(slave));
+        super::pty::controlled_by_stdin(&mut child);
+        let spawned = child.spawn().map_err(spawn_err);
+        // The command holds the slave side's descriptors: closed, the terminal ends (EIO)
+        // when the program and its children have exited.
+        drop(child);
+        let mut child = spawned?;
+        let mut writer =
+            tokio::fs::File::from_std(std::fs::File::from(master.try_clone().map_err(spawn_err)?));
+        let mut reader = tokio::fs::File::from_std(std::fs::File::from(master));
+        let input = async move {
+            let _ = tokio::io::copy(client_in, &mut writer).await;
+        };
+        // The terminal's output until the program and its children have closed it (EIO).
+        let status = async move {
+            let (_, status) = tokio::join!(pass(&mut reader, client_out), child.wait());
+            status
+        };
+        (Box::pin(input), Box::pin(status))
+    } else {
+        let mut child = child
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(spawn_err)?;
+        let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(PluginError::Internal(
+                "the plugin's pipes are missing".into(),
+            ));
+        };
+        // The client's input until it ends (or the program stops reading), then EOF.
+        let input = async move {
+            let _ = tokio::io::copy(client_in, &mut stdin).await;
+            drop(stdin);
+        };
+        let status = async move {
+            let (_, _, status) = tokio::join!(
+                pass(&mut stdout, client_out),
+                pass(&mut stderr, client_err),
+                child.wait()
+            );
+            status
+        };
+        (Box::pin(input), Box::pin(status))
     };
-    tokio::pin!(input, status);
+    let (mut input, mut status) = (input, status);
     let mut input_ended = false;
     loop {
         tokio::select! {
@@ -81,6 +115,8 @@ pub async fn run_command(
         }
     }
 }
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// How long `commands help` may take, and how much of its output is read.
 const HELP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

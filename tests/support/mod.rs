@@ -555,6 +555,51 @@ impl Berth {
             .expect("run ssh")
     }
 
+    /// `ssh -tt … LINE` left running, as a user at a terminal: each of `exchanges` waits until
+    /// the output so far contains its first part (a prompt), then types its second; returns
+    /// the whole output once ssh ends.
+    pub fn ssh_typing(&self, line: &str, exchanges: &[(&str, &[u8])]) -> String {
+        use std::io::Read;
+        let mut child = self
+            .ssh_command(&self.key)
+            .args(["-tt", "berth@127.0.0.1", line])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run ssh");
+        let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let mut stdout = child.stdout.take().expect("stdout");
+        let reader = {
+            let seen = seen.clone();
+            std::thread::spawn(move || {
+                let mut buffer = [0u8; 4096];
+                while let Ok(read) = stdout.read(&mut buffer) {
+                    if read == 0 {
+                        break;
+                    }
+                    seen.lock()
+                        .expect("output")
+                        .extend_from_slice(&buffer[..read]);
+                }
+            })
+        };
+        let mut stdin = child.stdin.take().expect("stdin");
+        for (prompt, typed) in exchanges {
+            let shown = eventually(Duration::from_secs(30), || {
+                String::from_utf8_lossy(&seen.lock().expect("output")).contains(prompt)
+            });
+            let so_far = String::from_utf8_lossy(&seen.lock().expect("output")).into_owned();
+            assert!(shown, "no {prompt:?} in {so_far:?}");
+            stdin.write_all(typed).expect("type");
+        }
+        drop(stdin);
+        let (ended, _) = finished_within(child, Duration::from_secs(30));
+        assert!(ended, "ssh {line} did not end");
+        let _ = reader.join();
+        let output = seen.lock().expect("output").clone();
+        String::from_utf8_lossy(&output).into_owned()
+    }
+
     /// `ssh -tt … LINE` with `typed` sent to the remote terminal.
     pub fn ssh_tty(&self, line: &str, typed: &[u8]) -> Run {
         self.ssh_feeding(&["-tt"], line, typed)
