@@ -272,6 +272,45 @@ fn a_redis_service_keeps_a_key_through_restarts_export_and_import() {
     berth.restart();
     assert_eq!(read(&berth, &app, "/cgi-bin/redis-read"), "bravo\n");
 
+    // The listing commands, the container's output and a command in it, stop and start.
+    assert!(berth
+        .ssh("redis:list")
+        .ok()
+        .stdout
+        .contains(&format!("\n{store}\n")));
+    let exists = berth.ssh(&format!("redis:exists {store}")).ok().stdout;
+    assert_eq!(exists, format!("-----> Service {store} exists\n"));
+    assert_eq!(
+        berth.ssh(&format!("redis:links {store}")).ok().stdout,
+        format!("{app}\n")
+    );
+    berth.ssh(&format!("redis:linked {store} {app}")).ok();
+    assert!(berth
+        .ssh(&format!("redis:logs {store} 50"))
+        .ok()
+        .stdout
+        .contains("Ready to accept connections"));
+    let entered = berth
+        .ssh(&format!("redis:enter {store} redis-cli --version"))
+        .ok();
+    assert!(entered.stdout.starts_with("redis-cli 7."), "{entered:#?}");
+    let policy = Command::new("docker")
+        .args(["inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}"])
+        .arg(format!("berth.redis.{store}"))
+        .output()
+        .unwrap();
+    assert_eq!(policy.stdout, b"always\n", "back after a host reboot");
+    berth.ssh(&format!("redis:stop {store}")).ok();
+    assert_eq!(
+        berth
+            .ssh(&format!("redis:info {store} --status"))
+            .ok()
+            .stdout,
+        "exited\n"
+    );
+    berth.ssh(&format!("redis:start {store}")).ok();
+    assert_eq!(read(&berth, &app, "/cgi-bin/redis-read"), "bravo\n");
+
     let (code, dump) = berth.ssh_bytes(&format!("redis:export {store}"));
     assert_eq!((code, &dump[..5]), (0, &b"REDIS"[..]), "an RDB file");
     berth.ssh(&format!("redis:destroy {store} --force")).ok();
@@ -307,5 +346,11 @@ fn a_redis_service_keeps_a_key_through_restarts_export_and_import() {
         refused(&berth, &upgrade),
         format!(" !     Service {store} already running {}", image.0)
     );
+    berth.ssh(&format!("redis:unlink {store} {app}")).ok();
+    assert_eq!(berth.ssh(&format!("redis:linked {store} {app}")).code, 1);
+    assert_eq!(berth.ssh(&format!("config:get {app} REDIS_URL")).code, 1);
+    let networks = format!("network:report {app} --network-attach-post-create");
+    assert_eq!(berth.ssh(&networks).ok().stdout, "\n");
     berth.ssh(&format!("redis:destroy {store} --force")).ok();
+    assert_eq!(berth.ssh(&format!("redis:exists {store}")).code, 1);
 }
