@@ -26,17 +26,27 @@ commit() { git add -A && git -c user.name=bench -c user.email=bench@berth.invali
 commit "first"
 git push -q "$remote" main 2>/dev/null   # the cold build, not measured
 
-times=()
-for i in $(seq 1 "$runs"); do
-  echo "run $i" >index.html
-  commit "run $i"
-  start=$(date +%s.%N)
-  git push -q "$remote" main 2>/dev/null
-  end=$(date +%s.%N)
-  times+=("$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}')")
-done
+# Times $runs pushes of a one-line change into `times`.
+measure() {
+  times=()
+  for i in $(seq 1 "$runs"); do
+    echo "run $1 $i" >index.html
+    commit "run $1 $i"
+    start=$(date +%s.%N)
+    git push -q "$remote" main 2>/dev/null
+    end=$(date +%s.%N)
+    times+=("$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}')")
+  done
+}
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# The bundled plugins (notify's post-deploy trigger forks on every deploy) disabled, then
+# enabled as they ship: the cost of the trigger run.
+for plugin in notify postgres redis; do "${cli[@]}" plugin:disable "$plugin" >/dev/null; done
+measure bare
+bare_median=$(median "${times[@]}")
+for plugin in notify postgres redis; do "${cli[@]}" plugin:enable "$plugin" >/dev/null; done
+measure bundled
 push_median=$(median "${times[@]}")
 switch_us=$(grep -o 'checks_to_switch_us=[0-9]*' "$work/daemon.log" | tail -n "$runs" | cut -d= -f2)
 switch_median_ms=$(median $(for us in $switch_us; do awk -v us="$us" 'BEGIN {print us / 1000}'; done))
@@ -48,4 +58,5 @@ ratio=$(awk -v p="$push_median" -v d="$dokku_floor" 'BEGIN {print d / p}')
 printf '\n| measure (median of %s runs) | Berth | Dokku defaults | ratio |\n|---|---|---|---|\n' "$runs"
 printf '| push to live, cached Dockerfile build | %.2f s | ≥ %.2f s (same build, %s s default check wait instead of %s s) | %.2fx faster |\n' \
   "$push_median" "$dokku_floor" "$dokku_wait" "$check_wait" "$ratio"
+printf '| push to live, the bundled plugins disabled | %.2f s | | |\n' "$bare_median"
 printf '| checks passed → proxy switched | %.3f ms | an nginx config rebuild, `nginx -t` and reload per deploy | n/a |\n' "$switch_median_ms"

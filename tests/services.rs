@@ -354,3 +354,34 @@ fn a_redis_service_keeps_a_key_through_restarts_export_and_import() {
     berth.ssh(&format!("redis:destroy {store} --force")).ok();
     assert_eq!(berth.ssh(&format!("redis:exists {store}")).code, 1);
 }
+
+#[test]
+fn crafted_images_and_passwords_cannot_inject_docker_options_or_settings() {
+    let berth = Berth::start();
+    for (line, said) in [
+        (
+            "postgres:create evil --image -v/:/host",
+            " !     Invalid image \"-v/:/host\": a name such as postgres or registry.example.com/team/postgres",
+        ),
+        (
+            "redis:create evil --image-version --privileged",
+            " !     Invalid image version \"--privileged\": a tag such as 16 or 16.4-bookworm",
+        ),
+        (
+            "postgres:create evil --password 'abcdefgh\nPOSTGRES_HOST_AUTH_METHOD=trust'",
+            " !     Invalid password: use letters, digits and ._~+/=- only",
+        ),
+        (
+            "redis:create evil --password 'abcdefgh dir /etc'",
+            " !     Invalid password: use letters, digits and ._~+/=- only",
+        ),
+        (
+            "postgres:create ../evil",
+            " !     Please specify a valid name for the service: lowercase letters, digits, - and _",
+        ),
+    ] {
+        assert_eq!(refused(&berth, line), said, "{line}");
+    }
+    assert!(!berth.data_dir().join("plugin-data/postgres/evil").exists());
+    assert!(!berth.data_dir().join("plugin-data/redis/evil").exists());
+}
