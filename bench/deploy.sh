@@ -26,29 +26,30 @@ commit() { git add -A && git -c user.name=bench -c user.email=bench@berth.invali
 commit "first"
 git push -q "$remote" main 2>/dev/null   # the cold build, not measured
 
-# Times $runs pushes of a one-line change into `times`.
-measure() {
-  times=()
-  for i in $(seq 1 "$runs"); do
-    echo "run $1 $i" >index.html
-    commit "run $1 $i"
-    start=$(date +%s.%N)
-    git push -q "$remote" main 2>/dev/null
-    end=$(date +%s.%N)
-    times+=("$(awk -v a="$start" -v b="$end" 'BEGIN {print b - a}')")
-  done
+# Times one push of a one-line change.
+push_time() {
+  echo "run $1" >index.html
+  commit "run $1"
+  start=$(date +%s.%N)
+  git push -q "$remote" main 2>/dev/null
+  end=$(date +%s.%N)
+  awk -v a="$start" -v b="$end" 'BEGIN {print b - a}'
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-# The bundled plugins (notify's post-deploy trigger forks on every deploy) disabled, then
-# enabled as they ship: the cost of the trigger run.
-for plugin in notify postgres redis; do "${cli[@]}" plugin:disable "$plugin" >/dev/null; done
-measure bare
-bare_median=$(median "${times[@]}")
-for plugin in notify postgres redis; do "${cli[@]}" plugin:enable "$plugin" >/dev/null; done
-measure bundled
+# Pushes alternate between the bundled plugins disabled and enabled as they ship (notify's
+# post-deploy trigger forks on every deploy), so drift over the run falls on both alike.
+bundled() { for plugin in notify postgres redis; do "${cli[@]}" "plugin:$1" "$plugin" >/dev/null; done; }
+times=() bare=()
+for i in $(seq 1 "$runs"); do
+  bundled disable
+  bare+=("$(push_time "bare $i")")
+  bundled enable
+  times+=("$(push_time "bundled $i")")
+done
+bare_median=$(median "${bare[@]}")
 push_median=$(median "${times[@]}")
-switch_us=$(grep -o 'checks_to_switch_us=[0-9]*' "$work/daemon.log" | tail -n "$runs" | cut -d= -f2)
+switch_us=$(grep -o 'checks_to_switch_us=[0-9]*' "$work/daemon.log" | tail -n "$((2 * runs))" | cut -d= -f2)
 switch_median_ms=$(median $(for us in $switch_us; do awk -v us="$us" 'BEGIN {print us / 1000}'; done))
 check_wait=2
 dokku_wait=10
