@@ -21,6 +21,7 @@
 //! - `config`, `names`, `context`: configuration, validated names, shared context.
 //! - `accept`: what every accept loop does when `accept` fails.
 //! - `plugins/`: installed plugins (an index in memory) and running their commands.
+//! - `fetch`: cloning a buildpack's or a plugin's git repository with the real `git`.
 //! - `fake` (unit tests only): an in-memory engine behind `scheduler`'s traits.
 //!
 //! See `docs/architecture.md` for the invariants.
@@ -44,6 +45,7 @@ pub mod docker;
 pub mod domains;
 #[cfg(test)]
 pub mod fake;
+pub mod fetch;
 pub mod git;
 pub mod handoff;
 pub mod health;

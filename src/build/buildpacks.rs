@@ -181,39 +181,14 @@ fn append_dir(
 
 /// `git clone` (the real git, never a shell), then a checkout of `reference` when given.
 async fn clone(url: &str, reference: Option<&str>, dir: &Path) -> Result<(), BuildError> {
-    let mut clone = tokio::process::Command::new("git");
-    clone.args(["clone", "--quiet"]);
-    if reference.is_none() {
-        clone.args(["--depth", "1"]);
-    }
-    clone.arg("--").arg(url).arg(dir);
-    git(clone, url).await?;
-    if let Some(reference) = reference {
-        let mut checkout = tokio::process::Command::new("git");
-        checkout
-            .arg("-C")
-            .arg(dir)
-            .args(["checkout", "--quiet", "--detach", reference, "--"]);
-        git(checkout, url).await?;
-    }
-    Ok(())
-}
-
-async fn git(mut command: tokio::process::Command, url: &str) -> Result<(), BuildError> {
-    let output = command
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(std::process::Stdio::null())
-        .output()
+    crate::fetch::clone(url, reference, dir)
         .await
-        .map_err(|err| BuildError::Internal(format!("cannot run git: {err}")))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    Err(BuildError::Failed(format!(
-        "cannot fetch buildpack {url}: {}",
-        stderr.trim().lines().last().unwrap_or("git failed")
-    )))
+        .map_err(|err| match err {
+            crate::fetch::CloneError::Spawn(_) => BuildError::Internal(err.to_string()),
+            crate::fetch::CloneError::Failed(why) => {
+                BuildError::Failed(format!("cannot fetch buildpack {url}: {why}"))
+            }
+        })
 }
 
 #[cfg(test)]

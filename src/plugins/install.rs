@@ -273,31 +273,18 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), PluginError> {
     Ok(())
 }
 
-/// `git clone` of `url` into `dir` (the real git, never a shell), at `reference` when given.
+/// `git clone` of `url` into `dir`, at `reference` when given.
 async fn clone(url: &str, reference: Option<&str>, dir: &Path) -> Result<(), PluginError> {
-    let mut command = tokio::process::Command::new("git");
-    command.args(["clone", "--quiet", "--depth", "1"]);
-    if let Some(reference) = reference {
-        command.args(["--branch", reference]);
-    }
-    command.arg("--").arg(url).arg(dir);
-    let output = command
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output()
+    crate::fetch::clone(url, reference, dir)
         .await
-        .map_err(|err| PluginError::Internal(format!("cannot run git: {err}")))?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let why = stderr.lines().last().unwrap_or("git clone failed");
-    Err(PluginError::Refused(format!(
-        "Cannot clone {}: {}",
-        crate::names::shown(url),
-        crate::names::shown(why)
-    )))
+        .map_err(|err| match err {
+            crate::fetch::CloneError::Spawn(_) => PluginError::Internal(err.to_string()),
+            crate::fetch::CloneError::Failed(why) => PluginError::Refused(format!(
+                "Cannot clone {}: {}",
+                crate::names::shown(url),
+                crate::names::shown(&why)
+            )),
+        })
 }
 
 pub(super) fn internal(path: &Path, err: std::io::Error) -> PluginError {
