@@ -80,6 +80,15 @@ fn apps_on_a_shared_network_reach_each_other_by_name_across_redeploys() {
         fetched_in(&berth, &front, &url) == Ok("back v2\n".into())
     });
     assert!(follows, "the name follows the new release");
+
+    // Scaled, the name resolves to every instance.
+    berth.ssh(&format!("ps:scale {back} web=2")).ok();
+    let both = eventually(Duration::from_secs(30), || {
+        let found = berth.ssh(&format!("enter {front} web nslookup {back}.web"));
+        let addresses = found.stdout.lines().filter(|l| l.starts_with("Address:"));
+        addresses.filter(|l| !l.ends_with(":53")).count() == 2
+    });
+    assert!(both, "{back}.web names both instances");
 }
 
 #[test]
