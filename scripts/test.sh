@@ -17,18 +17,24 @@ echo "-----> cargo fmt --check"
 cargo fmt --all -- --check
 echo "-----> cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
-# Containers and images of Berth apps: the tests must leave none behind.
+# Containers and images of Berth apps, service containers and networks Berth made: the tests
+# must leave none behind.
 berth_objects() {
-  { docker ps -aq --filter label=berth.app; docker images -q --filter label=berth.app; } | sort -u
+  {
+    docker ps -aq --filter label=berth.app
+    docker images -q --filter label=berth.app
+    docker ps -aq --filter label=berth.service
+    docker network ls -q --filter label=berth.network-name
+  } | sort -u
 }
 before=$(berth_objects)
 echo "-----> cargo test"
 cargo test --quiet 2>&1
 left=$(comm -13 <(echo "$before") <(berth_objects))
 if [ -n "$left" ]; then
-  echo " !     The tests left containers or images of Berth apps behind:" >&2
+  echo " !     The tests left containers, images or networks of Berth behind:" >&2
   for id in $left; do
-    docker inspect -f '       {{.Id}} {{json .Config.Labels}}' "$id" >&2 || true
+    echo "       $id $(docker inspect "$id" | grep -m2 -o '"berth\.[a-z.-]*": "[^"]*"' | tr '\n' ' ')" >&2
   done
   exit 1
 fi
