@@ -95,11 +95,17 @@ fn a_plugin_from_a_directory_runs_its_commands_until_disabled_or_uninstalled() {
         help.contains("Plugin commands:\n    hello:args <words...>, Print its arguments\n"),
         "{help}"
     );
+    assert_eq!(
+        berth.ssh("help hello").ok().stdout,
+        "Usage: berth COMMAND <app> [command-specific-options]\n\n\
+         Commands of plugin hello:\n    hello:args <words...>, Print its arguments\n"
+    );
     assert_eq!(berth.ssh("plugin:installed hello").code, 0);
     assert_eq!(berth.ssh("plugin:installed nothing").code, 1);
 
     berth.ssh("plugin:disable hello").ok();
     assert!(!berth.ssh("help").ok().stdout.contains("hello:args"));
+    assert!(berth.ssh("help hello").stderr.contains("No help for hello"));
     let disabled = berth.ssh("hello:args x");
     assert!(
         disabled.stderr.contains("is not a berth command"),

@@ -139,6 +139,22 @@ pub async fn run(
     Ok(())
 }
 
+/// `help NAME` for an enabled plugin's namespace: its commands, as its `commands help` lists
+/// them; false when no enabled plugin has that name.
+pub async fn plugin_topic(plugins: &crate::plugins::Registry, name: &str, io: &mut Io) -> bool {
+    let Some(plugin) = plugins.get(name).filter(|p| p.enabled) else {
+        return false;
+    };
+    io.line("Usage: berth COMMAND <app> [command-specific-options]")
+        .await;
+    io.line("").await;
+    io.line(&format!("Commands of plugin {name}:")).await;
+    for line in crate::plugins::help_lines(plugins, &plugin).await {
+        io.line(&format!("    {}", line.trim())).await;
+    }
+    true
+}
+
 /// Each enabled plugin's commands, as its `commands help` lists them (Dokku's convention).
 async fn plugin_commands(plugins: &crate::plugins::Registry, io: &mut Io) {
     let mut listed = Vec::new();

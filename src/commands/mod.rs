@@ -400,7 +400,15 @@ pub async fn execute(ctx: &Ctx, caller: &Caller, words: &[String], io: &mut Io) 
         Err(CommandError::Usage(_)) if is_bare_report(&words) => {
             every_app_report(ctx, caller, &words[0], io).await
         }
-        Err(err) => Err(err),
+        Err(err) => match words.as_slice() {
+            [help, topic] if help == "help" => {
+                match help::plugin_topic(&ctx.plugins, topic, io).await {
+                    true => Ok(()),
+                    false => Err(err),
+                }
+            }
+            _ => Err(err),
+        },
     };
     match result {
         Ok(()) => 0,
