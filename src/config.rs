@@ -115,6 +115,11 @@ pub struct SshConfig {
     /// How long a connection may take to log in before it is closed (OpenSSH's
     /// `LoginGraceTime`).
     pub login_grace_time_secs: u64,
+    /// An OpenSSH `authorized_keys` file Berth rewrites whenever keys change, one forced
+    /// `berth ssh-command --key NAME` line per key, so the host's sshd can front Berth.
+    pub authorized_keys_file: Option<PathBuf>,
+    /// Sessions a developer key may have open at once (admins are not capped).
+    pub developer_sessions: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -235,6 +240,8 @@ impl Default for SshConfig {
             host_key: None,
             max_unauthenticated: 100,
             login_grace_time_secs: 30,
+            authorized_keys_file: None,
+            developer_sessions: 4,
         }
     }
 }

@@ -215,17 +215,23 @@ fn unknown_commands_help_and_version() {
 }
 
 #[test]
-fn ssh_keys_are_managed_from_the_server_only() {
+fn ssh_keys_are_managed_by_admins_only() {
     let berth = Berth::start();
     let bob = make_key(berth.dir.path(), "bob");
     assert_eq!(berth.ssh_as(&bob, "apps:list").code, 255);
 
     let public = std::fs::read(bob.with_extension("pub")).expect("bob.pub");
-    let added = berth.cli(&["ssh-keys:add", "bob"], &public).ok();
+    let added = berth
+        .cli(&["ssh-keys:add", "bob", "--role", "developer"], &public)
+        .ok();
     assert!(added.stdout.starts_with("SHA256:"), "{added:#?}");
     berth.ssh_as(&bob, "apps:list").ok();
     let list = berth.ssh("ssh-keys:list").ok();
-    assert!(list.stdout.contains("NAME=\"alice\"") && list.stdout.contains("NAME=\"bob\""));
+    assert!(
+        list.stdout.contains("NAME=\"alice\" ROLE=\"admin\"")
+            && list.stdout.contains("NAME=\"bob\" ROLE=\"developer\""),
+        "{list:#?}"
+    );
 
     let duplicate = berth.cli(&["ssh-keys:add", "bob2"], &public);
     assert_eq!(duplicate.code, 1);
@@ -240,13 +246,14 @@ fn ssh_keys_are_managed_from_the_server_only() {
         "{garbage:#?}"
     );
 
-    let over_ssh = berth.ssh("ssh-keys:remove bob");
-    assert_eq!(over_ssh.code, 1);
-    assert!(
-        over_ssh.stderr.contains("can only be run on the server"),
-        "{over_ssh:#?}"
+    let by_developer = berth.ssh_as(&bob, "ssh-keys:remove alice");
+    assert_eq!(by_developer.code, 1);
+    assert_eq!(
+        by_developer.stderr,
+        " !     Key bob is a developer key: SSH keys need an admin key\n"
     );
-    berth.cli(&["ssh-keys:remove", "bob"], b"").ok();
+    berth.ssh("ssh-keys:list").ok();
+    berth.ssh("ssh-keys:remove bob").ok();
     assert_eq!(berth.ssh_as(&bob, "apps:list").code, 255);
 }
 

@@ -17,6 +17,7 @@ pub async fn run(
     }
     io.step(&format!("Creating {}...", args.app)).await;
     ctx.create_app(&args.app)?;
+    super::access::grant_creator(ctx, caller, &args.app)?;
     let trigger_args = [args.app.to_string()];
     ctx.trigger("post-create", &trigger_args, Some(&args.app), caller, io)
         .await?;

@@ -3,6 +3,7 @@
 
 use super::argv::Argv;
 use super::{CommandError, Io};
+use crate::caller::Caller;
 use crate::context::Ctx;
 
 #[derive(Debug)]
@@ -19,11 +20,14 @@ impl Args {
     }
 }
 
-pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
-    let broken = ctx.store.broken_apps();
-    let mut names: Vec<String> = ctx
-        .store
-        .app_names()
+/// The apps `caller` may see: every app for admins, the granted ones for a developer key (an
+/// app out of service has no readable ACL, so only admins see it).
+pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
+    let mut broken = ctx.store.broken_apps();
+    if super::access::sight(ctx, caller)? != super::access::Sight::Every {
+        broken.clear();
+    }
+    let mut names: Vec<String> = super::visible_apps(ctx, caller)?
         .into_iter()
         .map(String::from)
         .collect();

@@ -213,10 +213,10 @@ mod tests {
             unknown,
             "No help for app: it is neither a command nor a namespace. Did you mean `apps`?"
         );
-        let planned = Topic::parse("acl").unwrap_err().to_string();
+        let planned = Topic::parse("scheduler").unwrap_err().to_string();
         assert!(
             planned.ends_with(
-                "acl is planned (per-key roles and access to apps); it is not in this version."
+                "scheduler is planned (apps on Docker Swarm); it is not in this version."
             ),
             "{planned}"
         );

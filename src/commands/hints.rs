@@ -95,10 +95,6 @@ const DOKKU: &[(&[&str], &str)] = &[
         "The proxy follows instances' addresses itself: nothing to rebuild",
     ),
     (
-        &["acl:"],
-        "planned (per-key roles and access to apps)",
-    ),
-    (
         &["events:"],
         "planned (an audit log of every command)",
     ),
@@ -204,12 +200,12 @@ mod tests {
         );
         assert!(hint("trace:on").unwrap().contains("RUST_LOG"));
         assert_eq!(
-            hint("acl:add").unwrap(),
-            "acl:add is planned (per-key roles and access to apps); it is not in this version."
+            hint("scheduler:set").unwrap(),
+            "scheduler:set is planned (apps on Docker Swarm); it is not in this version."
         );
         assert_eq!(
-            hint("acl:\u{1b}[2J\nfake").unwrap(),
-            "acl:\\u{1b}[2J\\nfake is planned (per-key roles and access to apps); it is not in this version.",
+            hint("scheduler:\u{1b}[2J\nfake").unwrap(),
+            "scheduler:\\u{1b}[2J\\nfake is planned (apps on Docker Swarm); it is not in this version.",
             "a name as typed reaches no terminal raw"
         );
     }

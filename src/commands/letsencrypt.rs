@@ -98,6 +98,25 @@ fn property(key: &str, value: Option<String>) -> Result<Property, CommandError> 
     })
 }
 
+impl Action {
+    /// What it needs: the app's own actions are its developers', the rest an admin's.
+    pub fn need(&self) -> super::access::Need {
+        use super::access::Need;
+        match self {
+            Action::Enable(app)
+            | Action::Disable(app)
+            | Action::Active(app)
+            | Action::Revoke(app)
+            | Action::Cleanup(app)
+            | Action::AutoRenew(Some(app))
+            | Action::Set(Some(app), _) => Need::App(app.clone()),
+            Action::AutoRenew(None) | Action::List | Action::CronJob(_) | Action::Set(None, _) => {
+                Need::Admin("global settings (--global, --all)")
+            }
+        }
+    }
+}
+
 impl Args {
     pub fn parse(name: &str, words: &[String]) -> Result<Args, CommandError> {
         let command = super::argv::known(&COMMANDS, name)?;

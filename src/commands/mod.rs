@@ -1,6 +1,8 @@
 //! The command router: one parser and one dispatcher shared by the SSH front end and the local
 //! CLI's control socket. One command per file, each with typed `Args` and `run(ctx, ..)`.
 
+pub mod access;
+mod acl;
 mod apps_clone;
 mod apps_create;
 mod apps_destroy;
@@ -10,6 +12,7 @@ mod apps_lock;
 mod apps_report;
 mod apps_set;
 mod argv;
+mod authorized_keys;
 mod builder;
 mod builder_dockerfile;
 mod buildpacks;
@@ -70,6 +73,7 @@ mod run_list;
 mod ssh_keys_add;
 mod ssh_keys_list;
 mod ssh_keys_remove;
+mod ssh_keys_set_role;
 mod storage_ensure;
 mod storage_list;
 mod storage_mount;
@@ -185,6 +189,7 @@ impl From<DeployError> for CommandError {
 /// A parsed command line, ready to run.
 #[derive(Debug)]
 pub enum Command {
+    Acl(acl::Args),
     AppsClone(apps_clone::Args),
     AppsCreate(argv::AppArgs),
     AppsDestroy(apps_destroy::Args),
@@ -259,6 +264,7 @@ pub enum Command {
     SshKeysAdd(ssh_keys_add::Args),
     SshKeysList(ssh_keys_list::Args),
     SshKeysRemove(ssh_keys_remove::Args),
+    SshKeysSetRole(ssh_keys_add::Args),
     Urls(argv::AppArgs, bool),
     Help(help::Topic),
     Version,
@@ -296,11 +302,12 @@ impl Command {
 
     async fn run(self, ctx: &Ctx, caller: &Caller, io: &mut Io) -> Result<(), CommandError> {
         match self {
+            Command::Acl(args) => acl::run(ctx, io, args).await,
             Command::AppsClone(args) => apps_clone::run(ctx, caller, io, args).await,
             Command::AppsCreate(args) => apps_create::run(ctx, caller, io, args).await,
             Command::AppsDestroy(args) => apps_destroy::run(ctx, caller, io, args).await,
             Command::AppsExists(args) => apps_exists::run(ctx, args).await,
-            Command::AppsList(args) => apps_list::run(ctx, io, args).await,
+            Command::AppsList(args) => apps_list::run(ctx, caller, io, args).await,
             Command::AppsLock(args, lock) => apps_lock::run(ctx, io, args, lock).await,
             Command::AppsLocked(args) => apps_lock::locked(ctx, io, args).await,
             Command::AppsReport(args) => apps_report::run(ctx, io, args).await,
@@ -369,9 +376,10 @@ impl Command {
             Command::StorageMount(args) => storage_mount::run(ctx, caller, io, args).await,
             Command::Run(args) => run::run(ctx, io, args).await,
             Command::RunList(args) => run_list::run(ctx, io, args).await,
-            Command::SshKeysAdd(args) => ssh_keys_add::run(ctx, caller, io, args).await,
+            Command::SshKeysAdd(args) => ssh_keys_add::run(ctx, io, args).await,
             Command::SshKeysList(args) => ssh_keys_list::run(ctx, io, args).await,
-            Command::SshKeysRemove(args) => ssh_keys_remove::run(ctx, caller, io, args).await,
+            Command::SshKeysRemove(args) => ssh_keys_remove::run(ctx, io, args).await,
+            Command::SshKeysSetRole(args) => ssh_keys_set_role::run(ctx, io, args).await,
             Command::Urls(args, all) => urls::run(ctx, io, args, all).await,
             Command::Help(topic) => help::run(&ctx.plugins, io, topic).await,
             Command::Version => version::run(io).await,
@@ -390,7 +398,10 @@ pub async fn execute(ctx: &Ctx, caller: &Caller, words: &[String], io: &mut Io) 
         Err(err) => (Vec::new(), Err(err)),
     };
     let result = match result {
-        Ok(command) => run(ctx, caller, words.first(), command, io).await,
+        Ok(command) => match access::check(ctx, caller, &command.need()) {
+            Ok(()) => run(ctx, caller, words.first(), command, io).await,
+            Err(err) => Err(err),
+        },
         Err(CommandError::Unknown(name)) => {
             match plugin::run_plugin_command(ctx, caller, &words, io).await {
                 Some(result) => result,
@@ -457,11 +468,7 @@ async fn every_report(
             ctx.store.app(&app)?;
             vec![app]
         }
-        None => {
-            let mut apps = ctx.store.app_names();
-            apps.sort();
-            apps
-        }
+        None => visible_apps(ctx, caller)?,
     };
     let mut every = serde_json::Map::new();
     for app in apps {
@@ -490,6 +497,15 @@ async fn every_report(
     Ok(())
 }
 
+/// Every app `caller` may see, sorted.
+pub fn visible_apps(ctx: &Ctx, caller: &Caller) -> Result<Vec<AppName>, CommandError> {
+    let sight = access::sight(ctx, caller)?;
+    let mut apps = ctx.store.app_names();
+    apps.retain(|app| sight.sees(app));
+    apps.sort();
+    Ok(apps)
+}
+
 /// `<plugin>:report` and nothing else, which wants an app.
 fn is_bare_report(words: &[String]) -> bool {
     matches!(words, [name] if name.ends_with(":report"))
@@ -502,9 +518,7 @@ async fn every_app_report(
     name: &str,
     io: &mut Io,
 ) -> Result<(), CommandError> {
-    let mut apps = ctx.store.app_names();
-    apps.sort();
-    for app in apps {
+    for app in visible_apps(ctx, caller)? {
         let words = [name.to_string(), app.to_string()];
         let command = Command::parse(&words)?;
         match run(ctx, caller, words.first(), command, io).await {

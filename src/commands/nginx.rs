@@ -178,6 +178,19 @@ fn value(property: Property, raw: &str) -> Result<String, CommandError> {
 }
 
 impl Args {
+    /// An app's settings are its developers'; `--global` is an admin's.
+    pub fn need(&self) -> super::access::Need {
+        use super::access::Need;
+        match self {
+            Args::Set(None, _, _) => Need::Admin("global settings (--global, --all)"),
+            Args::Set(Some(app), _, _) | Args::Tls(app, _) | Args::Report(app) => {
+                Need::App(app.clone())
+            }
+        }
+    }
+}
+
+impl Args {
     pub fn parse(name: &str, words: &[String]) -> Result<Args, CommandError> {
         match name {
             "nginx:set" => {

@@ -1,13 +1,16 @@
 //! `plugin:list`, `plugin:install <path|git-url> [--name NAME]`, `plugin:update <name> [<ref>]`,
 //! `plugin:enable|disable|uninstall|installed <name>`, and running a plugin's own commands
-//! (`NAME:sub ARGS`). Installing, updating, enabling, disabling and uninstalling are for
-//! admins (every key until per-key roles exist): a plugin runs as the daemon's user.
+//! (`NAME:sub ARGS`). Every `plugin:*` command is for admins (a plugin runs as the daemon's
+//! user); a plugin's own commands too, except those its `plugin.toml` lists in `app_commands`,
+//! which a developer key may run on its apps.
 
+use super::access::Need;
 use super::argv::Argv;
 use super::output::table;
 use super::{CommandError, Io};
 use crate::caller::Caller;
 use crate::context::Ctx;
+use crate::names::AppName;
 use crate::plugins::{PluginError, Source};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,6 +253,14 @@ pub async fn run_plugin_command(
 ) -> Option<Result<(), CommandError>> {
     let (command, args) = words.split_first()?;
     let (plugin, sub) = ctx.plugins.command(command)?;
+    let app_command = plugin.manifest.app_commands.iter().any(|c| c == command);
+    let need = match args.first().map(|word| AppName::parse(word)) {
+        Some(Ok(app)) if app_command => Need::App(app),
+        _ => Need::Admin("plugin commands that do not name one of your apps first"),
+    };
+    if let Err(err) = super::access::check(ctx, caller, &need) {
+        return Some(Err(err));
+    }
     use tracing::Instrument;
     let span = tracing::info_span!("plugin command", plugin = %plugin.name, command = %command);
     let env = [

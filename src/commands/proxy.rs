@@ -35,6 +35,19 @@ enum Action {
     NoConfig(Target),
 }
 
+impl Args {
+    /// The app it acts on; `None` for `--all`, `--global` and a report of every app.
+    pub fn app(&self) -> Option<&AppName> {
+        match &self.action {
+            Action::Toggle { target, .. } | Action::NoConfig(target) => match target {
+                Target::App(app) => Some(app),
+                Target::All => None,
+            },
+            Action::Report(app) | Action::Set(app) => app.as_ref(),
+        }
+    }
+}
+
 const COMMANDS: [&str; 6] = [
     "proxy:enable",
     "proxy:disable",

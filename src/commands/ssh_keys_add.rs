@@ -1,31 +1,44 @@
-//! `ssh-keys:add <name>` with the public key on stdin (or `[path]` locally, as Dokku allows).
-//! Only the server's own CLI may add keys until per-key roles exist.
+//! `ssh-keys:add <name> [--role admin|developer]` with the public key on stdin. A key added
+//! without `--role` is an admin, as every key was before roles existed.
 
 use super::argv::Argv;
 use super::{CommandError, Io};
-use crate::caller::Caller;
 use crate::clock::now_unix;
 use crate::context::Ctx;
 use crate::names::KeyName;
 use crate::ssh::parse_public_key;
-use crate::state::SshKey;
+use crate::state::{Role, SshKey};
 
 #[derive(Debug)]
 pub struct Args {
     pub name: KeyName,
+    pub role: Role,
 }
 
 impl Args {
     pub fn parse(words: &[String]) -> Result<Args, CommandError> {
         let mut argv = Argv::new("ssh-keys:add", words);
+        let role = match argv.option("--role")? {
+            Some(word) => parse_role(&word)?,
+            None => Role::Admin,
+        };
         let name = KeyName::parse(&argv.required("key name")?)?;
         argv.finish()?;
-        Ok(Args { name })
+        Ok(Args { name, role })
     }
 }
 
-pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
-    caller.require_local("ssh-keys:add")?;
+/// `admin` or `developer`.
+pub fn parse_role(word: &str) -> Result<Role, CommandError> {
+    Role::parse(word).ok_or_else(|| {
+        CommandError::User(format!(
+            "Invalid role \"{}\": use admin or developer",
+            crate::names::shown(word)
+        ))
+    })
+}
+
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
     let input = io
         .read_all(64 * 1024)
         .await
@@ -47,7 +60,9 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         public_key: key.openssh,
         fingerprint: key.fingerprint,
         added_at: now_unix(),
+        role: args.role,
     })?;
+    super::authorized_keys::sync(ctx)?;
     io.line(&fingerprint).await;
     Ok(())
 }

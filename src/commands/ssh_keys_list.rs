@@ -1,4 +1,5 @@
-//! `ssh-keys:list [--format text|json]`: `SHA256:... NAME="alice"` per key, as Dokku prints.
+//! `ssh-keys:list [--format text|json]`: `SHA256:... NAME="alice" ROLE="developer"` per key:
+//! Dokku's line with the key's role after it.
 
 use super::argv::Argv;
 use super::{CommandError, Io};
@@ -23,7 +24,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
     if args.json {
         let rows: Vec<_> = keys
             .iter()
-            .map(|k| serde_json::json!({"name": k.name.as_str(), "fingerprint": k.fingerprint}))
+            .map(|k| serde_json::json!({"name": k.name.as_str(), "fingerprint": k.fingerprint, "role": k.role.as_str()}))
             .collect();
         let text =
             serde_json::to_string(&rows).map_err(|err| CommandError::Internal(err.to_string()))?;
@@ -34,8 +35,13 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         io.warn("No public keys found.").await;
     }
     for key in keys {
-        io.line(&format!("{} NAME=\"{}\"", key.fingerprint, key.name))
-            .await;
+        let line = format!(
+            "{} NAME=\"{}\" ROLE=\"{}\"",
+            key.fingerprint,
+            key.name,
+            key.role.as_str()
+        );
+        io.line(&line).await;
     }
     Ok(())
 }

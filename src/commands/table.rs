@@ -4,14 +4,14 @@
 //! (which the compiler checks is complete) dispatches it.
 
 use super::{
-    apps_clone, apps_destroy, apps_list, apps_set, argv, builder, builder_dockerfile, buildpacks,
-    builds, certs, checks_run, checks_set, checks_toggle, config_export, config_get, config_import,
-    config_set, config_show, config_unset, cron, cron_set, docker_options, domains, enter,
-    git_from_archive, git_from_image, git_set, help, http_auth, letsencrypt, logs, logs_failed,
-    logs_set, maintenance, network, nginx, nginx_logs, nginx_validate, plugin, ports, proxy,
-    ps_lifecycle, ps_rebuild, ps_report, ps_restore, ps_scale, ps_set, releases_info,
+    acl, apps_clone, apps_destroy, apps_list, apps_set, argv, builder, builder_dockerfile,
+    buildpacks, builds, certs, checks_run, checks_set, checks_toggle, config_export, config_get,
+    config_import, config_set, config_show, config_unset, cron, cron_set, docker_options, domains,
+    enter, git_from_archive, git_from_image, git_set, help, http_auth, letsencrypt, logs,
+    logs_failed, logs_set, maintenance, network, nginx, nginx_logs, nginx_validate, plugin, ports,
+    proxy, ps_lifecycle, ps_rebuild, ps_report, ps_restore, ps_scale, ps_set, releases_info,
     releases_rollback, resource, run, run_list, ssh_keys_add, ssh_keys_list, ssh_keys_remove,
-    storage_ensure, storage_list, storage_mount, Command, CommandError,
+    ssh_keys_set_role, storage_ensure, storage_list, storage_mount, Command, CommandError,
 };
 use crate::names::AppName;
 
@@ -66,6 +66,30 @@ fn help_args(rest: &[String]) -> Result<Command, CommandError> {
 
 /// Every command, in the order `help` lists them.
 pub const COMMANDS: &[Spec] = &[
+    Spec {
+        name: "acl:add",
+        usage: "<app> <key>",
+        about: "Let a developer key use the app",
+        parse: |name, rest| Ok(Command::Acl(acl::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "acl:list",
+        usage: "<app>",
+        about: "List the developer keys that may use the app",
+        parse: |name, rest| Ok(Command::Acl(acl::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "acl:remove",
+        usage: "<app> <key>",
+        about: "Take the app from a developer key",
+        parse: |name, rest| Ok(Command::Acl(acl::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "acl:set",
+        usage: "--global allow-create [true|false]",
+        about: "Let developer keys create apps (true), or not (unset)",
+        parse: |name, rest| Ok(Command::Acl(acl::Args::parse(name, rest)?)),
+    },
     Spec {
         name: "apps:clone",
         usage: "[--skip-deploy] [--ignore-existing] <old> <new>",
@@ -1022,8 +1046,8 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "ssh-keys:add",
-        usage: "<name> < key.pub",
-        about: "Allow a public key to push and run commands (local CLI only)",
+        usage: "<name> [--role admin|developer] < key.pub",
+        about: "Allow a public key to push and run commands (an admin unless --role)",
         parse: |_, rest| Ok(Command::SshKeysAdd(ssh_keys_add::Args::parse(rest)?)),
     },
     Spec {
@@ -1035,8 +1059,14 @@ pub const COMMANDS: &[Spec] = &[
     Spec {
         name: "ssh-keys:remove",
         usage: "<name>",
-        about: "Remove a key by name (local CLI only)",
+        about: "Remove a key by name, and its grants",
         parse: |_, rest| Ok(Command::SshKeysRemove(ssh_keys_remove::Args::parse(rest)?)),
+    },
+    Spec {
+        name: "ssh-keys:set-role",
+        usage: "<name> admin|developer",
+        about: "Change what a key may do",
+        parse: |_, rest| Ok(Command::SshKeysSetRole(ssh_keys_set_role::parse(rest)?)),
     },
     Spec {
         name: "storage:ensure-directory",

@@ -199,6 +199,9 @@ pub async fn run(
         ctx.refresh_policy(&app);
     }
     ctx.refresh_certs();
+    if let Err(err) = crate::ssh::sync_authorized_keys(&ctx) {
+        tracing::error!(error = %err, "cannot write the authorized_keys file");
+    }
     tracker.spawn(restore_idle_apps(ctx.clone()));
 
     tracker.spawn(follow_restarts(ctx.clone()));

@@ -40,6 +40,10 @@ pub struct Manifest {
     /// Seconds a trigger may run, by trigger name (`trigger::DEFAULT_TIMEOUT` otherwise).
     #[serde(default)]
     pub timeouts: BTreeMap<String, u64>,
+    /// Its commands whose first argument is an app (`notify:app-set`, say): a developer key
+    /// granted that app may run them. Its other commands are admins'.
+    #[serde(default)]
+    pub app_commands: Vec<String>,
 }
 
 /// An installed plugin, as the index knows it.

@@ -1,6 +1,7 @@
 //! The SSH front end (russh): authenticates users by the keys in state, then turns each exec
 //! request into a typed `ExecRequest` — a command for the shared router, or a push.
 
+mod authorized;
 mod exec;
 mod keys;
 mod receive;
@@ -16,6 +17,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use authorized::sync as sync_authorized_keys;
 pub use keys::{load_or_create_host_key, parse_public_key, KeyError};
 
 use crate::context::Ctx;

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::caller::Caller;
+use crate::commands::access;
 use crate::context::Ctx;
 use crate::git::{ensure_repo, receive_pack_command, PushContext};
 use crate::names::AppName;
@@ -27,6 +28,10 @@ where
     E: AsyncWrite + Unpin + Send + 'static,
 {
     let fail = |message: String| format!(" !     {message}\n");
+    if let Err(err) = access::check_push(ctx, &caller, &app) {
+        let _ = stderr.write_all(fail(err.to_string()).as_bytes()).await;
+        return 1;
+    }
     let created = !ctx.store.app_exists(&app);
     if created {
         if ctx.store.global().disable_autocreation {
@@ -37,8 +42,11 @@ where
         let _ = stderr
             .write_all(format!("-----> Creating {app}...\n").as_bytes())
             .await;
-        if let Err(err) = ctx.create_app(&app) {
-            let _ = stderr.write_all(fail(err.to_string()).as_bytes()).await;
+        let made = ctx.create_app(&app).map_err(|err| err.to_string());
+        let granted = made
+            .and_then(|_| access::grant_creator(ctx, &caller, &app).map_err(|err| err.to_string()));
+        if let Err(err) = granted {
+            let _ = stderr.write_all(fail(err).as_bytes()).await;
             return 1;
         }
     }

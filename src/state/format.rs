@@ -154,6 +154,7 @@ mod tests {
                 public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA".into(),
                 fingerprint: "SHA256:abc".into(),
                 added_at: 1_700_000_000,
+                role: crate::state::Role::Developer,
             }],
             ..KeyRing::default()
         };

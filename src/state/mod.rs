@@ -8,6 +8,7 @@
 mod app_files;
 mod atomic;
 mod format;
+mod keys;
 mod layout;
 mod lock;
 mod records;
@@ -26,7 +27,7 @@ pub use lock::DataDirLock;
 pub use records::{
     AcmeProps, AppRecord, BuilderSettings, BuildpackSettings, ChecksSettings, CronTask,
     DomainSettings, GitSettings, GlobalSettings, KeyRing, LetsencryptSettings, Mount,
-    NetworkSettings, ProxyLimits, Release, Resources, SshKey, TlsSettings, ALL_PROCESSES,
+    NetworkSettings, ProxyLimits, Release, Resources, Role, SshKey, TlsSettings, ALL_PROCESSES,
     UNLIMITED,
 };
 pub use storage::{valid_storage_name, MountSource};
@@ -425,56 +426,11 @@ impl Store {
         Ok(())
     }
 
-    // === keys ===
-
-    pub fn keys(&self) -> Vec<SshKey> {
-        self.lock().keys.keys.clone()
-    }
-
-    /// The name of the key whose OpenSSH text (`type base64`) is `public_key`.
-    pub fn key_name_for(&self, public_key: &str) -> Option<KeyName> {
-        self.lock()
-            .keys
-            .keys
-            .iter()
-            .find(|k| k.public_key == public_key)
-            .map(|k| k.name.clone())
-    }
-
-    pub fn add_key(&self, key: SshKey) -> Result<(), StateError> {
-        let mut snapshot = self.lock_mut()?;
-        if snapshot.keys.keys.iter().any(|k| k.name == key.name) {
-            return Err(StateError::KeyNameTaken(key.name));
-        }
-        if let Some(existing) = snapshot
-            .keys
-            .keys
-            .iter()
-            .find(|k| k.public_key == key.public_key)
-        {
-            return Err(StateError::KeyAlreadyAdded(existing.name.clone()));
-        }
-        let mut ring = snapshot.keys.clone();
-        ring.keys.push(key);
-        self.write(&self.layout.keys_file(), &ring)?;
-        snapshot.keys = ring;
-        Ok(())
-    }
-
-    pub fn remove_key(&self, name: &KeyName) -> Result<(), StateError> {
-        let mut snapshot = self.lock_mut()?;
-        let mut ring = snapshot.keys.clone();
-        let before = ring.keys.len();
-        ring.keys.retain(|k| &k.name != name);
-        if ring.keys.len() == before {
-            return Err(StateError::KeyMissing(name.clone()));
-        }
-        self.write(&self.layout.keys_file(), &ring)?;
-        snapshot.keys = ring;
-        Ok(())
-    }
-
-    fn write<T: serde::Serialize>(&self, path: &Path, value: &T) -> Result<(), StateError> {
+    pub(super) fn write<T: serde::Serialize>(
+        &self,
+        path: &Path,
+        value: &T,
+    ) -> Result<(), StateError> {
         let text = toml::to_string_pretty(value).map_err(|err| StateError::Corrupt {
             path: path.to_path_buf(),
             message: err.to_string(),
@@ -576,6 +532,7 @@ mod tests {
             public_key: text.to_string(),
             fingerprint: "SHA256:x".to_string(),
             added_at: 0,
+            role: Role::Admin,
         };
         store.add_key(key("alice", "ssh-ed25519 AAAA1")).unwrap();
         assert!(matches!(

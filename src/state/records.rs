@@ -1,6 +1,6 @@
 //! The serde types stored on disk. Each file carries a `version`, its format (`format.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -104,6 +104,13 @@ pub struct AppRecord {
     /// `network:set`: the Docker networks the app's containers join.
     #[serde(default)]
     pub network: NetworkSettings,
+    /// `acl:add`: the developer keys that may use the app (admins always may).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub acl: BTreeSet<KeyName>,
+    /// `secrets:set`: each secret's name and when it last changed (Unix seconds); the values
+    /// are files beside the record (`secrets/<name>`, mode 0600), never in the record.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, u64>,
 }
 
 /// `network:set <app> initial-network|attach-post-create|attach-post-deploy`, applied to the
@@ -359,6 +366,9 @@ pub struct GlobalSettings {
     /// `plugin:disable`: installed plugins whose commands are unknown until enabled again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plugins_disabled: Vec<String>,
+    /// `acl:set --global allow-create true`: developer keys may create apps (and get them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub acl_allow_create: bool,
 }
 
 /// How large a container's log grows when neither the app nor `--global` says (Dokku's).
@@ -401,6 +411,7 @@ impl Default for GlobalSettings {
             logs_max_size: None,
             cron_maintenance: false,
             plugins_disabled: Vec::new(),
+            acl_allow_create: false,
         }
     }
 }
@@ -555,6 +566,8 @@ impl AppRecord {
             git: GitSettings::default(),
             cron_suspended: Vec::new(),
             network: NetworkSettings::default(),
+            acl: BTreeSet::new(),
+            secrets: BTreeMap::new(),
         }
     }
 
@@ -652,4 +665,35 @@ pub struct SshKey {
     /// `SHA256:...`
     pub fingerprint: String,
     pub added_at: u64,
+    /// What the key may do; keys from before roles existed are admins.
+    #[serde(default)]
+    pub role: Role,
+}
+
+/// A key's role (`ssh-keys:add --role`, `ssh-keys:set-role`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Every command, over SSH too.
+    #[default]
+    Admin,
+    /// Only the apps granted with `acl:add`.
+    Developer,
+}
+
+impl Role {
+    pub fn parse(word: &str) -> Option<Role> {
+        match word {
+            "admin" => Some(Role::Admin),
+            "developer" => Some(Role::Developer),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Developer => "developer",
+        }
+    }
 }
