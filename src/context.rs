@@ -49,6 +49,10 @@ pub struct Ctx {
     /// The ports the main listeners are bound to (redirects and URLs name them unless 80/443).
     pub main_ports: MainPorts,
     pub pushes: Arc<PushRegistry>,
+    /// The audit log (`events`).
+    pub events: crate::events::EventLog,
+    /// SSH commands and pushes running now (`ssh-keys:sessions`).
+    pub sessions: Arc<crate::sessions::Sessions>,
     pub deploy_locks: DeployLocks,
     /// The build slots, and the builds running or waiting for one (`builds:*`).
     pub builds: Builds,
@@ -255,6 +259,7 @@ impl Ctx {
             workers: 0,
             auth: crate::proxy::AuthGuard::for_this_host(0),
         };
+        let events = crate::events::EventLog::new(store.layout().events_file());
         Arc::new_cyclic(|this| Ctx {
             acme: crate::acme::Issuer::new(store.layout().acme_dir(), None, challenges),
             access_logs: proxy.access_log.recent(),
@@ -276,6 +281,8 @@ impl Ctx {
                 https: 443,
             },
             pushes: Arc::default(),
+            events,
+            sessions: Arc::default(),
             deploy_locks: DeployLocks::default(),
             retiring: Default::default(),
             edits: Default::default(),

@@ -400,7 +400,14 @@ pub async fn at_once(ctx: &Arc<Ctx>, lines: &[String]) -> Vec<i32> {
             let words = shell_words::split(line).expect("a command line");
             tokio::spawn(async move {
                 let mut io = crate::io::Io::detached(tokio_util::sync::CancellationToken::new());
-                crate::commands::execute(&ctx, &crate::caller::Caller::Local, &words, &mut io).await
+                crate::commands::execute(
+                    &ctx,
+                    &crate::caller::Caller::Local,
+                    "local",
+                    &words,
+                    &mut io,
+                )
+                .await
             })
         })
         .collect();

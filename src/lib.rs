@@ -43,6 +43,7 @@ pub mod daemon;
 pub mod deploy;
 pub mod docker;
 pub mod domains;
+pub mod events;
 #[cfg(test)]
 pub mod fake;
 pub mod fetch;
@@ -59,6 +60,7 @@ pub mod procfile;
 pub mod proxy;
 pub mod routing;
 pub mod scheduler;
+pub mod sessions;
 pub mod size;
 pub mod ssh;
 pub mod state;

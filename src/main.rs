@@ -33,6 +33,16 @@ struct Cli {
 enum Sub {
     /// Run the daemon: SSH server, HTTP proxy and control socket.
     Daemon,
+    /// The forced command of the host sshd's authorized_keys: runs SSH_ORIGINAL_COMMAND (a
+    /// command or a push) as the key NAME, as Berth's own SSH server would.
+    SshCommand {
+        /// The key's name in Berth.
+        #[arg(long)]
+        key: String,
+        /// The daemon's control socket (the config file's when unset).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+    },
     /// Any Berth command (apps:create, ssh-keys:add, help, ...), run by the daemon.
     #[command(external_subcommand)]
     Command(Vec<String>),
@@ -100,9 +110,16 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         (None, Some(Sub::Command(_)) | None) => std::env::var_os(ENV_CONTROL_SOCKET),
         _ => None,
     };
-    let socket = match from_plugin {
-        Some(socket) => PathBuf::from(socket),
-        None => {
+    let socket = match (from_plugin, &cli.command) {
+        (
+            _,
+            Some(Sub::SshCommand {
+                socket: Some(socket),
+                ..
+            }),
+        ) => socket.clone(),
+        (Some(socket), _) => PathBuf::from(socket),
+        (None, _) => {
             let config = load_config(&cli)?;
             if let Some(Sub::Daemon) = cli.command {
                 return daemon(config);
@@ -112,6 +129,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     };
     let argv = match cli.command {
         Some(Sub::Command(argv)) => argv,
+        Some(Sub::SshCommand { key, .. }) => {
+            return Ok(client_runtime()?.block_on(client::run_ssh_command(&socket, key))?);
+        }
         _ => vec!["help".into()],
     };
     Ok(client_runtime()?.block_on(client::run_command(&socket, argv))?)

@@ -153,7 +153,10 @@ fn unknown_commands_help_and_version() {
         ("tags:deploy shop v1", "git:from-image <app> <image>"),
         ("proxy:ports-add shop http:80:5000", "Use ports:add <app>"),
         ("trace:on", "RUST_LOG=debug"),
-        ("acl:add shop alice", "acl:add is planned"),
+        (
+            "scheduler:set shop selected docker-swarm",
+            "scheduler:set is planned",
+        ),
     ] {
         let run = berth.ssh(typed);
         assert_eq!(run.code, 1, "{typed}: {run:#?}");

@@ -95,10 +95,6 @@ const DOKKU: &[(&[&str], &str)] = &[
         "The proxy follows instances' addresses itself: nothing to rebuild",
     ),
     (
-        &["events:"],
-        "planned (an audit log of every command)",
-    ),
-    (
         &["scheduler:"],
         "planned (apps on Docker Swarm)",
     ),

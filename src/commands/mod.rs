@@ -35,6 +35,7 @@ mod deploying;
 mod docker_options;
 mod domains;
 mod enter;
+mod events;
 mod every_app;
 mod git_from_archive;
 mod git_from_image;
@@ -70,9 +71,11 @@ mod repo_purge_cache;
 mod resource;
 mod run;
 mod run_list;
+mod secrets;
 mod ssh_keys_add;
 mod ssh_keys_list;
 mod ssh_keys_remove;
+mod ssh_keys_sessions;
 mod ssh_keys_set_role;
 mod storage_ensure;
 mod storage_list;
@@ -222,6 +225,7 @@ pub enum Command {
     DockerOptions(docker_options::Args),
     Domains(domains::Args),
     Enter(enter::Args),
+    Events(events::Args),
     GitFromArchive(git_from_archive::Args),
     GitFromImage(git_from_image::Args),
     GitReport(argv::AppArgs),
@@ -255,6 +259,7 @@ pub enum Command {
     RepoPurgeCache(argv::AppArgs),
     Run(run::Args),
     RunList(run_list::Args),
+    Secrets(secrets::Args),
     Resource(resource::Args),
     ResourceReport(argv::AppArgs),
     StorageEnsure(storage_ensure::Args),
@@ -264,6 +269,7 @@ pub enum Command {
     SshKeysAdd(ssh_keys_add::Args),
     SshKeysList(ssh_keys_list::Args),
     SshKeysRemove(ssh_keys_remove::Args),
+    SshKeysSessions,
     SshKeysSetRole(ssh_keys_add::Args),
     Urls(argv::AppArgs, bool),
     Help(help::Topic),
@@ -343,6 +349,7 @@ impl Command {
             Command::DockerOptions(args) => docker_options::run(ctx, io, args).await,
             Command::Domains(args) => domains::run(ctx, caller, io, args).await,
             Command::Enter(args) => enter::run(ctx, io, args).await,
+            Command::Events(args) => events::run(ctx, caller, io, args).await,
             Command::GitFromArchive(args) => git_from_archive::run(ctx, caller, io, args).await,
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
             Command::GitReport(args) => git_set::report_app(ctx, io, args).await,
@@ -376,9 +383,11 @@ impl Command {
             Command::StorageMount(args) => storage_mount::run(ctx, caller, io, args).await,
             Command::Run(args) => run::run(ctx, io, args).await,
             Command::RunList(args) => run_list::run(ctx, io, args).await,
+            Command::Secrets(args) => secrets::run(ctx, caller, io, args).await,
             Command::SshKeysAdd(args) => ssh_keys_add::run(ctx, io, args).await,
             Command::SshKeysList(args) => ssh_keys_list::run(ctx, io, args).await,
             Command::SshKeysRemove(args) => ssh_keys_remove::run(ctx, io, args).await,
+            Command::SshKeysSessions => ssh_keys_sessions::run(ctx, io).await,
             Command::SshKeysSetRole(args) => ssh_keys_set_role::run(ctx, io, args).await,
             Command::Urls(args, all) => urls::run(ctx, io, args, all).await,
             Command::Help(topic) => help::run(&ctx.plugins, io, topic).await,
@@ -387,8 +396,45 @@ impl Command {
     }
 }
 
-/// Parses and runs one command line, printing failures Dokku-style; returns the exit status.
-pub async fn execute(ctx: &Ctx, caller: &Caller, words: &[String], io: &mut Io) -> i32 {
+/// Parses and runs one command line for `caller` at `source` (its address, `local` for the
+/// server's CLI), printing failures Dokku-style, and records it in the audit log; returns the
+/// exit status.
+pub async fn execute(
+    ctx: &Ctx,
+    caller: &Caller,
+    source: &str,
+    words: &[String],
+    io: &mut Io,
+) -> i32 {
+    let started = std::time::Instant::now();
+    let mut app = None;
+    // On the heap: a command's future is large (in debug builds most of all, which lay out
+    // every command's side by side), and the front ends' frames are on the stack already.
+    let code = Box::pin(parse_and_run(ctx, caller, words, &mut app, io)).await;
+    ctx.events.record(crate::events::Event {
+        time: crate::clock::now_unix(),
+        kind: crate::events::Kind::Command,
+        key: caller.to_string(),
+        source: source.to_string(),
+        command: words
+            .first()
+            .map_or("help".to_string(), |w| w.chars().take(64).collect()),
+        app,
+        status: code,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        commit: None,
+    });
+    code
+}
+
+/// `execute` without the audit log; `app` is set to the app the command names.
+async fn parse_and_run(
+    ctx: &Ctx,
+    caller: &Caller,
+    words: &[String],
+    app: &mut Option<AppName>,
+    io: &mut Io,
+) -> i32 {
     let (words, result) = match output::take_report_format(words) {
         Ok((words, format)) => {
             io.report = format;
@@ -398,10 +444,14 @@ pub async fn execute(ctx: &Ctx, caller: &Caller, words: &[String], io: &mut Io) 
         Err(err) => (Vec::new(), Err(err)),
     };
     let result = match result {
-        Ok(command) => match access::check(ctx, caller, &command.need()) {
-            Ok(()) => run(ctx, caller, words.first(), command, io).await,
-            Err(err) => Err(err),
-        },
+        Ok(command) => {
+            let need = command.need();
+            *app = need.app().cloned();
+            match access::check(ctx, caller, &need) {
+                Ok(()) => run(ctx, caller, words.first(), command, io).await,
+                Err(err) => Err(err),
+            }
+        }
         Err(CommandError::Unknown(name)) => {
             match plugin::run_plugin_command(ctx, caller, &words, io).await {
                 Some(result) => result,

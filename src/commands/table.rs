@@ -7,11 +7,12 @@ use super::{
     acl, apps_clone, apps_destroy, apps_list, apps_set, argv, builder, builder_dockerfile,
     buildpacks, builds, certs, checks_run, checks_set, checks_toggle, config_export, config_get,
     config_import, config_set, config_show, config_unset, cron, cron_set, docker_options, domains,
-    enter, git_from_archive, git_from_image, git_set, help, http_auth, letsencrypt, logs,
+    enter, events, git_from_archive, git_from_image, git_set, help, http_auth, letsencrypt, logs,
     logs_failed, logs_set, maintenance, network, nginx, nginx_logs, nginx_validate, plugin, ports,
     proxy, ps_lifecycle, ps_rebuild, ps_report, ps_restore, ps_scale, ps_set, releases_info,
-    releases_rollback, resource, run, run_list, ssh_keys_add, ssh_keys_list, ssh_keys_remove,
-    ssh_keys_set_role, storage_ensure, storage_list, storage_mount, Command, CommandError,
+    releases_rollback, resource, run, run_list, secrets, ssh_keys_add, ssh_keys_list,
+    ssh_keys_remove, ssh_keys_sessions, ssh_keys_set_role, storage_ensure, storage_list,
+    storage_mount, Command, CommandError,
 };
 use crate::names::AppName;
 
@@ -509,6 +510,30 @@ pub const COMMANDS: &[Spec] = &[
         usage: "<app> [process[.N]|--container-id ID] [command...]",
         about: "Run a command (a shell by default) in a running container; use ssh -t",
         parse: |_, rest| Ok(Command::Enter(enter::Args::parse(rest)?)),
+    },
+    Spec {
+        name: "events",
+        usage: "[-n N] [-t]",
+        about: "Show the audit log's latest events (-t: and follow new ones)",
+        parse: |name, rest| Ok(Command::Events(events::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "events:list",
+        usage: "",
+        about: "List the kinds of events the audit log records",
+        parse: |name, rest| Ok(Command::Events(events::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "events:off",
+        usage: "",
+        about: "Refused: the audit log is always on (Dokku's name)",
+        parse: |name, rest| Ok(Command::Events(events::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "events:on",
+        usage: "",
+        about: "The audit log is always on (Dokku's name)",
+        parse: |name, rest| Ok(Command::Events(events::Args::parse(name, rest)?)),
     },
     Spec {
         name: "git:from-archive",
@@ -1045,6 +1070,24 @@ pub const COMMANDS: &[Spec] = &[
         parse: |name, rest| Ok(Command::RunList(run_list::Args::parse(name, rest)?)),
     },
     Spec {
+        name: "secrets:list",
+        usage: "<app>",
+        about: "List the app's secrets: names and change times, never values",
+        parse: |name, rest| Ok(Command::Secrets(secrets::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "secrets:set",
+        usage: "[--no-restart] <app> <name> < value",
+        about: "Set a secret, a file at /run/secrets/<name> in the app's containers",
+        parse: |name, rest| Ok(Command::Secrets(secrets::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "secrets:unset",
+        usage: "[--no-restart] <app> <name>",
+        about: "Remove a secret from the app's containers",
+        parse: |name, rest| Ok(Command::Secrets(secrets::Args::parse(name, rest)?)),
+    },
+    Spec {
         name: "ssh-keys:add",
         usage: "<name> [--role admin|developer] < key.pub",
         about: "Allow a public key to push and run commands (an admin unless --role)",
@@ -1061,6 +1104,15 @@ pub const COMMANDS: &[Spec] = &[
         usage: "<name>",
         about: "Remove a key by name, and its grants",
         parse: |_, rest| Ok(Command::SshKeysRemove(ssh_keys_remove::Args::parse(rest)?)),
+    },
+    Spec {
+        name: "ssh-keys:sessions",
+        usage: "",
+        about: "List the SSH commands and pushes running now, by key",
+        parse: |_, rest| {
+            ssh_keys_sessions::parse(rest)?;
+            Ok(Command::SshKeysSessions)
+        },
     },
     Spec {
         name: "ssh-keys:set-role",

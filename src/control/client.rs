@@ -26,9 +26,32 @@ pub enum ClientError {
 /// Runs one command through the daemon, relaying stdin/stdout/stderr; returns its exit status.
 pub async fn run_command(socket: &Path, argv: Vec<String>) -> Result<i32, ClientError> {
     let tty = std::io::stdin().is_terminal();
+    relay(socket, Request::Command { argv, tty }).await
+}
+
+/// `berth ssh-command --key NAME`, the forced command of the host sshd's `authorized_keys`:
+/// the client's `SSH_ORIGINAL_COMMAND`, run by the daemon for key `key`.
+pub async fn run_ssh_command(socket: &Path, key: String) -> Result<i32, ClientError> {
+    let command = std::env::var("SSH_ORIGINAL_COMMAND").ok();
+    // `SSH_CONNECTION` is `client-address client-port server-address server-port`.
+    let source = std::env::var("SSH_CONNECTION")
+        .ok()
+        .and_then(|c| c.split_whitespace().next().map(String::from))
+        .unwrap_or_else(|| "-".to_string());
+    let tty = std::io::stdin().is_terminal();
+    let request = Request::SshCommand {
+        key,
+        command,
+        source,
+        tty,
+    };
+    relay(socket, request).await
+}
+
+/// Sends `request`, relays stdin to the daemon and its output back; returns the exit status.
+async fn relay(socket: &Path, request: Request) -> Result<i32, ClientError> {
     let stream = connect(socket).await?;
     let (read, mut write) = stream.into_split();
-    let request = Request::Command { argv, tty };
     send_request(&mut write, &request).await?;
     // stdin is read on a plain thread: blocking reads of a terminal must not hold the runtime.
     let (tx, mut rx) = mpsc::channel::<Option<Vec<u8>>>(16);

@@ -37,6 +37,7 @@ pub async fn run(
         }
         return 0;
     };
+    ctx.pushes.set_commit(push_id, &target.new);
     let app = Some(&push.app);
     if push.created {
         let args = [push.app.to_string()];

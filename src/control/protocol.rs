@@ -24,6 +24,14 @@ const MAX_FRAME: u32 = 16 * 1024 * 1024;
 pub enum Request {
     /// A command line from the local CLI.
     Command { argv: Vec<String>, tty: bool },
+    /// An exec request the host's sshd took for a Berth key (`berth ssh-command`): its
+    /// `SSH_ORIGINAL_COMMAND` (none for a login without a command) and the client's address.
+    SshCommand {
+        key: String,
+        command: Option<String>,
+        source: String,
+        tty: bool,
+    },
     /// The pre-receive hook of a push in flight.
     Hook {
         push_id: String,

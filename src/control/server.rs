@@ -17,6 +17,7 @@ use super::protocol::{
 use crate::caller::Caller;
 use crate::commands::{self, Io};
 use crate::context::Ctx;
+use crate::names::KeyName;
 
 /// Binds the socket, refusing to steal it from a daemon that still answers.
 pub async fn bind(path: &Path) -> std::io::Result<UnixListener> {
@@ -119,8 +120,11 @@ async fn connection(
         tracker.spawn(pump(stdout_pump, STDOUT, frames.clone())),
         tracker.spawn(pump(stderr_pump, STDERR, frames.clone())),
     ];
-    let tty = matches!(request, Request::Command { tty: true, .. });
-    let mut io = Io {
+    let tty = matches!(
+        request,
+        Request::Command { tty: true, .. } | Request::SshCommand { tty: true, .. }
+    );
+    let io = Io {
         stdin: Box::new(stdin_rx),
         stdout: Box::new(stdout),
         stderr: Box::new(stderr),
@@ -130,16 +134,28 @@ async fn connection(
     };
     let code = match request {
         Request::Command { argv, .. } => {
-            commands::execute(&ctx, &Caller::Local, &argv, &mut io).await
+            let mut io = io;
+            let code = commands::execute(&ctx, &Caller::Local, "local", &argv, &mut io).await;
+            io.flush().await;
+            code
         }
+        Request::SshCommand {
+            key,
+            command,
+            source,
+            ..
+        } => ssh_command(&ctx, &tracker, &key, command, source, io).await,
         Request::Hook {
             push_id,
             updates,
             object_dirs,
-        } => hook::run(&ctx, &push_id, &updates, object_dirs, &mut io).await,
+        } => {
+            let mut io = io;
+            let code = hook::run(&ctx, &push_id, &updates, object_dirs, &mut io).await;
+            io.flush().await;
+            code
+        }
     };
-    io.flush().await;
-    drop(io);
     for pump in pumps {
         let _ = pump.await;
     }
@@ -148,6 +164,41 @@ async fn connection(
     let _ = writer.await;
     reader.abort();
     Ok(())
+}
+
+/// `berth ssh-command --key NAME`: the exec request as the embedded SSH server would run it for
+/// that key (a key not in `keys.toml` is refused, as sshd would have been told).
+async fn ssh_command(
+    ctx: &Arc<Ctx>,
+    tracker: &TaskTracker,
+    key: &str,
+    command: Option<String>,
+    source: String,
+    mut io: Io,
+) -> i32 {
+    let known = KeyName::parse(key)
+        .ok()
+        .filter(|name| ctx.store.key(name).is_some());
+    let refusal = match (&known, &command) {
+        (None, _) => "This key is not allowed in: ssh-keys:add adds it",
+        (Some(_), None) => "Berth has no shell; run a command: ssh <host> help",
+        (Some(_), Some(_)) => "",
+    };
+    let (Some(name), Some(command)) = (known, command) else {
+        io.warn(refusal).await;
+        io.flush().await;
+        return 1;
+    };
+    let client = crate::ssh::Client {
+        caller: Caller::Key(name),
+        source,
+        tty: io.tty,
+        stdin: io.stdin,
+        stdout: io.stdout,
+        stderr: io.stderr,
+        hangup: io.hangup,
+    };
+    crate::ssh::run_exec(ctx, tracker, command.as_bytes(), client).await
 }
 
 /// Forwards everything written to one of the command's outputs as frames of `kind`.

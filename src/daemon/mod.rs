@@ -169,6 +169,7 @@ pub async fn run(
     )
     .map_err(DaemonError::PluginPath)?;
     let plugins = Arc::new(plugins);
+    let events = crate::events::EventLog::new(store.layout().events_file());
     let ctx = Arc::new_cyclic(|this| Ctx {
         config,
         store,
@@ -184,6 +185,8 @@ pub async fn run(
             https: bound.https.port(),
         },
         pushes: Arc::new(PushRegistry::default()),
+        events,
+        sessions: Arc::default(),
         deploy_locks: DeployLocks::default(),
         builds: Builds::new(concurrent_builds),
         retiring: Default::default(),

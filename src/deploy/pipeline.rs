@@ -382,6 +382,8 @@ pub struct RunSettings {
     pub global: GlobalSettings,
     pub record: AppRecord,
     pub stop_timeout_secs: u64,
+    /// The app's secrets as read-only binds at `/run/secrets/<name>`.
+    pub secrets: Vec<String>,
 }
 
 impl RunSettings {
@@ -391,10 +393,19 @@ impl RunSettings {
         for mount in &record.mounts {
             ctx.store.check_mount_source(&mount.host)?;
         }
+        let secrets = record
+            .secrets
+            .keys()
+            .map(|name| {
+                let file = ctx.store.secret_file(&record.name, name);
+                format!("{}:/run/secrets/{name}:ro", file.display())
+            })
+            .collect();
         Ok(RunSettings {
             global: ctx.store.global(),
             record: record.clone(),
             stop_timeout_secs: ctx.stop_timeout(record).as_secs(),
+            secrets,
         })
     }
 
@@ -455,6 +466,7 @@ pub fn instance_spec(
             .mounts
             .iter()
             .map(|m| format!("{}:{}", m.host, m.container))
+            .chain(settings.secrets.iter().cloned())
             .collect(),
         limits: settings.limits(process),
         restart: settings

@@ -73,6 +73,8 @@ pub struct PushContext {
     pub hangup: CancellationToken,
     /// The push created the app (its `post-create` trigger fires in the hook).
     pub created: bool,
+    /// The commit its hook deploys, once known (for the audit log).
+    pub commit: Option<String>,
 }
 
 /// Pushes under way, by the random id handed to their hook, and a turn per app.
@@ -115,6 +117,18 @@ impl PushRegistry {
 
     pub fn get(&self, id: &str) -> Option<PushContext> {
         self.lock().get(id).cloned()
+    }
+
+    /// Notes the commit push `id` deploys.
+    pub fn set_commit(&self, id: &str, commit: &str) {
+        if let Some(push) = self.lock().get_mut(id) {
+            push.commit = Some(commit.to_string());
+        }
+    }
+
+    /// The commit push `id` deploys, if its hook got that far.
+    pub fn deployed(&self, id: &str) -> Option<String> {
+        self.lock().get(id).and_then(|push| push.commit.clone())
     }
 
     /// The app's push turn: one `receive-pack` per app at a time, from its ref advertisement to
@@ -226,6 +240,7 @@ mod tests {
             caller: Caller::Local,
             hangup: hangup.clone(),
             created: false,
+            commit: None,
         });
         let id = ticket.id.clone();
         assert!(registry.get(&id).is_some());

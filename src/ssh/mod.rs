@@ -5,6 +5,7 @@ mod authorized;
 mod exec;
 mod keys;
 mod receive;
+mod run;
 mod session;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tokio_util::task::TaskTracker;
 
 pub use authorized::sync as sync_authorized_keys;
 pub use keys::{load_or_create_host_key, parse_public_key, KeyError};
+pub use run::{run_exec, Client};
 
 use crate::context::Ctx;
 

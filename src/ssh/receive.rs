@@ -1,43 +1,65 @@
-//! A push over SSH: relays the channel to the real `git receive-pack`, whose pre-receive hook
+//! A push over SSH: relays the client to the real `git receive-pack`, whose pre-receive hook
 //! (this binary again) asks the daemon to deploy. The app is created on its first push.
 
 use std::process::Stdio;
+use std::time::Instant;
 
-use russh::ChannelReadHalf;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio_util::sync::CancellationToken;
+use tokio::io::AsyncWriteExt;
 use tokio_util::task::TaskTracker;
 
-use crate::caller::Caller;
+use super::run::Client;
 use crate::commands::access;
 use crate::context::Ctx;
+use crate::events::{Event, Kind};
 use crate::git::{ensure_repo, receive_pack_command, PushContext};
 use crate::names::AppName;
 
-pub async fn run<O, E>(
+/// Runs the push and records it in the audit log (the deployed commit is the hook's to say).
+pub async fn run(ctx: &Ctx, tracker: &TaskTracker, app: AppName, pusher: Client) -> i32 {
+    let started = Instant::now();
+    let (key, source) = (pusher.caller.to_string(), pusher.source.clone());
+    let (status, commit) = push(ctx, tracker, app.clone(), pusher).await;
+    ctx.events.record(Event {
+        time: crate::clock::now_unix(),
+        kind: Kind::Push,
+        key,
+        source,
+        command: "git-receive-pack".into(),
+        app: Some(app),
+        status,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        commit,
+    });
+    status
+}
+
+/// The push's exit status and the commit its hook deployed.
+async fn push(
     ctx: &Ctx,
     tracker: &TaskTracker,
-    caller: Caller,
     app: AppName,
-    read_half: ChannelReadHalf,
-    mut stdout: O,
-    mut stderr: E,
-) -> i32
-where
-    O: AsyncWrite + Unpin + Send + 'static,
-    E: AsyncWrite + Unpin + Send + 'static,
-{
+    pusher: Client,
+) -> (i32, Option<String>) {
+    let Client {
+        caller,
+        source: _,
+        tty: _,
+        stdin,
+        mut stdout,
+        mut stderr,
+        hangup,
+    } = pusher;
     let fail = |message: String| format!(" !     {message}\n");
     if let Err(err) = access::check_push(ctx, &caller, &app) {
         let _ = stderr.write_all(fail(err.to_string()).as_bytes()).await;
-        return 1;
+        return (1, None);
     }
     let created = !ctx.store.app_exists(&app);
     if created {
         if ctx.store.global().disable_autocreation {
             let refused = format!("App {app} does not exist; create it first: apps:create {app}");
             let _ = stderr.write_all(fail(refused).as_bytes()).await;
-            return 1;
+            return (1, None);
         }
         let _ = stderr
             .write_all(format!("-----> Creating {app}...\n").as_bytes())
@@ -47,7 +69,7 @@ where
             .and_then(|_| access::grant_creator(ctx, &caller, &app).map_err(|err| err.to_string()));
         if let Err(err) = granted {
             let _ = stderr.write_all(fail(err).as_bytes()).await;
-            return 1;
+            return (1, None);
         }
     }
     let layout = ctx.store.layout();
@@ -58,7 +80,7 @@ where
             let _ = stderr
                 .write_all(fail(format!("cannot prepare the repository of {app}")).as_bytes())
                 .await;
-            return 1;
+            return (1, None);
         }
     };
     let _turn = match ctx.pushes.try_turn(&app) {
@@ -68,16 +90,16 @@ where
             let _ = stderr.write_all(waiting.as_bytes()).await;
             tokio::select! {
                 turn = ctx.pushes.wait_turn(&app) => turn,
-                _ = ctx.shutdown.cancelled() => return 1,
+                _ = ctx.shutdown.cancelled() => return (1, None),
             }
         }
     };
-    let hangup = CancellationToken::new();
     let ticket = ctx.pushes.register(PushContext {
         app: app.clone(),
         caller,
         hangup: hangup.clone(),
         created,
+        commit: None,
     });
     let mut command = receive_pack_command(
         layout,
@@ -94,19 +116,15 @@ where
             let _ = stderr
                 .write_all(fail("cannot start git on the server".into()).as_bytes())
                 .await;
-            return 1;
+            return (1, None);
         }
     };
     let (Some(child_in), Some(mut child_out), Some(mut child_err)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
-        return 1;
+        return (1, None);
     };
-    let stdin_pump = tracker.spawn(super::channel_to_writer(
-        read_half,
-        child_in,
-        hangup.clone(),
-    ));
+    let stdin_pump = tracker.spawn(super::run::copy_then_close(stdin, child_in));
     let out_pump = tracker.spawn(async move { tokio::io::copy(&mut child_out, &mut stdout).await });
     let err_pump = tracker.spawn(async move { tokio::io::copy(&mut child_err, &mut stderr).await });
     // A client that hangs up mid-push takes git (and so the hook and its deploy) down with it.
@@ -120,12 +138,13 @@ where
     let _ = out_pump.await;
     let _ = err_pump.await;
     stdin_pump.abort();
+    let commit = ctx.pushes.deployed(&ticket.id);
     drop(ticket);
     match status {
-        Ok(status) => status.code().unwrap_or(1),
+        Ok(status) => (status.code().unwrap_or(1), commit),
         Err(err) => {
             tracing::error!(error = %err, "git receive-pack failed");
-            1
+            (1, commit)
         }
     }
 }

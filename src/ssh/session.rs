@@ -11,17 +11,14 @@ use russh::server::{
     Auth, ChannelOpenHandle, Handler, Msg, PublicKeyOffer, Session, VerifiedPublicKey,
 };
 use russh::{Channel, ChannelId, ChannelOpenFailure};
-use tokio::io::AsyncWriteExt;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use super::exec::{parse_exec, ExecRequest};
 use super::keys::describe;
-use super::receive;
+use super::run::Client;
 use crate::caller::Caller;
-use crate::commands::{self, Io};
 use crate::context::Ctx;
 use crate::names::KeyName;
 
@@ -203,9 +200,12 @@ impl Handler for SshSession {
         let tracker = self.tracker.clone();
         let raw = data.to_vec();
         let span = tracing::info_span!("ssh", peer = ?self.peer, key = %key);
+        let source = self
+            .peer
+            .map_or("-".to_string(), |peer| peer.ip().to_string());
         self.tracker.spawn(
             async move {
-                run_exec(ctx, tracker, Caller::Key(key), channel, raw, tty).await;
+                run_exec(ctx, tracker, Caller::Key(key), source, channel, raw, tty).await;
                 drop(slot);
             }
             .instrument(span),
@@ -246,43 +246,30 @@ async fn run_exec(
     ctx: Arc<Ctx>,
     tracker: TaskTracker,
     caller: Caller,
+    source: String,
     channel: Channel<Msg>,
     raw: Vec<u8>,
     tty: bool,
 ) {
     let (read_half, write_half) = channel.split();
-    let stdout = write_half.make_writer();
-    let mut stderr = write_half.make_writer_ext(Some(1));
-    let code = match parse_exec(&raw) {
-        Err(err) => {
-            let _ = stderr.write_all(format!(" !     {err}\n").as_bytes()).await;
-            1
-        }
-        Ok(ExecRequest::ReceivePack(app)) => {
-            receive::run(&ctx, &tracker, caller, app, read_half, stdout, stderr).await
-        }
-        Ok(ExecRequest::Command(words)) => {
-            let (stdin_tx, stdin_rx) = tokio::io::duplex(64 * 1024);
-            let hangup = CancellationToken::new();
-            let stdin_pump = tracker.spawn(super::channel_to_writer(
-                read_half,
-                stdin_tx,
-                hangup.clone(),
-            ));
-            let mut io = Io {
-                stdin: Box::new(stdin_rx),
-                stdout: Box::new(stdout),
-                stderr: Box::new(stderr),
-                tty,
-                hangup,
-                report: Default::default(),
-            };
-            let code = commands::execute(&ctx, &caller, &words, &mut io).await;
-            io.flush().await;
-            stdin_pump.abort();
-            code
-        }
+    let (stdin_tx, stdin_rx) = tokio::io::duplex(64 * 1024);
+    let hangup = CancellationToken::new();
+    let stdin_pump = tracker.spawn(super::channel_to_writer(
+        read_half,
+        stdin_tx,
+        hangup.clone(),
+    ));
+    let client = Client {
+        caller,
+        source,
+        tty,
+        stdin: Box::new(stdin_rx),
+        stdout: Box::new(write_half.make_writer()),
+        stderr: Box::new(write_half.make_writer_ext(Some(1))),
+        hangup,
     };
+    let code = super::run::run_exec(&ctx, &tracker, &raw, client).await;
+    stdin_pump.abort();
     let _ = write_half
         .exit_status(u32::try_from(code).unwrap_or(1))
         .await;

@@ -62,6 +62,11 @@ impl Layout {
         self.root.join("berth.pid")
     }
 
+    /// The audit log (`events.log`, and `events.log.1` before it).
+    pub fn events_file(&self) -> PathBuf {
+        self.root.join("events.log")
+    }
+
     pub fn keys_file(&self) -> PathBuf {
         self.root.join("keys.toml")
     }

@@ -12,6 +12,7 @@ mod keys;
 mod layout;
 mod lock;
 mod records;
+mod secrets;
 mod storage;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ pub use records::{
     NetworkSettings, ProxyLimits, Release, Resources, Role, SshKey, TlsSettings, ALL_PROCESSES,
     UNLIMITED,
 };
+pub use secrets::{valid_secret_name, MAX_SECRET};
 pub use storage::{valid_storage_name, MountSource};
 
 use crate::names::{AppName, KeyName};
@@ -284,8 +286,9 @@ impl Store {
         Ok((record, out))
     }
 
-    /// Creates `to` with `from`'s settings (config, checks, scale, mounts, resources, restart
-    /// policy) and a copy of its repository; no releases, unlocked, not stopped.
+    /// Creates `to` with `from`'s settings (config, secrets, ACL, checks, scale, mounts,
+    /// resources, restart policy) and a copy of its repository; no releases, unlocked, not
+    /// stopped.
     pub fn clone_app(
         &self,
         from: &AppName,
@@ -314,9 +317,15 @@ impl Store {
         record.git = source.git;
         record.cron_suspended = source.cron_suspended;
         record.ports = ports;
+        record.acl = source.acl;
+        record.secrets = source.secrets;
         let repo = self.layout.repo_dir(from);
         if repo.exists() {
             copy_dir(&repo, &self.layout.repo_dir(to))?;
+        }
+        let secrets = self.layout.app_dir(from).join("secrets");
+        if secrets.exists() {
+            copy_dir(&secrets, &self.layout.app_dir(to).join("secrets"))?;
         }
         let dir = self.layout.app_dir(to);
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;

@@ -22,6 +22,16 @@ pub enum Need {
     Admin(&'static str),
 }
 
+impl Need {
+    /// The app it names, if any.
+    pub fn app(&self) -> Option<&AppName> {
+        match self {
+            Need::App(app) | Need::Create(app) => Some(app),
+            Need::Nothing | Need::Admin(_) => None,
+        }
+    }
+}
+
 /// Which apps a caller may see and use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sight {
@@ -93,6 +103,34 @@ pub fn grant_creator(ctx: &Ctx, caller: &Caller, app: &AppName) -> Result<(), Co
     Ok(())
 }
 
+/// Opens a session of `caller` running `command`, refused when a developer key already has its
+/// `[ssh] developer_sessions` open.
+pub fn open_session(
+    ctx: &Ctx,
+    caller: &Caller,
+    source: &str,
+    command: &str,
+) -> Result<crate::sessions::Open, CommandError> {
+    let cap = match caller {
+        Caller::Key(key) => match role(ctx, key)? {
+            Role::Developer => Some(ctx.config.ssh.developer_sessions),
+            Role::Admin => None,
+        },
+        Caller::Local | Caller::Watch => None,
+    };
+    let session = crate::sessions::Session {
+        key: caller.to_string(),
+        source: source.to_string(),
+        command: command.chars().take(64).collect(),
+        started: crate::clock::now_unix(),
+    };
+    ctx.sessions.open(session, cap).map_err(|open| {
+        CommandError::User(format!(
+            "Key {caller} has {open} sessions open, the most a developer key may have ([ssh] developer_sessions)"
+        ))
+    })
+}
+
 const GLOBAL: &str = "global settings (--global, --all)";
 
 /// An app's command, or with no app (`--global`, `--all`, every app) an admin's.
@@ -118,6 +156,9 @@ impl Command {
             }
             Command::AppsCreate(args) => Need::Create(args.app.clone()),
             Command::AppsList(_) | Command::Help(_) | Command::Version => Need::Nothing,
+            Command::Events(super::events::Args::Show { .. }) => Need::Nothing,
+            Command::Events(_) => Need::Admin("the audit log's settings"),
+            Command::Secrets(args) => Need::App(args.app.clone()),
             Command::Report(app, _) => app.clone().map_or(Need::Nothing, Need::App),
             Command::AppsSet(_) => Need::Admin(GLOBAL),
             Command::AppsExists(args)
@@ -211,7 +252,8 @@ impl Command {
             Command::SshKeysAdd(_)
             | Command::SshKeysList(_)
             | Command::SshKeysRemove(_)
-            | Command::SshKeysSetRole(_) => Need::Admin("SSH keys"),
+            | Command::SshKeysSetRole(_)
+            | Command::SshKeysSessions => Need::Admin("SSH keys"),
             Command::Acl(_) => Need::Admin("ACLs"),
         }
     }

@@ -103,6 +103,10 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("domains:set", "domains:set APP x.example.com"),
     ("domains:set-global", "domains:set-global example.org"),
     ("enter", "enter APP web"),
+    ("events", "events -n 5"),
+    ("events:list", "events:list"),
+    ("events:off", "events:off"),
+    ("events:on", "events:on"),
     ("git:from-archive", "git:from-archive APP"),
     ("git:from-image", "git:from-image APP busybox:latest"),
     ("git:load-image", "git:load-image APP busybox:latest"),
@@ -198,9 +202,13 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("run:list", "run:list APP"),
     ("run:logs", "run:logs APP"),
     ("run:stop", "run:stop APP"),
+    ("secrets:list", "secrets:list APP"),
+    ("secrets:set", "secrets:set APP db_password"),
+    ("secrets:unset", "secrets:unset APP db_password"),
     ("ssh-keys:add", "ssh-keys:add mallory"),
     ("ssh-keys:list", "ssh-keys:list"),
     ("ssh-keys:remove", "ssh-keys:remove admin"),
+    ("ssh-keys:sessions", "ssh-keys:sessions"),
     ("ssh-keys:set-role", "ssh-keys:set-role dev admin"),
     ("storage:ensure-directory", "storage:ensure-directory APP"),
     ("storage:list", "storage:list APP"),
@@ -214,7 +222,7 @@ const EXAMPLES: &[(&str, &str)] = &[
 ];
 
 /// Commands any key may run: they show only what the caller may see.
-const OPEN: &[&str] = &["apps:list", "help", "version"];
+const OPEN: &[&str] = &["apps:list", "events", "help", "version"];
 
 /// Commands a developer may not run even on its own app: they reach past it (the host's ports,
 /// directories and docker options, other apps' networks), or are the owner's (destroy, rename).
@@ -236,6 +244,9 @@ const ADMIN_ONLY: &[&str] = &[
     "domains:clear-global",
     "domains:remove-global",
     "domains:set-global",
+    "events:list",
+    "events:off",
+    "events:on",
     "letsencrypt:cron-job",
     "letsencrypt:list",
     "nginx:reload",
@@ -262,6 +273,7 @@ const ADMIN_ONLY: &[&str] = &[
     "ssh-keys:add",
     "ssh-keys:list",
     "ssh-keys:remove",
+    "ssh-keys:sessions",
     "ssh-keys:set-role",
     "storage:ensure-directory",
     "storage:mount",
@@ -349,7 +361,7 @@ async fn run(ctx: &Ctx, caller: &Caller, words: &[String]) -> (i32, String, Stri
         hangup: Default::default(),
         report: Default::default(),
     };
-    let code = crate::commands::execute(ctx, caller, words, &mut io).await;
+    let code = crate::commands::execute(ctx, caller, "127.0.0.1", words, &mut io).await;
     io.flush().await;
     drop(io);
     let (mut stdout, mut stderr) = (String::new(), String::new());
@@ -456,4 +468,34 @@ async fn a_developer_may_create_apps_only_when_allowed_and_gets_them() {
     assert_eq!(run(&ctx, &dev, &create).await.0, 0);
     let (_, stdout, _) = run(&ctx, &dev, &["apps:list".into()]).await;
     assert_eq!(stdout, "=====> My Apps\nfresh\nshop\n");
+}
+
+#[tokio::test]
+async fn the_audit_log_records_commands_without_their_arguments_and_shows_developers_their_apps() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(dir.path()).await;
+    let dev = Caller::Key(KeyName::parse("dev").unwrap());
+    let words = |line: &str| shell_words::split(line).unwrap();
+    assert_eq!(
+        run(&ctx, &dev, &words("config:set shop PASSWORD=hunter2"))
+            .await
+            .0,
+        0
+    );
+    assert_eq!(run(&ctx, &dev, &words("config:show other")).await.0, 1);
+    let (_, mine, _) = run(&ctx, &dev, &words("events")).await;
+    assert_eq!(mine.lines().count(), 1, "{mine}");
+    assert!(
+        mine.contains(" command config:set app=shop key=dev source=127.0.0.1 status=0 "),
+        "{mine}"
+    );
+    let admin = Caller::Key(KeyName::parse("admin").unwrap());
+    let (_, every, _) = run(&ctx, &admin, &words("events -n 3")).await;
+    assert!(
+        every.contains("config:show app=other key=dev source=127.0.0.1 status=1"),
+        "{every}"
+    );
+    assert!(every.contains("events app=- key=dev"), "{every}");
+    let log = std::fs::read_to_string(dir.path().join("events.log")).unwrap();
+    assert!(!log.contains("hunter2") && !every.contains("hunter2"));
 }
