@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes this machine ready to run Berth and its tests: installs what is missing from Debian's
-# packages (docker.io, busybox-static, git, the OpenSSH client, curl, openssl, debootstrap,
+# packages (docker.io, busybox-static, git, the OpenSSH client and server (the forced-command
+# test runs Debian's sshd on a loopback port), curl, openssl, debootstrap,
 # pebble, zip),
 # starts dockerd in the background when `docker info` does not answer, and waits for it.
 # Idempotent: what is already there is left alone.
@@ -10,6 +11,7 @@ need_pkgs=()
 command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need_pkgs+=(busybox-static)
 command -v ssh-keygen >/dev/null 2>&1 || need_pkgs+=(openssh-client)
+[ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)
 command -v git >/dev/null 2>&1 || need_pkgs+=(git)
 command -v curl >/dev/null 2>&1 || need_pkgs+=(curl)
 command -v openssl >/dev/null 2>&1 || need_pkgs+=(openssl)

@@ -470,26 +470,44 @@ impl Scheduler for DockerEngine {
             .follow(follow)
             .tail(&tail)
             .build();
-        let chunks = self.docker.logs(id, Some(options));
-        // Docker frames output in chunks that need not end at a newline: reassemble lines.
-        let lines = chunks
-            .scan(String::new(), |partial, item| {
-                let out: Vec<Result<String, SchedulerError>> = match item {
-                    Ok(output) => {
+        let chunks = Box::pin(self.docker.logs(id, Some(options)));
+        // Docker frames output in chunks that need not end at a newline: reassemble lines, and
+        // at the end give the last one even without its newline (`printf secret`).
+        let start = (
+            chunks,
+            String::new(),
+            std::collections::VecDeque::new(),
+            false,
+        );
+        let lines = futures_util::stream::unfold(start, |mut state| async move {
+            let (chunks, partial, ready, ended) = &mut state;
+            loop {
+                if let Some(line) = ready.pop_front() {
+                    return Some((line, state));
+                }
+                if *ended {
+                    return None;
+                }
+                match chunks.next().await {
+                    Some(Ok(output)) => {
                         partial.push_str(&String::from_utf8_lossy(&output.into_bytes()));
-                        let mut complete = Vec::new();
                         while let Some(end) = partial.find('\n') {
                             let line: String = partial.drain(..=end).collect();
-                            complete.push(Ok(line.trim_end_matches(['\n', '\r']).to_string()));
+                            ready.push_back(Ok(line.trim_end_matches(['\n', '\r']).to_string()));
                         }
-                        complete
                     }
-                    Err(err) if is_not_found(&err) => Vec::new(),
-                    Err(err) => vec![Err(engine_err(err))],
-                };
-                futures_util::future::ready(Some(futures_util::stream::iter(out)))
-            })
-            .flatten();
+                    Some(Err(err)) if is_not_found(&err) => {}
+                    Some(Err(err)) => ready.push_back(Err(engine_err(err))),
+                    None => {
+                        *ended = true;
+                        if !partial.is_empty() {
+                            let line = std::mem::take(partial);
+                            ready.push_back(Ok(line.trim_end_matches('\r').to_string()));
+                        }
+                    }
+                }
+            }
+        });
         Box::pin(lines)
     }
 

@@ -117,6 +117,14 @@ pub fn unique(base: &str) -> String {
     )
 }
 
+/// The `GIT_SSH_COMMAND` that logs in with `key` only, trusting any host key.
+fn ssh_for_git(key: &Path) -> String {
+    format!(
+        "ssh -i {} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes",
+        key.display()
+    )
+}
+
 /// Makes an Ed25519 key pair with the real `ssh-keygen`; returns the private key's path.
 pub fn make_key(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
@@ -443,9 +451,25 @@ impl Berth {
     }
 
     fn ssh_command(&self, key: &Path) -> Command {
+        self.ssh_command_to(self.ssh_port, key)
+    }
+
+    /// `ssh -p PORT USER@127.0.0.1 LINE` with `key`: another SSH server than Berth's own.
+    pub fn ssh_at(&self, port: u16, user: &str, key: &Path, line: &str) -> Run {
+        let output = self
+            .ssh_command_to(port, key)
+            .arg(format!("{user}@127.0.0.1"))
+            .arg(line)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ssh");
+        Run::from(output)
+    }
+
+    fn ssh_command_to(&self, port: u16, key: &Path) -> Command {
         let mut command = Command::new("ssh");
         command
-            .args(["-p", &self.ssh_port.to_string(), "-i"])
+            .args(["-p", &port.to_string(), "-i"])
             .arg(key)
             .args([
                 "-o",
@@ -473,14 +497,7 @@ impl Berth {
 
     /// `ssh USER@127.0.0.1 LINE` with `key`.
     pub fn ssh_login(&self, key: &Path, user: &str, line: &str) -> Run {
-        let output = self
-            .ssh_command(key)
-            .arg(format!("{user}@127.0.0.1"))
-            .arg(line)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run ssh");
-        Run::from(output)
+        self.ssh_at(self.ssh_port, user, key, line)
     }
 
     /// `ssh USER@127.0.0.1 WORD…`, each word its own argument to `ssh`, as a shell user's typed
@@ -546,7 +563,12 @@ impl Berth {
 
     /// `ssh … LINE` left running, its stdout piped (for `logs -t`).
     pub fn ssh_spawn(&self, line: &str) -> Child {
-        self.ssh_command(&self.key)
+        self.ssh_spawn_as(&self.key, line)
+    }
+
+    /// `ssh … LINE` with `key`, left running, its stdout piped.
+    pub fn ssh_spawn_as(&self, key: &Path, line: &str) -> Child {
+        self.ssh_command(key)
             .arg("berth@127.0.0.1")
             .arg(line)
             .stdin(Stdio::null())
@@ -627,12 +649,22 @@ impl Berth {
         Run::from(output)
     }
 
+    /// `git push` of `HEAD` to `branch` with `key`, to `ssh://USER@127.0.0.1:PORT/APP` (another
+    /// SSH server than Berth's own when `port` is not `ssh_port`).
+    pub fn push_via(&self, key: &Path, user: &str, port: u16, repo: &Path, app: &str) -> Run {
+        let remote = format!("ssh://{user}@127.0.0.1:{port}/{app}");
+        let output = Command::new("git")
+            .current_dir(repo)
+            .env("GIT_SSH_COMMAND", ssh_for_git(key))
+            .args(["push", "--force", &remote, "HEAD:refs/heads/main"])
+            .output()
+            .expect("run git push");
+        Run::from(output)
+    }
+
     fn push_command(&self, repo: &Path, app: &str, refspec: &str) -> Command {
         let remote = format!("ssh://berth@127.0.0.1:{}/{app}", self.ssh_port);
-        let ssh = format!(
-            "ssh -i {} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes",
-            self.key.display()
-        );
+        let ssh = ssh_for_git(&self.key);
         let mut command = Command::new("git");
         command
             .current_dir(repo)
