@@ -527,6 +527,10 @@ async fn every_report(
         }
         for name in help::reports() {
             let command = Command::parse(&[name.to_string(), app.to_string()])?;
+            // A developer key's report leaves out what only admins may see (docker options).
+            if access::check(ctx, caller, &command.need()).is_err() {
+                continue;
+            }
             match Box::pin(command.run(ctx, caller, io)).await {
                 // Destroyed since the list was taken.
                 Err(CommandError::AppMissing(_)) => break,
@@ -571,6 +575,7 @@ async fn every_app_report(
     for app in visible_apps(ctx, caller)? {
         let words = [name.to_string(), app.to_string()];
         let command = Command::parse(&words)?;
+        access::check(ctx, caller, &command.need())?;
         match run(ctx, caller, words.first(), command, io).await {
             // Destroyed since the list was taken.
             Ok(()) | Err(CommandError::AppMissing(_)) => {}

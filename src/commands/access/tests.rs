@@ -401,6 +401,7 @@ async fn a_developer_key_is_refused_global_and_host_commands_on_its_own_app() {
         assert_refused(&ctx, dir.path(), &example(name, "shop")).await;
     }
     for global in [
+        "docker-options:report",
         "config:set --global K=v",
         "config:show --global",
         "nginx:set --global client-max-body-size 1m",
@@ -438,6 +439,15 @@ async fn a_developer_key_sees_only_its_apps() {
         stdout.contains("\"shop\"") && !stdout.contains("other"),
         "{stdout}"
     );
+    assert!(!stdout.contains("docker-options"), "admins' rows: {stdout}");
+    let json = [
+        "report".into(),
+        "shop".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    let (_, stdout, _) = run(&ctx, &admin, &json).await;
+    assert!(stdout.contains("docker-options"), "{stdout}");
 }
 
 #[tokio::test]
