@@ -81,8 +81,14 @@ fn one_line(err: &anyhow::Error) -> String {
     line
 }
 
+/// Stack per runtime thread. A command runs a deploy inside its front end's task (SSH session,
+/// control connection, plugin calling back), and unoptimised builds lay every nested future's
+/// frame out in full: 2 MiB, tokio's default, overflowed there. Pages are only touched as used.
+const THREAD_STACK: usize = 8 * 1024 * 1024;
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(THREAD_STACK)
         .enable_all()
         .build()
         .context("cannot start the async runtime")
