@@ -37,6 +37,29 @@ pub struct Config {
     pub deploy: DeployConfig,
     pub build: BuildConfig,
     pub acme: AcmeConfig,
+    pub admin: AdminConfig,
+}
+
+/// The admin HTTP listener: `/metrics` (Prometheus) and `/healthz`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// `host:port`; empty: no admin listener.
+    pub listen: String,
+    /// When set, requests need `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// How often instances' state, CPU and memory are sampled for `/metrics`.
+    pub sample_secs: u64,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: "127.0.0.1:9180".to_string(),
+            token: None,
+            sample_secs: 15,
+        }
+    }
 }
 
 /// Automatic certificates (`letsencrypt:*`); `letsencrypt:set` overrides these per app or globally.
@@ -229,6 +252,7 @@ impl Default for Config {
             deploy: DeployConfig::default(),
             build: BuildConfig::default(),
             acme: AcmeConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }

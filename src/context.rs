@@ -53,6 +53,8 @@ pub struct Ctx {
     pub events: crate::events::EventLog,
     /// SSH commands and pushes running now (`ssh-keys:sessions`).
     pub sessions: Arc<crate::sessions::Sessions>,
+    /// Deploy counts and the instances' latest sample, for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
     pub deploy_locks: DeployLocks,
     /// The build slots, and the builds running or waiting for one (`builds:*`).
     pub builds: Builds,
@@ -283,6 +285,7 @@ impl Ctx {
             pushes: Arc::default(),
             events,
             sessions: Arc::default(),
+            metrics: Default::default(),
             deploy_locks: DeployLocks::default(),
             retiring: Default::default(),
             edits: Default::default(),

@@ -166,6 +166,10 @@ impl Scheduler for FakeEngine {
             .collect())
     }
 
+    async fn usage(&self, _id: &str) -> Result<crate::scheduler::Usage, SchedulerError> {
+        Ok(crate::scheduler::Usage::default())
+    }
+
     fn changes(&self, _since: std::time::SystemTime) -> InstanceStream {
         Box::pin(futures_util::stream::pending())
     }

@@ -28,6 +28,7 @@
 
 pub mod accept;
 pub mod acme;
+pub mod admin;
 pub mod appjson;
 pub mod build;
 pub mod caller;
@@ -51,6 +52,7 @@ pub mod git;
 pub mod handoff;
 pub mod health;
 pub mod io;
+pub mod metrics;
 pub mod names;
 pub mod options;
 pub mod password;

@@ -162,8 +162,9 @@ fn daemon(config: Config) -> anyhow::Result<i32> {
             signals.cancel();
         });
         berth::daemon::run(config, inherited, shutdown, |bound| {
+            let admin = bound.admin.map_or("off".to_string(), |a| a.to_string());
             println!(
-                "berth daemon ready: ssh={} http={} https={} control={}",
+                "berth daemon ready: ssh={} http={} https={} control={} admin={admin}",
                 bound.ssh,
                 bound.http,
                 bound.https,

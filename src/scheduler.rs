@@ -179,6 +179,16 @@ impl Instance {
     }
 }
 
+/// An instance's use of the host, as the engine reports it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Usage {
+    /// Times the engine restarted it (its restart policy).
+    pub restarts: u64,
+    /// CPU time used, in seconds.
+    pub cpu_seconds: f64,
+    pub memory_bytes: u64,
+}
+
 /// A one-off container that is still running (`run`, `run:detached`, cron), for `run:list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OneOff {
@@ -375,6 +385,9 @@ pub trait Scheduler: Send + Sync {
 
     /// The app's instances (all apps' with `None`), running or not.
     async fn instances(&self, app: Option<&AppName>) -> Result<Vec<Instance>, SchedulerError>;
+
+    /// What instance `id` has used, and how often the engine restarted it (for `/metrics`).
+    async fn usage(&self, id: &str) -> Result<Usage, SchedulerError>;
 
     /// Every instance the engine started or that stopped since `since`, and from then on
     /// (Berth's own starts and stops, crashes, the engine's restarts by restart policy), as it

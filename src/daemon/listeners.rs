@@ -92,6 +92,7 @@ impl Listeners {
             http: address("http", self.http.local_addr())?,
             https: address("https", self.https.local_addr())?,
             control: control.to_path_buf(),
+            admin: None,
         })
     }
 }

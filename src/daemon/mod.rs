@@ -46,6 +46,8 @@ pub enum DaemonError {
     Exe(std::io::Error),
     #[error("cannot link berth and dokku for plugins: {0}")]
     PluginPath(std::io::Error),
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
     #[error("cannot open the access log {path}: {source}")]
     AccessLog {
         path: String,
@@ -60,6 +62,8 @@ pub struct Bound {
     pub http: SocketAddr,
     pub https: SocketAddr,
     pub control: PathBuf,
+    /// The admin listener (`/metrics`), if `[admin] listen` asks for one.
+    pub admin: Option<SocketAddr>,
 }
 
 /// Allocations of 256 KiB and more get their own mappings, returned to the system when freed.
@@ -100,7 +104,9 @@ pub async fn run(
 
     let control_path = config.control_socket();
     let mut listeners = Listeners::open(&config, &mut inherited).await?;
-    let bound = listeners.bound(&control_path)?;
+    let mut bound = listeners.bound(&control_path)?;
+    let admin = crate::admin::bind(&config.admin.listen)?;
+    bound.admin = admin.as_ref().and_then(|l| l.local_addr().ok());
     let mut passed = std::mem::take(&mut listeners.handoff);
     match data_dir_lock.share() {
         Ok(fd) => passed.push((LOCK_FD, fd)),
@@ -187,6 +193,7 @@ pub async fn run(
         pushes: Arc::new(PushRegistry::default()),
         events,
         sessions: Arc::default(),
+        metrics: Default::default(),
         deploy_locks: DeployLocks::default(),
         builds: Builds::new(concurrent_builds),
         retiring: Default::default(),
@@ -226,6 +233,10 @@ pub async fn run(
         shutdown.clone(),
         tracker.clone(),
     ));
+    if let Some(listener) = admin {
+        tracker.spawn(crate::admin::serve(listener, ctx.clone(), shutdown.clone()));
+        tracker.spawn(crate::admin::run_sampler(ctx.clone()));
+    }
     // SIGUSR2's default action kills the process: listen for it before announcing readiness.
     let usr2 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined2());
     let handed_off = Arc::new(std::sync::atomic::AtomicBool::new(false));

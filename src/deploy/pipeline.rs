@@ -58,6 +58,11 @@ pub async fn deploy(ctx: &Ctx, request: DeployRequest, io: &mut Io) -> Result<u3
     let deployed = run(ctx, request, number, started, io)
         .instrument(span)
         .await;
+    ctx.metrics.deployed(
+        app.as_str(),
+        deployed.is_ok(),
+        started.elapsed().as_secs_f64(),
+    );
     if let Err(err) = &deployed {
         let args = [app.to_string(), number.to_string(), err.to_string()];
         failed_env.push(super::triggers::duration(started));

@@ -22,7 +22,7 @@ use super::{engine_err, is_not_found, DockerEngine};
 use crate::names::{AppName, NetworkName};
 use crate::scheduler::{
     split_timestamp, BuildOutput, Instance, InstanceSpec, InstanceStatus, InstanceStream,
-    LogStream, NetworkInfo, OneOff, Scheduler, SchedulerError, Stdin, Stdout, LABEL_APP,
+    LogStream, NetworkInfo, OneOff, Scheduler, SchedulerError, Stdin, Stdout, Usage, LABEL_APP,
     LABEL_INDEX, LABEL_ONEOFF, LABEL_PROCESS, LABEL_RELEASE,
 };
 use tokio_util::sync::CancellationToken;
@@ -413,6 +413,37 @@ impl Scheduler for DockerEngine {
             }
         }
         Ok(instances)
+    }
+
+    async fn usage(&self, id: &str) -> Result<Usage, SchedulerError> {
+        let inspect = self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(engine_err)?;
+        let mut usage = Usage {
+            restarts: inspect.restart_count.map_or(0, |n| n.max(0) as u64),
+            ..Usage::default()
+        };
+        if inspect.state.and_then(|s| s.running) != Some(true) {
+            return Ok(usage);
+        }
+        let options = bollard::query_parameters::StatsOptions {
+            stream: false,
+            one_shot: true,
+        };
+        let mut stats = self.docker.stats(id, Some(options));
+        if let Some(stats) = stats.next().await {
+            let stats = stats.map_err(engine_err)?;
+            let nanos = stats
+                .cpu_stats
+                .and_then(|c| c.cpu_usage)
+                .and_then(|u| u.total_usage)
+                .unwrap_or(0);
+            usage.cpu_seconds = nanos as f64 / 1e9;
+            usage.memory_bytes = stats.memory_stats.and_then(|m| m.usage).unwrap_or(0);
+        }
+        Ok(usage)
     }
 
     async fn is_up_since_start(&self, id: &str) -> Result<bool, SchedulerError> {

@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -74,6 +75,36 @@ impl fmt::Display for Failure {
     }
 }
 
+/// Every failure kind, as `/metrics` labels them (`Failure::kind`'s order).
+pub const KINDS: [&str; 9] = [
+    "held",
+    "no_instance",
+    "too_large",
+    "unreachable",
+    "stale",
+    "broken",
+    "timed_out",
+    "body_timed_out",
+    "send_timed_out",
+];
+
+impl Failure {
+    /// Its index in `KINDS`.
+    fn kind(&self) -> usize {
+        match self {
+            Failure::Held(_) => 0,
+            Failure::NoInstance => 1,
+            Failure::TooLarge(_) => 2,
+            Failure::Unreachable(..) => 3,
+            Failure::Stale(..) => 4,
+            Failure::Broken(..) => 5,
+            Failure::TimedOut(..) => 6,
+            Failure::BodyTimedOut(_) => 7,
+            Failure::SendTimedOut(_) => 8,
+        }
+    }
+}
+
 /// The request a failure happened to.
 pub struct Request<'a> {
     pub method: &'a str,
@@ -87,6 +118,8 @@ pub struct Request<'a> {
 pub struct ErrorLog {
     lines: Mutex<VecDeque<Arc<str>>>,
     feed: broadcast::Sender<Arc<str>>,
+    /// Failures so far, by kind (`KINDS`).
+    counts: [AtomicU64; KINDS.len()],
 }
 
 impl Default for ErrorLog {
@@ -94,12 +127,19 @@ impl Default for ErrorLog {
         ErrorLog {
             lines: Mutex::default(),
             feed: broadcast::Sender::new(64),
+            counts: Default::default(),
         }
     }
 }
 
 impl ErrorLog {
+    /// Failures so far, by kind, in `KINDS`' order.
+    pub fn counts(&self) -> [u64; KINDS.len()] {
+        std::array::from_fn(|kind| self.counts[kind].load(Ordering::Relaxed))
+    }
+
     pub fn record(&self, app: &str, failure: &Failure, request: &Request<'_>) {
+        self.counts[failure.kind()].fetch_add(1, Ordering::Relaxed);
         // A stopped app's requests are expected failures: kept here, not repeated in the log.
         match failure {
             Failure::NoInstance | Failure::Held(_) => {

@@ -43,7 +43,7 @@ pub use access::{
 };
 pub use auth_guard::AuthGuard;
 pub use challenges::Challenges;
-pub use errors::ErrorLog;
+pub use errors::{ErrorLog, KINDS as FAILURE_KINDS};
 pub use extra::{wanted, ExtraListeners, ListenError};
 pub use forward::{Inbound, Limits, Shared};
 pub use metrics::{AppMetrics, Snapshot, LATENCY_BUCKETS};

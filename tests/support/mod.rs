@@ -117,6 +117,17 @@ pub fn unique(base: &str) -> String {
     )
 }
 
+/// Splits `top` (top-level settings such as `docker_host`, or a test's own `[admin]` section)
+/// into the top-level lines and the `[admin]` section, on an ephemeral loopback port unless
+/// the test sets one.
+fn admin_section(top: &str) -> (&str, String) {
+    match top.strip_prefix("[admin]\n") {
+        Some(admin) if admin.contains("listen") => ("", format!("[admin]\n{admin}")),
+        Some(admin) => ("", format!("[admin]\nlisten = \"127.0.0.1:0\"\n{admin}")),
+        None => (top, "[admin]\nlisten = \"127.0.0.1:0\"\n".to_string()),
+    }
+}
+
 /// The `GIT_SSH_COMMAND` that logs in with `key` only, trusting any host key.
 fn ssh_for_git(key: &Path) -> String {
     format!(
@@ -145,6 +156,8 @@ pub struct Berth {
     pub http: SocketAddr,
     pub https: SocketAddr,
     pub control: PathBuf,
+    /// The admin listener (`/metrics`).
+    pub admin: SocketAddr,
     child: Option<Child>,
     /// The daemon that took over from `child` on SIGUSR2 (not this process's child).
     successor: Option<u32>,
@@ -196,6 +209,11 @@ impl Berth {
         Berth::start_from("", ssh, "", "", Vec::new())
     }
 
+    /// Like `start`, with extra `[admin]` settings (TOML lines).
+    pub fn start_with_admin(admin: &str) -> Berth {
+        Berth::start_from(&format!("[admin]\n{admin}\n"), "", "", "", Vec::new())
+    }
+
     /// A daemon with extra top-level, `[ssh]`, `[deploy]` and `[proxy]` settings (TOML lines).
     fn start_from(
         top: &str,
@@ -205,6 +223,7 @@ impl Berth {
         env: Vec<(String, String)>,
     ) -> Berth {
         ensure_base_images();
+        let (top, admin) = admin_section(top);
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("berth.toml");
         std::fs::write(
@@ -214,8 +233,8 @@ impl Berth {
                  [ssh]\nlisten = \"127.0.0.1:0\"\n{ssh}\n\
                  [proxy]\nhttp_listen = \"127.0.0.1:0\"\nhttps_listen = \"127.0.0.1:0\"\n{proxy}\n\
                  [deploy]\nstart_timeout_secs = 20\nstop_timeout_secs = 2\n\
-                 check_wait_secs = 1\nwait_to_retire_secs = 1\n{deploy}\n",
-                data = dir.path().join("data").display()
+                 check_wait_secs = 1\nwait_to_retire_secs = 1\n{deploy}\n{admin}",
+                data = dir.path().join("data").display(),
             ),
         )
         .expect("write config");
@@ -228,6 +247,7 @@ impl Berth {
             http: "127.0.0.1:0".parse().expect("addr"),
             https: "127.0.0.1:0".parse().expect("addr"),
             control: PathBuf::new(),
+            admin: "127.0.0.1:0".parse().expect("addr"),
             child: None,
             successor: None,
             apps: Mutex::new(Vec::new()),
@@ -296,6 +316,7 @@ impl Berth {
         self.http = field("http").parse().expect("http addr");
         self.https = field("https").parse().expect("https addr");
         self.control = PathBuf::from(field("control"));
+        self.admin = field("admin").parse().expect("admin addr");
         self.child = Some(child);
     }
 

@@ -1,0 +1,93 @@
+//! End to end: `/metrics` on the admin listener, scraped and parsed as Prometheus would: replicas
+//! follow `ps:scale`, proxy counts follow requests, deploys are counted; the bearer token.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{eventually, http, repo, Berth};
+
+/// `GET path` on the admin listener with `token` as bearer, if any: (status, body).
+fn admin_get(berth: &Berth, path: &str, token: Option<&str>) -> (u16, String) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth
+        .as_deref()
+        .map(|value| vec![("Authorization", value)])
+        .unwrap_or_default();
+    let response = http::get_with(berth.admin, "localhost", path, &headers);
+    (response.status, response.body)
+}
+
+/// The value of the sample `name{labels}` (labels as the exposition writes them, in order).
+fn value(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let rest = line.strip_prefix(series)?.strip_prefix(' ')?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+#[test]
+fn metrics_follow_scaling_requests_and_deploys_behind_a_token() {
+    let berth = Berth::start_with_admin("token = \"s3cret-token\"\nsample_secs = 1");
+    assert_eq!(admin_get(&berth, "/metrics", None).0, 401);
+    assert_eq!(admin_get(&berth, "/healthz", Some("wrong")).0, 401);
+    assert_eq!(
+        admin_get(&berth, "/healthz", Some("s3cret-token")),
+        (200, "ok\n".to_string())
+    );
+    let scrape = || admin_get(&berth, "/metrics", Some("s3cret-token")).1;
+
+    let app = berth.app("metrics");
+    let source = repo::create(&repo::as_refs(&repo::web_app("counted")));
+    berth.push(source.path(), &app, "main").ok();
+    let web = format!("{{app=\"{app}\",process=\"web\"}}");
+    let metrics = scrape();
+    assert!(metrics.contains("berth_build_info{version=\""), "{metrics}");
+    assert_eq!(
+        value(&metrics, &format!("berth_replicas_desired{web}")),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &metrics,
+            &format!("berth_deploys_total{{app=\"{app}\",result=\"succeeded\"}}")
+        ),
+        Some(1.0)
+    );
+    assert!(metrics.ends_with("# EOF\n"), "{metrics}");
+
+    let requests = format!("berth_http_requests_total{{app=\"{app}\",class=\"2xx\"}}");
+    let before = value(&scrape(), &requests).unwrap_or(0.0);
+    for _ in 0..5 {
+        assert_eq!(berth.get(&Berth::host(&app), "/").status, 200);
+    }
+    let metrics = scrape();
+    assert_eq!(value(&metrics, &requests), Some(before + 5.0), "{metrics}");
+    let count = format!("berth_http_request_duration_seconds_count{{app=\"{app}\"}}");
+    assert!(value(&metrics, &count).unwrap_or(0.0) >= 5.0, "{metrics}");
+
+    berth.ssh(&format!("ps:scale {app} web=2")).ok();
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            let metrics = scrape();
+            value(&metrics, &format!("berth_replicas_desired{web}")) == Some(2.0)
+                && value(&metrics, &format!("berth_replicas_live{web}")) == Some(2.0)
+        }),
+        "{}",
+        scrape()
+    );
+    let memory =
+        format!("berth_instance_memory_bytes{{app=\"{app}\",process=\"web\",instance=\"web.2\"}}");
+    assert!(
+        value(&scrape(), &memory).is_some_and(|bytes| bytes > 0.0),
+        "{}",
+        scrape()
+    );
+
+    berth.ssh(&format!("ps:stop {app}")).ok();
+    assert!(eventually(Duration::from_secs(30), || {
+        let metrics = scrape();
+        value(&metrics, &format!("berth_replicas_desired{web}")) == Some(0.0)
+            && value(&metrics, &format!("berth_replicas_live{web}")) == Some(0.0)
+    }));
+}
