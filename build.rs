@@ -41,4 +41,18 @@ fn bundle(dir: &str) {
 fn main() {
     bundle("buildpacks");
     bundle("plugins");
+    revision();
+}
+
+/// `BERTH_REVISION`: the commit being built (`berth_build_info`), when built from a git checkout.
+fn revision() {
+    println!("cargo:rerun-if-changed=.git/HEAD");
+    println!("cargo:rerun-if-changed=.git/refs/heads");
+    let output = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output();
+    if let Some(output) = output.ok().filter(|o| o.status.success()) {
+        let revision = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        println!("cargo:rustc-env=BERTH_REVISION={revision}");
+    }
 }
