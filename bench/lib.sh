@@ -1,6 +1,6 @@
 # Shared by the benchmark scripts (sourced, not run): builds Berth in release mode and starts a
 # daemon on ephemeral ports with a temp data dir and one key, `bench`.
-# Sets: berth, work, daemon, ssh_port, cli (array). The caller's EXIT trap should call
+# Sets: berth, work, daemon, ssh_port, http_port, admin_port, cli (array). The caller's EXIT trap should call
 # stop_daemon. With FORMAT (berth|combined), the access log goes to $work/access.log in that
 # format; without, to the daemon's log ($work/daemon.log).
 
@@ -25,10 +25,14 @@ TOML
   if [ -n "$format" ]; then
     printf 'access_log = "%s"\naccess_log_format = "%s"\n' "$work/access.log" "$format" >>"$work/berth.toml"
   fi
+  # The admin listener (/metrics) on an ephemeral port; `admin_port` is read from the ready line.
+  printf '[admin]\nlisten = "127.0.0.1:0"\n%s\n' "${ADMIN_TOML:-}" >>"$work/berth.toml"
   "$berth" daemon --config "$work/berth.toml" >"$work/ready" 2>"$work/daemon.log" &
   daemon=$!
   for _ in $(seq 1 100); do grep -q ready "$work/ready" 2>/dev/null && break; sleep 0.1; done
   ssh_port=$(grep -o 'ssh=[0-9.:]*' "$work/ready" | cut -d: -f2)
+  admin_port=$(grep -o 'admin=[0-9.:]*' "$work/ready" | cut -d: -f2)
+  http_port=$(grep -o 'http=[0-9.:]*' "$work/ready" | cut -d: -f2)
   ssh-keygen -q -t ed25519 -N '' -f "$work/key"
   cli=("$berth" --config "$work/berth.toml")
   "${cli[@]}" ssh-keys:add bench <"$work/key.pub" >/dev/null

@@ -29,6 +29,7 @@
 pub mod accept;
 pub mod acme;
 pub mod admin;
+pub mod alerts;
 pub mod appjson;
 pub mod build;
 pub mod caller;

@@ -234,3 +234,67 @@ fn notify_posts_deploy_results_retrying_without_holding_the_deploy() {
     assert!(reason.contains("\"reason\":\"App build failed"), "{reason}");
     assert_eq!(slack.bodies().len(), 2, "{:?}", slack.bodies());
 }
+
+#[test]
+fn an_instance_down_is_alerted_once_and_its_recovery_once() {
+    let berth = Berth::start_with_admin("sample_secs = 1");
+    let receiver = Receiver::start();
+    berth
+        .ssh(&format!("notify:add {}", receiver.url("/alerts")))
+        .ok();
+    let app = berth.deployed("alerted", "up");
+    berth.ssh(&format!("ps:scale {app} web=2")).ok();
+    let web2 = support::docker_lines(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=berth.app={app}"),
+        "--filter",
+        "label=berth.index=2",
+    ]);
+    assert_eq!(web2.len(), 1, "{web2:?}");
+    support::docker_lines(&["stop", "-t", "1", &web2[0]]);
+    assert!(
+        receives(&receiver, "\"event\":\"replicas-below-desired\"", 1),
+        "{:?}",
+        receiver.bodies()
+    );
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "up\n");
+    support::docker_lines(&["start", &web2[0]]);
+    assert!(
+        receives(
+            &receiver,
+            "\"event\":\"replicas-below-desired.resolved\"",
+            1
+        ),
+        "{:?}",
+        receiver.bodies()
+    );
+    let alert = receiver
+        .bodies()
+        .into_iter()
+        .find(|b| b.contains("\"event\":\"replicas-below-desired\""))
+        .unwrap();
+    assert!(
+        alert.contains(&format!("\"app\":\"{app}\""))
+            && alert.contains("\"reason\":\"1 of 2 web instances running\""),
+        "{alert}"
+    );
+    // Three samples later, neither was repeated.
+    let sampled_at = || {
+        let metrics = support::http::get(berth.admin, "localhost", "/metrics").body;
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("berth_sample_timestamp_seconds "))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let then = sampled_at();
+    assert!(eventually(Duration::from_secs(30), || sampled_at() >= then + 3.0));
+    let alerts = receiver
+        .bodies()
+        .iter()
+        .filter(|b| b.contains("replicas-below-desired"))
+        .count();
+    assert_eq!(alerts, 2, "{:?}", receiver.bodies());
+}

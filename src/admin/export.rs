@@ -138,9 +138,9 @@ impl EncodeLabelSet for NoLabels {
     }
 }
 
-/// Desired instances per app and process (0 for a stopped app), and live (running) ones.
-fn replicas(ctx: &Ctx, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
-    let mut desired: BTreeMap<(String, String), u32> = BTreeMap::new();
+/// Instances each deployed app's processes should have (0 for a stopped app).
+pub fn desired(ctx: &Ctx) -> BTreeMap<(String, String), u32> {
+    let mut desired = BTreeMap::new();
     for record in ctx.store.apps() {
         let Some(release) = record.current() else {
             continue;
@@ -150,6 +150,12 @@ fn replicas(ctx: &Ctx, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::
             desired.insert((record.name.to_string(), process), count);
         }
     }
+    desired
+}
+
+/// Desired instances per app and process, and live (running) ones.
+fn replicas(ctx: &Ctx, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+    let desired = desired(ctx);
     let sample = ctx.metrics.sample();
     let mut live: BTreeMap<(String, String), u32> =
         desired.keys().map(|key| (key.clone(), 0)).collect();

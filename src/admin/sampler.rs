@@ -1,19 +1,30 @@
 //! Samples every instance (running or not, restarts, CPU, memory) and every app's certificate
 //! expiry on a timer (`[admin] sample_secs`), so that a scrape reads memory and never waits for
-//! Docker's stats API, which takes a moment per container.
+//! Docker's stats API, which takes a moment per container; each sample feeds the alerts
+//! (`crate::alerts`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::alerts::{Alert, Alerts};
+use crate::caller::Caller;
 use crate::context::Ctx;
 use crate::metrics::{InstanceSample, Sample};
+use crate::names::AppName;
 
-/// Samples until shutdown.
+/// Samples until shutdown; after each sample, fires the alerts it starts or ends.
 pub async fn run_loop(ctx: Arc<Ctx>) {
     let every = Duration::from_secs(ctx.config.admin.sample_secs.max(1));
+    let mut alerts = Alerts::default();
     loop {
         match take(&ctx).await {
-            Ok(sample) => ctx.metrics.sample.store(Arc::new(sample)),
+            Ok(sample) => {
+                let fired = alerts.evaluate(&sample, &super::export::desired(&ctx));
+                ctx.metrics.sample.store(Arc::new(sample));
+                for alert in fired {
+                    fire(&ctx, &alert).await;
+                }
+            }
             Err(err) => tracing::warn!(error = %err, "cannot sample instances for /metrics"),
         }
         tokio::select! {
@@ -21,6 +32,24 @@ pub async fn run_loop(ctx: Arc<Ctx>) {
             _ = tokio::time::sleep(every) => {}
         }
     }
+}
+
+/// Fires `alert`'s trigger (`notify` delivers it); a failing plugin is the plugin's business.
+async fn fire(ctx: &Ctx, alert: &Alert) {
+    tracing::warn!(app = %alert.app, trigger = alert.trigger, firing = alert.firing, message = %alert.message, "alert");
+    let Ok(app) = AppName::parse(&alert.app) else {
+        return;
+    };
+    let mut io = crate::io::Io::detached(ctx.shutdown.child_token());
+    let _ = ctx
+        .trigger(
+            alert.trigger,
+            &alert.args(),
+            Some(&app),
+            &Caller::Watch,
+            &mut io,
+        )
+        .await;
 }
 
 /// One sample. An instance gone between the listing and its stats is left out.

@@ -235,8 +235,9 @@ pub async fn run(
     ));
     if let Some(listener) = admin {
         tracker.spawn(crate::admin::serve(listener, ctx.clone(), shutdown.clone()));
-        tracker.spawn(crate::admin::run_sampler(ctx.clone()));
     }
+    // Alerts need samples whether or not anything scrapes them.
+    tracker.spawn(crate::admin::run_sampler(ctx.clone()));
     // SIGUSR2's default action kills the process: listen for it before announcing readiness.
     let usr2 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined2());
     let handed_off = Arc::new(std::sync::atomic::AtomicBool::new(false));
