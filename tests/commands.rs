@@ -45,8 +45,16 @@ fn apps_create_list_exists_over_ssh() {
     assert_eq!(missing.code, 20);
     assert_eq!(missing.stderr, " !     App nothing-here does not exist\n");
 
-    // `report` runs every `:report` of the app, in the help table's order.
-    let report = berth.ssh(&format!("report {app}")).ok().stdout;
+    // `report` runs every `:report` of the app, in the help table's order; for one app, the
+    // debugging sections follow (no releases yet: a warning on stderr instead of a section).
+    let page = berth.ssh(&format!("report {app}")).ok().stdout;
+    let (report, debugging) = page
+        .split_once(&format!("=====> {app} instances (sampled)"))
+        .expect("the debugging sections");
+    assert!(
+        debugging.contains("=====> ") && debugging.contains("recent events"),
+        "{page}"
+    );
     let headers: Vec<&str> = report
         .lines()
         .filter_map(|l| l.strip_prefix(&format!("=====> {app} ")))
@@ -66,7 +74,7 @@ fn apps_create_list_exists_over_ssh() {
     let all = berth.ssh("report").ok().stdout;
     assert_eq!(
         all, report,
-        "with one app, report of every app is that app's"
+        "with one app, report of every app is that app's :reports"
     );
     let gone = berth.ssh("report nothing-here");
     assert_eq!(gone.code, 20);

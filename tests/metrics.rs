@@ -84,6 +84,26 @@ fn metrics_follow_scaling_requests_and_deploys_behind_a_token() {
         scrape()
     );
 
+    // `report APP` gathers the app on one page.
+    let page = berth.ssh(&format!("report {app}")).ok().stdout;
+    for section in [
+        "releases (current: v1)",
+        "instances (sampled)",
+        "last failed deploy",
+        "proxy errors",
+        "recent events",
+    ] {
+        assert!(
+            page.contains(&format!("=====> {app} {section}\n")),
+            "{section} in {page}"
+        );
+    }
+    assert!(page.contains("web.2      running"), "{page}");
+    assert!(
+        page.contains(&format!("command ps:scale app={app} key=alice")),
+        "{page}"
+    );
+
     berth.ssh(&format!("ps:stop {app}")).ok();
     assert!(eventually(Duration::from_secs(30), || {
         let metrics = scrape();

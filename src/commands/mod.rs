@@ -68,6 +68,7 @@ mod releases;
 mod releases_info;
 mod releases_rollback;
 mod repo_purge_cache;
+mod report_app;
 mod resource;
 mod run;
 mod run_list;
@@ -504,7 +505,8 @@ async fn run(
 }
 
 /// `report [<app>] [--format json]`: every `:report` of the app, or of every app; in JSON
-/// one object of every report's rows (for every app: one such object per app name).
+/// one object of every report's rows (for every app: one such object per app name). For one
+/// app in text, the debugging sections follow (`report_app.rs`).
 async fn every_report(
     ctx: &Ctx,
     caller: &Caller,
@@ -539,6 +541,8 @@ async fn every_report(
         }
         if let output::ReportFormat::Gather(rows) = std::mem::take(&mut io.report) {
             every.insert(app.to_string(), rows.into());
+        } else if one {
+            report_app::run(ctx, &app, io).await?;
         }
     }
     if json {
