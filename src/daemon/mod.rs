@@ -80,6 +80,35 @@ fn return_large_allocations() {
     }
 }
 
+/// The Docker engine, waited for while it does not answer (a host booting starts Berth before
+/// dockerd is up), saying so; `None` if shut down meanwhile.
+async fn connect_engine(config: &Config, shutdown: &CancellationToken) -> Option<DockerEngine> {
+    let mut pause = std::time::Duration::from_millis(500);
+    let mut said = None;
+    loop {
+        match DockerEngine::connect(&config.docker_host, &config.deploy.network).await {
+            Ok(engine) => {
+                if said.is_some() {
+                    tracing::info!(docker_host = %config.docker_host, "the Docker engine answers; starting");
+                }
+                return Some(engine);
+            }
+            Err(err) => {
+                let message = err.to_string();
+                if said.as_ref() != Some(&message) {
+                    tracing::warn!(error = %message, "waiting for the Docker engine before serving");
+                    said = Some(message);
+                }
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            _ = tokio::time::sleep(pause) => {}
+        }
+        pause = (pause * 2).min(std::time::Duration::from_secs(5));
+    }
+}
+
 /// Runs until `shutdown` fires (or a successor took over, on SIGUSR2); `on_ready` is told the
 /// bound addresses once serving. `inherited` holds listeners a predecessor handed over.
 pub async fn run(
@@ -97,8 +126,10 @@ pub async fn run(
     )?;
     let store = crate::state::Store::open(&config.data_dir)?;
     let host_key = crate::ssh::load_or_create_host_key(&config.host_key())?;
-    let engine =
-        Arc::new(DockerEngine::connect(&config.docker_host, &config.deploy.network).await?);
+    let Some(engine) = connect_engine(&config, &shutdown).await else {
+        return Ok(());
+    };
+    let engine = Arc::new(engine);
     let exe = std::env::current_exe().map_err(DaemonError::Exe)?;
     install_hook(store.layout(), &exe)?;
 

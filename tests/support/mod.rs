@@ -429,6 +429,14 @@ impl Berth {
         }
     }
 
+    /// `kill -9` of the daemon: no shutdown, no cleanup (`restart` starts a new one).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     pub fn restart(&mut self) {
         self.stop();
         self.spawn();
