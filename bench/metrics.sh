@@ -23,6 +23,7 @@ done
 site=$(mktemp -d)
 printf 'FROM berth-base/busybox:latest\nCOPY index.html /www/index.html\nCMD ["/bin/sh", "-c", "exec httpd -f -p \\"$PORT\\" -h /www"]\n' >"$site/Dockerfile"
 echo served >"$site/index.html"
+"${cli[@]}" apps:create served >/dev/null
 tar -C "$site" -c . | "${cli[@]}" git:from-archive served -- >/dev/null
 rm -rf "$site"
 

@@ -55,6 +55,8 @@ pub struct Ctx {
     pub sessions: Arc<crate::sessions::Sessions>,
     /// Deploy counts and the instances' latest sample, for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// Web instances' liveness, as the liveness loop last found it (`ps:report`).
+    pub health: crate::deploy::HealthBoard,
     pub deploy_locks: DeployLocks,
     /// The build slots, and the builds running or waiting for one (`builds:*`).
     pub builds: Builds,
@@ -286,6 +288,7 @@ impl Ctx {
             events,
             sessions: Arc::default(),
             metrics: Default::default(),
+            health: Default::default(),
             deploy_locks: DeployLocks::default(),
             retiring: Default::default(),
             edits: Default::default(),

@@ -166,6 +166,10 @@ impl Scheduler for FakeEngine {
             .collect())
     }
 
+    async fn restart(&self, _id: &str, _grace: std::time::Duration) -> Result<(), SchedulerError> {
+        Ok(())
+    }
+
     async fn usage(&self, _id: &str) -> Result<crate::scheduler::Usage, SchedulerError> {
         Ok(crate::scheduler::Usage::default())
     }

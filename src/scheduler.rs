@@ -386,6 +386,10 @@ pub trait Scheduler: Send + Sync {
     /// The app's instances (all apps' with `None`), running or not.
     async fn instances(&self, app: Option<&AppName>) -> Result<Vec<Instance>, SchedulerError>;
 
+    /// Restarts instance `id` in place (same container, same address or a new one), giving it
+    /// `grace` between SIGTERM and SIGKILL.
+    async fn restart(&self, id: &str, grace: Duration) -> Result<(), SchedulerError>;
+
     /// What instance `id` has used, and how often the engine restarted it (for `/metrics`).
     async fn usage(&self, id: &str) -> Result<Usage, SchedulerError>;
 

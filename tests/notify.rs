@@ -298,3 +298,90 @@ fn an_instance_down_is_alerted_once_and_its_recovery_once() {
         .count();
     assert_eq!(alerts, 2, "{:?}", receiver.bodies());
 }
+
+#[test]
+fn a_failing_liveness_check_takes_one_instance_out_without_a_failed_request_and_back() {
+    let berth = Berth::start();
+    let receiver = Receiver::start();
+    berth
+        .ssh(&format!("notify:add {}", receiver.url("/alerts")))
+        .ok();
+    let app = berth.app("alive");
+    let mut files = repo::web_app("steady");
+    files.push(("www/alive", "ok\n".to_string()));
+    files.push((
+        "app.json",
+        r#"{"healthchecks": {"web": [{"type": "liveness", "name": "alive", "path": "/alive", "content": "ok", "attempts": 2, "wait": 1, "timeout": 2}]}}"#
+            .to_string(),
+    ));
+    let source = repo::create(&repo::as_refs(&files));
+    berth.push(source.path(), &app, "main").ok();
+    berth.ssh(&format!("ps:scale {app} web=2")).ok();
+    let web2 = support::docker_lines(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=berth.app={app}"),
+        "--filter",
+        "label=berth.index=2",
+    ]);
+    assert_eq!(web2.len(), 1, "{web2:?}");
+
+    let load = support::load::Load::start(berth.http, &Berth::host(&app), 8);
+    load.wait_for_more(100);
+    support::docker_lines(&["exec", &web2[0], "rm", "/www/alive"]);
+    assert!(
+        receives(&receiver, "\"event\":\"app-unhealthy\"", 1),
+        "{:?}",
+        receiver.bodies()
+    );
+    let report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
+    assert!(
+        report.contains("unhealthy (out of rotation); last failure")
+            && report.contains("liveness check"),
+        "{report}"
+    );
+    // Out of the proxy's rotation: web.1 alone takes requests, web.2 waits among the down.
+    let route = berth.ssh(&format!("nginx:show-config {app}")).ok().stdout;
+    let line = |label: &str| {
+        route
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("Upstreams").contains("web.1") && !line("Upstreams").contains("web.2"),
+        "{route}"
+    );
+    assert!(line("Down").contains("web.2"), "{route}");
+    load.wait_for_more(100);
+    // It passes again once the file is back (the restart kept the container's files).
+    assert!(eventually(Duration::from_secs(30), || {
+        support::docker_lines(&["exec", &web2[0], "sh", "-c", "echo ok > /www/alive"]);
+        receiver
+            .bodies()
+            .iter()
+            .any(|b| b.contains("\"event\":\"app-recovered\""))
+    }));
+    load.wait_for_more(100);
+    let samples = load.stop();
+    let failures: Vec<_> = samples.iter().filter(|s| s.outcome.is_err()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed, e.g. {:?}",
+        failures.len(),
+        samples.len(),
+        failures.first()
+    );
+    let report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
+    assert!(report.contains("healthy; last failure"), "{report}");
+    let count = |event: &str| {
+        receiver
+            .bodies()
+            .iter()
+            .filter(|b| b.contains(&format!("\"event\":\"{event}\"")))
+            .count()
+    };
+    assert_eq!((count("app-unhealthy"), count("app-recovered")), (1, 1));
+}

@@ -117,6 +117,21 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
             value,
         ));
     }
+    // Liveness (app.json's "type": "liveness" checks), for the instances the loop checked.
+    for health in ctx.health.of(&record.name) {
+        let mut value = match health.healthy {
+            true => "healthy".to_string(),
+            false => "unhealthy (out of rotation)".to_string(),
+        };
+        if let Some((at, reason)) = &health.last_failure {
+            value.push_str(&format!(
+                "; last failure {}: {reason}",
+                super::output::utc(*at)
+            ));
+        }
+        let (process, index) = health.dyno.split_once('.').unwrap_or((&health.dyno, ""));
+        rows.push((format!("Health {process} {index}"), value));
+    }
     Ok(rows)
 }
 

@@ -225,6 +225,7 @@ pub async fn run(
         events,
         sessions: Arc::default(),
         metrics: Default::default(),
+        health: Default::default(),
         deploy_locks: DeployLocks::default(),
         builds: Builds::new(concurrent_builds),
         retiring: Default::default(),
@@ -246,6 +247,7 @@ pub async fn run(
     tracker.spawn(restore_idle_apps(ctx.clone()));
 
     tracker.spawn(follow_restarts(ctx.clone()));
+    tracker.spawn(crate::deploy::watch_liveness(ctx.clone()));
     tracker.spawn(crate::cron::run_loop(ctx.clone()));
     tracker.spawn(crate::acme::run_loop(ctx.clone()));
     tracker.spawn(crate::ssh::serve(

@@ -12,6 +12,7 @@ mod checks;
 mod destroy;
 mod expiry;
 mod follow;
+mod liveness;
 mod locks;
 mod networks;
 mod pipeline;
@@ -28,6 +29,7 @@ pub use checks::run_app_checks;
 pub use destroy::destroy_app;
 pub use expiry::{arm_expiries, expire_later, with_ttl, DEFAULT_TTL, ONE_OFF_STOP_GRACE};
 pub use follow::follow_restarts;
+pub use liveness::{run_loop as watch_liveness, HealthBoard, InstanceHealth};
 pub use locks::{DeployLocks, Wait};
 pub use pipeline::{
     deploy, instance_spec, one_off_spec, DeployRequest, IndentedOutput, RunSettings,

@@ -415,6 +415,17 @@ impl Scheduler for DockerEngine {
         Ok(instances)
     }
 
+    async fn restart(&self, id: &str, grace: Duration) -> Result<(), SchedulerError> {
+        let options = bollard::query_parameters::RestartContainerOptions {
+            t: Some(i32::try_from(grace.as_secs()).unwrap_or(i32::MAX)),
+            signal: None,
+        };
+        self.docker
+            .restart_container(id, Some(options))
+            .await
+            .map_err(engine_err)
+    }
+
     async fn usage(&self, id: &str) -> Result<Usage, SchedulerError> {
         let inspect = self
             .docker

@@ -10,7 +10,7 @@ mod spec;
 
 pub use check::{CheckKind, HealthCheck};
 
-pub use run::{http_get, run_check, Answer, Target};
+pub use run::{http_get, probe_once, run_check, Answer, Target};
 pub use spec::{app_json_checks, from_checks_file, AppJsonCheck, SpecError};
 
 use std::net::SocketAddr;

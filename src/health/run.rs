@@ -140,6 +140,15 @@ pub async fn run_check(
     Err(format!("check \"{}\" failed: {last}", check.name))
 }
 
+/// One attempt of `check` (the liveness loop runs its own rounds).
+pub async fn probe_once(
+    check: &HealthCheck,
+    target: &Target<'_>,
+    scheduler: &dyn Scheduler,
+) -> Result<(), String> {
+    attempt_once(check, target, scheduler).await
+}
+
 async fn attempt_once(
     check: &HealthCheck,
     target: &Target<'_>,

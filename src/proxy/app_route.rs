@@ -30,6 +30,9 @@ pub struct AppRoute {
     pub held: bool,
     /// What this route (this generation of the app's upstreams) has served.
     pub stats: Arc<RouteStats>,
+    /// Instances out of rotation because they failed their liveness checks: kept down, even
+    /// when they run again, until they pass (`Routes::set_healthy`).
+    pub unhealthy: Vec<String>,
     /// The app's request metrics, kept across generations.
     pub metrics: Arc<AppMetrics>,
     /// The app's latest proxy errors, kept across generations.
@@ -78,6 +81,7 @@ impl AppRoute {
             upstreams,
             down: Vec::new(),
             held,
+            unhealthy: Vec::new(),
             stats: Arc::default(),
             metrics: previous.map(|p| p.metrics.clone()).unwrap_or_default(),
             errors: previous.map(|p| p.errors.clone()).unwrap_or_default(),
@@ -95,8 +99,33 @@ impl AppRoute {
             Some(self),
         );
         route.down = self.down.clone();
+        route.unhealthy = self.unhealthy.clone();
         route.stats = self.stats.clone();
         route
+    }
+
+    /// This generation with `instance` out of rotation (`healthy` false) or back in it, if that
+    /// changes anything. The last instance in rotation stays: an app answers while it can.
+    pub(super) fn with_health(&self, instance: &str, healthy: bool) -> Option<AppRoute> {
+        let marked = self.unhealthy.iter().any(|i| i == instance);
+        let mut route = self.same_generation();
+        let up = route.upstreams.iter().position(|u| u.instance == instance);
+        match (healthy, marked, up) {
+            (false, false, Some(i)) if route.upstreams.len() > 1 => {
+                let upstream = route.upstreams.remove(i);
+                route.down.push(upstream);
+                route.unhealthy.push(instance.to_string());
+            }
+            (true, true, _) => {
+                route.unhealthy.retain(|i| i != instance);
+                if let Some(i) = route.down.iter().position(|u| u.instance == instance) {
+                    let upstream = route.down.remove(i);
+                    route.upstreams.push(upstream);
+                }
+            }
+            _ => return None,
+        }
+        Some(route)
     }
 
     /// This generation with `instance` running at `at` (or stopped: `None`), if that changes
@@ -108,6 +137,13 @@ impl AppRoute {
         match (at, up, down) {
             (Some(ip), Some(i), _) if route.upstreams[i].addr.ip() != ip => {
                 route.upstreams[i].addr.set_ip(ip);
+            }
+            // An unhealthy instance that runs again waits for its checks, out of rotation.
+            (Some(ip), None, Some(i)) if route.unhealthy.iter().any(|u| u == instance) => {
+                if route.down[i].addr.ip() == ip {
+                    return None;
+                }
+                route.down[i].addr.set_ip(ip);
             }
             (Some(ip), None, Some(i)) => {
                 let mut upstream = route.down.remove(i);
@@ -143,5 +179,38 @@ mod tests {
             stats.record(status);
         }
         assert_eq!(stats.snapshot(), (5, 2));
+    }
+
+    fn upstream(instance: &str, ip: [u8; 4]) -> Upstream {
+        Upstream {
+            instance: instance.into(),
+            addr: SocketAddr::from((ip, 5000)),
+        }
+    }
+
+    fn named(list: &[Upstream]) -> Vec<&str> {
+        list.iter().map(|u| u.instance.as_str()).collect()
+    }
+
+    #[test]
+    fn an_unhealthy_instance_stays_out_when_it_runs_again_until_it_is_healthy() {
+        let app = AppName::parse("shop").unwrap();
+        let ups = vec![upstream("a", [10, 0, 0, 2]), upstream("b", [10, 0, 0, 3])];
+        let route = AppRoute::new(app, ups, false, None);
+        let out = route.with_health("b", false).unwrap();
+        assert_eq!(
+            (named(&out.upstreams), named(&out.down)),
+            (vec!["a"], vec!["b"])
+        );
+        assert!(out.with_health("a", false).is_none(), "the last one stays");
+        // Restarted (down, then up at a new address): still out, at its new address.
+        let stopped = out.following("b", None);
+        assert!(stopped.is_none());
+        let moved = out.following("b", Some([10, 0, 0, 9].into())).unwrap();
+        assert_eq!(named(&moved.upstreams), vec!["a"]);
+        assert_eq!(moved.down[0].addr, SocketAddr::from(([10, 0, 0, 9], 5000)));
+        let back = moved.with_health("b", true).unwrap();
+        assert_eq!(named(&back.upstreams), vec!["a", "b"]);
+        assert!(back.unhealthy.is_empty());
     }
 }

@@ -163,6 +163,23 @@ impl Routes {
         })
     }
 
+    /// Takes `instance` out of the app's rotation (`healthy` false: it failed its liveness
+    /// checks; it stays out when it runs again) or puts it back; whether anything changed. The
+    /// last instance in rotation is never taken out.
+    pub fn set_healthy(&self, app: &AppName, instance: &str, healthy: bool) -> bool {
+        self.update(|table| {
+            let Some(next) = table
+                .apps
+                .get(app)
+                .and_then(|r| r.with_health(instance, healthy))
+            else {
+                return false;
+            };
+            table.apps.insert(app.clone(), Arc::new(next));
+            true
+        })
+    }
+
     /// Every instance a route names, up or down, with its app.
     pub fn instances(&self) -> Vec<(AppName, String)> {
         let table = self.table.load();
