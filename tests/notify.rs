@@ -235,6 +235,20 @@ fn notify_posts_deploy_results_retrying_without_holding_the_deploy() {
     assert_eq!(slack.bodies().len(), 2, "{:?}", slack.bodies());
 }
 
+/// The id of the app's web instance number `index`.
+fn container_of(app: &str, index: &str) -> String {
+    let ids = support::docker_lines(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=berth.app={app}"),
+        "--filter",
+        &format!("label=berth.index={index}"),
+    ]);
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    ids[0].clone()
+}
+
 #[test]
 fn an_instance_down_is_alerted_once_and_its_recovery_once() {
     let berth = Berth::start_with_admin("sample_secs = 1");
@@ -244,23 +258,15 @@ fn an_instance_down_is_alerted_once_and_its_recovery_once() {
         .ok();
     let app = berth.deployed("alerted", "up");
     berth.ssh(&format!("ps:scale {app} web=2")).ok();
-    let web2 = support::docker_lines(&[
-        "ps",
-        "-q",
-        "--filter",
-        &format!("label=berth.app={app}"),
-        "--filter",
-        "label=berth.index=2",
-    ]);
-    assert_eq!(web2.len(), 1, "{web2:?}");
-    support::docker_lines(&["stop", "-t", "1", &web2[0]]);
+    let web2 = container_of(&app, "2");
+    support::docker_lines(&["stop", "-t", "1", &web2]);
     assert!(
         receives(&receiver, "\"event\":\"replicas-below-desired\"", 1),
         "{:?}",
         receiver.bodies()
     );
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "up\n");
-    support::docker_lines(&["start", &web2[0]]);
+    support::docker_lines(&["start", &web2]);
     assert!(
         receives(
             &receiver,
@@ -317,19 +323,11 @@ fn a_failing_liveness_check_takes_one_instance_out_without_a_failed_request_and_
     let source = repo::create(&repo::as_refs(&files));
     berth.push(source.path(), &app, "main").ok();
     berth.ssh(&format!("ps:scale {app} web=2")).ok();
-    let web2 = support::docker_lines(&[
-        "ps",
-        "-q",
-        "--filter",
-        &format!("label=berth.app={app}"),
-        "--filter",
-        "label=berth.index=2",
-    ]);
-    assert_eq!(web2.len(), 1, "{web2:?}");
+    let web2 = container_of(&app, "2");
 
     let load = support::load::Load::start(berth.http, &Berth::host(&app), 8);
     load.wait_for_more(100);
-    support::docker_lines(&["exec", &web2[0], "rm", "/www/alive"]);
+    support::docker_lines(&["exec", &web2, "rm", "/www/alive"]);
     assert!(
         receives(&receiver, "\"event\":\"app-unhealthy\"", 1),
         "{:?}",
@@ -358,7 +356,7 @@ fn a_failing_liveness_check_takes_one_instance_out_without_a_failed_request_and_
     load.wait_for_more(100);
     // It passes again once the file is back (the restart kept the container's files).
     assert!(eventually(Duration::from_secs(30), || {
-        support::docker_lines(&["exec", &web2[0], "sh", "-c", "echo ok > /www/alive"]);
+        support::docker_lines(&["exec", &web2, "sh", "-c", "echo ok > /www/alive"]);
         receiver
             .bodies()
             .iter()
