@@ -40,14 +40,15 @@ fn after_dockerd_restarts_every_app_serves_again_without_a_command() {
             .status()
             .is_ok_and(|s| s.success())
     }));
-    // As scripts/setup-host.sh starts it.
-    let log = std::fs::File::create("/var/log/berth-dockerd-restart.log").unwrap();
-    Command::new("dockerd")
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
+    // As scripts/setup-host.sh starts it: in the background, left running after this test.
+    let started = Command::new("sh")
+        .args([
+            "-c",
+            "nohup dockerd >/var/log/berth-dockerd-restart.log 2>&1 </dev/null &",
+        ])
+        .status()
         .expect("start dockerd");
+    assert!(started.success());
     assert!(eventually(Duration::from_secs(120), engine_answers));
 
     for (app, body) in [(&one, "one\n"), (&two, "two\n")] {
