@@ -109,9 +109,9 @@ impl EventLog {
         file.write_all(line.as_bytes())
     }
 
-    /// The latest `n` events that `keep` keeps, oldest first.
+    /// The latest `n` events that `keep` keeps, oldest first. Read without the writers' lock:
+    /// a line being appended is whole or not there, and one cut short is skipped.
     pub fn latest(&self, n: usize, keep: impl Fn(&Event) -> bool) -> Vec<Event> {
-        let _held = self.file.lock().unwrap_or_else(|p| p.into_inner());
         let mut events: Vec<Event> = [rotated(&self.path), self.path.clone()]
             .iter()
             .flat_map(|path| read(path))

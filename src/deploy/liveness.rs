@@ -168,13 +168,18 @@ async fn apply(
     verdict: Verdict,
     incidents: &mut BTreeSet<AppName>,
 ) {
-    let dyno = ctx
-        .scheduler
-        .instances(Some(app))
-        .await
-        .ok()
-        .and_then(|all| all.into_iter().find(|i| i.id == instance))
-        .map_or_else(|| instance.chars().take(12).collect(), |i| i.dyno());
+    // The engine is asked for the instance's name once, when the board first sees it.
+    let known = ctx.health.lock().get(instance).map(|h| h.dyno.clone());
+    let dyno = match known {
+        Some(dyno) => dyno,
+        None => ctx
+            .scheduler
+            .instances(Some(app))
+            .await
+            .ok()
+            .and_then(|all| all.into_iter().find(|i| i.id == instance))
+            .map_or_else(|| instance.chars().take(12).collect(), |i| i.dyno()),
+    };
     let was_healthy = {
         let mut board = ctx.health.lock();
         let entry = board
