@@ -64,12 +64,18 @@ impl Io {
         self.line(&format!("       {text}")).await;
     }
 
+    /// `-----> text` on stderr: a step of work whose stdout is data (an archive).
+    pub async fn progress(&mut self, text: &str) {
+        self.error_line(&format!("-----> {text}")).await;
+    }
+
     /// ` !     text` on stderr: a warning or the reason a command failed.
     pub async fn warn(&mut self, text: &str) {
-        let _ = self
-            .stderr
-            .write_all(format!(" !     {text}\n").as_bytes())
-            .await;
+        self.error_line(&format!(" !     {text}")).await;
+    }
+
+    async fn error_line(&mut self, line: &str) {
+        let _ = self.stderr.write_all(format!("{line}\n").as_bytes()).await;
         let _ = self.stderr.flush().await;
     }
 

@@ -21,6 +21,7 @@
 //! - `config`, `names`, `context`: configuration, validated names, shared context.
 //! - `accept`: what every accept loop does when `accept` fails.
 //! - `plugins/`: installed plugins (an index in memory) and running their commands.
+//! - `backup/`: archives of a whole Berth, written and restored as streams.
 //! - `fetch`: cloning a buildpack's or a plugin's git repository with the real `git`.
 //! - `fake` (unit tests only): an in-memory engine behind `scheduler`'s traits.
 //!
@@ -31,6 +32,7 @@ pub mod acme;
 pub mod admin;
 pub mod alerts;
 pub mod appjson;
+pub mod backup;
 pub mod build;
 pub mod caller;
 pub mod certs;

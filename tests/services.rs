@@ -9,35 +9,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::load::Load;
+use support::services::Services;
 use support::{eventually, repo, unique, Berth};
-
-/// Service containers and networks a test made, removed when it ends (declared before the
-/// `Berth`, so after it).
-#[derive(Default)]
-struct Services(std::sync::Mutex<Vec<(&'static str, String)>>);
-
-impl Services {
-    fn name(&self, kind: &'static str) -> String {
-        let name = unique("svc");
-        self.0.lock().unwrap().push((kind, name.clone()));
-        name
-    }
-}
-
-impl Drop for Services {
-    fn drop(&mut self) {
-        for (kind, name) in self.0.lock().unwrap().iter() {
-            let container = format!("berth.{kind}.{name}");
-            let _ = Command::new("docker")
-                .args(["rm", "-f", &container])
-                .output();
-            let network = format!("berth-{kind}-{name}");
-            let _ = Command::new("docker")
-                .args(["network", "rm", &network])
-                .output();
-        }
-    }
-}
 
 /// A local tag of an image, removed when dropped.
 struct Tag(String);

@@ -13,6 +13,7 @@ mod apps_report;
 mod apps_set;
 mod argv;
 mod authorized_keys;
+mod backup;
 mod builder;
 mod builder_dockerfile;
 mod buildpacks;
@@ -203,6 +204,7 @@ pub enum Command {
     AppsLocked(argv::AppArgs),
     AppsReport(argv::AppArgs),
     AppsSet(apps_set::Args),
+    Backup(backup::Args),
     BuilderReport(argv::AppArgs),
     BuilderSet(builder::Args),
     BuilderDockerfileReport(argv::AppArgs),
@@ -310,6 +312,7 @@ impl Command {
     async fn run(self, ctx: &Ctx, caller: &Caller, io: &mut Io) -> Result<(), CommandError> {
         match self {
             Command::Acl(args) => acl::run(ctx, io, args).await,
+            Command::Backup(args) => backup::run(ctx, caller, io, args).await,
             Command::AppsClone(args) => apps_clone::run(ctx, caller, io, args).await,
             Command::AppsCreate(args) => apps_create::run(ctx, caller, io, args).await,
             Command::AppsDestroy(args) => apps_destroy::run(ctx, caller, io, args).await,

@@ -4,7 +4,7 @@
 //! (which the compiler checks is complete) dispatches it.
 
 use super::{
-    acl, apps_clone, apps_destroy, apps_list, apps_set, argv, builder, builder_dockerfile,
+    acl, apps_clone, apps_destroy, apps_list, apps_set, argv, backup, builder, builder_dockerfile,
     buildpacks, builds, certs, checks_run, checks_set, checks_toggle, config_export, config_get,
     config_import, config_set, config_show, config_unset, cron, cron_set, docker_options, domains,
     enter, events, git_from_archive, git_from_image, git_set, help, http_auth, letsencrypt, logs,
@@ -156,6 +156,36 @@ pub const COMMANDS: &[Spec] = &[
         usage: "<app>",
         about: "Allow deploys again",
         parse: |name, rest| Ok(Command::AppsLock(argv::AppArgs::parse(name, rest)?, false)),
+    },
+    Spec {
+        name: "backup:export",
+        usage: "[--apps <app>,<app>] [--with-volumes]",
+        about: "Write an archive of Berth (state, apps, repositories, plugins, services; storage with --with-volumes) to stdout",
+        parse: |name, rest| Ok(Command::Backup(backup::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "backup:import",
+        usage: "",
+        about: "Restore an archive from stdin on a fresh host and deploy its apps again",
+        parse: |name, rest| Ok(Command::Backup(backup::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "backup:schedule",
+        usage: "[--keep N] [--with-volumes] [--apps <app>,<app>] <schedule> <dir>",
+        about: "Make archives on a cron schedule (UTC) into <data_dir>/backups/<dir>, keeping the last N (7)",
+        parse: |name, rest| Ok(Command::Backup(backup::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "backup:schedule-cat",
+        usage: "",
+        about: "Show the backup schedule",
+        parse: |name, rest| Ok(Command::Backup(backup::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "backup:unschedule",
+        usage: "",
+        about: "Stop making scheduled archives",
+        parse: |name, rest| Ok(Command::Backup(backup::Args::parse(name, rest)?)),
     },
     Spec {
         name: "builder-dockerfile:report",

@@ -109,6 +109,7 @@ pub async fn run_loop(ctx: Arc<Ctx>) {
         }
         let minute = crate::clock::utc(now.as_secs() + next_minute);
         super::plugin_tasks::run_due(&ctx, &minute, &running);
+        crate::backup::run_if_due(&ctx, &minute);
         let global = ctx.store.global();
         for record in ctx.store.apps() {
             if record.stopped {

@@ -29,7 +29,7 @@ impl Source {
 }
 
 /// Where an installed plugin came from, kept in its directory for `plugin:update`.
-pub(super) const SOURCE_FILE: &str = ".berth-source";
+pub const SOURCE_FILE: &str = ".berth-source";
 
 impl Source {
     /// `dir <path>` or `git <url> [<ref>]`, one line.
@@ -41,6 +41,18 @@ impl Source {
             Source::Bundled => "bundled\n".into(),
         }
     }
+}
+
+/// Records `record` (a `.berth-source` as another host kept it) as where `plugin` came from,
+/// when it is one; a restored plugin updates from where it first came from.
+pub fn keep_source(plugin: &Plugin, record: &[u8]) -> Result<(), PluginError> {
+    let text = String::from_utf8_lossy(record);
+    let known = ["dir ", "git "].iter().any(|p| text.starts_with(p)) && text.lines().count() == 1;
+    if !known {
+        return Ok(());
+    }
+    let path = plugin.dir.join(SOURCE_FILE);
+    std::fs::write(&path, text.as_bytes()).map_err(|err| internal(&path, err))
 }
 
 /// Where `plugin` was installed from.

@@ -17,9 +17,9 @@ use std::sync::RwLock;
 use serde::Deserialize;
 
 pub use bundled::{install_bundled, names as bundled_names};
-pub use install::{install, source_of, Source};
+pub use install::{install, keep_source, source_of, Source, SOURCE_FILE};
 pub use run::{help_lines, run_command, NOT_MINE};
-pub use trigger::{fire, Trigger, TriggerFailed, TRIGGERS};
+pub use trigger::{fire, fire_in, Trigger, TriggerFailed, TRIGGERS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::{is_executable, Registry};
+use super::{is_executable, Plugin, Registry};
 use crate::io::Io;
 
 /// Every trigger Berth fires.
@@ -34,6 +34,8 @@ pub const TRIGGERS: &[&str] = &[
     "check-deploy",
     "post-deploy",
     "deploy-failed",
+    "backup-export",
+    "backup-import",
 ];
 
 /// How long a trigger may run unless its plugin.toml says (`[timeouts]`, in seconds).
@@ -50,9 +52,10 @@ pub struct Trigger<'a> {
 }
 
 impl Trigger<'_> {
-    /// Whether a failure stops what fired it (`pre-*`, `check-deploy`).
+    /// Whether a failure stops what fired it (`pre-*`, `check-deploy`, and a backup's).
     pub fn aborts(&self) -> bool {
-        self.name.starts_with("pre-") || self.name == "check-deploy"
+        self.name.starts_with("pre-")
+            || ["check-deploy", "backup-export", "backup-import"].contains(&self.name)
     }
 }
 
@@ -75,32 +78,42 @@ pub async fn fire(
     io: &mut Io,
 ) -> Result<(), TriggerFailed> {
     for plugin in registry.list().into_iter().filter(|p| p.enabled) {
-        let program = plugin.dir.join(trigger.name);
-        if !is_executable(&program) {
-            continue;
+        if let Err(failed) = fire_in(registry, &plugin, trigger, data_dir, io).await {
+            if trigger.aborts() {
+                return Err(failed);
+            }
+            io.warn(&failed.to_string()).await;
         }
-        let limit = plugin
-            .manifest
-            .timeouts
-            .get(trigger.name)
-            .map_or(DEFAULT_TIMEOUT, |secs| Duration::from_secs(*secs));
-        tracing::info!(plugin = %plugin.name, trigger = trigger.name, "trigger");
-        let process = registry.process(&program, &plugin);
-        let why = match run(process, trigger, data_dir, limit, io).await {
-            Ok(()) => continue,
-            Err(why) => why,
-        };
-        let failed = TriggerFailed {
+    }
+    Ok(())
+}
+
+/// Runs `trigger` in `plugin` if it has it (enabled or not).
+pub async fn fire_in(
+    registry: &Registry,
+    plugin: &Plugin,
+    trigger: &Trigger<'_>,
+    data_dir: &Path,
+    io: &mut Io,
+) -> Result<(), TriggerFailed> {
+    let program = plugin.dir.join(trigger.name);
+    if !is_executable(&program) {
+        return Ok(());
+    }
+    let limit = plugin
+        .manifest
+        .timeouts
+        .get(trigger.name)
+        .map_or(DEFAULT_TIMEOUT, |secs| Duration::from_secs(*secs));
+    tracing::info!(plugin = %plugin.name, trigger = trigger.name, "trigger");
+    let process = registry.process(&program, plugin);
+    run(process, trigger, data_dir, limit, io)
+        .await
+        .map_err(|why| TriggerFailed {
             trigger: trigger.name,
             plugin: plugin.name.clone(),
             why,
-        };
-        if trigger.aborts() {
-            return Err(failed);
-        }
-        io.warn(&failed.to_string()).await;
-    }
-    Ok(())
+        })
 }
 
 /// Runs one trigger program; `Err` says how it failed.

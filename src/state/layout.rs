@@ -75,6 +75,12 @@ impl Layout {
         self.root.join("global.toml")
     }
 
+    /// Archives and dumps kept on the server (`backup:schedule`, the service plugins'
+    /// `:backup`), one directory each.
+    pub fn backups_dir(&self) -> PathBuf {
+        self.root.join("backups")
+    }
+
     /// Directories apps may mount (`storage:ensure-directory`).
     pub fn storage_dir(&self) -> PathBuf {
         self.root.join("storage")

@@ -12,6 +12,7 @@ mod keys;
 mod layout;
 mod lock;
 mod records;
+mod restore;
 mod secrets;
 mod storage;
 
@@ -26,11 +27,12 @@ pub use atomic::{link_atomic, write_atomic};
 pub use layout::Layout;
 pub use lock::DataDirLock;
 pub use records::{
-    AcmeProps, AppRecord, BuilderSettings, BuildpackSettings, ChecksSettings, CronTask,
-    DomainSettings, GitSettings, GlobalSettings, KeyRing, LetsencryptSettings, Mount,
+    AcmeProps, AppRecord, BackupSchedule, BuilderSettings, BuildpackSettings, ChecksSettings,
+    CronTask, DomainSettings, GitSettings, GlobalSettings, KeyRing, LetsencryptSettings, Mount,
     NetworkSettings, ProxyLimits, Release, Resources, Role, SshKey, TlsSettings, ALL_PROCESSES,
     UNLIMITED,
 };
+pub use restore::{read_staged, Staged};
 pub use secrets::{valid_secret_name, MAX_SECRET};
 pub use storage::{valid_storage_name, MountSource};
 

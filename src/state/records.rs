@@ -369,6 +369,25 @@ pub struct GlobalSettings {
     /// `acl:set --global allow-create true`: developer keys may create apps (and get them).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub acl_allow_create: bool,
+    /// `backup:schedule`: Berth's own archives, made on a schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_schedule: Option<BackupSchedule>,
+}
+
+/// `backup:schedule <schedule> <dir> [--keep N] [--with-volumes] [--apps a,b]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupSchedule {
+    /// A cron schedule, in UTC.
+    pub schedule: String,
+    /// The directory under `<data_dir>/backups/` the archives go into.
+    pub dir: String,
+    /// How many archives are kept (the oldest go first).
+    pub keep: u32,
+    #[serde(default)]
+    pub with_volumes: bool,
+    /// Only these apps (all when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<AppName>,
 }
 
 /// How large a container's log grows when neither the app nor `--global` says (Dokku's).
@@ -412,6 +431,7 @@ impl Default for GlobalSettings {
             cron_maintenance: false,
             plugins_disabled: Vec::new(),
             acl_allow_create: false,
+            backup_schedule: None,
         }
     }
 }

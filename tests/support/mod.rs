@@ -8,6 +8,7 @@ pub mod engine;
 pub mod http;
 pub mod load;
 pub mod repo;
+pub mod services;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -456,6 +457,12 @@ impl Berth {
         let name = unique(base);
         self.apps.lock().expect("apps").push(name.clone());
         name
+    }
+
+    /// Cleans up `name` (an app this daemon did not name, restored from a backup) when the
+    /// daemon is dropped.
+    pub fn track(&self, name: &str) {
+        self.apps.lock().expect("apps").push(name.to_string());
     }
 
     pub fn host(app: &str) -> String {

@@ -255,6 +255,7 @@ impl Command {
             | Command::SshKeysSetRole(_)
             | Command::SshKeysSessions => Need::Admin("SSH keys"),
             Command::Acl(_) => Need::Admin("ACLs"),
+            Command::Backup(_) => Need::Admin("backups (an archive holds every secret and key)"),
         }
     }
 }
