@@ -128,6 +128,37 @@ mod tests {
         );
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_scheduled_archive_is_written_whole_and_the_oldest_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = crate::fake::test_ctx(dir.path()).await;
+        let shop = crate::names::AppName::parse("shop").unwrap();
+        ctx.create_app(&shop).unwrap();
+        let plan = BackupSchedule {
+            schedule: "0 3 * * *".into(),
+            dir: "nightly".into(),
+            keep: 2,
+            with_volumes: false,
+            apps: Vec::new(),
+        };
+        for name in ["berth-1.tar.gz", "berth-2.tar.gz", "berth-3.tar.gz"] {
+            write(&ctx, &plan, name).await.unwrap();
+        }
+        let nightly = dir.path().join("backups/nightly");
+        let mut left: Vec<_> = std::fs::read_dir(&nightly)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["berth-2.tar.gz", "berth-3.tar.gz"]);
+        let staging = dir.path().join("check");
+        std::fs::create_dir(&staging).unwrap();
+        let archive = std::fs::File::open(nightly.join("berth-3.tar.gz")).unwrap();
+        let meta = super::super::archive::unpack(archive, &staging).unwrap();
+        assert_eq!(meta.apps, ["shop"]);
+        assert!(staging.join("apps/shop/app.toml").exists());
+    }
+
     #[test]
     fn backup_directories_are_plain_names() {
         assert!(valid_dir("nightly"));
