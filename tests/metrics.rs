@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use support::{eventually, http, repo, Berth};
@@ -65,6 +66,48 @@ fn metrics_follow_scaling_requests_and_deploys_behind_a_token() {
     assert_eq!(value(&metrics, &requests), Some(before + 5.0), "{metrics}");
     let count = format!("berth_http_request_duration_seconds_count{{app=\"{app}\"}}");
     assert!(value(&metrics, &count).unwrap_or(0.0) >= 5.0, "{metrics}");
+
+    // Bytes both ways, and a keep-alive connection counted while it stays open.
+    let series = |name: &str| format!("{name}{{app=\"{app}\"}}");
+    let sent = value(&metrics, &series("berth_proxy_sent_bytes_total")).unwrap_or(0.0);
+    let received = value(&metrics, &series("berth_proxy_received_bytes_total")).unwrap_or(0.0);
+    let body = berth.get(&Berth::host(&app), "/").body;
+    let upload = "x".repeat(700);
+    let mut connection = std::net::TcpStream::connect(berth.http).unwrap();
+    write!(
+        connection,
+        "POST / HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n{upload}",
+        Berth::host(&app),
+        upload.len()
+    )
+    .unwrap();
+    let mut first = [0u8; 12];
+    connection.read_exact(&mut first).unwrap();
+    assert!(first.starts_with(b"HTTP/1.1 "), "{first:?}");
+    let metrics = scrape();
+    let now_sent = value(&metrics, &series("berth_proxy_sent_bytes_total")).unwrap();
+    assert!(now_sent >= sent + body.len() as f64, "{metrics}");
+    assert_eq!(
+        value(&metrics, &series("berth_proxy_received_bytes_total")),
+        Some(received + upload.len() as f64),
+        "{metrics}"
+    );
+    // The earlier GET's connection may take a moment to be let go of.
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            value(&scrape(), &series("berth_proxy_open_connections")) == Some(1.0)
+        }),
+        "{}",
+        scrape()
+    );
+    drop(connection);
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            value(&scrape(), &series("berth_proxy_open_connections")) == Some(0.0)
+        }),
+        "{}",
+        scrape()
+    );
 
     berth.ssh(&format!("ps:scale {app} web=2")).ok();
     assert!(

@@ -12,7 +12,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use crate::context::Ctx;
-use crate::proxy::{FAILURE_KINDS, LATENCY_BUCKETS};
+use crate::proxy::{Snapshot, FAILURE_KINDS, LATENCY_BUCKETS};
 
 /// Status classes, as `berth_http_requests_total{class}` labels them.
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
@@ -230,7 +230,8 @@ fn instances(ctx: &Ctx, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt:
     )
 }
 
-/// The proxy's requests by status class, their latency, and upstream errors by kind, per app.
+/// The proxy's requests by status class, their latency, upstream errors by kind, bytes both
+/// ways and open connections, per app.
 fn proxy(ctx: &Ctx, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
     let mut apps = ctx.store.app_names();
     apps.sort();
@@ -283,6 +284,36 @@ fn proxy(ctx: &Ctx, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Err
                 None,
             )?;
     }
+    for (name, help, kind, value) in [
+        (
+            "berth_proxy_received_bytes",
+            "Request body bytes the proxy read from clients (and tunnels' bytes from them)",
+            MetricType::Counter,
+            (|s| s.received) as fn(&Snapshot) -> u64,
+        ),
+        (
+            "berth_proxy_sent_bytes",
+            "Response body bytes the proxy wrote to clients (and tunnels' bytes to them)",
+            MetricType::Counter,
+            |s| s.sent,
+        ),
+        (
+            "berth_proxy_open_connections",
+            "Client connections open whose latest request was the app's",
+            MetricType::Gauge,
+            |s| s.open_connections,
+        ),
+    ] {
+        family(
+            encoder,
+            name,
+            help,
+            kind,
+            snapshots
+                .iter()
+                .map(|(app, snapshot, _)| ([("app", app.as_str())], value(snapshot) as f64)),
+        )?;
+    }
     family(
         encoder,
         "berth_proxy_upstream_errors",
@@ -322,6 +353,9 @@ mod tests {
             ("berth_http_requests", "counter"),
             ("berth_http_request_duration_seconds", "histogram"),
             ("berth_proxy_upstream_errors", "counter"),
+            ("berth_proxy_received_bytes", "counter"),
+            ("berth_proxy_sent_bytes", "counter"),
+            ("berth_proxy_open_connections", "gauge"),
             ("berth_certificate_expiry_timestamp_seconds", "gauge"),
             ("berth_build_queue_length", "gauge"),
             ("berth_builds_running", "gauge"),

@@ -1,10 +1,12 @@
 //! `client-body-timeout`, as nginx's `client_body_timeout`: a request body whose client sends
 //! nothing for that long, while the proxy waits to read it, fails, and the client gets a 408.
 //! Only time spent waiting on the client counts: an app that reads its upload slowly (and so
-//! stops the proxy from reading) never makes it expire.
+//! stops the proxy from reading) never makes it expire. The bytes read are counted in the app's
+//! metrics as they come.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -13,6 +15,7 @@ use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::{Instant, Sleep};
 
 use super::forward::{BoxError, ProxyBody};
+use super::metrics::AppMetrics;
 
 #[derive(Debug, thiserror::Error)]
 #[error("the client sent no request body for {}s (client-body-timeout)", .0.as_secs())]
@@ -22,16 +25,18 @@ pub struct BodyTimedOut(pub Duration);
 pub struct IdleTimeout {
     inner: ProxyBody,
     idle: Duration,
+    metrics: Arc<AppMetrics>,
     /// Set while the last poll found nothing to read; made the first time that happens.
     sleep: Option<Pin<Box<Sleep>>>,
     waiting: bool,
 }
 
 impl IdleTimeout {
-    pub fn new(inner: ProxyBody, idle: Duration) -> IdleTimeout {
+    pub fn new(inner: ProxyBody, idle: Duration, metrics: Arc<AppMetrics>) -> IdleTimeout {
         IdleTimeout {
             inner,
             idle,
+            metrics,
             sleep: None,
             waiting: false,
         }
@@ -49,6 +54,9 @@ impl Body for IdleTimeout {
         let this = &mut *self;
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
             this.waiting = false;
+            if let Some(Ok(data)) = frame.as_ref().map(|f| f.as_ref().map(Frame::data_ref)) {
+                this.metrics.received(data.map_or(0, |d| d.len() as u64));
+            }
             return Poll::Ready(frame);
         }
         if !this.waiting {
@@ -94,7 +102,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_silent_client_fails_the_body_and_a_sending_one_does_not() {
         let (tx, inner) = fed();
-        let mut body = IdleTimeout::new(inner, Duration::from_secs(60));
+        let mut body = IdleTimeout::new(inner, Duration::from_secs(60), Arc::default());
         for _ in 0..3 {
             let send = tx.clone();
             tokio::spawn(async move {
@@ -113,7 +121,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn time_the_body_is_not_read_does_not_count() {
         let (tx, inner) = fed();
-        let mut body = IdleTimeout::new(inner, Duration::from_secs(60));
+        let mut body = IdleTimeout::new(inner, Duration::from_secs(60), Arc::default());
         tx.send(Ok(Frame::data(Bytes::from_static(b"a"))))
             .await
             .unwrap();

@@ -180,11 +180,17 @@ pub async fn forward(
         }
     }
     let micros = started.elapsed().as_micros() as u64;
+    // A body whose size is known is counted now; another as it is sent.
+    let exact = response.body().size_hint().exact();
+    if let Some(bytes) = exact {
+        route.metrics.sent(bytes);
+    }
+    let mut deferred = None;
     if !policy.access_log_off {
         match client {
             // Its size known only once it is sent: its line is written then.
-            Some(client) if response.body().size_hint().exact().is_none() => {
-                let line = Deferred {
+            Some(client) if exact.is_none() => {
+                deferred = Some(Deferred {
                     app: route.app.to_string(),
                     id: id.clone(),
                     method: method.clone(),
@@ -193,8 +199,7 @@ pub async fn forward(
                     micros,
                     peer: inbound.peer.ip(),
                     client,
-                };
-                response = response.map(|body| Logged::wrap(body, &shared.access, line));
+                });
             }
             client => {
                 let client = client.map(|mut client| {
@@ -213,6 +218,10 @@ pub async fn forward(
                 });
             }
         }
+    }
+    if exact.is_none() {
+        let metrics = route.metrics.clone();
+        response = response.map(|body| Logged::wrap(body, metrics, &shared.access, deferred));
     }
     let limit = policy.send_timeout.unwrap_or(shared.limits.send_timeout);
     sending.watch(Watched {
@@ -317,7 +326,7 @@ async fn to_app(
             Some(Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).boxed())
         }
     }
-    .map(|body| IdleTimeout::new(body, body_timeout).boxed());
+    .map(|body| IdleTimeout::new(body, body_timeout, route.metrics.clone()).boxed());
     let mut swaps_left = 1;
     let outcome = loop {
         let attempts = if replayable { route.upstreams.len() } else { 1 };
@@ -403,9 +412,14 @@ async fn to_app(
     };
     let (mut head, upstream_body) = response.into_parts();
     match tunnel {
-        Some((client, upstream)) => {
-            super::upgrade::tunnel(shared, route.app.clone(), client, upstream, read_timeout)
-        }
+        Some((client, upstream)) => super::upgrade::tunnel(
+            shared,
+            route.app.clone(),
+            client,
+            upstream,
+            read_timeout,
+            route.metrics.clone(),
+        ),
         None => strip_hop_by_hop(&mut head.headers),
     }
     if let (true, Some(hsts)) = (inbound.tls, &route.policy.hsts) {

@@ -1,6 +1,7 @@
-//! A response body whose size is known only once it is sent (a chunked or compressed one), in
-//! the combined access log format, which shows the bytes sent: its line is written when the
-//! body ends or the client goes away, with the bytes sent by then (nginx's `$body_bytes_sent`).
+//! A response body whose size is known only once it is sent (a chunked or compressed one): the
+//! bytes sent are added to the app's metrics, and in the combined access log format, which shows
+//! them, its line is written, when the body ends or the client goes away, with the bytes sent by
+//! then (nginx's `$body_bytes_sent`).
 
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -14,6 +15,7 @@ use hyper::{Method, Uri};
 
 use super::access::{AccessLog, Client, Entry};
 use super::forward::{BoxError, ProxyBody};
+use super::metrics::AppMetrics;
 
 /// The access line of a response still being sent.
 pub struct Deferred {
@@ -27,17 +29,26 @@ pub struct Deferred {
     pub client: Client,
 }
 
-/// `body`, counting its data, with the line it writes to `log` when dropped.
+/// `body`, counting its data, with the line (if any) it writes to `log` when dropped.
 pub struct Logged {
     body: ProxyBody,
+    metrics: Arc<AppMetrics>,
+    sent: u64,
     log: Arc<AccessLog>,
-    line: Deferred,
+    line: Option<Deferred>,
 }
 
 impl Logged {
-    pub fn wrap(body: ProxyBody, log: &Arc<AccessLog>, line: Deferred) -> ProxyBody {
+    pub fn wrap(
+        body: ProxyBody,
+        metrics: Arc<AppMetrics>,
+        log: &Arc<AccessLog>,
+        line: Option<Deferred>,
+    ) -> ProxyBody {
         Logged {
             body,
+            metrics,
+            sent: 0,
             log: log.clone(),
             line,
         }
@@ -56,7 +67,7 @@ impl Body for Logged {
         let polled = Pin::new(&mut self.body).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
-                self.line.client.bytes += data.len() as u64;
+                self.sent += data.len() as u64;
             }
         }
         polled
@@ -73,7 +84,11 @@ impl Body for Logged {
 
 impl Drop for Logged {
     fn drop(&mut self) {
-        let line = &self.line;
+        self.metrics.sent(self.sent);
+        let Some(line) = &mut self.line else {
+            return;
+        };
+        line.client.bytes = self.sent;
         self.log.record(&Entry {
             app: &line.app,
             id: &line.id,

@@ -1,5 +1,7 @@
 //! Per-app request metrics the proxy keeps: counts by status class and a latency histogram
-//! (time to the upstream's response headers). Lock-free; they live as long as the app's route,
+//! (time to the upstream's response headers), the body bytes received from and sent to clients
+//! (tunnels' bytes both ways included), and the client connections open whose latest request
+//! was the app's. Lock-free; they live as long as the app's route,
 //! across deploys, and are what the metrics issue exports.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +20,9 @@ pub struct AppMetrics {
     /// Non-cumulative bucket counts; the last is +Inf.
     buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
     latency_micros: AtomicU64,
+    received: AtomicU64,
+    sent: AtomicU64,
+    open: AtomicU64,
 }
 
 /// A consistent-enough copy of an app's metrics.
@@ -27,6 +32,11 @@ pub struct Snapshot {
     /// Cumulative counts per bucket bound, then the total (+Inf).
     pub cumulative: Vec<u64>,
     pub latency_sum: Duration,
+    /// Request body bytes read from clients.
+    pub received: u64,
+    /// Response body bytes written to clients.
+    pub sent: u64,
+    pub open_connections: u64,
 }
 
 impl Snapshot {
@@ -49,6 +59,26 @@ impl AppMetrics {
         self.latency_micros.fetch_add(micros, Ordering::Relaxed);
     }
 
+    pub fn received(&self, bytes: u64) {
+        self.received.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn sent(&self, bytes: u64) {
+        self.sent.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// A client connection's latest request is now this app's.
+    pub fn connection_in(&self) {
+        self.open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A client connection that counted for this app closed or went to another app.
+    pub fn connection_out(&self) {
+        let _ = self
+            .open
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         let classes = std::array::from_fn(|i| self.classes[i].load(Ordering::Relaxed));
         let mut total = 0;
@@ -64,6 +94,9 @@ impl AppMetrics {
             classes,
             cumulative,
             latency_sum: Duration::from_micros(self.latency_micros.load(Ordering::Relaxed)),
+            received: self.received.load(Ordering::Relaxed),
+            sent: self.sent.load(Ordering::Relaxed),
+            open_connections: self.open.load(Ordering::Relaxed),
         }
     }
 }

@@ -9,6 +9,9 @@
 //! every stream on it, and the latest routed request's app decides. The proxy's own answers to
 //! requests it routes nowhere (a few bytes each) keep the last routed request's limit, else
 //! the proxy's.
+//!
+//! The same naming keeps each app's count of open connections: a connection counts for the app
+//! of its latest routed request until it closes or routes a request to another app.
 
 use std::future::Future;
 use std::io;
@@ -55,7 +58,15 @@ impl Sending {
 
     /// The response about to be written is `watched`'s.
     pub fn watch(&self, watched: Watched) {
-        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(watched);
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let before = current.as_ref().map(|w| &w.route.metrics);
+        if !before.is_some_and(|m| Arc::ptr_eq(m, &watched.route.metrics)) {
+            if let Some(metrics) = before {
+                metrics.connection_out();
+            }
+            watched.route.metrics.connection_in();
+        }
+        *current = Some(watched);
     }
 
     fn limit(&self) -> Duration {
@@ -83,6 +94,15 @@ impl Sending {
             .route
             .errors
             .record(app, &Failure::SendTimedOut(limit), &request);
+    }
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        let current = self.current.get_mut().unwrap_or_else(|p| p.into_inner());
+        if let Some(watched) = current {
+            watched.route.metrics.connection_out();
+        }
     }
 }
 

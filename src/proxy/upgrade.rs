@@ -2,7 +2,8 @@
 //! 101, the client's and the upstream's connections are joined and bytes flow both ways until
 //! either side closes, or neither sends anything for the app's `proxy-read-timeout` (as nginx
 //! times out upgraded connections: a dead peer must not hold a tunnel for ever). On shutdown a
-//! tunnel gets a grace window to finish before it is cut.
+//! tunnel gets a grace window to finish before it is cut. The bytes each side sends count as
+//! the app's received and sent bytes, as they flow.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
 use super::forward::Shared;
+use super::metrics::AppMetrics;
 use crate::names::AppName;
 
 /// How long open tunnels may run on after the proxy starts shutting down.
@@ -28,6 +30,7 @@ pub fn tunnel(
     client: OnUpgrade,
     upstream: OnUpgrade,
     idle: Duration,
+    metrics: Arc<AppMetrics>,
 ) {
     let shutdown = shared.shutdown.clone();
     shared.tracker.spawn(async move {
@@ -38,7 +41,7 @@ pub fn tunnel(
                 return;
             }
         };
-        let relay = relay(TokioIo::new(client), TokioIo::new(upstream), idle);
+        let relay = relay(TokioIo::new(client), TokioIo::new(upstream), idle, metrics);
         let grace = async {
             shutdown.cancelled().await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -64,15 +67,26 @@ enum Ended {
 }
 
 /// Copies both ways until a side closes or both stay silent for `idle`.
-async fn relay<A, B>(client: A, upstream: B, idle: Duration) -> std::io::Result<Ended>
+async fn relay<A, B>(
+    client: A,
+    upstream: B,
+    idle: Duration,
+    metrics: Arc<AppMetrics>,
+) -> std::io::Result<Ended>
 where
     A: AsyncRead + AsyncWrite + Unpin,
     B: AsyncRead + AsyncWrite + Unpin,
 {
     let start = Instant::now();
     let heard = Arc::new(AtomicU64::new(0));
-    let mut client = Heard::new(client, start, heard.clone());
-    let mut upstream = Heard::new(upstream, start, heard.clone());
+    let mut client = Heard::new(
+        client,
+        start,
+        heard.clone(),
+        metrics.clone(),
+        AppMetrics::received,
+    );
+    let mut upstream = Heard::new(upstream, start, heard.clone(), metrics, AppMetrics::sent);
     let silence = async {
         loop {
             let last = start + Duration::from_millis(heard.load(Ordering::Relaxed));
@@ -88,19 +102,30 @@ where
     }
 }
 
-/// A connection that notes when it last read something (milliseconds since `start`).
+/// A connection that notes when it last read something (milliseconds since `start`), and
+/// counts what it read (`count`: as received from the client, or sent to it).
 struct Heard<T> {
     inner: T,
     start: Instant,
     heard: Arc<AtomicU64>,
+    metrics: Arc<AppMetrics>,
+    count: fn(&AppMetrics, u64),
 }
 
 impl<T> Heard<T> {
-    fn new(inner: T, start: Instant, heard: Arc<AtomicU64>) -> Heard<T> {
+    fn new(
+        inner: T,
+        start: Instant,
+        heard: Arc<AtomicU64>,
+        metrics: Arc<AppMetrics>,
+        count: fn(&AppMetrics, u64),
+    ) -> Heard<T> {
         Heard {
             inner,
             start,
             heard,
+            metrics,
+            count,
         }
     }
 }
@@ -116,6 +141,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Heard<T> {
         if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
             let millis = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
             self.heard.store(millis, Ordering::Relaxed);
+            (self.count)(&self.metrics, (buf.filled().len() - before) as u64);
         }
         polled
     }
@@ -149,7 +175,8 @@ mod tests {
         let (client, mut client_peer) = tokio::io::duplex(64);
         let (upstream, mut upstream_peer) = tokio::io::duplex(64);
         let idle = Duration::from_secs(60);
-        let relay = tokio::spawn(relay(client, upstream, idle));
+        let metrics = Arc::new(AppMetrics::default());
+        let relay = tokio::spawn(relay(client, upstream, idle, metrics.clone()));
         for _ in 0..3 {
             tokio::time::sleep(Duration::from_secs(45)).await;
             client_peer.write_all(b"ping").await.unwrap();
@@ -164,5 +191,11 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(59)).await;
         assert!(!relay.is_finished());
         assert_eq!(relay.await.unwrap().unwrap(), Ended::Idle);
+        let counted = metrics.snapshot();
+        assert_eq!(
+            (counted.received, counted.sent),
+            (12, 4),
+            "pings in, a pong out"
+        );
     }
 }
