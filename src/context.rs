@@ -197,6 +197,14 @@ impl Ctx {
     }
 
     /// The seconds old instances of `app` keep running after a switch.
+    /// Whether the app's web instances get the default probe as a liveness check.
+    pub fn liveness_probe(&self, app: &AppRecord) -> bool {
+        app.checks
+            .liveness_probe
+            .or(self.store.global().liveness_probe)
+            .unwrap_or(false)
+    }
+
     pub fn wait_to_retire(&self, app: &AppRecord) -> u64 {
         app.checks
             .wait_to_retire

@@ -383,3 +383,44 @@ fn a_failing_liveness_check_takes_one_instance_out_without_a_failed_request_and_
     };
     assert_eq!((count("app-unhealthy"), count("app-recovered")), (1, 1));
 }
+
+#[test]
+fn the_default_probe_opted_in_as_liveness_takes_a_frozen_instance_out_and_back() {
+    let berth = Berth::start();
+    let app = berth.app("probed");
+    let source = repo::create(&repo::as_refs(&repo::web_app("probed")));
+    berth.push(source.path(), &app, "main").ok();
+    berth.ssh(&format!("ps:scale {app} web=2")).ok();
+    let web2 = container_of(&app, "2");
+    let upstreams = || {
+        let route = berth.ssh(&format!("nginx:show-config {app}")).ok().stdout;
+        route
+            .lines()
+            .find(|l| l.trim_start().starts_with("Upstreams"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    // Off unless opted in: a frozen instance stays in rotation.
+    support::docker_lines(&["pause", &web2]);
+    let report = berth.ssh(&format!("checks:report {app}")).ok().stdout;
+    let row = format!("       {:<32}false\n", "Checks computed liveness probe:");
+    assert!(report.contains(&row), "{report}");
+    berth
+        .ssh(&format!("checks:set {app} liveness-probe true"))
+        .ok();
+    assert!(
+        eventually(Duration::from_secs(60), || !upstreams().contains("web.2")),
+        "{}",
+        upstreams()
+    );
+    assert!(upstreams().contains("web.1"));
+    let report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
+    assert!(report.contains("liveness probe failed"), "{report}");
+    support::docker_lines(&["unpause", &web2]);
+    assert!(
+        eventually(Duration::from_secs(60), || upstreams().contains("web.2")),
+        "{}",
+        upstreams()
+    );
+    assert_eq!(berth.get(&Berth::host(&app), "/").status, 200);
+}

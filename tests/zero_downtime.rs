@@ -112,7 +112,9 @@ fn checks_settings_are_reported_and_set() {
     }
     let bad = berth.ssh(&format!("checks:set {app} wait 3"));
     assert_eq!(bad.code, 1);
-    assert!(bad.stderr.contains("only knows wait-to-retire"));
+    assert!(bad
+        .stderr
+        .contains("checks:set knows wait-to-retire and liveness-probe"));
 
     let source = repo::create(&repo::as_refs(&repo::web_app("skipped")));
     let push = berth.push(source.path(), &app, "main").ok();

@@ -31,6 +31,18 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandErr
             ),
             ("Checks global wait to retire", global.to_string()),
             (
+                "Checks computed liveness probe",
+                ctx.liveness_probe(&record).to_string(),
+            ),
+            (
+                "Checks liveness probe",
+                record
+                    .checks
+                    .liveness_probe
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+            ),
+            (
                 "Checks wait to retire",
                 record
                     .checks

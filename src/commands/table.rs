@@ -333,8 +333,8 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "checks:set",
-        usage: "(<app>|--global) wait-to-retire [seconds]",
-        about: "How long old instances keep serving after a switch",
+        usage: "(<app>|--global) wait-to-retire|liveness-probe [value]",
+        about: "How long old instances keep serving after a switch; the default probe as a liveness check",
         parse: |_, rest| Ok(Command::ChecksSet(checks_set::Args::parse(rest)?)),
     },
     Spec {

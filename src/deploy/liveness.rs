@@ -3,6 +3,10 @@
 //! row is taken out of the proxy's rotation at once (unless it is the last one in it), restarted,
 //! and put back when it passes again; the app's first unhealthy instance fires `app-unhealthy`,
 //! and the app's return to all healthy fires `app-recovered`, once each per incident.
+//!
+//! An app that declares no liveness check of `web` can opt in to the default probe (any HTTP
+//! answer on the port) as one: `checks:set <app> liveness-probe true`, every 5 seconds, out
+//! after 3 failed rounds.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -11,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::caller::Caller;
 use crate::context::Ctx;
-use crate::health::{probe_once, CheckKind, HealthCheck, Target};
+use crate::health::{self, probe_http, probe_once, CheckKind, HealthCheck, Target};
 use crate::names::AppName;
 
 /// One instance's health, for `ps:report`.
@@ -78,7 +82,7 @@ pub async fn run_loop(ctx: Arc<Ctx>) {
             let Some(route) = ctx.routes.route(&record.name) else {
                 continue;
             };
-            if checks.is_empty() {
+            if checks.is_empty() && !ctx.liveness_probe(&record) {
                 continue;
             }
             let every = checks.iter().map(|c| c.wait_secs.max(1)).min().unwrap_or(5);
@@ -140,7 +144,7 @@ enum Verdict {
     Failed(String),
 }
 
-/// Every check once; the first failure's reason.
+/// Every check once (the default probe when none is declared); the first failure's reason.
 async fn round(
     ctx: &Ctx,
     checks: &[&HealthCheck],
@@ -148,6 +152,12 @@ async fn round(
     address: SocketAddr,
     host: &str,
 ) -> Result<(), String> {
+    if checks.is_empty() {
+        return match probe_http(address, host, Duration::from_secs(5)).await {
+            health::Probe::Answered(_) => Ok(()),
+            health::Probe::Failed(reason) => Err(format!("liveness probe failed: {reason}")),
+        };
+    }
     let target = Target {
         container: instance,
         address,

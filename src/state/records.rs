@@ -311,6 +311,10 @@ pub struct ChecksSettings {
     pub skipped: Vec<String>,
     /// Seconds old instances keep running after the switch; the global default when unset.
     pub wait_to_retire: Option<u64>,
+    /// `checks:set liveness-probe`: the default probe run continuously on web instances that
+    /// declare no liveness check; the global setting when unset.
+    #[serde(default)]
+    pub liveness_probe: Option<bool>,
 }
 
 impl ChecksSettings {
@@ -369,6 +373,9 @@ pub struct GlobalSettings {
     /// `acl:set --global allow-create true`: developer keys may create apps (and get them).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub acl_allow_create: bool,
+    /// `checks:set --global liveness-probe`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness_probe: Option<bool>,
     /// `backup:schedule`: Berth's own archives, made on a schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_schedule: Option<BackupSchedule>,
@@ -431,6 +438,7 @@ impl Default for GlobalSettings {
             cron_maintenance: false,
             plugins_disabled: Vec::new(),
             acl_allow_create: false,
+            liveness_probe: None,
             backup_schedule: None,
         }
     }
