@@ -108,13 +108,35 @@ impl Inherited {
             .map(std::os::unix::net::UnixListener::from)
     }
 
-    /// Tells a waiting predecessor that this process serves now.
+    /// Tells a waiting predecessor that this process serves now, and systemd (`Type=notify`)
+    /// that it is ready and is the service's main process, which after a handoff it did not
+    /// start as.
     pub fn notify_ready(&mut self) {
         if let Some(fd) = self.ready.take() {
             let mut pipe = std::fs::File::from(fd);
             let _ = std::io::Write::write_all(&mut pipe, b"ready\n");
         }
+        if let Some(socket) = std::env::var_os("NOTIFY_SOCKET") {
+            let message = format!("READY=1\nMAINPID={}\n", std::process::id());
+            if let Err(err) = notify_systemd(&socket, &message) {
+                tracing::warn!(error = %err, "cannot tell systemd this process is ready");
+            }
+        }
     }
+}
+
+/// Sends `message` to systemd's notification socket (`@name`: an abstract one).
+fn notify_systemd(socket: &std::ffi::OsStr, message: &str) -> std::io::Result<()> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let bytes = socket.as_bytes();
+    let address = match bytes.strip_prefix(b"@") {
+        Some(name) => SocketAddr::from_abstract_name(name)?,
+        None => SocketAddr::from_pathname(socket)?,
+    };
+    UnixDatagram::unbound()?.send_to_addr(message.as_bytes(), &address)?;
+    Ok(())
 }
 
 /// Takes ownership of an inherited descriptor, if it is open (and stops passing it on).

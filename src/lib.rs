@@ -22,6 +22,7 @@
 //! - `accept`: what every accept loop does when `accept` fails.
 //! - `plugins/`: installed plugins (an index in memory) and running their commands.
 //! - `backup/`: archives of a whole Berth, written and restored as streams.
+//! - `doctor`: `berth doctor`, the host's readiness checks.
 //! - `fetch`: cloning a buildpack's or a plugin's git repository with the real `git`.
 //! - `fake` (unit tests only): an in-memory engine behind `scheduler`'s traits.
 //!
@@ -46,6 +47,7 @@ pub mod crontab;
 pub mod daemon;
 pub mod deploy;
 pub mod docker;
+pub mod doctor;
 pub mod domains;
 pub mod events;
 #[cfg(test)]

@@ -43,6 +43,15 @@ enum Sub {
         #[arg(long)]
         socket: Option<PathBuf>,
     },
+    /// Check this host for Berth: Docker, ports, the data dir, DNS, disk, clock, state files.
+    Doctor,
+    /// Print a completion script: `source <(berth completions bash)`.
+    Completions {
+        /// bash, zsh or fish.
+        shell: String,
+        /// The command to complete, if not `berth` (an alias for `ssh -p 2222 berth@host`).
+        name: Option<String>,
+    },
     /// Any Berth command (apps:create, ssh-keys:add, help, ...), run by the daemon.
     #[command(external_subcommand)]
     Command(Vec<String>),
@@ -111,6 +120,19 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
+    if let Some(Sub::Completions { shell, name }) = &cli.command {
+        let Some(script) =
+            berth::commands::completion_script(shell, name.as_deref().unwrap_or("berth"))
+        else {
+            eprintln!(
+                " !     No completions for {shell}: use one of {}",
+                berth::commands::SHELLS.join(", ")
+            );
+            return Ok(1);
+        };
+        print!("{script}");
+        return Ok(0);
+    }
     // Inside a plugin, `berth` (or `dokku`) talks to the daemon that runs the plugin.
     let from_plugin = match (&cli.config, &cli.command) {
         (None, Some(Sub::Command(_)) | None) => std::env::var_os(ENV_CONTROL_SOCKET),
@@ -127,13 +149,21 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         (Some(socket), _) => PathBuf::from(socket),
         (None, _) => {
             let config = load_config(&cli)?;
-            if let Some(Sub::Daemon) = cli.command {
-                return daemon(config);
+            match cli.command {
+                Some(Sub::Daemon) => return daemon(config),
+                Some(Sub::Doctor) => return doctor(&config),
+                _ => {}
             }
             config.control_socket()
         }
     };
     let argv = match cli.command {
+        // Answered here, daemon or not: what an installer or `berth doctor` asks first.
+        Some(Sub::Command(argv)) if matches!(argv.as_slice(), [v] if v == "version" || v == "--version") =>
+        {
+            println!("{}", berth::commands::version_line());
+            return Ok(0);
+        }
         Some(Sub::Command(argv)) => argv,
         Some(Sub::SshCommand { key, .. }) => {
             return Ok(client_runtime()?.block_on(client::run_ssh_command(&socket, key))?);
@@ -174,6 +204,19 @@ fn daemon(config: Config) -> anyhow::Result<i32> {
         .await
     })?;
     Ok(0)
+}
+
+/// `berth doctor`: one line per check; exit status 1 when any fails.
+fn doctor(config: &Config) -> anyhow::Result<i32> {
+    let running = std::os::unix::net::UnixStream::connect(config.control_socket()).is_ok();
+    let findings = client_runtime()?.block_on(berth::doctor::run(config, running));
+    for finding in &findings {
+        println!("{}", finding.line());
+    }
+    let failed = findings
+        .iter()
+        .any(|f| f.level == berth::doctor::Level::Fail);
+    Ok(i32::from(failed))
 }
 
 async fn wait_for_signal() {

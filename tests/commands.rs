@@ -213,9 +213,17 @@ fn unknown_commands_help_and_version() {
         );
     }
     let version = berth.cli(&["version"], b"").ok();
+    let revision = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .unwrap();
     assert_eq!(
         version.stdout,
-        format!("berth {}\n", env!("CARGO_PKG_VERSION"))
+        format!(
+            "berth {} (revision {})\n",
+            env!("CARGO_PKG_VERSION"),
+            String::from_utf8_lossy(&revision.stdout).trim()
+        )
     );
     let quoting = berth.ssh("apps:create 'unclosed");
     assert_eq!(quoting.code, 1);

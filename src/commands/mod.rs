@@ -23,6 +23,7 @@ mod checks_report;
 mod checks_run;
 mod checks_set;
 mod checks_toggle;
+mod completions;
 mod config_common;
 mod config_export;
 mod config_get;
@@ -87,8 +88,10 @@ mod urls;
 mod version;
 
 pub use crate::io::{Io, Lines, Reader, Writer};
+pub use completions::{script as completion_script, SHELLS};
 pub use deploying::run_deploy;
 use help::usage;
+pub use version::line as version_line;
 
 use tracing::Instrument;
 

@@ -12,6 +12,9 @@ mod events;
 mod load;
 mod networks;
 mod oneoffs;
+mod probe;
+
+pub use probe::{probe, EngineFacts};
 
 use bollard::models::NetworkCreateRequest;
 use bollard::Docker;

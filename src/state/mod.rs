@@ -466,6 +466,35 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), StateError> {
     Ok(())
 }
 
+/// The state files under `data_dir` that do not read, with why (`berth doctor`); reads only.
+pub fn unreadable_files(data_dir: &Path) -> Vec<(PathBuf, String)> {
+    let layout = Layout::new(data_dir);
+    let mut bad = Vec::new();
+    let global = read_or_default::<GlobalSettings>(&format::GLOBAL, &layout.global_file());
+    if let Err(err) = global {
+        bad.push((layout.global_file(), err.to_string()));
+    }
+    if let Err(err) = read_or_default::<KeyRing>(&format::KEYS, &layout.keys_file()) {
+        bad.push((layout.keys_file(), err.to_string()));
+    }
+    let Ok(apps) = fs::read_dir(layout.apps_dir()) else {
+        return bad;
+    };
+    for entry in apps.filter_map(Result::ok) {
+        let file = entry.path().join("app.toml");
+        match fs::read_to_string(&file) {
+            Ok(text) => {
+                if let Err(err) = format::decode::<AppRecord>(&format::APP, &file, &text) {
+                    bad.push((file, err.to_string()));
+                }
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => bad.push((file, err.to_string())),
+        }
+    }
+    bad
+}
+
 fn read_or_default<T: serde::de::DeserializeOwned + Default>(
     format: &format::Format,
     path: &Path,
