@@ -12,6 +12,8 @@ bash scripts/setup-host.sh
 bash scripts/base-images.sh
 bash scripts/stack-image.sh
 bash scripts/service-images.sh
+# The packaging test builds the Debian package with cargo-deb (from crates.io, once).
+cargo deb --version >/dev/null 2>&1 || cargo install cargo-deb --locked --quiet
 
 echo "-----> cargo fmt --check"
 cargo fmt --all -- --check

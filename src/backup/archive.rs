@@ -7,10 +7,12 @@
 //! accepts the archive only when the end is there and every file matches the manifest: a
 //! truncated or altered archive is refused before anything is changed.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
@@ -212,7 +214,13 @@ impl<R: Read> Read for Hashing<R> {
 /// Reads an archive from `input` into `staging` (an empty directory: its files land in
 /// `staging/<name>`), checking it whole. Returns what its first entry says.
 pub fn unpack(input: impl Read, staging: &Path) -> Result<Meta, ArchiveError> {
-    let mut archive = tar::Archive::new(GzDecoder::new(input));
+    let ended = Rc::new(Cell::new(false));
+    let read_error = |err: std::io::Error| read_error(&ended, err);
+    let tracked = Tracked {
+        inner: input,
+        ended: ended.clone(),
+    };
+    let mut archive = tar::Archive::new(GzDecoder::new(tracked));
     let entries = archive.entries().map_err(read_error)?;
     let mut meta: Option<Meta> = None;
     let mut seen: BTreeMap<String, (u64, String)> = BTreeMap::new();
@@ -235,7 +243,7 @@ pub fn unpack(input: impl Read, staging: &Path) -> Result<Meta, ArchiveError> {
         }
         match path.as_str() {
             FORMAT_ENTRY if meta.is_none() => {
-                let body = small(&mut entry, MAX_SMALL)?;
+                let body = small(&mut entry, MAX_SMALL, &read_error)?;
                 let found: Meta = serde_json::from_slice(&body)
                     .map_err(|e| ArchiveError::Corrupt(format!("its FORMAT entry: {e}")))?;
                 if found.format > FORMAT_VERSION {
@@ -244,9 +252,9 @@ pub fn unpack(input: impl Read, staging: &Path) -> Result<Meta, ArchiveError> {
                 meta = Some(found);
             }
             MANIFEST_ENTRY if manifest.is_none() => {
-                manifest = Some(small(&mut entry, MAX_MANIFEST)?);
+                manifest = Some(small(&mut entry, MAX_MANIFEST, &read_error)?);
             }
-            END_ENTRY => end = Some(small(&mut entry, MAX_SMALL)?),
+            END_ENTRY => end = Some(small(&mut entry, MAX_SMALL, &read_error)?),
             _ => {
                 let Some(name) = path.strip_prefix(FILES).filter(|n| safe_name(n)) else {
                     return Err(ArchiveError::Corrupt(format!(
@@ -262,7 +270,7 @@ pub fn unpack(input: impl Read, staging: &Path) -> Result<Meta, ArchiveError> {
                 }
                 let mode = entry.header().mode().unwrap_or(0o600) & 0o755 | 0o600;
                 let declared = entry.header().size().map_err(read_error)?;
-                let (size, sha) = unpack_file(&mut entry, &staging.join(name), mode)?;
+                let (size, sha) = unpack_file(&mut entry, &staging.join(name), mode, &read_error)?;
                 if size != declared {
                     return Err(ArchiveError::Truncated("it ends in the middle".into()));
                 }
@@ -305,16 +313,38 @@ pub fn unpack(input: impl Read, staging: &Path) -> Result<Meta, ArchiveError> {
     Ok(meta)
 }
 
-/// Why reading the stream failed: it ended early, or it is not what it should be.
-fn read_error(err: std::io::Error) -> ArchiveError {
-    if err.kind() == std::io::ErrorKind::UnexpectedEof {
-        ArchiveError::Truncated("it ends in the middle".into())
-    } else {
-        ArchiveError::Corrupt(err.to_string())
+/// The client's stream, noting when it has ended.
+struct Tracked<R> {
+    inner: R,
+    ended: Rc<Cell<bool>>,
+}
+
+impl<R: Read> Read for Tracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.ended.set(true);
+        }
+        Ok(n)
     }
 }
 
-fn small(entry: &mut impl Read, limit: u64) -> Result<Vec<u8>, ArchiveError> {
+/// Why reading the archive failed: the stream ended before the archive did (whatever the
+/// decompressor makes of a cut-off stream), or it is not what it should be.
+fn read_error(ended: &Cell<bool>, err: std::io::Error) -> ArchiveError {
+    if ended.get() || err.kind() == std::io::ErrorKind::UnexpectedEof {
+        ArchiveError::Truncated("it ends in the middle".into())
+    } else {
+        // What a damaged header makes the tar reader say may hold anything, line breaks too.
+        ArchiveError::Corrupt(crate::names::shown(&err.to_string()))
+    }
+}
+
+fn small(
+    entry: &mut impl Read,
+    limit: u64,
+    read_error: &dyn Fn(std::io::Error) -> ArchiveError,
+) -> Result<Vec<u8>, ArchiveError> {
     let mut body = Vec::new();
     entry
         .take(limit + 1)
@@ -337,7 +367,12 @@ fn safe_name(name: &str) -> bool {
 
 /// Writes one file into the staging directory (which holds only what this reader made, so no
 /// symlink is followed), hashing it on the way.
-fn unpack_file(entry: &mut impl Read, to: &Path, mode: u32) -> Result<(u64, String), ArchiveError> {
+fn unpack_file(
+    entry: &mut impl Read,
+    to: &Path,
+    mode: u32,
+    read_error: &dyn Fn(std::io::Error) -> ArchiveError,
+) -> Result<(u64, String), ArchiveError> {
     use std::os::unix::fs::OpenOptionsExt;
     let local = |source| ArchiveError::Local {
         path: to.to_path_buf(),
@@ -353,10 +388,16 @@ fn unpack_file(entry: &mut impl Read, to: &Path, mode: u32) -> Result<(u64, Stri
         .open(to)
         .map_err(local)?;
     let mut hashing = Hashing::new(entry);
-    std::io::copy(&mut hashing, &mut file).map_err(|err| match err.kind() {
-        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData => read_error(err),
-        _ => local(err),
-    })?;
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match hashing.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(read_error(err)),
+        };
+        file.write_all(&buf[..n]).map_err(local)?;
+    }
     Ok((hashing.count, hex(hashing.context.finish().as_ref())))
 }
 

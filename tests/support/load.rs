@@ -58,6 +58,21 @@ impl Load {
         );
     }
 
+    /// Stops, and fails the test if any request failed.
+    #[track_caller]
+    pub fn stop_without_failures(self) -> Vec<Sample> {
+        let samples = self.stop();
+        let failures: Vec<_> = samples.iter().filter(|s| s.outcome.is_err()).collect();
+        assert!(
+            failures.is_empty(),
+            "{} of {} failed, e.g. {:?}",
+            failures.len(),
+            samples.len(),
+            failures.first()
+        );
+        samples
+    }
+
     pub fn stop(self) -> Vec<Sample> {
         self.stop.store(true, Ordering::SeqCst);
         for worker in self.workers {
