@@ -361,24 +361,33 @@ impl Scheduler for DockerEngine {
                 .await
                 .map_err(engine_err)?;
             let mut lines = self.log_lines(&id, None, true);
+            let mut shown = 0;
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => return Ok(-1),
                     line = lines.next() => match line {
-                        Some(line) => output.line(split_timestamp(&line?).1).await,
+                        Some(line) => {
+                            output.line(split_timestamp(&line?).1).await;
+                            shown += 1;
+                        }
                         None => break,
                     },
                 }
             }
             let mut waited = self.docker.wait_container(&id, None);
-            match waited.next().await {
-                Some(Ok(response)) => Ok(response.status_code),
-                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => {
-                    Ok(code)
-                }
-                Some(Err(err)) => Err(engine_err(err)),
-                None => Ok(-1),
+            let status = match waited.next().await {
+                Some(Ok(response)) => response.status_code,
+                Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
+                Some(Err(err)) => return Err(engine_err(err)),
+                None => -1,
+            };
+            // A container that exits at once can end the followed log before its last lines
+            // are written; once it has exited, its log is whole: show what the follow missed.
+            let mut rest = self.log_lines(&id, None, false).skip(shown);
+            while let Some(line) = rest.next().await {
+                output.line(split_timestamp(&line?).1).await;
             }
+            Ok(status)
         }
         .await;
         let _ = self.remove_force(&id).await;
