@@ -99,14 +99,26 @@ impl<W: Write> Writer<W> {
             .map_err(ArchiveError::Write)
     }
 
-    /// Adds the file at `disk` as `files/<name>` (a relative path of normal components).
+    /// Adds the file at `disk` as `files/<name>` (a relative path of normal components); a
+    /// `disk` that is not a regular file (or is gone) is left out.
     pub fn add_file(&mut self, name: &str, disk: &Path) -> Result<(), ArchiveError> {
+        let (Some(dir), Some(file)) = (disk.parent(), disk.file_name()) else {
+            return Ok(());
+        };
+        self.add_beneath(name, dir, Path::new(file))
+    }
+
+    /// Adds `dir/rel` as `files/<name>`, opened without following a link (`open_beneath`).
+    fn add_beneath(&mut self, name: &str, dir: &Path, rel: &Path) -> Result<(), ArchiveError> {
         use std::os::unix::fs::PermissionsExt;
+        let disk = dir.join(rel);
         let local = |source| ArchiveError::Local {
-            path: disk.to_path_buf(),
+            path: disk.clone(),
             source,
         };
-        let file = fs::File::open(disk).map_err(local)?;
+        let Some(file) = open_beneath(dir, rel).map_err(local)? else {
+            return Ok(());
+        };
         let meta = file.metadata().map_err(local)?;
         let size = meta.len();
         let mut header = tar::Header::new_gnu();
@@ -144,7 +156,7 @@ impl<W: Write> Writer<W> {
             let Some(rel_text) = rel.to_str() else {
                 continue;
             };
-            self.add_file(&format!("{name}/{rel_text}"), &dir.join(&rel))?;
+            self.add_beneath(&format!("{name}/{rel_text}"), dir, &rel)?;
         }
         Ok(())
     }
@@ -158,6 +170,54 @@ impl<W: Write> Writer<W> {
         let gz = self.tar.into_inner().map_err(ArchiveError::Write)?;
         gz.finish().map_err(ArchiveError::Write)
     }
+}
+
+/// Opens `dir/rel` to read without following a symlink at or below `dir` and without waiting on
+/// a FIFO: an app can swap a file or directory of its storage for a link (to `/etc/shadow`, say)
+/// between the listing and the read, and the export runs as root. `None` when the path is no
+/// longer a regular file reached through directories only.
+fn open_beneath(dir: &Path, rel: &Path) -> std::io::Result<Option<fs::File>> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::ffi::OsStrExt;
+    let open = |at: libc::c_int, name: &std::ffi::OsStr, flags: libc::c_int| {
+        let name = std::ffi::CString::new(name.as_bytes())?;
+        let flags = flags | libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        // SAFETY: `name` is NUL-terminated and outlives the call; a descriptor returned is ours.
+        match unsafe { libc::openat(at, name.as_ptr(), flags) } {
+            fd if fd < 0 => Err(std::io::Error::last_os_error()),
+            fd => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
+        }
+    };
+    let parts: Vec<&std::ffi::OsStr> = rel
+        .components()
+        .map(|c| match c {
+            Component::Normal(part) => Some(part),
+            _ => None,
+        })
+        .collect::<Option<_>>()
+        .unwrap_or_default();
+    let Some((last, parents)) = parts.split_last() else {
+        return Ok(None);
+    };
+    let moved = |err: std::io::Error| match err.raw_os_error() {
+        Some(libc::ELOOP | libc::ENOTDIR | libc::ENOENT) => Ok(None),
+        _ => Err(err),
+    };
+    let mut at = match open(libc::AT_FDCWD, dir.as_os_str(), libc::O_DIRECTORY) {
+        Ok(fd) => fd,
+        Err(err) => return moved(err),
+    };
+    for part in parents {
+        at = match open(at.as_raw_fd(), part, libc::O_DIRECTORY) {
+            Ok(fd) => fd,
+            Err(err) => return moved(err),
+        };
+    }
+    let file = match open(at.as_raw_fd(), last, libc::O_NONBLOCK) {
+        Ok(fd) => fs::File::from(fd),
+        Err(err) => return moved(err),
+    };
+    Ok(file.metadata()?.is_file().then_some(file))
 }
 
 /// The regular files under `dir` (relative to it, with `rel` before them), never following a

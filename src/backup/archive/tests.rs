@@ -180,3 +180,30 @@ fn an_archive_whose_file_differs_from_its_manifest_is_refused() {
     let err = unpack(bytes.as_slice(), dir.path()).unwrap_err();
     assert!(matches!(err, ArchiveError::Corrupt(_)), "{err}");
 }
+
+#[test]
+fn an_export_never_reads_through_a_link_or_waits_on_a_fifo_an_app_swaps_in() {
+    let dir = tmp();
+    let storage = dir.path().join("storage");
+    fs::create_dir_all(storage.join("sub")).unwrap();
+    fs::write(storage.join("sub/kept"), "mine").unwrap();
+    fs::write(dir.path().join("secret"), "host only").unwrap();
+    std::os::unix::fs::symlink(dir.path(), storage.join("linked-dir")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("secret"), storage.join("linked-file")).unwrap();
+    let fifo = std::ffi::CString::new(storage.join("fifo").into_os_string().into_encoded_bytes());
+    assert_eq!(unsafe { libc::mkfifo(fifo.unwrap().as_ptr(), 0o600) }, 0);
+    let read = |rel: &str| {
+        open_beneath(&storage, Path::new(rel))
+            .unwrap()
+            .map(|mut f| {
+                let mut text = String::new();
+                f.read_to_string(&mut text).unwrap();
+                text
+            })
+    };
+    assert_eq!(read("sub/kept").as_deref(), Some("mine"));
+    assert_eq!(read("linked-dir/secret"), None);
+    assert_eq!(read("linked-file"), None);
+    assert_eq!(read("fifo"), None);
+    assert_eq!(read("gone"), None);
+}
