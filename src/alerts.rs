@@ -66,12 +66,7 @@ impl Alerts {
         desired: &BTreeMap<(String, String), u32>,
         alerts: &mut Vec<Alert>,
     ) {
-        let mut live: BTreeMap<(String, String), u32> = BTreeMap::new();
-        for instance in sample.instances.iter().filter(|i| i.running) {
-            *live
-                .entry((instance.app.clone(), instance.process.clone()))
-                .or_default() += 1;
-        }
+        let live = sample.live();
         for (key, want) in desired {
             let have = live.get(key).copied().unwrap_or(0);
             let (app, process) = key;

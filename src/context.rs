@@ -314,6 +314,20 @@ impl Ctx {
         self.edits.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Fires `alert`'s trigger as the daemon's own work (`notify` delivers it; its output goes
+    /// to the log only, and a failing plugin is the plugin's business).
+    pub async fn alert(&self, alert: &crate::alerts::Alert) {
+        tracing::warn!(app = %alert.app, trigger = alert.trigger, firing = alert.firing, message = %alert.message, "alert");
+        let Ok(app) = AppName::parse(&alert.app) else {
+            return;
+        };
+        let mut io = crate::io::Io::detached(self.shutdown.child_token());
+        let caller = crate::caller::Caller::Watch;
+        let _ = self
+            .trigger(alert.trigger, &alert.args(), Some(&app), &caller, &mut io)
+            .await;
+    }
+
     /// Fires the plugin trigger `name` with `args` for what `caller` does to `app` (its output
     /// on `io`); only an aborting trigger's failure (`pre-*`) is returned.
     pub async fn trigger(

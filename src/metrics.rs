@@ -3,6 +3,7 @@
 //! every instance (live or not, restarts, CPU and memory), taken on a timer by the admin
 //! module's sampler so that a scrape never waits for Docker.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -49,6 +50,19 @@ pub struct Sample {
     pub instances: Vec<InstanceSample>,
     /// Apps with a certificate, and when it expires (Unix seconds).
     pub certificates: Vec<(String, i64)>,
+}
+
+impl Sample {
+    /// Running instances per (app, process).
+    pub fn live(&self) -> BTreeMap<(String, String), u32> {
+        let mut live = BTreeMap::new();
+        for instance in self.instances.iter().filter(|i| i.running) {
+            *live
+                .entry((instance.app.clone(), instance.process.clone()))
+                .or_default() += 1;
+        }
+        live
+    }
 }
 
 pub struct Metrics {

@@ -106,37 +106,27 @@ impl Collector for Now {
             "berth_build_queue_length",
             "Builds waiting for a build slot ([build] concurrent)",
             MetricType::Gauge,
-            [(NoLabels, waiting as f64)],
+            [(NO_LABELS, waiting as f64)],
         )?;
         family(
             &mut encoder,
             "berth_builds_running",
             "Builds holding a build slot",
             MetricType::Gauge,
-            [(NoLabels, (builds.len() - waiting) as f64)],
+            [(NO_LABELS, (builds.len() - waiting) as f64)],
         )?;
         family(
             &mut encoder,
             "berth_sample_timestamp_seconds",
             "When instances and certificates were last sampled (Unix seconds; [admin] sample_secs)",
             MetricType::Gauge,
-            [(NoLabels, sample.at as f64)],
+            [(NO_LABELS, sample.at as f64)],
         )
     }
 }
 
-/// The empty label set.
-#[derive(Debug, Clone, Hash, PartialEq, Eq)]
-struct NoLabels;
-
-impl EncodeLabelSet for NoLabels {
-    fn encode(
-        &self,
-        _encoder: &mut prometheus_client::encoding::LabelSetEncoder,
-    ) -> Result<(), std::fmt::Error> {
-        Ok(())
-    }
-}
+/// The empty label set (prometheus-client encodes any array of labels).
+const NO_LABELS: [(&str, &str); 0] = [];
 
 /// Instances each deployed app's processes should have (0 for a stopped app).
 pub fn desired(ctx: &Ctx) -> BTreeMap<(String, String), u32> {
@@ -156,13 +146,9 @@ pub fn desired(ctx: &Ctx) -> BTreeMap<(String, String), u32> {
 /// Desired instances per app and process, and live (running) ones.
 fn replicas(ctx: &Ctx, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
     let desired = desired(ctx);
-    let sample = ctx.metrics.sample();
-    let mut live: BTreeMap<(String, String), u32> =
-        desired.keys().map(|key| (key.clone(), 0)).collect();
-    for instance in sample.instances.iter().filter(|i| i.running) {
-        *live
-            .entry((instance.app.clone(), instance.process.clone()))
-            .or_default() += 1;
+    let mut live = ctx.metrics.sample().live();
+    for key in desired.keys() {
+        live.entry(key.clone()).or_default();
     }
     let rows = |counts: &BTreeMap<(String, String), u32>| {
         counts

@@ -6,11 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::alerts::{Alert, Alerts};
-use crate::caller::Caller;
+use crate::alerts::Alerts;
 use crate::context::Ctx;
 use crate::metrics::{InstanceSample, Sample};
-use crate::names::AppName;
 
 /// Samples until shutdown; after each sample, fires the alerts it starts or ends.
 pub async fn run_loop(ctx: Arc<Ctx>) {
@@ -22,7 +20,7 @@ pub async fn run_loop(ctx: Arc<Ctx>) {
                 let fired = alerts.evaluate(&sample, &super::export::desired(&ctx));
                 ctx.metrics.sample.store(Arc::new(sample));
                 for alert in fired {
-                    fire(&ctx, &alert).await;
+                    ctx.alert(&alert).await;
                 }
             }
             Err(err) => tracing::warn!(error = %err, "cannot sample instances for /metrics"),
@@ -32,24 +30,6 @@ pub async fn run_loop(ctx: Arc<Ctx>) {
             _ = tokio::time::sleep(every) => {}
         }
     }
-}
-
-/// Fires `alert`'s trigger (`notify` delivers it); a failing plugin is the plugin's business.
-async fn fire(ctx: &Ctx, alert: &Alert) {
-    tracing::warn!(app = %alert.app, trigger = alert.trigger, firing = alert.firing, message = %alert.message, "alert");
-    let Ok(app) = AppName::parse(&alert.app) else {
-        return;
-    };
-    let mut io = crate::io::Io::detached(ctx.shutdown.child_token());
-    let _ = ctx
-        .trigger(
-            alert.trigger,
-            &alert.args(),
-            Some(&app),
-            &Caller::Watch,
-            &mut io,
-        )
-        .await;
 }
 
 /// One sample. An instance gone between the listing and its stats is left out.

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::caller::Caller;
+use crate::alerts::Alert;
 use crate::context::Ctx;
 use crate::health::{self, probe_http, probe_once, CheckKind, HealthCheck, Target};
 use crate::names::AppName;
@@ -138,6 +138,15 @@ pub async fn run_loop(ctx: Arc<Ctx>) {
     }
 }
 
+fn alert(trigger: &'static str, app: &AppName, firing: bool, message: String) -> Alert {
+    Alert {
+        trigger,
+        app: app.to_string(),
+        firing,
+        message,
+    }
+}
+
 enum Verdict {
     Passed,
     Failing,
@@ -228,14 +237,8 @@ async fn apply(
                 }
             });
             if was_healthy && incidents.insert(app.clone()) {
-                fire(
-                    ctx,
-                    "app-unhealthy",
-                    app,
-                    true,
-                    &format!("{dyno}: {reason}"),
-                )
-                .await;
+                let message = format!("{dyno}: {reason}");
+                ctx.alert(&alert("app-unhealthy", app, true, message)).await;
             }
         }
         Verdict::Passed if !was_healthy => {
@@ -243,19 +246,11 @@ async fn apply(
             ctx.routes.set_healthy(app, instance, true);
             let still = ctx.health.of(app).iter().any(|h| !h.healthy);
             if !still && incidents.remove(app) {
-                let message = "every web instance passes its liveness checks";
-                fire(ctx, "app-recovered", app, false, message).await;
+                let message = "every web instance passes its liveness checks".to_string();
+                ctx.alert(&alert("app-recovered", app, false, message))
+                    .await;
             }
         }
         Verdict::Passed => {}
     }
-}
-
-async fn fire(ctx: &Ctx, trigger: &'static str, app: &AppName, firing: bool, message: &str) {
-    let state = if firing { "firing" } else { "resolved" };
-    let args = [app.to_string(), state.to_string(), message.to_string()];
-    let mut io = crate::io::Io::detached(ctx.shutdown.child_token());
-    let _ = ctx
-        .trigger(trigger, &args, Some(app), &Caller::Watch, &mut io)
-        .await;
 }
