@@ -119,7 +119,7 @@ pub async fn run_check(
     tokio::time::sleep(Duration::from_secs(check.initial_delay_secs)).await;
     let mut last = String::new();
     for attempt in 1..=check.attempts {
-        match attempt_once(check, target, scheduler).await {
+        match probe_once(check, target, scheduler).await {
             Ok(()) => return Ok(()),
             Err(reason) => last = format!("{reason} (attempt {attempt}/{})", check.attempts),
         }
@@ -140,16 +140,9 @@ pub async fn run_check(
     Err(format!("check \"{}\" failed: {last}", check.name))
 }
 
-/// One attempt of `check` (the liveness loop runs its own rounds).
+/// One attempt of `check` (`run_check` makes its attempts; the liveness loop runs its own
+/// rounds).
 pub async fn probe_once(
-    check: &HealthCheck,
-    target: &Target<'_>,
-    scheduler: &dyn Scheduler,
-) -> Result<(), String> {
-    attempt_once(check, target, scheduler).await
-}
-
-async fn attempt_once(
     check: &HealthCheck,
     target: &Target<'_>,
     scheduler: &dyn Scheduler,
