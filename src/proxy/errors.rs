@@ -138,8 +138,13 @@ impl ErrorLog {
         std::array::from_fn(|kind| self.counts[kind].load(Ordering::Relaxed))
     }
 
-    pub fn record(&self, app: &str, failure: &Failure, request: &Request<'_>) {
+    /// Counts `failure` (for `/metrics`, whatever the app's error log), and with `lines` logs it
+    /// and keeps its line (`nginx:error-logs`); an app with `error-log-path off` keeps none.
+    pub fn record(&self, app: &str, failure: &Failure, request: &Request<'_>, lines: bool) {
         self.counts[failure.kind()].fetch_add(1, Ordering::Relaxed);
+        if !lines {
+            return;
+        }
         // A stopped app's requests are expected failures: kept here, not repeated in the log.
         match failure {
             Failure::NoInstance | Failure::Held(_) => {
@@ -207,7 +212,7 @@ mod tests {
     fn keeps_the_latest_lines_and_feeds_followers() {
         let log = ErrorLog::default();
         for n in 0..KEPT + 5 {
-            log.record("shop", &Failure::NoInstance, &request(&n.to_string()));
+            log.record("shop", &Failure::NoInstance, &request(&n.to_string()), true);
         }
         let (kept, feed) = log.tail(3, true);
         assert_eq!(kept.len(), 3);
@@ -229,11 +234,19 @@ mod tests {
             SocketAddr::from(([10, 0, 0, 2], 5000)),
             Duration::from_secs(60),
         );
-        log.record("shop", &timeout, &request("late"));
+        log.record("shop", &timeout, &request("late"), true);
         let line = feed.try_recv().unwrap();
         assert!(
             line.contains("10.0.0.2:5000 sent no response headers within 60s (proxy-read-timeout)"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn an_app_without_error_lines_still_has_its_failures_counted() {
+        let log = ErrorLog::default();
+        log.record("shop", &Failure::NoInstance, &request("1"), false);
+        assert!(log.tail(usize::MAX, false).0.is_empty());
+        assert_eq!(log.counts()[1], 1, "no_instance");
     }
 }

@@ -168,16 +168,17 @@ pub async fn forward(
     route.metrics.record(status, started.elapsed());
     let path = target.path_and_query().map_or("/", |p| p.as_str());
     let policy = &route.policy;
-    if !policy.error_log_off {
-        let request = super::errors::Request {
-            method: method.as_str(),
-            path,
-            id: &id,
-            peer: inbound.peer.ip(),
-        };
-        for failure in &failures {
-            route.errors.record(route.app.as_str(), failure, &request);
-        }
+    let request = super::errors::Request {
+        method: method.as_str(),
+        path,
+        id: &id,
+        peer: inbound.peer.ip(),
+    };
+    for failure in &failures {
+        let lines = !policy.error_log_off;
+        route
+            .errors
+            .record(route.app.as_str(), failure, &request, lines);
     }
     let micros = started.elapsed().as_micros() as u64;
     // A body whose size is known is counted now; another as it is sent.

@@ -74,15 +74,13 @@ impl Sending {
         current.as_ref().map_or(self.default, |w| w.limit)
     }
 
-    /// Tells the app of the response that could not be written, unless it keeps no error lines.
+    /// Tells the app of the response that could not be written (a line only if it keeps them).
     fn expired(&self, limit: Duration) {
         let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         let Some(watched) = current.as_ref() else {
             return;
         };
-        if watched.route.policy.error_log_off {
-            return;
-        }
+        let lines = !watched.route.policy.error_log_off;
         let request = Request {
             method: watched.method.as_str(),
             path: watched.target.path_and_query().map_or("/", |p| p.as_str()),
@@ -93,7 +91,7 @@ impl Sending {
         watched
             .route
             .errors
-            .record(app, &Failure::SendTimedOut(limit), &request);
+            .record(app, &Failure::SendTimedOut(limit), &request, lines);
     }
 }
 
