@@ -5,6 +5,7 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 
+use support::services::Networks;
 use support::{make_key, Berth};
 
 #[test]
@@ -365,4 +366,80 @@ fn nginx_validate_config_names_and_cleans_values_the_proxy_cannot_read() {
             .contains("proxy:disable <app> takes one app off it"),
         "{stop:#?}"
     );
+}
+
+/// `help --all`'s commands that list or report: `:list`, `:report`, and any other whose usage
+/// offers `--format stdout|json` (or Dokku's `text|json`), as `(name, usage)`.
+fn listing_commands(help: &str) -> Vec<(String, String)> {
+    help.lines()
+        .filter(|line| line.starts_with("    ") && !line.starts_with("     "))
+        .filter_map(|line| {
+            let synopsis = line.trim_start().split("  ").next()?;
+            let (name, usage) = synopsis.split_once(' ').unwrap_or((synopsis, ""));
+            let listing = name.ends_with(":list")
+                || name.ends_with(":report")
+                || usage.contains("[--format stdout|json]")
+                || usage.contains("[--format text|json]");
+            listing.then(|| (name.to_string(), usage.to_string()))
+        })
+        .collect()
+}
+
+/// `usage` with `app` for its app argument, `network` for a network, `--phase deploy` for a
+/// phase, and the other optional parts left out.
+fn listing_arguments(usage: &str, app: &str, network: &str) -> String {
+    let mut line = usage
+        .replace("<network>", network)
+        .replace("[<app>|--global]", app)
+        .replace("[<app>]", app)
+        .replace("<app>", app)
+        .replace("--phase <build|deploy|run>", "--phase deploy");
+    while let (Some(start), Some(end)) = (line.find('['), line.find(']')) {
+        line.replace_range(start..=end.max(start), "");
+    }
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn every_list_and_report_prints_one_json_document() {
+    let networks = Networks::new(1);
+    let berth = Berth::start();
+    let app = berth.deployed("json", "json");
+    let network = &networks.0[0];
+    berth.ssh(&format!("network:create {network}")).ok();
+    berth
+        .ssh_input(&format!("secrets:set --no-restart {app} token"), b"hidden")
+        .ok();
+    let help = berth.ssh("help --all").ok().stdout;
+    let commands = listing_commands(&help);
+    assert!(commands.len() > 30, "{commands:?}");
+    for (name, usage) in &commands {
+        assert!(
+            usage.contains("[--format stdout|json]") || usage.contains("[--format text|json]"),
+            "{name} lists or reports without --format json: {usage}"
+        );
+        let mut lines = vec![format!(
+            "{name} {} --format json",
+            listing_arguments(usage, &app, network)
+        )];
+        if name.ends_with(":report") {
+            lines.push(format!("{name} --format json"));
+        }
+        for line in lines {
+            let run = berth.ssh(&line);
+            assert_eq!(run.code, 0, "{line}: {run:#?}");
+            assert_eq!(run.stdout.lines().count(), 1, "{line}: {run:#?}");
+            let parsed: serde_json::Value = serde_json::from_str(&run.stdout)
+                .unwrap_or_else(|err| panic!("{line}: {err}: {:?}", run.stdout));
+            if name.ends_with(":report") && !line.contains(&app) {
+                assert!(parsed.get(&app).is_some(), "{line}: {parsed}");
+            }
+        }
+    }
+    let releases = berth.ssh(&format!("releases {app} --format json")).ok();
+    let releases: serde_json::Value = serde_json::from_str(&releases.stdout).unwrap();
+    assert_eq!(releases[0]["current"], true, "{releases}");
+    let secrets = berth.ssh(&format!("secrets:list {app} --format json")).ok();
+    assert!(secrets.stdout.contains("\"token\""), "{secrets:?}");
+    assert!(!secrets.stdout.contains("hidden"), "{secrets:?}");
 }

@@ -4,30 +4,10 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::Duration;
 
-use support::{eventually, repo, unique, Berth};
-
-/// Docker networks a test made, removed when it ends (after the daemon and its containers,
-/// being declared before the `Berth`).
-struct Networks(Vec<String>);
-
-impl Networks {
-    fn new(count: usize) -> Networks {
-        Networks((0..count).map(|_| unique("net")).collect())
-    }
-}
-
-impl Drop for Networks {
-    fn drop(&mut self) {
-        for name in &self.0 {
-            let _ = Command::new("docker")
-                .args(["network", "rm", name])
-                .output();
-        }
-    }
-}
+use support::services::Networks;
+use support::{eventually, repo, Berth};
 
 /// The body `GET /` at `address` (`HOST:PORT`, the port may be `$PORT`) answers from inside
 /// the app's running web instance (`enter`), or the failure. (busybox's `nc`: its static

@@ -1,4 +1,4 @@
-//! `acl:add <app> <key>`, `acl:remove <app> <key>`, `acl:list <app>` and
+//! `acl:add <app> <key>`, `acl:remove <app> <key>`, `acl:list <app> [--format stdout|json]` and
 //! `acl:set --global allow-create true|false` (the names of Dokku's ACL plugin): which developer
 //! keys may use an app, and whether developers may create apps (each getting the apps it made).
 
@@ -12,7 +12,8 @@ use crate::state::{Role, StateError};
 pub enum Args {
     Add(AppName, KeyName),
     Remove(AppName, KeyName),
-    List(AppName),
+    /// The app, and whether as JSON.
+    List(AppName, bool),
     /// `None`: unset (false).
     AllowCreate(Option<bool>),
 }
@@ -47,9 +48,10 @@ impl Args {
                 })
             }
             _ => {
+                let json = name == "acl:list" && argv.json_format("stdout")?;
                 let app = AppName::parse(&argv.required("app name")?)?;
                 match name {
-                    "acl:list" => Args::List(app),
+                    "acl:list" => Args::List(app, json),
                     _ => {
                         let key = KeyName::parse(&argv.required("key name")?)?;
                         match name {
@@ -94,8 +96,11 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             }
             io.step(&format!("Key {key} may no longer use {app}")).await;
         }
-        Args::List(app) => {
+        Args::List(app, json) => {
             let record = ctx.store.app(&app)?;
+            if json {
+                return super::output::json(io, &record.acl).await;
+            }
             for key in &record.acl {
                 io.line(key.as_str()).await;
             }

@@ -18,6 +18,23 @@ impl AppArgs {
     }
 }
 
+/// `<app> [--format stdout|json]`: a listing command's arguments.
+#[derive(Debug)]
+pub struct ListArgs {
+    pub app: AppName,
+    pub json: bool,
+}
+
+impl ListArgs {
+    pub fn parse(command: &'static str, words: &[String]) -> Result<ListArgs, CommandError> {
+        let mut argv = Argv::new(command, words);
+        let json = argv.json_format("stdout")?;
+        let app = AppName::parse(&argv.required("app name")?)?;
+        argv.finish()?;
+        Ok(ListArgs { app, json })
+    }
+}
+
 /// A property's optional value in whole seconds (`None`: unset it).
 pub fn seconds(property: &str, value: Option<String>) -> Result<Option<u64>, CommandError> {
     value

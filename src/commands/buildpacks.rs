@@ -1,5 +1,5 @@
 //! `buildpacks:add|set [--index N] <app> <buildpack>`, `buildpacks:remove <app> (<buildpack>|
-//! --index N)`, `buildpacks:clear|list|report <app>` and `buildpacks:set-property (<app>|--global)
+//! --index N)`, `buildpacks:clear|report <app>`, `buildpacks:list <app> [--format stdout|json]` and `buildpacks:set-property (<app>|--global)
 //! stack [IMAGE]`. A buildpack is a bundled name, a directory on the server (local CLI only) or
 //! a git URL (`#ref` picks a branch, tag or commit). Changes apply from the next build.
 
@@ -25,7 +25,8 @@ pub enum Action {
         target: Target,
     },
     Clear,
-    List,
+    /// Whether as JSON.
+    List(bool),
     Report,
     Stack(Option<String>),
 }
@@ -94,6 +95,7 @@ impl Args {
         let mut argv = Argv::new(command, words);
         let index = index_of(&mut argv)?;
         let global = command == "buildpacks:set-property" && argv.flag("--global");
+        let json = command == "buildpacks:list" && argv.json_format("stdout")?;
         let app = match global {
             true => None,
             false => Some(AppName::parse(&argv.required("app name")?)?),
@@ -114,7 +116,7 @@ impl Args {
                 },
             },
             "buildpacks:clear" => Action::Clear,
-            "buildpacks:list" => Action::List,
+            "buildpacks:list" => Action::List(json),
             "buildpacks:report" => Action::Report,
             _ => {
                 let key = argv.required("property")?;
@@ -157,8 +159,11 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         return announce_stack(io, "--global", image).await;
     };
     let action = match args.action {
-        Action::List => {
+        Action::List(json) => {
             let list = ctx.store.app(&app)?.buildpacks.list;
+            if json {
+                return super::output::json(io, &list).await;
+            }
             io.header(&format!("{app} buildpack urls")).await;
             for buildpack in &list {
                 io.line(buildpack).await;
@@ -228,7 +233,7 @@ fn edit_list(
             list.remove(position);
         }
         Action::Clear => list.clear(),
-        Action::List | Action::Report | Action::Stack(_) => {}
+        Action::List(_) | Action::Report | Action::Stack(_) => {}
     }
     ctx.store
         .update_app(app, |record| record.buildpacks.list = list.clone())?;

@@ -1,5 +1,5 @@
 //! `docker-options:add|remove <app> <phase[,phase...]> OPTION...`, `docker-options:clear <app>
-//! [phases]`, `docker-options:list <app> --phase <phase>` and `docker-options:report <app>`: a
+//! [phases]`, `docker-options:list <app> --phase <phase> [--format stdout|json]` and `docker-options:report <app>`: a
 //! parsed, safe subset of docker flags for the build, deploy and run phases (see `options`),
 //! applied from the next deploy.
 
@@ -39,6 +39,8 @@ pub struct Args {
     pub app: AppName,
     pub phases: Vec<String>,
     pub options: Vec<String>,
+    /// `docker-options:list --format json`.
+    pub json: bool,
 }
 
 fn parse_phases(raw: &str) -> Result<Vec<String>, CommandError> {
@@ -72,6 +74,7 @@ impl Args {
             ))
         })?;
         let app = AppName::parse(app)?;
+        let mut json = false;
         let (phases, options) = match action {
             Action::Add | Action::Remove => {
                 let (phases, option) = rest.split_first().ok_or_else(|| {
@@ -104,6 +107,7 @@ impl Args {
                         super::usage("docker-options:list")
                     ))
                 })?;
+                json = argv.json_format("stdout")?;
                 argv.finish()?;
                 let phases = parse_phases(&phase)?;
                 if phases.len() != 1 {
@@ -126,6 +130,7 @@ impl Args {
             app,
             phases,
             options,
+            json,
         })
     }
 }
@@ -137,6 +142,9 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             .phases
             .first()
             .and_then(|phase| record.docker_options.get(phase));
+        if args.json {
+            return super::output::json(io, &options.cloned().unwrap_or_default()).await;
+        }
         for option in options.into_iter().flatten() {
             io.line(option).await;
         }

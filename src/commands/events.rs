@@ -1,5 +1,7 @@
-//! `events [-n N] [-t]`: the audit log's latest events, one per line (`-t`: then new ones as
-//! they happen); a developer key sees only its apps' events. Dokku's `events:on|off|list` are
+//! `events [-n N] [-t] [--format stdout|json]`: the audit log's latest events, one per line
+//! (`-t`: then new ones as they happen); a developer key sees only its apps' events. As JSON,
+//! one array; with `-t`, JSON Lines (one object per event and line), so a follower can parse
+//! each as it comes. Dokku's `events:on|off|list` are
 //! accepted: the log is always on (an admin cannot switch off what records admins), and
 //! `events:list` names what it records.
 
@@ -15,10 +17,15 @@ const DEFAULT_LINES: usize = 20;
 
 #[derive(Debug)]
 pub enum Args {
-    Show { lines: usize, follow: bool },
+    Show {
+        lines: usize,
+        follow: bool,
+        json: bool,
+    },
     On,
     Off,
-    List,
+    /// Whether as JSON.
+    List(bool),
 }
 
 impl Args {
@@ -27,9 +34,10 @@ impl Args {
         let args = match name {
             "events:on" => Args::On,
             "events:off" => Args::Off,
-            "events:list" => Args::List,
+            "events:list" => Args::List(argv.json_format("stdout")?),
             _ => {
                 let follow = argv.flag("-t") | argv.flag("--tail");
+                let json = argv.json_format("stdout")?;
                 let lines = match argv.option("-n")?.or(argv.option("--num")?) {
                     None => DEFAULT_LINES,
                     Some(n) => n.parse().map_err(|_| {
@@ -39,7 +47,11 @@ impl Args {
                         ))
                     })?,
                 };
-                Args::Show { lines, follow }
+                Args::Show {
+                    lines,
+                    follow,
+                    json,
+                }
             }
         };
         argv.finish()?;
@@ -48,8 +60,12 @@ impl Args {
 }
 
 pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
-    let (lines, follow) = match args {
-        Args::Show { lines, follow } => (lines, follow),
+    let (lines, follow, json) = match args {
+        Args::Show {
+            lines,
+            follow,
+            json,
+        } => (lines, follow, json),
         Args::On => {
             io.step("Events are always recorded").await;
             return Ok(());
@@ -60,7 +76,8 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
                     .into(),
             ))
         }
-        Args::List => {
+        Args::List(true) => return super::output::json(io, &["command", "push"]).await,
+        Args::List(false) => {
             io.line("command").await;
             io.line("push").await;
             return Ok(());
@@ -73,8 +90,12 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     };
     // Subscribed before reading, so nothing recorded in between is missed.
     let mut live = ctx.events.follow();
-    for event in ctx.events.latest(lines, keep) {
-        io.line(&event.to_string()).await;
+    let latest = ctx.events.latest(lines, keep);
+    if json && !follow {
+        return super::output::json(io, &latest).await;
+    }
+    for event in latest {
+        show(io, &event, json).await?;
     }
     if !follow {
         return Ok(());
@@ -89,11 +110,22 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         };
         match event {
             Ok(event) if keep(&event) => {
-                io.line(&event.to_string()).await;
+                show(io, &event, json).await?;
                 io.flush().await;
             }
             Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+        }
+    }
+}
+
+/// One event: its line, or its JSON object on one line.
+async fn show(io: &mut Io, event: &Event, json: bool) -> Result<(), CommandError> {
+    match json {
+        true => super::output::json(io, event).await,
+        false => {
+            io.line(&event.to_string()).await;
+            Ok(())
         }
     }
 }

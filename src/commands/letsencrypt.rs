@@ -1,5 +1,5 @@
 //! `letsencrypt:enable|disable|active|revoke <app>`, `letsencrypt:auto-renew [<app>]`,
-//! `letsencrypt:list` and `letsencrypt:set (<app>|--global) email|server|graceperiod [value]`,
+//! `letsencrypt:list [--format stdout|json]` and `letsencrypt:set (<app>|--global) email|server|graceperiod [value]`,
 //! as the dokku-letsencrypt plugin names them; its `letsencrypt:cron-job --add` and
 //! `letsencrypt:cleanup <app>` are accepted so its setup scripts run, with nothing to do. Certificates come by ACME with http-01 answered
 //! by Berth's own proxy, and the daemon renews them (see `crate::acme`).
@@ -20,7 +20,8 @@ pub enum Action {
     Active(AppName),
     Revoke(AppName),
     AutoRenew(Option<AppName>),
-    List,
+    /// Whether as JSON.
+    List(bool),
     /// `--add` (true) or `--remove`.
     CronJob(bool),
     Cleanup(AppName),
@@ -110,9 +111,10 @@ impl Action {
             | Action::Cleanup(app)
             | Action::AutoRenew(Some(app))
             | Action::Set(Some(app), _) => Need::App(app.clone()),
-            Action::AutoRenew(None) | Action::List | Action::CronJob(_) | Action::Set(None, _) => {
-                Need::Admin("global settings (--global, --all)")
-            }
+            Action::AutoRenew(None)
+            | Action::List(_)
+            | Action::CronJob(_)
+            | Action::Set(None, _) => Need::Admin("global settings (--global, --all)"),
         }
     }
 }
@@ -131,7 +133,7 @@ impl Args {
                     .map(|raw| AppName::parse(&raw))
                     .transpose()?,
             ),
-            "letsencrypt:list" => Action::List,
+            "letsencrypt:list" => Action::List(argv.json_format("stdout")?),
             "letsencrypt:cleanup" => Action::Cleanup(app(&mut argv)?),
             "letsencrypt:cron-job" => match (argv.flag("--add"), argv.flag("--remove")) {
                 (true, false) => Action::CronJob(true),
@@ -202,7 +204,7 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
             Ok(())
         }
         Action::AutoRenew(only) => auto_renew(ctx, caller, io, only).await,
-        Action::List => list(ctx, io).await,
+        Action::List(json) => list(ctx, io, json).await,
         Action::CronJob(true) => {
             io.step(&format!(
                 "Berth renews certificates itself, checking every {}s: no cron job is needed",
@@ -307,8 +309,30 @@ async fn auto_renew(
     }
 }
 
-async fn list(ctx: &Ctx, io: &mut Io) -> Result<(), CommandError> {
+/// `letsencrypt:list`: dokku-letsencrypt's table, or as JSON one object per app (times in
+/// seconds, `null` without a certificate).
+async fn list(ctx: &Ctx, io: &mut Io, json: bool) -> Result<(), CommandError> {
     let now = crate::clock::now_unix() as i64;
+    if json {
+        let rows: Vec<serde_json::Value> = ctx
+            .store
+            .apps()
+            .into_iter()
+            .filter(|record| record.letsencrypt.enabled)
+            .map(|record| {
+                let graceperiod = Settings::of(ctx, &record).graceperiod as i64;
+                let info = current(ctx, &record.name);
+                let left = info.as_ref().map(|info| (info.expires_at - now).max(0));
+                serde_json::json!({
+                    "app": record.name.as_str(),
+                    "expires_at": info.map(|info| utc(info.expires_at.max(0) as u64)),
+                    "seconds_before_expiry": left,
+                    "seconds_before_renewal": left.map(|left| (left - graceperiod).max(0)),
+                })
+            })
+            .collect();
+        return super::output::json(io, &rows).await;
+    }
     io.step(&format!(
         "{:<26}{:<26}{:<26}{}",
         "App name", "Certificate Expiry", "Time before expiry", "Time before renewal"

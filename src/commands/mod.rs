@@ -258,7 +258,7 @@ pub enum Command {
     PsRestore(ps_restore::Args),
     PsScale(ps_scale::Args),
     PsSet(ps_set::Args),
-    Releases(argv::AppArgs),
+    Releases(argv::ListArgs),
     Report(Option<AppName>, bool),
     ReleasesInfo(releases_info::Args),
     ReleasesRollback(releases_rollback::Args),
@@ -275,9 +275,10 @@ pub enum Command {
     SshKeysAdd(ssh_keys_add::Args),
     SshKeysList(ssh_keys_list::Args),
     SshKeysRemove(ssh_keys_remove::Args),
-    SshKeysSessions,
+    /// Whether as JSON.
+    SshKeysSessions(bool),
     SshKeysSetRole(ssh_keys_add::Args),
-    Urls(argv::AppArgs, bool),
+    Urls(argv::ListArgs, bool),
     Help(help::Topic),
     Version,
 }
@@ -394,7 +395,7 @@ impl Command {
             Command::SshKeysAdd(args) => ssh_keys_add::run(ctx, io, args).await,
             Command::SshKeysList(args) => ssh_keys_list::run(ctx, io, args).await,
             Command::SshKeysRemove(args) => ssh_keys_remove::run(ctx, io, args).await,
-            Command::SshKeysSessions => ssh_keys_sessions::run(ctx, io).await,
+            Command::SshKeysSessions(json) => ssh_keys_sessions::run(ctx, io, json).await,
             Command::SshKeysSetRole(args) => ssh_keys_set_role::run(ctx, io, args).await,
             Command::Urls(args, all) => urls::run(ctx, io, args, all).await,
             Command::Help(topic) => help::run(&ctx.plugins, io, topic).await,
@@ -575,22 +576,34 @@ fn is_bare_report(words: &[String]) -> bool {
     matches!(words, [name] if name.ends_with(":report"))
 }
 
-/// A `:report` without an app reports every app in turn, as Dokku's do.
+/// A `:report` without an app reports every app in turn, as Dokku's do; with `--format json`,
+/// as one object of each app's object by its name.
 async fn every_app_report(
     ctx: &Ctx,
     caller: &Caller,
     name: &str,
     io: &mut Io,
 ) -> Result<(), CommandError> {
+    let json = matches!(io.report, output::ReportFormat::Json);
+    let mut every = serde_json::Map::new();
     for app in visible_apps(ctx, caller)? {
         let words = [name.to_string(), app.to_string()];
         let command = Command::parse(&words)?;
         access::check(ctx, caller, &command.need())?;
+        if json {
+            io.report = output::ReportFormat::Gather(serde_json::Map::new());
+        }
         match run(ctx, caller, words.first(), command, io).await {
             // Destroyed since the list was taken.
             Ok(()) | Err(CommandError::AppMissing(_)) => {}
             Err(err) => return Err(err),
         }
+        if let output::ReportFormat::Gather(rows) = std::mem::take(&mut io.report) {
+            every.insert(app.to_string(), rows.into());
+        }
+    }
+    if json {
+        io.line(&serde_json::Value::from(every).to_string()).await;
     }
     Ok(())
 }
@@ -636,10 +649,12 @@ mod tests {
             Command::parse(&words("apps:destroy shop --force")),
             Ok(Command::AppsDestroy(apps_destroy::Args { force: true, .. }))
         ));
-        assert!(matches!(
-            Command::parse(&[]),
-            Ok(Command::Help(help::Topic::All))
-        ));
+        for line in ["", "help", "help --all"] {
+            assert!(matches!(
+                Command::parse(&words(line)),
+                Ok(Command::Help(help::Topic::All))
+            ));
+        }
         assert!(matches!(
             Command::parse(&words("apps")),
             Ok(Command::AppsList(_))

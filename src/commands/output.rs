@@ -1,4 +1,4 @@
-//! Shared output shapes: Dokku's `:report` blocks and UTC timestamps.
+//! Shared output shapes: Dokku's `:report` blocks, lists as JSON and UTC timestamps.
 
 use super::{CommandError, Io};
 pub use crate::io::ReportFormat;
@@ -49,6 +49,14 @@ pub async fn report(io: &mut Io, title: &str, rows: &[(&str, String)]) -> Result
             }
         }
     }
+    Ok(())
+}
+
+/// A list's `--format json`: `value` as one line of JSON.
+pub async fn json(io: &mut Io, value: &impl serde::Serialize) -> Result<(), CommandError> {
+    let text =
+        serde_json::to_string(value).map_err(|err| CommandError::Internal(err.to_string()))?;
+    io.line(&text).await;
     Ok(())
 }
 

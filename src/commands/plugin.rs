@@ -1,4 +1,4 @@
-//! `plugin:list`, `plugin:install <path|git-url> [--name NAME]`, `plugin:update <name> [<ref>]`,
+//! `plugin:list [--format stdout|json]`, `plugin:install <path|git-url> [--name NAME]`, `plugin:update <name> [<ref>]`,
 //! `plugin:enable|disable|uninstall|installed <name>`, and running a plugin's own commands
 //! (`NAME:sub ARGS`). Every `plugin:*` command is for admins (a plugin runs as the daemon's
 //! user); a plugin's own commands too, except those its `plugin.toml` lists in `app_commands`,
@@ -35,6 +35,8 @@ pub struct Args {
     pub extra: Option<String>,
     /// `plugin:trigger`'s arguments.
     pub args: Vec<String>,
+    /// `plugin:list --format json`.
+    pub json: bool,
 }
 
 impl Args {
@@ -61,9 +63,11 @@ impl Args {
                 target: Some(trigger.clone()),
                 extra: None,
                 args: args.to_vec(),
+                json: false,
             });
         }
         let mut argv = Argv::new(name, words);
+        let json = verb == Verb::List && argv.json_format("stdout")?;
         let (target, extra) = match verb {
             Verb::List => (None, None),
             Verb::Install => {
@@ -81,6 +85,7 @@ impl Args {
             target,
             extra,
             args: Vec::new(),
+            json,
         })
     }
 }
@@ -114,7 +119,7 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
             ctx.trigger(name, &args.args, None, caller, io).await?;
             Ok(())
         }
-        Verb::List => list(ctx, io).await,
+        Verb::List => list(ctx, io, args.json).await,
         Verb::Install => {
             io.step(&format!(
                 "Installing plugin from {}",
@@ -219,7 +224,23 @@ fn installed(ctx: &Ctx, name: &str) -> Result<crate::plugins::Plugin, CommandErr
     })
 }
 
-async fn list(ctx: &Ctx, io: &mut Io) -> Result<(), CommandError> {
+async fn list(ctx: &Ctx, io: &mut Io, json: bool) -> Result<(), CommandError> {
+    if json {
+        let rows: Vec<serde_json::Value> = ctx
+            .plugins
+            .list()
+            .into_iter()
+            .map(|plugin| {
+                serde_json::json!({
+                    "name": plugin.name,
+                    "version": plugin.manifest.version,
+                    "enabled": plugin.enabled,
+                    "description": plugin.manifest.description,
+                })
+            })
+            .collect();
+        return super::output::json(io, &rows).await;
+    }
     let rows: Vec<Vec<String>> = ctx
         .plugins
         .list()

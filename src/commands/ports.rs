@@ -1,6 +1,7 @@
 //! `ports:add|set|remove <app> scheme:host-port:container-port...` (`ports:remove` also takes
-//! bare host ports, as Dokku's does), `ports:clear|list|report <app>`. `http:80` and `https:443` (the proxy's main listeners) pick the port the app listens
-//! on inside its container; without them, Dokku's default applies: http:80 to the port the
+//! bare host ports, as Dokku's does), `ports:clear|report <app>`, `ports:list <app> [--format
+//! stdout|json]`. `http:80` and `https:443` (the proxy's main listeners) pick the port the app
+//! listens on inside its container; without them, Dokku's default applies: http:80 to the port the
 //! image EXPOSEs (else 5000). Changing that port is a release: the app restarts with `PORT` set
 //! to it, checked, without downtime. Other host ports open (and close) listeners at once:
 //! `http`/`https` ones routed by Host, `tcp` ones passed through to the app.
@@ -34,6 +35,8 @@ pub struct Args {
     pub maps: Vec<PortMap>,
     /// `ports:remove`'s bare host ports: every mapping of each goes.
     pub host_ports: Vec<u16>,
+    /// `ports:list --format json`.
+    pub json: bool,
 }
 
 const COMMANDS: [(&str, Verb); 6] = [
@@ -52,6 +55,7 @@ impl Args {
             .find(|(c, _)| *c == name)
             .ok_or_else(|| CommandError::Unknown(name.to_string()))?;
         let mut argv = Argv::new(command, words);
+        let json = verb == Verb::List && argv.json_format("stdout")?;
         let app = AppName::parse(&argv.required("app name")?)?;
         let (mut maps, mut host_ports) = (Vec::new(), Vec::new());
         match verb {
@@ -70,7 +74,7 @@ impl Args {
                     }
                 }
             }
-            _ => {}
+            Verb::Clear | Verb::List | Verb::Report => {}
         }
         argv.finish()?;
         Ok(Args {
@@ -79,6 +83,7 @@ impl Args {
             app,
             maps,
             host_ports,
+            json,
         })
     }
 }
@@ -87,7 +92,14 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
     let app = &args.app;
     if let Verb::List | Verb::Report = args.verb {
         let record = ctx.store.app(app)?;
-        return show(ctx, io, app, args.verb, &parse_maps(&record.ports)).await;
+        return show(
+            ctx,
+            io,
+            app,
+            (args.verb, args.json),
+            &parse_maps(&record.ports),
+        )
+        .await;
     }
     let (record, stored, port_changes) = edit_maps(ctx, &args)?;
     let action = args.command.trim_start_matches("ports:");
@@ -181,11 +193,12 @@ fn edit_maps(ctx: &Ctx, args: &Args) -> Result<(AppRecord, Vec<String>, bool), C
     Ok((record, stored, port_changes))
 }
 
+/// `ports:list` (as JSON when `json`) or `ports:report`.
 async fn show(
     ctx: &Ctx,
     io: &mut Io,
     app: &AppName,
-    verb: Verb,
+    (verb, json): (Verb, bool),
     maps: &[PortMap],
 ) -> Result<(), CommandError> {
     let record = ctx.store.app(app)?;
@@ -205,6 +218,13 @@ async fn show(
                 container: detected,
             });
         }
+    }
+    if verb == Verb::List && json {
+        let rows: Vec<serde_json::Value> = effective
+            .iter()
+            .map(|m| serde_json::json!({"scheme": m.scheme.to_string(), "host_port": m.host, "container_port": m.container}))
+            .collect();
+        return super::output::json(io, &rows).await;
     }
     if verb == Verb::List {
         io.step(&format!("Port mappings for {app}")).await;

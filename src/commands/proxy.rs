@@ -28,7 +28,7 @@ enum Action {
         enable: bool,
         target: Target,
     },
-    Report(Option<AppName>),
+    Report(AppName),
     /// `proxy:set`, whose only valid type is the one there is; `None`: `--global`.
     Set(Option<AppName>),
     /// `proxy:build-config` or `proxy:clear-config`.
@@ -36,14 +36,15 @@ enum Action {
 }
 
 impl Args {
-    /// The app it acts on; `None` for `--all`, `--global` and a report of every app.
+    /// The app it acts on; `None` for `--all` and `--global`.
     pub fn app(&self) -> Option<&AppName> {
         match &self.action {
             Action::Toggle { target, .. } | Action::NoConfig(target) => match target {
                 Target::App(app) => Some(app),
                 Target::All => None,
             },
-            Action::Report(app) | Action::Set(app) => app.as_ref(),
+            Action::Report(app) => Some(app),
+            Action::Set(app) => app.as_ref(),
         }
     }
 }
@@ -66,9 +67,7 @@ impl Args {
                 enable: command == "proxy:enable",
                 target: Target::parse(&mut argv)?,
             },
-            "proxy:report" => {
-                Action::Report(argv.optional()?.map(|a| AppName::parse(&a)).transpose()?)
-            }
+            "proxy:report" => Action::Report(AppName::parse(&argv.required("app name")?)?),
             "proxy:set" => {
                 let app = argv.app_or_global()?;
                 check_type(&mut argv)?;
@@ -113,13 +112,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             }
             outcome.finish()
         }
-        Action::Report(Some(app)) => report_app(ctx, io, &app).await,
-        Action::Report(None) => {
-            for app in ctx.store.app_names() {
-                report_app(ctx, io, &app).await?;
-            }
-            Ok(())
-        }
+        Action::Report(app) => report_app(ctx, io, &app).await,
         Action::Set(app) => {
             let target = match app {
                 Some(app) => {
@@ -224,8 +217,8 @@ mod tests {
             Action::Toggle { enable: true, .. }
         ));
         assert!(matches!(
-            parse("proxy:report").unwrap(),
-            Action::Report(None)
+            parse("proxy:report shop").unwrap(),
+            Action::Report(_)
         ));
         assert!(matches!(
             parse("proxy:clear-config --all").unwrap(),

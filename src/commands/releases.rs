@@ -1,20 +1,37 @@
-//! `releases <app>`: every release, newest first, as Heroku lists them.
+//! `releases <app> [--format stdout|json]`: every release, newest first, as Heroku lists them.
 
-use super::argv::AppArgs;
+use super::argv::ListArgs;
 use super::output::utc;
 use super::{CommandError, Io};
 use crate::context::Ctx;
 
-pub async fn run(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandError> {
+pub async fn run(ctx: &Ctx, io: &mut Io, args: ListArgs) -> Result<(), CommandError> {
     let record = ctx.store.app(&args.app)?;
+    let mut releases = record.releases.clone();
+    releases.sort_by_key(|r| std::cmp::Reverse(r.number));
+    if args.json {
+        let rows: Vec<serde_json::Value> = releases
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "version": r.number,
+                    "current": record.current_release == Some(r.number),
+                    "description": r.description,
+                    "created_by": r.created_by,
+                    "created_at": utc(r.created_at),
+                    "commit": r.git_rev,
+                    "image": r.image,
+                })
+            })
+            .collect();
+        return super::output::json(io, &rows).await;
+    }
     let Some(current) = record.current_release else {
         io.warn(&format!("{} has no releases yet", args.app)).await;
         return Ok(());
     };
     io.header(&format!("{} releases (current: v{current})", args.app))
         .await;
-    let mut releases = record.releases.clone();
-    releases.sort_by_key(|r| std::cmp::Reverse(r.number));
     let rows: Vec<[String; 4]> = releases
         .iter()
         .map(|r| {

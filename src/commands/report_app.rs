@@ -12,7 +12,15 @@ const FAILED_LINES: usize = 10;
 const LATEST: usize = 10;
 
 pub async fn run(ctx: &Ctx, app: &AppName, io: &mut Io) -> Result<(), CommandError> {
-    super::releases::run(ctx, io, super::argv::AppArgs { app: app.clone() }).await?;
+    super::releases::run(
+        ctx,
+        io,
+        super::argv::ListArgs {
+            app: app.clone(),
+            json: false,
+        },
+    )
+    .await?;
 
     io.header(&format!("{app} instances (sampled)")).await;
     let sample = ctx.metrics.sample();

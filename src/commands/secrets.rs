@@ -1,5 +1,5 @@
 //! `secrets:set [--no-restart] <app> <name>` (the value on stdin, never on the command line),
-//! `secrets:list <app>` (names and change times only) and `secrets:unset [--no-restart] <app>
+//! `secrets:list <app> [--format stdout|json]` (names and change times only) and `secrets:unset [--no-restart] <app>
 //! <name>`: files mounted read-only at `/run/secrets/<name>` in every container of the app, as
 //! Docker Swarm's secrets are. A change deploys a new release through the cutover, as
 //! `config:set` does.
@@ -17,7 +17,8 @@ use crate::state::{valid_secret_name, MAX_SECRET};
 pub enum Action {
     Set(String),
     Unset(String),
-    List,
+    /// Whether as JSON.
+    List(bool),
 }
 
 #[derive(Debug)]
@@ -31,9 +32,10 @@ impl Args {
     pub fn parse(name: &'static str, words: &[String]) -> Result<Args, CommandError> {
         let mut argv = Argv::new(name, words);
         let no_restart = name != "secrets:list" && argv.flag("--no-restart");
+        let json = name == "secrets:list" && argv.json_format("stdout")?;
         let app = AppName::parse(&argv.required("app name")?)?;
         let action = match name {
-            "secrets:list" => Action::List,
+            "secrets:list" => Action::List(json),
             _ => {
                 let secret = argv.required("secret name")?;
                 if !valid_secret_name(&secret) {
@@ -60,8 +62,16 @@ impl Args {
 pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
     let app = args.app;
     let (description, name) = match args.action {
-        Action::List => {
+        Action::List(json) => {
             let record = ctx.store.app(&app)?;
+            if json {
+                let rows: Vec<serde_json::Value> = record
+                    .secrets
+                    .iter()
+                    .map(|(name, changed)| serde_json::json!({"name": name, "changed": utc(*changed)}))
+                    .collect();
+                return super::output::json(io, &rows).await;
+            }
             io.header(&format!("{app} secrets")).await;
             for (name, changed) in &record.secrets {
                 io.line(&format!("{name}  {}", utc(*changed))).await;

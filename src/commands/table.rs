@@ -57,7 +57,10 @@ fn report_args(rest: &[String]) -> Result<Command, CommandError> {
 /// `help [<namespace>|<command>|--all]`.
 fn help_args(rest: &[String]) -> Result<Command, CommandError> {
     let mut argv = argv::Argv::new("help", rest);
-    let topic = argv.optional()?;
+    let topic = match argv.flag("--all") {
+        true => Some("--all".to_string()),
+        false => argv.optional()?,
+    };
     argv.finish()?;
     Ok(Command::Help(match topic {
         Some(word) => help::Topic::parse(&word)?,
@@ -75,7 +78,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "acl:list",
-        usage: "<app>",
+        usage: "<app> [--format stdout|json]",
         about: "List the developer keys that may use the app",
         parse: |name, rest| Ok(Command::Acl(acl::Args::parse(name, rest)?)),
     },
@@ -135,7 +138,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "apps:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show the app's creation time, source and lock",
         parse: |name, rest| Ok(Command::AppsReport(argv::AppArgs::parse(name, rest)?)),
     },
@@ -189,7 +192,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "builder-dockerfile:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show which Dockerfile builds the app",
         parse: |name, rest| Ok(Command::BuilderDockerfileReport(argv::AppArgs::parse(name, rest)?)),
     },
@@ -201,7 +204,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "builder:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show which builder builds the app, and from which directory",
         parse: |name, rest| Ok(Command::BuilderReport(argv::AppArgs::parse(name, rest)?)),
     },
@@ -225,7 +228,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "buildpacks:list",
-        usage: "<app>",
+        usage: "<app> [--format stdout|json]",
         about: "List the app's buildpacks",
         parse: |name, rest| Ok(Command::Buildpacks(buildpacks::Args::parse(name, rest)?)),
     },
@@ -237,7 +240,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "buildpacks:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show the app's buildpacks and stack image",
         parse: |name, rest| Ok(Command::Buildpacks(buildpacks::Args::parse(name, rest)?)),
     },
@@ -285,7 +288,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "certs:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show the app's certificate and HTTPS settings",
         parse: |name, rest| Ok(Command::Certs(certs::Args::parse(name, rest)?)),
     },
@@ -321,7 +324,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "checks:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show the app's check settings",
         parse: |name, rest| Ok(Command::ChecksReport(argv::AppArgs::parse(name, rest)?)),
     },
@@ -405,7 +408,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "cron:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show whether the app's cron tasks are in maintenance",
         parse: |name, rest| Ok(Command::CronReport(argv::AppArgs::parse(name, rest)?)),
     },
@@ -447,7 +450,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "docker-options:list",
-        usage: "<app> --phase <build|deploy|run>",
+        usage: "<app> --phase <build|deploy|run> [--format stdout|json]",
         about: "Print the phase's docker options, one per line",
         parse: |name, rest| Ok(Command::DockerOptions(docker_options::Args::parse(name, rest)?)),
     },
@@ -459,7 +462,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "docker-options:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show docker options per phase",
         parse: |name, rest| Ok(Command::DockerOptions(docker_options::Args::parse(name, rest)?)),
     },
@@ -513,7 +516,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "domains:report",
-        usage: "[<app>|--global] [--<flag>]",
+        usage: "[<app>|--global] [--format stdout|json] [--<flag>]",
         about: "Show the app's (or the global) domains",
         parse: |name, rest| Ok(Command::Domains(domains::Args::parse(name, rest)?)),
     },
@@ -543,13 +546,13 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "events",
-        usage: "[-n N] [-t]",
+        usage: "[-n N] [-t] [--format stdout|json]",
         about: "Show the audit log's latest events (-t: and follow new ones)",
         parse: |name, rest| Ok(Command::Events(events::Args::parse(name, rest)?)),
     },
     Spec {
         name: "events:list",
-        usage: "",
+        usage: "[--format stdout|json]",
         about: "List the kinds of events the audit log records",
         parse: |name, rest| Ok(Command::Events(events::Args::parse(name, rest)?)),
     },
@@ -585,7 +588,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "git:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show the deploy branch, the revision variable and the deployed commit",
         parse: |name, rest| Ok(Command::GitReport(argv::AppArgs::parse(name, rest)?)),
     },
@@ -633,7 +636,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "http-auth:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show basic auth settings",
         parse: |name, rest| Ok(Command::HttpAuth(http_auth::Args::parse(name, rest)?)),
     },
@@ -675,7 +678,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "letsencrypt:list",
-        usage: "",
+        usage: "[--format stdout|json]",
         about: "List apps with Let's Encrypt and when their certificates expire",
         parse: |name, rest| Ok(Command::Letsencrypt(letsencrypt::Args::parse(name, rest)?)),
     },
@@ -705,7 +708,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "logs:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show how large the app's container logs may grow",
         parse: |name, rest| Ok(Command::LogsReport(argv::AppArgs::parse(name, rest)?)),
     },
@@ -735,7 +738,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "maintenance:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show whether the app is in maintenance mode",
         parse: |name, rest| Ok(Command::Maintenance(maintenance::Args::parse(name, rest)?)),
     },
@@ -759,7 +762,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "nginx:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show the app's proxy limits: its own, the global ones and what applies",
         parse: |name, rest| Ok(Command::Nginx(nginx::Args::parse(name, rest)?)),
     },
@@ -825,7 +828,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "network:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show the app's networks and the addresses its web instances listen on",
         parse: |name, rest| Ok(Command::Network(network::Args::parse(name, rest)?)),
     },
@@ -861,7 +864,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "plugin:list",
-        usage: "",
+        usage: "[--format stdout|json]",
         about: "List installed plugins with their version and state",
         parse: |name, rest| Ok(Command::Plugin(plugin::Args::parse(name, rest)?)),
     },
@@ -897,7 +900,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "ports:list",
-        usage: "<app>",
+        usage: "<app> [--format stdout|json]",
         about: "List the app's port mappings",
         parse: |name, rest| Ok(Command::Ports(ports::Args::parse(name, rest)?)),
     },
@@ -909,7 +912,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "ports:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show the app's port mappings",
         parse: |name, rest| Ok(Command::Ports(ports::Args::parse(name, rest)?)),
     },
@@ -945,7 +948,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "proxy:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show whether the proxy serves the app",
         parse: |name, rest| Ok(Command::Proxy(proxy::Args::parse(name, rest)?)),
     },
@@ -1011,9 +1014,9 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "releases",
-        usage: "<app>",
+        usage: "<app> [--format stdout|json]",
         about: "List the app's releases, newest first",
-        parse: |name, rest| Ok(Command::Releases(argv::AppArgs::parse(name, rest)?)),
+        parse: |name, rest| Ok(Command::Releases(argv::ListArgs::parse(name, rest)?)),
     },
     Spec {
         name: "releases:info",
@@ -1053,7 +1056,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "resource:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show resource limits and reservations",
         parse: |name, rest| Ok(Command::ResourceReport(argv::AppArgs::parse(name, rest)?)),
     },
@@ -1101,7 +1104,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "secrets:list",
-        usage: "<app>",
+        usage: "<app> [--format stdout|json]",
         about: "List the app's secrets: names and change times, never values",
         parse: |name, rest| Ok(Command::Secrets(secrets::Args::parse(name, rest)?)),
     },
@@ -1137,12 +1140,9 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "ssh-keys:sessions",
-        usage: "",
+        usage: "[--format stdout|json]",
         about: "List the SSH commands and pushes running now, by key",
-        parse: |_, rest| {
-            ssh_keys_sessions::parse(rest)?;
-            Ok(Command::SshKeysSessions)
-        },
+        parse: |_, rest| Ok(Command::SshKeysSessions(ssh_keys_sessions::parse(rest)?)),
     },
     Spec {
         name: "ssh-keys:set-role",
@@ -1164,7 +1164,7 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "storage:report",
-        usage: "[<app>] [--<flag>]",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show the app's mounts per phase",
         parse: |name, rest| Ok(Command::StorageReport(argv::AppArgs::parse(name, rest)?)),
     },
@@ -1182,15 +1182,15 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "url",
-        usage: "<app>",
+        usage: "<app> [--format stdout|json]",
         about: "Print the app's first URL",
-        parse: |name, rest| Ok(Command::Urls(argv::AppArgs::parse(name, rest)?, false)),
+        parse: |name, rest| Ok(Command::Urls(argv::ListArgs::parse(name, rest)?, false)),
     },
     Spec {
         name: "urls",
-        usage: "<app>",
+        usage: "<app> [--format stdout|json]",
         about: "Print every URL the app answers on (domains, ports, https)",
-        parse: |name, rest| Ok(Command::Urls(argv::AppArgs::parse(name, rest)?, true)),
+        parse: |name, rest| Ok(Command::Urls(argv::ListArgs::parse(name, rest)?, true)),
     },
     Spec {
         name: "help",

@@ -38,3 +38,23 @@ impl Drop for Services {
         self.remove_all();
     }
 }
+
+/// Docker networks a test made, removed when it ends (after the daemon and its containers,
+/// being declared before the `Berth`).
+pub struct Networks(pub Vec<String>);
+
+impl Networks {
+    pub fn new(count: usize) -> Networks {
+        Networks((0..count).map(|_| unique("net")).collect())
+    }
+}
+
+impl Drop for Networks {
+    fn drop(&mut self) {
+        for name in &self.0 {
+            let _ = Command::new("docker")
+                .args(["network", "rm", name])
+                .output();
+        }
+    }
+}

@@ -173,11 +173,10 @@ impl Command {
             | Command::NginxShow(args)
             | Command::LogsReport(args)
             | Command::PsInspect(args)
-            | Command::Releases(args)
             | Command::RepoPurgeCache(args)
             | Command::ResourceReport(args)
-            | Command::StorageReport(args)
-            | Command::Urls(args, _) => Need::App(args.app.clone()),
+            | Command::StorageReport(args) => Need::App(args.app.clone()),
+            Command::Releases(args) | Command::Urls(args, _) => Need::App(args.app.clone()),
             Command::BuilderSet(args) => app_or_admin(args.app.as_ref()),
             Command::BuilderDockerfileSet(args) => app_or_admin(args.app.as_ref()),
             Command::Buildpacks(args) => app_or_admin(args.app.as_ref()),
@@ -253,7 +252,7 @@ impl Command {
             | Command::SshKeysList(_)
             | Command::SshKeysRemove(_)
             | Command::SshKeysSetRole(_)
-            | Command::SshKeysSessions => Need::Admin("SSH keys"),
+            | Command::SshKeysSessions(_) => Need::Admin("SSH keys"),
             Command::Acl(_) => Need::Admin("ACLs"),
             Command::Backup(_) => Need::Admin("backups (an archive holds every secret and key)"),
         }
