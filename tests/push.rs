@@ -27,6 +27,25 @@ fn push_deploys_and_serves_through_the_proxy() {
         push.stderr.contains("remote:        Step 1/"),
         "build output streams: {push:#?}"
     );
+    let stages: Vec<&str> = push
+        .stderr
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim_end().strip_prefix("remote: -----> ")?;
+            let (what, took) = line.split_once("… ")?;
+            took.strip_suffix('s')?.parse::<f64>().ok()?;
+            Some(what)
+        })
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            format!("Building {app} (Dockerfile)"),
+            format!("Releasing {app} (v1)"),
+            format!("Deploying {app} (v1)")
+        ],
+        "each stage ends with its elapsed time: {push:#?}"
+    );
     let url = format!("http://{}:{}", Berth::host(&app), berth.http.port());
     let (_, deployed) = push
         .stderr

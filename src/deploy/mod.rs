@@ -4,7 +4,8 @@
 //! Invariant: a deploy that fails at any stage changes neither routes nor state; the release that
 //! was serving keeps serving. State is saved only once the new instance passed its checks, and
 //! the proxy is switched only after that save. Each stage is announced through `stage()`, the
-//! point where plugin triggers will attach.
+//! point where plugin triggers will attach; the push shows the build, the release and the
+//! start with its checks each ending with its elapsed time (`timed()`).
 
 mod builds;
 mod changes;
@@ -150,6 +151,12 @@ pub enum Stage {
 /// Marks the start of a stage. Plugin triggers (`pre-build`, `post-deploy`, …) attach here.
 fn stage(stage: Stage) {
     tracing::info!(stage = ?stage, "deploy stage");
+}
+
+/// A stage's end, with how long it took: `-----> Building shop (Dockerfile)… 3.2s`.
+async fn timed(io: &mut crate::io::Io, what: &str, began: std::time::Instant) {
+    io.step(&format!("{what}… {:.1}s", began.elapsed().as_secs_f64()))
+        .await;
 }
 
 /// Where the proxy reaches `instance` of a release that listens on `port`, if it has an address.

@@ -121,6 +121,7 @@ async fn run(
     let routes_web = only.is_none_or(|process| process == "web");
 
     stage(Stage::Release);
+    let releasing = std::time::Instant::now();
     if prepared.is_new {
         io.step(&format!("Releasing {app} (v{})...", release.number))
             .await;
@@ -142,6 +143,10 @@ async fn run(
     if prepared.is_new {
         let args = [app.to_string(), release.image.clone()];
         super::triggers::fire(ctx, "post-release", &args, &trigger_env, io).await?;
+    }
+    if prepared.is_new {
+        let what = format!("Releasing {app} (v{})", release.number);
+        super::timed(io, &what, releasing).await;
     }
     let args = [app.to_string(), release.image.clone()];
     unless_hung_up(
@@ -165,6 +170,7 @@ async fn run(
     }
 
     stage(Stage::Start);
+    let deploying = std::time::Instant::now();
     io.step(&format!("Deploying {app} (v{})...", release.number))
         .await;
     let mut started = Vec::new();
@@ -188,7 +194,11 @@ async fn run(
         Ok::<_, DeployError>(upstreams)
     };
     let upstreams = match started_and_checked.await {
-        Ok(upstreams) => upstreams,
+        Ok(upstreams) => {
+            let what = format!("Deploying {app} (v{})", release.number);
+            super::timed(io, &what, deploying).await;
+            upstreams
+        }
         Err(err) => {
             discard(ctx, &started).await;
             if stop_first && !old.is_empty() {

@@ -311,6 +311,7 @@ async fn build_image(
         .get("build")
         .map_or(&[][..], Vec::as_slice);
     let limits = crate::options::build_limits(build_options);
+    let began = std::time::Instant::now();
     match (choice.kind, &checkout.dockerfile) {
         (BuilderKind::Dockerfile, Some(dockerfile)) => {
             io.step(&format!(
@@ -328,7 +329,9 @@ async fn build_image(
                 build_args: &build_args,
                 limits: &limits,
             };
-            Ok(ctx.builder.build(job, &mut IndentedOutput(io)).await?)
+            let image = ctx.builder.build(job, &mut IndentedOutput(io)).await?;
+            super::timed(io, &format!("Building {app} ({dockerfile})"), began).await;
+            Ok(image)
         }
         // `choose` picks the Dockerfile builder only when the commit has the Dockerfile.
         _ => {
@@ -363,6 +366,7 @@ async fn build_image(
                     "it declares no process types: add a Procfile with a web process (web: <command>)".into(),
                 ));
             }
+            super::timed(io, &format!("Building {app} (buildpacks)"), began).await;
             Ok(slug.image)
         }
     }
