@@ -14,6 +14,32 @@ use async_trait::async_trait;
 use crate::names::{AppName, NetworkName};
 use crate::options::BuildLimits;
 
+/// What runs an app's processes (`scheduler:set <app> selected`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchedulerKind {
+    /// Containers on this host's Docker engine.
+    DockerLocal,
+    /// A Swarm service per process type, on the swarm this engine manages.
+    DockerSwarm,
+}
+
+impl SchedulerKind {
+    pub fn parse(raw: &str) -> Option<SchedulerKind> {
+        match raw {
+            "docker-local" => Some(SchedulerKind::DockerLocal),
+            "docker-swarm" => Some(SchedulerKind::DockerSwarm),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchedulerKind::DockerLocal => "docker-local",
+            SchedulerKind::DockerSwarm => "docker-swarm",
+        }
+    }
+}
+
 /// Labels on every container and image Berth owns.
 pub const LABEL_APP: &str = "berth.app";
 pub const LABEL_PROCESS: &str = "berth.process";
@@ -489,6 +515,11 @@ pub trait Scheduler: Send + Sync {
 
     /// Disconnects every container from the network, then removes it.
     async fn remove_network(&self, name: &NetworkName) -> Result<(), SchedulerError>;
+
+    /// Whether the engine is a manager of an active swarm (so `docker-swarm` can run apps).
+    async fn in_swarm(&self) -> Result<bool, SchedulerError> {
+        Ok(false)
+    }
 }
 
 #[cfg(test)]

@@ -213,10 +213,10 @@ mod tests {
             unknown,
             "No help for app: it is neither a command nor a namespace. Did you mean `apps`?"
         );
-        let planned = Topic::parse("scheduler").unwrap_err().to_string();
+        let planned = Topic::parse("registry").unwrap_err().to_string();
         assert!(
             planned.ends_with(
-                "scheduler is planned (apps on Docker Swarm); it is not in this version."
+                "registry is planned; Berth builds and runs images on this host without a registry; it is not in this version."
             ),
             "{planned}"
         );

@@ -95,16 +95,12 @@ const DOKKU: &[(&[&str], &str)] = &[
         "The proxy follows instances' addresses itself: nothing to rebuild",
     ),
     (
-        &["scheduler:"],
-        "planned (apps on Docker Swarm)",
-    ),
-    (
         &["scheduler-docker-local:"],
-        "Berth schedules on this host's Docker without settings; Swarm is planned",
+        "Berth schedules on this host's Docker without settings: scheduler:set <app> selected docker-local|docker-swarm",
     ),
     (
         &["scheduler-k3s:"],
-        "Berth schedules on Docker; Docker Swarm is planned, Kubernetes is not",
+        "Berth schedules on Docker or Docker Swarm (scheduler:set); Kubernetes is not supported",
     ),
     (
         &["registry:"],
@@ -196,12 +192,8 @@ mod tests {
         );
         assert!(hint("trace:on").unwrap().contains("RUST_LOG"));
         assert_eq!(
-            hint("scheduler:set").unwrap(),
-            "scheduler:set is planned (apps on Docker Swarm); it is not in this version."
-        );
-        assert_eq!(
-            hint("scheduler:\u{1b}[2J\nfake").unwrap(),
-            "scheduler:\\u{1b}[2J\\nfake is planned (apps on Docker Swarm); it is not in this version.",
+            hint("registry:\u{1b}[2J\nfake").unwrap(),
+            "registry:\\u{1b}[2J\\nfake is planned; Berth builds and runs images on this host without a registry; it is not in this version.",
             "a name as typed reaches no terminal raw"
         );
     }

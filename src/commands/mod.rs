@@ -74,6 +74,7 @@ mod report_app;
 mod resource;
 mod run;
 mod run_list;
+mod scheduler;
 mod secrets;
 mod ssh_keys_add;
 mod ssh_keys_list;
@@ -209,6 +210,8 @@ pub enum Command {
     AppsSet(apps_set::Args),
     Backup(backup::Args),
     BuilderReport(argv::AppArgs),
+    SchedulerReport(argv::AppArgs),
+    SchedulerSet(scheduler::Args),
     BuilderSet(builder::Args),
     BuilderDockerfileReport(argv::AppArgs),
     BuilderDockerfileSet(builder_dockerfile::Args),
@@ -328,6 +331,8 @@ impl Command {
             Command::AppsSet(args) => apps_set::run(ctx, io, args).await,
             Command::BuilderReport(args) => builder::report_app(ctx, io, args).await,
             Command::BuilderSet(args) => builder::run(ctx, io, args).await,
+            Command::SchedulerReport(args) => scheduler::report_app(ctx, io, args).await,
+            Command::SchedulerSet(args) => scheduler::run(ctx, caller, io, args).await,
             Command::BuilderDockerfileReport(args) => {
                 builder_dockerfile::report_app(ctx, io, args).await
             }

@@ -10,7 +10,7 @@ use super::{
     enter, events, git_from_archive, git_from_image, git_set, help, http_auth, letsencrypt, logs,
     logs_failed, logs_set, maintenance, network, nginx, nginx_logs, nginx_validate, plugin, ports,
     proxy, ps_lifecycle, ps_rebuild, ps_report, ps_restore, ps_scale, ps_set, releases_info,
-    releases_rollback, resource, run, run_list, secrets, ssh_keys_add, ssh_keys_list,
+    releases_rollback, resource, run, run_list, scheduler, secrets, ssh_keys_add, ssh_keys_list,
     ssh_keys_remove, ssh_keys_sessions, ssh_keys_set_role, storage_ensure, storage_list,
     storage_mount, Command, CommandError,
 };
@@ -1101,6 +1101,18 @@ pub const COMMANDS: &[Spec] = &[
         usage: "(<app>|--container NAME)",
         about: "Stop the app's one-off containers, or one",
         parse: |name, rest| Ok(Command::RunList(run_list::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "scheduler:report",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
+        about: "Show what runs the app: docker-local or docker-swarm",
+        parse: |name, rest| Ok(Command::SchedulerReport(argv::AppArgs::parse(name, rest)?)),
+    },
+    Spec {
+        name: "scheduler:set",
+        usage: "(<app>|--global) selected [docker-local|docker-swarm]",
+        about: "Run the app on this host's Docker or on the swarm (moving a deployed app redeploys it)",
+        parse: |_, rest| Ok(Command::SchedulerSet(scheduler::Args::parse(rest)?)),
     },
     Spec {
         name: "secrets:list",

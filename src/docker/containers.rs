@@ -100,6 +100,7 @@ impl DockerEngine {
             index: labels
                 .get(LABEL_INDEX)
                 .and_then(|i| i.parse().ok())
+                .or_else(|| super::swarm::task_slot(labels))
                 .unwrap_or(1),
             release: labels.get(LABEL_RELEASE)?.parse().ok()?,
             running,
@@ -109,22 +110,45 @@ impl DockerEngine {
 
     pub(super) fn address_of(&self, inspect: &ContainerInspectResponse) -> Option<String> {
         let mode = inspect.host_config.as_ref()?.network_mode.as_deref();
+        let labels = inspect.config.as_ref()?.labels.as_ref()?;
         inspect
             .network_settings
             .as_ref()?
             .networks
             .as_ref()?
-            .get(self.first_network(mode))?
+            .get(&self.first_network(mode, labels))?
             .ip_address
             .clone()
             .filter(|ip| !ip.is_empty())
     }
 
-    /// The network a container was created on (its network mode), where the proxy reaches it:
-    /// Berth's own unless the app has an `initial-network`.
-    fn first_network<'a>(&'a self, mode: Option<&'a str>) -> &'a str {
+    /// The network where the proxy reaches a container: for a Swarm task the swarm network,
+    /// else the one it was created on (its network mode), Berth's own unless the app has an
+    /// `initial-network`.
+    fn first_network(&self, mode: Option<&str>, labels: &HashMap<String, String>) -> String {
+        if labels.contains_key(super::swarm::LABEL_SERVICE_ID) {
+            return self.swarm_network();
+        }
         mode.filter(|m| !m.is_empty() && *m != "default")
             .unwrap_or(&self.network)
+            .to_string()
+    }
+
+    /// Whether `app`'s instances start as Swarm tasks.
+    fn on_swarm(&self, app: &AppName) -> bool {
+        self.on_swarm.as_ref().is_some_and(|selects| selects(app))
+    }
+
+    /// The service a container is a task of, if it is one.
+    async fn service_of(&self, id: &str) -> Result<Option<String>, SchedulerError> {
+        match self.docker.inspect_container(id, None).await {
+            Ok(inspect) => Ok(inspect
+                .config
+                .and_then(|c| c.labels)
+                .and_then(|mut labels| labels.remove(super::swarm::LABEL_SERVICE_ID))),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(engine_err(err)),
+        }
     }
 
     /// Waits for the container to exit; returns its exit status.
@@ -326,6 +350,9 @@ impl DockerEngine {
 #[async_trait]
 impl Scheduler for DockerEngine {
     async fn start(&self, spec: &InstanceSpec) -> Result<Instance, SchedulerError> {
+        if self.on_swarm(&spec.app) {
+            return self.start_task(spec).await;
+        }
         let id = self.create(spec, Kind::Instance).await?;
         if let Err(err) = self.docker.start_container(&id, None).await {
             let _ = self.remove_force(&id).await;
@@ -410,7 +437,7 @@ impl Scheduler for DockerEngine {
             }
             let running = summary.state == Some(ContainerSummaryStateEnum::RUNNING);
             let mode = summary.host_config.and_then(|h| h.network_mode);
-            let first = self.first_network(mode.as_deref()).to_string();
+            let first = self.first_network(mode.as_deref(), &labels);
             let address = summary
                 .network_settings
                 .and_then(|n| n.networks)
@@ -665,6 +692,9 @@ impl Scheduler for DockerEngine {
     }
 
     async fn retire(&self, id: &str, grace: Duration) -> Result<(), SchedulerError> {
+        if let Some(service) = self.service_of(id).await? {
+            return self.retire_task(id, &service, grace).await;
+        }
         let seconds = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
         let options = StopContainerOptionsBuilder::default().t(seconds).build();
         match self.docker.stop_container(id, Some(options)).await {
@@ -703,11 +733,15 @@ impl Scheduler for DockerEngine {
     async fn remove_network(&self, name: &NetworkName) -> Result<(), SchedulerError> {
         self.delete_network(name).await
     }
+
+    async fn in_swarm(&self) -> Result<bool, SchedulerError> {
+        self.is_swarm_manager().await
+    }
 }
 
 /// The container's log settings: the app's `--log-opt`s (json-file, as before) over the size cap,
 /// which is given only where the driver takes it (the engine's default driver otherwise).
-fn log_config(
+pub(super) fn log_config(
     user: &std::collections::BTreeMap<String, String>,
     max_size: Option<&str>,
     default_driver: &str,

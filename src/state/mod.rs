@@ -425,6 +425,17 @@ impl Store {
         self.lock().global.clone()
     }
 
+    /// The scheduler `scheduler:set` selected for `app`, else the global one; `None`: neither
+    /// (docker-local). A missing app has none.
+    pub fn scheduler_of(&self, app: &AppName) -> Option<String> {
+        let snapshot = self.lock();
+        snapshot
+            .apps
+            .get(app)
+            .and_then(|record| record.scheduler.clone())
+            .or_else(|| snapshot.global.scheduler.clone())
+    }
+
     pub fn update_global(
         &self,
         change: impl FnOnce(&mut GlobalSettings),

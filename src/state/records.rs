@@ -68,6 +68,9 @@ pub struct AppRecord {
     /// `builder:set`: which builder and which subdirectory of the repository.
     #[serde(default)]
     pub builder: BuilderSettings,
+    /// `scheduler:set <app> selected`: `docker-local` or `docker-swarm`; unset: the global one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<String>,
     /// `buildpacks:*`: the app's buildpacks, in order, and its stack image.
     #[serde(default)]
     pub buildpacks: BuildpackSettings,
@@ -340,6 +343,9 @@ pub struct GlobalSettings {
     /// `builder:set --global selected`.
     #[serde(default)]
     pub builder_selected: Option<String>,
+    /// `scheduler:set --global selected`: what runs apps that select none (docker-local).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<String>,
     /// `builder-dockerfile:set --global dockerfile-path`.
     #[serde(default)]
     pub builder_dockerfile_path: Option<String>,
@@ -427,6 +433,7 @@ impl Default for GlobalSettings {
             wait_to_retire: None,
             env: BTreeMap::new(),
             builder_selected: None,
+            scheduler: None,
             builder_dockerfile_path: None,
             stack: None,
             domains: None,
@@ -582,6 +589,7 @@ impl AppRecord {
             restore_disabled: false,
             docker_options: BTreeMap::new(),
             builder: BuilderSettings::default(),
+            scheduler: None,
             buildpacks: BuildpackSettings::default(),
             domains: DomainSettings::default(),
             http_auth: HttpAuthSettings::default(),

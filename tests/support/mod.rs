@@ -816,6 +816,21 @@ impl Drop for Berth {
             eprintln!("---- daemon log ----\n{}", self.log());
         }
         for app in self.apps.lock().map(|a| a.clone()).unwrap_or_default() {
+            // Swarm services first, or the swarm would replace their removed containers (on an
+            // engine outside a swarm this lists nothing).
+            let services = docker_lines(&[
+                "service",
+                "ls",
+                "-q",
+                "--filter",
+                &format!("label=berth.app={app}"),
+            ]);
+            if !services.is_empty() {
+                let _ = Command::new("docker")
+                    .args(["service", "rm"])
+                    .args(&services)
+                    .output();
+            }
             let ids = Berth::container_ids(&app);
             if !ids.is_empty() {
                 let _ = Command::new("docker")

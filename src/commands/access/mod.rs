@@ -166,6 +166,7 @@ impl Command {
             | Command::AppsLocked(args)
             | Command::AppsReport(args)
             | Command::BuilderReport(args)
+            | Command::SchedulerReport(args)
             | Command::BuilderDockerfileReport(args)
             | Command::ChecksReport(args)
             | Command::CronReport(args)
@@ -178,6 +179,7 @@ impl Command {
             | Command::StorageReport(args) => Need::App(args.app.clone()),
             Command::Releases(args) | Command::Urls(args, _) => Need::App(args.app.clone()),
             Command::BuilderSet(args) => app_or_admin(args.app.as_ref()),
+            Command::SchedulerSet(args) => app_or_admin(args.app.as_ref()),
             Command::BuilderDockerfileSet(args) => app_or_admin(args.app.as_ref()),
             Command::Buildpacks(args) => app_or_admin(args.app.as_ref()),
             Command::Builds(args) => app_or_admin(args.app.as_ref()),

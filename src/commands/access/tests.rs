@@ -42,6 +42,8 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("builder:report", "builder:report APP"),
     ("builder:set", "builder:set APP selected dockerfile"),
     ("buildpacks:add", "buildpacks:add APP heroku/go"),
+    ("scheduler:report", "scheduler:report APP"),
+    ("scheduler:set", "scheduler:set APP selected docker-local"),
     ("buildpacks:clear", "buildpacks:clear APP"),
     ("buildpacks:list", "buildpacks:list APP"),
     ("buildpacks:remove", "buildpacks:remove APP heroku/go"),

@@ -1,0 +1,475 @@
+//! docker-swarm: each process type of a release runs as one Swarm service
+//! (`shop_web_v3_5f2a`, carrying Berth's labels on the service and its containers), and its
+//! tasks are Berth's instances, a task's slot being the instance's index. Starting `web.N`
+//! adds a replica to the newest service of that release, or makes a new service when that slot
+//! already runs (a restart, a move between schedulers), so the deploy pipeline keeps its own
+//! cutover: new tasks are checked and routed before the old service goes. Tasks join a
+//! swarm-scoped bridge network (`<network>-swarm`), where the proxy on the manager reaches each
+//! task directly, never through the routing mesh. The tasks on this node are containers of this
+//! engine, so logs, exec, usage and status work on them unchanged (docs/cluster.md).
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use bollard::models::{
+    Limit, Mount, MountType, NetworkAttachmentConfig, NetworkCreateRequest, ResourceObject,
+    Service, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecRollbackConfig,
+    ServiceSpecRollbackConfigOrderEnum, ServiceSpecUpdateConfig,
+    ServiceSpecUpdateConfigFailureActionEnum, ServiceSpecUpdateConfigOrderEnum, Task, TaskSpec,
+    TaskSpecContainerSpec, TaskSpecLogDriver, TaskSpecResources, TaskSpecRestartPolicy,
+    TaskSpecRestartPolicyConditionEnum, TaskState,
+};
+
+use super::{engine_err, is_not_found, DockerEngine};
+use crate::scheduler::{
+    Instance, InstanceSpec, RestartPolicy, SchedulerError, LABEL_APP, LABEL_PROCESS, LABEL_RELEASE,
+};
+
+/// On task containers (set by Swarm): the service's id.
+pub(super) const LABEL_SERVICE_ID: &str = "com.docker.swarm.service.id";
+/// On task containers (set by Swarm): `<service>.<slot>.<task id>`.
+const LABEL_TASK_NAME: &str = "com.docker.swarm.task.name";
+/// How long a new task may take to run (its node pulling the image, say).
+const START_WAIT: Duration = Duration::from_secs(120);
+/// How long a retired task's container may take to go, beyond its stop grace.
+const STOP_WAIT: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_millis(200);
+
+/// A task container's slot, Berth's instance index.
+pub(super) fn task_slot(labels: &HashMap<String, String>) -> Option<u32> {
+    labels
+        .get(LABEL_TASK_NAME)?
+        .rsplit('.')
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn nanos(duration: Duration) -> i64 {
+    i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX)
+}
+
+fn replicas_of(service: &Service) -> i64 {
+    service
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.mode.as_ref())
+        .and_then(|mode| mode.replicated.as_ref())
+        .and_then(|replicated| replicated.replicas)
+        .unwrap_or(0)
+}
+
+/// `host:container[:ro]` as a Swarm mount: a bind for an absolute host path, else a volume.
+fn mount(bind: &str) -> Option<Mount> {
+    let mut parts = bind.splitn(3, ':');
+    let (source, target) = (parts.next()?, parts.next()?);
+    Some(Mount {
+        source: Some(source.to_string()),
+        target: Some(target.to_string()),
+        typ: Some(match source.starts_with('/') {
+            true => MountType::BIND,
+            false => MountType::VOLUME,
+        }),
+        read_only: Some(parts.next() == Some("ro")),
+        ..Default::default()
+    })
+}
+
+fn restart_policy(policy: RestartPolicy) -> TaskSpecRestartPolicy {
+    let (condition, max_attempts) = match policy {
+        RestartPolicy::No => (TaskSpecRestartPolicyConditionEnum::NONE, None),
+        RestartPolicy::Always | RestartPolicy::UnlessStopped => {
+            (TaskSpecRestartPolicyConditionEnum::ANY, None)
+        }
+        RestartPolicy::OnFailure(n) => (
+            TaskSpecRestartPolicyConditionEnum::ON_FAILURE,
+            Some(i64::from(n)),
+        ),
+    };
+    TaskSpecRestartPolicy {
+        condition: Some(condition),
+        max_attempts,
+        ..Default::default()
+    }
+}
+
+impl DockerEngine {
+    /// The swarm-scoped bridge network tasks join: node-local, so the proxy on the manager
+    /// reaches their addresses as it reaches containers on Berth's own bridge.
+    pub(super) fn swarm_network(&self) -> String {
+        format!("{}-swarm", self.network)
+    }
+
+    /// Whether this engine manages an active swarm.
+    pub(super) async fn is_swarm_manager(&self) -> Result<bool, SchedulerError> {
+        let swarm = self.docker.info().await.map_err(engine_err)?.swarm;
+        Ok(swarm.is_some_and(|swarm| {
+            swarm.local_node_state == Some(bollard::models::LocalNodeState::ACTIVE)
+                && swarm.control_available == Some(true)
+        }))
+    }
+
+    async fn ensure_swarm_network(&self) -> Result<(), SchedulerError> {
+        let name = self.swarm_network();
+        match self.docker.inspect_network(&name, None).await {
+            Ok(_) => return Ok(()),
+            Err(err) if is_not_found(&err) => {}
+            Err(err) => return Err(engine_err(err)),
+        }
+        let request = NetworkCreateRequest {
+            name,
+            driver: Some("bridge".to_string()),
+            scope: Some("swarm".to_string()),
+            labels: Some([("berth.network".to_string(), "true".to_string())].into()),
+            ..Default::default()
+        };
+        match self.docker.create_network(request).await {
+            Ok(_) => Ok(()),
+            // Made meanwhile by another daemon.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => Ok(()),
+            Err(err) => Err(engine_err(err)),
+        }
+    }
+
+    /// The services running `spec`'s process at its release, oldest first.
+    async fn services_of(&self, spec: &InstanceSpec) -> Result<Vec<Service>, SchedulerError> {
+        let labels = vec![
+            format!("{LABEL_APP}={}", spec.app),
+            format!("{LABEL_PROCESS}={}", spec.process),
+            format!("{LABEL_RELEASE}={}", spec.release),
+        ];
+        let options = bollard::query_parameters::ListServicesOptions {
+            filters: Some([("label".to_string(), labels)].into()),
+            status: None,
+        };
+        let mut services = self
+            .docker
+            .list_services(Some(options))
+            .await
+            .map_err(engine_err)?;
+        services.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        Ok(services)
+    }
+
+    async fn tasks_of(&self, service: &str) -> Result<Vec<Task>, SchedulerError> {
+        let options = bollard::query_parameters::ListTasksOptions {
+            filters: Some([("service".to_string(), vec![service.to_string()])].into()),
+        };
+        self.docker
+            .list_tasks(Some(options))
+            .await
+            .map_err(engine_err)
+    }
+
+    /// Starts `spec` as a task: one more replica of the newest service of its process and
+    /// release, or the first of a new service when its slot runs already.
+    pub(super) async fn start_task(&self, spec: &InstanceSpec) -> Result<Instance, SchedulerError> {
+        self.ensure_swarm_network().await?;
+        let newest = self.services_of(spec).await?.pop();
+        let (service, before, scaled) = match newest {
+            Some(service) => {
+                let id = service.id.clone().unwrap_or_default();
+                let tasks = self.tasks_of(&id).await?;
+                let wanted: BTreeSet<u32> = tasks
+                    .iter()
+                    .filter(|t| t.desired_state == Some(TaskState::RUNNING))
+                    .filter_map(|t| t.slot.and_then(|s| u32::try_from(s).ok()))
+                    .collect();
+                match wanted.contains(&spec.index) {
+                    true => (self.create_service(spec).await?, BTreeSet::new(), false),
+                    false => {
+                        self.set_replicas(&service, replicas_of(&service) + 1)
+                            .await?;
+                        let before = tasks.into_iter().filter_map(|t| t.id).collect();
+                        (id, before, true)
+                    }
+                }
+            }
+            None => (self.create_service(spec).await?, BTreeSet::new(), false),
+        };
+        match self.wait_for_new_task(&service, &before, spec).await {
+            Ok(instance) => Ok(instance),
+            Err(err) => {
+                let undone = match scaled {
+                    true => self.scale_down_or_remove(&service).await,
+                    false => self.remove_service(&service).await,
+                };
+                if let Err(undo) = undone {
+                    tracing::warn!(service = %service, error = %undo, "could not undo a failed start");
+                }
+                Err(err)
+            }
+        }
+    }
+
+    async fn create_service(&self, spec: &InstanceSpec) -> Result<String, SchedulerError> {
+        let tail: u16 = rand::random();
+        let name = format!("{}_{}_v{}_{tail:04x}", spec.app, spec.process, spec.release);
+        let created = self
+            .docker
+            .create_service(self.service_spec(spec, name), None)
+            .await
+            .map_err(engine_err)?;
+        Ok(created.id.unwrap_or_default())
+    }
+
+    async fn set_replicas(&self, service: &Service, replicas: i64) -> Result<(), SchedulerError> {
+        let id = service.id.clone().unwrap_or_default();
+        let mut spec = service.spec.clone().unwrap_or_default();
+        spec.mode = Some(ServiceSpecMode {
+            replicated: Some(ServiceSpecModeReplicated {
+                replicas: Some(replicas),
+            }),
+            ..Default::default()
+        });
+        let version = service
+            .version
+            .as_ref()
+            .and_then(|v| v.index)
+            .and_then(|i| i32::try_from(i).ok())
+            .unwrap_or_default();
+        let options = bollard::query_parameters::UpdateServiceOptions {
+            version,
+            ..Default::default()
+        };
+        self.docker
+            .update_service(&id, spec, options, None)
+            .await
+            .map_err(engine_err)?;
+        Ok(())
+    }
+
+    /// Waits until a task of `service` not in `before` runs; refused as soon as one fails.
+    async fn wait_for_new_task(
+        &self,
+        service: &str,
+        before: &BTreeSet<String>,
+        spec: &InstanceSpec,
+    ) -> Result<Instance, SchedulerError> {
+        let deadline = Instant::now() + START_WAIT;
+        let mut last = String::from("no task yet");
+        while Instant::now() < deadline {
+            for task in self.tasks_of(service).await? {
+                if task.id.as_ref().is_some_and(|id| before.contains(id)) {
+                    continue;
+                }
+                let status = task.status.clone().unwrap_or_default();
+                match status.state {
+                    Some(TaskState::RUNNING) => {
+                        let container = status
+                            .container_status
+                            .and_then(|c| c.container_id)
+                            .unwrap_or_default();
+                        if let Some(instance) = self.task_instance(&container).await? {
+                            return Ok(instance);
+                        }
+                    }
+                    Some(TaskState::FAILED | TaskState::REJECTED) => {
+                        return Err(SchedulerError::Engine(format!(
+                            "the swarm could not start {}.{}: {}",
+                            spec.process,
+                            spec.index,
+                            status.err.unwrap_or_default()
+                        )));
+                    }
+                    state => {
+                        last = format!(
+                            "{} ({})",
+                            state.map(|s| s.to_string()).unwrap_or_default(),
+                            status.message.unwrap_or_default()
+                        );
+                    }
+                }
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        Err(SchedulerError::Engine(format!(
+            "the swarm did not run {}.{} within {}s: its task is {last}",
+            spec.process,
+            spec.index,
+            START_WAIT.as_secs()
+        )))
+    }
+
+    /// The instance a task's container on this node is, once it has its address.
+    async fn task_instance(&self, container: &str) -> Result<Option<Instance>, SchedulerError> {
+        let inspect = match self.docker.inspect_container(container, None).await {
+            Ok(inspect) => inspect,
+            Err(err) if is_not_found(&err) => return Ok(None),
+            Err(err) => return Err(engine_err(err)),
+        };
+        let labels = inspect
+            .config
+            .as_ref()
+            .and_then(|c| c.labels.clone())
+            .unwrap_or_default();
+        let address = self.address_of(&inspect);
+        if address.is_none() {
+            return Ok(None);
+        }
+        Ok(self.instance_from_labels(container.to_string(), &labels, true, address))
+    }
+
+    /// Retires the task whose container is `id`: the service goes when it was its last
+    /// replica, else it runs one fewer. Waits until the container is gone.
+    pub(super) async fn retire_task(
+        &self,
+        id: &str,
+        service: &str,
+        grace: Duration,
+    ) -> Result<(), SchedulerError> {
+        self.scale_down_or_remove(service).await?;
+        let deadline = Instant::now() + grace + STOP_WAIT;
+        while Instant::now() < deadline {
+            match self.docker.inspect_container(id, None).await {
+                Err(err) if is_not_found(&err) => return Ok(()),
+                Err(err) => return Err(engine_err(err)),
+                Ok(_) => tokio::time::sleep(POLL).await,
+            }
+        }
+        // Still stopping: the swarm finishes on its own; force it, as a local retirement does.
+        self.remove_force(id).await
+    }
+
+    async fn scale_down_or_remove(&self, service: &str) -> Result<(), SchedulerError> {
+        let found = match self.docker.inspect_service(service, None).await {
+            Ok(found) => found,
+            Err(err) if is_not_found(&err) => return Ok(()),
+            Err(err) => return Err(engine_err(err)),
+        };
+        match replicas_of(&found) {
+            0 | 1 => self.remove_service(service).await,
+            n => self.set_replicas(&found, n - 1).await,
+        }
+    }
+
+    async fn remove_service(&self, service: &str) -> Result<(), SchedulerError> {
+        match self.docker.delete_service(service).await {
+            Ok(()) => Ok(()),
+            Err(err) if is_not_found(&err) => Ok(()),
+            Err(err) => Err(engine_err(err)),
+        }
+    }
+
+    /// The service for `spec`'s process: one replica, Berth's labels on it and its
+    /// containers, its resources, mounts, restart policy and log cap; Swarm's own updates start
+    /// the new task first and roll back on failure.
+    fn service_spec(&self, spec: &InstanceSpec, name: String) -> ServiceSpec {
+        let mut labels: HashMap<String, String> = [
+            (LABEL_APP.to_string(), spec.app.to_string()),
+            (LABEL_PROCESS.to_string(), spec.process.clone()),
+            (LABEL_RELEASE.to_string(), spec.release.to_string()),
+        ]
+        .into();
+        for (key, value) in &spec.options.labels {
+            labels.insert(key.clone(), value.clone());
+        }
+        let options = &spec.options;
+        let container = TaskSpecContainerSpec {
+            image: Some(spec.image.clone()),
+            labels: Some(labels.clone()),
+            command: spec.command.clone(),
+            env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            user: options.user.clone(),
+            dir: options.workdir.clone(),
+            hosts: (!options.extra_hosts.is_empty()).then(|| {
+                options
+                    .extra_hosts
+                    .iter()
+                    .map(|entry| match entry.split_once(':') {
+                        Some((host, ip)) => format!("{ip} {host}"),
+                        None => entry.clone(),
+                    })
+                    .collect()
+            }),
+            mounts: Some(spec.binds.iter().filter_map(|b| mount(b)).collect()),
+            stop_grace_period: Some(nanos(Duration::from_secs(spec.stop_timeout_secs))),
+            init: Some(true),
+            ..Default::default()
+        };
+        let log_driver = super::containers::log_config(
+            &options.log_opts,
+            spec.log_max_size.as_deref(),
+            &self.logging_driver,
+        )
+        .map(|config| TaskSpecLogDriver {
+            name: config.typ,
+            options: config.config,
+        });
+        let aliases = crate::scheduler::aliases(&spec.app, &spec.process);
+        ServiceSpec {
+            name: Some(name),
+            labels: Some(labels),
+            task_template: Some(TaskSpec {
+                container_spec: Some(container),
+                resources: Some(TaskSpecResources {
+                    limits: Some(Limit {
+                        nano_cpus: spec.limits.nano_cpus,
+                        memory_bytes: spec.limits.memory_bytes,
+                        pids: None,
+                    }),
+                    reservations: Some(ResourceObject {
+                        memory_bytes: spec.limits.memory_reservation_bytes,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                restart_policy: Some(restart_policy(spec.restart)),
+                networks: Some(vec![NetworkAttachmentConfig {
+                    target: Some(self.swarm_network()),
+                    aliases: Some(aliases),
+                    ..Default::default()
+                }]),
+                log_driver,
+                ..Default::default()
+            }),
+            mode: Some(ServiceSpecMode {
+                replicated: Some(ServiceSpecModeReplicated { replicas: Some(1) }),
+                ..Default::default()
+            }),
+            update_config: Some(ServiceSpecUpdateConfig {
+                parallelism: Some(1),
+                order: Some(ServiceSpecUpdateConfigOrderEnum::START_FIRST),
+                failure_action: Some(ServiceSpecUpdateConfigFailureActionEnum::ROLLBACK),
+                monitor: Some(nanos(Duration::from_secs(10))),
+                ..Default::default()
+            }),
+            rollback_config: Some(ServiceSpecRollbackConfig {
+                parallelism: Some(1),
+                order: Some(ServiceSpecRollbackConfigOrderEnum::START_FIRST),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_slot_comes_from_its_name() {
+        let labels = [(
+            LABEL_TASK_NAME.to_string(),
+            "shop_web_v3_5f2a.2.q4r9x1m0k2".to_string(),
+        )]
+        .into();
+        assert_eq!(task_slot(&labels), Some(2));
+        assert_eq!(task_slot(&HashMap::new()), None);
+    }
+
+    #[test]
+    fn binds_become_mounts() {
+        let bind = mount("/var/lib/berth/storage/shop:/data:ro").unwrap();
+        assert_eq!(bind.typ, Some(MountType::BIND));
+        assert_eq!(bind.read_only, Some(true));
+        assert_eq!(bind.target.as_deref(), Some("/data"));
+        let volume = mount("cache:/cache").unwrap();
+        assert_eq!(volume.typ, Some(MountType::VOLUME));
+        assert_eq!(volume.read_only, Some(false));
+        assert!(mount("nocolon").is_none());
+    }
+}

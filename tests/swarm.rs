@@ -1,0 +1,235 @@
+//! End to end on a single-node swarm: an app with `scheduler:set … docker-swarm` runs as one
+//! Swarm service per process type, whose tasks the proxy reaches directly; deploys, scaling,
+//! rollbacks and failing checks go through Berth's own cutover.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use support::load::Load;
+use support::{docker_lines, eventually, repo, Berth};
+
+/// Tests using the swarm now, and whether one of them made it.
+static SWARM: Mutex<(usize, bool)> = Mutex::new((0, false));
+
+/// The engine in a swarm while a test needs it: `docker swarm init` unless it is in one
+/// already, and `docker swarm leave --force` when the last test is done, only if a test made
+/// it. Declared before the `Berth`, so it outlives the daemon and its services.
+struct Swarm;
+
+impl Swarm {
+    fn join() -> Swarm {
+        let mut users = SWARM.lock().unwrap_or_else(|e| e.into_inner());
+        let state = docker_lines(&["info", "--format", "{{.Swarm.LocalNodeState}}"]);
+        if users.0 == 0 && state.first().map(String::as_str) != Some("active") {
+            let init = Command::new("docker")
+                .args(["swarm", "init", "--advertise-addr", "127.0.0.1"])
+                .output()
+                .expect("docker swarm init");
+            assert!(init.status.success(), "{init:?}");
+            users.1 = true;
+        }
+        users.0 += 1;
+        Swarm
+    }
+}
+
+impl Drop for Swarm {
+    fn drop(&mut self) {
+        let mut users = SWARM.lock().unwrap_or_else(|e| e.into_inner());
+        users.0 -= 1;
+        if users.0 == 0 && users.1 {
+            let _ = Command::new("docker")
+                .args(["swarm", "leave", "--force"])
+                .output();
+            users.1 = false;
+        }
+    }
+}
+
+/// The app's services, as `ID RELEASE PROCESS RUNNING/REPLICAS`.
+fn services(app: &str) -> Vec<String> {
+    let ids = docker_lines(&[
+        "service",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=berth.app={app}"),
+    ]);
+    ids.iter()
+        .map(|id| {
+            let labels = docker_lines(&[
+                "service",
+                "inspect",
+                id,
+                "--format",
+                "{{index .Spec.Labels \"berth.release\"}} {{index .Spec.Labels \"berth.process\"}}",
+            ]);
+            let replicas = docker_lines(&[
+                "service",
+                "ls",
+                "--filter",
+                &format!("id={id}"),
+                "--format",
+                "{{.Replicas}}",
+            ]);
+            format!("{id} {} {}", labels.join(""), replicas.join(""))
+        })
+        .collect()
+}
+
+/// The app's containers that are not Swarm tasks.
+fn plain_containers(app: &str) -> Vec<String> {
+    docker_lines(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=berth.app={app}"),
+        "--format",
+        "{{.ID}} {{.Label \"com.docker.swarm.service.id\"}}",
+    ])
+    .into_iter()
+    .filter(|line| line.split_whitespace().count() < 2)
+    .collect()
+}
+
+fn web_repo(marker: &str) -> tempfile::TempDir {
+    repo::create(&repo::as_refs(&repo::web_app(marker)))
+}
+
+/// The `HOSTNAME` of the instance that answered (each task's container has its own).
+fn answering_host(berth: &Berth, app: &str) -> String {
+    let env = berth.get(&Berth::host(app), "/cgi-bin/env").body;
+    env.lines()
+        .find_map(|line| line.strip_prefix("HOSTNAME="))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn an_app_on_the_swarm_is_one_service_whose_tasks_the_proxy_serves() {
+    let _swarm = Swarm::join();
+    let berth = Berth::start();
+    let app = berth.app("swarmed");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    berth
+        .ssh(&format!("scheduler:set {app} selected docker-swarm"))
+        .ok();
+    let source = web_repo("v1");
+    berth.push(source.path(), &app, "main").ok();
+
+    let listed = services(&app);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let fields: Vec<&str> = listed[0].split_whitespace().collect();
+    assert_eq!(fields[1..], ["1", "web", "1/1"], "{listed:?}");
+    assert!(plain_containers(&app).is_empty(), "no plain container");
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "v1\n");
+    let report = berth.ssh(&format!("scheduler:report {app}")).ok().stdout;
+    assert!(report.contains("docker-swarm"), "{report}");
+
+    berth.ssh(&format!("ps:scale {app} web=2")).ok();
+    let listed = services(&app);
+    assert_eq!(listed.len(), 1, "still one service: {listed:?}");
+    assert!(listed[0].ends_with(" 2/2"), "{listed:?}");
+    let mut seen = BTreeSet::new();
+    let both = eventually(Duration::from_secs(30), || {
+        seen.insert(answering_host(&berth, &app));
+        seen.len() == 2
+    });
+    assert!(both, "the proxy answers from both tasks: {seen:?}");
+
+    let load = Load::start(berth.http, &Berth::host(&app), 8);
+    load.wait_for_more(100);
+    repo::commit(source.path(), &[("www/index.html", "v2\n")], "v2");
+    berth.push(source.path(), &app, "main").ok();
+    load.wait_for_more(100);
+    load.stop_without_failures();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "v2\n");
+    let retired = eventually(Duration::from_secs(60), || services(&app).len() == 1);
+    assert!(retired, "v1's service goes: {:?}", services(&app));
+    assert!(
+        services(&app)[0].contains(" 2 web 2/2"),
+        "{:?}",
+        services(&app)
+    );
+
+    berth.ssh(&format!("releases:rollback {app}")).ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "v1\n");
+    let run = berth.ssh(&format!("run {app} echo from-a-one-off")).ok();
+    assert!(run.stdout.contains("from-a-one-off"), "{run:#?}");
+}
+
+#[test]
+fn a_failing_check_on_the_swarm_leaves_the_old_release_serving() {
+    let _swarm = Swarm::join();
+    let berth = Berth::start();
+    berth
+        .ssh("scheduler:set --global selected docker-swarm")
+        .ok();
+    let app = berth.app("swarmcheck");
+    let mut files = repo::web_app("good");
+    files.push(("www/health", "ok\n".to_string()));
+    files.push((
+        "app.json",
+        r#"{"healthchecks": {"web": [{"type": "startup", "name": "health page", "path": "/health",
+            "content": "ok", "attempts": 2, "wait": 1, "timeout": 2}]}}"#
+            .to_string(),
+    ));
+    let source = repo::create(&repo::as_refs(&files));
+    berth.push(source.path(), &app, "main").ok();
+    assert_eq!(services(&app).len(), 1, "the global default took effect");
+
+    repo::commit(source.path(), &[("www/health", "sick\n")], "sick");
+    let push = berth.push(source.path(), &app, "main");
+    assert_ne!(push.code, 0, "{push:#?}");
+    assert!(
+        push.stderr.contains("check \"health page\" failed"),
+        "{push:#?}"
+    );
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "good\n");
+    let listed = services(&app);
+    assert_eq!(
+        listed.len(),
+        1,
+        "the failed release's service is gone: {listed:?}"
+    );
+    assert!(listed[0].contains(" 1 web "), "{listed:?}");
+}
+
+#[test]
+fn moving_an_app_to_the_swarm_and_back_is_a_checked_cutover() {
+    let _swarm = Swarm::join();
+    let berth = Berth::start();
+    let app = berth.app("mover");
+    berth.push(web_repo("moving").path(), &app, "main").ok();
+    assert!(services(&app).is_empty());
+
+    let load = Load::start(berth.http, &Berth::host(&app), 8);
+    load.wait_for_more(100);
+    berth
+        .ssh(&format!("scheduler:set {app} selected docker-swarm"))
+        .ok();
+    load.wait_for_more(100);
+    let moved = eventually(Duration::from_secs(30), || {
+        plain_containers(&app).is_empty()
+    });
+    assert!(
+        moved,
+        "the plain container retires: {:?}",
+        plain_containers(&app)
+    );
+    assert_eq!(services(&app).len(), 1);
+
+    berth
+        .ssh(&format!("scheduler:set {app} selected docker-local"))
+        .ok();
+    load.wait_for_more(100);
+    load.stop_without_failures();
+    let back = eventually(Duration::from_secs(60), || services(&app).is_empty());
+    assert!(back, "the service goes: {:?}", services(&app));
+    assert_eq!(plain_containers(&app).len(), 1);
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "moving\n");
+}
