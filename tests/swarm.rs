@@ -163,9 +163,9 @@ fn an_app_on_the_swarm_is_one_service_whose_tasks_the_proxy_serves() {
 }
 
 #[test]
-fn a_failing_check_on_the_swarm_leaves_the_old_release_serving() {
+fn a_failing_check_on_the_swarm_leaves_the_old_release_serving_and_a_restart_adopts_it() {
     let _swarm = Swarm::join();
-    let berth = Berth::start();
+    let mut berth = Berth::start();
     berth
         .ssh("scheduler:set --global selected docker-swarm")
         .ok();
@@ -197,6 +197,22 @@ fn a_failing_check_on_the_swarm_leaves_the_old_release_serving() {
         "the failed release's service is gone: {listed:?}"
     );
     assert!(listed[0].contains(" 1 web "), "{listed:?}");
+
+    let version = |service: &str| {
+        docker_lines(&[
+            "service",
+            "inspect",
+            service,
+            "--format",
+            "{{.Version.Index}}",
+        ])
+    };
+    let service = listed[0].split_whitespace().next().unwrap().to_string();
+    let before = version(&service);
+    berth.restart();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "good\n");
+    assert_eq!(version(&service), before, "adopted as it was, not updated");
+    assert_eq!(services(&app), listed);
 }
 
 #[test]
