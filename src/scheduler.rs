@@ -249,6 +249,30 @@ impl InstanceStatus {
     }
 }
 
+/// A Swarm service running one process type of an app's release, as `ps:report` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceStatus {
+    pub name: String,
+    pub process: String,
+    pub release: u32,
+    /// Replicas asked for.
+    pub desired: u64,
+    /// The tasks the swarm wants running, by slot.
+    pub tasks: Vec<TaskStatus>,
+}
+
+/// One task of a `ServiceStatus`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskStatus {
+    pub slot: u32,
+    /// The node's hostname (its id when the swarm does not say).
+    pub node: String,
+    /// Swarm's state: `running`, `pending`, `failed`, …
+    pub state: String,
+    /// Why the swarm could not run it, if it says.
+    pub error: Option<String>,
+}
+
 /// What a finished build tells the deploy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuiltImage {
@@ -515,6 +539,11 @@ pub trait Scheduler: Send + Sync {
 
     /// Disconnects every container from the network, then removes it.
     async fn remove_network(&self, name: &NetworkName) -> Result<(), SchedulerError>;
+
+    /// The app's Swarm services, each with its tasks; none for apps on this host's Docker.
+    async fn services(&self, _app: &AppName) -> Result<Vec<ServiceStatus>, SchedulerError> {
+        Ok(Vec::new())
+    }
 
     /// Whether the engine is a manager of an active swarm (so `docker-swarm` can run apps).
     async fn in_swarm(&self) -> Result<bool, SchedulerError> {

@@ -140,6 +140,12 @@ fn an_app_on_the_swarm_is_one_service_whose_tasks_the_proxy_serves() {
         seen.len() == 2
     });
     assert!(both, "the proxy answers from both tasks: {seen:?}");
+    let report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
+    for row in ["Scheduler:", "Swarm web v1:", "Swarm task web 2 v1:"] {
+        assert!(report.contains(row), "{row} in {report}");
+    }
+    assert!(report.contains("2/2 running (swarmed-"), "{report}");
+    assert!(report.contains("running on "), "{report}");
 
     let load = Load::start(berth.http, &Berth::host(&app), 8);
     load.wait_for_more(100);

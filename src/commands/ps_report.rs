@@ -91,6 +91,12 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
             ctx.stop_timeout(record).as_secs().to_string(),
         ),
         (
+            "Scheduler".to_string(),
+            super::scheduler::selected(ctx, &record.name)
+                .as_str()
+                .to_string(),
+        ),
+        (
             "Procfile path".to_string(),
             record
                 .procfile_path
@@ -116,6 +122,36 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
             format!("Status {} {}", instance.process, instance.index),
             value,
         ));
+    }
+    // A Swarm app's services: live against desired tasks, and where each task is.
+    let services = ctx
+        .scheduler
+        .services(&record.name)
+        .await
+        .map_err(|err| CommandError::Internal(err.to_string()))?;
+    for service in services {
+        let live = service
+            .tasks
+            .iter()
+            .filter(|t| t.state == "running")
+            .count();
+        rows.push((
+            format!("Swarm {} v{}", service.process, service.release),
+            format!("{live}/{} running ({})", service.desired, service.name),
+        ));
+        for task in service.tasks {
+            let mut value = format!("{} on {}", task.state, task.node);
+            if let Some(error) = task.error {
+                value.push_str(&format!(": {error}"));
+            }
+            rows.push((
+                format!(
+                    "Swarm task {} {} v{}",
+                    service.process, task.slot, service.release
+                ),
+                value,
+            ));
+        }
     }
     // Liveness (app.json's "type": "liveness" checks), for the instances the loop checked.
     for health in ctx.health.of(&record.name) {

@@ -101,7 +101,7 @@ async fn announce(io: &mut Io, target: &str, value: Option<&str>) {
 }
 
 /// What runs `app`: its own selection, else the global one, else docker-local.
-fn selected(ctx: &Ctx, app: &AppName) -> SchedulerKind {
+pub(super) fn selected(ctx: &Ctx, app: &AppName) -> SchedulerKind {
     ctx.store
         .scheduler_of(app)
         .and_then(|raw| SchedulerKind::parse(&raw))

@@ -22,8 +22,8 @@ use super::{engine_err, is_not_found, DockerEngine};
 use crate::names::{AppName, NetworkName};
 use crate::scheduler::{
     split_timestamp, BuildOutput, Instance, InstanceSpec, InstanceStatus, InstanceStream,
-    LogStream, NetworkInfo, OneOff, Scheduler, SchedulerError, Stdin, Stdout, Usage, LABEL_APP,
-    LABEL_INDEX, LABEL_ONEOFF, LABEL_PROCESS, LABEL_RELEASE,
+    LogStream, NetworkInfo, OneOff, Scheduler, SchedulerError, ServiceStatus, Stdin, Stdout, Usage,
+    LABEL_APP, LABEL_INDEX, LABEL_ONEOFF, LABEL_PROCESS, LABEL_RELEASE,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -732,6 +732,10 @@ impl Scheduler for DockerEngine {
 
     async fn remove_network(&self, name: &NetworkName) -> Result<(), SchedulerError> {
         self.delete_network(name).await
+    }
+
+    async fn services(&self, app: &AppName) -> Result<Vec<ServiceStatus>, SchedulerError> {
+        self.service_statuses(app).await
     }
 
     async fn in_swarm(&self) -> Result<bool, SchedulerError> {

@@ -21,8 +21,10 @@ use bollard::models::{
 };
 
 use super::{engine_err, is_not_found, DockerEngine};
+use crate::names::AppName;
 use crate::scheduler::{
-    Instance, InstanceSpec, RestartPolicy, SchedulerError, LABEL_APP, LABEL_PROCESS, LABEL_RELEASE,
+    Instance, InstanceSpec, RestartPolicy, SchedulerError, ServiceStatus, TaskStatus, LABEL_APP,
+    LABEL_PROCESS, LABEL_RELEASE,
 };
 
 /// On task containers (set by Swarm): the service's id.
@@ -135,11 +137,70 @@ impl DockerEngine {
 
     /// The services running `spec`'s process at its release, oldest first.
     async fn services_of(&self, spec: &InstanceSpec) -> Result<Vec<Service>, SchedulerError> {
-        let labels = vec![
+        self.labelled_services(vec![
             format!("{LABEL_APP}={}", spec.app),
             format!("{LABEL_PROCESS}={}", spec.process),
             format!("{LABEL_RELEASE}={}", spec.release),
-        ];
+        ])
+        .await
+    }
+
+    /// The app's services with their tasks, for `ps:report`; none outside a swarm.
+    pub(super) async fn service_statuses(
+        &self,
+        app: &AppName,
+    ) -> Result<Vec<ServiceStatus>, SchedulerError> {
+        if !self.is_swarm_manager().await? {
+            return Ok(Vec::new());
+        }
+        let mut statuses = Vec::new();
+        for service in self
+            .labelled_services(vec![format!("{LABEL_APP}={app}")])
+            .await?
+        {
+            let spec = service.spec.clone().unwrap_or_default();
+            let labels = spec.labels.clone().unwrap_or_default();
+            let mut tasks = Vec::new();
+            for task in self
+                .tasks_of(service.id.as_deref().unwrap_or_default())
+                .await?
+            {
+                if task.desired_state != Some(TaskState::RUNNING) {
+                    continue;
+                }
+                let status = task.status.unwrap_or_default();
+                tasks.push(TaskStatus {
+                    slot: task.slot.and_then(|s| u32::try_from(s).ok()).unwrap_or(0),
+                    node: self.node_name(task.node_id.unwrap_or_default()).await,
+                    state: status.state.map(|s| s.to_string()).unwrap_or_default(),
+                    error: status.err.filter(|e| !e.is_empty()),
+                });
+            }
+            tasks.sort_by_key(|t| t.slot);
+            statuses.push(ServiceStatus {
+                name: spec.name.unwrap_or_default(),
+                process: labels.get(LABEL_PROCESS).cloned().unwrap_or_default(),
+                release: labels
+                    .get(LABEL_RELEASE)
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(0),
+                desired: u64::try_from(replicas_of(&service)).unwrap_or(0),
+                tasks,
+            });
+        }
+        Ok(statuses)
+    }
+
+    /// A node's hostname, else its id.
+    async fn node_name(&self, id: String) -> String {
+        match self.docker.inspect_node(&id).await {
+            Ok(node) => node.description.and_then(|d| d.hostname).unwrap_or(id),
+            Err(_) => id,
+        }
+    }
+
+    /// The services carrying every one of `labels` (`key=value`), oldest first.
+    async fn labelled_services(&self, labels: Vec<String>) -> Result<Vec<Service>, SchedulerError> {
         let options = bollard::query_parameters::ListServicesOptions {
             filters: Some([("label".to_string(), labels)].into()),
             status: None,
