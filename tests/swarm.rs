@@ -166,6 +166,44 @@ fn an_app_on_the_swarm_is_one_service_whose_tasks_the_proxy_serves() {
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "v1\n");
     let run = berth.ssh(&format!("run {app} echo from-a-one-off")).ok();
     assert!(run.stdout.contains("from-a-one-off"), "{run:#?}");
+
+    // Scaling down stops the task Berth drained (web.2), not one the swarm picks.
+    let first = running_task(&app, 1);
+    assert!(!first.is_empty(), "{:?}", services(&app));
+    let load = Load::start(berth.http, &Berth::host(&app), 8);
+    load.wait_for_more(100);
+    berth.ssh(&format!("ps:scale {app} web=1")).ok();
+    let one_left = eventually(Duration::from_secs(60), || running_tasks(&app).len() == 1);
+    load.wait_for_more(100);
+    load.stop_without_failures();
+    assert!(one_left, "{:?}", running_tasks(&app));
+    assert_eq!(running_tasks(&app), [format!("{first} 1")]);
+}
+
+/// The app's running task containers, as `ID SLOT`.
+fn running_tasks(app: &str) -> Vec<String> {
+    docker_lines(&[
+        "ps",
+        "--filter",
+        &format!("label=berth.app={app}"),
+        "--format",
+        "{{.ID}} {{.Label \"com.docker.swarm.task.name\"}}",
+    ])
+    .into_iter()
+    .filter_map(|line| {
+        let (id, task) = line.split_once(' ')?;
+        let slot = task.split('.').nth(1)?;
+        Some(format!("{id} {slot}"))
+    })
+    .collect()
+}
+
+/// The id of the running task container in `slot`.
+fn running_task(app: &str, slot: u32) -> String {
+    running_tasks(app)
+        .into_iter()
+        .find_map(|line| line.strip_suffix(&format!(" {slot}")).map(str::to_string))
+        .unwrap_or_default()
 }
 
 #[test]

@@ -299,6 +299,25 @@ impl DockerEngine {
         }
     }
 
+    /// Stops the container: SIGTERM, then SIGKILL after `grace`; one gone or stopped is fine.
+    pub(super) async fn stop_gracefully(
+        &self,
+        id: &str,
+        grace: Duration,
+    ) -> Result<(), SchedulerError> {
+        let seconds = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+        let options = StopContainerOptionsBuilder::default().t(seconds).build();
+        match self.docker.stop_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(err) if is_not_found(&err) => Ok(()),
+            // 304: already stopped.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(()),
+            Err(err) => Err(engine_err(err)),
+        }
+    }
+
     /// Removes the container, running or not; one already gone (or going: a detached
     /// one-off the engine removes as it exits) is fine.
     pub(super) async fn remove_force(&self, id: &str) -> Result<(), SchedulerError> {
@@ -695,17 +714,7 @@ impl Scheduler for DockerEngine {
         if let Some(service) = self.service_of(id).await? {
             return self.retire_task(id, &service, grace).await;
         }
-        let seconds = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
-        let options = StopContainerOptionsBuilder::default().t(seconds).build();
-        match self.docker.stop_container(id, Some(options)).await {
-            Ok(()) => {}
-            Err(err) if is_not_found(&err) => return Ok(()),
-            // 304: already stopped.
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 304, ..
-            }) => {}
-            Err(err) => return Err(engine_err(err)),
-        }
+        self.stop_gracefully(id, grace).await?;
         self.remove_force(id).await
     }
 

@@ -36,6 +36,9 @@ const START_WAIT: Duration = Duration::from_secs(120);
 /// How long a retired task's container may take to go, beyond its stop grace.
 const STOP_WAIT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(200);
+/// How long the swarm waits before it replaces a task that stopped: the time `retire_task`
+/// has to scale its service down after stopping the task (Swarm's own default).
+const RESTART_DELAY: Duration = Duration::from_secs(5);
 
 /// A task container's slot, Berth's instance index.
 pub(super) fn task_slot(labels: &HashMap<String, String>) -> Option<u32> {
@@ -91,6 +94,7 @@ fn restart_policy(policy: RestartPolicy) -> TaskSpecRestartPolicy {
     TaskSpecRestartPolicy {
         condition: Some(condition),
         max_attempts,
+        delay: Some(nanos(RESTART_DELAY)),
         ..Default::default()
     }
 }
@@ -374,14 +378,35 @@ impl DockerEngine {
     }
 
     /// Retires the task whose container is `id`: the service goes when it was its last
-    /// replica, else it runs one fewer. Waits until the container is gone.
+    /// replica, else it runs one fewer, and this task is the one that goes: it is stopped
+    /// first, and a swarm scaling down removes the slots whose task does not run before any
+    /// that does (its restart delay leaves the time to scale). Waits until the container is
+    /// gone.
     pub(super) async fn retire_task(
         &self,
         id: &str,
         service: &str,
         grace: Duration,
     ) -> Result<(), SchedulerError> {
-        self.scale_down_or_remove(service).await?;
+        let found = match self.docker.inspect_service(service, None).await {
+            Ok(found) => found,
+            Err(err) if is_not_found(&err) => return self.remove_force(id).await,
+            Err(err) => return Err(engine_err(err)),
+        };
+        let replicas = replicas_of(&found);
+        if replicas > 1 {
+            self.stop_gracefully(id, grace).await?;
+            // Read again: the version must be the latest for the update.
+            let found = self
+                .docker
+                .inspect_service(service, None)
+                .await
+                .map_err(engine_err)?;
+            self.set_replicas(&found, replicas - 1).await?;
+            // The swarm keeps a stopped task's container as history; a retired one goes.
+            return self.remove_force(id).await;
+        }
+        self.remove_service(service).await?;
         let deadline = Instant::now() + grace + STOP_WAIT;
         while Instant::now() < deadline {
             match self.docker.inspect_container(id, None).await {
