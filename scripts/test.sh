@@ -19,8 +19,8 @@ echo "-----> cargo fmt --check"
 cargo fmt --all -- --check
 echo "-----> cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
-# Containers, images and Swarm services of Berth apps, service containers and networks Berth
-# made: the tests must leave none behind.
+# Containers, images, Swarm services and secrets of Berth apps, service containers and
+# networks Berth made: the tests must leave none behind.
 berth_objects() {
   {
     docker ps -aq --filter label=berth.app
@@ -29,6 +29,7 @@ berth_objects() {
     docker network ls -q --filter label=berth.network-name
     # Swarm services of apps (only while the engine is in a swarm; tests/swarm.rs makes one).
     docker service ls -q --filter label=berth.app 2>/dev/null || true
+    docker secret ls -q --filter label=berth.app 2>/dev/null || true
   } | sort -u
 }
 before=$(berth_objects)

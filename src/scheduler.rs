@@ -74,6 +74,9 @@ pub struct InstanceSpec {
     pub command: Option<Vec<String>>,
     /// Bind mounts, `host:container` (`host` may be a named volume).
     pub binds: Vec<String>,
+    /// The app's secrets, each read-only at `/run/secrets/<name>`: a bind of its file on this
+    /// host, a Swarm secret of its content on the swarm.
+    pub secrets: Vec<SecretFile>,
     pub limits: Limits,
     pub restart: RestartPolicy,
     /// Seconds between SIGTERM and SIGKILL when the engine stops it (`ps:set
@@ -86,6 +89,34 @@ pub struct InstanceSpec {
     pub log_max_size: Option<String>,
     /// The networks it joins when created (`network:set`).
     pub networks: InstanceNetworks,
+    /// A health check the engine runs itself (a Swarm service's); Berth's own checks run
+    /// either way.
+    pub probe: Option<Probe>,
+}
+
+/// One secret (`secrets:set`): its name, and the file on this host holding its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFile {
+    pub name: String,
+    pub file: PathBuf,
+}
+
+impl SecretFile {
+    /// The read-only bind that shows it at `/run/secrets/<name>` in a local container.
+    pub fn bind(&self) -> String {
+        format!("{}:/run/secrets/{}:ro", self.file.display(), self.name)
+    }
+}
+
+/// A command the engine runs inside the instance to see that it is healthy (exit status 0),
+/// from the app's declared command check: no shell, as declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub command: Vec<String>,
+    pub interval_secs: u64,
+    pub timeout_secs: u64,
+    pub retries: u32,
+    pub start_period_secs: u64,
 }
 
 /// The networks an instance joins as it is created (`network:set`); `attach-post-deploy` ones

@@ -163,8 +163,8 @@ fn unknown_commands_help_and_version() {
         ("proxy:ports-add shop http:80:5000", "Use ports:add <app>"),
         ("trace:on", "RUST_LOG=debug"),
         (
-            "scheduler:set shop selected docker-swarm",
-            "scheduler:set is planned",
+            "registry:set --global server registry.example.com",
+            "registry:set is planned",
         ),
     ] {
         let run = berth.ssh(typed);

@@ -118,13 +118,37 @@ fn an_app_on_the_swarm_is_one_service_whose_tasks_the_proxy_serves() {
     berth
         .ssh(&format!("scheduler:set {app} selected docker-swarm"))
         .ok();
-    let source = web_repo("v1");
+    berth
+        .ssh_input(&format!("secrets:set --no-restart {app} token"), b"first")
+        .ok();
+    let mut files = repo::web_app("v1");
+    files.push((
+        "app.json",
+        r#"{"healthchecks": {"web": [{"type": "liveness", "name": "alive",
+            "command": ["/bin/sh", "-c", "test -d /www"], "wait": 2}]}}"#
+            .to_string(),
+    ));
+    let source = repo::create(&repo::as_refs(&files));
     berth.push(source.path(), &app, "main").ok();
 
     let listed = services(&app);
     assert_eq!(listed.len(), 1, "{listed:?}");
     let fields: Vec<&str> = listed[0].split_whitespace().collect();
     assert_eq!(fields[1..], ["1", "web", "1/1"], "{listed:?}");
+    let health = docker_lines(&[
+        "service",
+        "inspect",
+        fields[0],
+        "--format",
+        "{{json .Spec.TaskTemplate.ContainerSpec.Healthcheck.Test}}",
+    ]);
+    assert_eq!(
+        health,
+        [r#"["CMD","/bin/sh","-c","test -d /www"]"#],
+        "the swarm's health check is the declared command check"
+    );
+    assert_eq!(secret_seen(&app), "first");
+    assert_eq!(swarm_secrets(&app).len(), 1);
     assert!(plain_containers(&app).is_empty(), "no plain container");
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "v1\n");
     let report = berth.ssh(&format!("scheduler:report {app}")).ok().stdout;
@@ -133,7 +157,12 @@ fn an_app_on_the_swarm_is_one_service_whose_tasks_the_proxy_serves() {
     berth.ssh(&format!("ps:scale {app} web=2")).ok();
     let listed = services(&app);
     assert_eq!(listed.len(), 1, "still one service: {listed:?}");
-    assert!(listed[0].ends_with(" 2/2"), "{listed:?}");
+    let id = listed[0].split_whitespace().next().unwrap().to_string();
+    assert!(
+        listed[0].ends_with(" 2/2"),
+        "{listed:?} {:#?}",
+        docker_lines(&["service", "ps", &id])
+    );
     let mut seen = BTreeSet::new();
     let both = eventually(Duration::from_secs(30), || {
         seen.insert(answering_host(&berth, &app));
@@ -147,6 +176,17 @@ fn an_app_on_the_swarm_is_one_service_whose_tasks_the_proxy_serves() {
     assert!(report.contains("2/2 running (swarmed-"), "{report}");
     assert!(report.contains("running on "), "{report}");
 
+    berth
+        .ssh_input(&format!("secrets:set {app} token"), b"second")
+        .ok();
+    assert_eq!(secret_seen(&app), "second");
+    let pruned = eventually(Duration::from_secs(60), || swarm_secrets(&app).len() == 1);
+    assert!(
+        pruned,
+        "the old value's secret goes with its service: {:?}",
+        swarm_secrets(&app)
+    );
+
     let load = Load::start(berth.http, &Berth::host(&app), 8);
     load.wait_for_more(100);
     repo::commit(source.path(), &[("www/index.html", "v2\n")], "v2");
@@ -157,7 +197,7 @@ fn an_app_on_the_swarm_is_one_service_whose_tasks_the_proxy_serves() {
     let retired = eventually(Duration::from_secs(60), || services(&app).len() == 1);
     assert!(retired, "v1's service goes: {:?}", services(&app));
     assert!(
-        services(&app)[0].contains(" 2 web 2/2"),
+        services(&app)[0].contains(" 3 web 2/2"),
         "{:?}",
         services(&app)
     );
@@ -178,6 +218,29 @@ fn an_app_on_the_swarm_is_one_service_whose_tasks_the_proxy_serves() {
     load.stop_without_failures();
     assert!(one_left, "{:?}", running_tasks(&app));
     assert_eq!(running_tasks(&app), [format!("{first} 1")]);
+}
+
+/// The app's Swarm secrets.
+fn swarm_secrets(app: &str) -> Vec<String> {
+    docker_lines(&[
+        "secret",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=berth.app={app}"),
+    ])
+}
+
+/// What the app's newest running task reads at `/run/secrets/token`.
+fn secret_seen(app: &str) -> String {
+    let newest = docker_lines(&[
+        "ps",
+        "-l",
+        "-q",
+        "--filter",
+        &format!("label=berth.app={app}"),
+    ]);
+    docker_lines(&["exec", &newest[0], "cat", "/run/secrets/token"]).join("\n")
 }
 
 /// The app's running task containers, as `ID SLOT`.
@@ -257,6 +320,15 @@ fn a_failing_check_on_the_swarm_leaves_the_old_release_serving_and_a_restart_ado
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "good\n");
     assert_eq!(version(&service), before, "adopted as it was, not updated");
     assert_eq!(services(&app), listed);
+
+    // A task that dies is replaced by the swarm, and the proxy follows the replacement.
+    let dead = running_task(&app, 1);
+    docker_lines(&["kill", &dead]);
+    let followed = eventually(Duration::from_secs(60), || {
+        let now = running_task(&app, 1);
+        !now.is_empty() && now != dead && berth.get(&Berth::host(&app), "/").body == "good\n"
+    });
+    assert!(followed, "{:?}", running_tasks(&app));
 }
 
 #[test]

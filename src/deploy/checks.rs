@@ -17,7 +17,7 @@ use crate::health::{CheckKind, HealthCheck};
 use crate::io::Io;
 use crate::names::AppName;
 use crate::proxy::Upstream;
-use crate::scheduler::Instance;
+use crate::scheduler::{Instance, Probe};
 use crate::state::Release;
 
 fn failed(instance: &Instance, reason: String) -> DeployError {
@@ -277,4 +277,54 @@ pub async fn running_instances(
         .into_iter()
         .filter(|i| i.release == number && i.running && !ctx.retiring.contains(&i.id))
         .collect())
+}
+
+/// The engine's own health check for `process`, from its declared command checks (a liveness
+/// one first): HTTP checks need a client inside the image, which Berth cannot count on, so
+/// they stay Berth's alone.
+pub(super) fn probe(checks: &[HealthCheck], process: &str) -> Option<Probe> {
+    let declared = |kind: CheckKind| {
+        checks
+            .iter()
+            .find(|c| c.process == process && c.kind == kind && c.command.is_some())
+    };
+    let check = declared(CheckKind::Liveness).or_else(|| declared(CheckKind::Startup))?;
+    Some(Probe {
+        command: check.command.clone()?,
+        interval_secs: check.wait_secs.max(1),
+        timeout_secs: check.timeout_secs.max(1),
+        retries: check.attempts.max(1),
+        start_period_secs: check.initial_delay_secs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declared(json: &str) -> Vec<HealthCheck> {
+        crate::health::app_json_checks(serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn the_engines_probe_is_a_declared_command_check_liveness_first() {
+        let checks = declared(
+            r#"{"web": [
+                {"type": "startup", "path": "/health"},
+                {"type": "startup", "command": ["/bin/ready"], "attempts": 4},
+                {"type": "liveness", "command": ["/bin/alive", "--quick"], "wait": 7, "timeout": 3}
+            ], "worker": [{"type": "startup", "path": "/"}]}"#,
+        );
+        let liveness = probe(&checks, "web").unwrap();
+        assert_eq!(liveness.command, ["/bin/alive", "--quick"]);
+        assert_eq!((liveness.interval_secs, liveness.timeout_secs), (7, 3));
+        let startup = declared(r#"{"web": [{"command": ["/bin/ready"], "attempts": 4}]}"#);
+        assert_eq!(probe(&startup, "web").unwrap().retries, 4);
+        assert_eq!(
+            probe(&checks, "worker"),
+            None,
+            "an HTTP check is Berth's alone"
+        );
+        assert_eq!(probe(&checks, "clock"), None);
+    }
 }

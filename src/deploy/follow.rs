@@ -47,7 +47,10 @@ pub async fn follow_restarts(ctx: Arc<Ctx>) {
             tokio::select! {
                 _ = ctx.shutdown.cancelled() => return,
                 next = changes.next() => match next {
-                    Some(Ok(instance)) => follow(&ctx, &instance.app, &instance.id, running_at(&instance)),
+                    Some(Ok(instance)) => {
+                        follow(&ctx, &instance.app, &instance.id, running_at(&instance));
+                        replace_stopped(&ctx, &instance).await;
+                    }
                     Some(Err(err)) => {
                         tracing::warn!(error = %err, "lost the engine's events");
                         break;
@@ -75,10 +78,8 @@ fn running_at(instance: &Instance) -> Option<IpAddr> {
 /// Brings every routed instance (of `only`, or of every app) up to date; one that no longer
 /// exists counts as down.
 async fn resync(ctx: &Ctx, only: Option<&AppName>) -> Result<(), SchedulerError> {
-    let now: HashMap<String, Option<IpAddr>> = ctx
-        .scheduler
-        .instances(only)
-        .await?
+    let instances = ctx.scheduler.instances(only).await?;
+    let now: HashMap<String, Option<IpAddr>> = instances
         .iter()
         .map(|instance| (instance.id.clone(), running_at(instance)))
         .collect();
@@ -86,6 +87,9 @@ async fn resync(ctx: &Ctx, only: Option<&AppName>) -> Result<(), SchedulerError>
         if only.is_none_or(|only| *only == app) {
             follow(ctx, &app, &id, now.get(&id).copied().flatten());
         }
+    }
+    for instance in &instances {
+        replace_stopped(ctx, instance).await;
     }
     Ok(())
 }
@@ -95,6 +99,46 @@ async fn resync(ctx: &Ctx, only: Option<&AppName>) -> Result<(), SchedulerError>
 pub async fn recheck(ctx: &Ctx, app: &AppName) {
     if let Err(err) = resync(ctx, Some(app)).await {
         tracing::warn!(app = %app, error = %err, "cannot check the instances just routed");
+    }
+}
+
+/// A running instance no route names, in the place of a routed one that stopped (same
+/// process, number and release), takes that one's place: a Swarm task the swarm started to
+/// replace a task that exited, or whose node left. (Docker restarts a local container in place,
+/// under the same id, which `follow` handles.)
+async fn replace_stopped(ctx: &Ctx, new: &Instance) {
+    let Some(at) = running_at(new) else {
+        return;
+    };
+    let routed: Vec<String> = ctx
+        .routes
+        .instances()
+        .into_iter()
+        .filter(|(app, _)| *app == new.app)
+        .map(|(_, id)| id)
+        .collect();
+    if routed.is_empty() || routed.contains(&new.id) {
+        return;
+    }
+    let instances = match ctx.scheduler.instances(Some(&new.app)).await {
+        Ok(instances) => instances,
+        Err(err) => {
+            tracing::warn!(app = %new.app, error = %err, "cannot look for the instance a new one replaces");
+            return;
+        }
+    };
+    let replaced = instances.iter().find(|old| {
+        !old.running
+            && routed.contains(&old.id)
+            && (&old.process, old.index, old.release) == (&new.process, new.index, new.release)
+    });
+    if let Some(old) = replaced {
+        if ctx.routes.set_replaced(&new.app, &old.id, &new.id, at) {
+            tracing::info!(
+                app = %new.app, dyno = %new.dyno(), %at,
+                "a new instance replaces one that stopped; requests go to it"
+            );
+        }
     }
 }
 

@@ -17,7 +17,9 @@ use crate::caller::Caller;
 use crate::context::Ctx;
 use crate::io::Io;
 use crate::names::AppName;
-use crate::scheduler::{Instance, InstanceNetworks, InstanceSpec, Limits, RestartPolicy};
+use crate::scheduler::{
+    Instance, InstanceNetworks, InstanceSpec, Limits, RestartPolicy, SecretFile,
+};
 use crate::state::{AppRecord, GlobalSettings, Release, StateError};
 
 /// Who deploys what to which app, and whether to wait for a deploy already running.
@@ -397,8 +399,8 @@ pub struct RunSettings {
     pub global: GlobalSettings,
     pub record: AppRecord,
     pub stop_timeout_secs: u64,
-    /// The app's secrets as read-only binds at `/run/secrets/<name>`.
-    pub secrets: Vec<String>,
+    /// The app's secrets, shown at `/run/secrets/<name>`.
+    pub secrets: Vec<SecretFile>,
 }
 
 impl RunSettings {
@@ -411,9 +413,9 @@ impl RunSettings {
         let secrets = record
             .secrets
             .keys()
-            .map(|name| {
-                let file = ctx.store.secret_file(&record.name, name);
-                format!("{}:/run/secrets/{name}:ro", file.display())
+            .map(|name| SecretFile {
+                name: name.clone(),
+                file: ctx.store.secret_file(&record.name, name),
             })
             .collect();
         Ok(RunSettings {
@@ -481,8 +483,8 @@ pub fn instance_spec(
             .mounts
             .iter()
             .map(|m| format!("{}:{}", m.host, m.container))
-            .chain(settings.secrets.iter().cloned())
             .collect(),
+        secrets: settings.secrets.clone(),
         limits: settings.limits(process),
         restart: settings
             .record
@@ -499,6 +501,7 @@ pub fn instance_spec(
             initial: settings.record.network.initial_network.clone(),
             post_create: settings.record.network.attach_post_create.clone(),
         },
+        probe: super::checks::probe(&release.checks, process),
     }
 }
 

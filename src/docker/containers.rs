@@ -287,7 +287,7 @@ impl DockerEngine {
                 }),
                 network_mode: Some(first_network.clone()),
                 init: Some(true),
-                binds: (!spec.binds.is_empty()).then(|| spec.binds.clone()),
+                binds: binds(spec),
                 memory: spec.limits.memory_bytes,
                 nano_cpus: spec.limits.nano_cpus,
                 memory_reservation: spec.limits.memory_reservation_bytes,
@@ -750,6 +750,17 @@ impl Scheduler for DockerEngine {
     async fn in_swarm(&self) -> Result<bool, SchedulerError> {
         self.is_swarm_manager().await
     }
+}
+
+/// A local container's binds: its mounts, then its secrets' files.
+fn binds(spec: &InstanceSpec) -> Option<Vec<String>> {
+    let binds: Vec<String> = spec
+        .binds
+        .iter()
+        .cloned()
+        .chain(spec.secrets.iter().map(|secret| secret.bind()))
+        .collect();
+    (!binds.is_empty()).then_some(binds)
 }
 
 /// The container's log settings: the app's `--log-opt`s (json-file, as before) over the size cap,

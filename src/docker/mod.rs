@@ -14,6 +14,7 @@ mod networks;
 mod oneoffs;
 mod probe;
 mod swarm;
+mod swarm_secrets;
 
 pub use probe::{probe, EngineFacts};
 

@@ -12,19 +12,19 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use bollard::models::{
-    Limit, Mount, MountType, NetworkAttachmentConfig, NetworkCreateRequest, ResourceObject,
-    Service, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecRollbackConfig,
-    ServiceSpecRollbackConfigOrderEnum, ServiceSpecUpdateConfig,
+    HealthConfig, Limit, Mount, MountType, NetworkAttachmentConfig, NetworkCreateRequest,
+    ResourceObject, Service, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated,
+    ServiceSpecRollbackConfig, ServiceSpecRollbackConfigOrderEnum, ServiceSpecUpdateConfig,
     ServiceSpecUpdateConfigFailureActionEnum, ServiceSpecUpdateConfigOrderEnum, Task, TaskSpec,
-    TaskSpecContainerSpec, TaskSpecLogDriver, TaskSpecResources, TaskSpecRestartPolicy,
-    TaskSpecRestartPolicyConditionEnum, TaskState,
+    TaskSpecContainerSpec, TaskSpecContainerSpecSecrets, TaskSpecLogDriver, TaskSpecResources,
+    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
 };
 
 use super::{engine_err, is_not_found, DockerEngine};
 use crate::names::AppName;
 use crate::scheduler::{
-    Instance, InstanceSpec, RestartPolicy, SchedulerError, ServiceStatus, TaskStatus, LABEL_APP,
-    LABEL_PROCESS, LABEL_RELEASE,
+    Instance, InstanceSpec, Probe, RestartPolicy, SchedulerError, ServiceStatus, TaskStatus,
+    LABEL_APP, LABEL_PROCESS, LABEL_RELEASE,
 };
 
 /// On task containers (set by Swarm): the service's id.
@@ -99,6 +99,43 @@ fn restart_policy(policy: RestartPolicy) -> TaskSpecRestartPolicy {
     }
 }
 
+/// On Berth's services: their health check as JSON. The engine names the field `Healthcheck`
+/// when it describes a service and bollard reads `HealthCheck`, so a spec read back lacks it,
+/// and sent back as it was read it would change the tasks' spec (the swarm would replace
+/// every task); `restore_health_check` puts it back first.
+const LABEL_HEALTH: &str = "berth.healthcheck";
+
+/// Puts the health check a service was made with back into its spec as read.
+fn restore_health_check(spec: &mut ServiceSpec) {
+    let Some(json) = spec.labels.as_ref().and_then(|l| l.get(LABEL_HEALTH)) else {
+        return;
+    };
+    let Ok(health) = serde_json::from_str::<HealthConfig>(json) else {
+        return;
+    };
+    if let Some(container) = spec
+        .task_template
+        .as_mut()
+        .and_then(|t| t.container_spec.as_mut())
+    {
+        container.health_check.get_or_insert(health);
+    }
+}
+
+/// A probe as Swarm runs it: the command without a shell (`CMD`), its timings in nanoseconds.
+fn health_config(probe: &Probe) -> HealthConfig {
+    let mut test = vec!["CMD".to_string()];
+    test.extend(probe.command.iter().cloned());
+    HealthConfig {
+        test: Some(test),
+        interval: Some(nanos(Duration::from_secs(probe.interval_secs))),
+        timeout: Some(nanos(Duration::from_secs(probe.timeout_secs))),
+        retries: Some(i64::from(probe.retries)),
+        start_period: Some(nanos(Duration::from_secs(probe.start_period_secs))),
+        ..Default::default()
+    }
+}
+
 impl DockerEngine {
     /// The swarm-scoped bridge network tasks join: node-local, so the proxy on the manager
     /// reaches their addresses as it reaches containers on Berth's own bridge.
@@ -131,11 +168,15 @@ impl DockerEngine {
         };
         match self.docker.create_network(request).await {
             Ok(_) => Ok(()),
-            // Made meanwhile by another daemon.
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 409, ..
-            }) => Ok(()),
-            Err(err) => Err(engine_err(err)),
+            // Made meanwhile by another daemon (the swarm answers 500 "name conflicts").
+            Err(err) => match self
+                .docker
+                .inspect_network(&self.swarm_network(), None)
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(_) => Err(engine_err(err)),
+            },
         }
     }
 
@@ -233,7 +274,7 @@ impl DockerEngine {
     pub(super) async fn start_task(&self, spec: &InstanceSpec) -> Result<Instance, SchedulerError> {
         self.ensure_swarm_network().await?;
         let newest = self.services_of(spec).await?.pop();
-        let (service, before, scaled) = match newest {
+        let (service, before) = match newest {
             Some(service) => {
                 let id = service.id.clone().unwrap_or_default();
                 let tasks = self.tasks_of(&id).await?;
@@ -243,24 +284,22 @@ impl DockerEngine {
                     .filter_map(|t| t.slot.and_then(|s| u32::try_from(s).ok()))
                     .collect();
                 match wanted.contains(&spec.index) {
-                    true => (self.create_service(spec).await?, BTreeSet::new(), false),
+                    true => (self.create_service(spec).await?, BTreeSet::new()),
                     false => {
                         self.set_replicas(&service, replicas_of(&service) + 1)
                             .await?;
                         let before = tasks.into_iter().filter_map(|t| t.id).collect();
-                        (id, before, true)
+                        (id, before)
                     }
                 }
             }
-            None => (self.create_service(spec).await?, BTreeSet::new(), false),
+            None => (self.create_service(spec).await?, BTreeSet::new()),
         };
         match self.wait_for_new_task(&service, &before, spec).await {
             Ok(instance) => Ok(instance),
             Err(err) => {
-                let undone = match scaled {
-                    true => self.scale_down_or_remove(&service).await,
-                    false => self.remove_service(&service).await,
-                };
+                // One replica fewer: the service goes when this was its first.
+                let undone = self.scale_down_or_remove(&service).await;
                 if let Err(undo) = undone {
                     tracing::warn!(service = %service, error = %undo, "could not undo a failed start");
                 }
@@ -272,9 +311,10 @@ impl DockerEngine {
     async fn create_service(&self, spec: &InstanceSpec) -> Result<String, SchedulerError> {
         let tail: u16 = rand::random();
         let name = format!("{}_{}_v{}_{tail:04x}", spec.app, spec.process, spec.release);
+        let secrets = self.swarm_secrets(spec).await?;
         let created = self
             .docker
-            .create_service(self.service_spec(spec, name), None)
+            .create_service(self.service_spec(spec, name, secrets), None)
             .await
             .map_err(engine_err)?;
         Ok(created.id.unwrap_or_default())
@@ -283,6 +323,7 @@ impl DockerEngine {
     async fn set_replicas(&self, service: &Service, replicas: i64) -> Result<(), SchedulerError> {
         let id = service.id.clone().unwrap_or_default();
         let mut spec = service.spec.clone().unwrap_or_default();
+        restore_health_check(&mut spec);
         spec.mode = Some(ServiceSpecMode {
             replicated: Some(ServiceSpecModeReplicated {
                 replicas: Some(replicas),
@@ -406,7 +447,7 @@ impl DockerEngine {
             // The swarm keeps a stopped task's container as history; a retired one goes.
             return self.remove_force(id).await;
         }
-        self.remove_service(service).await?;
+        self.remove_service(&found).await?;
         let deadline = Instant::now() + grace + STOP_WAIT;
         while Instant::now() < deadline {
             match self.docker.inspect_container(id, None).await {
@@ -426,23 +467,42 @@ impl DockerEngine {
             Err(err) => return Err(engine_err(err)),
         };
         match replicas_of(&found) {
-            0 | 1 => self.remove_service(service).await,
+            0 | 1 => self.remove_service(&found).await,
             n => self.set_replicas(&found, n - 1).await,
         }
     }
 
-    async fn remove_service(&self, service: &str) -> Result<(), SchedulerError> {
-        match self.docker.delete_service(service).await {
-            Ok(()) => Ok(()),
-            Err(err) if is_not_found(&err) => Ok(()),
-            Err(err) => Err(engine_err(err)),
+    /// Removes the service, then its app's secrets no service uses any more.
+    async fn remove_service(&self, service: &Service) -> Result<(), SchedulerError> {
+        match self
+            .docker
+            .delete_service(service.id.as_deref().unwrap_or_default())
+            .await
+        {
+            Ok(()) => {}
+            Err(err) if is_not_found(&err) => {}
+            Err(err) => return Err(engine_err(err)),
         }
+        let app = service
+            .spec
+            .as_ref()
+            .and_then(|spec| spec.labels.as_ref())
+            .and_then(|labels| labels.get(LABEL_APP));
+        if let Some(app) = app {
+            self.prune_secrets(app).await;
+        }
+        Ok(())
     }
 
     /// The service for `spec`'s process: one replica, Berth's labels on it and its
     /// containers, its resources, mounts, restart policy and log cap; Swarm's own updates start
     /// the new task first and roll back on failure.
-    fn service_spec(&self, spec: &InstanceSpec, name: String) -> ServiceSpec {
+    fn service_spec(
+        &self,
+        spec: &InstanceSpec,
+        name: String,
+        secrets: Vec<TaskSpecContainerSpecSecrets>,
+    ) -> ServiceSpec {
         let mut labels: HashMap<String, String> = [
             (LABEL_APP.to_string(), spec.app.to_string()),
             (LABEL_PROCESS.to_string(), spec.process.clone()),
@@ -472,6 +532,8 @@ impl DockerEngine {
             }),
             mounts: Some(spec.binds.iter().filter_map(|b| mount(b)).collect()),
             stop_grace_period: Some(nanos(Duration::from_secs(spec.stop_timeout_secs))),
+            health_check: spec.probe.as_ref().map(health_config),
+            secrets: Some(secrets),
             init: Some(true),
             ..Default::default()
         };
@@ -485,9 +547,15 @@ impl DockerEngine {
             options: config.config,
         });
         let aliases = crate::scheduler::aliases(&spec.app, &spec.process);
+        let mut service_labels = labels;
+        if let Some(health) = &container.health_check {
+            if let Ok(json) = serde_json::to_string(health) {
+                service_labels.insert(LABEL_HEALTH.to_string(), json);
+            }
+        }
         ServiceSpec {
             name: Some(name),
-            labels: Some(labels),
+            labels: Some(service_labels),
             task_template: Some(TaskSpec {
                 container_spec: Some(container),
                 resources: Some(TaskSpecResources {

@@ -159,6 +159,20 @@ impl AppRoute {
         Some(route)
     }
 
+    /// This generation with the stopped instance `old` replaced by `new`, running at `at` on
+    /// the same port (a Swarm task the swarm started in its place), if `old` is one of its
+    /// stopped instances.
+    pub(super) fn replacing(&self, old: &str, new: &str, at: IpAddr) -> Option<AppRoute> {
+        let mut route = self.same_generation();
+        let i = route.down.iter().position(|u| u.instance == old)?;
+        let mut upstream = route.down.remove(i);
+        upstream.instance = new.to_string();
+        upstream.addr.set_ip(at);
+        route.unhealthy.retain(|u| u != old);
+        route.upstreams.push(upstream);
+        Some(route)
+    }
+
     /// Every upstream once, starting at the next in round-robin order: the first is where a
     /// request goes, the others where it may be retried.
     pub fn rotation(&self) -> impl Iterator<Item = SocketAddr> + '_ {
@@ -212,5 +226,25 @@ mod tests {
         let back = moved.with_health("b", true).unwrap();
         assert_eq!(named(&back.upstreams), vec!["a", "b"]);
         assert!(back.unhealthy.is_empty());
+    }
+
+    #[test]
+    fn a_new_instance_takes_the_place_of_a_stopped_one_only() {
+        let app = AppName::parse("shop").unwrap();
+        let ups = vec![upstream("a", [10, 0, 0, 2]), upstream("b", [10, 0, 0, 3])];
+        let route = AppRoute::new(app, ups, false, None);
+        assert!(
+            route.replacing("a", "c", [10, 0, 0, 4].into()).is_none(),
+            "a runs"
+        );
+        let stopped = route.following("a", None).unwrap();
+        let replaced = stopped.replacing("a", "c", [10, 0, 0, 4].into()).unwrap();
+        assert_eq!(named(&replaced.upstreams), vec!["b", "c"]);
+        assert!(replaced.down.is_empty());
+        assert_eq!(
+            replaced.upstreams[1].addr,
+            SocketAddr::from(([10, 0, 0, 4], 5000))
+        );
+        assert!(replaced.replacing("a", "d", [10, 0, 0, 5].into()).is_none());
     }
 }

@@ -163,6 +163,18 @@ impl Routes {
         })
     }
 
+    /// Puts `new`, running at `at`, in the place of the app's stopped instance `old`, in the
+    /// same generation (see `AppRoute::replacing`); whether it was one.
+    pub fn set_replaced(&self, app: &AppName, old: &str, new: &str, at: IpAddr) -> bool {
+        self.update(|table| {
+            let Some(next) = table.apps.get(app).and_then(|r| r.replacing(old, new, at)) else {
+                return false;
+            };
+            table.apps.insert(app.clone(), Arc::new(next));
+            true
+        })
+    }
+
     /// Takes `instance` out of the app's rotation (`healthy` false: it failed its liveness
     /// checks; it stays out when it runs again) or puts it back; whether anything changed. The
     /// last instance in rotation is never taken out.

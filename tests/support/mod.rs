@@ -809,6 +809,23 @@ pub fn docker_lines(args: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// Removes the swarm objects of `kind` (`service`, `secret`) labelled with `app`.
+fn remove_labelled(kind: &str, app: &str) {
+    let ids = docker_lines(&[
+        kind,
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=berth.app={app}"),
+    ]);
+    if !ids.is_empty() {
+        let _ = Command::new("docker")
+            .args([kind, "rm"])
+            .args(&ids)
+            .output();
+    }
+}
+
 impl Drop for Berth {
     fn drop(&mut self) {
         self.stop();
@@ -816,21 +833,10 @@ impl Drop for Berth {
             eprintln!("---- daemon log ----\n{}", self.log());
         }
         for app in self.apps.lock().map(|a| a.clone()).unwrap_or_default() {
-            // Swarm services first, or the swarm would replace their removed containers (on an
-            // engine outside a swarm this lists nothing).
-            let services = docker_lines(&[
-                "service",
-                "ls",
-                "-q",
-                "--filter",
-                &format!("label=berth.app={app}"),
-            ]);
-            if !services.is_empty() {
-                let _ = Command::new("docker")
-                    .args(["service", "rm"])
-                    .args(&services)
-                    .output();
-            }
+            // Swarm services first, or the swarm would replace their removed containers, then
+            // the secrets they used (on an engine outside a swarm these list nothing).
+            remove_labelled("service", &app);
+            remove_labelled("secret", &app);
             let ids = Berth::container_ids(&app);
             if !ids.is_empty() {
                 let _ = Command::new("docker")
