@@ -92,6 +92,8 @@ pub struct InstanceSpec {
     /// A health check the engine runs itself (a Swarm service's); Berth's own checks run
     /// either way.
     pub probe: Option<Probe>,
+    /// Swarm placement constraints (`node.role==manager`); ignored on one host.
+    pub placement: Vec<String>,
 }
 
 /// One secret (`secrets:set`): its name, and the file on this host holding its value.

@@ -122,6 +122,9 @@ fn an_app_on_the_swarm_is_one_service_whose_tasks_the_proxy_serves() {
         .ssh_input(&format!("secrets:set --no-restart {app} token"), b"first")
         .ok();
     let mut files = repo::web_app("v1");
+    files[0].1 = files[0]
+        .1
+        .replace("exec httpd", "echo started $DYNO; exec httpd");
     files.push((
         "app.json",
         r#"{"healthchecks": {"web": [{"type": "liveness", "name": "alive",
@@ -204,6 +207,8 @@ fn an_app_on_the_swarm_is_one_service_whose_tasks_the_proxy_serves() {
 
     berth.ssh(&format!("releases:rollback {app}")).ok();
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "v1\n");
+    let logs = berth.ssh(&format!("logs {app}")).ok().stdout;
+    assert!(logs.contains("started web.1"), "{logs}");
     let run = berth.ssh(&format!("run {app} echo from-a-one-off")).ok();
     assert!(run.stdout.contains("from-a-one-off"), "{run:#?}");
 
@@ -339,12 +344,30 @@ fn moving_an_app_to_the_swarm_and_back_is_a_checked_cutover() {
     berth.push(web_repo("moving").path(), &app, "main").ok();
     assert!(services(&app).is_empty());
 
+    berth
+        .ssh(&format!(
+            "scheduler-docker-swarm:set {app} placement node.role==manager"
+        ))
+        .ok();
     let load = Load::start(berth.http, &Berth::host(&app), 8);
     load.wait_for_more(100);
     berth
         .ssh(&format!("scheduler:set {app} selected docker-swarm"))
         .ok();
     load.wait_for_more(100);
+    let service = services(&app)[0]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let placement = docker_lines(&[
+        "service",
+        "inspect",
+        &service,
+        "--format",
+        "{{json .Spec.TaskTemplate.Placement.Constraints}}",
+    ]);
+    assert_eq!(placement, [r#"["node.role==manager"]"#]);
     let moved = eventually(Duration::from_secs(30), || {
         plain_containers(&app).is_empty()
     });
@@ -354,6 +377,17 @@ fn moving_an_app_to_the_swarm_and_back_is_a_checked_cutover() {
         plain_containers(&app)
     );
     assert_eq!(services(&app).len(), 1);
+    berth.ssh(&format!("ps:restart {app}")).ok();
+    load.wait_for_more(100);
+    let restarted = eventually(Duration::from_secs(60), || {
+        let now = services(&app);
+        now.len() == 1 && !now[0].starts_with(&service[..12])
+    });
+    assert!(
+        restarted,
+        "a restart is a new service: {:?}",
+        services(&app)
+    );
 
     berth
         .ssh(&format!("scheduler:set {app} selected docker-local"))
@@ -363,5 +397,15 @@ fn moving_an_app_to_the_swarm_and_back_is_a_checked_cutover() {
     let back = eventually(Duration::from_secs(60), || services(&app).is_empty());
     assert!(back, "the service goes: {:?}", services(&app));
     assert_eq!(plain_containers(&app).len(), 1);
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "moving\n");
+
+    berth
+        .ssh(&format!("scheduler:set {app} selected docker-swarm"))
+        .ok();
+    berth.ssh(&format!("ps:stop {app}")).ok();
+    let stopped = eventually(Duration::from_secs(60), || services(&app).is_empty());
+    assert!(stopped, "ps:stop removes the service: {:?}", services(&app));
+    berth.ssh(&format!("ps:start {app}")).ok();
+    assert_eq!(services(&app).len(), 1);
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "moving\n");
 }

@@ -212,6 +212,8 @@ pub enum Command {
     BuilderReport(argv::AppArgs),
     SchedulerReport(argv::AppArgs),
     SchedulerSet(scheduler::Args),
+    SwarmPlacement(scheduler::PlacementArgs),
+    SwarmPlacementReport(argv::AppArgs),
     BuilderSet(builder::Args),
     BuilderDockerfileReport(argv::AppArgs),
     BuilderDockerfileSet(builder_dockerfile::Args),
@@ -333,6 +335,8 @@ impl Command {
             Command::BuilderSet(args) => builder::run(ctx, io, args).await,
             Command::SchedulerReport(args) => scheduler::report_app(ctx, io, args).await,
             Command::SchedulerSet(args) => scheduler::run(ctx, caller, io, args).await,
+            Command::SwarmPlacement(args) => scheduler::set_placement(ctx, io, args).await,
+            Command::SwarmPlacementReport(args) => scheduler::report_placement(ctx, io, args).await,
             Command::BuilderDockerfileReport(args) => {
                 builder_dockerfile::report_app(ctx, io, args).await
             }

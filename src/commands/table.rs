@@ -1115,6 +1115,18 @@ pub const COMMANDS: &[Spec] = &[
         parse: |_, rest| Ok(Command::SchedulerSet(scheduler::Args::parse(rest)?)),
     },
     Spec {
+        name: "scheduler-docker-swarm:report",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
+        about: "Show where on the swarm the app's tasks may run",
+        parse: |name, rest| Ok(Command::SwarmPlacementReport(argv::AppArgs::parse(name, rest)?)),
+    },
+    Spec {
+        name: "scheduler-docker-swarm:set",
+        usage: "<app> placement [CONSTRAINT[,CONSTRAINT...]]",
+        about: "Limit where on the swarm the app's tasks run (node.role==manager), from its next deploy",
+        parse: |_, rest| Ok(Command::SwarmPlacement(scheduler::PlacementArgs::parse(rest)?)),
+    },
+    Spec {
         name: "secrets:list",
         usage: "<app> [--format stdout|json]",
         about: "List the app's secrets: names and change times, never values",

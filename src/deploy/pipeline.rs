@@ -502,6 +502,7 @@ pub fn instance_spec(
             post_create: settings.record.network.attach_post_create.clone(),
         },
         probe: super::checks::probe(&release.checks, process),
+        placement: settings.record.swarm_placement.clone(),
     }
 }
 

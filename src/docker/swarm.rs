@@ -16,8 +16,8 @@ use bollard::models::{
     ResourceObject, Service, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated,
     ServiceSpecRollbackConfig, ServiceSpecRollbackConfigOrderEnum, ServiceSpecUpdateConfig,
     ServiceSpecUpdateConfigFailureActionEnum, ServiceSpecUpdateConfigOrderEnum, Task, TaskSpec,
-    TaskSpecContainerSpec, TaskSpecContainerSpecSecrets, TaskSpecLogDriver, TaskSpecResources,
-    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
+    TaskSpecContainerSpec, TaskSpecContainerSpecSecrets, TaskSpecLogDriver, TaskSpecPlacement,
+    TaskSpecResources, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
 };
 
 use super::{engine_err, is_not_found, DockerEngine};
@@ -571,6 +571,10 @@ impl DockerEngine {
                     ..Default::default()
                 }),
                 restart_policy: Some(restart_policy(spec.restart)),
+                placement: (!spec.placement.is_empty()).then(|| TaskSpecPlacement {
+                    constraints: Some(spec.placement.clone()),
+                    ..Default::default()
+                }),
                 networks: Some(vec![NetworkAttachmentConfig {
                     target: Some(self.swarm_network()),
                     aliases: Some(aliases),

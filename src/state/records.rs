@@ -71,6 +71,10 @@ pub struct AppRecord {
     /// `scheduler:set <app> selected`: `docker-local` or `docker-swarm`; unset: the global one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduler: Option<String>,
+    /// `scheduler-docker-swarm:set <app> placement`: Swarm placement constraints
+    /// (`node.role==manager`), checked when set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub swarm_placement: Vec<String>,
     /// `buildpacks:*`: the app's buildpacks, in order, and its stack image.
     #[serde(default)]
     pub buildpacks: BuildpackSettings,
@@ -590,6 +594,7 @@ impl AppRecord {
             docker_options: BTreeMap::new(),
             builder: BuilderSettings::default(),
             scheduler: None,
+            swarm_placement: Vec::new(),
             buildpacks: BuildpackSettings::default(),
             domains: DomainSettings::default(),
             http_auth: HttpAuthSettings::default(),

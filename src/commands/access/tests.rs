@@ -44,6 +44,14 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("buildpacks:add", "buildpacks:add APP heroku/go"),
     ("scheduler:report", "scheduler:report APP"),
     ("scheduler:set", "scheduler:set APP selected docker-local"),
+    (
+        "scheduler-docker-swarm:report",
+        "scheduler-docker-swarm:report APP",
+    ),
+    (
+        "scheduler-docker-swarm:set",
+        "scheduler-docker-swarm:set APP placement node.role==manager",
+    ),
     ("buildpacks:clear", "buildpacks:clear APP"),
     ("buildpacks:list", "buildpacks:list APP"),
     ("buildpacks:remove", "buildpacks:remove APP heroku/go"),
