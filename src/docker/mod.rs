@@ -15,6 +15,7 @@ mod oneoffs;
 mod probe;
 mod swarm;
 mod swarm_secrets;
+mod swarm_spec;
 
 pub use probe::{probe, EngineFacts};
 
