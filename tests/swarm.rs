@@ -334,6 +334,14 @@ fn a_failing_check_on_the_swarm_leaves_the_old_release_serving_and_a_restart_ado
         !now.is_empty() && now != dead && berth.get(&Berth::host(&app), "/").body == "good\n"
     });
     assert!(followed, "{:?}", running_tasks(&app));
+    let report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
+    assert!(report.contains("Running:"), "{report}");
+    assert!(
+        report
+            .lines()
+            .any(|l| l.contains("Running:") && l.ends_with("true")),
+        "the replaced task is not reported beside its replacement: {report}"
+    );
 }
 
 #[test]

@@ -59,6 +59,20 @@ pub fn running(ctx: &Ctx, instances: &[Instance]) -> (usize, Running) {
     (current.len(), running)
 }
 
+/// The instances but those a running one of the same process, number and release replaced
+/// (the stopped containers of Swarm tasks the swarm keeps as history), and one stopped
+/// container per number at most.
+fn without_replaced(instances: Vec<Instance>) -> Vec<Instance> {
+    let slot = |i: &Instance| (i.process.clone(), i.index, i.release);
+    let running: std::collections::BTreeSet<_> =
+        instances.iter().filter(|i| i.running).map(slot).collect();
+    let mut stopped_seen = std::collections::BTreeSet::new();
+    instances
+        .into_iter()
+        .filter(|i| i.running || (!running.contains(&slot(i)) && stopped_seen.insert(slot(i))))
+        .collect()
+}
+
 async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, CommandError> {
     let mut instances = ctx
         .scheduler
@@ -67,6 +81,7 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
         .map_err(|err| CommandError::Internal(err.to_string()))?;
     instances
         .sort_by(|a, b| (&a.process, a.index, a.release).cmp(&(&b.process, b.index, b.release)));
+    let instances = without_replaced(instances);
     let (current, running) = running(ctx, &instances);
     let mut rows = vec![
         (
@@ -199,4 +214,34 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         io.line(&value.to_string()).await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(id: &str, index: u32, release: u32, running: bool) -> Instance {
+        Instance {
+            id: id.into(),
+            app: AppName::parse("shop").unwrap(),
+            process: "web".into(),
+            index,
+            release,
+            running,
+            address: None,
+        }
+    }
+
+    #[test]
+    fn a_replaced_task_is_not_reported_beside_its_replacement() {
+        let listed = vec![
+            instance("dead", 1, 3, false),
+            instance("older", 1, 3, false),
+            instance("new", 1, 3, true),
+            instance("crashed", 2, 3, false),
+            instance("history", 2, 3, false),
+        ];
+        let ids: Vec<String> = without_replaced(listed).into_iter().map(|i| i.id).collect();
+        assert_eq!(ids, ["new", "crashed"]);
+    }
 }

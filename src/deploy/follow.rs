@@ -49,7 +49,7 @@ pub async fn follow_restarts(ctx: Arc<Ctx>) {
                 next = changes.next() => match next {
                     Some(Ok(instance)) => {
                         follow(&ctx, &instance.app, &instance.id, running_at(&instance));
-                        replace_stopped(&ctx, &instance).await;
+                        replace_stopped(&ctx, &instance, None).await;
                     }
                     Some(Err(err)) => {
                         tracing::warn!(error = %err, "lost the engine's events");
@@ -89,7 +89,7 @@ async fn resync(ctx: &Ctx, only: Option<&AppName>) -> Result<(), SchedulerError>
         }
     }
     for instance in &instances {
-        replace_stopped(ctx, instance).await;
+        replace_stopped(ctx, instance, Some(&instances)).await;
     }
     Ok(())
 }
@@ -105,8 +105,9 @@ pub async fn recheck(ctx: &Ctx, app: &AppName) {
 /// A running instance no route names, in the place of a routed one that stopped (same
 /// process, number and release), takes that one's place: a Swarm task the swarm started to
 /// replace a task that exited, or whose node left. (Docker restarts a local container in place,
-/// under the same id, which `follow` handles.)
-async fn replace_stopped(ctx: &Ctx, new: &Instance) {
+/// under the same id, which `follow` handles.) `known`: the instances as just listed, if they
+/// were.
+async fn replace_stopped(ctx: &Ctx, new: &Instance, known: Option<&[Instance]>) {
     let Some(at) = running_at(new) else {
         return;
     };
@@ -120,12 +121,19 @@ async fn replace_stopped(ctx: &Ctx, new: &Instance) {
     if routed.is_empty() || routed.contains(&new.id) {
         return;
     }
-    let instances = match ctx.scheduler.instances(Some(&new.app)).await {
-        Ok(instances) => instances,
-        Err(err) => {
-            tracing::warn!(app = %new.app, error = %err, "cannot look for the instance a new one replaces");
-            return;
-        }
+    let listed;
+    let instances = match known {
+        Some(instances) => instances,
+        None => match ctx.scheduler.instances(Some(&new.app)).await {
+            Ok(instances) => {
+                listed = instances;
+                &listed[..]
+            }
+            Err(err) => {
+                tracing::warn!(app = %new.app, error = %err, "cannot look for the instance a new one replaces");
+                return;
+            }
+        },
     };
     let replaced = instances.iter().find(|old| {
         !old.running
