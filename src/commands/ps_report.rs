@@ -59,17 +59,21 @@ pub fn running(ctx: &Ctx, instances: &[Instance]) -> (usize, Running) {
     (current.len(), running)
 }
 
-/// The instances but those a running one of the same process, number and release replaced
-/// (the stopped containers of Swarm tasks the swarm keeps as history), and one stopped
-/// container per number at most.
-fn without_replaced(instances: Vec<Instance>) -> Vec<Instance> {
+/// The instances but the stopped ones a running one of the same process, number and release
+/// replaced (the containers the swarm keeps of tasks it replaced), keeping one stopped
+/// container per number at most; instances waiting to retire all stay.
+fn without_replaced(instances: Vec<Instance>, retiring: impl Fn(&str) -> bool) -> Vec<Instance> {
     let slot = |i: &Instance| (i.process.clone(), i.index, i.release);
     let running: std::collections::BTreeSet<_> =
         instances.iter().filter(|i| i.running).map(slot).collect();
     let mut stopped_seen = std::collections::BTreeSet::new();
     instances
         .into_iter()
-        .filter(|i| i.running || (!running.contains(&slot(i)) && stopped_seen.insert(slot(i))))
+        .filter(|i| {
+            i.running
+                || retiring(&i.id)
+                || (!running.contains(&slot(i)) && stopped_seen.insert(slot(i)))
+        })
         .collect()
 }
 
@@ -81,7 +85,7 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
         .map_err(|err| CommandError::Internal(err.to_string()))?;
     instances
         .sort_by(|a, b| (&a.process, a.index, a.release).cmp(&(&b.process, b.index, b.release)));
-    let instances = without_replaced(instances);
+    let instances = without_replaced(instances, |id| ctx.retiring.contains(id));
     let (current, running) = running(ctx, &instances);
     let mut rows = vec![
         (
@@ -240,8 +244,12 @@ mod tests {
             instance("new", 1, 3, true),
             instance("crashed", 2, 3, false),
             instance("history", 2, 3, false),
+            instance("draining", 1, 3, false),
         ];
-        let ids: Vec<String> = without_replaced(listed).into_iter().map(|i| i.id).collect();
-        assert_eq!(ids, ["new", "crashed"]);
+        let ids: Vec<String> = without_replaced(listed, |id| id == "draining")
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(ids, ["new", "crashed", "draining"]);
     }
 }
