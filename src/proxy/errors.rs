@@ -31,6 +31,9 @@ pub enum Failure {
     Stale(SocketAddr, String),
     /// The instance broke the exchange before its response headers: 502.
     Broken(SocketAddr, String),
+    /// The instance dropped a new connection before answering (killed or crashed meanwhile);
+    /// an idempotent request went to the next instance, or to the route a deploy swapped in.
+    Dropped(SocketAddr, String),
     /// The instance sent no response headers within `proxy-read-timeout`: 504.
     TimedOut(SocketAddr, Duration),
     /// The client stopped sending its request body (`client-body-timeout`): 408.
@@ -60,6 +63,10 @@ impl fmt::Display for Failure {
                 "{upstream} closed a kept-alive connection as the request was sent ({err})"
             ),
             Failure::Broken(upstream, err) => write!(f, "{upstream} failed: {err}"),
+            Failure::Dropped(upstream, err) => write!(
+                f,
+                "{upstream} dropped the request before answering ({err}); sent on"
+            ),
             Failure::TimedOut(upstream, limit) => write!(
                 f,
                 "{upstream} sent no response headers within {}s (proxy-read-timeout)",
@@ -76,7 +83,7 @@ impl fmt::Display for Failure {
 }
 
 /// Every failure kind, as `/metrics` labels them (`Failure::kind`'s order).
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 10] = [
     "held",
     "no_instance",
     "too_large",
@@ -86,6 +93,7 @@ pub const KINDS: [&str; 9] = [
     "timed_out",
     "body_timed_out",
     "send_timed_out",
+    "dropped",
 ];
 
 impl Failure {
@@ -101,6 +109,7 @@ impl Failure {
             Failure::TimedOut(..) => 6,
             Failure::BodyTimedOut(_) => 7,
             Failure::SendTimedOut(_) => 8,
+            Failure::Dropped(..) => 9,
         }
     }
 }
@@ -153,6 +162,7 @@ impl ErrorLog {
             // An instance the request then went past, or a client's own doing.
             Failure::Unreachable(..)
             | Failure::Stale(..)
+            | Failure::Dropped(..)
             | Failure::TooLarge(_)
             | Failure::BodyTimedOut(_)
             | Failure::SendTimedOut(_) => {

@@ -360,6 +360,10 @@ async fn to_app(
                     failures.push(Failure::Unreachable(upstream, err.to_string()));
                     continue;
                 }
+                Ok(Err(UpstreamError::Dropped(err))) if resend => {
+                    failures.push(Failure::Dropped(upstream, err.to_string()));
+                    continue;
+                }
                 Ok(Err(err)) if caused_by::<LengthLimitError>(&err) => {
                     failures.push(Failure::TooLarge(max_body));
                     Outcome::TooLarge
@@ -471,7 +475,8 @@ impl Exchange {
 
 enum Outcome {
     Answered(Response<Incoming>),
-    /// No instance accepted a connection.
+    /// No instance took the request: none accepted a connection, or (a request that may be
+    /// sent again) each one that did dropped it before answering.
     Unreachable,
     Failed,
     TimedOut,

@@ -217,6 +217,80 @@ async fn a_request_that_cannot_connect_is_retried_on_another_instance() {
     shutdown.cancel();
 }
 
+/// An instance killed with requests in flight: it reads each request's head, tells `read`,
+/// waits for `kill`, then closes the connection unanswered.
+async fn killed_mid_request(
+    read: tokio::sync::mpsc::UnboundedSender<()>,
+    kill: Arc<tokio::sync::Notify>,
+) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let (read, kill) = (read.clone(), kill.clone());
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let killed = kill.notified();
+                tokio::pin!(killed);
+                killed.as_mut().enable();
+                let _ = read.send(());
+                killed.await;
+            });
+        }
+    });
+    addr
+}
+
+/// Sends `raw` through a proxy routing `shop.test` to an instance that is killed once it has
+/// read the request, as a stop-first deploy kills the old release (requests held, the new one
+/// routed); returns the response.
+async fn sent_while_its_instance_is_killed(raw: &'static [u8]) -> String {
+    let (read, mut reads) = tokio::sync::mpsc::unbounded_channel();
+    let kill = Arc::new(tokio::sync::Notify::new());
+    let old = killed_mid_request(read, kill.clone()).await;
+    let (new, _) = backend("new").await;
+    let routes = Arc::new(Routes::default());
+    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[old]));
+    let (proxy, shutdown) = start_proxy(routes.clone()).await;
+    let request = tokio::spawn(async move { send(proxy, raw).await });
+    reads
+        .recv()
+        .await
+        .expect("the old instance read the request");
+    routes.hold(&app("shop"), &["shop.test".into()]);
+    kill.notify_waiters();
+    routes.set_app(&app("shop"), &["shop.test".into()], upstreams(&[new]));
+    let response = request.await.unwrap();
+    shutdown.cancel();
+    response
+}
+
+#[tokio::test]
+async fn a_get_whose_instance_is_killed_mid_request_is_answered_by_the_release_swapped_in() {
+    let get = b"GET / HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\n\r\n";
+    let response = sent_while_its_instance_is_killed(get).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with("new"), "{response}");
+}
+
+#[tokio::test]
+async fn a_post_whose_instance_is_killed_mid_request_is_not_sent_again() {
+    // Without a body, so only its method keeps it from going out again: the app may have
+    // acted on it before it was killed.
+    let post = b"POST / HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 0\r\n\
+                 Connection: close\r\n\r\n";
+    let response = sent_while_its_instance_is_killed(post).await;
+    assert!(response.starts_with("HTTP/1.1 502"), "{response}");
+}
+
 /// Sends `raw` (a whole HTTP/1.1 request) on a new connection; returns the raw response.
 async fn send(proxy: SocketAddr, raw: &[u8]) -> String {
     let mut stream = TcpStream::connect(proxy).await.unwrap();

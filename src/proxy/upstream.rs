@@ -30,6 +30,11 @@ pub enum UpstreamError {
     /// arrived: the app closed it meanwhile, most likely without reading the request.
     #[error("{0}")]
     Stale(#[source] hyper::Error),
+    /// A new connection ended after the request was written, before the response's head
+    /// arrived: the instance was killed or crashed meanwhile (an idempotent request may go to
+    /// another instance, as nginx's `proxy_next_upstream error` sends it).
+    #[error("{0}")]
+    Dropped(#[source] hyper::Error),
     #[error("{0}")]
     Request(#[from] hyper::Error),
 }
@@ -100,7 +105,14 @@ impl Pool {
             }
         }
         let mut sender = self.connect(upstream).await?;
-        let response = sender.send_request(request).await?;
+        let response =
+            sender
+                .send_request(request)
+                .await
+                .map_err(|err| match before_response(&err) {
+                    true => UpstreamError::Dropped(err),
+                    false => UpstreamError::Request(err),
+                })?;
         self.checkin(upstream, sender);
         Ok(response)
     }
