@@ -32,6 +32,13 @@ impl SchedulerKind {
         }
     }
 
+    /// The scheduler a stored selection names; none (or one this version does not know):
+    /// docker-local.
+    pub fn named(raw: Option<&str>) -> SchedulerKind {
+        raw.and_then(SchedulerKind::parse)
+            .unwrap_or(SchedulerKind::DockerLocal)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SchedulerKind::DockerLocal => "docker-local",
@@ -94,6 +101,9 @@ pub struct InstanceSpec {
     pub probe: Option<Probe>,
     /// Swarm placement constraints (`node.role==manager`); ignored on one host.
     pub placement: Vec<String>,
+    /// Start it as a Swarm task (`scheduler:set … docker-swarm`, as the settings it was made
+    /// from said: every instance of one deploy runs on the same scheduler).
+    pub swarm: bool,
 }
 
 /// One secret (`secrets:set`): its name, and the file on this host holding its value.

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use super::argv::Argv;
-use super::deploying::run_deploy;
+use super::deploying::redeploy;
 use super::{CommandError, Io};
 use crate::caller::Caller;
 use crate::context::Ctx;
-use crate::deploy::{DeployRequest, Source, Wait};
+use crate::deploy::Source;
 use crate::names::AppName;
 
 /// Whose config a command reads or changes.
@@ -138,20 +138,9 @@ pub async fn restart(
     if no_restart || ctx.store.app(app)?.current_release.is_none() {
         return Ok(());
     }
-    let request = DeployRequest {
-        app: app.clone(),
-        caller: caller.clone(),
-        source: Source::Config { description },
-        wait: Wait::Wait,
-    };
-    run_deploy(ctx, request, io)
-        .await
-        .map(|_| ())
-        .map_err(|err| {
-            CommandError::User(format!(
-                "{err}; the new config is saved and applies at the next deploy"
-            ))
-        })
+    let after_failure = "the new config is saved and applies at the next deploy";
+    let source = Source::Config { description };
+    redeploy(ctx, caller, app, source, after_failure, io).await
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! Running a deploy from a command (or a push) and reporting its failure the same way.
 
 use super::{CommandError, Io};
+use crate::caller::Caller;
 use crate::context::Ctx;
-use crate::deploy::{deploy, DeployError, DeployRequest};
+use crate::deploy::{deploy, DeployError, DeployRequest, Source, Wait};
+use crate::names::AppName;
 
 /// Deploys; on failure says why, and that the running release keeps serving when there is
 /// one. A deploy refused before it started (a rollback to a release that does not exist) is
@@ -33,6 +35,28 @@ pub async fn run_deploy(
             }))
         }
     }
+}
+
+/// Deploys `app`'s current release again (after a change to its settings), waiting for a
+/// deploy of it that runs; a failure says what `after_failure` says happens next.
+pub async fn redeploy(
+    ctx: &Ctx,
+    caller: &Caller,
+    app: &AppName,
+    source: Source,
+    after_failure: &str,
+    io: &mut Io,
+) -> Result<(), CommandError> {
+    let request = DeployRequest {
+        app: app.clone(),
+        caller: caller.clone(),
+        source,
+        wait: Wait::Wait,
+    };
+    run_deploy(ctx, request, io)
+        .await
+        .map(|_| ())
+        .map_err(|err| CommandError::User(format!("{err}; {after_failure}")))
 }
 
 /// `--no-wait` → refuse when another deploy of the app runs.

@@ -7,12 +7,12 @@
 //! deploy.
 
 use super::argv::{AppArgs, Argv};
-use super::deploying::run_deploy;
+use super::deploying::redeploy;
 use super::output::report;
 use super::{CommandError, Io};
 use crate::caller::Caller;
 use crate::context::Ctx;
-use crate::deploy::{DeployRequest, Source, Wait};
+use crate::deploy::Source;
 use crate::names::{shown, AppName};
 use crate::scheduler::SchedulerKind;
 
@@ -61,13 +61,14 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         announce(io, "--global", value.as_deref()).await;
         return Ok(());
     };
-    ctx.store.app(&app)?;
-    let before = selected(ctx, &app);
-    let (record, ()) = ctx
-        .store
-        .update_app(&app, |record| record.scheduler = value.clone())?;
+    let global = ctx.store.global();
+    let (record, before) = ctx.store.update_app(&app, |record| {
+        let before = SchedulerKind::named(record.scheduler_in(&global));
+        record.scheduler = value.clone();
+        before
+    })?;
     announce(io, app.as_str(), value.as_deref()).await;
-    let after = selected(ctx, &app);
+    let after = SchedulerKind::named(record.scheduler_in(&global));
     if after == before || record.current_release.is_none() {
         return Ok(());
     }
@@ -77,20 +78,8 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         after.as_str()
     ))
     .await;
-    let request = DeployRequest {
-        app: app.clone(),
-        caller: caller.clone(),
-        source: Source::Restart(None),
-        wait: Wait::Wait,
-    };
-    run_deploy(ctx, request, io)
-        .await
-        .map(|_| ())
-        .map_err(|err| {
-            CommandError::User(format!(
-                "{err}; {app} keeps running where it ran, and moves at its next deploy"
-            ))
-        })
+    let after_failure = format!("{app} keeps running where it ran, and moves at its next deploy");
+    redeploy(ctx, caller, &app, Source::Restart(None), &after_failure, io).await
 }
 
 /// `scheduler-docker-swarm:set <app> placement [constraints]`.
@@ -216,10 +205,7 @@ async fn announce(io: &mut Io, target: &str, value: Option<&str>) {
 
 /// What runs `app`: its own selection, else the global one, else docker-local.
 pub(super) fn selected(ctx: &Ctx, app: &AppName) -> SchedulerKind {
-    ctx.store
-        .scheduler_of(app)
-        .and_then(|raw| SchedulerKind::parse(&raw))
-        .unwrap_or(SchedulerKind::DockerLocal)
+    SchedulerKind::named(ctx.store.scheduler_of(app).as_deref())
 }
 
 pub async fn report_app(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), CommandError> {

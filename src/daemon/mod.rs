@@ -206,40 +206,34 @@ pub async fn run(
     .map_err(DaemonError::PluginPath)?;
     let plugins = Arc::new(plugins);
     let events = crate::events::EventLog::new(store.layout().events_file());
-    let ctx = Arc::new_cyclic(|this: &std::sync::Weak<Ctx>| {
-        let weak = this.clone();
-        let engine = Arc::new(engine.with_swarm_selection(Arc::new(move |app| {
-            weak.upgrade()
-                .is_some_and(|ctx| ctx.store.scheduler_of(app).as_deref() == Some("docker-swarm"))
-        })));
-        Ctx {
-            config,
-            store,
-            scheduler: engine.clone(),
-            builder: engine,
-            routes,
-            certs: certs.clone(),
-            access_logs,
-            listeners: extra_listeners,
-            acme,
-            main_ports: MainPorts {
-                http: bound.http.port(),
-                https: bound.https.port(),
-            },
-            pushes: Arc::new(PushRegistry::default()),
-            events,
-            sessions: Arc::default(),
-            metrics: Default::default(),
-            health: Default::default(),
-            deploy_locks: DeployLocks::default(),
-            builds: Builds::new(concurrent_builds),
-            retiring: Default::default(),
-            edits: Default::default(),
-            plugins,
-            tracker: tracker.clone(),
-            shutdown: shutdown.clone(),
-            this: this.clone(),
-        }
+    let engine = Arc::new(engine);
+    let ctx = Arc::new_cyclic(|this: &std::sync::Weak<Ctx>| Ctx {
+        config,
+        store,
+        scheduler: engine.clone(),
+        builder: engine,
+        routes,
+        certs: certs.clone(),
+        access_logs,
+        listeners: extra_listeners,
+        acme,
+        main_ports: MainPorts {
+            http: bound.http.port(),
+            https: bound.https.port(),
+        },
+        pushes: Arc::new(PushRegistry::default()),
+        events,
+        sessions: Arc::default(),
+        metrics: Default::default(),
+        health: Default::default(),
+        deploy_locks: DeployLocks::default(),
+        builds: Builds::new(concurrent_builds),
+        retiring: Default::default(),
+        edits: Default::default(),
+        plugins,
+        tracker: tracker.clone(),
+        shutdown: shutdown.clone(),
+        this: this.clone(),
     });
     adopt_running(&ctx).await?;
     arm_expiries(&ctx).await?;

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use super::restore_idle_apps;
 use crate::context::Ctx;
 use crate::names::AppName;
-use crate::scheduler::{Instance, SchedulerError};
+use crate::scheduler::{Instance, SchedulerError, SchedulerKind};
 
 /// The longest pause before reconnecting to the engine's events.
 const MAX_RETRY: Duration = Duration::from_secs(30);
@@ -111,6 +111,10 @@ async fn replace_stopped(ctx: &Ctx, new: &Instance, known: Option<&[Instance]>) 
     let Some(at) = running_at(new) else {
         return;
     };
+    // Only the swarm starts an instance in another's place: other apps' events end here.
+    if ctx.store.scheduler_of(&new.app).as_deref() != Some(SchedulerKind::DockerSwarm.as_str()) {
+        return;
+    }
     let routed: Vec<String> = ctx
         .routes
         .instances()

@@ -18,7 +18,7 @@ use crate::context::Ctx;
 use crate::io::Io;
 use crate::names::AppName;
 use crate::scheduler::{
-    Instance, InstanceNetworks, InstanceSpec, Limits, RestartPolicy, SecretFile,
+    Instance, InstanceNetworks, InstanceSpec, Limits, RestartPolicy, SchedulerKind, SecretFile,
 };
 use crate::state::{AppRecord, GlobalSettings, Release, StateError};
 
@@ -437,6 +437,11 @@ impl RunSettings {
         )
     }
 
+    /// What runs the app's instances.
+    pub fn scheduler(&self) -> SchedulerKind {
+        SchedulerKind::named(self.record.scheduler_in(&self.global))
+    }
+
     fn limits(&self, process: &str) -> Limits {
         let resources = self.record.resources_for(process);
         let bytes = |b: Option<u64>| b.and_then(|b| i64::try_from(b).ok());
@@ -503,6 +508,7 @@ pub fn instance_spec(
         },
         probe: super::checks::probe(&release.checks, process),
         placement: settings.record.swarm_placement.clone(),
+        swarm: settings.scheduler() == SchedulerKind::DockerSwarm,
     }
 }
 

@@ -134,11 +134,6 @@ impl DockerEngine {
             .to_string()
     }
 
-    /// Whether `app`'s instances start as Swarm tasks.
-    fn on_swarm(&self, app: &AppName) -> bool {
-        self.on_swarm.as_ref().is_some_and(|selects| selects(app))
-    }
-
     /// The service a container is a task of, if it is one.
     async fn service_of(&self, id: &str) -> Result<Option<String>, SchedulerError> {
         match self.docker.inspect_container(id, None).await {
@@ -369,7 +364,7 @@ impl DockerEngine {
 #[async_trait]
 impl Scheduler for DockerEngine {
     async fn start(&self, spec: &InstanceSpec) -> Result<Instance, SchedulerError> {
-        if self.on_swarm(&spec.app) {
+        if spec.swarm {
             return self.start_task(spec).await;
         }
         let id = self.create(spec, Kind::Instance).await?;

@@ -32,12 +32,7 @@ pub struct DockerEngine {
     /// The engine's default log driver (`docker info`), which decides whether a log size cap
     /// can be given (`json-file` and `local` take `max-size`).
     logging_driver: String,
-    /// Which apps run on the swarm (`scheduler:set … docker-swarm`); none without it.
-    on_swarm: Option<SwarmSelection>,
 }
-
-/// Whether an app's instances start as Swarm tasks (asked at every start).
-pub type SwarmSelection = std::sync::Arc<dyn Fn(&crate::names::AppName) -> bool + Send + Sync>;
 
 pub(crate) fn engine_err(err: bollard::errors::Error) -> SchedulerError {
     SchedulerError::Engine(err.to_string())
@@ -71,16 +66,9 @@ impl DockerEngine {
             docker,
             network: network.to_string(),
             logging_driver,
-            on_swarm: None,
         };
         engine.ensure_network().await?;
         Ok(engine)
-    }
-
-    /// Starts the apps `selection` picks as Swarm tasks (see `swarm.rs`).
-    pub fn with_swarm_selection(mut self, selection: SwarmSelection) -> DockerEngine {
-        self.on_swarm = Some(selection);
-        self
     }
 
     async fn ensure_network(&self) -> Result<(), SchedulerError> {

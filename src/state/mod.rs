@@ -429,11 +429,8 @@ impl Store {
     /// (docker-local). A missing app has none.
     pub fn scheduler_of(&self, app: &AppName) -> Option<String> {
         let snapshot = self.lock();
-        snapshot
-            .apps
-            .get(app)
-            .and_then(|record| record.scheduler.clone())
-            .or_else(|| snapshot.global.scheduler.clone())
+        let record = snapshot.apps.get(app)?;
+        record.scheduler_in(&snapshot.global).map(str::to_string)
     }
 
     pub fn update_global(

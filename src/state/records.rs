@@ -571,6 +571,11 @@ fn default_formation() -> BTreeMap<String, u32> {
 }
 
 impl AppRecord {
+    /// What `scheduler:set` selected for the app, else globally; `None`: neither (docker-local).
+    pub fn scheduler_in<'a>(&'a self, global: &'a GlobalSettings) -> Option<&'a str> {
+        self.scheduler.as_deref().or(global.scheduler.as_deref())
+    }
+
     pub fn new(name: AppName, created_at: u64) -> AppRecord {
         AppRecord {
             version: format::APP.current(),
