@@ -5,7 +5,7 @@ use super::output::{report, row_key};
 use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::names::AppName;
-use crate::scheduler::Instance;
+use crate::scheduler::{Instance, SchedulerKind};
 use crate::state::AppRecord;
 
 #[derive(Debug)]
@@ -87,6 +87,7 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
         .sort_by(|a, b| (&a.process, a.index, a.release).cmp(&(&b.process, b.index, b.release)));
     let instances = without_replaced(instances, |id| ctx.retiring.contains(id));
     let (current, running) = running(ctx, &instances);
+    let scheduler = super::scheduler::selected(ctx, &record.name);
     let mut rows = vec![
         (
             "Deployed".to_string(),
@@ -109,12 +110,7 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
             "Stop timeout seconds".to_string(),
             ctx.stop_timeout(record).as_secs().to_string(),
         ),
-        (
-            "Scheduler".to_string(),
-            super::scheduler::selected(ctx, &record.name)
-                .as_str()
-                .to_string(),
-        ),
+        ("Scheduler".to_string(), scheduler.as_str().to_string()),
         (
             "Procfile path".to_string(),
             record
@@ -142,12 +138,16 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
             value,
         ));
     }
-    // A Swarm app's services: live against desired tasks, and where each task is.
-    let services = ctx
-        .scheduler
-        .services(&record.name)
-        .await
-        .map_err(|err| CommandError::Internal(err.to_string()))?;
+    // A Swarm app's services: live against desired tasks, and where each task is (only asked
+    // of the engine for apps on the swarm: a report of every app asks once per app).
+    let services = match scheduler == SchedulerKind::DockerSwarm {
+        true => ctx
+            .scheduler
+            .services(&record.name)
+            .await
+            .map_err(|err| CommandError::Internal(err.to_string()))?,
+        false => Vec::new(),
+    };
     for service in services {
         let live = service
             .tasks
