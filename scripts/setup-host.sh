@@ -2,7 +2,8 @@
 # Makes this machine ready to run Berth and its tests: installs what is missing from Debian's
 # packages (docker.io, busybox-static, git, the OpenSSH client and server (the forced-command
 # test runs Debian's sshd on a loopback port), curl, openssl, debootstrap,
-# pebble, zip, prometheus for promtool),
+# pebble, zip, prometheus for promtool, docker-registry and apache2-utils (htpasswd) for a
+# registry on loopback),
 # starts dockerd in the background when `docker info` does not answer, and waits for it.
 # Idempotent: what is already there is left alone.
 set -euo pipefail
@@ -19,6 +20,8 @@ command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
 command -v pebble >/dev/null 2>&1 || need_pkgs+=(pebble)
 command -v zip >/dev/null 2>&1 || need_pkgs+=(zip)
 command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
+command -v docker-registry >/dev/null 2>&1 || need_pkgs+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || need_pkgs+=(apache2-utils)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "-----> Installing ${need_pkgs[*]}"
   apt-get update -qq

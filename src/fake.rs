@@ -16,7 +16,7 @@ use crate::names::{AppName, NetworkName};
 use crate::scheduler::{
     Assembly, BuildOutput, BuiltImage, ByteStream, CompileJob, Compiled, DockerfileBuild,
     ImageBuilder, Instance, InstanceSpec, InstanceStatus, InstanceStream, LogStream, NetworkInfo,
-    OneOff, Pull, Scheduler, SchedulerError, Stdin, Stdout,
+    OneOff, Pull, RegistryAuth, Scheduler, SchedulerError, Stdin, Stdout,
 };
 
 /// Where a crashed instance "listens": a loopback address nothing serves on.
@@ -343,9 +343,20 @@ impl ImageBuilder for FakeEngine {
         _image: &str,
         tag: &str,
         _pull: Pull,
+        _auth: Option<&RegistryAuth>,
         _output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError> {
         Ok(self.image(tag))
+    }
+
+    async fn push_image(
+        &self,
+        _image: &str,
+        _target: &str,
+        _auth: Option<&RegistryAuth>,
+        _output: &mut dyn BuildOutput,
+    ) -> Result<(), SchedulerError> {
+        Self::unsupported("docker push")
     }
 
     async fn image_id(&self, tag: &str) -> Result<Option<String>, SchedulerError> {

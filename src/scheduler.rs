@@ -104,6 +104,8 @@ pub struct InstanceSpec {
     /// Start it as a Swarm task (`scheduler:set … docker-swarm`, as the settings it was made
     /// from said: every instance of one deploy runs on the same scheduler).
     pub swarm: bool,
+    /// The login a Swarm service's nodes pull its image with (the registry it was pushed to).
+    pub registry_auth: Option<RegistryAuth>,
 }
 
 /// One secret (`secrets:set`): its name, and the file on this host holding its value.
@@ -401,6 +403,24 @@ pub struct DockerfileBuild<'a> {
     pub limits: &'a BuildLimits,
 }
 
+/// A registry login (`registry:login`) for one push or pull; its password is never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RegistryAuth {
+    /// `host[:port]`.
+    pub server: String,
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for RegistryAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryAuth")
+            .field("server", &self.server)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
 /// When `ImageBuilder::adopt_image` pulls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pull {
@@ -425,14 +445,25 @@ pub trait ImageBuilder: Send + Sync {
     ) -> Result<Vec<String>, SchedulerError>;
 
     /// Makes `image` available as `tag`: pulled if it is not on this host, or with `Pull::Again`
-    /// pulled anyway (a moving tag), falling back to this host's copy when the pull fails.
+    /// pulled anyway (a moving tag), falling back to this host's copy when the pull fails;
+    /// `auth` logs in to its registry.
     async fn adopt_image(
         &self,
         image: &str,
         tag: &str,
         pull: Pull,
+        auth: Option<&RegistryAuth>,
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError>;
+
+    /// Pushes the image `image` names as `target` (`host/repo:tag`), logged in with `auth`.
+    async fn push_image(
+        &self,
+        image: &str,
+        target: &str,
+        auth: Option<&RegistryAuth>,
+        output: &mut dyn BuildOutput,
+    ) -> Result<(), SchedulerError>;
 
     /// The id of the image `tag` names, if any.
     async fn image_id(&self, tag: &str) -> Result<Option<String>, SchedulerError>;
@@ -591,6 +622,11 @@ pub trait Scheduler: Send + Sync {
     /// Whether the engine is a manager of an active swarm (so `docker-swarm` can run apps).
     async fn in_swarm(&self) -> Result<bool, SchedulerError> {
         Ok(false)
+    }
+
+    /// How many nodes the swarm has (0 outside one): more than one needs a registry.
+    async fn swarm_nodes(&self) -> Result<usize, SchedulerError> {
+        Ok(0)
     }
 }
 

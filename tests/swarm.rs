@@ -417,3 +417,47 @@ fn moving_an_app_to_the_swarm_and_back_is_a_checked_cutover() {
     assert_eq!(services(&app).len(), 1);
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "moving\n");
 }
+
+#[test]
+fn a_swarm_app_pushed_to_a_registry_runs_the_image_its_nodes_pull_with_the_login() {
+    let _swarm = Swarm::join();
+    let registry = support::registry::Registry::start("ci");
+    let berth = Berth::start();
+    let server = &registry.server;
+    let app = berth.app("registered");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    berth
+        .ssh(&format!("scheduler:set {app} selected docker-swarm"))
+        .ok();
+    berth
+        .ssh(&format!("registry:set {app} server {server}"))
+        .ok();
+    berth
+        .ssh(&format!("registry:set {app} push-on-release true"))
+        .ok();
+    let password = format!("{}\n", registry.password);
+    berth
+        .ssh_input(&format!("registry:login {server} ci"), password.as_bytes())
+        .ok();
+    berth.push(web_repo("pulled").path(), &app, "main").ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "pulled\n");
+    // The registry's name, which this host had not kept: the manager pulled it with the login.
+    let id = docker_lines(&[
+        "service",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=berth.app={app}"),
+    ]);
+    let image = docker_lines(&[
+        "service",
+        "inspect",
+        &id[0],
+        "--format",
+        "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+    ]);
+    assert!(
+        image[0].starts_with(&format!("{server}/{app}:1")),
+        "{image:?}"
+    );
+}

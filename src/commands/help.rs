@@ -213,11 +213,10 @@ mod tests {
             unknown,
             "No help for app: it is neither a command nor a namespace. Did you mean `apps`?"
         );
-        let planned = Topic::parse("registry").unwrap_err().to_string();
+        assert_eq!(topic("registry"), Topic::Namespace("registry".into()));
+        let planned = Topic::parse("git:sync").unwrap_err().to_string();
         assert!(
-            planned.ends_with(
-                "registry is planned; Berth builds and runs images on this host without a registry; it is not in this version."
-            ),
+            planned.ends_with("git:sync is planned (deploys from a remote repository, the project's deploy-from-anywhere work); it is not in this version."),
             "{planned}"
         );
         let parsed = |line: &str| {

@@ -103,10 +103,6 @@ const DOKKU: &[(&[&str], &str)] = &[
         "Berth schedules on Docker or Docker Swarm (scheduler:set); Kubernetes is not supported",
     ),
     (
-        &["registry:"],
-        "planned; Berth builds and runs images on this host without a registry",
-    ),
-    (
         &["builder-herokuish:", "builder-pack:"],
         "Berth builds buildpack apps itself: builder:set <app> selected buildpacks",
     ),
@@ -157,12 +153,17 @@ pub fn dokku(name: &str) -> Option<String> {
     let (_, hint) = entry(&|known| known == name)
         .or_else(|| entry(&|known| known.strip_suffix(':') == Some(namespace)))?;
     Some(match hint.strip_prefix("planned") {
-        Some(rest) => format!(
-            "{} is planned{rest}; it is not in this version.",
-            crate::names::shown(name)
-        ),
+        Some(rest) => planned(name, rest),
         None => format!("{hint}."),
     })
+}
+
+/// `name is planned…`, the name as typed escaped (a namespace entry matches any command in it).
+fn planned(name: &str, rest: &str) -> String {
+    format!(
+        "{} is planned{rest}; it is not in this version.",
+        crate::names::shown(name)
+    )
 }
 
 /// The candidate nearest to `word`: at most two edits away (a missing, extra, changed or
@@ -192,8 +193,12 @@ mod tests {
         );
         assert!(hint("trace:on").unwrap().contains("RUST_LOG"));
         assert_eq!(
-            hint("registry:\u{1b}[2J\nfake").unwrap(),
-            "registry:\\u{1b}[2J\\nfake is planned; Berth builds and runs images on this host without a registry; it is not in this version.",
+            hint("git:sync").unwrap(),
+            "git:sync is planned (deploys from a remote repository, the project's deploy-from-anywhere work); it is not in this version."
+        );
+        assert_eq!(
+            planned("tags:\u{1b}[2J\nfake", " (soon)"),
+            "tags:\\u{1b}[2J\\nfake is planned (soon); it is not in this version.",
             "a name as typed reaches no terminal raw"
         );
     }

@@ -66,6 +66,7 @@ mod ps_report;
 mod ps_restore;
 mod ps_scale;
 mod ps_set;
+mod registry;
 mod releases;
 mod releases_info;
 mod releases_rollback;
@@ -212,6 +213,9 @@ pub enum Command {
     BuilderReport(argv::AppArgs),
     SchedulerReport(argv::AppArgs),
     SchedulerSet(scheduler::Args),
+    Registry(registry::Args),
+    RegistrySet(registry::SetArgs),
+    RegistryReport(argv::AppArgs),
     SwarmPlacement(scheduler::PlacementArgs),
     SwarmPlacementReport(argv::AppArgs),
     BuilderSet(builder::Args),
@@ -335,6 +339,9 @@ impl Command {
             Command::BuilderSet(args) => builder::run(ctx, io, args).await,
             Command::SchedulerReport(args) => scheduler::report_app(ctx, io, args).await,
             Command::SchedulerSet(args) => scheduler::run(ctx, caller, io, args).await,
+            Command::Registry(args) => registry::run(ctx, io, args).await,
+            Command::RegistrySet(args) => registry::set(ctx, io, args).await,
+            Command::RegistryReport(args) => registry::report_app(ctx, io, args).await,
             Command::SwarmPlacement(args) => scheduler::set_placement(ctx, io, args).await,
             Command::SwarmPlacementReport(args) => scheduler::report_placement(ctx, io, args).await,
             Command::BuilderDockerfileReport(args) => {

@@ -9,10 +9,10 @@ use super::{
     config_import, config_set, config_show, config_unset, cron, cron_set, docker_options, domains,
     enter, events, git_from_archive, git_from_image, git_set, help, http_auth, letsencrypt, logs,
     logs_failed, logs_set, maintenance, network, nginx, nginx_logs, nginx_validate, plugin, ports,
-    proxy, ps_lifecycle, ps_rebuild, ps_report, ps_restore, ps_scale, ps_set, releases_info,
-    releases_rollback, resource, run, run_list, scheduler, secrets, ssh_keys_add, ssh_keys_list,
-    ssh_keys_remove, ssh_keys_sessions, ssh_keys_set_role, storage_ensure, storage_list,
-    storage_mount, Command, CommandError,
+    proxy, ps_lifecycle, ps_rebuild, ps_report, ps_restore, ps_scale, ps_set, registry,
+    releases_info, releases_rollback, resource, run, run_list, scheduler, secrets, ssh_keys_add,
+    ssh_keys_list, ssh_keys_remove, ssh_keys_sessions, ssh_keys_set_role, storage_ensure,
+    storage_list, storage_mount, Command, CommandError,
 };
 use crate::names::AppName;
 
@@ -1101,6 +1101,30 @@ pub const COMMANDS: &[Spec] = &[
         usage: "(<app>|--container NAME)",
         about: "Stop the app's one-off containers, or one",
         parse: |name, rest| Ok(Command::RunList(run_list::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "registry:login",
+        usage: "[--global] [--password-stdin] <server> <user> < password",
+        about: "Store the host's login for a registry (the password on stdin, never printed)",
+        parse: |name, rest| Ok(Command::Registry(registry::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "registry:logout",
+        usage: "[--global] <server>",
+        about: "Forget the login for a registry",
+        parse: |name, rest| Ok(Command::Registry(registry::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "registry:report",
+        usage: "[<app>] [--format stdout|json] [--<flag>]",
+        about: "Show where the app's releases are pushed, and the login used",
+        parse: |name, rest| Ok(Command::RegistryReport(argv::AppArgs::parse(name, rest)?)),
+    },
+    Spec {
+        name: "registry:set",
+        usage: "(<app>|--global) server|image-repo|push-on-release [value]",
+        about: "Set the registry releases are pushed to (with push-on-release, or a multi-node swarm)",
+        parse: |_, rest| Ok(Command::RegistrySet(registry::SetArgs::parse(rest)?)),
     },
     Spec {
         name: "scheduler:report",

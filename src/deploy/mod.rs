@@ -18,6 +18,7 @@ mod locks;
 mod networks;
 mod pipeline;
 mod prepare;
+mod push;
 mod restore;
 mod retire;
 mod scale;
@@ -36,6 +37,7 @@ pub use pipeline::{
     deploy, instance_spec, one_off_spec, DeployRequest, IndentedOutput, RunSettings,
 };
 pub use prepare::Source;
+pub use push::Registry;
 pub use restore::{adopt_running, restore_apps, restore_idle_apps};
 pub use retire::Retiring;
 pub use scale::{scale, stop};
@@ -81,6 +83,9 @@ pub enum DeployError {
     /// A plugin's `pre-*` or `check-deploy` trigger failed.
     #[error(transparent)]
     Trigger(crate::plugins::TriggerFailed),
+    /// The release's image could not go to the app's registry (`registry:set`).
+    #[error("Could not push the image: {0}")]
+    Push(String),
     #[error("{0}")]
     Engine(String),
     #[error(transparent)]
@@ -112,6 +117,7 @@ impl DeployError {
             | DeployError::Abandoned
             | DeployError::Cancelled
             | DeployError::Refused(_)
+            | DeployError::Push(_)
             | DeployError::Trigger(_) => false,
         }
     }

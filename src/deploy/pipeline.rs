@@ -18,7 +18,8 @@ use crate::context::Ctx;
 use crate::io::Io;
 use crate::names::AppName;
 use crate::scheduler::{
-    Instance, InstanceNetworks, InstanceSpec, Limits, RestartPolicy, SchedulerKind, SecretFile,
+    Instance, InstanceNetworks, InstanceSpec, Limits, RegistryAuth, RestartPolicy, SchedulerKind,
+    SecretFile,
 };
 use crate::state::{AppRecord, GlobalSettings, Release, StateError};
 
@@ -116,7 +117,7 @@ async fn run(
         prepare(ctx, &record, number, &caller, request.source, io),
     )
     .await?;
-    let release = prepared.release;
+    let mut release = prepared.release;
     let only = prepared.only.as_deref();
     let formation = only_process(record.formation_for(&release), only, &app)?;
     // A restart of one process type other than web leaves the route alone.
@@ -150,6 +151,12 @@ async fn run(
         let what = format!("Releasing {app} (v{})", release.number);
         super::timed(io, &what, releasing).await;
     }
+    let pushed_before = release.pushed.clone();
+    unless_hung_up(
+        &hangup,
+        super::push::push_if_needed(ctx, &record, &mut release, io),
+    )
+    .await?;
     let args = [app.to_string(), release.image.clone()];
     unless_hung_up(
         &hangup,
@@ -221,6 +228,11 @@ async fn run(
             // it ran was acknowledged, so it is applied on top (its own restart follows).
             if rollback {
                 now.env = with_changes(&release.env, &record.env, &now.env);
+            }
+        } else if release.pushed != pushed_before {
+            // A restart that pushed a release made before the registry was set.
+            if let Some(stored) = now.releases.iter_mut().find(|r| r.number == release.number) {
+                stored.pushed = release.pushed.clone();
             }
         }
         now.stopped = false;
@@ -401,6 +413,8 @@ pub struct RunSettings {
     pub stop_timeout_secs: u64,
     /// The app's secrets, shown at `/run/secrets/<name>`.
     pub secrets: Vec<SecretFile>,
+    /// The login for the registry the app's releases are pushed to, if one is stored.
+    pub registry_auth: Option<RegistryAuth>,
 }
 
 impl RunSettings {
@@ -418,11 +432,18 @@ impl RunSettings {
                 file: ctx.store.secret_file(&record.name, name),
             })
             .collect();
+        let global = ctx.store.global();
+        let registry = super::push::Registry::of(record, &global);
+        let registry_auth = match registry.server {
+            Some(server) => super::push::login_for(ctx, &server)?,
+            None => None,
+        };
         Ok(RunSettings {
-            global: ctx.store.global(),
+            global,
             record: record.clone(),
             stop_timeout_secs: ctx.stop_timeout(record).as_secs(),
             secrets,
+            registry_auth,
         })
     }
 
@@ -475,12 +496,18 @@ pub fn instance_spec(
         .processes
         .get(process)
         .map(|command| vec!["/bin/sh".to_string(), "-c".to_string(), command.clone()]);
+    let swarm = settings.scheduler() == SchedulerKind::DockerSwarm;
+    // A Swarm service names its image where the swarm's other nodes can pull it.
+    let image = match (&release.pushed, swarm) {
+        (Some(pushed), true) => pushed.clone(),
+        _ => release.image.clone(),
+    };
     InstanceSpec {
         app: app.clone(),
         process: process.to_string(),
         index,
         release: release.number,
-        image: release.image.clone(),
+        image,
         env,
         command,
         binds: settings
@@ -508,7 +535,8 @@ pub fn instance_spec(
         },
         probe: super::checks::probe(&release.checks, process),
         placement: settings.record.swarm_placement.clone(),
-        swarm: settings.scheduler() == SchedulerKind::DockerSwarm,
+        registry_auth: settings.registry_auth.clone().filter(|_| swarm),
+        swarm,
     }
 }
 

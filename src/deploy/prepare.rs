@@ -70,6 +70,7 @@ pub async fn prepare(
         image: image_tag(app, number),
         git_rev: None,
         source_image: None,
+        pushed: None,
         created_at: now_unix(),
         created_by: caller.to_string(),
         port: DEFAULT_PORT,
@@ -189,9 +190,16 @@ async fn adopt(
         Pull::Again => "Rebuild",
     };
     io.step(&format!("Deploying image {image} to {app}")).await;
+    let auth = super::push::login_for_image(ctx, &image)?;
     let built = ctx
         .builder
-        .adopt_image(&image, &release.image, pull, &mut IndentedOutput(io))
+        .adopt_image(
+            &image,
+            &release.image,
+            pull,
+            auth.as_ref(),
+            &mut IndentedOutput(io),
+        )
         .await?;
     release.port = port_of(&built.exposed_ports);
     release.description = format!("{verb} image {image}");

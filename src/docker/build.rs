@@ -4,8 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use bollard::query_parameters::{
-    BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder,
-    RemoveImageOptionsBuilder, TagImageOptionsBuilder,
+    BuildImageOptionsBuilder, ListImagesOptionsBuilder, RemoveImageOptionsBuilder,
 };
 use futures_util::StreamExt;
 
@@ -14,7 +13,7 @@ use crate::names::AppName;
 use crate::options::{BuildLimits, CPU_PERIOD_MICROS};
 use crate::scheduler::{
     image_repository, Assembly, BuildOutput, BuiltImage, ByteStream, CompileJob, Compiled,
-    DockerfileBuild, ImageBuilder, Pull, SchedulerError, LABEL_APP,
+    DockerfileBuild, ImageBuilder, Pull, RegistryAuth, SchedulerError, LABEL_APP,
 };
 
 #[async_trait]
@@ -48,11 +47,13 @@ impl ImageBuilder for DockerEngine {
         image: &str,
         tag: &str,
         pull: Pull,
+        auth: Option<&RegistryAuth>,
         output: &mut dyn BuildOutput,
     ) -> Result<BuiltImage, SchedulerError> {
         match pull {
-            Pull::IfMissing => self.ensure_image(image, output).await?,
-            Pull::Again => match self.pull(image, output).await {
+            Pull::IfMissing if self.image_id(image).await?.is_some() => {}
+            Pull::IfMissing => self.pull(image, auth, output).await?,
+            Pull::Again => match self.pull(image, auth, output).await {
                 Err(err) if self.image_id(image).await?.is_some() => {
                     output
                         .line(&format!("{err}; deploying the copy on this server"))
@@ -61,16 +62,18 @@ impl ImageBuilder for DockerEngine {
                 pulled => pulled?,
             },
         }
-        let (repo, version) = tag.rsplit_once(':').unwrap_or((tag, "latest"));
-        let options = TagImageOptionsBuilder::default()
-            .repo(repo)
-            .tag(version)
-            .build();
-        self.docker
-            .tag_image(image, Some(options))
-            .await
-            .map_err(engine_err)?;
+        self.tag_as(image, tag).await?;
         self.inspect_built(tag).await
+    }
+
+    async fn push_image(
+        &self,
+        image: &str,
+        target: &str,
+        auth: Option<&RegistryAuth>,
+        output: &mut dyn BuildOutput,
+    ) -> Result<(), SchedulerError> {
+        self.push(image, target, auth, output).await
     }
 
     async fn image_id(&self, tag: &str) -> Result<Option<String>, SchedulerError> {
@@ -209,28 +212,7 @@ impl DockerEngine {
         if self.image_id(image).await?.is_some() {
             return Ok(());
         }
-        self.pull(image, output).await
-    }
-
-    /// Pulls `image` from its registry.
-    async fn pull(&self, image: &str, output: &mut dyn BuildOutput) -> Result<(), SchedulerError> {
-        output.line(&format!("Pulling {image}")).await;
-        let options = CreateImageOptionsBuilder::default()
-            .from_image(image)
-            .build();
-        let mut stream = self.docker.create_image(Some(options), None, None);
-        while let Some(item) = stream.next().await {
-            let info = item.map_err(|err| {
-                SchedulerError::BuildFailed(format!("cannot pull {image}: {err}"))
-            })?;
-            if let Some(detail) = info.error_detail {
-                return Err(SchedulerError::BuildFailed(format!(
-                    "cannot pull {image}: {}",
-                    detail.message.unwrap_or_default()
-                )));
-            }
-        }
-        Ok(())
+        self.pull(image, None, output).await
     }
 
     pub(super) async fn inspect_built(&self, tag: &str) -> Result<BuiltImage, SchedulerError> {

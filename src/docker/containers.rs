@@ -745,6 +745,10 @@ impl Scheduler for DockerEngine {
     async fn in_swarm(&self) -> Result<bool, SchedulerError> {
         self.is_swarm_manager().await
     }
+
+    async fn swarm_nodes(&self) -> Result<usize, SchedulerError> {
+        self.swarm_size().await
+    }
 }
 
 /// A local container's binds: its mounts, then its secrets' files.

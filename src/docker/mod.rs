@@ -13,6 +13,7 @@ mod load;
 mod networks;
 mod oneoffs;
 mod probe;
+mod registry;
 mod swarm;
 mod swarm_secrets;
 mod swarm_spec;

@@ -19,8 +19,8 @@ use super::swarm_spec::restore_health_check;
 use super::{engine_err, is_not_found, DockerEngine};
 use crate::names::AppName;
 use crate::scheduler::{
-    Instance, InstanceSpec, SchedulerError, ServiceStatus, TaskStatus, LABEL_APP, LABEL_PROCESS,
-    LABEL_RELEASE,
+    Instance, InstanceSpec, RegistryAuth, SchedulerError, ServiceStatus, TaskStatus, LABEL_APP,
+    LABEL_PROCESS, LABEL_RELEASE,
 };
 
 /// On task containers (set by Swarm): the service's id.
@@ -61,6 +61,15 @@ impl DockerEngine {
     }
 
     /// Whether this engine manages an active swarm.
+    /// How many nodes the swarm this engine is in has (0 outside one).
+    pub(super) async fn swarm_size(&self) -> Result<usize, SchedulerError> {
+        let swarm = self.docker.info().await.map_err(engine_err)?.swarm;
+        Ok(swarm
+            .and_then(|swarm| swarm.nodes)
+            .and_then(|nodes| usize::try_from(nodes).ok())
+            .unwrap_or(0))
+    }
+
     pub(super) async fn is_swarm_manager(&self) -> Result<bool, SchedulerError> {
         let swarm = self.docker.info().await.map_err(engine_err)?.swarm;
         Ok(swarm.is_some_and(|swarm| {
@@ -203,7 +212,8 @@ impl DockerEngine {
                 match wanted.contains(&spec.index) {
                     true => (self.create_service(spec).await?, BTreeSet::new()),
                     false => {
-                        self.set_replicas(&service, replicas_of(&service) + 1)
+                        let replicas = replicas_of(&service) + 1;
+                        self.set_replicas(&service, replicas, spec.registry_auth.as_ref())
                             .await?;
                         let before = tasks.into_iter().filter_map(|t| t.id).collect();
                         (id, before)
@@ -231,13 +241,23 @@ impl DockerEngine {
         let secrets = self.swarm_secrets(spec).await?;
         let created = self
             .docker
-            .create_service(self.service_spec(spec, name, secrets), None)
+            .create_service(
+                self.service_spec(spec, name, secrets),
+                super::registry::credentials(spec.registry_auth.as_ref()),
+            )
             .await
             .map_err(engine_err)?;
         Ok(created.id.unwrap_or_default())
     }
 
-    async fn set_replicas(&self, service: &Service, replicas: i64) -> Result<(), SchedulerError> {
+    /// Sets the service's replica count; `auth` is the login its nodes pull with (else the one
+    /// it has stays).
+    async fn set_replicas(
+        &self,
+        service: &Service,
+        replicas: i64,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<(), SchedulerError> {
         let id = service.id.clone().unwrap_or_default();
         let mut spec = service.spec.clone().unwrap_or_default();
         restore_health_check(&mut spec);
@@ -258,7 +278,7 @@ impl DockerEngine {
             ..Default::default()
         };
         self.docker
-            .update_service(&id, spec, options, None)
+            .update_service(&id, spec, options, super::registry::credentials(auth))
             .await
             .map_err(engine_err)?;
         Ok(())
@@ -360,7 +380,7 @@ impl DockerEngine {
                 .inspect_service(service, None)
                 .await
                 .map_err(engine_err)?;
-            self.set_replicas(&found, replicas - 1).await?;
+            self.set_replicas(&found, replicas - 1, None).await?;
             // The swarm keeps a stopped task's container as history; a retired one goes.
             return self.remove_force(id).await;
         }
@@ -385,7 +405,7 @@ impl DockerEngine {
         };
         match replicas_of(&found) {
             0 | 1 => self.remove_service(&found).await,
-            n => self.set_replicas(&found, n - 1).await,
+            n => self.set_replicas(&found, n - 1, None).await,
         }
     }
 

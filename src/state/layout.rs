@@ -75,6 +75,11 @@ impl Layout {
         self.root.join("global.toml")
     }
 
+    /// Registry logins (`registry:login`), mode 0600.
+    pub fn registry_auth_file(&self) -> PathBuf {
+        self.root.join("registry-auth.toml")
+    }
+
     /// Archives and dumps kept on the server (`backup:schedule`, the service plugins'
     /// `:backup`), one directory each.
     pub fn backups_dir(&self) -> PathBuf {

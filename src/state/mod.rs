@@ -12,6 +12,7 @@ mod keys;
 mod layout;
 mod lock;
 mod records;
+mod registry;
 mod restore;
 mod secrets;
 mod storage;
@@ -29,9 +30,10 @@ pub use lock::DataDirLock;
 pub use records::{
     AcmeProps, AppRecord, BackupSchedule, BuilderSettings, BuildpackSettings, ChecksSettings,
     CronTask, DomainSettings, GitSettings, GlobalSettings, KeyRing, LetsencryptSettings, Mount,
-    NetworkSettings, ProxyLimits, Release, Resources, Role, SshKey, TlsSettings, ALL_PROCESSES,
-    UNLIMITED,
+    NetworkSettings, ProxyLimits, RegistrySettings, Release, Resources, Role, SshKey, TlsSettings,
+    ALL_PROCESSES, UNLIMITED,
 };
+pub use registry::{registry_host, valid_image_repo, valid_registry_server, RegistryLogin};
 pub use restore::{read_staged, Staged};
 pub use secrets::{valid_secret_name, MAX_SECRET};
 pub use storage::{valid_storage_name, MountSource};

@@ -75,6 +75,9 @@ pub struct AppRecord {
     /// (`node.role==manager`), checked when set.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub swarm_placement: Vec<String>,
+    /// `registry:set <app> server|image-repo|push-on-release`.
+    #[serde(default, skip_serializing_if = "RegistrySettings::is_empty")]
+    pub registry: RegistrySettings,
     /// `buildpacks:*`: the app's buildpacks, in order, and its stack image.
     #[serde(default)]
     pub buildpacks: BuildpackSettings,
@@ -274,6 +277,26 @@ pub struct BuilderSettings {
     pub dockerfile_path: Option<String>,
 }
 
+/// `registry:set`: where releases are pushed, under which repository, and whether every
+/// release is (else only when a swarm of more than one node needs it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrySettings {
+    /// `host[:port][/namespace]`, checked when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// The repository under the server; unset: the app's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_repo: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_on_release: Option<bool>,
+}
+
+impl RegistrySettings {
+    pub fn is_empty(&self) -> bool {
+        *self == RegistrySettings::default()
+    }
+}
+
 /// `buildpacks:add|set|remove|clear` and `buildpacks:set-property <app> stack`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuildpackSettings {
@@ -350,6 +373,9 @@ pub struct GlobalSettings {
     /// `scheduler:set --global selected`: what runs apps that select none (docker-local).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduler: Option<String>,
+    /// `registry:set --global server|push-on-release` (`image-repo` is per app).
+    #[serde(default, skip_serializing_if = "RegistrySettings::is_empty")]
+    pub registry: RegistrySettings,
     /// `builder-dockerfile:set --global dockerfile-path`.
     #[serde(default)]
     pub builder_dockerfile_path: Option<String>,
@@ -438,6 +464,7 @@ impl Default for GlobalSettings {
             env: BTreeMap::new(),
             builder_selected: None,
             scheduler: None,
+            registry: RegistrySettings::default(),
             builder_dockerfile_path: None,
             stack: None,
             domains: None,
@@ -465,6 +492,9 @@ pub struct Release {
     /// `ps:rebuild` pulls again; `None` for built releases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_image: Option<String>,
+    /// Where its image was pushed (`registry:set`: `host/repo:tag`), which Swarm nodes pull.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed: Option<String>,
     /// Unix seconds.
     pub created_at: u64,
     /// The SSH key name (or `local` for the server's CLI) that caused it.
@@ -528,6 +558,7 @@ impl Release {
             image: format!("berth/test:{number}"),
             git_rev: None,
             source_image: None,
+            pushed: None,
             created_at: 0,
             created_by: "test".into(),
             port: 5000,
@@ -543,12 +574,13 @@ impl Release {
         }
     }
 
-    /// Runs `other`'s code: its image, revision, port, checks, process types, declared
+    /// Runs `other`'s code: its image (and where it was pushed), revision, port, checks, process types, declared
     /// formation and cron (not its scripts, which ran when it was built).
     pub fn take_code_from(&mut self, other: &Release) {
         self.image = other.image.clone();
         self.git_rev = other.git_rev.clone();
         self.source_image = other.source_image.clone();
+        self.pushed = other.pushed.clone();
         self.port = other.port;
         self.checks = other.checks.clone();
         self.processes = other.processes.clone();
@@ -600,6 +632,7 @@ impl AppRecord {
             builder: BuilderSettings::default(),
             scheduler: None,
             swarm_placement: Vec::new(),
+            registry: RegistrySettings::default(),
             buildpacks: BuildpackSettings::default(),
             domains: DomainSettings::default(),
             http_auth: HttpAuthSettings::default(),

@@ -7,6 +7,7 @@
 pub mod engine;
 pub mod http;
 pub mod load;
+pub mod registry;
 pub mod repo;
 pub mod services;
 
@@ -786,14 +787,24 @@ impl Berth {
     }
 
     /// The app's image tags (`berth/<app>:<n>`).
+    /// The app's image tags: Berth's own, and any other name its built images got (a
+    /// registry's, after a push).
     pub fn images(app: &str) -> Vec<String> {
-        docker_lines(&[
-            "images",
-            "--filter",
-            &format!("reference=berth/{app}"),
-            "--format",
-            "{{.Repository}}:{{.Tag}}",
-        ])
+        let tags = |filter: String| {
+            docker_lines(&[
+                "images",
+                "--filter",
+                &filter,
+                "--format",
+                "{{.Repository}}:{{.Tag}}",
+            ])
+        };
+        let mut images = tags(format!("reference=berth/{app}"));
+        images.extend(tags(format!("label=berth.app={app}")));
+        images.retain(|tag| !tag.ends_with(":<none>"));
+        images.sort();
+        images.dedup();
+        images
     }
 }
 

@@ -167,6 +167,7 @@ impl Command {
             | Command::AppsReport(args)
             | Command::BuilderReport(args)
             | Command::SchedulerReport(args)
+            | Command::RegistryReport(args)
             | Command::SwarmPlacementReport(args)
             | Command::BuilderDockerfileReport(args)
             | Command::ChecksReport(args)
@@ -181,6 +182,8 @@ impl Command {
             Command::Releases(args) | Command::Urls(args, _) => Need::App(args.app.clone()),
             Command::BuilderSet(args) => app_or_admin(args.app.as_ref()),
             Command::SchedulerSet(args) => app_or_admin(args.app.as_ref()),
+            Command::Registry(_) => Need::Admin("registry logins"),
+            Command::RegistrySet(args) => app_or_admin(args.app.as_ref()),
             Command::SwarmPlacement(args) => Need::App(args.app.clone()),
             Command::BuilderDockerfileSet(args) => app_or_admin(args.app.as_ref()),
             Command::Buildpacks(args) => app_or_admin(args.app.as_ref()),

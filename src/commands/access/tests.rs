@@ -42,6 +42,10 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("builder:report", "builder:report APP"),
     ("builder:set", "builder:set APP selected dockerfile"),
     ("buildpacks:add", "buildpacks:add APP heroku/go"),
+    ("registry:login", "registry:login ghcr.io ci"),
+    ("registry:logout", "registry:logout ghcr.io"),
+    ("registry:report", "registry:report APP"),
+    ("registry:set", "registry:set APP push-on-release true"),
     ("scheduler:report", "scheduler:report APP"),
     ("scheduler:set", "scheduler:set APP selected docker-local"),
     (
