@@ -54,6 +54,20 @@ pub fn ensure_repo(layout: &Layout, app: &AppName) -> Result<PathBuf, GitError> 
     Ok(path)
 }
 
+/// Points the repository's `HEAD` at the first of `refs` it has (the deploy branch), so that a
+/// clone checks that branch out.
+pub fn point_head(repo: &Path, refs: &[String]) -> Result<(), GitError> {
+    let repo = git2::Repository::open_bare(repo)?;
+    let Some(name) = refs.iter().find(|r| repo.find_reference(r).is_ok()) else {
+        return Ok(());
+    };
+    let now = repo.find_reference("HEAD")?;
+    if now.symbolic_target().ok().flatten() != Some(name.as_str()) {
+        repo.set_head(name)?;
+    }
+    Ok(())
+}
+
 /// Points `<hooks_dir>/pre-receive` at this binary (replacing a stale link after an upgrade).
 pub fn install_hook(layout: &Layout, exe: &Path) -> Result<(), GitError> {
     let hook = layout.hooks_dir().join("pre-receive");

@@ -9,6 +9,8 @@ pub enum ExecRequest {
     Command(Vec<String>),
     /// `git-receive-pack '<app>'`: a push.
     ReceivePack(AppName),
+    /// `git-upload-pack '<app>'`: a fetch or clone.
+    UploadPack(AppName),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,10 +21,10 @@ pub enum ExecError {
     Quoting(String),
     #[error("{0}")]
     Name(#[from] NameError),
-    #[error("git-receive-pack takes exactly one repository path")]
-    ReceivePackArgs,
-    #[error("Fetching from Berth is not supported yet; push with `git push`")]
-    UploadPack,
+    #[error("{0} takes exactly one repository path")]
+    PackArgs(&'static str),
+    #[error("git archive --remote is not supported; clone the app's repository instead")]
+    UploadArchive,
 }
 
 /// Parses the bytes of an exec request.
@@ -32,11 +34,17 @@ pub fn parse_exec(raw: &[u8]) -> Result<ExecRequest, ExecError> {
     match words.first().map(String::as_str) {
         Some("git-receive-pack") | Some("git receive-pack") => {
             let [_, path] = words.as_slice() else {
-                return Err(ExecError::ReceivePackArgs);
+                return Err(ExecError::PackArgs("git-receive-pack"));
             };
             Ok(ExecRequest::ReceivePack(app_from_repo_path(path)?))
         }
-        Some("git-upload-pack") | Some("git-upload-archive") => Err(ExecError::UploadPack),
+        Some("git-upload-pack") | Some("git upload-pack") => {
+            let [_, path] = words.as_slice() else {
+                return Err(ExecError::PackArgs("git-upload-pack"));
+            };
+            Ok(ExecRequest::UploadPack(app_from_repo_path(path)?))
+        }
+        Some("git-upload-archive") => Err(ExecError::UploadArchive),
         _ => Ok(ExecRequest::Command(words)),
     }
 }
@@ -84,11 +92,19 @@ mod tests {
         ));
         assert_eq!(
             parse_exec(b"git-receive-pack a b"),
-            Err(ExecError::ReceivePackArgs)
+            Err(ExecError::PackArgs("git-receive-pack"))
         );
         assert_eq!(
-            parse_exec(b"git-upload-pack 'shop'"),
-            Err(ExecError::UploadPack)
+            parse_exec(b"git-upload-pack '/shop.git'").unwrap(),
+            ExecRequest::UploadPack(AppName::parse("shop").unwrap())
+        );
+        assert!(matches!(
+            parse_exec(b"git-upload-pack '../../etc/passwd'"),
+            Err(ExecError::Name(_))
+        ));
+        assert_eq!(
+            parse_exec(b"git-upload-archive 'shop'"),
+            Err(ExecError::UploadArchive)
         );
     }
 }

@@ -3,6 +3,7 @@
 
 mod authorized;
 mod exec;
+mod fetch;
 mod keys;
 mod receive;
 mod run;

@@ -45,7 +45,7 @@ async fn push(
         source: _,
         tty: _,
         stdin,
-        mut stdout,
+        stdout,
         mut stderr,
         hangup,
     } = pusher;
@@ -109,7 +109,7 @@ async fn push(
         ctx.config.build.max_push_size.bytes(),
     );
     command.stdin(Stdio::piped());
-    let mut child = match command.spawn() {
+    let child = match command.spawn() {
         Ok(child) => child,
         Err(err) => {
             tracing::error!(error = %err, "cannot start git receive-pack");
@@ -119,25 +119,9 @@ async fn push(
             return (1, None);
         }
     };
-    let (Some(child_in), Some(mut child_out), Some(mut child_err)) =
-        (child.stdin.take(), child.stdout.take(), child.stderr.take())
-    else {
-        return (1, None);
-    };
-    let stdin_pump = tracker.spawn(super::run::copy_then_close(stdin, child_in));
-    let out_pump = tracker.spawn(async move { tokio::io::copy(&mut child_out, &mut stdout).await });
-    let err_pump = tracker.spawn(async move { tokio::io::copy(&mut child_err, &mut stderr).await });
     // A client that hangs up mid-push takes git (and so the hook and its deploy) down with it.
-    let status = tokio::select! {
-        status = child.wait() => status,
-        _ = hangup.cancelled() => {
-            let _ = child.kill().await;
-            child.wait().await
-        }
-    };
-    let _ = out_pump.await;
-    let _ = err_pump.await;
-    stdin_pump.abort();
+    let streams = (stdin, stdout, stderr);
+    let status = super::run::relay_child(tracker, child, streams, &hangup).await;
     let commit = ctx.pushes.deployed(&ticket.id);
     drop(ticket);
     match status {

@@ -40,6 +40,7 @@ pub async fn run_exec(
     };
     let name = match &request {
         ExecRequest::ReceivePack(_) => "git-receive-pack",
+        ExecRequest::UploadPack(_) => "git-upload-pack",
         ExecRequest::Command(words) => words.first().map_or("help", String::as_str),
     };
     let session = commands::access::open_session(ctx, &client.caller, &client.source, name);
@@ -49,6 +50,7 @@ pub async fn run_exec(
     };
     match request {
         ExecRequest::ReceivePack(app) => receive::run(ctx, tracker, app, client).await,
+        ExecRequest::UploadPack(app) => super::fetch::run(ctx, tracker, app, client).await,
         ExecRequest::Command(words) => {
             let mut io = Io {
                 stdin: client.stdin,
@@ -71,6 +73,43 @@ async fn refuse(client: &mut Client, message: &str) -> i32 {
     let line = format!(" !     {message}\n");
     let _ = client.stderr.write_all(line.as_bytes()).await;
     1
+}
+
+/// A client's stdin, stdout and stderr.
+pub type Streams = (
+    Box<dyn AsyncRead + Send + Unpin>,
+    Box<dyn AsyncWrite + Send + Unpin>,
+    Box<dyn AsyncWrite + Send + Unpin>,
+);
+
+/// Relays a client's streams to and from `child` (spawned with piped stdio) until it exits; a
+/// client that hangs up kills it.
+pub async fn relay_child(
+    tracker: &TaskTracker,
+    mut child: tokio::process::Child,
+    (stdin, mut stdout, mut stderr): Streams,
+    hangup: &CancellationToken,
+) -> std::io::Result<std::process::ExitStatus> {
+    let (Some(child_in), Some(mut child_out), Some(mut child_err)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        let _ = child.kill().await;
+        return child.wait().await;
+    };
+    let stdin_pump = tracker.spawn(copy_then_close(stdin, child_in));
+    let out_pump = tracker.spawn(async move { tokio::io::copy(&mut child_out, &mut stdout).await });
+    let err_pump = tracker.spawn(async move { tokio::io::copy(&mut child_err, &mut stderr).await });
+    let status = tokio::select! {
+        status = child.wait() => status,
+        _ = hangup.cancelled() => {
+            let _ = child.kill().await;
+            child.wait().await
+        }
+    };
+    let _ = out_pump.await;
+    let _ = err_pump.await;
+    stdin_pump.abort();
+    status
 }
 
 /// Copies `reader` into `writer` until EOF, then closes `writer`.

@@ -699,6 +699,19 @@ impl Berth {
         Run::from(output)
     }
 
+    /// `git clone ssh://berth@…/<path>` into a new directory, logged in with `key`.
+    pub fn clone_as(&self, key: &Path, path: &str) -> (Run, tempfile::TempDir) {
+        let into = tempfile::tempdir().expect("temp dir");
+        let remote = format!("ssh://berth@127.0.0.1:{}/{path}", self.ssh_port);
+        let output = Command::new("git")
+            .env("GIT_SSH_COMMAND", ssh_for_git(key))
+            .args(["clone", "--quiet", &remote])
+            .arg(into.path().join("clone"))
+            .output()
+            .expect("run git clone");
+        (Run::from(output), into)
+    }
+
     fn push_command(&self, repo: &Path, app: &str, refspec: &str) -> Command {
         let remote = format!("ssh://berth@127.0.0.1:{}/{app}", self.ssh_port);
         let ssh = ssh_for_git(&self.key);
