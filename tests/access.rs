@@ -437,16 +437,6 @@ fn a_developer_key_holds_at_most_its_cap_of_sessions() {
         == 0));
 }
 
-/// The commit `HEAD` names in the repository at `dir`.
-fn head(dir: &Path) -> String {
-    let out = Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 #[test]
 fn a_clone_from_the_server_gives_the_pushed_history_only_to_keys_that_may_use_the_app() {
     let berth = Berth::start();
@@ -458,12 +448,12 @@ fn a_clone_from_the_server_gives_the_pushed_history_only_to_keys_that_may_use_th
     berth.push(source.path(), &mine, "main").ok();
     berth.ssh(&format!("apps:create {theirs}")).ok();
     berth.ssh(&format!("acl:add {mine} bob")).ok();
-    let pushed = head(source.path());
+    let pushed = repo::head(source.path());
 
     for key in [&berth.key, &bob] {
         let (cloned, dir) = berth.clone_as(key, &mine);
         cloned.ok();
-        assert_eq!(head(&dir.path().join("clone")), pushed);
+        assert_eq!(repo::head(&dir.path().join("clone")), pushed);
     }
     let (refused, _) = berth.clone_as(&bob, &theirs);
     assert_ne!(refused.code, 0);

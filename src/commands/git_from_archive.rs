@@ -121,10 +121,11 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         wait: wait_flag(args.no_wait),
     };
     run_deploy(ctx, request, io).await?;
-    let moved = tokio::task::spawn_blocking(move || advance_branch(&repo, &commit))
-        .await
-        .map_err(|err| CommandError::Internal(format!("archive task failed: {err}")))?
-        .map_err(|err| CommandError::Internal(err.to_string()))?;
+    let moved =
+        tokio::task::spawn_blocking(move || advance_branch(&repo, &commit, "git:from-archive"))
+            .await
+            .map_err(|err| CommandError::Internal(format!("archive task failed: {err}")))?
+            .map_err(|err| CommandError::Internal(err.to_string()))?;
     if !moved {
         io.warn("The deploy branch moved during the deploy (a push?); it was left where it is")
             .await;

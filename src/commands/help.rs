@@ -214,11 +214,8 @@ mod tests {
             "No help for app: it is neither a command nor a namespace. Did you mean `apps`?"
         );
         assert_eq!(topic("registry"), Topic::Namespace("registry".into()));
-        let planned = Topic::parse("git:sync").unwrap_err().to_string();
-        assert!(
-            planned.ends_with("git:sync is planned (deploys from a remote repository, the project's deploy-from-anywhere work); it is not in this version."),
-            "{planned}"
-        );
+        let instead = Topic::parse("git:public-key").unwrap_err().to_string();
+        assert!(instead.contains("git:auth <host>"), "{instead}");
         let parsed = |line: &str| {
             let words: Vec<String> = line.split(' ').map(String::from).collect();
             match Command::parse(&words) {

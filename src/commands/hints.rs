@@ -63,12 +63,8 @@ const DOKKU: &[(&[&str], &str)] = &[
         "git:report <app> shows the app's deploy branch and last pushed revision",
     ),
     (
-        &["git:sync"],
-        "planned (deploys from a remote repository, the project's deploy-from-anywhere work)",
-    ),
-    (
-        &["git:auth", "git:auth-status", "git:allow-host", "git:generate-deploy-key", "git:public-key"],
-        "planned (with git:sync)",
+        &["git:auth-status", "git:allow-host", "git:generate-deploy-key", "git:public-key"],
+        "git:sync fetches over https, http and git:// (no SSH deploy keys); git:auth <host> <user> [<token>] stores an HTTPS login for it",
     ),
     (
         &["repo:gc"],
@@ -192,10 +188,7 @@ mod tests {
             "Use ports:add <app> <scheme>:<host-port>:<container-port>."
         );
         assert!(hint("trace:on").unwrap().contains("RUST_LOG"));
-        assert_eq!(
-            hint("git:sync").unwrap(),
-            "git:sync is planned (deploys from a remote repository, the project's deploy-from-anywhere work); it is not in this version."
-        );
+        assert!(hint("git:public-key").unwrap().contains("git:auth <host>"));
         assert_eq!(
             planned("tags:\u{1b}[2J\nfake", " (soon)"),
             "tags:\\u{1b}[2J\\nfake is planned (soon); it is not in this version.",

@@ -42,6 +42,7 @@ mod every_app;
 mod git_from_archive;
 mod git_from_image;
 mod git_set;
+mod git_sync;
 mod help;
 mod hints;
 mod http_auth;
@@ -245,6 +246,8 @@ pub enum Command {
     GitFromImage(git_from_image::Args),
     GitReport(argv::AppArgs),
     GitSet(git_set::Args),
+    GitSync(git_sync::Args),
+    GitAuth(git_sync::AuthArgs),
     Letsencrypt(letsencrypt::Args),
     Network(network::Args),
     Nginx(nginx::Args),
@@ -378,6 +381,8 @@ impl Command {
             Command::GitFromImage(args) => git_from_image::run(ctx, caller, io, args).await,
             Command::GitReport(args) => git_set::report_app(ctx, io, args).await,
             Command::GitSet(args) => git_set::run(ctx, io, args).await,
+            Command::GitSync(args) => git_sync::run(ctx, caller, io, args).await,
+            Command::GitAuth(args) => git_sync::auth(ctx, io, args).await,
             Command::HttpAuth(args) => http_auth::run(ctx, io, args).await,
             Command::Logs(args) => logs::run(ctx, io, args).await,
             Command::LogsFailed(args) => logs_failed::run(ctx, io, args).await,

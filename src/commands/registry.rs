@@ -11,7 +11,7 @@ use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::deploy::Registry;
 use crate::names::{shown, AppName};
-use crate::state::{valid_image_repo, valid_registry_server, RegistryLogin};
+use crate::state::{valid_image_repo, valid_registry_server, Login, LoginKind};
 
 /// The longest password (a registry token) read from stdin.
 const MAX_PASSWORD: u64 = 8 * 1024;
@@ -82,19 +82,17 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
                     MAX_PASSWORD / 1024
                 )));
             }
-            ctx.store.registry_login(
-                &server,
-                RegistryLogin {
-                    user: user.clone(),
-                    password,
-                },
-            )?;
+            let login = Login {
+                user: user.clone(),
+                password,
+            };
+            ctx.store.store_login(LoginKind::Registry, &server, login)?;
             io.step(&format!("Login for {user} at {server} stored"))
                 .await;
             io.detail("It is tried at the next push or pull").await;
         }
         Args::Logout { server } => {
-            if !ctx.store.registry_logout(&server)? {
+            if !ctx.store.forget_login(LoginKind::Registry, &server)? {
                 return Err(CommandError::User(format!("No login stored for {server}")));
             }
             io.step(&format!("Login for {server} removed")).await;
@@ -202,7 +200,8 @@ pub async fn report_app(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), Com
     let login = match &computed.server {
         Some(server) => {
             let host = server.split('/').next().unwrap_or(server);
-            ctx.store.registry_users()?.remove(host).unwrap_or_default()
+            let users = ctx.store.login_users(LoginKind::Registry)?;
+            users.get(host).cloned().unwrap_or_default()
         }
         None => String::new(),
     };

@@ -7,12 +7,12 @@ use super::{
     acl, apps_clone, apps_destroy, apps_list, apps_set, argv, backup, builder, builder_dockerfile,
     buildpacks, builds, certs, checks_run, checks_set, checks_toggle, config_export, config_get,
     config_import, config_set, config_show, config_unset, cron, cron_set, docker_options, domains,
-    enter, events, git_from_archive, git_from_image, git_set, help, http_auth, letsencrypt, logs,
-    logs_failed, logs_set, maintenance, network, nginx, nginx_logs, nginx_validate, plugin, ports,
-    proxy, ps_lifecycle, ps_rebuild, ps_report, ps_restore, ps_scale, ps_set, registry,
-    releases_info, releases_rollback, resource, run, run_list, scheduler, secrets, ssh_keys_add,
-    ssh_keys_list, ssh_keys_remove, ssh_keys_sessions, ssh_keys_set_role, storage_ensure,
-    storage_list, storage_mount, Command, CommandError,
+    enter, events, git_from_archive, git_from_image, git_set, git_sync, help, http_auth,
+    letsencrypt, logs, logs_failed, logs_set, maintenance, network, nginx, nginx_logs,
+    nginx_validate, plugin, ports, proxy, ps_lifecycle, ps_rebuild, ps_report, ps_restore,
+    ps_scale, ps_set, registry, releases_info, releases_rollback, resource, run, run_list,
+    scheduler, secrets, ssh_keys_add, ssh_keys_list, ssh_keys_remove, ssh_keys_sessions,
+    ssh_keys_set_role, storage_ensure, storage_list, storage_mount, Command, CommandError,
 };
 use crate::names::AppName;
 
@@ -587,10 +587,22 @@ pub const COMMANDS: &[Spec] = &[
         parse: |name, rest| Ok(Command::GitFromImage(git_from_image::Args::parse(name, rest)?)),
     },
     Spec {
+        name: "git:auth",
+        usage: "<host> [<user> [<token>]]",
+        about: "Store (without a user: remove) the HTTPS login git:sync uses for a host; the token may come on stdin",
+        parse: |_, rest| Ok(Command::GitAuth(git_sync::AuthArgs::parse(rest)?)),
+    },
+    Spec {
         name: "git:report",
         usage: "[<app>] [--format stdout|json] [--<flag>]",
         about: "Show the deploy branch, the revision variable and the deployed commit",
         parse: |name, rest| Ok(Command::GitReport(argv::AppArgs::parse(name, rest)?)),
+    },
+    Spec {
+        name: "git:sync",
+        usage: "[--build|--build-if-changes] [--no-wait] <app> <repository> [<ref>]",
+        about: "Set the deploy branch to a remote repository's branch, tag or commit (--build: deploy it)",
+        parse: |_, rest| Ok(Command::GitSync(git_sync::Args::parse(rest)?)),
     },
     Spec {
         name: "git:set",

@@ -52,7 +52,7 @@ pub struct Author {
     pub email: String,
 }
 
-/// A commit made from an archive, not yet on its branch.
+/// A commit made from an archive (or fetched by `git:sync`), not yet on its branch.
 #[derive(Debug, Clone)]
 pub struct ArchiveCommit {
     pub rev: String,
@@ -140,7 +140,11 @@ pub fn commit_archive(
 
 /// Moves the branch to the deployed commit, unless something else moved it since the commit was
 /// made (a push that deployed meanwhile wins; its code is what runs).
-pub fn advance_branch(repo: &Path, commit: &ArchiveCommit) -> Result<bool, GitError> {
+pub fn advance_branch(
+    repo: &Path,
+    commit: &ArchiveCommit,
+    message: &str,
+) -> Result<bool, GitError> {
     let repository = Repository::open_bare(repo)?;
     let target = Oid::from_str(&commit.rev)?;
     let current = repository
@@ -151,7 +155,6 @@ pub fn advance_branch(repo: &Path, commit: &ArchiveCommit) -> Result<bool, GitEr
     if current != commit.parent {
         return Ok(false);
     }
-    let message = "git:from-archive";
     match current {
         Some(current) => {
             repository.reference_matching(
@@ -379,7 +382,7 @@ mod tests {
         assert_eq!(start.filemode(), 0o100755);
         assert!(tree.get_path(Path::new("Dockerfile")).is_ok());
 
-        assert!(advance_branch(dir.path(), &commit).unwrap());
+        assert!(advance_branch(dir.path(), &commit, "test").unwrap());
         let next =
             commit_archive(dir.path(), &tar, Some(ArchiveType::Tar), &spec(), &author()).unwrap();
         assert_eq!(next.parent.as_deref(), Some(commit.rev.as_str()));
@@ -388,7 +391,7 @@ mod tests {
             ..next.clone()
         };
         assert!(
-            !advance_branch(dir.path(), &stale).unwrap(),
+            !advance_branch(dir.path(), &stale, "test").unwrap(),
             "the branch moved"
         );
     }

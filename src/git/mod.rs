@@ -8,6 +8,7 @@ mod archive;
 mod branch;
 mod export;
 mod push;
+mod sync;
 
 pub use archive::{advance_branch, commit_archive, ArchiveCommit, ArchiveType, Author};
 pub use branch::{is_branch_name, rev_env_var, DeployBranch};
@@ -16,6 +17,7 @@ pub use push::{
     deploy_target, hook_env, not_deployed, receive_pack_command, PushContext, PushRegistry,
     RefUpdate, ENV_CONTROL_SOCKET, ENV_PUSH_ID,
 };
+pub use sync::{check_remote, fetch as sync_fetch, valid_ref as valid_sync_ref};
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +40,9 @@ pub enum GitError {
     /// A `git:from-archive` archive Berth will not commit; the message says why.
     #[error("Cannot deploy the archive: {0}")]
     Archive(String),
+    /// A `git:sync` that could not fetch or find what it was asked for.
+    #[error("Cannot sync: {0}")]
+    Sync(String),
 }
 
 /// `1536 MiB`, for messages about sizes.

@@ -75,6 +75,11 @@ impl Layout {
         self.root.join("global.toml")
     }
 
+    /// Git hosts' logins (`git:auth`), mode 0600.
+    pub fn git_auth_file(&self) -> PathBuf {
+        self.root.join("git-auth.toml")
+    }
+
     /// Registry logins (`registry:login`), mode 0600.
     pub fn registry_auth_file(&self) -> PathBuf {
         self.root.join("registry-auth.toml")

@@ -33,7 +33,7 @@ pub use records::{
     NetworkSettings, ProxyLimits, RegistrySettings, Release, Resources, Role, SshKey, TlsSettings,
     ALL_PROCESSES, UNLIMITED,
 };
-pub use registry::{registry_host, valid_image_repo, valid_registry_server, RegistryLogin};
+pub use registry::{registry_host, valid_image_repo, valid_registry_server, Login, LoginKind};
 pub use restore::{read_staged, Staged};
 pub use secrets::{valid_secret_name, MAX_SECRET};
 pub use storage::{valid_storage_name, MountSource};

@@ -1,6 +1,7 @@
-//! Registry logins (`registry:login`): one user and password per registry server, for the
-//! whole host, in `registry-auth.toml` (mode 0600). The passwords are never in a record, a
-//! report or any output; they go to the engine when it pushes or pulls.
+//! The host's logins: registries' (`registry:login`, `registry-auth.toml`) and git hosts'
+//! (`git:auth`, `git-auth.toml`), one user and password or token per host, each file mode 0600.
+//! The passwords are never in a record, a report or any output; they go to the engine when it
+//! pushes or pulls, and to git when it fetches.
 
 use std::collections::BTreeMap;
 
@@ -10,14 +11,14 @@ use super::{io_err, write_atomic, StateError, Store};
 
 /// One login.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RegistryLogin {
+pub struct Login {
     pub user: String,
     pub password: String,
 }
 
-impl std::fmt::Debug for RegistryLogin {
+impl std::fmt::Debug for Login {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegistryLogin")
+        f.debug_struct("Login")
             .field("user", &self.user)
             .finish_non_exhaustive()
     }
@@ -26,7 +27,7 @@ impl std::fmt::Debug for RegistryLogin {
 #[derive(Default, Serialize, Deserialize)]
 struct Logins {
     #[serde(default)]
-    servers: BTreeMap<String, RegistryLogin>,
+    servers: BTreeMap<String, Login>,
 }
 
 /// A registry server as `registry:set … server` and `registry:login` take it:
@@ -78,29 +79,53 @@ pub fn registry_host(image: &str) -> &str {
     }
 }
 
+/// Which hosts a login is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginKind {
+    Registry,
+    Git,
+}
+
 impl Store {
+    fn logins_file(&self, kind: LoginKind) -> std::path::PathBuf {
+        match kind {
+            LoginKind::Registry => self.layout.registry_auth_file(),
+            LoginKind::Git => self.layout.git_auth_file(),
+        }
+    }
+
     /// Stores the login for `server` (its host part), replacing one there was.
-    pub fn registry_login(&self, server: &str, login: RegistryLogin) -> Result<(), StateError> {
+    pub fn store_login(
+        &self,
+        kind: LoginKind,
+        server: &str,
+        login: Login,
+    ) -> Result<(), StateError> {
         let _writer = self.lock_mut()?;
-        let mut logins = self.read_logins()?;
+        let mut logins = self.read_logins(kind)?;
         logins.servers.insert(host_of(server).to_string(), login);
-        self.write_logins(&logins)
+        self.write_logins(kind, &logins)
     }
 
     /// Forgets the login for `server`; false when there was none.
-    pub fn registry_logout(&self, server: &str) -> Result<bool, StateError> {
+    pub fn forget_login(&self, kind: LoginKind, server: &str) -> Result<bool, StateError> {
         let _writer = self.lock_mut()?;
-        let mut logins = self.read_logins()?;
+        let mut logins = self.read_logins(kind)?;
         if logins.servers.remove(host_of(server)).is_none() {
             return Ok(false);
         }
-        self.write_logins(&logins)?;
+        self.write_logins(kind, &logins)?;
         Ok(true)
     }
 
+    /// The login for the git host `host`.
+    pub fn git_login_for(&self, host: &str) -> Result<Option<Login>, StateError> {
+        Ok(self.read_logins(LoginKind::Git)?.servers.remove(host))
+    }
+
     /// The login for the registry `host` (Docker Hub's under any of its names).
-    pub fn registry_login_for(&self, host: &str) -> Result<Option<RegistryLogin>, StateError> {
-        let logins = self.read_logins()?;
+    pub fn registry_login_for(&self, host: &str) -> Result<Option<Login>, StateError> {
+        let logins = self.read_logins(LoginKind::Registry)?;
         let hub = ["docker.io", "index.docker.io", "registry-1.docker.io"];
         Ok(logins
             .servers
@@ -112,8 +137,8 @@ impl Store {
     }
 
     /// Every server logged in to, with its user.
-    pub fn registry_users(&self) -> Result<BTreeMap<String, String>, StateError> {
-        let logins = self.read_logins()?;
+    pub fn login_users(&self, kind: LoginKind) -> Result<BTreeMap<String, String>, StateError> {
+        let logins = self.read_logins(kind)?;
         Ok(logins
             .servers
             .into_iter()
@@ -121,8 +146,8 @@ impl Store {
             .collect())
     }
 
-    fn read_logins(&self) -> Result<Logins, StateError> {
-        let path = self.layout.registry_auth_file();
+    fn read_logins(&self, kind: LoginKind) -> Result<Logins, StateError> {
+        let path = self.logins_file(kind);
         match std::fs::read_to_string(&path) {
             Ok(text) => toml::from_str(&text).map_err(|err| StateError::Corrupt {
                 path,
@@ -133,8 +158,8 @@ impl Store {
         }
     }
 
-    fn write_logins(&self, logins: &Logins) -> Result<(), StateError> {
-        let path = self.layout.registry_auth_file();
+    fn write_logins(&self, kind: LoginKind, logins: &Logins) -> Result<(), StateError> {
+        let path = self.logins_file(kind);
         let text = toml::to_string(logins).map_err(|err| StateError::Corrupt {
             path: path.clone(),
             message: err.to_string(),
@@ -197,19 +222,22 @@ mod tests {
     fn a_login_is_kept_private_and_never_debug_printed() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let login = RegistryLogin {
+        let login = Login {
             user: "ci".into(),
             password: "hunter2".into(),
         };
         assert!(!format!("{login:?}").contains("hunter2"));
-        store.registry_login("ghcr.io/team", login.clone()).unwrap();
+        store
+            .store_login(LoginKind::Registry, "ghcr.io/team", login.clone())
+            .unwrap();
         let path = store.layout.registry_auth_file();
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(store.registry_login_for("ghcr.io").unwrap(), Some(login));
         assert_eq!(store.registry_login_for("docker.io").unwrap(), None);
-        assert!(store.registry_logout("ghcr.io").unwrap());
-        assert!(!store.registry_logout("ghcr.io").unwrap());
+        assert_eq!(store.git_login_for("ghcr.io").unwrap(), None);
+        assert!(store.forget_login(LoginKind::Registry, "ghcr.io").unwrap());
+        assert!(!store.forget_login(LoginKind::Registry, "ghcr.io").unwrap());
     }
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-fn git(dir: &Path, args: &[&str]) {
+pub fn git(dir: &Path, args: &[&str]) {
     let output = Command::new("git")
         .current_dir(dir)
         .args([

@@ -42,6 +42,11 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("builder:report", "builder:report APP"),
     ("builder:set", "builder:set APP selected dockerfile"),
     ("buildpacks:add", "buildpacks:add APP heroku/go"),
+    ("git:auth", "git:auth github.com ci token"),
+    (
+        "git:sync",
+        "git:sync APP https://github.com/acme/shop.git main",
+    ),
     ("registry:login", "registry:login ghcr.io ci"),
     ("registry:logout", "registry:logout ghcr.io"),
     ("registry:report", "registry:report APP"),
