@@ -107,6 +107,8 @@ impl FakeEngine {
         BuiltImage {
             tag: tag.to_string(),
             exposed_ports: vec![self.port],
+            digest: None,
+            app: None,
         }
     }
 
@@ -363,8 +365,8 @@ impl ImageBuilder for FakeEngine {
         Ok(self.lock().images.get(tag).cloned())
     }
 
-    async fn app_images(&self, app: &AppName) -> Result<Vec<String>, SchedulerError> {
-        let prefix = format!("{}:", crate::scheduler::image_repository(app));
+    async fn repository_tags(&self, repository: &str) -> Result<Vec<String>, SchedulerError> {
+        let prefix = format!("{repository}:");
         Ok(self
             .lock()
             .images
@@ -372,6 +374,18 @@ impl ImageBuilder for FakeEngine {
             .filter(|tag| tag.starts_with(&prefix))
             .cloned()
             .collect())
+    }
+
+    async fn tag_image(&self, image: &str, tag: &str) -> Result<(), SchedulerError> {
+        let mut state = self.lock();
+        let id = state.images.get(image).cloned();
+        match id {
+            Some(id) => {
+                state.images.insert(tag.to_string(), id);
+                Ok(())
+            }
+            None => Err(SchedulerError::Engine(format!("no such image: {image}"))),
+        }
     }
 
     async fn remove_image(&self, tag: &str) -> Result<(), SchedulerError> {

@@ -324,6 +324,10 @@ pub struct BuiltImage {
     pub tag: String,
     /// Ports the image EXPOSEs (tcp only).
     pub exposed_ports: Vec<u16>,
+    /// Its registry digest (`name@sha256:…`), when it came from a registry.
+    pub digest: Option<String>,
+    /// The app whose code it holds (Berth's `berth.app` label), if Berth built it.
+    pub app: Option<String>,
 }
 
 /// A build that runs in a container (buildpacks): what to run, on which files, with which cache.
@@ -468,8 +472,11 @@ pub trait ImageBuilder: Send + Sync {
     /// The id of the image `tag` names, if any.
     async fn image_id(&self, tag: &str) -> Result<Option<String>, SchedulerError>;
 
-    /// The app's image tags (`berth/<app>:<n>`).
-    async fn app_images(&self, app: &AppName) -> Result<Vec<String>, SchedulerError>;
+    /// The tags of `repository` (`berth/<app>` holds an app's release images: `berth/<app>:<n>`).
+    async fn repository_tags(&self, repository: &str) -> Result<Vec<String>, SchedulerError>;
+
+    /// Names the image `image` names also `tag` (`repo:tag`).
+    async fn tag_image(&self, image: &str, tag: &str) -> Result<(), SchedulerError>;
 
     /// Removes one tag (and the image, once nothing else uses it).
     async fn remove_image(&self, tag: &str) -> Result<(), SchedulerError>;
@@ -496,6 +503,12 @@ pub trait ImageBuilder: Send + Sync {
 /// The tag of release `number`'s image.
 pub fn image_tag(app: &AppName, number: u32) -> String {
     format!("{}:{number}", image_repository(app))
+}
+
+/// Where `tags:create` keeps an app's own tags, apart from its release images (which pruning
+/// owns).
+pub fn tags_repository(app: &AppName) -> String {
+    format!("berth-tags/{app}")
 }
 
 pub fn image_repository(app: &AppName) -> String {

@@ -468,3 +468,41 @@ fn a_clone_from_the_server_gives_the_pushed_history_only_to_keys_that_may_use_th
         assert_ne!(refused.code, 0, "{outside}: {refused:#?}");
     }
 }
+
+#[test]
+fn a_developer_cannot_deploy_another_apps_code_by_image_id_or_docker_io_alias() {
+    let berth = Berth::start();
+    let bob = developer(&berth);
+    let theirs = berth.deployed("theirs", "their code");
+    let mine = berth.app("mine");
+    berth.ssh(&format!("apps:create {mine}")).ok();
+    berth.ssh(&format!("acl:add {mine} bob")).ok();
+    let id = support::docker_lines(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Id}}",
+        &format!("berth/{theirs}:1"),
+    ]);
+    for image in [
+        id[0].clone(),
+        id[0].trim_start_matches("sha256:")[..12].to_string(),
+        format!("docker.io/berth/{theirs}:1"),
+    ] {
+        let refused = berth.ssh_as(&bob, &format!("git:from-image {mine} {image}"));
+        assert_ne!(refused.code, 0, "{image}: {refused:#?}");
+        assert!(
+            refused
+                .stderr
+                .contains(&format!("holds the code of app {theirs}")),
+            "{image}: {refused:#?}"
+        );
+    }
+    let releases = berth.ssh(&format!("releases {mine}")).ok();
+    assert!(!releases.stdout.contains("v1"), "{releases:#?}");
+    // An admin may (apps:clone does the same).
+    berth
+        .ssh(&format!("git:from-image {mine} docker.io/berth/{theirs}:1"))
+        .ok();
+    assert_eq!(berth.get(&Berth::host(&mine), "/").body, "their code\n");
+}

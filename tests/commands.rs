@@ -159,12 +159,11 @@ fn unknown_commands_help_and_version() {
             "config:sett shop A=1",
             " !     Did you mean `config:set`?\n",
         ),
-        ("tags:deploy shop v1", "git:from-image <app> <image>"),
         ("proxy:ports-add shop http:80:5000", "Use ports:add <app>"),
         ("trace:on", "RUST_LOG=debug"),
         (
-            "registry:set --global server registry.example.com",
-            "registry:set is planned",
+            "git:public-key",
+            "git:auth <host> <user> [<token>] stores an HTTPS login",
         ),
     ] {
         let run = berth.ssh(typed);

@@ -129,4 +129,8 @@ fn git_from_image_pulls_a_private_image_with_the_stored_login() {
         .ok();
     berth.ssh(&format!("git:from-image {app} {image}")).ok();
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "private\n");
+    // The release records what ran, whatever the tag names later.
+    let info = berth.ssh(&format!("releases:info {app} v1")).ok();
+    let digest = format!("{server}/{first}@sha256:");
+    assert!(info.stdout.contains(&digest), "{info:#?}");
 }

@@ -334,3 +334,31 @@ fn a_second_deploy_waits_or_is_refused_with_no_wait() {
     assert!(pushing.wait().expect("push").success());
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "first\n");
 }
+
+#[test]
+fn a_tag_keeps_a_release_image_to_deploy_again_after_pruning() {
+    let berth = Berth::start_with("keep_releases = 2");
+    let app = berth.app("tagged");
+    let source = repo::create(&repo::as_refs(&repo::web_app("r1")));
+    berth.push(source.path(), &app, "main").ok();
+    berth.ssh(&format!("tags:create {app} v0.9.0")).ok();
+    for n in 2..=4 {
+        repo::commit(
+            source.path(),
+            &[("www/index.html", &format!("r{n}\n"))],
+            "next",
+        );
+        berth.push(source.path(), &app, "main").ok();
+    }
+    let listed = berth.ssh(&format!("tags {app}")).ok();
+    assert!(
+        listed.stdout.lines().any(|l| l.trim() == "v0.9.0"),
+        "{listed:#?}"
+    );
+    berth.ssh(&format!("tags:deploy {app} v0.9.0")).ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "r1\n");
+    berth.ssh(&format!("tags:destroy {app} v0.9.0")).ok();
+    let gone = berth.ssh(&format!("tags:deploy {app} v0.9.0"));
+    assert_ne!(gone.code, 0);
+    assert!(gone.stderr.contains("has no tag v0.9.0"), "{gone:#?}");
+}

@@ -7,10 +7,6 @@ use super::help;
 /// covers every command of that namespace and the bare word; exact names are looked up first.
 const DOKKU: &[(&[&str], &str)] = &[
     (
-        &["tags:"],
-        "Berth deploys images with git:from-image <app> <image> (git:load-image for a tar on stdin)",
-    ),
-    (
         &["deploy"],
         "Use ps:rebuild <app> to deploy the pushed code again, or git:from-image <app> <image>",
     ),
@@ -179,10 +175,6 @@ mod tests {
 
     #[test]
     fn dokku_commands_get_the_berth_way_or_planned() {
-        assert_eq!(
-            hint("tags:deploy").unwrap(),
-            "Berth deploys images with git:from-image <app> <image> (git:load-image for a tar on stdin)."
-        );
         assert_eq!(
             hint("proxy:ports-add").unwrap(),
             "Use ports:add <app> <scheme>:<host-port>:<container-port>."

@@ -87,6 +87,7 @@ mod storage_ensure;
 mod storage_list;
 mod storage_mount;
 mod table;
+mod tags;
 mod urls;
 mod version;
 
@@ -247,6 +248,7 @@ pub enum Command {
     GitReport(argv::AppArgs),
     GitSet(git_set::Args),
     GitSync(git_sync::Args),
+    Tags(tags::Args),
     GitAuth(git_sync::AuthArgs),
     Letsencrypt(letsencrypt::Args),
     Network(network::Args),
@@ -382,6 +384,7 @@ impl Command {
             Command::GitReport(args) => git_set::report_app(ctx, io, args).await,
             Command::GitSet(args) => git_set::run(ctx, io, args).await,
             Command::GitSync(args) => git_sync::run(ctx, caller, io, args).await,
+            Command::Tags(args) => tags::run(ctx, caller, io, args).await,
             Command::GitAuth(args) => git_sync::auth(ctx, io, args).await,
             Command::HttpAuth(args) => http_auth::run(ctx, io, args).await,
             Command::Logs(args) => logs::run(ctx, io, args).await,

@@ -65,6 +65,13 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             ("Created by", release.created_by.clone()),
             ("Image", release.image.clone()),
             (
+                "Image digest",
+                release
+                    .image_digest
+                    .clone()
+                    .unwrap_or_else(|| "none".into()),
+            ),
+            (
                 "Git revision",
                 release.git_rev.clone().unwrap_or_else(|| "none".into()),
             ),

@@ -12,7 +12,7 @@ use super::{
     nginx_validate, plugin, ports, proxy, ps_lifecycle, ps_rebuild, ps_report, ps_restore,
     ps_scale, ps_set, registry, releases_info, releases_rollback, resource, run, run_list,
     scheduler, secrets, ssh_keys_add, ssh_keys_list, ssh_keys_remove, ssh_keys_sessions,
-    ssh_keys_set_role, storage_ensure, storage_list, storage_mount, Command, CommandError,
+    ssh_keys_set_role, storage_ensure, storage_list, storage_mount, tags, Command, CommandError,
 };
 use crate::names::AppName;
 
@@ -1239,6 +1239,36 @@ pub const COMMANDS: &[Spec] = &[
         usage: "<app> <host-dir|volume>:<container-dir>",
         about: "Remove a mount (from the next deploy)",
         parse: |_, rest| Ok(Command::StorageMount(storage_mount::Args::parse(false, rest)?)),
+    },
+    Spec {
+        name: "tags",
+        usage: "<app> [--format stdout|json]",
+        about: "List the app's image tags (tags:create)",
+        parse: |name, rest| Ok(Command::Tags(tags::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "tags:create",
+        usage: "<app> <tag>",
+        about: "Tag the app's running image, to deploy it again later",
+        parse: |name, rest| Ok(Command::Tags(tags::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "tags:deploy",
+        usage: "[--no-wait] <app> <tag>",
+        about: "Deploy a tagged image of the app (as git:from-image does)",
+        parse: |name, rest| Ok(Command::Tags(tags::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "tags:destroy",
+        usage: "<app> <tag>",
+        about: "Remove one of the app's image tags",
+        parse: |name, rest| Ok(Command::Tags(tags::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "tags:list",
+        usage: "<app> [--format stdout|json]",
+        about: "List the app's image tags (as tags does)",
+        parse: |name, rest| Ok(Command::Tags(tags::Args::parse(name, rest)?)),
     },
     Spec {
         name: "url",

@@ -7,6 +7,7 @@ use super::{DeployError, Wait};
 use crate::context::Ctx;
 use crate::io::Io;
 use crate::names::AppName;
+use crate::scheduler::{image_repository, tags_repository};
 
 pub async fn destroy_app(ctx: &Ctx, app: &AppName, io: &mut Io) -> Result<(), DeployError> {
     let _lock = ctx.deploy_locks.acquire(app, io, Wait::Wait).await?;
@@ -17,8 +18,10 @@ pub async fn destroy_app(ctx: &Ctx, app: &AppName, io: &mut Io) -> Result<(), De
     for one_off in ctx.scheduler.one_offs(app).await? {
         ctx.scheduler.retire(&one_off.id, Duration::ZERO).await?;
     }
-    for tag in ctx.builder.app_images(app).await? {
-        ctx.builder.remove_image(&tag).await?;
+    for repository in [image_repository(app), tags_repository(app)] {
+        for tag in ctx.builder.repository_tags(&repository).await? {
+            ctx.builder.remove_image(&tag).await?;
+        }
     }
     ctx.builder
         .remove_volume(&crate::build::cache_volume(app))

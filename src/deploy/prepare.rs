@@ -17,7 +17,7 @@ use crate::health::HealthCheck;
 use crate::io::Io;
 use crate::names::AppName;
 use crate::scheduler::{image_tag, BuiltImage, DockerfileBuild, Pull};
-use crate::state::{AppRecord, Release};
+use crate::state::{AppRecord, Release, Role};
 
 /// The port a web process listens on when its image EXPOSEs none (or several): Dokku's default.
 const DEFAULT_PORT: u16 = 5000;
@@ -70,6 +70,7 @@ pub async fn prepare(
         image: image_tag(app, number),
         git_rev: None,
         source_image: None,
+        image_digest: None,
         pushed: None,
         created_at: now_unix(),
         created_by: caller.to_string(),
@@ -97,8 +98,12 @@ pub async fn prepare(
         Source::Rebuild(checkout) => {
             build(ctx, record, checkout, "Rebuild", &mut release, io).await?
         }
-        Source::Image(image) => adopt(ctx, app, image, Pull::IfMissing, &mut release, io).await?,
-        Source::ImageAgain(image) => adopt(ctx, app, image, Pull::Again, &mut release, io).await?,
+        Source::Image(image) => {
+            adopt(ctx, caller, app, image, Pull::IfMissing, &mut release, io).await?
+        }
+        Source::ImageAgain(image) => {
+            adopt(ctx, caller, app, image, Pull::Again, &mut release, io).await?
+        }
         Source::Restart(only) => {
             let Some(current) = current else {
                 return Err(DeployError::Refused(format!("{app} has not been deployed")));
@@ -176,9 +181,12 @@ pub async fn prepare(
     })
 }
 
-/// Makes the prebuilt `image` the release's image.
+/// Makes the prebuilt `image` the release's image. An image Berth built for another app holds
+/// that app's code: only an admin (or the server's CLI) may deploy it, whatever it is called
+/// (an id, a `docker.io/berth/…` alias, a registry copy pulled with the host's login).
 async fn adopt(
     ctx: &Ctx,
+    caller: &Caller,
     app: &AppName,
     image: String,
     pull: Pull,
@@ -201,10 +209,32 @@ async fn adopt(
             &mut IndentedOutput(io),
         )
         .await?;
+    if let Some(owner) = built.app.as_deref().filter(|owner| *owner != app.as_str()) {
+        if !may_deploy_other_apps_code(ctx, caller) {
+            if let Err(err) = ctx.builder.remove_image(&release.image).await {
+                tracing::warn!(tag = %release.image, error = %err, "refused image left tagged");
+            }
+            return Err(DeployError::Refused(format!(
+                "The image {image} holds the code of app {owner}: only an admin key may deploy it to {app}"
+            )));
+        }
+    }
     release.port = port_of(&built.exposed_ports);
     release.description = format!("{verb} image {image}");
     release.source_image = Some(image);
+    release.image_digest = built.digest;
     Ok(())
+}
+
+/// Admin keys and the server's own callers may deploy one app's image to another.
+fn may_deploy_other_apps_code(ctx: &Ctx, caller: &Caller) -> bool {
+    match caller {
+        Caller::Key(key) => ctx
+            .store
+            .key(key)
+            .is_some_and(|key| key.role == Role::Admin),
+        Caller::Local | Caller::Watch => true,
+    }
 }
 
 /// A failed deploy leaves its image under the tag the next release takes over (release numbers

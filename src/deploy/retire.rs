@@ -76,7 +76,8 @@ pub async fn prune_images(ctx: &Ctx, record: &AppRecord) {
     if let Some(current) = record.current() {
         keep.insert(current.image.as_str());
     }
-    let tags = match ctx.builder.app_images(&record.name).await {
+    let repository = crate::scheduler::image_repository(&record.name);
+    let tags = match ctx.builder.repository_tags(&repository).await {
         Ok(tags) => tags,
         Err(err) => {
             tracing::warn!(error = %err, "cannot list images to prune");

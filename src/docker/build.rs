@@ -9,11 +9,10 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 
 use super::{engine_err, DockerEngine};
-use crate::names::AppName;
 use crate::options::{BuildLimits, CPU_PERIOD_MICROS};
 use crate::scheduler::{
-    image_repository, Assembly, BuildOutput, BuiltImage, ByteStream, CompileJob, Compiled,
-    DockerfileBuild, ImageBuilder, Pull, RegistryAuth, SchedulerError, LABEL_APP,
+    Assembly, BuildOutput, BuiltImage, ByteStream, CompileJob, Compiled, DockerfileBuild,
+    ImageBuilder, Pull, RegistryAuth, SchedulerError, LABEL_APP,
 };
 
 #[async_trait]
@@ -84,8 +83,7 @@ impl ImageBuilder for DockerEngine {
         }
     }
 
-    async fn app_images(&self, app: &AppName) -> Result<Vec<String>, SchedulerError> {
-        let repository = image_repository(app);
+    async fn repository_tags(&self, repository: &str) -> Result<Vec<String>, SchedulerError> {
         let filters = [("reference", vec![format!("{repository}:*")])].into();
         let options = ListImagesOptionsBuilder::default()
             .filters(&filters)
@@ -101,6 +99,10 @@ impl ImageBuilder for DockerEngine {
             .flat_map(|image| image.repo_tags)
             .filter(|tag| tag.starts_with(&prefix))
             .collect())
+    }
+
+    async fn tag_image(&self, image: &str, tag: &str) -> Result<(), SchedulerError> {
+        self.tag_as(image, tag).await
     }
 
     async fn remove_image(&self, tag: &str) -> Result<(), SchedulerError> {
@@ -217,6 +219,15 @@ impl DockerEngine {
 
     pub(super) async fn inspect_built(&self, tag: &str) -> Result<BuiltImage, SchedulerError> {
         let inspect = self.docker.inspect_image(tag).await.map_err(engine_err)?;
+        let digest = inspect
+            .repo_digests
+            .as_ref()
+            .and_then(|digests| digests.first().cloned());
+        let app = inspect
+            .config
+            .as_ref()
+            .and_then(|c| c.labels.as_ref())
+            .and_then(|labels| labels.get(LABEL_APP).cloned());
         let exposed_ports = inspect
             .config
             .and_then(|c| c.exposed_ports)
@@ -227,6 +238,8 @@ impl DockerEngine {
         Ok(BuiltImage {
             tag: tag.to_string(),
             exposed_ports,
+            digest,
+            app,
         })
     }
 }

@@ -130,6 +130,7 @@ mod tests {
             image: "berth/shop:1".into(),
             git_rev: Some("1a2b3c4".into()),
             source_image: None,
+            image_digest: None,
             pushed: None,
             created_at: 1_700_000_100,
             created_by: "alice".into(),

@@ -492,6 +492,10 @@ pub struct Release {
     /// `ps:rebuild` pulls again; `None` for built releases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_image: Option<String>,
+    /// The registry digest its image had when deployed (`git:from-image`: `name@sha256:…`),
+    /// what ran even if the image's tag has moved since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_digest: Option<String>,
     /// Where its image was pushed (`registry:set`: `host/repo:tag`), which Swarm nodes pull.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pushed: Option<String>,
@@ -558,6 +562,7 @@ impl Release {
             image: format!("berth/test:{number}"),
             git_rev: None,
             source_image: None,
+            image_digest: None,
             pushed: None,
             created_at: 0,
             created_by: "test".into(),
@@ -581,6 +586,7 @@ impl Release {
         self.git_rev = other.git_rev.clone();
         self.source_image = other.source_image.clone();
         self.pushed = other.pushed.clone();
+        self.image_digest = other.image_digest.clone();
         self.port = other.port;
         self.checks = other.checks.clone();
         self.processes = other.processes.clone();

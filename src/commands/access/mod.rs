@@ -216,6 +216,7 @@ impl Command {
             }
             Command::GitSet(args) => app_or_admin(args.app.as_ref()),
             Command::GitSync(args) => Need::App(args.app.clone()),
+            Command::Tags(args) => Need::App(args.app().clone()),
             Command::GitAuth(_) => Need::Admin("git host logins"),
             Command::Letsencrypt(args) => args.action.need(),
             Command::Network(super::network::Args::Report(args)) => Need::App(args.app.clone()),
