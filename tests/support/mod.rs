@@ -876,12 +876,13 @@ impl Drop for Berth {
         if std::thread::panicking() {
             eprintln!("---- daemon log ----\n{}", failure_log(&self.log()));
         }
-        for app in self.apps.lock().map(|a| a.clone()).unwrap_or_default() {
+        let apps = self.apps.lock().map(|a| a.clone()).unwrap_or_default();
+        for app in &apps {
             // Swarm services first, or the swarm would replace their removed containers, then
             // the secrets they used (on an engine outside a swarm these list nothing).
-            remove_labelled("service", &app);
-            remove_labelled("secret", &app);
-            let ids = Berth::container_ids(&app);
+            remove_labelled("service", app);
+            remove_labelled("secret", app);
+            let ids = Berth::container_ids(app);
             if !ids.is_empty() {
                 let _ = Command::new("docker")
                     .args(["rm", "-f"])
@@ -891,8 +892,12 @@ impl Drop for Berth {
             let _ = Command::new("docker")
                 .args(["volume", "rm", "-f", &format!("berth-cache-{app}")])
                 .output();
-            let mut images = Berth::images(&app);
-            images.extend(Berth::untagged_images(&app));
+        }
+        // Images once no app's container runs them: one app may run another's image
+        // (`git:from-image`), which a forced removal would only untag while it runs.
+        for app in &apps {
+            let mut images = Berth::images(app);
+            images.extend(Berth::untagged_images(app));
             if !images.is_empty() {
                 let _ = Command::new("docker")
                     .args(["rmi", "-f"])
