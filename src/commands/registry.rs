@@ -11,7 +11,9 @@ use super::{CommandError, Io};
 use crate::context::Ctx;
 use crate::deploy::Registry;
 use crate::names::{shown, AppName};
-use crate::state::{valid_image_repo, valid_registry_server, Login, LoginKind};
+use crate::state::{
+    registry_server_host, valid_image_repo, valid_registry_server, Login, LoginKind,
+};
 
 /// The longest password (a registry token) read from stdin.
 const MAX_PASSWORD: u64 = 8 * 1024;
@@ -199,7 +201,7 @@ pub async fn report_app(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), Com
     let computed = Registry::of(&record, &global);
     let login = match &computed.server {
         Some(server) => {
-            let host = server.split('/').next().unwrap_or(server);
+            let host = registry_server_host(server);
             let users = ctx.store.login_users(LoginKind::Registry)?;
             users.get(host).cloned().unwrap_or_default()
         }

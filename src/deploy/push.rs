@@ -7,7 +7,9 @@ use super::DeployError;
 use crate::context::Ctx;
 use crate::io::Io;
 use crate::scheduler::{RegistryAuth, SchedulerKind};
-use crate::state::{registry_host, AppRecord, GlobalSettings, Release, StateError};
+use crate::state::{
+    registry_host, registry_server_host, AppRecord, GlobalSettings, Release, StateError,
+};
 
 /// The registry settings that apply to an app: its own, else the global ones.
 pub struct Registry {
@@ -37,12 +39,15 @@ impl Registry {
 
 /// The login for the registry `server` names, if `registry:login` stored one.
 pub fn login_for(ctx: &Ctx, server: &str) -> Result<Option<RegistryAuth>, StateError> {
-    login_for_image(ctx, &format!("{server}/x"))
+    login_at(ctx, registry_server_host(server))
 }
 
 /// The login for the registry the image reference `image` is pulled from, if one is stored.
 pub fn login_for_image(ctx: &Ctx, image: &str) -> Result<Option<RegistryAuth>, StateError> {
-    let host = registry_host(image);
+    login_at(ctx, registry_host(image))
+}
+
+fn login_at(ctx: &Ctx, host: &str) -> Result<Option<RegistryAuth>, StateError> {
     Ok(ctx
         .store
         .registry_login_for(host)?

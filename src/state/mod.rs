@@ -33,7 +33,10 @@ pub use records::{
     NetworkSettings, ProxyLimits, RegistrySettings, Release, Resources, Role, SshKey, TlsSettings,
     ALL_PROCESSES, UNLIMITED,
 };
-pub use registry::{registry_host, valid_image_repo, valid_registry_server, Login, LoginKind};
+pub use registry::{
+    host_of as registry_server_host, registry_host, valid_image_repo, valid_registry_server, Login,
+    LoginKind,
+};
 pub use restore::{read_staged, Staged};
 pub use secrets::{valid_secret_name, MAX_SECRET};
 pub use storage::{valid_storage_name, MountSource};

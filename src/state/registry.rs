@@ -168,8 +168,8 @@ impl Store {
     }
 }
 
-/// `host[:port]` of a server that may name a namespace.
-fn host_of(server: &str) -> &str {
+/// `host[:port]` of a server (`registry:set … server`) that may name a namespace.
+pub fn host_of(server: &str) -> &str {
     server.split_once('/').map_or(server, |(host, _)| host)
 }
 
