@@ -1,8 +1,8 @@
-//! Who runs a command: the server's own CLI, an SSH key, or Berth itself.
+//! Who runs a command: the server's own CLI, an SSH key, a deploy token, or Berth itself.
 
 use std::fmt;
 
-use crate::names::KeyName;
+use crate::names::{AppName, KeyName};
 
 /// Who runs a command: the server's own CLI (root, over the control socket) or an SSH key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,6 +11,12 @@ pub enum Caller {
     Key(KeyName),
     /// Berth itself: the watch window rolling back a bad release.
     Watch,
+    /// A deploy token of one app (`deploy-tokens:create`), through the deploy webhook: it may
+    /// run that app's commands and nothing else.
+    Token {
+        app: AppName,
+        name: String,
+    },
 }
 
 impl fmt::Display for Caller {
@@ -19,6 +25,7 @@ impl fmt::Display for Caller {
             Caller::Local => f.write_str("local"),
             Caller::Key(name) => f.write_str(name.as_str()),
             Caller::Watch => f.write_str("berth-watch"),
+            Caller::Token { name, .. } => write!(f, "token:{name}"),
         }
     }
 }
@@ -28,7 +35,9 @@ impl Caller {
     pub fn require_local(&self, command: &str) -> Result<(), LocalOnly> {
         match self {
             Caller::Local => Ok(()),
-            Caller::Key(_) | Caller::Watch => Err(LocalOnly(command.to_string())),
+            Caller::Key(_) | Caller::Watch | Caller::Token { .. } => {
+                Err(LocalOnly(command.to_string()))
+            }
         }
     }
 }

@@ -69,6 +69,11 @@ impl Io {
         self.error_line(&format!("-----> {text}")).await;
     }
 
+    /// Seven spaces, then text, on stderr: detail under a `progress` step.
+    pub async fn progress_detail(&mut self, text: &str) {
+        self.error_line(&format!("       {text}")).await;
+    }
+
     /// ` !     text` on stderr: a warning or the reason a command failed.
     pub async fn warn(&mut self, text: &str) {
         self.error_line(&format!(" !     {text}")).await;

@@ -71,4 +71,5 @@ pub mod sessions;
 pub mod size;
 pub mod ssh;
 pub mod state;
+pub mod tokens;
 pub mod urls;

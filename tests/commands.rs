@@ -368,7 +368,8 @@ fn nginx_validate_config_names_and_cleans_values_the_proxy_cannot_read() {
 }
 
 /// `help --all`'s commands that list or report: `:list`, `:report`, and any other whose usage
-/// offers `--format stdout|json` (or Dokku's `text|json`), as `(name, usage)`.
+/// offers `--format stdout|json` (or Dokku's `text|json`), as `(name, usage)`; not those that
+/// show one thing by its id (`deploys:status`, tested where there is one).
 fn listing_commands(help: &str) -> Vec<(String, String)> {
     help.lines()
         .filter(|line| line.starts_with("    ") && !line.starts_with("     "))
@@ -379,6 +380,7 @@ fn listing_commands(help: &str) -> Vec<(String, String)> {
                 || name.ends_with(":report")
                 || usage.contains("[--format stdout|json]")
                 || usage.contains("[--format text|json]");
+            let listing = listing && !usage.contains("<id>");
             listing.then(|| (name.to_string(), usage.to_string()))
         })
         .collect()

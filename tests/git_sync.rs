@@ -1,6 +1,8 @@
 //! `git:sync` against local repositories: file URLs and `git daemon` on loopback. A tag and a
 //! commit deploy with `--build`; `--build-if-changes` builds only when the branch moved; a
 //! developer key may not sync the server's own files, and git's command transport is refused.
+//! The deploy webhook through curl: a deploy token's deploy and its live output, GitHub's
+//! signed push, and what wrong, revoked and guessed tokens get.
 
 mod support;
 
@@ -10,6 +12,72 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use support::{eventually, make_key, repo, Berth};
+
+/// curl against the admin listener: `POST` of `body` when there is one, else `GET`, with
+/// `headers` (`Name: value`); the status and the body.
+fn curl(berth: &Berth, path: &str, headers: &[String], body: Option<&str>) -> (u16, String) {
+    let mut command = Command::new("curl");
+    command.args(["-sS", "--max-time", "30", "-w", "\n%{http_code}"]);
+    for header in headers {
+        command.args(["-H", header]);
+    }
+    if body.is_some() {
+        command.args(["-X", "POST", "--data-binary", "@-"]);
+    }
+    let mut child = command
+        .arg(format!("http://{}{path}", berth.admin))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("curl");
+    use std::io::Write;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(body.unwrap_or_default().as_bytes())
+        .unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').expect("curl's status line");
+    (code.parse().expect("status"), body.to_string())
+}
+
+fn bearer(token: &str) -> Vec<String> {
+    vec![format!("Authorization: Bearer {token}")]
+}
+
+/// A field of a JSON body.
+fn field(body: &str, name: &str) -> serde_json::Value {
+    let value: serde_json::Value = serde_json::from_str(body).expect(body);
+    value[name].clone()
+}
+
+/// Polls `GET /deploy/<app>/<id>` until `done` holds of its body; the last body.
+fn poll_deploy(
+    berth: &Berth,
+    app: &str,
+    id: &str,
+    token: &str,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let mut last = String::new();
+    let reached = eventually(Duration::from_secs(240), || {
+        let (code, body) = curl(berth, &format!("/deploy/{app}/{id}"), &bearer(token), None);
+        assert_eq!(code, 200, "{body}");
+        last = body;
+        done(&last)
+    });
+    assert!(reached, "the deploy did not get there: {last}");
+    last
+}
+
+/// The releases `app` has, as `releases` lists them.
+fn release_count(berth: &Berth, app: &str) -> usize {
+    let releases = berth.ssh(&format!("releases {app} --format json")).ok();
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&releases.stdout).expect(&releases.stdout);
+    list.len()
+}
 
 /// `git daemon` exporting every repository under `base` on a loopback port; killed when dropped.
 struct GitDaemon {
@@ -119,4 +187,194 @@ fn a_sync_of_the_servers_own_files_or_through_a_command_transport_is_refused() {
     assert!(!pwned.exists());
     let releases = berth.ssh(&format!("releases {mine}")).ok();
     assert!(!releases.stdout.contains("v1"), "{releases:#?}");
+}
+
+#[test]
+fn a_deploy_token_deploys_through_the_webhook_and_its_output_is_readable_while_it_runs() {
+    let berth = Berth::start();
+    let app = berth.app("hooked");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    let token = berth
+        .ssh(&format!(
+            "deploy-tokens:create {app} --name ci --expires 30d"
+        ))
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    assert!(token.starts_with("berth_"), "{token}");
+
+    // The build waits for a port on the host to listen: the test sees it running first.
+    let gateway = support::docker_lines(&[
+        "network",
+        "inspect",
+        "bridge",
+        "-f",
+        "{{(index .IPAM.Config 0).Gateway}}",
+    ])
+    .remove(0);
+    let port = TcpListener::bind("0.0.0.0:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let mut files = repo::web_app("hooked");
+    files[0].1 = files[0].1.replace(
+        "COPY www",
+        &format!("RUN echo building slowly && until nc {gateway} {port} </dev/null; do sleep 0.2; done\nCOPY www"),
+    );
+    let source = repo::create(&repo::as_refs(&files));
+    repo::git(source.path(), &["tag", "v1"]);
+    let daemon = GitDaemon::start(source.path().parent().unwrap());
+    let name = source.path().file_name().unwrap().to_string_lossy();
+    let remote = format!("git://127.0.0.1:{}/{name}", daemon.port);
+    let body = format!(r#"{{"repository": "{remote}", "ref": "v1"}}"#);
+
+    // A wrong token, another app's path, no token: 401 and nothing else.
+    for (path, headers) in [
+        (format!("/deploy/{app}"), bearer("berth_guessed")),
+        (format!("/deploy/{app}"), Vec::new()),
+        ("/deploy/nosuchapp".to_string(), bearer(&token)),
+    ] {
+        let (code, answer) = curl(&berth, &path, &headers, Some(&body));
+        assert_eq!((code, answer.as_str()), (401, "unauthorized\n"), "{path}");
+    }
+    let listed = berth.ssh(&format!("deploys:list {app} --format json")).ok();
+    assert_eq!(listed.stdout.trim(), "[]");
+    assert_eq!(release_count(&berth, &app), 0);
+
+    let (code, started) = curl(
+        &berth,
+        &format!("/deploy/{app}"),
+        &bearer(&token),
+        Some(&body),
+    );
+    assert_eq!(code, 202, "{started}");
+    let id = field(&started, "id").to_string();
+    let running = poll_deploy(&berth, &app, &id, &token, |body| {
+        body.contains("building slowly")
+    });
+    assert_eq!(field(&running, "status"), "running", "{running}");
+    let status = berth.ssh(&format!("deploys:status {app} {id}")).ok();
+    assert!(
+        status.stdout.contains("running") && status.stdout.contains("building slowly"),
+        "{status:#?}"
+    );
+
+    // The build's nc ends once its connection is closed.
+    let open = TcpListener::bind(("0.0.0.0", port)).unwrap();
+    std::thread::spawn(move || drop(open.accept()));
+    let done = poll_deploy(&berth, &app, &id, &token, |body| {
+        field(body, "status") != "running"
+    });
+    assert_eq!(field(&done, "status"), "succeeded", "{done}");
+    assert!(
+        field(&done, "output").as_str().unwrap().contains("-----> "),
+        "{done}"
+    );
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "hooked\n");
+    let tokens = berth
+        .ssh(&format!("deploy-tokens:list {app} --format json"))
+        .ok();
+    assert!(
+        !field(&tokens.stdout.replace(['[', ']'], ""), "last_used_at").is_null(),
+        "{tokens:#?}"
+    );
+    let events = berth.ssh("events").ok();
+    assert!(events.stdout.contains("token:ci"), "{events:#?}");
+
+    // Revoked: 401, nothing deployed.
+    berth.ssh(&format!("deploy-tokens:revoke {app} ci")).ok();
+    let (code, _) = curl(
+        &berth,
+        &format!("/deploy/{app}"),
+        &bearer(&token),
+        Some(&body),
+    );
+    assert_eq!(code, 401);
+    assert_eq!(release_count(&berth, &app), 1);
+}
+
+fn github_signature(secret: &str, body: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let tag = ring::hmac::sign(&key, body.as_bytes());
+    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("X-Hub-Signature-256: sha256={hex}")
+}
+
+#[test]
+fn a_signed_push_webhook_deploys_and_a_wrongly_signed_one_or_a_guesser_does_not() {
+    let berth = Berth::start();
+    let app = berth.app("pushed");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    let secret = berth
+        .ssh(&format!(
+            "deploy-tokens:create {app} --name github --webhook"
+        ))
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let source = repo::create(&repo::as_refs(&repo::web_app("pushed")));
+    let daemon = GitDaemon::start(source.path().parent().unwrap());
+    let name = source.path().file_name().unwrap().to_string_lossy();
+    let remote = format!("git://127.0.0.1:{}/{name}", daemon.port);
+    let push = |branch: &str| {
+        format!(
+            r#"{{"ref": "refs/heads/{branch}", "deleted": false, "repository": {{"clone_url": "{remote}"}}}}"#
+        )
+    };
+    let delivery = std::cell::Cell::new(0);
+    let headers = |body: &str, secret: &str| {
+        delivery.set(delivery.get() + 1);
+        vec![
+            format!("X-GitHub-Delivery: {}-{}", app, delivery.get()),
+            "X-GitHub-Event: push".to_string(),
+            "Content-Type: application/json".to_string(),
+            github_signature(secret, body),
+        ]
+    };
+    let path = format!("/deploy/{app}");
+
+    // Signed with another secret, or the body changed after signing: 401, nothing deployed.
+    let body = push("main");
+    let (code, _) = curl(&berth, &path, &headers(&body, "whsec_wrong"), Some(&body));
+    assert_eq!(code, 401);
+    let tampered = push("main").replace(&remote, "git://127.0.0.1:1/evil");
+    let (code, _) = curl(&berth, &path, &headers(&body, &secret), Some(&tampered));
+    assert_eq!(code, 401);
+    // A push to another branch is acknowledged and deploys nothing.
+    let feature = push("feature");
+    let (code, answer) = curl(&berth, &path, &headers(&feature, &secret), Some(&feature));
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(release_count(&berth, &app), 0);
+
+    let (code, started) = curl(&berth, &path, &headers(&body, &secret), Some(&body));
+    assert_eq!(code, 202, "{started}");
+    let id = field(&started, "id").to_string();
+    let line = format!("deploys:status {app} {id} --format json");
+    let done = eventually(Duration::from_secs(240), || {
+        field(&berth.ssh(&line).ok().stdout, "status") != "running"
+    });
+    assert!(done);
+    let status = berth.ssh(&line).ok();
+    assert_eq!(field(&status.stdout, "status"), "succeeded", "{status:#?}");
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "pushed\n");
+    // The same delivery again (a replay of a captured one) deploys nothing.
+    let mut replay = headers(&body, &secret);
+    replay[0] = format!("X-GitHub-Delivery: {app}-{}", delivery.get() - 1);
+    let (code, answer) = curl(&berth, &path, &replay, Some(&body));
+    assert_eq!(code, 200, "{answer}");
+    assert!(answer.contains("delivered before"), "{answer}");
+    assert_eq!(release_count(&berth, &app), 1);
+
+    // A guesser is cut off after ten failures (the two wrong signatures above were two), even
+    // once it has the right secret.
+    let mut codes = Vec::new();
+    for _ in 0..10 {
+        codes.push(curl(&berth, &path, &headers(&body, "whsec_guess"), Some(&body)).0);
+    }
+    assert_eq!(codes, [[401; 8], [429; 8]].concat()[..10], "{codes:?}");
+    let (code, _) = curl(&berth, &path, &headers(&body, &secret), Some(&body));
+    assert_eq!(code, 429);
+    assert_eq!(release_count(&berth, &app), 1);
 }

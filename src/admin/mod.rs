@@ -1,18 +1,22 @@
 //! The admin listener (`[admin] listen`, axum): `/metrics` in Prometheus' text format and
-//! `/healthz`, behind an optional bearer token (`[admin] token`). It runs on the daemon's own
+//! `/healthz`, behind an optional bearer token (`[admin] token`), and the deploy webhook
+//! (`/deploy/<app>`, `deploy.rs`), behind the app's own deploy tokens. It runs on the daemon's own
 //! runtime, apart from the proxy's worker threads, and a scrape reads only what is in memory:
 //! the proxy's counters, the state, and the sampler's latest sample (`sampler.rs`).
 
+mod deploy;
 mod export;
+mod forge;
+mod limit;
 mod sampler;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -58,6 +62,10 @@ struct Admin {
     ctx: Arc<Ctx>,
     /// `Bearer <token>`, as the header must read.
     expected: Option<String>,
+    /// Failed deploy-webhook tokens per address.
+    limit: limit::FailureLimit,
+    /// Forge deliveries seen, so a replayed one deploys nothing.
+    deliveries: limit::Deliveries,
 }
 
 /// Serves until `shutdown`.
@@ -71,7 +79,16 @@ pub async fn serve(listener: TcpListener, ctx: Arc<Ctx>, shutdown: CancellationT
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
-        .with_state(Arc::new(Admin { ctx, expected }));
+        .route("/deploy/{app}", post(deploy::start))
+        .route("/deploy/{app}/{id}", get(deploy::status))
+        .layer(DefaultBodyLimit::max(deploy::MAX_BODY))
+        .with_state(Arc::new(Admin {
+            ctx,
+            expected,
+            limit: Default::default(),
+            deliveries: Default::default(),
+        }));
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await;

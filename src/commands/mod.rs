@@ -33,7 +33,9 @@ mod config_show;
 mod config_unset;
 mod cron;
 mod cron_set;
+mod deploy_tokens;
 mod deploying;
+mod deploys;
 mod docker_options;
 mod domains;
 mod enter;
@@ -94,6 +96,7 @@ mod version;
 pub use crate::io::{Io, Lines, Reader, Writer};
 pub use completions::{script as completion_script, SHELLS};
 pub use deploying::run_deploy;
+pub use deploys::{status_json as deploy_status_json, MAX_OUTPUT as MAX_DEPLOY_OUTPUT};
 use help::usage;
 pub use version::line as version_line;
 
@@ -239,6 +242,8 @@ pub enum Command {
     Cron(cron::Args),
     CronReport(argv::AppArgs),
     CronSet(cron_set::Args),
+    DeployTokens(deploy_tokens::Args),
+    Deploys(deploys::Args),
     DockerOptions(docker_options::Args),
     Domains(domains::Args),
     Enter(enter::Args),
@@ -385,6 +390,8 @@ impl Command {
             Command::GitSet(args) => git_set::run(ctx, io, args).await,
             Command::GitSync(args) => git_sync::run(ctx, caller, io, args).await,
             Command::Tags(args) => tags::run(ctx, caller, io, args).await,
+            Command::DeployTokens(args) => deploy_tokens::run(ctx, io, args).await,
+            Command::Deploys(args) => deploys::run(ctx, io, args).await,
             Command::GitAuth(args) => git_sync::auth(ctx, io, args).await,
             Command::HttpAuth(args) => http_auth::run(ctx, io, args).await,
             Command::Logs(args) => logs::run(ctx, io, args).await,
@@ -640,7 +647,7 @@ async fn report(err: &CommandError, caller: &Caller, io: &mut Io) {
                 io.warn(&hint).await;
             }
             let help = match caller {
-                Caller::Key(_) => "ssh … help",
+                Caller::Key(_) | Caller::Token { .. } => "ssh … help",
                 Caller::Local | Caller::Watch => "berth help",
             };
             io.warn(&format!("See `{help}` for a list of available commands."))

@@ -6,12 +6,12 @@
 use super::{
     acl, apps_clone, apps_destroy, apps_list, apps_set, argv, backup, builder, builder_dockerfile,
     buildpacks, builds, certs, checks_run, checks_set, checks_toggle, config_export, config_get,
-    config_import, config_set, config_show, config_unset, cron, cron_set, docker_options, domains,
-    enter, events, git_from_archive, git_from_image, git_set, git_sync, help, http_auth,
-    letsencrypt, logs, logs_failed, logs_set, maintenance, network, nginx, nginx_logs,
-    nginx_validate, plugin, ports, proxy, ps_lifecycle, ps_rebuild, ps_report, ps_restore,
-    ps_scale, ps_set, registry, releases_info, releases_rollback, resource, run, run_list,
-    scheduler, secrets, ssh_keys_add, ssh_keys_list, ssh_keys_remove, ssh_keys_sessions,
+    config_import, config_set, config_show, config_unset, cron, cron_set, deploy_tokens, deploys,
+    docker_options, domains, enter, events, git_from_archive, git_from_image, git_set, git_sync,
+    help, http_auth, letsencrypt, logs, logs_failed, logs_set, maintenance, network, nginx,
+    nginx_logs, nginx_validate, plugin, ports, proxy, ps_lifecycle, ps_rebuild, ps_report,
+    ps_restore, ps_scale, ps_set, registry, releases_info, releases_rollback, resource, run,
+    run_list, scheduler, secrets, ssh_keys_add, ssh_keys_list, ssh_keys_remove, ssh_keys_sessions,
     ssh_keys_set_role, storage_ensure, storage_list, storage_mount, tags, Command, CommandError,
 };
 use crate::names::AppName;
@@ -435,6 +435,36 @@ pub const COMMANDS: &[Spec] = &[
         usage: "<app> <id>",
         about: "Keep the minute loop from starting a cron task until cron:resume",
         parse: |name, rest| Ok(Command::Cron(cron::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "deploy-tokens:create",
+        usage: "<app> [--name <name>] [--expires <duration>] [--webhook]",
+        about: "Make a token (or a webhook secret) that may deploy the app, shown once",
+        parse: |name, rest| Ok(Command::DeployTokens(deploy_tokens::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "deploy-tokens:list",
+        usage: "<app> [--format stdout|json]",
+        about: "List the app's deploy tokens: kind, creation, expiry, last use",
+        parse: |name, rest| Ok(Command::DeployTokens(deploy_tokens::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "deploy-tokens:revoke",
+        usage: "<app> <name>",
+        about: "Revoke one of the app's deploy tokens",
+        parse: |name, rest| Ok(Command::DeployTokens(deploy_tokens::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "deploys:list",
+        usage: "<app> [--format stdout|json]",
+        about: "List the deploys the deploy webhook started",
+        parse: |name, rest| Ok(Command::Deploys(deploys::Args::parse(name, rest)?)),
+    },
+    Spec {
+        name: "deploys:status",
+        usage: "<app> <id> [--format stdout|json]",
+        about: "Show a webhook deploy's state and its output so far",
+        parse: |name, rest| Ok(Command::Deploys(deploys::Args::parse(name, rest)?)),
     },
     Spec {
         name: "docker-options:add",

@@ -234,6 +234,7 @@ fn may_deploy_other_apps_code(ctx: &Ctx, caller: &Caller) -> bool {
             .key(key)
             .is_some_and(|key| key.role == Role::Admin),
         Caller::Local | Caller::Watch => true,
+        Caller::Token { .. } => false,
     }
 }
 

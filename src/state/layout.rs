@@ -48,6 +48,16 @@ impl Layout {
         self.app_dir(app).join("maintenance-assets.tar")
     }
 
+    /// The app's deploy tokens and webhook secrets (`deploy-tokens:create`), mode 0600.
+    pub fn deploy_tokens_file(&self, app: &AppName) -> PathBuf {
+        self.app_dir(app).join("deploy-tokens.toml")
+    }
+
+    /// The deploys the webhook started: `<id>.toml` (what and how it ended) and `<id>.log`.
+    pub fn deploy_runs_dir(&self, app: &AppName) -> PathBuf {
+        self.app_dir(app).join("deploys")
+    }
+
     pub fn app_file(&self, app: &AppName) -> PathBuf {
         self.app_dir(app).join("app.toml")
     }

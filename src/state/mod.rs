@@ -7,6 +7,7 @@
 
 mod app_files;
 mod atomic;
+mod deploy_runs;
 mod format;
 mod keys;
 mod layout;
@@ -16,6 +17,7 @@ mod registry;
 mod restore;
 mod secrets;
 mod storage;
+mod tokens;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -25,6 +27,7 @@ use std::sync::Mutex;
 use crate::clock::now_unix;
 pub use app_files::MaintenancePage;
 pub use atomic::{link_atomic, write_atomic};
+pub use deploy_runs::{DeployRun, RunStatus, KEPT_RUNS};
 pub use layout::Layout;
 pub use lock::DataDirLock;
 pub use records::{
@@ -40,6 +43,7 @@ pub use registry::{
 pub use restore::{read_staged, Staged};
 pub use secrets::{valid_secret_name, MAX_SECRET};
 pub use storage::{valid_storage_name, MountSource};
+pub use tokens::{DeployToken, TokenKind};
 
 use crate::names::{AppName, KeyName};
 

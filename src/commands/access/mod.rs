@@ -36,7 +36,9 @@ impl Need {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sight {
     Every,
-    Granted(KeyName, Vec<AppName>),
+    /// A developer key's granted apps, or a deploy token's one app; the first field names the
+    /// caller in refusals (`Key alice`, `Token ci`).
+    Granted(String, Vec<AppName>),
 }
 
 impl Sight {
@@ -62,26 +64,39 @@ pub fn sight(ctx: &Ctx, caller: &Caller) -> Result<Sight, CommandError> {
         Caller::Local | Caller::Watch => Ok(Sight::Every),
         Caller::Key(key) => match role(ctx, key)? {
             Role::Admin => Ok(Sight::Every),
-            Role::Developer => Ok(Sight::Granted(key.clone(), ctx.store.apps_granted(key))),
+            Role::Developer => Ok(Sight::Granted(
+                format!("Key {key}"),
+                ctx.store.apps_granted(key),
+            )),
         },
+        Caller::Token { app, name } => {
+            Ok(Sight::Granted(format!("Token {name}"), vec![app.clone()]))
+        }
     }
 }
 
 /// Refuses `need` to `caller` with one line naming what is missing.
 pub fn check(ctx: &Ctx, caller: &Caller, need: &Need) -> Result<(), CommandError> {
-    let Sight::Granted(key, apps) = sight(ctx, caller)? else {
+    let Sight::Granted(who, apps) = sight(ctx, caller)? else {
         return Ok(());
     };
+    let token = matches!(caller, Caller::Token { .. });
     let refused = match need {
         Need::Nothing => return Ok(()),
         Need::App(app) if apps.contains(app) => return Ok(()),
         // The same words whether or not the app exists: a developer learns nothing of others.
-        Need::App(app) => format!("Key {key} has no access to app {app} (acl:add {app} {key})"),
+        Need::App(app) if token => format!("{who} has no access to app {app}"),
+        Need::App(app) => format!(
+            "{who} has no access to app {app} (acl:add {app} {})",
+            caller
+        ),
+        Need::Create(_) if token => format!("{who} may not create apps"),
         Need::Create(_) if ctx.store.global().acl_allow_create => return Ok(()),
         Need::Create(_) => format!(
-            "Key {key} may not create apps (acl:set --global allow-create true allows developers)"
+            "{who} may not create apps (acl:set --global allow-create true allows developers)"
         ),
-        Need::Admin(what) => format!("Key {key} is a developer key: {what} need an admin key"),
+        Need::Admin(what) if token => format!("{who} is a deploy token: {what} need an admin key"),
+        Need::Admin(what) => format!("{who} is a developer key: {what} need an admin key"),
     };
     Err(CommandError::User(refused))
 }
@@ -97,8 +112,9 @@ pub fn check_push(ctx: &Ctx, caller: &Caller, app: &AppName) -> Result<(), Comma
 
 /// A developer key that created an app may use it.
 pub fn grant_creator(ctx: &Ctx, caller: &Caller, app: &AppName) -> Result<(), CommandError> {
-    if let Sight::Granted(key, _) = sight(ctx, caller)? {
-        ctx.store.update_app(app, |record| record.acl.insert(key))?;
+    if let (Caller::Key(key), Sight::Granted(..)) = (caller, sight(ctx, caller)?) {
+        ctx.store
+            .update_app(app, |record| record.acl.insert(key.clone()))?;
     }
     Ok(())
 }
@@ -116,7 +132,7 @@ pub fn open_session(
             Role::Developer => Some(ctx.config.ssh.developer_sessions),
             Role::Admin => None,
         },
-        Caller::Local | Caller::Watch => None,
+        Caller::Local | Caller::Watch | Caller::Token { .. } => None,
     };
     let session = crate::sessions::Session {
         key: caller.to_string(),
@@ -217,6 +233,8 @@ impl Command {
             Command::GitSet(args) => app_or_admin(args.app.as_ref()),
             Command::GitSync(args) => Need::App(args.app.clone()),
             Command::Tags(args) => Need::App(args.app().clone()),
+            Command::DeployTokens(args) => Need::App(args.app().clone()),
+            Command::Deploys(args) => Need::App(args.app().clone()),
             Command::GitAuth(_) => Need::Admin("git host logins"),
             Command::Letsencrypt(args) => args.action.need(),
             Command::Network(super::network::Args::Report(args)) => Need::App(args.app.clone()),

@@ -47,6 +47,14 @@ const EXAMPLES: &[(&str, &str)] = &[
         "git:sync",
         "git:sync APP https://github.com/acme/shop.git main",
     ),
+    (
+        "deploy-tokens:create",
+        "deploy-tokens:create APP --name ci --expires 30d",
+    ),
+    ("deploy-tokens:list", "deploy-tokens:list APP"),
+    ("deploy-tokens:revoke", "deploy-tokens:revoke APP ci"),
+    ("deploys:list", "deploys:list APP"),
+    ("deploys:status", "deploys:status APP 1"),
     ("tags", "tags APP"),
     ("tags:create", "tags:create APP v1"),
     ("tags:deploy", "tags:deploy APP v1"),
@@ -401,13 +409,23 @@ async fn run(ctx: &Ctx, caller: &Caller, words: &[String]) -> (i32, String, Stri
 
 async fn assert_refused(ctx: &Ctx, dir: &std::path::Path, words: &[String]) {
     let dev = Caller::Key(KeyName::parse("dev").unwrap());
+    assert_refused_to(ctx, dir, &dev, " !     Key dev ", words).await;
+}
+
+async fn assert_refused_to(
+    ctx: &Ctx,
+    dir: &std::path::Path,
+    caller: &Caller,
+    first_words: &str,
+    words: &[String],
+) {
     let before = state(dir);
-    let (code, stdout, stderr) = run(ctx, &dev, words).await;
+    let (code, stdout, stderr) = run(ctx, caller, words).await;
     let line = words.join(" ");
     assert_ne!(code, 0, "{line}: not refused");
     assert_eq!(stdout, "", "{line}: printed something");
     assert!(
-        stderr.starts_with(" !     Key dev ") && stderr.lines().count() == 1,
+        stderr.starts_with(first_words) && stderr.lines().count() == 1,
         "{line}: refused with {stderr:?}"
     );
     assert_eq!(state(dir), before, "{line}: changed the state");
@@ -419,6 +437,34 @@ async fn a_developer_key_is_refused_every_command_of_an_app_not_granted_to_it() 
     let ctx = context(dir.path()).await;
     for spec in COMMANDS.iter().filter(|spec| !OPEN.contains(&spec.name)) {
         assert_refused(&ctx, dir.path(), &example(spec.name, "other")).await;
+    }
+}
+
+#[tokio::test]
+async fn a_stolen_deploy_token_runs_nothing_beyond_its_own_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(dir.path()).await;
+    let token = Caller::Token {
+        app: AppName::parse("shop").unwrap(),
+        name: "ci".into(),
+    };
+    let refused = " !     Token ci ";
+    for spec in COMMANDS.iter().filter(|spec| !OPEN.contains(&spec.name)) {
+        let words = example(spec.name, "other");
+        assert_refused_to(&ctx, dir.path(), &token, refused, &words).await;
+    }
+    for name in ADMIN_ONLY {
+        let words = example(name, "shop");
+        assert_refused_to(&ctx, dir.path(), &token, refused, &words).await;
+    }
+    for line in [
+        "apps:create fresh",
+        "git:sync --build shop file:///var/lib/berth/repos/other.git",
+        "git:from-image shop berth/other:1",
+        "ps:restart --all",
+    ] {
+        let words = shell_words::split(line).unwrap();
+        assert_refused_to(&ctx, dir.path(), &token, refused, &words).await;
     }
 }
 
