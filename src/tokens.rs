@@ -37,6 +37,12 @@ pub fn hash_bearer(token: &str) -> String {
     )
 }
 
+/// The SHA-256 of a signed body, in hex: what tells a replayed GitHub delivery (whose
+/// `X-GitHub-Delivery` id is not signed) from a new one.
+pub fn body_digest(body: &[u8]) -> String {
+    hex(digest::digest(&digest::SHA256, body).as_ref())
+}
+
 /// Whether `given` is the token `stored` is the hash of (compared in constant time).
 pub fn bearer_matches(given: &str, stored: &str) -> bool {
     same(hash_bearer(given).as_bytes(), stored.as_bytes())

@@ -1,8 +1,9 @@
 //! `git:sync` against local repositories: file URLs and `git daemon` on loopback. A tag and a
 //! commit deploy with `--build`; `--build-if-changes` builds only when the branch moved; a
 //! developer key may not sync the server's own files, and git's command transport is refused.
-//! The deploy webhook through curl: a deploy token's deploy and its live output, GitHub's
-//! signed push, and what wrong, revoked and guessed tokens get.
+//! `git:auth` against a private HTTPS server (`git http-backend` behind TLS). The deploy webhook
+//! through curl: a deploy token's deploy and its live output, GitHub's signed push, and what
+//! wrong, revoked and guessed tokens and replayed deliveries get.
 
 mod support;
 
@@ -108,6 +109,130 @@ impl GitDaemon {
         assert!(up, "git daemon did not listen");
         daemon
     }
+}
+
+/// The smallest private HTTPS git server: `git http-backend` behind TLS for `localhost` (a
+/// self-signed certificate, written to `ca` for git to trust) on a loopback port, answering
+/// 401 unless the request carries `user`'s basic login. One request per connection.
+struct HttpsGit {
+    port: u16,
+    ca: std::path::PathBuf,
+}
+
+impl HttpsGit {
+    fn start(root: &Path, dir: &Path, user: &str, token: &str) -> HttpsGit {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let (crt, key) = berth::certs::self_signed(&["localhost".to_string()]).unwrap();
+        let ca = dir.join("https-git-ca.pem");
+        std::fs::write(&ca, &crt).unwrap();
+        let certs = vec![CertificateDer::from_pem_slice(crt.as_bytes()).unwrap()];
+        let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        let config = std::sync::Arc::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        use base64::Engine;
+        let login = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
+        let expected = format!("Basic {login}");
+        let root = root.to_path_buf();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let connection = rustls::ServerConnection::new(config.clone()).unwrap();
+                let mut tls = rustls::StreamOwned::new(connection, stream);
+                let _ = serve_git(&mut tls, &root, &expected);
+            }
+        });
+        HttpsGit { port, ca }
+    }
+}
+
+/// One HTTP request to `git http-backend` (CGI) for the repositories under `root`.
+fn serve_git(
+    stream: &mut (impl std::io::Read + std::io::Write),
+    root: &Path,
+    expected: &str,
+) -> std::io::Result<()> {
+    use std::io::{BufRead, Read, Write};
+    let mut reader = std::io::BufReader::new(&mut *stream);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut words = line.split_whitespace();
+    let (method, target) = (
+        words.next().unwrap_or_default().to_string(),
+        words.next().unwrap_or_default().to_string(),
+    );
+    let mut headers = std::collections::HashMap::new();
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header)?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
+        }
+    }
+    if headers.get("authorization").map(String::as_str) != Some(expected) {
+        drop(reader);
+        return stream.write_all(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    }
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    drop(reader);
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let header = |name: &str| headers.get(name).cloned().unwrap_or_default();
+    let mut child = Command::new("git")
+        .arg("http-backend")
+        .env("GIT_PROJECT_ROOT", root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REQUEST_METHOD", &method)
+        .env("PATH_INFO", path)
+        .env("QUERY_STRING", query)
+        .env("CONTENT_TYPE", header("content-type"))
+        .env("CONTENT_LENGTH", length.to_string())
+        .env("GIT_PROTOCOL", header("git-protocol"))
+        .env("HTTP_CONTENT_ENCODING", header("content-encoding"))
+        .env("REMOTE_USER", "ci")
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    child.stdin.take().unwrap().write_all(&body)?;
+    let output = child.wait_with_output()?.stdout;
+    let split = output
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(output.len());
+    let head = String::from_utf8_lossy(&output[..split]).into_owned();
+    let rest = output.get(split + 4..).unwrap_or_default();
+    let mut status = "200 OK".to_string();
+    let mut response = String::new();
+    for line in head.lines() {
+        match line.strip_prefix("Status: ") {
+            Some(given) => status = given.to_string(),
+            None => response.push_str(&format!("{line}\r\n")),
+        }
+    }
+    let head = format!(
+        "HTTP/1.1 {status}\r\n{response}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        rest.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(rest)?;
+    stream.flush()
 }
 
 impl Drop for GitDaemon {
@@ -359,10 +484,9 @@ fn a_signed_push_webhook_deploys_and_a_wrongly_signed_one_or_a_guesser_does_not(
     let status = berth.ssh(&line).ok();
     assert_eq!(field(&status.stdout, "status"), "succeeded", "{status:#?}");
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "pushed\n");
-    // The same delivery again (a replay of a captured one) deploys nothing.
-    let mut replay = headers(&body, &secret);
-    replay[0] = format!("X-GitHub-Delivery: {app}-{}", delivery.get() - 1);
-    let (code, answer) = curl(&berth, &path, &replay, Some(&body));
+    // The same delivery again (a replay of a captured one, under a new delivery id, which
+    // GitHub does not sign) deploys nothing.
+    let (code, answer) = curl(&berth, &path, &headers(&body, &secret), Some(&body));
     assert_eq!(code, 200, "{answer}");
     assert!(answer.contains("delivered before"), "{answer}");
     assert_eq!(release_count(&berth, &app), 1);
@@ -377,4 +501,41 @@ fn a_signed_push_webhook_deploys_and_a_wrongly_signed_one_or_a_guesser_does_not(
     let (code, _) = curl(&berth, &path, &headers(&body, &secret), Some(&body));
     assert_eq!(code, 429);
     assert_eq!(release_count(&berth, &app), 1);
+}
+
+#[test]
+fn git_auth_logs_in_to_a_private_https_repository_and_never_shows_the_token() {
+    let token = "s3cret-read-token";
+    let source = repo::create(&repo::as_refs(&repo::web_app("private")));
+    let scratch = tempfile::tempdir().unwrap();
+    let server = HttpsGit::start(source.path().parent().unwrap(), scratch.path(), "ci", token);
+    let ca = server.ca.display().to_string();
+    let berth = Berth::start_with_env(&[("GIT_SSL_CAINFO", &ca)]);
+    let app = berth.app("private");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    let name = source.path().file_name().unwrap().to_string_lossy();
+    let url = format!("https://localhost:{}/{name}", server.port);
+
+    // Without a login the server refuses git, and nothing deploys.
+    let refused = berth.ssh(&format!("git:sync --build {app} {url} main"));
+    assert_ne!(refused.code, 0, "{refused:#?}");
+    assert_eq!(release_count(&berth, &app), 0);
+
+    let host = format!("localhost:{}", server.port);
+    let stored = berth
+        .ssh_input(&format!("git:auth {host} ci"), token.as_bytes())
+        .ok();
+    let synced = berth
+        .ssh(&format!("git:sync --build {app} {url} main"))
+        .ok();
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "private\n");
+
+    let file = berth.data_dir().join("git-auth.toml");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let report = berth.ssh(&format!("report {app}")).ok();
+    for run in [&stored, &synced, &report] {
+        assert!(!format!("{run:?}").contains(token), "{run:#?}");
+    }
 }

@@ -32,7 +32,7 @@ use crate::context::Ctx;
 use crate::io::Io;
 use crate::names::AppName;
 use crate::state::TokenKind;
-use crate::tokens::{bearer_matches, github_signed, standard_signed, Signed};
+use crate::tokens::{bearer_matches, body_digest, github_signed, standard_signed, Signed};
 
 /// The largest body a delivery may have (GitHub's push payloads are rarely above a few
 /// hundred KiB).
@@ -55,14 +55,6 @@ pub async fn start(
             Err(refused) => return refused.into_response(),
         };
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let delivery = header("x-github-delivery").or_else(|| header("webhook-id"));
-        if delivery.is_some_and(|id| !admin.deliveries.first(id)) {
-            tracing::warn!("a forge delivery came again; nothing deployed");
-            return answer(
-                StatusCode::OK,
-                json_message("delivered before: nothing deployed"),
-            );
-        }
         let event = Event {
             github: header("x-github-event"),
             gitlab: header("x-gitlab-event"),
@@ -89,10 +81,37 @@ pub async fn start(
             app: app.clone(),
             name: token,
         };
-        begin(&admin.ctx, app, caller, peer, words)
+        let delivery = delivery_key(&headers, &body);
+        let delivery = delivery.as_deref();
+        if delivery.is_some_and(|id| !admin.deliveries.first(id)) {
+            tracing::warn!("a forge delivery came again; nothing deployed");
+            return answer(
+                StatusCode::OK,
+                json_message("delivered before: nothing deployed"),
+            );
+        }
+        let started = begin(&admin.ctx, app, caller, peer, words);
+        if let (Some(id), false) = (delivery, started.status() == StatusCode::ACCEPTED) {
+            admin.deliveries.forget(id);
+        }
+        started
     }
     .instrument(span)
     .await
+}
+
+/// What tells a signed delivery from a replay of it: the signed body for GitHub (its delivery
+/// id is not signed), the signed `webhook-id` for Standard Webhooks; none for a bearer token,
+/// whose holder may deploy at will.
+fn delivery_key(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    if headers.contains_key("x-hub-signature-256") {
+        return Some(format!("github:{}", body_digest(body)));
+    }
+    let id = headers.get("webhook-id")?.to_str().ok()?;
+    Some(format!(
+        "standard:{}",
+        id.chars().take(128).collect::<String>()
+    ))
 }
 
 /// Records the run and starts it; answers 202 with its id.

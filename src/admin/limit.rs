@@ -56,8 +56,9 @@ impl FailureLimit {
     }
 }
 
-/// The ids of recent forge deliveries (`X-GitHub-Delivery`, `webhook-id`): a signed delivery
-/// captured on the way and sent again is answered without deploying again. The last
+/// Recent forge deliveries that started a deploy, by what was signed of them (`deploy.rs`):
+/// a signed delivery captured on the way and sent again is answered without deploying again,
+/// while one that deployed nothing may be redelivered from the forge. The last
 /// `KEPT_DELIVERIES` are remembered.
 #[derive(Default)]
 pub struct Deliveries {
@@ -79,8 +80,17 @@ impl Deliveries {
         if seen.len() >= KEPT_DELIVERIES {
             seen.pop_front();
         }
-        seen.push_back(id.chars().take(128).collect());
+        seen.push_back(id.to_string());
         true
+    }
+
+    /// Forgets `id` (its deploy did not start after all).
+    pub fn forget(&self, id: &str) {
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        seen.retain(|known| known != id);
     }
 }
 
@@ -116,6 +126,8 @@ mod tests {
         let deliveries = Deliveries::default();
         assert!(deliveries.first("a") && deliveries.first("b"));
         assert!(!deliveries.first("a"));
+        deliveries.forget("a");
+        assert!(deliveries.first("a") && !deliveries.first("a"));
         for n in 0..KEPT_DELIVERIES {
             deliveries.first(&n.to_string());
         }
