@@ -2,7 +2,7 @@
 //! commit deploy with `--build`; `--build-if-changes` builds only when the branch moved; a
 //! developer key may not sync the server's own files, and git's command transport is refused.
 //! `git:auth` against a private HTTPS server (`git http-backend` behind TLS). The deploy webhook
-//! through curl: a deploy token's deploy and its live output, GitHub's signed push, and what
+//! through curl: a deploy token's deploy and its live output, GitHub's and GitLab's signed pushes, and what
 //! wrong, revoked and guessed tokens and replayed deliveries get.
 
 mod support;
@@ -426,6 +426,26 @@ fn github_signature(secret: &str, body: &str) -> String {
     format!("X-Hub-Signature-256: sha256={hex}")
 }
 
+/// GitLab's signing headers (Standard Webhooks) for `body`, signed now with `secret`.
+fn gitlab_headers(secret: &str, body: &str) -> Vec<String> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = b64.decode(secret.trim_start_matches("whsec_")).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let id = format!("msg_{now}");
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key);
+    let tag = ring::hmac::sign(&key, format!("{id}.{now}.{body}").as_bytes());
+    vec![
+        "X-Gitlab-Event: Push Hook".to_string(),
+        format!("webhook-id: {id}"),
+        format!("webhook-timestamp: {now}"),
+        format!("webhook-signature: v1,{}", b64.encode(tag.as_ref())),
+    ]
+}
+
 #[test]
 fn a_signed_push_webhook_deploys_and_a_wrongly_signed_one_or_a_guesser_does_not() {
     let berth = Berth::start();
@@ -491,6 +511,27 @@ fn a_signed_push_webhook_deploys_and_a_wrongly_signed_one_or_a_guesser_does_not(
     assert!(answer.contains("delivered before"), "{answer}");
     assert_eq!(release_count(&berth, &app), 1);
 
+    // GitLab's signed push (Standard Webhooks) of a new commit deploys it.
+    repo::commit(source.path(), &[("www/index.html", "from gitlab\n")], "two");
+    let gitlab = format!(
+        r#"{{"object_kind": "push", "ref": "refs/heads/main", "after": "{}", "project": {{"git_http_url": "{remote}"}}}}"#,
+        repo::head(source.path())
+    );
+    let (code, started) = curl(
+        &berth,
+        &path,
+        &gitlab_headers(&secret, &gitlab),
+        Some(&gitlab),
+    );
+    assert_eq!(code, 202, "{started}");
+    let id = field(&started, "id").to_string();
+    let line = format!("deploys:status {app} {id} --format json");
+    let done = eventually(Duration::from_secs(240), || {
+        field(&berth.ssh(&line).ok().stdout, "status") != "running"
+    });
+    assert!(done);
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "from gitlab\n");
+
     // A guesser is cut off after ten failures (the two wrong signatures above were two), even
     // once it has the right secret.
     let mut codes = Vec::new();
@@ -500,7 +541,7 @@ fn a_signed_push_webhook_deploys_and_a_wrongly_signed_one_or_a_guesser_does_not(
     assert_eq!(codes, [[401; 8], [429; 8]].concat()[..10], "{codes:?}");
     let (code, _) = curl(&berth, &path, &headers(&body, &secret), Some(&body));
     assert_eq!(code, 429);
-    assert_eq!(release_count(&berth, &app), 1);
+    assert_eq!(release_count(&berth, &app), 2);
 }
 
 #[test]
