@@ -580,3 +580,40 @@ fn git_auth_logs_in_to_a_private_https_repository_and_never_shows_the_token() {
         assert!(!format!("{run:?}").contains(token), "{run:#?}");
     }
 }
+
+#[test]
+fn a_client_hoarding_admin_connections_is_refused_more_and_others_are_still_served() {
+    use std::io::Read;
+    let berth = Berth::start();
+    let hoard: Vec<std::net::TcpStream> = (0..16)
+        .map(|_| std::net::TcpStream::connect(berth.admin).unwrap())
+        .collect();
+    // One more from the same address is closed as soon as the listener takes it.
+    let mut extra = std::net::TcpStream::connect(berth.admin).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let read = extra.read(&mut [0u8; 16]);
+    assert!(
+        matches!(read, Ok(0))
+            || read
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the 17th connection was kept: {read:?}"
+    );
+    let healthz = |from: &str| {
+        let output = Command::new("curl")
+            .args(["-sS", "--max-time", "10", "--interface", from])
+            .arg(format!("http://{}/healthz", berth.admin))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert_eq!(healthz("127.0.0.2"), "ok\n", "another address is served");
+    drop(hoard);
+    let served = eventually(Duration::from_secs(20), || healthz("127.0.0.1") == "ok\n");
+    assert!(
+        served,
+        "the hoarder's address is served again once it lets go"
+    );
+}

@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tracing::Instrument;
 
+use super::connections::Peer;
 use super::forge::{wanted, Event};
 use super::Admin;
 use crate::caller::Caller;
@@ -43,7 +44,7 @@ const AT_MOST_RUNNING: usize = 3;
 /// `POST /deploy/<app>`.
 pub async fn start(
     State(admin): State<Arc<Admin>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Path(app): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -193,7 +194,7 @@ pub struct Since {
 /// `GET /deploy/<app>/<id>[?from=N]`: a bearer token of the app only.
 pub async fn status(
     State(admin): State<Arc<Admin>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     Path((app, id)): Path<(String, String)>,
     Query(since): Query<Since>,
     headers: HeaderMap,

@@ -1,9 +1,11 @@
 //! The admin listener (`[admin] listen`, axum): `/metrics` in Prometheus' text format and
 //! `/healthz`, behind an optional bearer token (`[admin] token`), and the deploy webhook
-//! (`/deploy/<app>`, `deploy.rs`), behind the app's own deploy tokens. It runs on the daemon's own
+//! (`/deploy/<app>`, `deploy.rs`), behind the app's own deploy tokens. Connections are bounded
+//! in number, per address and in idle time (`connections.rs`). It runs on the daemon's own
 //! runtime, apart from the proxy's worker threads, and a scrape reads only what is in memory:
 //! the proxy's counters, the state, and the sampler's latest sample (`sampler.rs`).
 
+mod connections;
 mod deploy;
 mod export;
 mod forge;
@@ -88,8 +90,8 @@ pub async fn serve(listener: TcpListener, ctx: Arc<Ctx>, shutdown: CancellationT
             limit: Default::default(),
             deliveries: Default::default(),
         }));
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
+    let app = app.into_make_service_with_connect_info::<connections::Peer>();
+    let served = axum::serve(connections::Bounded::new(listener), app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await;
     if let Err(err) = served {
