@@ -284,18 +284,24 @@ fn git_sync_deploys_a_tag_a_commit_and_a_branch_that_changed() {
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "one\n");
 }
 
-#[test]
-fn a_sync_of_the_servers_own_files_or_through_a_command_transport_is_refused() {
-    let berth = Berth::start();
-    let mine = berth.app("mine");
-    let theirs = berth.deployed("theirs", "secret");
-    berth.ssh(&format!("apps:create {mine}")).ok();
+/// Creates `app` and a developer key `bob` granted it; the key's path.
+fn developer_of(berth: &Berth, app: &str) -> std::path::PathBuf {
+    berth.ssh(&format!("apps:create {app}")).ok();
     let bob = make_key(berth.dir.path(), "bob");
     let public = std::fs::read(bob.with_extension("pub")).unwrap();
     berth
         .cli(&["ssh-keys:add", "bob", "--role", "developer"], &public)
         .ok();
-    berth.ssh(&format!("acl:add {mine} bob")).ok();
+    berth.ssh(&format!("acl:add {app} bob")).ok();
+    bob
+}
+
+#[test]
+fn a_sync_of_the_servers_own_files_or_through_a_command_transport_is_refused() {
+    let berth = Berth::start();
+    let mine = berth.app("mine");
+    let theirs = berth.deployed("theirs", "secret");
+    let bob = developer_of(&berth, &mine);
 
     let other = berth.data_dir().join(format!("repos/{theirs}.git"));
     let line = format!("git:sync --build {mine} file://{} main", other.display());
@@ -315,10 +321,49 @@ fn a_sync_of_the_servers_own_files_or_through_a_command_transport_is_refused() {
 }
 
 #[test]
+fn a_developer_key_cannot_make_the_server_fetch_from_its_own_network() {
+    let berth = Berth::start();
+    let mine = berth.app("inward");
+    let bob = developer_of(&berth, &mine);
+    let source = repo::create(&repo::as_refs(&repo::web_app("inward")));
+    let daemon = GitDaemon::start(source.path().parent().unwrap());
+    let name = source.path().file_name().unwrap().to_string_lossy();
+    let inner = format!("git://127.0.0.1:{}/{name}", daemon.port);
+
+    for url in [
+        inner.as_str(),
+        "http://169.254.169.254/latest/meta-data",
+        "http://localhost:2375/v1.41/containers/json",
+    ] {
+        let refused = berth.ssh_as(&bob, &format!("git:sync --build {mine} {url} main"));
+        assert_ne!(refused.code, 0, "{url}");
+        assert!(refused.stderr.contains("own network"), "{refused:#?}");
+    }
+    assert_eq!(release_count(&berth, &mine), 0);
+    // An admin may sync from there, and may allow the host to developers.
+    let report = berth.ssh(&format!("git:report {mine}")).ok();
+    assert!(
+        report.stdout.contains("Git sync allowed hosts:"),
+        "{report:#?}"
+    );
+    berth
+        .ssh("git:set --global sync-allowed-hosts 127.0.0.1")
+        .ok();
+    berth
+        .ssh_as(&bob, &format!("git:sync --build {mine} {inner} main"))
+        .ok();
+    assert_eq!(berth.get(&Berth::host(&mine), "/").body, "inward\n");
+}
+
+#[test]
 fn a_deploy_token_deploys_through_the_webhook_and_its_output_is_readable_while_it_runs() {
     let berth = Berth::start();
     let app = berth.app("hooked");
     berth.ssh(&format!("apps:create {app}")).ok();
+    // The test repositories are on loopback: an admin allows it for tokens.
+    berth
+        .ssh("git:set --global sync-allowed-hosts 127.0.0.1")
+        .ok();
     let token = berth
         .ssh(&format!(
             "deploy-tokens:create {app} --name ci --expires 30d"
@@ -451,6 +496,10 @@ fn a_signed_push_webhook_deploys_and_a_wrongly_signed_one_or_a_guesser_does_not(
     let berth = Berth::start();
     let app = berth.app("pushed");
     berth.ssh(&format!("apps:create {app}")).ok();
+    // The test repositories are on loopback: an admin allows it for tokens.
+    berth
+        .ssh("git:set --global sync-allowed-hosts 127.0.0.1")
+        .ok();
     let secret = berth
         .ssh(&format!(
             "deploy-tokens:create {app} --name github --webhook"

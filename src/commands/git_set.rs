@@ -1,5 +1,7 @@
 //! `git:set (<app>|--global) deploy-branch|rev-env-var [<value>]` and `git:report <app>`: which
-//! branch's pushes deploy, and which config var carries the deployed commit (Dokku's names).
+//! branch's pushes deploy, and which config var carries the deployed commit (Dokku's names);
+//! `git:set --global sync-allowed-hosts <host>[,<host>…]`, Berth's, the hosts on the server's
+//! own network that developer keys and deploy tokens may `git:sync` from.
 //! Unset falls back to the global value, then to `main`/`master` and `GIT_REV`; `rev-env-var`
 //! set to an empty word (`''`) turns the variable off.
 
@@ -8,7 +10,7 @@ use super::config_common::valid_key;
 use super::output::report;
 use super::{CommandError, Io};
 use crate::context::Ctx;
-use crate::git::{is_branch_name, rev_env_var, DeployBranch};
+use crate::git::{is_branch_name, rev_env_var, valid_allowed_host, DeployBranch};
 use crate::names::{shown, AppName};
 use crate::state::GitSettings;
 
@@ -21,6 +23,8 @@ pub enum Property {
     DeployBranch(Option<String>),
     /// `None`: unset; `Some("")`: no variable.
     RevEnvVar(Option<String>),
+    /// Global only; empty: none.
+    SyncAllowedHosts(Vec<String>),
 }
 
 #[derive(Debug)]
@@ -57,6 +61,26 @@ impl Args {
                     }
                     Property::RevEnvVar(value)
                 }
+                "sync-allowed-hosts" if app.is_some() => return Err(CommandError::User(
+                    "sync-allowed-hosts is global: git:set --global sync-allowed-hosts <host>[,<host>…]"
+                        .into(),
+                )),
+                "sync-allowed-hosts" => {
+                    let hosts: Vec<String> = value
+                        .unwrap_or_default()
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|h| !h.is_empty())
+                        .map(String::from)
+                        .collect();
+                    if let Some(bad) = hosts.iter().find(|h| !valid_allowed_host(h)) {
+                        return Err(CommandError::User(format!(
+                            "Invalid host \"{}\": a lowercase host name or an IP address",
+                            shown(bad)
+                        )));
+                    }
+                    Property::SyncAllowedHosts(hosts)
+                }
                 "keep-git-dir" => return Err(CommandError::User(
                     "keep-git-dir is not supported: builds get the commit's files without .git; \
                      the commit is in GIT_REV"
@@ -64,7 +88,7 @@ impl Args {
                 )),
                 other => {
                     return Err(CommandError::User(format!(
-                        "Invalid property \"{}\": git:set knows deploy-branch and rev-env-var",
+                        "Invalid property \"{}\": git:set knows deploy-branch, rev-env-var and sync-allowed-hosts",
                         shown(other)
                     )))
                 }
@@ -78,6 +102,7 @@ impl Property {
         match self {
             Property::DeployBranch(_) => "deploy-branch",
             Property::RevEnvVar(_) => "rev-env-var",
+            Property::SyncAllowedHosts(_) => "sync-allowed-hosts",
         }
     }
 
@@ -85,12 +110,15 @@ impl Property {
         match self {
             Property::DeployBranch(value) => settings.deploy_branch = value.clone(),
             Property::RevEnvVar(value) => settings.rev_env_var = value.clone(),
+            Property::SyncAllowedHosts(hosts) => settings.sync_allowed_hosts = hosts.clone(),
         }
     }
 
-    fn value(&self) -> Option<&str> {
+    fn value(&self) -> Option<String> {
         match self {
-            Property::DeployBranch(value) | Property::RevEnvVar(value) => value.as_deref(),
+            Property::DeployBranch(value) | Property::RevEnvVar(value) => value.clone(),
+            Property::SyncAllowedHosts(hosts) if hosts.is_empty() => None,
+            Property::SyncAllowedHosts(hosts) => Some(hosts.join(",")),
         }
     }
 }
@@ -111,7 +139,7 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
         .as_ref()
         .map_or("--global".to_string(), |app| app.to_string());
     let name = property.name();
-    let line = match property.value() {
+    let line = match property.value().as_deref() {
         None => format!("Unsetting {name} for {target}"),
         Some("") => format!("Turning off {name} for {target}: no variable carries the commit"),
         Some(value) => format!("Setting {name} to {value} for {target}"),
@@ -161,6 +189,10 @@ pub async fn report_app(ctx: &Ctx, io: &mut Io, args: AppArgs) -> Result<(), Com
             ("Git computed rev env var", computed_var),
             ("Git rev env var", var_text(&own.rev_env_var)),
             ("Git global rev env var", var_text(&global.rev_env_var)),
+            (
+                "Git sync allowed hosts",
+                global.sync_allowed_hosts.join(","),
+            ),
             ("Git sha", sha),
             ("Git source image", image),
         ],
@@ -187,6 +219,10 @@ mod tests {
         assert_eq!(args.property, Property::RevEnvVar(Some(String::new())));
         let args = Args::parse(&words("shop rev-env-var")).unwrap();
         assert_eq!(args.property, Property::RevEnvVar(None));
+        let args =
+            Args::parse(&words("--global sync-allowed-hosts 10.0.0.5,git.internal")).unwrap();
+        let hosts = vec!["10.0.0.5".to_string(), "git.internal".to_string()];
+        assert_eq!(args.property, Property::SyncAllowedHosts(hosts));
         for bad in [
             "shop deploy-branch a..b",
             "shop deploy-branch -x",
@@ -194,6 +230,8 @@ mod tests {
             "shop keep-git-dir true",
             "shop colour red",
             "shop deploy-branch a b",
+            "shop sync-allowed-hosts 10.0.0.5",
+            "--global sync-allowed-hosts Git.Internal",
         ] {
             assert!(Args::parse(&words(bad)).is_err(), "{bad}");
         }

@@ -2,7 +2,9 @@
 //! app's deploy branch set to a branch, tag or commit of a remote repository, deployed like a
 //! push with `--build` (or, with `--build-if-changes`, when it moved). `git:auth <host> [<user>
 //! [<token>]]` stores the host's HTTPS login for it (the token as an argument, as Dokku takes
-//! it, or on stdin; kept 0600, never shown); without a user it is removed.
+//! it, or on stdin; kept 0600, never shown); without a user it is removed. A developer key or
+//! a deploy token syncs only from public hosts and those `git:set --global sync-allowed-hosts`
+//! lists (`git::check_public`).
 
 use super::access::{self, Need};
 use super::argv::Argv;
@@ -12,7 +14,8 @@ use crate::caller::Caller;
 use crate::context::Ctx;
 use crate::deploy::{DeployRequest, Source};
 use crate::git::{
-    advance_branch, check_remote, ensure_repo, export_commit, short, sync_fetch, valid_sync_ref,
+    advance_branch, check_public, check_remote, ensure_repo, export_commit, short, sync_fetch,
+    valid_sync_ref,
 };
 use crate::names::{shown, AppName};
 use crate::state::{valid_registry_server, Login, LoginKind};
@@ -79,6 +82,17 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
             &Need::Admin("file:// repositories (the server's own files)"),
         )?;
     }
+    let admin = access::check(ctx, caller, &Need::Admin("the server's own network")).is_ok();
+    let pinned = match admin {
+        true => None,
+        false => {
+            let allowed = ctx.store.global().git.sync_allowed_hosts;
+            let pinned = check_public(&args.url, &allowed).await.map_err(|why| {
+                CommandError::User(format!("{caller} may not sync from there: {why}"))
+            })?;
+            Some(pinned)
+        }
+    };
     let spec = ctx.source_spec(&app)?;
     let repo = ensure_repo(ctx.store.layout(), &app)
         .map_err(|err| CommandError::Internal(err.to_string()))?;
@@ -94,9 +108,16 @@ pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<
         .as_deref()
         .zip(login.as_ref())
         .map(|(host, login)| (host, login.user.as_str(), login.password.as_str()));
-    let fetched = sync_fetch(&repo, &args.url, args.git_ref.as_deref(), &spec, login)
-        .await
-        .map_err(|err| CommandError::User(err.to_string()))?;
+    let fetched = sync_fetch(
+        &repo,
+        &args.url,
+        args.git_ref.as_deref(),
+        &spec,
+        login,
+        pinned.as_ref(),
+    )
+    .await
+    .map_err(|err| CommandError::User(err.to_string()))?;
     let branch = fetched.branch.trim_start_matches("refs/heads/").to_string();
     let unchanged = fetched.parent.as_deref() == Some(fetched.rev.as_str());
     let build = match args.build {

@@ -636,8 +636,8 @@ pub const COMMANDS: &[Spec] = &[
     },
     Spec {
         name: "git:set",
-        usage: "(<app>|--global) deploy-branch|rev-env-var [<value>]",
-        about: "Deploy pushes to this branch only; name the variable holding the commit",
+        usage: "(<app>|--global) deploy-branch|rev-env-var|sync-allowed-hosts [<value>]",
+        about: "Deploy pushes to this branch only; name the variable holding the commit; allow inner hosts to git:sync",
         parse: |_, rest| Ok(Command::GitSet(git_set::Args::parse(rest)?)),
     },
     Spec {

@@ -71,6 +71,7 @@ mod tests {
         GitSettings {
             deploy_branch: branch.map(String::from),
             rev_env_var: var.map(String::from),
+            ..GitSettings::default()
         }
     }
 

@@ -8,6 +8,7 @@ mod archive;
 mod branch;
 mod export;
 mod push;
+mod remote;
 mod sync;
 
 pub use archive::{advance_branch, commit_archive, ArchiveCommit, ArchiveType, Author};
@@ -17,6 +18,7 @@ pub use push::{
     deploy_target, hook_env, not_deployed, receive_pack_command, PushContext, PushRegistry,
     RefUpdate, ENV_CONTROL_SOCKET, ENV_PUSH_ID,
 };
+pub use remote::{check_public, valid_allowed_host, Pinned};
 pub use sync::{check_remote, fetch as sync_fetch, valid_ref as valid_sync_ref};
 
 use std::path::{Path, PathBuf};

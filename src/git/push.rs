@@ -211,7 +211,7 @@ mod tests {
         );
         let feature = crate::state::GitSettings {
             deploy_branch: Some("feature".into()),
-            rev_env_var: None,
+            ..Default::default()
         };
         let named = DeployBranch::of(&feature, &none);
         assert_eq!(

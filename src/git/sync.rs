@@ -49,20 +49,29 @@ pub fn valid_ref(name: &str) -> bool {
 }
 
 /// Fetches `url` (its `git_ref`, else its default branch) and returns the commit, on the
-/// deploy branch `spec` names, to move that branch to; the branch itself does not move.
+/// deploy branch `spec` names, to move that branch to; the branch itself does not move. A
+/// `pinned` fetch (a caller limited to public hosts) connects only where it was checked.
 pub async fn fetch(
     repo: &Path,
     url: &str,
     git_ref: Option<&str>,
     spec: &SourceSpec,
     login: Option<(&str, &str, &str)>,
+    pinned: Option<&super::Pinned>,
 ) -> Result<ArchiveCommit, GitError> {
     let scratch = format!("{SCRATCH}/{:016x}", rand::random::<u64>());
     let mut command = tokio::process::Command::new("git");
     command
         .arg("-C")
         .arg(repo)
-        .args(["-c", "transfer.fsckObjects=true"])
+        .args(["-c", "transfer.fsckObjects=true"]);
+    if let Some(pinned) = pinned {
+        command.args(["-c", "http.followRedirects=false"]);
+        if let Some(resolve) = &pinned.resolve {
+            command.args(["-c", &format!("http.curloptResolve={resolve}")]);
+        }
+    }
+    command
         .args([
             "fetch",
             "--quiet",

@@ -151,13 +151,17 @@ impl NetworkSettings {
 }
 
 /// `git:set (<app>|--global) deploy-branch|rev-env-var`; an app's unset value is the global
-/// one, then Berth's default.
+/// one, then Berth's default. `sync-allowed-hosts` is global only.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GitSettings {
     /// The one branch whose pushes deploy; unset: `main` or `master`.
     pub deploy_branch: Option<String>,
     /// The config var that carries the deployed commit; unset: `GIT_REV`; empty: none.
     pub rev_env_var: Option<String>,
+    /// Hosts on the server's own network that developer keys and deploy tokens may
+    /// `git:sync` from (`git::check_public`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sync_allowed_hosts: Vec<String>,
 }
 
 /// `nginx:set` properties, for one app or (in `GlobalSettings`) every app; unset means the
