@@ -51,10 +51,13 @@ pub async fn start(
 ) -> Response {
     let span = tracing::info_span!("webhook", app = %crate::names::shown(&app), peer = %peer);
     async move {
-        let (app, token) = match authenticate(&admin, peer, &app, &headers, &body) {
-            Ok(found) => found,
+        let Proven { app, token, kind } = match authenticate(&admin, peer, &app, &headers, &body) {
+            Ok(proven) => proven,
             Err(refused) => return refused.into_response(),
         };
+        if let Err(err) = admin.ctx.store.touch_deploy_token(&app, &token, now_unix()) {
+            tracing::warn!(error = %err, "cannot record a token's use");
+        }
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let event = Event {
             github: header("x-github-event"),
@@ -82,7 +85,7 @@ pub async fn start(
             app: app.clone(),
             name: token,
         };
-        let delivery = delivery_key(&headers, &body);
+        let delivery = (kind == TokenKind::Webhook).then(|| delivery_key(&headers, &body));
         let delivery = delivery.as_deref();
         if delivery.is_some_and(|id| !admin.deliveries.first(id)) {
             tracing::warn!("a forge delivery came again; nothing deployed");
@@ -102,17 +105,15 @@ pub async fn start(
 }
 
 /// What tells a signed delivery from a replay of it: the signed body for GitHub (its delivery
-/// id is not signed), the signed `webhook-id` for Standard Webhooks; none for a bearer token,
-/// whose holder may deploy at will.
-fn delivery_key(headers: &HeaderMap, body: &[u8]) -> Option<String> {
-    if headers.contains_key("x-hub-signature-256") {
-        return Some(format!("github:{}", body_digest(body)));
+/// id is not signed), the signed `webhook-id` for Standard Webhooks. (A bearer token's holder
+/// may deploy at will: its requests are not keyed.)
+fn delivery_key(headers: &HeaderMap, body: &[u8]) -> String {
+    match headers.get("webhook-id").and_then(|id| id.to_str().ok()) {
+        Some(id) if !headers.contains_key("x-hub-signature-256") => {
+            format!("standard:{}", id.chars().take(128).collect::<String>())
+        }
+        _ => format!("github:{}", body_digest(body)),
     }
-    let id = headers.get("webhook-id")?.to_str().ok()?;
-    Some(format!(
-        "standard:{}",
-        id.chars().take(128).collect::<String>()
-    ))
 }
 
 /// Records the run and starts it; answers 202 with its id.
@@ -199,8 +200,8 @@ pub async fn status(
     Query(since): Query<Since>,
     headers: HeaderMap,
 ) -> Response {
-    let (app, _) = match authenticate(&admin, peer, &app, &headers, &[]) {
-        Ok(found) => found,
+    let app = match authenticate(&admin, peer, &app, &headers, &[]) {
+        Ok(proven) => proven.app,
         Err(refused) => return refused.into_response(),
     };
     let store = &admin.ctx.store;
@@ -253,39 +254,43 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// The app and the name of the token that proves the request, or why it is refused.
+/// What proved a request: the app, its token's name and kind.
+struct Proven {
+    app: AppName,
+    token: String,
+    kind: TokenKind,
+}
+
+/// What proves the request, or why it is refused.
 fn authenticate(
     admin: &Admin,
     peer: SocketAddr,
     app: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(AppName, String), Refusal> {
+) -> Result<Proven, Refusal> {
     let started = Instant::now();
     if let Err(wait) = admin.limit.check(peer.ip(), started) {
         tracing::warn!(peer = %peer, "webhook refused: too many failed tokens");
         return Err(Refusal::TooMany(wait));
     }
-    let found = AppName::parse(app)
-        .ok()
-        .and_then(|app| token_of(&admin.ctx, &app, headers, body).map(|token| (app, token)));
-    match found {
-        Some((app, token)) => {
-            if let Err(err) = admin.ctx.store.touch_deploy_token(&app, &token, now_unix()) {
-                tracing::warn!(error = %err, "cannot record a token's use");
-            }
-            Ok((app, token))
-        }
-        None => {
-            admin.limit.failed(peer.ip(), started);
-            tracing::warn!(peer = %peer, "webhook refused: no valid token");
-            Err(Refusal::Unauthorized)
-        }
-    }
+    let found = AppName::parse(app).ok().and_then(|app| {
+        token_of(&admin.ctx, &app, headers, body).map(|(token, kind)| Proven { app, token, kind })
+    });
+    found.ok_or_else(|| {
+        admin.limit.failed(peer.ip(), started);
+        tracing::warn!(peer = %peer, "webhook refused: no valid token");
+        Refusal::Unauthorized
+    })
 }
 
-/// The name of the app's valid token the request carries or is signed with.
-fn token_of(ctx: &Ctx, app: &AppName, headers: &HeaderMap, body: &[u8]) -> Option<String> {
+/// The name and kind of the app's valid token the request carries or is signed with.
+fn token_of(
+    ctx: &Ctx,
+    app: &AppName,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<(String, TokenKind)> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let bearer = header("authorization")
         .and_then(|v| v.strip_prefix("Bearer "))
@@ -317,7 +322,7 @@ fn token_of(ctx: &Ctx, app: &AppName, headers: &HeaderMap, body: &[u8]) -> Optio
                         .is_some_and(|signed| standard_signed(&token.stored, body, signed, now))
             }
         })
-        .map(|(name, _)| name)
+        .map(|(name, token)| (name, token.kind))
 }
 
 fn unauthorized() -> Response {
@@ -465,12 +470,10 @@ mod tests {
         add(&shop, "hook", TokenKind::Webhook, secret.clone(), None);
         let with = |token: &str| headers(&[("authorization", &format!("Bearer {token}"))]);
 
-        assert_eq!(
-            token_of(&ctx, &shop, &with(&live), b""),
-            Some("live".into())
-        );
+        let live_bearer = Some(("live".to_string(), TokenKind::Bearer));
+        assert_eq!(token_of(&ctx, &shop, &with(&live), b""), live_bearer);
         let gitlab = headers(&[("x-gitlab-token", &live)]);
-        assert_eq!(token_of(&ctx, &shop, &gitlab, b""), Some("live".into()));
+        assert_eq!(token_of(&ctx, &shop, &gitlab, b""), live_bearer);
         assert_eq!(token_of(&ctx, &shop, &with(&old), b""), None, "expired");
         assert_eq!(
             token_of(&ctx, &other, &with(&live), b""),
