@@ -104,6 +104,10 @@ impl Action {
     pub fn need(&self) -> super::access::Need {
         use super::access::Need;
         match self {
+            // Any other ACME directory than Let's Encrypt's makes the server fetch that URL.
+            Action::Set(Some(_), Property::Server(Some(url))) if url.starts_with("https://") => {
+                Need::Admin("ACME directories other than Let's Encrypt's (the server fetches them)")
+            }
             Action::Enable(app)
             | Action::Disable(app)
             | Action::Active(app)
