@@ -4,6 +4,8 @@
 # (docker-in-docker fails to apply capabilities). It is Debian's dockerd again, with its own
 # data root, exec root, socket and bridge; it publishes ports through docker-proxy (no
 # iptables of its own), so a task published in host mode answers at this machine's address.
+# It gets a bridge of its own (-b): an engine started with --bridge=none deletes docker0, the
+# host engine's default bridge, and every build on the host fails until that engine restarts.
 #
 #   scripts/swarm-node.sh up N     start engine N (1-9) if it is not running; prints its socket
 #   scripts/swarm-node.sh down N   leave any swarm, stop it, remove its bridge and files

@@ -470,7 +470,8 @@ fn a_clone_from_the_server_gives_the_pushed_history_only_to_keys_that_may_use_th
 }
 
 #[test]
-fn a_developer_cannot_deploy_another_apps_code_by_image_id_or_docker_io_alias() {
+fn a_developer_cannot_deploy_another_apps_code_by_image_id_or_docker_io_alias_or_pull_from_inside()
+{
     let berth = Berth::start();
     let bob = developer(&berth);
     let theirs = berth.deployed("theirs", "their code");
@@ -495,6 +496,15 @@ fn a_developer_cannot_deploy_another_apps_code_by_image_id_or_docker_io_alias() 
             refused
                 .stderr
                 .contains(&format!("holds the code of app {theirs}")),
+            "{image}: {refused:#?}"
+        );
+    }
+    // Nor make the engine pull from a registry on the server's own network.
+    for image in ["127.0.0.1:5999/thing:1", "localhost:2375/v1.41/x:1"] {
+        let refused = berth.ssh_as(&bob, &format!("git:from-image {mine} {image}"));
+        assert_ne!(refused.code, 0, "{image}: {refused:#?}");
+        assert!(
+            refused.stderr.contains("own network"),
             "{image}: {refused:#?}"
         );
     }

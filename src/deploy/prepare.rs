@@ -11,13 +11,13 @@ use crate::build::{
 use crate::caller::Caller;
 use crate::clock::now_unix;
 use crate::context::Ctx;
-use crate::git::{short, Checkout};
+use crate::git::{check_public, short, Checkout};
 use crate::health::from_checks_file;
 use crate::health::HealthCheck;
 use crate::io::Io;
 use crate::names::AppName;
 use crate::scheduler::{image_tag, BuiltImage, DockerfileBuild, Pull};
-use crate::state::{AppRecord, Release, Role};
+use crate::state::{registry_host, registry_server_host, AppRecord, LoginKind, Release, Role};
 
 /// The port a web process listens on when its image EXPOSEs none (or several): Dokku's default.
 const DEFAULT_PORT: u16 = 5000;
@@ -198,6 +198,15 @@ async fn adopt(
         Pull::Again => "Rebuild",
     };
     io.step(&format!("Deploying image {image} to {app}")).await;
+    if !may_deploy_other_apps_code(ctx, caller) {
+        let pulls = match pull {
+            Pull::IfMissing => ctx.builder.image_id(&image).await?.is_none(),
+            Pull::Again => true,
+        };
+        if pulls {
+            registry_reachable(ctx, caller, &image).await?;
+        }
+    }
     let auth = super::push::login_for_image(ctx, &image)?;
     let built = ctx
         .builder
@@ -226,7 +235,41 @@ async fn adopt(
     Ok(())
 }
 
-/// Admin keys and the server's own callers may deploy one app's image to another.
+/// Refuses a pull a developer key or a deploy token asks for from a registry on the server's
+/// own network (as `git:sync` refuses such hosts: `git::check_public`), unless an admin logged
+/// in to it, made it the registry server, or listed it in `sync-allowed-hosts`. The engine
+/// resolves the name again when it pulls.
+async fn registry_reachable(ctx: &Ctx, caller: &Caller, image: &str) -> Result<(), DeployError> {
+    let host = registry_host(image);
+    if host == "docker.io" {
+        return Ok(());
+    }
+    let global = ctx.store.global();
+    let mut allowed = global.git.sync_allowed_hosts;
+    allowed.extend(ctx.store.login_users(LoginKind::Registry)?.into_keys());
+    allowed.extend(
+        global
+            .registry
+            .server
+            .as_deref()
+            .map(|server| registry_server_host(server).to_string()),
+    );
+    let host_only = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    if allowed.iter().any(|a| a == host || a == host_only) {
+        return Ok(());
+    }
+    check_public(&format!("https://{host}/"), &[])
+        .await
+        .map(|_| ())
+        .map_err(|why| {
+            DeployError::Refused(format!(
+                "{caller} may not pull from there: {why} (or registry:login to it)"
+            ))
+        })
+}
+
+/// Admin keys and the server's own callers may deploy one app's image to another, and pull
+/// from registries on the server's own network.
 fn may_deploy_other_apps_code(ctx: &Ctx, caller: &Caller) -> bool {
     match caller {
         Caller::Key(key) => ctx
