@@ -355,15 +355,21 @@ fn a_developer_key_cannot_make_the_server_fetch_from_its_own_network() {
     assert_eq!(berth.get(&Berth::host(&mine), "/").body, "inward\n");
 }
 
-#[test]
-fn a_deploy_token_deploys_through_the_webhook_and_its_output_is_readable_while_it_runs() {
-    let berth = Berth::start();
-    let app = berth.app("hooked");
+/// Creates an app for the webhook tests; their repositories are on loopback, which an admin
+/// allows to tokens as for an inner forge.
+fn hook_app(berth: &Berth, base: &str) -> String {
+    let app = berth.app(base);
     berth.ssh(&format!("apps:create {app}")).ok();
-    // The test repositories are on loopback: an admin allows it for tokens.
     berth
         .ssh("git:set --global sync-allowed-hosts 127.0.0.1")
         .ok();
+    app
+}
+
+#[test]
+fn a_deploy_token_deploys_through_the_webhook_and_its_output_is_readable_while_it_runs() {
+    let berth = Berth::start();
+    let app = hook_app(&berth, "hooked");
     let token = berth
         .ssh(&format!(
             "deploy-tokens:create {app} --name ci --expires 30d"
@@ -494,12 +500,7 @@ fn gitlab_headers(secret: &str, body: &str) -> Vec<String> {
 #[test]
 fn a_signed_push_webhook_deploys_and_a_wrongly_signed_one_or_a_guesser_does_not() {
     let berth = Berth::start();
-    let app = berth.app("pushed");
-    berth.ssh(&format!("apps:create {app}")).ok();
-    // The test repositories are on loopback: an admin allows it for tokens.
-    berth
-        .ssh("git:set --global sync-allowed-hosts 127.0.0.1")
-        .ok();
+    let app = hook_app(&berth, "pushed");
     let secret = berth
         .ssh(&format!(
             "deploy-tokens:create {app} --name github --webhook"

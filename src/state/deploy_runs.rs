@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{io_err, write_atomic, StateError, Store};
+use super::{io_err, StateError, Store};
 use crate::names::AppName;
 
 /// How many of an app's webhook deploys are kept.
@@ -218,12 +218,7 @@ impl Store {
     }
 
     fn write_run(&self, app: &AppName, run: &DeployRun) -> Result<(), StateError> {
-        let path = self.run_file(app, run.id);
-        let text = toml::to_string(run).map_err(|err| StateError::Corrupt {
-            path: path.clone(),
-            message: err.to_string(),
-        })?;
-        write_atomic(&path, text.as_bytes(), 0o600).map_err(io_err(&path))
+        self.write(&self.run_file(app, run.id), run)
     }
 }
 

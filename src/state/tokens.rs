@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{io_err, write_atomic, StateError, Store};
+use super::{io_err, StateError, Store};
 use crate::names::AppName;
 
 /// What a token is used as.
@@ -121,11 +121,6 @@ impl Store {
     }
 
     fn write_tokens(&self, app: &AppName, tokens: &Tokens) -> Result<(), StateError> {
-        let path = self.layout.deploy_tokens_file(app);
-        let text = toml::to_string(tokens).map_err(|err| StateError::Corrupt {
-            path: path.clone(),
-            message: err.to_string(),
-        })?;
-        write_atomic(&path, text.as_bytes(), 0o600).map_err(io_err(&path))
+        self.write(&self.layout.deploy_tokens_file(app), tokens)
     }
 }
