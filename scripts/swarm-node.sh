@@ -55,6 +55,7 @@ down)
         done
     fi
     ip link del "$bridge" 2>/dev/null || true
+    ip link del "bswarm$n" 2>/dev/null || true
     rm -rf "$dir"
     ;;
 *)

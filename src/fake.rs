@@ -153,6 +153,7 @@ impl Scheduler for FakeEngine {
                 true => NOWHERE,
                 false => IpAddr::V4(Ipv4Addr::LOCALHOST),
             }),
+            published: None,
         };
         state.instances.push(instance.clone());
         Ok(instance)

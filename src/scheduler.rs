@@ -5,7 +5,7 @@
 //! implement `Scheduler` too, and unit tests can put a fake behind them.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -239,14 +239,23 @@ pub struct Instance {
     pub index: u32,
     pub release: u32,
     pub running: bool,
-    /// Its address on Berth's network, when running.
+    /// Where it is reached, when running: its address on Berth's network, or for a Swarm task
+    /// on another node, that node's address.
     pub address: Option<IpAddr>,
+    /// For a Swarm task on another node: the port its node publishes the release's port on.
+    pub published: Option<u16>,
 }
 
 impl Instance {
     /// `web.1`
     pub fn dyno(&self) -> String {
         format!("{}.{}", self.process, self.index)
+    }
+
+    /// Where the proxy and the checks reach it, for a release listening on `port`.
+    pub fn reach(&self, port: u16) -> Option<SocketAddr> {
+        let ip = self.address?;
+        Some(SocketAddr::new(ip, self.published.unwrap_or(port)))
     }
 }
 

@@ -5,50 +5,11 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::process::Command;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use support::load::Load;
+use support::swarm::Swarm;
 use support::{docker_lines, eventually, repo, Berth};
-
-/// Tests using the swarm now, and whether one of them made it.
-static SWARM: Mutex<(usize, bool)> = Mutex::new((0, false));
-
-/// The engine in a swarm while a test needs it: `docker swarm init` unless it is in one
-/// already, and `docker swarm leave --force` when the last test is done, only if a test made
-/// it. Declared before the `Berth`, so it outlives the daemon and its services.
-struct Swarm;
-
-impl Swarm {
-    fn join() -> Swarm {
-        let mut users = SWARM.lock().unwrap_or_else(|e| e.into_inner());
-        let state = docker_lines(&["info", "--format", "{{.Swarm.LocalNodeState}}"]);
-        if users.0 == 0 && state.first().map(String::as_str) != Some("active") {
-            let init = Command::new("docker")
-                .args(["swarm", "init", "--advertise-addr", "127.0.0.1"])
-                .output()
-                .expect("docker swarm init");
-            assert!(init.status.success(), "{init:?}");
-            users.1 = true;
-        }
-        users.0 += 1;
-        Swarm
-    }
-}
-
-impl Drop for Swarm {
-    fn drop(&mut self) {
-        let mut users = SWARM.lock().unwrap_or_else(|e| e.into_inner());
-        users.0 -= 1;
-        if users.0 == 0 && users.1 {
-            let _ = Command::new("docker")
-                .args(["swarm", "leave", "--force"])
-                .output();
-            users.1 = false;
-        }
-    }
-}
 
 /// The app's services, as `ID RELEASE PROCESS RUNNING/REPLICAS`.
 fn services(app: &str) -> Vec<String> {

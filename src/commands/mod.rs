@@ -408,7 +408,7 @@ impl Command {
             Command::PsSet(args) => ps_set::run(ctx, io, args).await,
             Command::PsRebuild(args) => ps_rebuild::run(ctx, caller, io, args).await,
             Command::PsReport(args) => ps_report::run(ctx, io, args).await,
-            Command::PsScale(args) => ps_scale::run(ctx, io, args).await,
+            Command::PsScale(args) => ps_scale::run(ctx, caller, io, args).await,
             Command::Releases(args) => releases::run(ctx, io, args).await,
             Command::Report(app, json) => every_report(ctx, caller, app, json, io).await,
             Command::ReleasesInfo(args) => releases_info::run(ctx, io, args).await,

@@ -168,7 +168,8 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
                 .await?
                 .iter()
                 .filter(|i| i.process == "web" && i.running)
-                .filter_map(|i| Some(format!("{}:{}", i.address?, port?)))
+                .filter_map(|i| i.reach(port?))
+                .map(|addr| addr.to_string())
                 .collect();
             let network = &record.network;
             let rows = [

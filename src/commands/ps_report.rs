@@ -233,6 +233,7 @@ mod tests {
             release,
             running,
             address: None,
+            published: None,
         }
     }
 

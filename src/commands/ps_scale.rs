@@ -6,10 +6,11 @@
 use std::collections::BTreeMap;
 
 use super::argv::Argv;
-use super::deploying::wait_flag;
+use super::deploying::{run_deploy, wait_flag};
 use super::{CommandError, Io};
+use crate::caller::Caller;
 use crate::context::Ctx;
-use crate::deploy::scale;
+use crate::deploy::{scale, DeployRequest, Scaled, Source};
 use crate::names::AppName;
 use crate::procfile::valid_process_name;
 
@@ -100,7 +101,7 @@ async fn show(io: &mut Io, app: &AppName, formation: &BTreeMap<String, u32>, jso
     }
 }
 
-pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError> {
+pub async fn run(ctx: &Ctx, caller: &Caller, io: &mut Io, args: Args) -> Result<(), CommandError> {
     let record = ctx.store.app(&args.app)?;
     let current = record.current().cloned();
     if args.changes.is_empty() {
@@ -149,8 +150,18 @@ pub async fn run(ctx: &Ctx, io: &mut Io, args: Args) -> Result<(), CommandError>
             .await;
         return Ok(());
     }
-    scale(ctx, &args.app, io, wait_flag(args.no_wait)).await?;
-    Ok(())
+    let wait = wait_flag(args.no_wait);
+    let Scaled::Restart(only) = scale(ctx, &args.app, io, wait).await? else {
+        return Ok(());
+    };
+    io.detail("The swarm has more than one node and would pick the tasks that go, not Berth: restarting at the new scale instead").await;
+    let request = DeployRequest {
+        app: args.app,
+        caller: caller.clone(),
+        source: Source::Restart(only),
+        wait,
+    };
+    run_deploy(ctx, request, io).await.map(|_| ())
 }
 
 #[cfg(test)]

@@ -189,7 +189,7 @@ async fn check_one(
         .find(|h| !h.starts_with("*."))
         .unwrap_or_else(|| app.to_string());
     let dyno = instance.dyno();
-    let address = instance.address.map(|ip| SocketAddr::new(ip, release.port));
+    let address = instance.reach(release.port);
     let upstream = if instance.process == "web" {
         let Some(upstream) = address else {
             return Err(failed(

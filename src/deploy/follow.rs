@@ -3,8 +3,8 @@
 //! down its address is free, and it may come back with another: the old one may by then belong
 //! to another app's container (dokku#3932). The proxy must never send requests there.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -17,6 +17,9 @@ use crate::scheduler::{Instance, SchedulerError, SchedulerKind};
 
 /// The longest pause before reconnecting to the engine's events.
 const MAX_RETRY: Duration = Duration::from_secs(30);
+/// How often Swarm apps' tasks are listed: tasks on other nodes are no containers of this
+/// engine, so it sends no events of theirs.
+const SWARM_POLL: Duration = Duration::from_secs(2);
 
 /// Until shutdown: watches the instances the engine starts and stops; a routed instance that
 /// stops takes no requests until it runs again, at whatever address it then has. After every
@@ -31,6 +34,7 @@ pub async fn follow_restarts(ctx: Arc<Ctx>) {
         // Events from a second before the check on, so none falls between the two.
         let since = SystemTime::now() - Duration::from_secs(1);
         let mut changes = ctx.scheduler.changes(since);
+        let mut poll = tokio::time::interval(SWARM_POLL);
         match resync(&ctx, None).await {
             Ok(()) => {
                 retry = Duration::from_secs(1);
@@ -48,7 +52,7 @@ pub async fn follow_restarts(ctx: Arc<Ctx>) {
                 _ = ctx.shutdown.cancelled() => return,
                 next = changes.next() => match next {
                     Some(Ok(instance)) => {
-                        follow(&ctx, &instance.app, &instance.id, running_at(&instance));
+                        follow(&ctx, &instance.app, &instance.id, running_at(&ctx, &instance));
                         replace_stopped(&ctx, &instance, None).await;
                     }
                     Some(Err(err)) => {
@@ -60,6 +64,11 @@ pub async fn follow_restarts(ctx: Arc<Ctx>) {
                         break;
                     }
                 },
+                _ = poll.tick(), if routes_swarm_app(&ctx) => {
+                    if let Err(err) = resync(&ctx, None).await {
+                        tracing::warn!(error = %err, "cannot list the swarm's tasks");
+                    }
+                }
             }
         }
         lost = true;
@@ -71,17 +80,36 @@ pub async fn follow_restarts(ctx: Arc<Ctx>) {
     }
 }
 
-fn running_at(instance: &Instance) -> Option<IpAddr> {
-    instance.address.filter(|_| instance.running)
+/// Whether a routed app runs on the swarm.
+fn routes_swarm_app(ctx: &Ctx) -> bool {
+    let swarm = Some(SchedulerKind::DockerSwarm.as_str());
+    let apps: BTreeSet<AppName> = ctx
+        .routes
+        .instances()
+        .into_iter()
+        .map(|(app, _)| app)
+        .collect();
+    apps.iter()
+        .any(|app| ctx.store.scheduler_of(app).as_deref() == swarm)
+}
+
+/// Where `instance` runs now, if it does: at the port its release listens on, or for a task on
+/// another node, the one its node publishes.
+fn running_at(ctx: &Ctx, instance: &Instance) -> Option<SocketAddr> {
+    if !instance.running {
+        return None;
+    }
+    let port = ctx.store.release_port(&instance.app, instance.release)?;
+    instance.reach(port)
 }
 
 /// Brings every routed instance (of `only`, or of every app) up to date; one that no longer
 /// exists counts as down.
 async fn resync(ctx: &Ctx, only: Option<&AppName>) -> Result<(), SchedulerError> {
     let instances = ctx.scheduler.instances(only).await?;
-    let now: HashMap<String, Option<IpAddr>> = instances
+    let now: HashMap<String, Option<SocketAddr>> = instances
         .iter()
-        .map(|instance| (instance.id.clone(), running_at(instance)))
+        .map(|instance| (instance.id.clone(), running_at(ctx, instance)))
         .collect();
     for (app, id) in ctx.routes.instances() {
         if only.is_none_or(|only| *only == app) {
@@ -108,7 +136,7 @@ pub async fn recheck(ctx: &Ctx, app: &AppName) {
 /// under the same id, which `follow` handles.) `known`: the instances as just listed, if they
 /// were.
 async fn replace_stopped(ctx: &Ctx, new: &Instance, known: Option<&[Instance]>) {
-    let Some(at) = running_at(new) else {
+    let Some(at) = running_at(ctx, new) else {
         return;
     };
     // Only the swarm starts an instance in another's place: other apps' events end here.
@@ -154,14 +182,14 @@ async fn replace_stopped(ctx: &Ctx, new: &Instance, known: Option<&[Instance]>) 
     }
 }
 
-fn follow(ctx: &Ctx, app: &AppName, id: &str, at: Option<IpAddr>) {
+fn follow(ctx: &Ctx, app: &AppName, id: &str, at: Option<SocketAddr>) {
     if !ctx.routes.set_running(app, id, at) {
         return;
     }
     let instance = id.get(..12).unwrap_or(id);
     match at {
-        Some(ip) => tracing::info!(
-            app = %app, instance, %ip,
+        Some(at) => tracing::info!(
+            app = %app, instance, %at,
             "a routed instance runs again; requests go to its current address"
         ),
         None => tracing::warn!(

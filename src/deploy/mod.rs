@@ -40,9 +40,7 @@ pub use prepare::Source;
 pub use push::Registry;
 pub use restore::{adopt_running, restore_apps, restore_idle_apps};
 pub use retire::Retiring;
-pub use scale::{scale, stop};
-
-use std::net::SocketAddr;
+pub use scale::{scale, stop, Scaled};
 
 use crate::git::GitError;
 use crate::health::SpecError;
@@ -167,9 +165,9 @@ async fn timed(io: &mut crate::io::Io, what: &str, began: std::time::Instant) {
 
 /// Where the proxy reaches `instance` of a release that listens on `port`, if it has an address.
 fn upstream(instance: &Instance, port: u16) -> Option<Upstream> {
-    instance.address.map(|ip| Upstream {
+    instance.reach(port).map(|addr| Upstream {
         instance: instance.id.clone(),
-        addr: SocketAddr::new(ip, port),
+        addr,
     })
 }
 

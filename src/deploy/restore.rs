@@ -132,6 +132,7 @@ mod tests {
             release,
             running: true,
             address: None,
+            published: None,
         }
     }
 

@@ -13,19 +13,35 @@ use super::{DeployError, Wait};
 use crate::context::Ctx;
 use crate::io::Io;
 use crate::names::AppName;
-use crate::scheduler::Instance;
+use crate::scheduler::{Instance, SchedulerKind};
+
+/// What `scale` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Scaled {
+    Done,
+    /// Fewer instances of `process` (of every process: `None`) are wanted on a swarm of more
+    /// than one node, where the swarm, not Berth, picks the tasks a scale-down removes, so
+    /// Berth could not drain them first: the caller restarts it instead, a new service of the
+    /// wanted size through the checked cutover.
+    Restart(Option<String>),
+}
 
 /// Starts or retires instances of the current release until they match the formation.
-pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<(), DeployError> {
+pub async fn scale(
+    ctx: &Ctx,
+    app: &AppName,
+    io: &mut Io,
+    wait: Wait,
+) -> Result<Scaled, DeployError> {
     let _lock = ctx.deploy_locks.acquire(app, io, wait).await?;
     let record = ctx.store.app(app)?;
     let Some(release) = record.current() else {
-        return Ok(());
+        return Ok(Scaled::Done);
     };
     if record.stopped {
         io.detail("The app is stopped; the new scale applies at ps:start")
             .await;
-        return Ok(());
+        return Ok(Scaled::Done);
     }
     let formation = record.formation_for(release);
     let running = running_instances(ctx, app, release.number).await?;
@@ -45,6 +61,18 @@ pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<
         if have.len() > want {
             surplus.extend(have.drain(want..).cloned());
         }
+    }
+    if !surplus.is_empty() && swarm_picks_retired(ctx, &settings).await? {
+        let mut processes: BTreeSet<&str> = surplus.iter().map(|i| i.process.as_str()).collect();
+        processes.extend(formation.iter().filter_map(|(process, want)| {
+            let have = by_process.get(process.as_str()).map_or(0, Vec::len);
+            (have < *want as usize).then_some(process.as_str())
+        }));
+        let only = match processes.len() {
+            1 => processes.pop_first().map(str::to_string),
+            _ => None,
+        };
+        return Ok(Scaled::Restart(only));
     }
     for (process, want) in &formation {
         let have = by_process
@@ -106,7 +134,15 @@ pub async fn scale(ctx: &Ctx, app: &AppName, io: &mut Io, wait: Wait) -> Result<
             ctx.stop_timeout(&record),
         );
     }
-    Ok(())
+    Ok(Scaled::Done)
+}
+
+/// Whether the app runs on a swarm of more than one node (see `Scaled::Restart`).
+async fn swarm_picks_retired(ctx: &Ctx, settings: &RunSettings) -> Result<bool, DeployError> {
+    if settings.scheduler() != SchedulerKind::DockerSwarm {
+        return Ok(false);
+    }
+    Ok(ctx.scheduler.swarm_nodes().await? > 1)
 }
 
 /// Stops every instance; the app answers 502 until `ps:start`.

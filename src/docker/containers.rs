@@ -105,6 +105,7 @@ impl DockerEngine {
             release: labels.get(LABEL_RELEASE)?.parse().ok()?,
             running,
             address: address.and_then(|a| a.parse().ok()),
+            published: None,
         })
     }
 
@@ -386,6 +387,7 @@ impl Scheduler for DockerEngine {
             release: spec.release,
             running,
             address: self.address_of(&inspect).and_then(|a| a.parse().ok()),
+            published: None,
         })
     }
 
@@ -462,10 +464,22 @@ impl Scheduler for DockerEngine {
                 instances.push(instance);
             }
         }
+        instances.extend(self.remote_tasks(app).await?);
         Ok(instances)
     }
 
     async fn restart(&self, id: &str, grace: Duration) -> Result<(), SchedulerError> {
+        if self.service_of(id).await?.is_some() {
+            // A task restarted in place would still count as failed by the swarm, which may
+            // start another beside it: it goes, and the swarm starts its slot's next task.
+            self.stop_gracefully(id, grace).await?;
+            return self.remove_force(id).await;
+        }
+        if self.service_of_task(id).await?.is_some() {
+            return Err(SchedulerError::Engine(format!(
+                "task {id} runs on another node: the swarm replaces it when it exits or fails its Swarm health check"
+            )));
+        }
         let options = bollard::query_parameters::RestartContainerOptions {
             t: Some(i32::try_from(grace.as_secs()).unwrap_or(i32::MAX)),
             signal: None,
@@ -513,7 +527,8 @@ impl Scheduler for DockerEngine {
                 let running = inspect.state.and_then(|s| s.running) == Some(true);
                 Ok(running && inspect.restart_count.unwrap_or(0) == 0)
             }
-            Err(err) if is_not_found(&err) => Ok(false),
+            // A task on another node: the swarm replaces one that exits by another task.
+            Err(err) if is_not_found(&err) => self.task_runs(id).await,
             Err(err) => Err(engine_err(err)),
         }
     }
@@ -708,6 +723,9 @@ impl Scheduler for DockerEngine {
     async fn retire(&self, id: &str, grace: Duration) -> Result<(), SchedulerError> {
         if let Some(service) = self.service_of(id).await? {
             return self.retire_task(id, &service, grace).await;
+        }
+        if let Some(service) = self.service_of_task(id).await? {
+            return self.retire_remote_task(id, &service, grace).await;
         }
         self.stop_gracefully(id, grace).await?;
         self.remove_force(id).await

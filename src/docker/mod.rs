@@ -15,6 +15,7 @@ mod oneoffs;
 mod probe;
 mod registry;
 mod swarm;
+mod swarm_remote;
 mod swarm_secrets;
 mod swarm_spec;
 

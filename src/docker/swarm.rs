@@ -30,8 +30,8 @@ const LABEL_TASK_NAME: &str = "com.docker.swarm.task.name";
 /// How long a new task may take to run (its node pulling the image, say).
 const START_WAIT: Duration = Duration::from_secs(120);
 /// How long a retired task's container may take to go, beyond its stop grace.
-const STOP_WAIT: Duration = Duration::from_secs(30);
-const POLL: Duration = Duration::from_millis(200);
+pub(super) const STOP_WAIT: Duration = Duration::from_secs(30);
+pub(super) const POLL: Duration = Duration::from_millis(200);
 
 /// A task container's slot, Berth's instance index.
 pub(super) fn task_slot(labels: &HashMap<String, String>) -> Option<u32> {
@@ -292,6 +292,7 @@ impl DockerEngine {
         spec: &InstanceSpec,
     ) -> Result<Instance, SchedulerError> {
         let deadline = Instant::now() + START_WAIT;
+        let here = self.own_node().await?;
         let mut last = String::from("no task yet");
         while Instant::now() < deadline {
             for task in self.tasks_of(service).await? {
@@ -305,7 +306,11 @@ impl DockerEngine {
                             .container_status
                             .and_then(|c| c.container_id)
                             .unwrap_or_default();
-                        if let Some(instance) = self.task_instance(&container).await? {
+                        let instance = match task.node_id.as_deref() == Some(&here) {
+                            true => self.task_instance(&container).await?,
+                            false => self.remote_instance(&task, service).await?,
+                        };
+                        if let Some(instance) = instance {
                             return Ok(instance);
                         }
                     }
@@ -397,15 +402,16 @@ impl DockerEngine {
         self.remove_force(id).await
     }
 
-    async fn scale_down_or_remove(&self, service: &str) -> Result<(), SchedulerError> {
+    /// One replica fewer, or no service when that was its last; whether it still runs.
+    pub(super) async fn scale_down_or_remove(&self, service: &str) -> Result<bool, SchedulerError> {
         let found = match self.docker.inspect_service(service, None).await {
             Ok(found) => found,
-            Err(err) if is_not_found(&err) => return Ok(()),
+            Err(err) if is_not_found(&err) => return Ok(false),
             Err(err) => return Err(engine_err(err)),
         };
         match replicas_of(&found) {
-            0 | 1 => self.remove_service(&found).await,
-            n => self.set_replicas(&found, n - 1, None).await,
+            0 | 1 => self.remove_service(&found).await.map(|()| false),
+            n => self.set_replicas(&found, n - 1, None).await.map(|()| true),
         }
     }
 

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::models::{
-    HealthConfig, Limit, Mount, MountType, NetworkAttachmentConfig, ResourceObject, ServiceSpec,
-    ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecRollbackConfig,
+    EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
+    EndpointSpec, HealthConfig, Limit, Mount, MountType, NetworkAttachmentConfig, ResourceObject,
+    ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecRollbackConfig,
     ServiceSpecRollbackConfigOrderEnum, ServiceSpecUpdateConfig,
     ServiceSpecUpdateConfigFailureActionEnum, ServiceSpecUpdateConfigOrderEnum, TaskSpec,
     TaskSpecContainerSpec, TaskSpecContainerSpecSecrets, TaskSpecLogDriver, TaskSpecPlacement,
@@ -98,6 +99,25 @@ fn health_config(probe: &Probe) -> HealthConfig {
         ..Default::default()
     }
 }
+/// A web service's port, published by the node that runs each task (`host` mode, on a port
+/// the node picks, so a start-first task never collides with the one it replaces): where the
+/// proxy reaches tasks on other nodes. Never the routing mesh.
+fn endpoint(spec: &InstanceSpec) -> Option<EndpointSpec> {
+    if spec.process != "web" {
+        return None;
+    }
+    let port: i64 = spec.env.get("PORT")?.parse().ok()?;
+    Some(EndpointSpec {
+        ports: Some(vec![EndpointPortConfig {
+            protocol: Some(EndpointPortConfigProtocolEnum::TCP),
+            target_port: Some(port),
+            publish_mode: Some(EndpointPortConfigPublishModeEnum::HOST),
+            ..Default::default()
+        }]),
+        ..Default::default()
+    })
+}
+
 impl DockerEngine {
     /// The service for `spec`'s process: one replica, Berth's labels on it and its
     /// containers, its resources, mounts, restart policy and log cap; Swarm's own updates start
@@ -204,6 +224,7 @@ impl DockerEngine {
                 order: Some(ServiceSpecRollbackConfigOrderEnum::START_FIRST),
                 ..Default::default()
             }),
+            endpoint_spec: endpoint(spec),
             ..Default::default()
         }
     }

@@ -1,7 +1,7 @@
 //! One app's route: the instances serving it (up, or down while the scheduler restarts them),
 //! what this generation of them has served, and the policy applied to its requests.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -130,24 +130,24 @@ impl AppRoute {
 
     /// This generation with `instance` running at `at` (or stopped: `None`), if that changes
     /// anything; see `Routes::set_running`.
-    pub(super) fn following(&self, instance: &str, at: Option<IpAddr>) -> Option<AppRoute> {
+    pub(super) fn following(&self, instance: &str, at: Option<SocketAddr>) -> Option<AppRoute> {
         let mut route = self.same_generation();
         let up = route.upstreams.iter().position(|u| u.instance == instance);
         let down = route.down.iter().position(|u| u.instance == instance);
         match (at, up, down) {
-            (Some(ip), Some(i), _) if route.upstreams[i].addr.ip() != ip => {
-                route.upstreams[i].addr.set_ip(ip);
+            (Some(at), Some(i), _) if route.upstreams[i].addr != at => {
+                route.upstreams[i].addr = at;
             }
             // An unhealthy instance that runs again waits for its checks, out of rotation.
-            (Some(ip), None, Some(i)) if route.unhealthy.iter().any(|u| u == instance) => {
-                if route.down[i].addr.ip() == ip {
+            (Some(at), None, Some(i)) if route.unhealthy.iter().any(|u| u == instance) => {
+                if route.down[i].addr == at {
                     return None;
                 }
-                route.down[i].addr.set_ip(ip);
+                route.down[i].addr = at;
             }
-            (Some(ip), None, Some(i)) => {
+            (Some(at), None, Some(i)) => {
                 let mut upstream = route.down.remove(i);
-                upstream.addr.set_ip(ip);
+                upstream.addr = at;
                 route.upstreams.push(upstream);
             }
             (None, Some(i), _) => {
@@ -159,15 +159,14 @@ impl AppRoute {
         Some(route)
     }
 
-    /// This generation with the stopped instance `old` replaced by `new`, running at `at` on
-    /// the same port (a Swarm task the swarm started in its place), if `old` is one of its
-    /// stopped instances.
-    pub(super) fn replacing(&self, old: &str, new: &str, at: IpAddr) -> Option<AppRoute> {
+    /// This generation with the stopped instance `old` replaced by `new`, running at `at` (a
+    /// Swarm task the swarm started in its place), if `old` is one of its stopped instances.
+    pub(super) fn replacing(&self, old: &str, new: &str, at: SocketAddr) -> Option<AppRoute> {
         let mut route = self.same_generation();
         let i = route.down.iter().position(|u| u.instance == old)?;
         let mut upstream = route.down.remove(i);
         upstream.instance = new.to_string();
-        upstream.addr.set_ip(at);
+        upstream.addr = at;
         route.unhealthy.retain(|u| u != old);
         route.upstreams.push(upstream);
         Some(route)
@@ -220,7 +219,9 @@ mod tests {
         // Restarted (down, then up at a new address): still out, at its new address.
         let stopped = out.following("b", None);
         assert!(stopped.is_none());
-        let moved = out.following("b", Some([10, 0, 0, 9].into())).unwrap();
+        let moved = out
+            .following("b", Some(SocketAddr::from(([10, 0, 0, 9], 5000))))
+            .unwrap();
         assert_eq!(named(&moved.upstreams), vec!["a"]);
         assert_eq!(moved.down[0].addr, SocketAddr::from(([10, 0, 0, 9], 5000)));
         let back = moved.with_health("b", true).unwrap();
@@ -234,17 +235,23 @@ mod tests {
         let ups = vec![upstream("a", [10, 0, 0, 2]), upstream("b", [10, 0, 0, 3])];
         let route = AppRoute::new(app, ups, false, None);
         assert!(
-            route.replacing("a", "c", [10, 0, 0, 4].into()).is_none(),
+            route
+                .replacing("a", "c", SocketAddr::from(([10, 0, 0, 4], 5000)))
+                .is_none(),
             "a runs"
         );
         let stopped = route.following("a", None).unwrap();
-        let replaced = stopped.replacing("a", "c", [10, 0, 0, 4].into()).unwrap();
+        let replaced = stopped
+            .replacing("a", "c", SocketAddr::from(([10, 0, 0, 4], 5000)))
+            .unwrap();
         assert_eq!(named(&replaced.upstreams), vec!["b", "c"]);
         assert!(replaced.down.is_empty());
         assert_eq!(
             replaced.upstreams[1].addr,
             SocketAddr::from(([10, 0, 0, 4], 5000))
         );
-        assert!(replaced.replacing("a", "d", [10, 0, 0, 5].into()).is_none());
+        assert!(replaced
+            .replacing("a", "d", SocketAddr::from(([10, 0, 0, 5], 5000)))
+            .is_none());
     }
 }

@@ -4,7 +4,7 @@
 //! table and swap it in whole, so a request sees either the old routes or the new ones.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -145,7 +145,7 @@ impl Routes {
     /// not running (`None`: it takes none until it runs again). Returns whether anything
     /// changed; an instance the route does not name is left alone, so nothing becomes routed
     /// this way that a deploy did not route.
-    pub fn set_running(&self, app: &AppName, instance: &str, at: Option<IpAddr>) -> bool {
+    pub fn set_running(&self, app: &AppName, instance: &str, at: Option<SocketAddr>) -> bool {
         // Most events (other apps' deploys) change nothing: decide that without copying the table.
         if self
             .route(app)
@@ -165,7 +165,7 @@ impl Routes {
 
     /// Puts `new`, running at `at`, in the place of the app's stopped instance `old`, in the
     /// same generation (see `AppRoute::replacing`); whether it was one.
-    pub fn set_replaced(&self, app: &AppName, old: &str, new: &str, at: IpAddr) -> bool {
+    pub fn set_replaced(&self, app: &AppName, old: &str, new: &str, at: SocketAddr) -> bool {
         self.update(|table| {
             let Some(next) = table.apps.get(app).and_then(|r| r.replacing(old, new, at)) else {
                 return false;
@@ -274,7 +274,6 @@ impl Routes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::SocketAddr;
 
     fn app(name: &str) -> AppName {
         AppName::parse(name).unwrap()
@@ -373,7 +372,7 @@ mod tests {
             let route = routes.route(&app("shop")).unwrap();
             route.upstreams.iter().map(|u| u.addr).collect()
         };
-        let moved: IpAddr = "10.0.0.9".parse().unwrap();
+        let moved: SocketAddr = "10.0.0.9:5000".parse().unwrap();
 
         assert!(routes.set_running(&app("shop"), &a.instance, Some(moved)));
         assert_eq!(addrs(), vec!["10.0.0.9:5000".parse().unwrap(), b.addr]);

@@ -442,6 +442,13 @@ impl Store {
         record.scheduler_in(&snapshot.global).map(str::to_string)
     }
 
+    /// The port release `number` of `app` listens on, if both exist.
+    pub fn release_port(&self, app: &AppName, number: u32) -> Option<u16> {
+        let snapshot = self.lock();
+        let record = snapshot.apps.get(app)?;
+        Some(record.releases.iter().find(|r| r.number == number)?.port)
+    }
+
     pub fn update_global(
         &self,
         change: impl FnOnce(&mut GlobalSettings),

@@ -10,6 +10,7 @@ pub mod load;
 pub mod registry;
 pub mod repo;
 pub mod services;
+pub mod swarm;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
