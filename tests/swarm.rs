@@ -422,3 +422,61 @@ fn a_swarm_app_pushed_to_a_registry_runs_the_image_its_nodes_pull_with_the_login
         "{image:?}"
     );
 }
+
+#[test]
+fn a_task_failing_its_liveness_checks_is_replaced_by_a_new_task_the_proxy_follows() {
+    let _swarm = Swarm::join();
+    let berth = Berth::start();
+    let app = berth.app("ailing");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    berth
+        .ssh(&format!("scheduler:set {app} selected docker-swarm"))
+        .ok();
+    let mut files = repo::web_app("well");
+    files.push(("www/alive", "ok\n".to_string()));
+    files.push((
+        "app.json",
+        r#"{"healthchecks": {"web": [{"type": "liveness", "name": "alive", "path": "/alive",
+            "content": "ok", "attempts": 2, "wait": 1, "timeout": 2}]}}"#
+            .to_string(),
+    ));
+    let source = repo::create(&repo::as_refs(&files));
+    berth.push(source.path(), &app, "main").ok();
+    berth.ssh(&format!("ps:scale {app} web=2")).ok();
+    let ailing = running_task(&app, 2);
+    assert!(!ailing.is_empty(), "{:?}", running_tasks(&app));
+
+    let load = Load::start(berth.http, &Berth::host(&app), 8);
+    load.wait_for_more(100);
+    // Restarted in place, the task would keep failing (its files stay as they are); the swarm
+    // starts a new one from the image.
+    docker_lines(&["exec", &ailing, "rm", "/www/alive"]);
+    let replaced = eventually(Duration::from_secs(60), || {
+        let now = running_task(&app, 2);
+        !now.is_empty() && now != ailing
+    });
+    assert!(replaced, "{:?}", running_tasks(&app));
+    let gone = eventually(Duration::from_secs(30), || {
+        let tasks = running_tasks(&app);
+        tasks.len() == 2 && !tasks.iter().any(|t| t.starts_with(&ailing))
+    });
+    assert!(gone, "the failing task's container goes: {:?}", running_tasks(&app));
+    let both = eventually(Duration::from_secs(30), || {
+        let mut seen = BTreeSet::new();
+        for _ in 0..20 {
+            seen.insert(answering_host(&berth, &app));
+        }
+        seen.len() == 2
+    });
+    assert!(both, "the proxy answers from the new task too");
+    load.wait_for_more(100);
+    load.stop_without_failures();
+    let report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
+    assert!(report.contains("2/2 running"), "{report}");
+    let processes = report.lines().find(|l| l.trim_start().starts_with("Processes:"));
+    assert!(
+        processes.is_some_and(|l| l.ends_with(" 2")),
+        "no second container in the slot: {report}"
+    );
+    assert!(report.contains("liveness check"), "what happened: {report}");
+}
