@@ -325,6 +325,9 @@ pub struct TaskStatus {
     pub state: String,
     /// Why the swarm could not run it, if it says.
     pub error: Option<String>,
+    /// What became of the task it replaced in its slot, when the swarm replaced one that
+    /// failed or whose node went down: `on node-2, whose node is down`.
+    pub replaced: Option<String>,
 }
 
 /// What a finished build tells the deploy.

@@ -460,7 +460,11 @@ fn a_task_failing_its_liveness_checks_is_replaced_by_a_new_task_the_proxy_follow
         let tasks = running_tasks(&app);
         tasks.len() == 2 && !tasks.iter().any(|t| t.starts_with(&ailing))
     });
-    assert!(gone, "the failing task's container goes: {:?}", running_tasks(&app));
+    assert!(
+        gone,
+        "the failing task's container goes: {:?}",
+        running_tasks(&app)
+    );
     let both = eventually(Duration::from_secs(30), || {
         let mut seen = BTreeSet::new();
         for _ in 0..20 {
@@ -473,10 +477,13 @@ fn a_task_failing_its_liveness_checks_is_replaced_by_a_new_task_the_proxy_follow
     load.stop_without_failures();
     let report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
     assert!(report.contains("2/2 running"), "{report}");
-    let processes = report.lines().find(|l| l.trim_start().starts_with("Processes:"));
+    let processes = report
+        .lines()
+        .find(|l| l.trim_start().starts_with("Processes:"));
     assert!(
         processes.is_some_and(|l| l.ends_with(" 2")),
         "no second container in the slot: {report}"
     );
     assert!(report.contains("liveness check"), "what happened: {report}");
+    assert!(report.contains("(replaced a task on "), "{report}");
 }

@@ -61,7 +61,16 @@ fn tasks_on_another_node_are_served_at_its_published_ports_and_outlive_the_node_
             "scheduler-docker-swarm:set {app} placement node.role==worker"
         ))
         .ok();
-    let source = repo::create(&repo::as_refs(&repo::web_app("remote")));
+    let mut files = repo::web_app("remote");
+    // A command check, which only the swarm can run on the worker (as the service's health
+    // check): the deploy counts on its verdict there.
+    files.push((
+        "app.json",
+        r#"{"healthchecks": {"web": [{"type": "startup", "name": "files",
+            "command": ["/bin/sh", "-c", "test -d /www"]}]}}"#
+            .to_string(),
+    ));
+    let source = repo::create(&repo::as_refs(&files));
     let pushed = berth.push(source.path(), &app, "main").ok();
     let said = format!("{}{}", pushed.stdout, pushed.stderr);
     assert!(said.contains(&format!("to {server}/{app}:1")), "{said}");
@@ -121,6 +130,11 @@ fn tasks_on_another_node_are_served_at_its_published_ports_and_outlive_the_node_
         answering_hosts(&berth, &app).len() == 2
     });
     assert!(served, "the proxy answers from both tasks on the manager");
-    let report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
-    assert!(report.contains("2/2 running"), "{report}");
+    let mut report = String::new();
+    let healthy = eventually(Duration::from_secs(60), || {
+        report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
+        report.contains("2/2 running")
+    });
+    assert!(healthy, "{report}");
+    assert!(report.contains(", whose node is down)"), "{report}");
 }

@@ -163,6 +163,9 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
             if let Some(error) = task.error {
                 value.push_str(&format!(": {error}"));
             }
+            if let Some(replaced) = task.replaced {
+                value.push_str(&format!(" (replaced a task {replaced})"));
+            }
             rows.push((
                 format!(
                     "Swarm task {} {} v{}",

@@ -624,6 +624,9 @@ impl Scheduler for DockerEngine {
         command: &[String],
         limit: Duration,
     ) -> Result<i64, SchedulerError> {
+        if let Some(verdict) = self.remote_check(id, command).await? {
+            return verdict;
+        }
         let stop = CancellationToken::new();
         let (mut stdin, mut output) = (tokio::io::empty(), tokio::io::sink());
         let attached = self.exec_attached(id, command, false, &mut stdin, &mut output, &stop);

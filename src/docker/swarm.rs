@@ -12,7 +12,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use bollard::models::{
-    NetworkCreateRequest, Service, ServiceSpecMode, ServiceSpecModeReplicated, Task, TaskState,
+    NetworkCreateRequest, NodeState, Service, ServiceSpecMode, ServiceSpecModeReplicated, Task,
+    TaskState,
 };
 
 use super::swarm_spec::restore_health_check;
@@ -41,6 +42,14 @@ pub(super) fn task_slot(labels: &HashMap<String, String>) -> Option<u32> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// An engine timestamp (RFC 3339, its fraction of a second trimmed of trailing zeros, or absent)
+/// with a fraction of nine digits, so that two compare as the times they are.
+fn comparable_time(stamp: &str) -> String {
+    let stamp = stamp.trim_end_matches('Z');
+    let (seconds, fraction) = stamp.split_once('.').unwrap_or((stamp, ""));
+    format!("{seconds}.{fraction:0<9}")
 }
 
 fn replicas_of(service: &Service) -> i64 {
@@ -132,19 +141,23 @@ impl DockerEngine {
             let spec = service.spec.clone().unwrap_or_default();
             let labels = spec.labels.clone().unwrap_or_default();
             let mut tasks = Vec::new();
-            for task in self
+            let all = self
                 .tasks_of(service.id.as_deref().unwrap_or_default())
-                .await?
-            {
+                .await?;
+            for task in &all {
                 if task.desired_state != Some(TaskState::RUNNING) {
                     continue;
                 }
-                let status = task.status.unwrap_or_default();
+                let status = task.status.clone().unwrap_or_default();
                 tasks.push(TaskStatus {
                     slot: task.slot.and_then(|s| u32::try_from(s).ok()).unwrap_or(0),
-                    node: self.node_name(task.node_id.unwrap_or_default()).await,
+                    node: self
+                        .node_name(task.node_id.clone().unwrap_or_default())
+                        .await
+                        .0,
                     state: status.state.map(|s| s.to_string()).unwrap_or_default(),
                     error: status.err.filter(|e| !e.is_empty()),
+                    replaced: self.replaced(task, &all).await,
                 });
             }
             tasks.sort_by_key(|t| t.slot);
@@ -162,12 +175,36 @@ impl DockerEngine {
         Ok(statuses)
     }
 
-    /// A node's hostname, else its id.
-    async fn node_name(&self, id: String) -> String {
+    /// A node's hostname (else its id), and whether it is down.
+    async fn node_name(&self, id: String) -> (String, bool) {
         match self.docker.inspect_node(&id).await {
-            Ok(node) => node.description.and_then(|d| d.hostname).unwrap_or(id),
-            Err(_) => id,
+            Ok(node) => {
+                let down = node.status.and_then(|s| s.state) == Some(NodeState::DOWN);
+                let name = node.description.and_then(|d| d.hostname).unwrap_or(id);
+                (name, down)
+            }
+            Err(_) => (id, false),
         }
+    }
+
+    /// What became of the latest task before `task` in its slot, if the swarm replaced it
+    /// because it failed or its node went down (not one Berth stopped).
+    async fn replaced(&self, task: &Task, all: &[Task]) -> Option<String> {
+        let created = |t: &Task| t.created_at.as_deref().map(comparable_time);
+        let before = all
+            .iter()
+            .filter(|t| t.slot == task.slot && t.id != task.id)
+            .filter(|t| created(t) < created(task))
+            .max_by_key(|t| created(t))?;
+        let (node, down) = self
+            .node_name(before.node_id.clone().unwrap_or_default())
+            .await;
+        if down {
+            return Some(format!("on {node}, whose node is down"));
+        }
+        let status = before.status.as_ref()?;
+        let error = status.err.as_deref().filter(|e| !e.is_empty())?;
+        Some(format!("on {node}, which failed: {error}"))
     }
 
     /// The services carrying every one of `labels` (`key=value`), oldest first.
@@ -451,5 +488,13 @@ mod tests {
         .into();
         assert_eq!(task_slot(&labels), Some(2));
         assert_eq!(task_slot(&HashMap::new()), None);
+    }
+
+    #[test]
+    fn engine_timestamps_compare_as_times() {
+        let whole = comparable_time("2026-12-08T01:26:13Z");
+        let later = comparable_time("2026-12-08T01:26:13.1Z");
+        let latest = comparable_time("2026-12-08T01:26:13.312442123Z");
+        assert!(whole < later && later < latest, "{whole} {later} {latest}");
     }
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use bollard::models::{EndpointPortConfigPublishModeEnum, Service, Task, TaskState};
 
 use super::swarm::{POLL, STOP_WAIT};
+use super::swarm_spec::restore_health_check;
 use super::{engine_err, is_not_found, DockerEngine};
 use crate::names::AppName;
 use crate::scheduler::{Instance, SchedulerError, LABEL_APP, LABEL_PROCESS, LABEL_RELEASE};
@@ -175,6 +176,47 @@ impl DockerEngine {
                 && instance.address.is_some()
                 && (instance.process != "web" || instance.published.is_some())
         }))
+    }
+
+    /// A command check of the task `id` on another node, where the manager's engine cannot run
+    /// it: passed when it is the service's own health check and the task runs (a swarm reports
+    /// a task with a health check running only once it is healthy, and replaces it when it no
+    /// longer is); refused, saying why, when it is any other command. `None`: `id` is no task of
+    /// another node.
+    pub(super) async fn remote_check(
+        &self,
+        id: &str,
+        command: &[String],
+    ) -> Result<Option<Result<i64, SchedulerError>>, SchedulerError> {
+        if self.docker.inspect_container(id, None).await.is_ok() {
+            return Ok(None);
+        }
+        let Some(task) = self.task(id).await? else {
+            return Ok(None);
+        };
+        let service = task.service_id.as_deref().unwrap_or_default();
+        let mut spec = match self.docker.inspect_service(service, None).await {
+            Ok(service) => service.spec.unwrap_or_default(),
+            Err(err) if is_not_found(&err) => return Ok(Some(Ok(1))),
+            Err(err) => return Err(engine_err(err)),
+        };
+        restore_health_check(&mut spec);
+        let health = spec
+            .task_template
+            .and_then(|template| template.container_spec)
+            .and_then(|container| container.health_check)
+            .and_then(|health| health.test)
+            .unwrap_or_default();
+        let swarm_runs_it =
+            health.first().map(String::as_str) == Some("CMD") && health[1..] == *command;
+        if !swarm_runs_it {
+            return Ok(Some(Err(SchedulerError::Engine(format!(
+                "task {id} runs on another node, where Berth cannot run `{}`; only the check the swarm runs as the service's health check is checked there (docs/cluster.md)",
+                command.join(" ")
+            )))));
+        }
+        let runs = self.task_runs(id).await?;
+        Ok(Some(Ok(if runs { 0 } else { 1 })))
     }
 
     /// This engine's node in the swarm.
