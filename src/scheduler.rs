@@ -313,6 +313,10 @@ pub struct ServiceStatus {
     pub desired: u64,
     /// The tasks the swarm wants running, by slot.
     pub tasks: Vec<TaskStatus>,
+    /// The state of the latest update the swarm made to it, unless it completed (an update
+    /// someone made with `docker service update` that failed and was rolled back:
+    /// `rollback_completed: update rolled back due to failure…`).
+    pub update: Option<String>,
 }
 
 /// One task of a `ServiceStatus`.

@@ -487,3 +487,35 @@ fn a_task_failing_its_liveness_checks_is_replaced_by_a_new_task_the_proxy_follow
     assert!(report.contains("liveness check"), "what happened: {report}");
     assert!(report.contains("(replaced a task on "), "{report}");
 }
+
+#[test]
+fn an_update_the_swarm_rolls_back_leaves_the_release_serving_and_is_reported() {
+    let _swarm = Swarm::join();
+    let berth = Berth::start();
+    let app = berth.app("rolled");
+    berth.ssh(&format!("apps:create {app}")).ok();
+    berth
+        .ssh(&format!("scheduler:set {app} selected docker-swarm"))
+        .ok();
+    berth.push(web_repo("kept").path(), &app, "main").ok();
+    let id = services(&app)[0]
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    // An update made outside Berth whose task cannot start: the swarm rolls it back.
+    let update = std::process::Command::new("docker")
+        .args(["service", "update", "--detach", "--image"])
+        .args(["berth-base/absent:none", &id])
+        .output()
+        .expect("docker service update");
+    assert!(update.status.success(), "{update:?}");
+    let mut report = String::new();
+    let rolled = eventually(Duration::from_secs(120), || {
+        report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
+        report.contains("Swarm web v1 update:") && report.contains("rollback_completed")
+    });
+    assert!(rolled, "{report}");
+    assert_eq!(berth.get(&Berth::host(&app), "/").body, "kept\n");
+    assert!(report.contains("1/1 running"), "{report}");
+}

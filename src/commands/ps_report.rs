@@ -158,6 +158,12 @@ async fn rows(ctx: &Ctx, record: &AppRecord) -> Result<Vec<(String, String)>, Co
             format!("Swarm {} v{}", service.process, service.release),
             format!("{live}/{} running ({})", service.desired, service.name),
         ));
+        if let Some(update) = service.update {
+            rows.push((
+                format!("Swarm {} v{} update", service.process, service.release),
+                update,
+            ));
+        }
         for task in service.tasks {
             let mut value = format!("{} on {}", task.state, task.node);
             if let Some(error) = task.error {

@@ -12,8 +12,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use bollard::models::{
-    NetworkCreateRequest, NodeState, Service, ServiceSpecMode, ServiceSpecModeReplicated, Task,
-    TaskState,
+    NetworkCreateRequest, NodeState, Service, ServiceSpecMode, ServiceSpecModeReplicated,
+    ServiceUpdateStatusStateEnum, Task, TaskState,
 };
 
 use super::swarm_spec::restore_health_check;
@@ -50,6 +50,20 @@ fn comparable_time(stamp: &str) -> String {
     let stamp = stamp.trim_end_matches('Z');
     let (seconds, fraction) = stamp.split_once('.').unwrap_or((stamp, ""));
     format!("{seconds}.{fraction:0<9}")
+}
+
+/// The service's latest update, unless it completed or there was none.
+fn update_state(service: &Service) -> Option<String> {
+    let status = service.update_status.as_ref()?;
+    let state = status.state?;
+    if matches!(
+        state,
+        ServiceUpdateStatusStateEnum::COMPLETED | ServiceUpdateStatusStateEnum::EMPTY
+    ) {
+        return None;
+    }
+    let message = status.message.as_deref().unwrap_or_default();
+    Some(format!("{state}: {message}"))
 }
 
 fn replicas_of(service: &Service) -> i64 {
@@ -170,6 +184,7 @@ impl DockerEngine {
                     .unwrap_or(0),
                 desired: u64::try_from(replicas_of(&service)).unwrap_or(0),
                 tasks,
+                update: update_state(&service),
             });
         }
         Ok(statuses)
