@@ -62,6 +62,9 @@ fn tasks_on_another_node_are_served_at_its_published_ports_and_outlive_the_node_
         ))
         .ok();
     let mut files = repo::web_app("remote");
+    files[0].1 = files[0]
+        .1
+        .replace("exec httpd", "echo started $DYNO on the worker; exec httpd");
     // A command check, which only the swarm can run on the worker (as the service's health
     // check): the deploy counts on its verdict there.
     files.push((
@@ -79,6 +82,9 @@ fn tasks_on_another_node_are_served_at_its_published_ports_and_outlive_the_node_
     assert_eq!(on_worker(&worker, &app).len(), 1);
     assert!(on_manager(&app).is_empty(), "{:?}", on_manager(&app));
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "remote\n");
+    // Its logs, which the manager's engine cannot read from a container, come from the swarm.
+    let logs = berth.ssh(&format!("logs {app}")).ok().stdout;
+    assert!(logs.contains("started web.1 on the worker"), "{logs}");
 
     berth.ssh(&format!("ps:scale {app} web=2")).ok();
     assert_eq!(on_worker(&worker, &app).len(), 2);

@@ -577,7 +577,17 @@ impl Scheduler for DockerEngine {
             .follow(follow)
             .tail(&tail)
             .build();
-        let chunks = Box::pin(self.docker.logs(id, Some(options)));
+        // A task on another node is no container here: the swarm relays its logs.
+        let (docker, id) = (self.docker.clone(), id.to_string());
+        let chunks = Box::pin(
+            futures_util::stream::once(async move {
+                match docker.inspect_container(&id, None).await {
+                    Err(err) if is_not_found(&err) => docker.task_logs(&id, Some(options)).boxed(),
+                    _ => docker.logs(&id, Some(options)).boxed(),
+                }
+            })
+            .flatten(),
+        );
         // Docker frames output in chunks that need not end at a newline: reassemble lines, and
         // at the end give the last one even without its newline (`printf secret`).
         let start = (
