@@ -82,6 +82,19 @@ fn tasks_on_another_node_are_served_at_its_published_ports_and_outlive_the_node_
     assert_eq!(on_worker(&worker, &app).len(), 1);
     assert!(on_manager(&app).is_empty(), "{:?}", on_manager(&app));
     assert_eq!(berth.get(&Berth::host(&app), "/").body, "remote\n");
+    // What the swarm knows of it, where the manager's engine has no container to ask.
+    let report = berth.ssh(&format!("ps:report {app}")).ok().stdout;
+    let row = format!("       {:<31}running (CID: ", "Status web 1:");
+    assert!(report.contains(&row), "{report}");
+    let inspected = berth.ssh(&format!("ps:inspect {app}")).ok().stdout;
+    assert!(
+        inspected.contains("\"NodeID\""),
+        "the swarm's task: {inspected}"
+    );
+    assert!(
+        inspected.contains("\"PORT=<hidden>\"") && !inspected.contains("PORT=5000"),
+        "config values stay hidden: {inspected}"
+    );
     // Its logs, which the manager's engine cannot read from a container, come from the swarm.
     let logs = berth.ssh(&format!("logs {app}")).ok().stdout;
     assert!(logs.contains("started web.1 on the worker"), "{logs}");

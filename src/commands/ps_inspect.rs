@@ -4,12 +4,13 @@ use super::argv::AppArgs;
 use super::{CommandError, Io};
 use crate::context::Ctx;
 
-/// Replaces every `KEY=value` of a container's environment with `KEY=<hidden>`.
+/// Replaces every `KEY=value` of a container's environment (or of a Swarm task's container
+/// spec, for a task on another node) with `KEY=<hidden>`.
 fn hide_env(mut inspect: serde_json::Value) -> serde_json::Value {
-    if let Some(env) = inspect
-        .pointer_mut("/Config/Env")
-        .and_then(|e| e.as_array_mut())
-    {
+    for pointer in ["/Config/Env", "/Spec/ContainerSpec/Env"] {
+        let Some(env) = inspect.pointer_mut(pointer).and_then(|e| e.as_array_mut()) else {
+            continue;
+        };
         for entry in env.iter_mut() {
             if let Some(key) = entry
                 .as_str()
@@ -53,6 +54,15 @@ mod tests {
         assert_eq!(
             hide_env(inspect)["Config"]["Env"],
             serde_json::json!(["SECRET=<hidden>", "PORT=<hidden>"])
+        );
+    }
+
+    #[test]
+    fn a_task_on_another_node_shows_no_config_values_either() {
+        let task = serde_json::json!({"Spec": {"ContainerSpec": {"Env": ["SECRET=hunter2"]}}});
+        assert_eq!(
+            hide_env(task)["Spec"]["ContainerSpec"]["Env"],
+            serde_json::json!(["SECRET=<hidden>"])
         );
     }
 }

@@ -469,12 +469,6 @@ impl Scheduler for DockerEngine {
     }
 
     async fn restart(&self, id: &str, grace: Duration) -> Result<(), SchedulerError> {
-        if self.service_of(id).await?.is_some() {
-            // A task restarted in place would still count as failed by the swarm, which may
-            // start another beside it: it goes, and the swarm starts its slot's next task.
-            self.stop_gracefully(id, grace).await?;
-            return self.remove_force(id).await;
-        }
         if self.service_of_task(id).await?.is_some() {
             return Err(SchedulerError::Engine(format!(
                 "task {id} runs on another node: the swarm replaces it when it exits or fails its Swarm health check"
@@ -534,11 +528,14 @@ impl Scheduler for DockerEngine {
     }
 
     async fn status(&self, id: &str) -> Result<InstanceStatus, SchedulerError> {
-        let inspect = self
-            .docker
-            .inspect_container(id, None)
-            .await
-            .map_err(engine_err)?;
+        let inspect = match self.docker.inspect_container(id, None).await {
+            Ok(inspect) => inspect,
+            Err(err) if is_not_found(&err) => match self.task_status(id).await? {
+                Some(status) => return Ok(status),
+                None => return Err(engine_err(err)),
+            },
+            Err(err) => return Err(engine_err(err)),
+        };
         let restarts = inspect.restart_count.unwrap_or(0);
         let state = inspect.state.unwrap_or_default();
         let status = state.status.map(|s| s.to_string());
@@ -554,12 +551,16 @@ impl Scheduler for DockerEngine {
     }
 
     async fn inspect(&self, id: &str) -> Result<serde_json::Value, SchedulerError> {
-        let inspect = self
-            .docker
-            .inspect_container(id, None)
-            .await
-            .map_err(engine_err)?;
-        serde_json::to_value(inspect).map_err(|err| SchedulerError::Engine(err.to_string()))
+        let shown = match self.docker.inspect_container(id, None).await {
+            Ok(inspect) => serde_json::to_value(inspect),
+            // A task on another node: what the swarm knows of it.
+            Err(err) if is_not_found(&err) => match self.task_json(id).await? {
+                Some(task) => Ok(task),
+                None => return Err(engine_err(err)),
+            },
+            Err(err) => return Err(engine_err(err)),
+        };
+        shown.map_err(|err| SchedulerError::Engine(err.to_string()))
     }
 
     fn changes(&self, since: std::time::SystemTime) -> InstanceStream {

@@ -13,7 +13,9 @@ use super::swarm::{POLL, STOP_WAIT};
 use super::swarm_spec::restore_health_check;
 use super::{engine_err, is_not_found, DockerEngine};
 use crate::names::AppName;
-use crate::scheduler::{Instance, SchedulerError, LABEL_APP, LABEL_PROCESS, LABEL_RELEASE};
+use crate::scheduler::{
+    Instance, InstanceStatus, SchedulerError, LABEL_APP, LABEL_PROCESS, LABEL_RELEASE,
+};
 
 /// The answer of an engine that manages no swarm to a question about services.
 fn is_not_a_manager(err: &bollard::errors::Error) -> bool {
@@ -138,6 +140,53 @@ impl DockerEngine {
             Err(err) if is_not_found(&err) || is_not_a_manager(&err) => Ok(None),
             Err(err) => Err(engine_err(err)),
         }
+    }
+
+    /// The task `id` on another node as `ps:inspect` shows it.
+    pub(super) async fn task_json(
+        &self,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>, SchedulerError> {
+        let Some(task) = self.task(id).await? else {
+            return Ok(None);
+        };
+        serde_json::to_value(task)
+            .map(Some)
+            .map_err(|err| SchedulerError::Engine(err.to_string()))
+    }
+
+    /// The state of the task `id` on another node, as the swarm reports it: `running`,
+    /// `starting`, `failed`, … and its exit status once it ended.
+    pub(super) async fn task_status(
+        &self,
+        id: &str,
+    ) -> Result<Option<InstanceStatus>, SchedulerError> {
+        let Some(task) = self.task(id).await? else {
+            return Ok(None);
+        };
+        let status = task.status.unwrap_or_default();
+        let ended = matches!(
+            status.state,
+            Some(
+                TaskState::COMPLETE
+                    | TaskState::SHUTDOWN
+                    | TaskState::FAILED
+                    | TaskState::REJECTED
+                    | TaskState::ORPHANED
+                    | TaskState::REMOVE
+            )
+        );
+        let exit_code = status
+            .container_status
+            .and_then(|c| c.exit_code)
+            .filter(|_| ended);
+        Ok(Some(InstanceStatus {
+            state: status
+                .state
+                .map_or_else(|| "unknown".to_string(), |s| s.to_string()),
+            restarts: 0,
+            exit_code,
+        }))
     }
 
     /// The service of the task `id` on another node, if `id` names a task.
