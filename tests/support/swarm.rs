@@ -127,14 +127,23 @@ impl Worker {
         };
         config(Command::new("docker"), 0);
         config(self.docker(), self.n);
-        let out = Command::new("docker")
-            .args([
-                "network", "create", "--scope", "swarm", "--driver", "bridge",
-            ])
-            .args(["--config-from", SWARM_NETWORK_CONFIG, "berth-swarm"])
-            .output()
-            .expect("docker network create");
-        assert!(out.status.success(), "{out:?}");
+        // A swarm left just before (by another test binary) may still hold its own.
+        let made = eventually(Duration::from_secs(30), || {
+            let _ = Command::new("docker")
+                .args(["network", "rm", "berth-swarm"])
+                .output();
+            Command::new("docker")
+                .args([
+                    "network", "create", "--scope", "swarm", "--driver", "bridge",
+                ])
+                .args(["--config-from", SWARM_NETWORK_CONFIG, "berth-swarm"])
+                .output()
+                .is_ok_and(|out| out.status.success())
+        });
+        assert!(
+            made,
+            "cannot make berth-swarm from its per-node configuration"
+        );
     }
 
     /// `docker` talking to this node's engine.
