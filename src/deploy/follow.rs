@@ -65,6 +65,11 @@ pub async fn follow_restarts(ctx: Arc<Ctx>) {
                     }
                 },
                 _ = poll.tick(), if routes_swarm_app(&ctx) => {
+                    // On one node every task is a container of this engine, followed by its
+                    // events; only other nodes' tasks need listing.
+                    if !matches!(ctx.scheduler.swarm_nodes().await, Ok(n) if n > 1) {
+                        continue;
+                    }
                     if let Err(err) = resync(&ctx, None).await {
                         tracing::warn!(error = %err, "cannot list the swarm's tasks");
                     }

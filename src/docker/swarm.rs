@@ -66,6 +66,30 @@ fn update_state(service: &Service) -> Option<String> {
     Some(format!("{state}: {message}"))
 }
 
+/// The hostname of `task`'s node (else its id), and whether the node is down.
+fn node_name(nodes: &HashMap<String, (String, bool)>, task: &Task) -> (String, bool) {
+    let id = task.node_id.clone().unwrap_or_default();
+    nodes.get(&id).cloned().unwrap_or((id, false))
+}
+
+/// What became of the latest task before `task` in its slot, if the swarm replaced it because
+/// it failed or its node went down (not one Berth stopped).
+fn replaced(task: &Task, all: &[Task], nodes: &HashMap<String, (String, bool)>) -> Option<String> {
+    let created = |t: &Task| t.created_at.as_deref().map(comparable_time);
+    let before = all
+        .iter()
+        .filter(|t| t.slot == task.slot && t.id != task.id)
+        .filter(|t| created(t) < created(task))
+        .max_by_key(|t| created(t))?;
+    let (node, down) = node_name(nodes, before);
+    if down {
+        return Some(format!("on {node}, whose node is down"));
+    }
+    let status = before.status.as_ref()?;
+    let error = status.err.as_deref().filter(|e| !e.is_empty())?;
+    Some(format!("on {node}, which failed: {error}"))
+}
+
 fn replicas_of(service: &Service) -> i64 {
     service
         .spec
@@ -148,6 +172,7 @@ impl DockerEngine {
             return Ok(Vec::new());
         }
         let mut statuses = Vec::new();
+        let nodes = self.node_facts().await?;
         for service in self
             .labelled_services(vec![format!("{LABEL_APP}={app}")])
             .await?
@@ -165,13 +190,10 @@ impl DockerEngine {
                 let status = task.status.clone().unwrap_or_default();
                 tasks.push(TaskStatus {
                     slot: task.slot.and_then(|s| u32::try_from(s).ok()).unwrap_or(0),
-                    node: self
-                        .node_name(task.node_id.clone().unwrap_or_default())
-                        .await
-                        .0,
+                    node: node_name(&nodes, task).0,
                     state: status.state.map(|s| s.to_string()).unwrap_or_default(),
                     error: status.err.filter(|e| !e.is_empty()),
-                    replaced: self.replaced(task, &all).await,
+                    replaced: replaced(task, &all, &nodes),
                 });
             }
             tasks.sort_by_key(|t| t.slot);
@@ -190,36 +212,21 @@ impl DockerEngine {
         Ok(statuses)
     }
 
-    /// A node's hostname (else its id), and whether it is down.
-    async fn node_name(&self, id: String) -> (String, bool) {
-        match self.docker.inspect_node(&id).await {
-            Ok(node) => {
+    /// Every node's hostname and whether it is down, by id: one listing for a whole report.
+    async fn node_facts(&self) -> Result<HashMap<String, (String, bool)>, SchedulerError> {
+        let nodes = self.docker.list_nodes(None).await.map_err(engine_err)?;
+        Ok(nodes
+            .into_iter()
+            .filter_map(|node| {
                 let down = node.status.and_then(|s| s.state) == Some(NodeState::DOWN);
-                let name = node.description.and_then(|d| d.hostname).unwrap_or(id);
-                (name, down)
-            }
-            Err(_) => (id, false),
-        }
-    }
-
-    /// What became of the latest task before `task` in its slot, if the swarm replaced it
-    /// because it failed or its node went down (not one Berth stopped).
-    async fn replaced(&self, task: &Task, all: &[Task]) -> Option<String> {
-        let created = |t: &Task| t.created_at.as_deref().map(comparable_time);
-        let before = all
-            .iter()
-            .filter(|t| t.slot == task.slot && t.id != task.id)
-            .filter(|t| created(t) < created(task))
-            .max_by_key(|t| created(t))?;
-        let (node, down) = self
-            .node_name(before.node_id.clone().unwrap_or_default())
-            .await;
-        if down {
-            return Some(format!("on {node}, whose node is down"));
-        }
-        let status = before.status.as_ref()?;
-        let error = status.err.as_deref().filter(|e| !e.is_empty())?;
-        Some(format!("on {node}, which failed: {error}"))
+                let id = node.id?;
+                let name = node
+                    .description
+                    .and_then(|d| d.hostname)
+                    .unwrap_or_else(|| id.clone());
+                Some((id, (name, down)))
+            })
+            .collect())
     }
 
     /// The services carrying every one of `labels` (`key=value`), oldest first.

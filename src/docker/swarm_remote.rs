@@ -84,8 +84,7 @@ impl DockerEngine {
         if services.is_empty() {
             return Ok(Vec::new());
         }
-        let info = self.docker.info().await.map_err(engine_err)?;
-        let here = info.swarm.and_then(|s| s.node_id).unwrap_or_default();
+        let here = self.own_node().await?;
         let by_id: HashMap<&str, &Service> = services
             .iter()
             .filter_map(|s| Some((s.id.as_deref()?, s)))
